@@ -1,0 +1,25 @@
+//! Shared core of the dlp-pipes toolkit.
+//!
+//! Every tool in the workspace is a small Unix filter that reads and writes
+//! newline-delimited JSON. This crate holds what they all agree on: the
+//! record contract between stages ([`records`]), the line reader and record
+//! writer with their flushing and error conventions ([`ndjson`], [`output`]),
+//! the exit-code table ([`exit`]), signal handling ([`signals`]), and small
+//! pieces several tools need (time stamps, HMAC signatures, hashing, a
+//! durable spool directory, retry back-off).
+
+pub mod backoff;
+pub mod exit;
+pub mod hash;
+pub mod ndjson;
+pub mod output;
+pub mod records;
+pub mod signals;
+pub mod signature;
+pub mod spool;
+pub mod time;
+
+pub use exit::{run_main, ExitCode};
+pub use ndjson::{LineReader, Reject};
+pub use output::RecordWriter;
+pub use records::{Confidence, EventType, Finding, FsEvent, Range, ScanRequest, ScanStatus};

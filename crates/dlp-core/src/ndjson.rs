@@ -1,0 +1,200 @@
+//! Line-oriented NDJSON input with the toolkit's error conventions.
+//!
+//! A malformed line is reported as `tool: line N: message` on stderr and
+//! skipped; `--strict` makes it fatal. Lines longer than a bound are
+//! discarded without being held in memory, so one runaway line cannot
+//! exhaust it. The reader also tells its caller when the next read would
+//! block, which is when buffered output must be flushed.
+
+use std::io::{self, BufRead, BufReader, Read};
+
+use crate::exit::ExitCode;
+use crate::output::RecordWriter;
+use crate::signals;
+
+/// Default bound on one input line (16 MiB).
+pub const DEFAULT_MAX_LINE: usize = 16 << 20;
+
+/// One line handed to the caller, without its terminating newline.
+#[derive(Debug)]
+pub enum Line<'a> {
+    /// A complete line (a final line without `\n` counts as complete).
+    Text(&'a [u8]),
+    /// A line over the length bound; its bytes were discarded.
+    TooLong(usize),
+}
+
+/// Buffered line reader with a line-length bound and line numbers.
+pub struct LineReader<R> {
+    inner: BufReader<R>,
+    buf: Vec<u8>,
+    line_no: u64,
+    max_line: usize,
+}
+
+impl<R: Read> LineReader<R> {
+    /// A reader with the default 16 MiB line bound and a 64 KiB buffer.
+    pub fn new(input: R) -> Self {
+        Self::with_max_line(input, DEFAULT_MAX_LINE)
+    }
+
+    /// A reader that discards lines longer than `max_line` bytes.
+    pub fn with_max_line(input: R, max_line: usize) -> Self {
+        LineReader {
+            inner: BufReader::with_capacity(64 * 1024, input),
+            buf: Vec::new(),
+            line_no: 0,
+            max_line,
+        }
+    }
+
+    /// Number of the line last returned (1-based).
+    pub fn line_no(&self) -> u64 {
+        self.line_no
+    }
+
+    /// True when input is already buffered, so the next call will not block.
+    pub fn pending(&self) -> bool {
+        !self.inner.buffer().is_empty()
+    }
+
+    /// The next line, or `None` at end of input.
+    pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
+        self.buf.clear();
+        let mut total = 0usize;
+        let mut too_long = false;
+        loop {
+            let chunk = match self.inner.fill_buf() {
+                Ok(c) => c,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if chunk.is_empty() {
+                if total == 0 {
+                    return Ok(None);
+                }
+                break;
+            }
+            let (take, done) = match memchr::memchr(b'\n', chunk) {
+                Some(i) => (i + 1, true),
+                None => (chunk.len(), false),
+            };
+            let content = if done { &chunk[..take - 1] } else { chunk };
+            total += content.len();
+            if total > self.max_line {
+                too_long = true;
+                self.buf.clear();
+            } else {
+                self.buf.extend_from_slice(content);
+            }
+            self.inner.consume(take);
+            if done {
+                break;
+            }
+        }
+        self.line_no += 1;
+        if too_long {
+            return Ok(Some(Line::TooLong(total)));
+        }
+        if self.buf.last() == Some(&b'\r') {
+            self.buf.pop();
+        }
+        Ok(Some(Line::Text(&self.buf)))
+    }
+}
+
+/// Why one input line was not processed; reported with its line number.
+#[derive(Debug)]
+pub struct Reject(pub String);
+
+impl<E: std::fmt::Display> From<E> for Reject {
+    fn from(e: E) -> Self {
+        Reject(e.to_string())
+    }
+}
+
+/// Options of the standard record loop.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoopOptions {
+    /// A rejected line is fatal (exit 2) instead of reported and skipped.
+    pub strict: bool,
+}
+
+/// Runs `handle` on every non-blank input line, with the toolkit's
+/// conventions: rejected lines are reported as `tool: line N: why` and
+/// counted (exit 1) or fatal under `strict`; output is flushed whenever
+/// the next read would block; SIGINT/SIGTERM while waiting for input ends
+/// the loop after a flush. I/O errors on output are fatal.
+pub fn for_each_line<R: Read, W: io::Write>(
+    tool: &str,
+    input: R,
+    out: &mut RecordWriter<W>,
+    opts: LoopOptions,
+    mut handle: impl FnMut(&[u8], &mut RecordWriter<W>) -> anyhow::Result<Result<(), Reject>>,
+) -> anyhow::Result<ExitCode> {
+    let mut reader = LineReader::new(input);
+    let mut rejected = false;
+    loop {
+        let idle = if reader.pending() {
+            None
+        } else {
+            out.flush()?;
+            match signals::idle() {
+                Some(guard) => Some(guard),
+                None => break,
+            }
+        };
+        let line = {
+            let _idle = idle;
+            match reader.next_line() {
+                Ok(Some(line)) => line,
+                Ok(None) => break,
+                Err(e) => return Err(anyhow::Error::new(e).context("reading input")),
+            }
+        };
+        let result = match line {
+            Line::TooLong(n) => Err(Reject(format!("line of {n} bytes exceeds the line-length limit"))),
+            Line::Text(t) if t.iter().all(u8::is_ascii_whitespace) => Ok(()),
+            Line::Text(t) => handle(t, out)?,
+        };
+        if let Err(Reject(why)) = result {
+            let n = reader.line_no();
+            if opts.strict {
+                anyhow::bail!("line {n}: {why}");
+            }
+            eprintln!("{tool}: line {n}: {why}");
+            rejected = true;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::from_rejected(rejected))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(input: &[u8], max: usize) -> Vec<String> {
+        let mut r = LineReader::with_max_line(input, max);
+        let mut v = Vec::new();
+        while let Some(l) = r.next_line().unwrap() {
+            v.push(match l {
+                Line::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                Line::TooLong(n) => format!("<{n}>"),
+            });
+        }
+        v
+    }
+
+    #[test]
+    fn splits_lines_and_handles_missing_final_newline() {
+        assert_eq!(lines(b"a\nbb\r\nccc", 100), ["a", "bb", "ccc"]);
+        assert_eq!(lines(b"", 100), Vec::<String>::new());
+        assert_eq!(lines(b"\n", 100), [""]);
+    }
+
+    #[test]
+    fn discards_overlong_lines_and_continues() {
+        assert_eq!(lines(b"short\n0123456789abc\nok\n", 8), ["short", "<13>", "ok"]);
+    }
+}

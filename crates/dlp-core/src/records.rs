@@ -1,0 +1,391 @@
+//! The record contract between pipeline stages (see DESIGN.md).
+//!
+//! Field names are snake_case and flat; optional fields are omitted rather
+//! than null; timestamps are RFC 3339 UTC. Readers are lenient: unknown
+//! fields are ignored and missing booleans default to false, so records
+//! written by hand, by `jq` or by Python watchdog adapters are accepted.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// What happened to a file (Python watchdog's `event_type` names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventType {
+    Created,
+    Modified,
+    Deleted,
+    Moved,
+    Opened,
+    Closed,
+    ClosedNoWrite,
+    /// The kernel dropped events; consumers should rescan `src_path`.
+    Overflow,
+}
+
+impl EventType {
+    /// All event types, in documentation order.
+    pub const ALL: [EventType; 8] = [
+        EventType::Created,
+        EventType::Modified,
+        EventType::Deleted,
+        EventType::Moved,
+        EventType::Opened,
+        EventType::Closed,
+        EventType::ClosedNoWrite,
+        EventType::Overflow,
+    ];
+
+    /// The wire name (`closed_no_write`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Created => "created",
+            EventType::Modified => "modified",
+            EventType::Deleted => "deleted",
+            EventType::Moved => "moved",
+            EventType::Opened => "opened",
+            EventType::Closed => "closed",
+            EventType::ClosedNoWrite => "closed_no_write",
+            EventType::Overflow => "overflow",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// True for events after which a file's content may be new and worth
+    /// scanning: created, modified, moved (at its destination), closed.
+    pub fn may_have_new_content(self) -> bool {
+        matches!(self, EventType::Created | EventType::Modified | EventType::Moved | EventType::Closed)
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// One file-system event (FsEvent in DESIGN.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FsEvent {
+    pub event_type: EventType,
+    pub src_path: String,
+    #[serde(default)]
+    pub dest_path: String,
+    #[serde(default)]
+    pub is_directory: bool,
+    #[serde(default)]
+    pub is_synthetic: bool,
+    #[serde(default)]
+    pub timestamp: String,
+    /// Raw bytes of `src_path`, base64, when the path is not valid UTF-8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src_path_b64: Option<String>,
+    /// Raw bytes of `dest_path`, base64, when the path is not valid UTF-8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dest_path_b64: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// Modification time, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtime: Option<String>,
+    /// Permission bits as an octal string, e.g. `"0644"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_sha256: Option<String>,
+    /// Why a synthetic event was emitted (`initial_scan`, `baseline`, `rescan`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl FsEvent {
+    /// A new event about `src` stamped now, with no optional fields.
+    pub fn new(event_type: EventType, src: &Path) -> Self {
+        let (src_path, src_path_b64) = path_field(src);
+        FsEvent {
+            event_type,
+            src_path,
+            dest_path: String::new(),
+            is_directory: false,
+            is_synthetic: false,
+            timestamp: crate::time::now_rfc3339(),
+            src_path_b64,
+            dest_path_b64: None,
+            size: None,
+            mtime: None,
+            mode: None,
+            uid: None,
+            sha256: None,
+            previous_sha256: None,
+            reason: None,
+        }
+    }
+
+    /// Sets the destination of a move.
+    pub fn with_dest(mut self, dest: &Path) -> Self {
+        let (d, b) = path_field(dest);
+        self.dest_path = d;
+        self.dest_path_b64 = b;
+        self
+    }
+
+    /// The file the event is about: `dest_path` when set, else `src_path`,
+    /// with the exact bytes when the path was not UTF-8.
+    pub fn subject(&self) -> PathBuf {
+        if self.dest_path.is_empty() && self.dest_path_b64.is_none() {
+            path_from_field(&self.src_path, self.src_path_b64.as_deref())
+        } else {
+            path_from_field(&self.dest_path, self.dest_path_b64.as_deref())
+        }
+    }
+}
+
+/// A path as a record field: lossy UTF-8 text, plus the raw bytes as
+/// base64 when the path is not valid UTF-8 (so nothing is mangled silently).
+pub fn path_field(p: &Path) -> (String, Option<String>) {
+    use std::os::unix::ffi::OsStrExt;
+    match p.to_str() {
+        Some(s) => (s.to_owned(), None),
+        None => {
+            use base64_lite::encode;
+            (p.to_string_lossy().into_owned(), Some(encode(p.as_os_str().as_bytes())))
+        }
+    }
+}
+
+/// Inverse of [`path_field`]: the exact path bytes when `b64` is present.
+pub fn path_from_field(text: &str, b64: Option<&str>) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    if let Some(bytes) = b64.and_then(base64_lite::decode) {
+        return PathBuf::from(std::ffi::OsStr::from_bytes(&bytes));
+    }
+    PathBuf::from(text)
+}
+
+/// Standard base64 (RFC 4648, padded) for path bytes; tiny, no dependency.
+pub mod base64_lite {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    /// Encodes bytes.
+    pub fn encode(input: &[u8]) -> String {
+        let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+        for chunk in input.chunks(3) {
+            let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+            let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+
+    /// Decodes padded or unpadded standard base64; `None` if malformed.
+    pub fn decode(input: &str) -> Option<Vec<u8>> {
+        let s = input.trim_end_matches('=').as_bytes();
+        let mut out = Vec::with_capacity(s.len() * 3 / 4);
+        let (mut acc, mut bits) = (0u32, 0u32);
+        for &c in s {
+            let v = ALPHABET.iter().position(|&a| a == c)? as u32;
+            acc = acc << 6 | v;
+            bits += 6;
+            if bits >= 8 {
+                bits -= 8;
+                out.push((acc >> bits) as u8);
+                acc &= (1 << bits) - 1;
+            }
+        }
+        Some(out)
+    }
+}
+
+/// Nightfall's five confidence levels, in ascending order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Confidence {
+    VeryUnlikely,
+    Unlikely,
+    Possible,
+    Likely,
+    VeryLikely,
+}
+
+impl Confidence {
+    /// Wire name, e.g. `VERY_LIKELY`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::VeryUnlikely => "VERY_UNLIKELY",
+            Confidence::Unlikely => "UNLIKELY",
+            Confidence::Possible => "POSSIBLE",
+            Confidence::Likely => "LIKELY",
+            Confidence::VeryLikely => "VERY_LIKELY",
+        }
+    }
+
+    /// Parses a wire name, case-insensitively.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Confidence::VeryUnlikely,
+            Confidence::Unlikely,
+            Confidence::Possible,
+            Confidence::Likely,
+            Confidence::VeryLikely,
+        ]
+        .into_iter()
+        .find(|c| c.as_str().eq_ignore_ascii_case(s))
+    }
+
+    /// One level up or down, clamped to the scale.
+    pub fn shift(self, levels: i32) -> Self {
+        let i = (self as i32 + levels).clamp(0, 4);
+        [
+            Confidence::VeryUnlikely,
+            Confidence::Unlikely,
+            Confidence::Possible,
+            Confidence::Likely,
+            Confidence::VeryLikely,
+        ][i as usize]
+    }
+}
+
+/// A half-open range `[start, end)` (1-based inclusive for lines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Range {
+    pub start: u64,
+    pub end: u64,
+}
+
+/// One finding (Finding in DESIGN.md), from nf-webhook or pii-scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub upload_id: String,
+    #[serde(default)]
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_b64: Option<String>,
+    #[serde(default)]
+    pub index: u64,
+    #[serde(default)]
+    pub timestamp: String,
+    pub detector: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detector_uuid: String,
+    pub confidence: Confidence,
+    pub finding: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redacted_finding: Option<String>,
+    #[serde(default)]
+    pub before_context: String,
+    #[serde(default)]
+    pub after_context: String,
+    #[serde(default)]
+    pub byte_range: Range,
+    #[serde(default)]
+    pub codepoint_range: Range,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_range: Option<Range>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_range: Option<Range>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column_range: Option<Range>,
+    #[serde(default)]
+    pub archive_path: String,
+    #[serde(default)]
+    pub detection_rules: Vec<String>,
+    /// SHA-256 of the scanned file, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+/// Outcome of one upload attempt (`nf-upload`'s output).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScanStatus {
+    ScanInitiated,
+    Skipped,
+    Failed,
+}
+
+/// A ScanRequest record (DESIGN.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanRequest {
+    pub status: ScanStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_id: Option<String>,
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_b64: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    pub timestamp: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The event type that caused the request, when it came from an FsEvent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<EventType>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fs_event_wire_form_matches_design() {
+        let line = r#"{"event_type":"modified","src_path":"/home/ana/Documents/q3.csv","dest_path":"","is_directory":false,"is_synthetic":false,"timestamp":"2026-11-22T10:15:03.120511Z"}"#;
+        let ev: FsEvent = serde_json::from_str(line).unwrap();
+        assert_eq!(ev.event_type, EventType::Modified);
+        assert_eq!(serde_json::to_string(&ev).unwrap(), line);
+        assert_eq!(ev.subject(), PathBuf::from("/home/ana/Documents/q3.csv"));
+    }
+
+    #[test]
+    fn lenient_reader_accepts_minimal_and_extra_fields() {
+        let ev: FsEvent = serde_json::from_str(r#"{"event_type":"moved","src_path":"/a","dest_path":"/b","x":1}"#).unwrap();
+        assert_eq!(ev.subject(), PathBuf::from("/b"));
+        assert!(serde_json::from_str::<FsEvent>(r#"{"event_type":"exploded","src_path":"/a"}"#).is_err());
+    }
+
+    #[test]
+    fn non_utf8_paths_survive() {
+        use std::os::unix::ffi::OsStrExt;
+        let raw = Path::new(std::ffi::OsStr::from_bytes(b"/tmp/caf\xe9.txt"));
+        let ev = FsEvent::new(EventType::Created, raw);
+        assert_eq!(ev.src_path, "/tmp/caf\u{fffd}.txt");
+        let back: FsEvent = serde_json::from_str(&serde_json::to_string(&ev).unwrap()).unwrap();
+        assert_eq!(back.subject(), raw);
+    }
+
+    #[test]
+    fn base64_round_trip() {
+        for n in 0..20u8 {
+            let v: Vec<u8> = (0..n).map(|i| i.wrapping_mul(37)).collect();
+            assert_eq!(base64_lite::decode(&base64_lite::encode(&v)).unwrap(), v);
+        }
+        assert_eq!(base64_lite::encode(b"foobar"), "Zm9vYmFy");
+        assert_eq!(base64_lite::encode(b"fo"), "Zm8=");
+    }
+
+    #[test]
+    fn confidence_orders_and_shifts() {
+        assert!(Confidence::Likely > Confidence::Possible);
+        assert_eq!(Confidence::parse("very_likely"), Some(Confidence::VeryLikely));
+        assert_eq!(Confidence::Likely.shift(5), Confidence::VeryLikely);
+        assert_eq!(Confidence::Unlikely.shift(-3), Confidence::VeryUnlikely);
+        assert_eq!(serde_json::to_string(&Confidence::VeryLikely).unwrap(), "\"VERY_LIKELY\"");
+    }
+}

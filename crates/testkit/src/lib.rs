@@ -1,0 +1,397 @@
+//! Test harness shared by the tools' integration tests.
+//!
+//! Runs the real executables (`CARGO_BIN_EXE_*`), feeds stdin from a
+//! thread so a test cannot deadlock on a full pipe, and parses NDJSON
+//! output into values for comparison. [`Spawned`] runs a long-lived tool
+//! (a watcher, a server) and reads its output lines with time-outs.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A command under construction.
+pub struct Cmd {
+    cmd: Command,
+    stdin: Option<Vec<u8>>,
+    stdout_redirected: bool,
+}
+
+/// Starts building a command for the binary at `bin`.
+pub fn cmd(bin: impl AsRef<Path>) -> Cmd {
+    let mut cmd = Command::new(bin.as_ref());
+    cmd.env_remove("NIGHTFALL_API_KEY").env_remove("NIGHTFALL_SIGNING_SECRET");
+    Cmd { cmd, stdin: None, stdout_redirected: false }
+}
+
+impl Cmd {
+    /// Adds arguments.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.cmd.args(args);
+        self
+    }
+
+    /// Adds one argument.
+    pub fn arg(mut self, a: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.cmd.arg(a);
+        self
+    }
+
+    /// Sets an environment variable.
+    pub fn env(mut self, k: &str, v: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.cmd.env(k, v);
+        self
+    }
+
+    /// Sets the working directory.
+    pub fn current_dir(mut self, d: impl AsRef<Path>) -> Self {
+        self.cmd.current_dir(d);
+        self
+    }
+
+    /// Feeds these bytes on stdin (otherwise stdin is empty).
+    pub fn stdin(mut self, data: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(data.into());
+        self
+    }
+
+    /// Redirects stdout to a file instead of capturing it.
+    pub fn stdout_file(mut self, f: std::fs::File) -> Self {
+        self.cmd.stdout(f);
+        self.stdout_redirected = true;
+        self
+    }
+
+    /// Runs to completion and captures output.
+    pub fn run(mut self) -> Output {
+        if !self.stdout_redirected {
+            self.cmd.stdout(Stdio::piped());
+        }
+        let mut child = self
+            .cmd
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawning {:?}: {e}", self.cmd));
+        let data = self.stdin.take().unwrap_or_default();
+        let mut sin = child.stdin.take().unwrap();
+        let feeder = std::thread::spawn(move || {
+            let _ = sin.write_all(&data);
+        });
+        let out = child.wait_with_output().unwrap();
+        let _ = feeder.join();
+        Output { status: out.status, stdout: out.stdout, stderr: out.stderr }
+    }
+
+    /// Starts the command in the background with piped stdout/stderr.
+    pub fn spawn(mut self) -> Spawned {
+        self.cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = self.cmd.spawn().unwrap_or_else(|e| panic!("spawning {:?}: {e}", self.cmd));
+        let stdin = child.stdin.take();
+        let (tx, lines) = mpsc::channel();
+        let out = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                match line {
+                    Ok(l) => {
+                        if tx.send(l).is_err() {
+                            break;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+        });
+        let (etx, err_lines) = mpsc::channel();
+        let err = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if etx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Spawned { child, stdin, lines, err_lines, stderr_seen: Vec::new() }
+    }
+}
+
+/// A finished command's status and output.
+#[derive(Debug)]
+pub struct Output {
+    pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl Output {
+    /// Exit code (-1 when killed by a signal).
+    pub fn code(&self) -> i32 {
+        self.status.code().unwrap_or(-1)
+    }
+
+    /// Stdout as text.
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// Stderr as text.
+    pub fn stderr_str(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+
+    /// Stdout parsed as NDJSON; panics on a malformed line.
+    pub fn records(&self) -> Vec<Value> {
+        parse_records(&self.stdout)
+    }
+
+    /// Asserts the exit code, showing stderr on failure.
+    pub fn expect_code(self, code: i32) -> Self {
+        assert_eq!(self.code(), code, "exit code; stderr:\n{}", self.stderr_str());
+        self
+    }
+}
+
+/// Parses NDJSON bytes into values; panics on a malformed line.
+pub fn parse_records(bytes: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad NDJSON line {l:?}: {e}")))
+        .collect()
+}
+
+/// A running command.
+pub struct Spawned {
+    pub child: Child,
+    pub stdin: Option<std::process::ChildStdin>,
+    lines: Receiver<String>,
+    err_lines: Receiver<String>,
+    stderr_seen: Vec<String>,
+}
+
+impl Spawned {
+    /// The next stdout line within `timeout`, or `None`.
+    pub fn next_line(&mut self, timeout: Duration) -> Option<String> {
+        match self.lines.recv_timeout(timeout) {
+            Ok(l) => Some(l),
+            Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => None,
+        }
+    }
+
+    /// The next stdout line parsed as JSON within `timeout`.
+    pub fn next_record(&mut self, timeout: Duration) -> Option<Value> {
+        self.next_line(timeout)
+            .map(|l| serde_json::from_str(&l).unwrap_or_else(|e| panic!("bad NDJSON line {l:?}: {e}")))
+    }
+
+    /// Collects records until `done` says so or `timeout` passes overall.
+    pub fn records_until(&mut self, timeout: Duration, mut done: impl FnMut(&[Value]) -> bool) -> Vec<Value> {
+        let deadline = Instant::now() + timeout;
+        let mut v = Vec::new();
+        while !done(&v) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            match self.next_record(left) {
+                Some(r) => v.push(r),
+                None => break,
+            }
+        }
+        v
+    }
+
+    /// Records that arrive within `quiet` of each other, until a gap.
+    pub fn drain_records(&mut self, quiet: Duration) -> Vec<Value> {
+        let mut v = Vec::new();
+        while let Some(r) = self.next_record(quiet) {
+            v.push(r);
+        }
+        v
+    }
+
+    /// Waits until a stderr line contains `needle` (within `timeout`).
+    pub fn wait_stderr(&mut self, needle: &str, timeout: Duration) -> bool {
+        if self.stderr_seen.iter().any(|l| l.contains(needle)) {
+            return true;
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            match self.err_lines.recv_timeout(left) {
+                Ok(l) => {
+                    let hit = l.contains(needle);
+                    self.stderr_seen.push(l);
+                    if hit {
+                        return true;
+                    }
+                }
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// All stderr seen so far plus whatever is queued now.
+    pub fn stderr_text(&mut self) -> String {
+        while let Ok(l) = self.err_lines.try_recv() {
+            self.stderr_seen.push(l);
+        }
+        self.stderr_seen.join("\n")
+    }
+
+    /// Sends a signal by number (e.g. 15 for SIGTERM, 9 for SIGKILL).
+    pub fn signal(&self, sig: i32) {
+        let _ = Command::new("kill").arg(format!("-{sig}")).arg(self.child.id().to_string()).status();
+    }
+
+    /// Closes stdin.
+    pub fn close_stdin(&mut self) {
+        self.stdin.take();
+    }
+
+    /// Writes a line to stdin.
+    pub fn write_line(&mut self, line: &str) {
+        let s = self.stdin.as_mut().expect("stdin open");
+        s.write_all(line.as_bytes()).unwrap();
+        s.write_all(b"\n").unwrap();
+        s.flush().unwrap();
+    }
+
+    /// Waits for exit up to `timeout`; kills the process if it overruns.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return Some(st);
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A temporary directory removed on drop.
+pub struct TempDir(PathBuf);
+
+static TMP_N: AtomicU64 = AtomicU64::new(0);
+
+impl TempDir {
+    /// Creates a fresh directory under the system temp dir.
+    pub fn new(tag: &str) -> Self {
+        let n = TMP_N.fetch_add(1, Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let p = std::env::temp_dir().join(format!("dlp-{tag}-{}-{n}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&p).unwrap();
+        // Canonical path, so tools that resolve paths report the same string.
+        TempDir(p.canonicalize().unwrap())
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// A path inside the directory.
+    pub fn join(&self, p: impl AsRef<Path>) -> PathBuf {
+        self.0.join(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Waits until something accepts TCP connections on `127.0.0.1:port`.
+pub fn wait_port(port: u16, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// Minimal blocking HTTP/1.1 client for tests: returns (status, headers, body).
+pub fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes())?;
+    // A server may answer and close before the whole body is sent (413).
+    let _ = s.write_all(body);
+    let mut resp = Vec::new();
+    let _ = s.read_to_end(&mut resp);
+    let text_end = resp.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, format!("no HTTP head in {} bytes", resp.len()))
+    })?;
+    let head = String::from_utf8_lossy(&resp[..text_end]).into_owned();
+    let mut lines = head.lines();
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "bad status line"))?;
+    let hdrs: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned())))
+        .collect();
+    let mut body = resp[text_end + 4..].to_vec();
+    if hdrs.iter().any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked")) {
+        body = dechunk(&body);
+    }
+    Ok((status, hdrs, body))
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(i) = b.windows(2).position(|w| w == b"\r\n") else { break };
+        let n = usize::from_str_radix(String::from_utf8_lossy(&b[..i]).split(';').next().unwrap_or("0").trim(), 16).unwrap_or(0);
+        if n == 0 || b.len() < i + 2 + n {
+            break;
+        }
+        out.extend_from_slice(&b[i + 2..i + 2 + n]);
+        b = &b[(i + 4 + n).min(b.len())..];
+    }
+    out
+}
