@@ -14,9 +14,17 @@ pub struct Backoff {
 impl Backoff {
     /// A schedule starting at `base` and never exceeding `max`.
     pub fn new(base: Duration, max: Duration) -> Self {
-        let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1)
+        let seed = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1)
             ^ u64::from(std::process::id()).rotate_left(32);
-        Backoff { base, max, attempt: 0, rng: seed | 1 }
+        Backoff {
+            base,
+            max,
+            attempt: 0,
+            rng: seed | 1,
+        }
     }
 
     /// Attempts made so far.

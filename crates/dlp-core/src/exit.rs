@@ -45,7 +45,10 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 ///
 /// Errors are printed once as `tool: error: cause: cause`; a broken pipe on
 /// stdout ends the tool quietly with status 0.
-pub fn run_main(tool: &str, body: impl FnOnce() -> anyhow::Result<ExitCode>) -> std::process::ExitCode {
+pub fn run_main(
+    tool: &str,
+    body: impl FnOnce() -> anyhow::Result<ExitCode>,
+) -> std::process::ExitCode {
     match body() {
         Ok(code) => code.into(),
         Err(err) if is_broken_pipe(&err) => ExitCode::Ok.into(),

@@ -28,7 +28,9 @@ pub fn unhex(s: &str) -> Option<Vec<u8>> {
         return None;
     }
     let val = |c: u8| (c as char).to_digit(16).map(|v| v as u8);
-    b.chunks(2).map(|p| Some(val(p[0])? << 4 | val(p[1])?)).collect()
+    b.chunks(2)
+        .map(|p| Some(val(p[0])? << 4 | val(p[1])?))
+        .collect()
 }
 
 /// SHA-256 of everything `r` yields, as lowercase hex.
@@ -62,16 +64,28 @@ pub fn open_regular(path: &Path) -> io::Result<File> {
         // Follow the link, but check the target's type before opening.
         let target = std::fs::metadata(path)?;
         if !target.is_file() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a regular file",
+            ));
         }
     } else if !ft.is_file() {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
     }
     // O_NONBLOCK: if the path was swapped for a FIFO since the check, open
     // still returns at once; the type is checked again on the descriptor.
-    let f = std::fs::OpenOptions::new().read(true).custom_flags(O_NONBLOCK).open(path)?;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(O_NONBLOCK)
+        .open(path)?;
     if !f.metadata()?.is_file() {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
     }
     Ok(f)
 }

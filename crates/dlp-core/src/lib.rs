@@ -20,6 +20,6 @@ pub mod spool;
 pub mod time;
 
 pub use exit::{run_main, ExitCode};
-pub use ndjson::{LineReader, Reject};
-pub use output::RecordWriter;
+pub use ndjson::{for_each_line, LineReader, LoopOptions, Reject};
+pub use output::{Flush, RecordWriter};
 pub use records::{Confidence, EventType, Finding, FsEvent, Range, ScanRequest, ScanStatus};

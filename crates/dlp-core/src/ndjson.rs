@@ -9,7 +9,7 @@
 use std::io::{self, BufRead, BufReader, Read};
 
 use crate::exit::ExitCode;
-use crate::output::RecordWriter;
+use crate::output::Flush;
 use crate::signals;
 
 /// Default bound on one input line (16 MiB).
@@ -125,12 +125,12 @@ pub struct LoopOptions {
 /// counted (exit 1) or fatal under `strict`; output is flushed whenever
 /// the next read would block; SIGINT/SIGTERM while waiting for input ends
 /// the loop after a flush. I/O errors on output are fatal.
-pub fn for_each_line<R: Read, W: io::Write>(
+pub fn for_each_line<R: Read, O: Flush>(
     tool: &str,
     input: R,
-    out: &mut RecordWriter<W>,
+    out: &mut O,
     opts: LoopOptions,
-    mut handle: impl FnMut(&[u8], &mut RecordWriter<W>) -> anyhow::Result<Result<(), Reject>>,
+    mut handle: impl FnMut(&[u8], &mut O) -> anyhow::Result<Result<(), Reject>>,
 ) -> anyhow::Result<ExitCode> {
     let mut reader = LineReader::new(input);
     let mut rejected = false;
@@ -138,7 +138,7 @@ pub fn for_each_line<R: Read, W: io::Write>(
         let idle = if reader.pending() {
             None
         } else {
-            out.flush()?;
+            out.flush_output()?;
             match signals::idle() {
                 Some(guard) => Some(guard),
                 None => break,
@@ -153,7 +153,9 @@ pub fn for_each_line<R: Read, W: io::Write>(
             }
         };
         let result = match line {
-            Line::TooLong(n) => Err(Reject(format!("line of {n} bytes exceeds the line-length limit"))),
+            Line::TooLong(n) => Err(Reject(format!(
+                "line of {n} bytes exceeds the line-length limit"
+            ))),
             Line::Text(t) if t.iter().all(u8::is_ascii_whitespace) => Ok(()),
             Line::Text(t) => handle(t, out)?,
         };
@@ -166,7 +168,7 @@ pub fn for_each_line<R: Read, W: io::Write>(
             rejected = true;
         }
     }
-    out.flush()?;
+    out.flush_output()?;
     Ok(ExitCode::from_rejected(rejected))
 }
 
@@ -195,6 +197,9 @@ mod tests {
 
     #[test]
     fn discards_overlong_lines_and_continues() {
-        assert_eq!(lines(b"short\n0123456789abc\nok\n", 8), ["short", "<13>", "ok"]);
+        assert_eq!(
+            lines(b"short\n0123456789abc\nok\n", 8),
+            ["short", "<13>", "ok"]
+        );
     }
 }

@@ -12,6 +12,19 @@ use std::io::{self, BufWriter, Write};
 use anyhow::Context;
 use serde::Serialize;
 
+/// An output that buffers and can be flushed when the tool is about to
+/// wait for input (see [`crate::ndjson::for_each_line`]).
+pub trait Flush {
+    /// Flushes buffered output; errors are fatal to the caller.
+    fn flush_output(&mut self) -> anyhow::Result<()>;
+}
+
+impl<W: Write> Flush for RecordWriter<W> {
+    fn flush_output(&mut self) -> anyhow::Result<()> {
+        self.flush()
+    }
+}
+
 /// A buffered NDJSON sink.
 pub struct RecordWriter<W: Write> {
     inner: BufWriter<W>,
@@ -34,11 +47,12 @@ impl<W: Write> RecordWriter<W> {
 
     /// Writes one record as a JSON line.
     pub fn record<T: Serialize + ?Sized>(&mut self, rec: &T) -> anyhow::Result<()> {
-        serde_json::to_writer(&mut self.inner, rec).map_err(|e| match e.io_error_kind() {
-            Some(kind) => anyhow::Error::new(io::Error::new(kind, e)),
-            None => anyhow::Error::new(e),
-        })
-        .context("writing output")?;
+        serde_json::to_writer(&mut self.inner, rec)
+            .map_err(|e| match e.io_error_kind() {
+                Some(kind) => anyhow::Error::new(io::Error::new(kind, e)),
+                None => anyhow::Error::new(e),
+            })
+            .context("writing output")?;
         self.inner.write_all(b"\n").context("writing output")
     }
 

@@ -59,12 +59,11 @@ impl EventType {
     /// True for events after which a file's content may be new and worth
     /// scanning: created, modified, moved (at its destination), closed.
     pub fn may_have_new_content(self) -> bool {
-        matches!(self, EventType::Created | EventType::Modified | EventType::Moved | EventType::Closed)
+        matches!(
+            self,
+            EventType::Created | EventType::Modified | EventType::Moved | EventType::Closed
+        )
     }
-}
-
-fn is_false(b: &bool) -> bool {
-    !*b
 }
 
 /// One file-system event (FsEvent in DESIGN.md).
@@ -155,7 +154,10 @@ pub fn path_field(p: &Path) -> (String, Option<String>) {
         Some(s) => (s.to_owned(), None),
         None => {
             use base64_lite::encode;
-            (p.to_string_lossy().into_owned(), Some(encode(p.as_os_str().as_bytes())))
+            (
+                p.to_string_lossy().into_owned(),
+                Some(encode(p.as_os_str().as_bytes())),
+            )
         }
     }
 }
@@ -177,7 +179,11 @@ pub mod base64_lite {
     pub fn encode(input: &[u8]) -> String {
         let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
         for chunk in input.chunks(3) {
-            let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
             let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
             for i in 0..4 {
                 if i <= chunk.len() {
@@ -355,9 +361,15 @@ mod tests {
 
     #[test]
     fn lenient_reader_accepts_minimal_and_extra_fields() {
-        let ev: FsEvent = serde_json::from_str(r#"{"event_type":"moved","src_path":"/a","dest_path":"/b","x":1}"#).unwrap();
+        let ev: FsEvent = serde_json::from_str(
+            r#"{"event_type":"moved","src_path":"/a","dest_path":"/b","x":1}"#,
+        )
+        .unwrap();
         assert_eq!(ev.subject(), PathBuf::from("/b"));
-        assert!(serde_json::from_str::<FsEvent>(r#"{"event_type":"exploded","src_path":"/a"}"#).is_err());
+        assert!(
+            serde_json::from_str::<FsEvent>(r#"{"event_type":"exploded","src_path":"/a"}"#)
+                .is_err()
+        );
     }
 
     #[test]
@@ -383,9 +395,15 @@ mod tests {
     #[test]
     fn confidence_orders_and_shifts() {
         assert!(Confidence::Likely > Confidence::Possible);
-        assert_eq!(Confidence::parse("very_likely"), Some(Confidence::VeryLikely));
+        assert_eq!(
+            Confidence::parse("very_likely"),
+            Some(Confidence::VeryLikely)
+        );
         assert_eq!(Confidence::Likely.shift(5), Confidence::VeryLikely);
         assert_eq!(Confidence::Unlikely.shift(-3), Confidence::VeryUnlikely);
-        assert_eq!(serde_json::to_string(&Confidence::VeryLikely).unwrap(), "\"VERY_LIKELY\"");
+        assert_eq!(
+            serde_json::to_string(&Confidence::VeryLikely).unwrap(),
+            "\"VERY_LIKELY\""
+        );
     }
 }

@@ -49,7 +49,10 @@ impl Spool {
 
     /// Stores `data` durably and returns its key.
     pub fn put(&self, data: &[u8]) -> io::Result<String> {
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let key = format!("{nanos:024}-{:010}-{n:08}", std::process::id());
         let tmp = self.dir.join(format!("{key}.tmp"));
@@ -70,7 +73,12 @@ impl Spool {
     pub fn list(&self) -> io::Result<Vec<String>> {
         let mut keys: Vec<String> = fs::read_dir(&self.dir)?
             .filter_map(|e| e.ok())
-            .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(SUFFIX)).map(str::to_owned))
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()
+                    .and_then(|n| n.strip_suffix(SUFFIX))
+                    .map(str::to_owned)
+            })
             .collect();
         keys.sort();
         Ok(keys)
@@ -107,7 +115,11 @@ pub fn default_state_dir(name: &str) -> PathBuf {
     let base = std::env::var_os("XDG_STATE_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".local/state")))
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| PathBuf::from(h).join(".local/state"))
+        })
         .unwrap_or_else(|| std::env::temp_dir());
     base.join("dlp-pipes").join(name)
 }
