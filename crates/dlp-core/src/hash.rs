@@ -24,7 +24,7 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Decodes hex (either case); `None` on odd length or a non-hex digit.
 pub fn unhex(s: &str) -> Option<Vec<u8>> {
     let b = s.as_bytes();
-    if b.len() % 2 != 0 {
+    if !b.len().is_multiple_of(2) {
         return None;
     }
     let val = |c: u8| (c as char).to_digit(16).map(|v| v as u8);

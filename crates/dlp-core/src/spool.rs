@@ -120,7 +120,7 @@ pub fn default_state_dir(name: &str) -> PathBuf {
                 .filter(|v| !v.is_empty())
                 .map(|h| PathBuf::from(h).join(".local/state"))
         })
-        .unwrap_or_else(|| std::env::temp_dir());
+        .unwrap_or_else(std::env::temp_dir);
     base.join("dlp-pipes").join(name)
 }
 
