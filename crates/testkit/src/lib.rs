@@ -8,8 +8,8 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -24,8 +24,13 @@ pub struct Cmd {
 /// Starts building a command for the binary at `bin`.
 pub fn cmd(bin: impl AsRef<Path>) -> Cmd {
     let mut cmd = Command::new(bin.as_ref());
-    cmd.env_remove("NIGHTFALL_API_KEY").env_remove("NIGHTFALL_SIGNING_SECRET");
-    Cmd { cmd, stdin: None, stdout_redirected: false }
+    cmd.env_remove("NIGHTFALL_API_KEY")
+        .env_remove("NIGHTFALL_SIGNING_SECRET");
+    Cmd {
+        cmd,
+        stdin: None,
+        stdout_redirected: false,
+    }
 }
 
 impl Cmd {
@@ -88,13 +93,23 @@ impl Cmd {
         });
         let out = child.wait_with_output().unwrap();
         let _ = feeder.join();
-        Output { status: out.status, stdout: out.stdout, stderr: out.stderr }
+        Output {
+            status: out.status,
+            stdout: out.stdout,
+            stderr: out.stderr,
+        }
     }
 
     /// Starts the command in the background with piped stdout/stderr.
     pub fn spawn(mut self) -> Spawned {
-        self.cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = self.cmd.spawn().unwrap_or_else(|e| panic!("spawning {:?}: {e}", self.cmd));
+        self.cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = self
+            .cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawning {:?}: {e}", self.cmd));
         let stdin = child.stdin.take();
         let (tx, lines) = mpsc::channel();
         let out = child.stdout.take().unwrap();
@@ -119,7 +134,13 @@ impl Cmd {
                 }
             }
         });
-        Spawned { child, stdin, lines, err_lines, stderr_seen: Vec::new() }
+        Spawned {
+            child,
+            stdin,
+            lines,
+            err_lines,
+            stderr_seen: Vec::new(),
+        }
     }
 }
 
@@ -154,7 +175,12 @@ impl Output {
 
     /// Asserts the exit code, showing stderr on failure.
     pub fn expect_code(self, code: i32) -> Self {
-        assert_eq!(self.code(), code, "exit code; stderr:\n{}", self.stderr_str());
+        assert_eq!(
+            self.code(),
+            code,
+            "exit code; stderr:\n{}",
+            self.stderr_str()
+        );
         self
     }
 }
@@ -188,12 +214,17 @@ impl Spawned {
 
     /// The next stdout line parsed as JSON within `timeout`.
     pub fn next_record(&mut self, timeout: Duration) -> Option<Value> {
-        self.next_line(timeout)
-            .map(|l| serde_json::from_str(&l).unwrap_or_else(|e| panic!("bad NDJSON line {l:?}: {e}")))
+        self.next_line(timeout).map(|l| {
+            serde_json::from_str(&l).unwrap_or_else(|e| panic!("bad NDJSON line {l:?}: {e}"))
+        })
     }
 
     /// Collects records until `done` says so or `timeout` passes overall.
-    pub fn records_until(&mut self, timeout: Duration, mut done: impl FnMut(&[Value]) -> bool) -> Vec<Value> {
+    pub fn records_until(
+        &mut self,
+        timeout: Duration,
+        mut done: impl FnMut(&[Value]) -> bool,
+    ) -> Vec<Value> {
         let deadline = Instant::now() + timeout;
         let mut v = Vec::new();
         while !done(&v) {
@@ -252,7 +283,10 @@ impl Spawned {
 
     /// Sends a signal by number (e.g. 15 for SIGTERM, 9 for SIGKILL).
     pub fn signal(&self, sig: i32) {
-        let _ = Command::new("kill").arg(format!("-{sig}")).arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.child.id().to_string())
+            .status();
     }
 
     /// Closes stdin.
@@ -301,7 +335,10 @@ impl TempDir {
     /// Creates a fresh directory under the system temp dir.
     pub fn new(tag: &str) -> Self {
         let n = TMP_N.fetch_add(1, Ordering::Relaxed);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
         let p = std::env::temp_dir().join(format!("dlp-{tag}-{}-{n}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&p).unwrap();
         // Canonical path, so tools that resolve paths report the same string.
@@ -327,7 +364,11 @@ impl Drop for TempDir {
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Waits until something accepts TCP connections on `127.0.0.1:port`.
@@ -342,6 +383,9 @@ pub fn wait_port(port: u16, timeout: Duration) -> bool {
     false
 }
 
+/// (status, lowercase header pairs, body) of an HTTP response.
+pub type HttpResponse = (u16, Vec<(String, String)>, Vec<u8>);
+
 /// Minimal blocking HTTP/1.1 client for tests: returns (status, headers, body).
 pub fn http(
     port: u16,
@@ -349,7 +393,7 @@ pub fn http(
     path: &str,
     headers: &[(&str, &str)],
     body: &[u8],
-) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+) -> std::io::Result<HttpResponse> {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
@@ -362,9 +406,15 @@ pub fn http(
     let _ = s.write_all(body);
     let mut resp = Vec::new();
     let _ = s.read_to_end(&mut resp);
-    let text_end = resp.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| {
-        std::io::Error::new(std::io::ErrorKind::InvalidData, format!("no HTTP head in {} bytes", resp.len()))
-    })?;
+    let text_end = resp
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("no HTTP head in {} bytes", resp.len()),
+            )
+        })?;
     let head = String::from_utf8_lossy(&resp[..text_end]).into_owned();
     let mut lines = head.lines();
     let status: u16 = lines
@@ -373,10 +423,16 @@ pub fn http(
         .and_then(|c| c.parse().ok())
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "bad status line"))?;
     let hdrs: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned())))
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        })
         .collect();
     let mut body = resp[text_end + 4..].to_vec();
-    if hdrs.iter().any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked")) {
+    if hdrs
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"))
+    {
         body = dechunk(&body);
     }
     Ok((status, hdrs, body))
@@ -384,9 +440,16 @@ pub fn http(
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    loop {
-        let Some(i) = b.windows(2).position(|w| w == b"\r\n") else { break };
-        let n = usize::from_str_radix(String::from_utf8_lossy(&b[..i]).split(';').next().unwrap_or("0").trim(), 16).unwrap_or(0);
+    while let Some(i) = b.windows(2).position(|w| w == b"\r\n") {
+        let n = usize::from_str_radix(
+            String::from_utf8_lossy(&b[..i])
+                .split(';')
+                .next()
+                .unwrap_or("0")
+                .trim(),
+            16,
+        )
+        .unwrap_or(0);
         if n == 0 || b.len() < i + 2 + n {
             break;
         }
