@@ -1,0 +1,196 @@
+//! The CSV columns a user can pick, and how each is read from a finding.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+
+/// Default columns: Nightfall's tutorial CSV plus the file path.
+pub const DEFAULT: &str =
+    "upload_id,index,timestamp,path,before_context,finding,after_context,detector,confidence,byte_range,detection_rules";
+
+/// Every column name `--columns` accepts.
+pub const ALL: &[&str] = &[
+    "upload_id",
+    "index",
+    "timestamp",
+    "path",
+    "archive_path",
+    "detector",
+    "detector_uuid",
+    "confidence",
+    "finding",
+    "redacted_finding",
+    "before_context",
+    "after_context",
+    "byte_range",
+    "codepoint_range",
+    "line_range",
+    "line",
+    "row_range",
+    "column_range",
+    "detection_rules",
+    "sha256",
+];
+
+/// A range as it appears in a finding.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct Range {
+    pub start: u64,
+    pub end: u64,
+}
+
+/// A finding, borrowed from the input line where possible (no escapes).
+#[derive(Debug, Deserialize)]
+pub struct FindingView<'a> {
+    #[serde(borrow, default)]
+    pub upload_id: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub path: Cow<'a, str>,
+    #[serde(default)]
+    pub index: Option<u64>,
+    #[serde(borrow, default)]
+    pub timestamp: Cow<'a, str>,
+    #[serde(borrow)]
+    pub detector: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub detector_uuid: Cow<'a, str>,
+    #[serde(borrow)]
+    pub confidence: Cow<'a, str>,
+    #[serde(borrow)]
+    pub finding: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub redacted_finding: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub before_context: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub after_context: Cow<'a, str>,
+    #[serde(default)]
+    pub byte_range: Option<Range>,
+    #[serde(default)]
+    pub codepoint_range: Option<Range>,
+    #[serde(default)]
+    pub line_range: Option<Range>,
+    #[serde(default)]
+    pub row_range: Option<Range>,
+    #[serde(default)]
+    pub column_range: Option<Range>,
+    #[serde(borrow, default)]
+    pub archive_path: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub detection_rules: Vec<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub sha256: Option<Cow<'a, str>>,
+}
+
+/// One selected column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    UploadId,
+    Index,
+    Timestamp,
+    Path,
+    ArchivePath,
+    Detector,
+    DetectorUuid,
+    Confidence,
+    Finding,
+    RedactedFinding,
+    BeforeContext,
+    AfterContext,
+    ByteRange,
+    CodepointRange,
+    LineRange,
+    Line,
+    RowRange,
+    ColumnRange,
+    DetectionRules,
+    Sha256,
+}
+
+impl Column {
+    /// Parses a column name.
+    pub fn parse(name: &str) -> Option<Column> {
+        use Column::*;
+        Some(match name.trim() {
+            "upload_id" => UploadId,
+            "index" => Index,
+            "timestamp" => Timestamp,
+            "path" => Path,
+            "archive_path" => ArchivePath,
+            "detector" => Detector,
+            "detector_uuid" => DetectorUuid,
+            "confidence" => Confidence,
+            "finding" => Finding,
+            "redacted_finding" => RedactedFinding,
+            "before_context" => BeforeContext,
+            "after_context" => AfterContext,
+            "byte_range" => ByteRange,
+            "codepoint_range" => CodepointRange,
+            "line_range" => LineRange,
+            "line" => Line,
+            "row_range" => RowRange,
+            "column_range" => ColumnRange,
+            "detection_rules" => DetectionRules,
+            "sha256" => Sha256,
+            _ => return None,
+        })
+    }
+
+    /// Parses a comma-separated column list.
+    pub fn parse_list(list: &str) -> anyhow::Result<Vec<Column>> {
+        let cols: Vec<Column> = list
+            .split(',')
+            .map(|n| {
+                Column::parse(n).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "unknown column {:?} (valid columns: {})",
+                        n.trim(),
+                        ALL.join(", ")
+                    )
+                })
+            })
+            .collect::<anyhow::Result<_>>()?;
+        anyhow::ensure!(!cols.is_empty(), "--columns needs at least one column");
+        Ok(cols)
+    }
+
+    /// The cell text of this column for `f`.
+    pub fn cell<'a>(self, f: &'a FindingView<'a>) -> Cow<'a, str> {
+        fn range(r: Option<Range>) -> Cow<'static, str> {
+            r.map(|r| Cow::Owned(format!("{}-{}", r.start, r.end)))
+                .unwrap_or(Cow::Borrowed(""))
+        }
+        match self {
+            Column::UploadId => Cow::Borrowed(&f.upload_id),
+            Column::Index => f
+                .index
+                .map(|i| Cow::Owned(i.to_string()))
+                .unwrap_or_default(),
+            Column::Timestamp => Cow::Borrowed(&f.timestamp),
+            Column::Path => Cow::Borrowed(&f.path),
+            Column::ArchivePath => Cow::Borrowed(&f.archive_path),
+            Column::Detector => Cow::Borrowed(&f.detector),
+            Column::DetectorUuid => Cow::Borrowed(&f.detector_uuid),
+            Column::Confidence => Cow::Borrowed(&f.confidence),
+            Column::Finding => Cow::Borrowed(&f.finding),
+            Column::RedactedFinding => f
+                .redacted_finding
+                .as_deref()
+                .map(Cow::Borrowed)
+                .unwrap_or_default(),
+            Column::BeforeContext => Cow::Borrowed(&f.before_context),
+            Column::AfterContext => Cow::Borrowed(&f.after_context),
+            Column::ByteRange => range(f.byte_range),
+            Column::CodepointRange => range(f.codepoint_range),
+            Column::LineRange => range(f.line_range),
+            Column::Line => f
+                .line_range
+                .map(|r| Cow::Owned(r.start.to_string()))
+                .unwrap_or_default(),
+            Column::RowRange => range(f.row_range),
+            Column::ColumnRange => range(f.column_range),
+            Column::DetectionRules => Cow::Owned(f.detection_rules.join(";")),
+            Column::Sha256 => f.sha256.as_deref().map(Cow::Borrowed).unwrap_or_default(),
+        }
+    }
+}

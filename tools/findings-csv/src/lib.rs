@@ -1,0 +1,175 @@
+//! `findings-csv`: Finding records in, CSV rows out (RFC 4180 quoting),
+//! safe to open in a spreadsheet and safe to append to with `>>`.
+
+mod columns;
+mod safety;
+
+use std::borrow::Cow;
+use std::io::{self, Read, Write};
+
+use anyhow::Context;
+use clap::{Parser, ValueEnum};
+use dlp_core::{for_each_line, ExitCode, Flush, LoopOptions, Reject};
+
+pub use columns::{Column, FindingView, ALL as ALL_COLUMNS, DEFAULT as DEFAULT_COLUMNS};
+pub use safety::{mask, neutralise};
+
+const TOOL: &str = "findings-csv";
+
+const LONG_ABOUT: &str = "\
+Turn Finding records (from pii-scan or nf-webhook) into CSV rows.
+
+Default columns, in order (Nightfall's tutorial CSV plus the file path):
+  upload_id,index,timestamp,path,before_context,finding,after_context,
+  detector,confidence,byte_range,detection_rules
+byte_range is written as start-end and detection_rules joined with ';'.
+Other columns: archive_path, detector_uuid, redacted_finding, codepoint_range,
+line_range, line (first line number), row_range, column_range, sha256.
+
+Cells a spreadsheet would read as a formula (leading = + - @ tab CR) are
+prefixed with ' (OWASP CSV-injection advice); --raw turns this off.
+With --header auto (the default) the header row is written unless stdout is
+a non-empty regular file, so `>> results.csv` run many times has one header.
+
+Examples:
+  pii-scan ~/Documents | findings-csv >> results.csv
+  nf-webhook | findings-csv --redact >> results.csv
+  findings-csv --columns path,line,detector,confidence < findings.ndjson";
+
+/// When to write the header row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HeaderMode {
+    /// Unless stdout is a non-empty regular file
+    Auto,
+    Always,
+    Never,
+}
+
+/// Command-line arguments.
+#[derive(Debug, Parser)]
+#[command(name = TOOL, version, about = "Turn Finding records into spreadsheet-safe CSV rows", long_about = LONG_ABOUT)]
+pub struct Cli {
+    /// Comma-separated columns to write, in order
+    #[arg(long, value_name = "LIST", default_value = DEFAULT_COLUMNS)]
+    pub columns: String,
+    /// Write the header row: auto, always, never
+    #[arg(long, value_enum, default_value_t = HeaderMode::Auto)]
+    pub header: HeaderMode,
+    /// Do not neutralise cells that a spreadsheet would run as formulas
+    #[arg(long)]
+    pub raw: bool,
+    /// Mask the finding (keep the last 4 characters) and any copy of it in the contexts
+    #[arg(long)]
+    pub redact: bool,
+    /// Treat a malformed line as fatal (exit 2) instead of reporting it
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// CSV output with the toolkit's flush and error conventions.
+struct CsvOut<W: Write> {
+    wtr: csv::Writer<W>,
+}
+
+fn csv_err(e: csv::Error) -> anyhow::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => anyhow::Error::new(io).context("writing output"),
+        other => anyhow::anyhow!("writing output: {other:?}"),
+    }
+}
+
+impl<W: Write> Flush for CsvOut<W> {
+    fn flush_output(&mut self) -> anyhow::Result<()> {
+        self.wtr.flush().context("writing output")
+    }
+}
+
+impl<W: Write> CsvOut<W> {
+    fn row<I, T>(&mut self, cells: I) -> anyhow::Result<()>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<[u8]>,
+    {
+        self.wtr.write_record(cells).map_err(csv_err)
+    }
+}
+
+/// Whether `--header auto` should write a header on this stdout.
+pub fn auto_header_wanted() -> bool {
+    use std::os::fd::AsFd;
+    let meta = io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(std::fs::File::from)
+        .and_then(|f| f.metadata());
+    match meta {
+        Ok(m) if m.is_file() => m.len() == 0,
+        _ => true,
+    }
+}
+
+/// Converts findings read from `input` into CSV rows on `output`.
+/// `header` is the resolved header decision (see [`auto_header_wanted`]).
+pub fn run(
+    cli: &Cli,
+    input: impl Read,
+    output: impl Write,
+    header: bool,
+) -> anyhow::Result<ExitCode> {
+    let cols = Column::parse_list(&cli.columns)?;
+    let wtr = csv::WriterBuilder::new()
+        .buffer_capacity(64 * 1024)
+        .from_writer(output);
+    let mut out = CsvOut { wtr };
+    if header {
+        let names: Vec<&str> = cli.columns.split(',').map(str::trim).collect();
+        out.row(names)?;
+    }
+    for_each_line(
+        TOOL,
+        input,
+        &mut out,
+        LoopOptions { strict: cli.strict },
+        |line, out| {
+            let f: FindingView<'_> = match serde_json::from_slice(line) {
+                Ok(f) => f,
+                Err(e) => return Ok(Err(Reject(format!("not a Finding record: {e}")))),
+            };
+            let masked = cli.redact.then(|| mask(&f.finding));
+            let row = cols.iter().map(|c| {
+                let mut cell = c.cell(&f);
+                if let Some(m) = &masked {
+                    cell = match c {
+                        Column::Finding => Cow::Owned(m.clone()),
+                        Column::BeforeContext | Column::AfterContext => {
+                            safety::redact_copies(cell, &f.finding, m)
+                        }
+                        _ => cell,
+                    };
+                }
+                if cli.raw {
+                    cell
+                } else {
+                    neutralise(cell)
+                }
+            });
+            let cells: Vec<Cow<'_, str>> = row.collect();
+            out.row(cells.iter().map(|c| c.as_bytes()))?;
+            Ok(Ok(()))
+        },
+    )
+}
+
+/// Entry point of the `findings-csv` binary.
+pub fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    dlp_core::run_main(TOOL, || {
+        dlp_core::signals::install()?;
+        let header = match cli.header {
+            HeaderMode::Always => true,
+            HeaderMode::Never => false,
+            HeaderMode::Auto => auto_header_wanted(),
+        };
+        run(&cli, io::stdin().lock(), io::stdout().lock(), header)
+    })
+}

@@ -1,0 +1,58 @@
+//! Spreadsheet safety (CSV formula injection) and redaction of findings.
+
+use std::borrow::Cow;
+
+/// OWASP CSV-injection advice: a cell that a spreadsheet could read as a
+/// formula (leading `=`, `+`, `-`, `@`, tab or carriage return) is
+/// prefixed with a single quote so it is shown as text.
+pub fn neutralise(cell: Cow<'_, str>) -> Cow<'_, str> {
+    match cell.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => Cow::Owned(format!("'{cell}")),
+        _ => cell,
+    }
+}
+
+/// Masks all but the last four characters of `s` with `*` (all of it when
+/// it has four characters or fewer, so a short secret never shows whole).
+pub fn mask(s: &str) -> String {
+    let n = s.chars().count();
+    let keep = if n > 4 { 4 } else { 0 };
+    s.chars()
+        .enumerate()
+        .map(|(i, c)| if i + keep < n { '*' } else { c })
+        .collect()
+}
+
+/// Replaces every copy of `finding` in `text` with `masked`.
+pub fn redact_copies<'a>(text: Cow<'a, str>, finding: &str, masked: &str) -> Cow<'a, str> {
+    if finding.is_empty() || !text.contains(finding) {
+        return text;
+    }
+    Cow::Owned(text.replace(finding, masked))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn neutralises_formula_leaders_only() {
+        for bad in ["=1+1", "+1", "-2", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(neutralise(Cow::Borrowed(bad)), format!("'{bad}"));
+        }
+        for ok in ["", "plain", "4111 1111", " =x", "'=x"] {
+            assert_eq!(neutralise(Cow::Borrowed(ok)), ok);
+        }
+    }
+
+    #[test]
+    fn masks_keep_last_four() {
+        assert_eq!(mask("5433-9502-3725-7862"), "***************7862");
+        assert_eq!(mask("abcd"), "****");
+        assert_eq!(mask("ñañañaña"), "****ñaña");
+        assert_eq!(
+            redact_copies(Cow::Borrowed("x 1234 y 1234"), "1234", "****"),
+            "x **** y ****"
+        );
+    }
+}

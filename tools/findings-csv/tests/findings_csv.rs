@@ -1,0 +1,320 @@
+//! Integration tests: the real `findings-csv` binary, plus an in-process
+//! property test of the CSV round trip.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+use proptest::prelude::*;
+use serde_json::{json, Value};
+use testkit::{cmd, TempDir};
+
+const BIN: &str = env!("CARGO_BIN_EXE_findings-csv");
+
+fn finding(finding: &str, before: &str, after: &str) -> Value {
+    json!({
+        "upload_id": "ac6a4a9d-a7b9-4a78-810d-8a66f7644704", "path": "/home/ana/Downloads/sample.csv",
+        "index": 1, "timestamp": "2026-11-22T10:15:03.120511Z", "detector": "CREDIT_CARD_NUMBER",
+        "detector_uuid": "74c1815e-c0c3-4df5-8b1e-6cf98864a454", "confidence": "VERY_LIKELY",
+        "finding": finding, "before_context": before, "after_context": after,
+        "byte_range": {"start": 36, "end": 55}, "codepoint_range": {"start": 36, "end": 55},
+        "line_range": {"start": 2, "end": 2}, "archive_path": "", "detection_rules": ["cards", "pii"]
+    })
+}
+
+fn ndjson(v: &[Value]) -> String {
+    v.iter().map(|r| r.to_string() + "\n").collect()
+}
+
+fn parse_csv(bytes: &[u8]) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(bytes)
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+#[test]
+fn default_columns_follow_the_tutorial_plus_path() {
+    let f = finding(
+        "5433-9502-3725-7862",
+        "Name\tCredit Card\nRep. Viviana Hintz\t",
+        "\nEloisa, \"Champlin\"",
+    );
+    let out = cmd(BIN).stdin(ndjson(&[f])).run().expect_code(0);
+    let rows = parse_csv(&out.stdout);
+    assert_eq!(
+        rows[0],
+        "upload_id,index,timestamp,path,before_context,finding,after_context,detector,confidence,byte_range,detection_rules"
+            .split(',')
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        rows[1],
+        [
+            "ac6a4a9d-a7b9-4a78-810d-8a66f7644704",
+            "1",
+            "2026-11-22T10:15:03.120511Z",
+            "/home/ana/Downloads/sample.csv",
+            "Name\tCredit Card\nRep. Viviana Hintz\t",
+            "5433-9502-3725-7862",
+            "\nEloisa, \"Champlin\"",
+            "CREDIT_CARD_NUMBER",
+            "VERY_LIKELY",
+            "36-55",
+            "cards;pii"
+        ]
+    );
+    assert_eq!(
+        rows.len(),
+        2,
+        "contexts with newlines, tabs, quotes and commas stay one field"
+    );
+}
+
+#[test]
+fn chosen_columns() {
+    let f = finding("123-45-6789", "", "");
+    let out = cmd(BIN)
+        .args([
+            "--columns",
+            "path,line,detector_uuid,redacted_finding,codepoint_range",
+            "--header",
+            "never",
+        ])
+        .stdin(ndjson(&[f]))
+        .run()
+        .expect_code(0);
+    assert_eq!(
+        parse_csv(&out.stdout),
+        vec![vec![
+            "/home/ana/Downloads/sample.csv",
+            "2",
+            "74c1815e-c0c3-4df5-8b1e-6cf98864a454",
+            "",
+            "36-55"
+        ]]
+    );
+    let bad = cmd(BIN)
+        .args(["--columns", "path,nope"])
+        .run()
+        .expect_code(2);
+    assert!(
+        bad.stderr_str().contains("unknown column \"nope\""),
+        "{}",
+        bad.stderr_str()
+    );
+}
+
+#[test]
+fn formula_injection_is_neutralised_unless_raw() {
+    let f = finding(
+        "=HYPERLINK(\"http://evil\")",
+        "+cmd|' /C calc'!A0",
+        "@SUM(1)",
+    );
+    let out = cmd(BIN)
+        .args(["--header", "never"])
+        .stdin(ndjson(&[f.clone()]))
+        .run()
+        .expect_code(0);
+    let row = &parse_csv(&out.stdout)[0];
+    assert_eq!(row[4], "'+cmd|' /C calc'!A0");
+    assert_eq!(row[5], "'=HYPERLINK(\"http://evil\")");
+    assert_eq!(row[6], "'@SUM(1)");
+    let out = cmd(BIN)
+        .args(["--header", "never", "--raw"])
+        .stdin(ndjson(&[f]))
+        .run()
+        .expect_code(0);
+    assert_eq!(parse_csv(&out.stdout)[0][5], "=HYPERLINK(\"http://evil\")");
+}
+
+#[test]
+fn redact_masks_the_finding_and_its_copies() {
+    let f = finding(
+        "4111111111111111",
+        "card 4111111111111111 again ",
+        " then 4111111111111111",
+    );
+    let out = cmd(BIN)
+        .args(["--header", "never", "--redact"])
+        .stdin(ndjson(&[f]))
+        .run()
+        .expect_code(0);
+    let text = out.stdout_str();
+    assert!(!text.contains("4111111111111111"), "{text}");
+    let row = &parse_csv(&out.stdout)[0];
+    assert_eq!(row[5], "************1111");
+    assert_eq!(row[4], "card ************1111 again ");
+}
+
+#[test]
+fn header_auto_appends_one_header() {
+    let dir = TempDir::new("csv");
+    let results = dir.join("results.csv");
+    for _ in 0..3 {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&results)
+            .unwrap();
+        cmd(BIN)
+            .stdin(ndjson(&[finding("4111111111111111", "", "")]))
+            .stdout_file(f)
+            .run()
+            .expect_code(0);
+    }
+    let rows = parse_csv(&std::fs::read(&results).unwrap());
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows.iter().filter(|r| r[0] == "upload_id").count(), 1);
+    // on a pipe, auto writes the header; never / always are honoured
+    let out = cmd(BIN).stdin("").run().expect_code(0);
+    assert!(out.stdout_str().starts_with("upload_id,"));
+    assert!(cmd(BIN)
+        .args(["--header", "never"])
+        .stdin("")
+        .run()
+        .stdout
+        .is_empty());
+    let f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&results)
+        .unwrap();
+    cmd(BIN)
+        .args(["--header", "always"])
+        .stdin("")
+        .stdout_file(f)
+        .run()
+        .expect_code(0);
+    assert_eq!(
+        parse_csv(&std::fs::read(&results).unwrap())
+            .iter()
+            .filter(|r| r[0] == "upload_id")
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn malformed_and_incomplete_lines_are_reported_and_skipped() {
+    let good = finding("4111111111111111", "", "").to_string();
+    let input = format!("{good}\nnot json\n{{\"path\":\"/x\"}}\n\u{0}\u{1}\n{good}\n");
+    let mut bytes = input.into_bytes();
+    bytes.extend_from_slice(b"\xff\xfe\n");
+    let out = cmd(BIN)
+        .args(["--header", "never"])
+        .stdin(bytes)
+        .run()
+        .expect_code(1);
+    assert_eq!(parse_csv(&out.stdout).len(), 2);
+    let err = out.stderr_str();
+    for n in [2, 3, 4, 6] {
+        assert!(
+            err.contains(&format!("findings-csv: line {n}: not a Finding record")),
+            "{err}"
+        );
+    }
+    assert!(err.contains("missing field `detector`"), "{err}");
+    let out = cmd(BIN)
+        .args(["--strict", "--header", "never"])
+        .stdin(format!("{good}\nbad\n{good}\n"))
+        .run()
+        .expect_code(2);
+    assert_eq!(parse_csv(&out.stdout).len(), 1);
+}
+
+#[test]
+fn closed_stdout_and_full_disk() {
+    let mut child = Command::new(BIN)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let line = finding("4111111111111111", "x", "y").to_string() + "\n";
+    let feeder = std::thread::spawn(move || {
+        for _ in 0..100_000 {
+            if stdin.write_all(line.as_bytes()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    assert!(first.starts_with("upload_id"));
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = cmd(BIN)
+        .stdin(ndjson(&[finding("1", "", "")]))
+        .stdout_file(full)
+        .run()
+        .expect_code(2);
+    assert!(
+        out.stderr_str().contains("No space left on device"),
+        "{}",
+        out.stderr_str()
+    );
+}
+
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        ".*",
+        "[=+@\t\r-][a-z,\"\n]{0,8}",
+        proptest::collection::vec(
+            prop_oneof![
+                Just(","),
+                Just("\""),
+                Just("\n"),
+                Just("\r\n"),
+                Just("\t"),
+                Just("é"),
+                Just("a")
+            ],
+            0..12
+        )
+        .prop_map(|v| v.concat()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+
+    #[test]
+    fn csv_round_trip(items in proptest::collection::vec((text(), text(), text(), text(), 0u64..1000, 0u64..1000), 1..20)) {
+        let findings: Vec<Value> = items.iter().map(|(fi, b, a, p, s, l)| json!({
+            "path": p, "index": 1, "detector": "X", "confidence": "LIKELY", "finding": fi,
+            "before_context": b, "after_context": a, "byte_range": {"start": s, "end": s + l},
+            "detection_rules": []
+        })).collect();
+        let input = ndjson(&findings);
+        for raw in [true, false] {
+            let cli = <findings_csv::Cli as clap::Parser>::try_parse_from(
+                ["findings-csv", "--columns", "path,finding,before_context,after_context,byte_range"]
+                    .into_iter().chain(raw.then_some("--raw"))).unwrap();
+            let mut out = Vec::new();
+            let code = findings_csv::run(&cli, input.as_bytes(), &mut out, false).unwrap();
+            prop_assert_eq!(code, dlp_core::ExitCode::Ok);
+            let rows = parse_csv(&out);
+            prop_assert_eq!(rows.len(), findings.len());
+            for (row, (fi, b, a, p, s, l)) in rows.iter().zip(&items) {
+                let want = |x: &str| if raw { x.to_owned() } else { findings_csv::neutralise(x.into()).into_owned() };
+                prop_assert_eq!(&row[0], &want(p));
+                prop_assert_eq!(&row[1], &want(fi));
+                prop_assert_eq!(&row[2], &want(b));
+                prop_assert_eq!(&row[3], &want(a));
+                prop_assert_eq!(&row[4], &format!("{}-{}", s, s + l));
+            }
+        }
+    }
+}
