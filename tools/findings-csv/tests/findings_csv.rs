@@ -115,7 +115,7 @@ fn formula_injection_is_neutralised_unless_raw() {
     );
     let out = cmd(BIN)
         .args(["--header", "never"])
-        .stdin(ndjson(&[f.clone()]))
+        .stdin(ndjson(std::slice::from_ref(&f)))
         .run()
         .expect_code(0);
     let row = &parse_csv(&out.stdout)[0];
