@@ -1,0 +1,86 @@
+//! The stdin reader thread.
+//!
+//! Reading happens on its own thread so the main loop can wait for input
+//! and for its timers (`--flush-after`, the per-minute window) at once.
+//! Malformed lines are reported here as `webhook-post: line N: why` and
+//! skipped (or end the input under `--strict`); good records are handed
+//! over through a bounded channel, so a slow main loop slows the reader
+//! instead of growing memory.
+
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crossbeam_channel::Sender;
+use dlp_core::ndjson::{Line, LineReader};
+use serde_json::Value;
+
+use crate::render::Item;
+
+/// Messages to the main loop.
+pub enum Msg {
+    Record(Item),
+    /// End of input.
+    Eof,
+    /// Input cannot go on (read error, or a malformed line under `--strict`).
+    Fatal(String),
+    /// Something happened elsewhere (signal, stdout closed): look at the flags.
+    Wake,
+}
+
+fn parse(line: &[u8]) -> Result<Item, String> {
+    let value: Value = serde_json::from_slice(line).map_err(|e| format!("not JSON: {e}"))?;
+    if !value.is_object() {
+        return Err("not a JSON object".into());
+    }
+    Ok(Item {
+        raw: line.to_vec(),
+        value,
+    })
+}
+
+/// Starts reading `input` on a thread; rejected lines set `rejected`.
+pub fn spawn(
+    input: impl Read + Send + 'static,
+    tx: Sender<Msg>,
+    strict: bool,
+    rejected: Arc<AtomicBool>,
+) {
+    let run = move || {
+        let mut reader = LineReader::new(input);
+        loop {
+            let item = match reader.next_line() {
+                Ok(None) => break,
+                Err(e) => {
+                    let _ = tx.send(Msg::Fatal(format!("reading input: {e}")));
+                    return;
+                }
+                Ok(Some(Line::TooLong(n))) => {
+                    Err(format!("line of {n} bytes exceeds the line-length limit"))
+                }
+                Ok(Some(Line::Text(t))) if t.iter().all(u8::is_ascii_whitespace) => continue,
+                Ok(Some(Line::Text(t))) => parse(t),
+            };
+            match item {
+                Ok(item) => {
+                    if tx.send(Msg::Record(item)).is_err() {
+                        return;
+                    }
+                }
+                Err(why) if strict => {
+                    let _ = tx.send(Msg::Fatal(format!("line {}: {why}", reader.line_no())));
+                    return;
+                }
+                Err(why) => {
+                    eprintln!("webhook-post: line {}: {why}", reader.line_no());
+                    rejected.store(true, Ordering::SeqCst);
+                }
+            }
+        }
+        let _ = tx.send(Msg::Eof);
+    };
+    std::thread::Builder::new()
+        .name("stdin".into())
+        .spawn(run)
+        .expect("spawning reader thread");
+}

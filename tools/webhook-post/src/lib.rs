@@ -1,0 +1,283 @@
+//! `webhook-post`: POST NDJSON records to a webhook, for file-integrity
+//! alerts (Upsun's FIM article: watchdog events to Slack or any endpoint)
+//! and any other stage's output.
+//!
+//! The main loop reads records (from the [`input`] thread), applies the
+//! per-minute cap ([`limit`]), groups records into batches, renders each
+//! batch ([`render`], [`template`]) and stores it durably in the spool
+//! before handing its key to the [`delivery`] thread, which posts
+//! ([`http`]) with retries and logs each outcome on stdout ([`report`]).
+//! Flags are validated up front in [`cli`].
+
+pub mod cli;
+pub mod delivery;
+pub mod http;
+pub mod input;
+pub mod limit;
+pub mod render;
+pub mod report;
+pub mod template;
+
+use std::fs::File;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use crossbeam_channel::{RecvTimeoutError, Sender};
+use dlp_core::spool::Spool;
+use dlp_core::{signals, ExitCode};
+
+use crate::cli::Config;
+use crate::delivery::Ctl;
+use crate::input::Msg;
+use crate::limit::Limiter;
+use crate::render::Item;
+use crate::report::Out;
+
+/// Process entry point.
+pub fn main() -> std::process::ExitCode {
+    dlp_core::run_main("webhook-post", || {
+        let cfg = cli::Args::parse().into_config(|k| std::env::var(k).ok())?;
+        run(cfg, std::io::stdin())
+    })
+}
+
+/// Why the read loop ended.
+enum Stop {
+    Eof,
+    Fatal(String),
+    Interrupted,
+}
+
+/// Takes the spool's lock so two instances never deliver the same entries.
+fn lock_spool(cfg: &Config) -> anyhow::Result<File> {
+    std::fs::create_dir_all(&cfg.spool)
+        .with_context(|| format!("creating spool {}", cfg.spool.display()))?;
+    let path = cfg.spool.join("lock");
+    let f = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "spool {} is in use by another webhook-post; give each instance its own --spool",
+            cfg.spool.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
+}
+
+struct Batcher<'a> {
+    cfg: &'a Config,
+    spool: &'a Spool,
+    ctl: &'a Sender<Ctl>,
+    items: Vec<Item>,
+    started: Option<Instant>,
+}
+
+impl Batcher<'_> {
+    /// Spools `items` as one POST and queues it for delivery.
+    fn send(&self, items: &[Item]) -> anyhow::Result<()> {
+        let body = self.cfg.renderer.body(items);
+        let entry = delivery::encode_entry(items.len() as u64, &body);
+        let key = self.spool.put(&entry).with_context(|| {
+            format!(
+                "cannot store a batch in the spool {}",
+                self.spool.dir().display()
+            )
+        })?;
+        let _ = self.ctl.send(Ctl::New(key));
+        Ok(())
+    }
+
+    fn flush(&mut self) -> anyhow::Result<()> {
+        if !self.items.is_empty() {
+            let items = std::mem::take(&mut self.items);
+            self.send(&items)?;
+        }
+        self.started = None;
+        Ok(())
+    }
+
+    fn push(&mut self, item: Item, now: Instant) -> anyhow::Result<()> {
+        self.items.push(item);
+        self.started.get_or_insert(now);
+        if self.items.len() >= self.cfg.batch {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn due(&self) -> Option<Instant> {
+        self.started.map(|s| s + self.cfg.flush_after)
+    }
+}
+
+fn summarise(b: &mut Batcher<'_>, out: &Out, s: limit::Summary) -> anyhow::Result<()> {
+    b.flush()?;
+    let rec = s.record();
+    out.record(&serde_json::json!({
+        "status": "summary",
+        "records": s.count,
+        "path": rec["src_path"],
+        "message": rec["message"],
+        "timestamp": rec["timestamp"],
+    }));
+    b.send(&[Item::from_value(rec)])
+}
+
+/// Runs the tool over `input` with a validated configuration.
+pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::Result<ExitCode> {
+    signals::install().context("installing signal handlers")?;
+    let _lock = lock_spool(&cfg)?;
+    let spool = Spool::open(&cfg.spool)
+        .with_context(|| format!("opening spool {}", cfg.spool.display()))?;
+    let pending = spool
+        .list()
+        .with_context(|| format!("listing spool {}", cfg.spool.display()))?;
+    if !pending.is_empty() {
+        eprintln!(
+            "webhook-post: {} batches from an earlier run pending in {}; delivering them first",
+            pending.len(),
+            cfg.spool.display()
+        );
+    }
+
+    let (tx, rx) = crossbeam_channel::bounded::<Msg>(1024);
+    let wake = tx.clone();
+    signals::on_signal(move || {
+        let _ = wake.try_send(Msg::Wake);
+    });
+    let wake = tx.clone();
+    let out = Arc::new(Out::stdout(move || {
+        let _ = wake.try_send(Msg::Wake);
+    }));
+    let rejected = Arc::new(AtomicBool::new(false));
+    input::spawn(input, tx, cfg.strict, rejected.clone());
+
+    let poster = http::Poster::new(&cfg);
+    let (ctl, worker) = delivery::spawn(
+        spool.clone(),
+        poster,
+        out.clone(),
+        pending,
+        cfg.shown_url.clone(),
+        cfg.max_backoff,
+    );
+    let mut limiter = cfg.max_per_minute.map(Limiter::new);
+    let mut b = Batcher {
+        cfg: &cfg,
+        spool: &spool,
+        ctl: &ctl,
+        items: Vec::new(),
+        started: None,
+    };
+
+    let stop = loop {
+        if signals::requested() || out.stopped() {
+            break Stop::Interrupted;
+        }
+        let now = Instant::now();
+        if let Some(s) = limiter.as_mut().and_then(|l| l.poll(now, false)) {
+            summarise(&mut b, &out, s)?;
+        }
+        if b.due().is_some_and(|d| d <= now) {
+            b.flush()?;
+        }
+        let wake_at = [b.due(), limiter.as_ref().and_then(Limiter::due)]
+            .into_iter()
+            .flatten()
+            .min();
+        let msg = match wake_at {
+            Some(t) => rx.recv_timeout(t.saturating_duration_since(now)),
+            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        match msg {
+            Err(RecvTimeoutError::Timeout) | Ok(Msg::Wake) => {}
+            Err(RecvTimeoutError::Disconnected) | Ok(Msg::Eof) => break Stop::Eof,
+            Ok(Msg::Fatal(why)) => break Stop::Fatal(why),
+            Ok(Msg::Record(item)) => {
+                let now = Instant::now();
+                let admitted = match limiter.as_mut() {
+                    Some(l) => l.admit(now, template::subject_path(&item.value)),
+                    None => true,
+                };
+                if admitted {
+                    b.push(item, now)?;
+                }
+            }
+        }
+    };
+
+    // Nothing read is dropped: the partial batch and any pending summary go to the spool.
+    b.flush()?;
+    if let Some(s) = limiter.as_mut().and_then(|l| l.poll(Instant::now(), true)) {
+        summarise(&mut b, &out, s)?;
+    }
+    let interrupted = matches!(stop, Stop::Interrupted);
+    let budget = if interrupted {
+        cfg.grace
+    } else {
+        cfg.max_retry_time
+    };
+    let deadline = Instant::now() + budget;
+    let _ = ctl.send(Ctl::Drain(deadline));
+    // An attempt in flight at the deadline may take up to --timeout (not waited for after a signal).
+    let hard = deadline
+        + if interrupted {
+            Duration::from_millis(500)
+        } else {
+            cfg.timeout + Duration::from_secs(1)
+        };
+    let report = loop {
+        if worker.is_finished() {
+            break worker.join().ok();
+        }
+        if Instant::now() >= hard {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+
+    if let Some(e) = out.error() {
+        bail!("writing output: {e}");
+    }
+    let mut code = ExitCode::from_rejected(rejected.load(Ordering::SeqCst));
+    match &report {
+        Some(r) => {
+            if r.left_batches > 0 {
+                eprintln!(
+                    "webhook-post: {} records in {} batches not delivered{}; they stay in {} and are sent first on the next start",
+                    r.left_records,
+                    r.left_batches,
+                    if interrupted { "" } else { " within --max-retry-time" },
+                    spool.dir().display()
+                );
+                if !interrupted {
+                    code = ExitCode::Rejected;
+                }
+            }
+            if r.failed_batches > 0 {
+                code = ExitCode::Rejected;
+            }
+        }
+        None => {
+            eprintln!(
+                "webhook-post: a delivery was still in progress at exit; undelivered batches stay in {}",
+                spool.dir().display()
+            );
+            if !interrupted {
+                code = ExitCode::Rejected;
+            }
+        }
+    }
+    if let Stop::Fatal(why) = stop {
+        bail!("{why}");
+    }
+    if out.stopped() {
+        return Ok(ExitCode::Ok);
+    }
+    Ok(code)
+}

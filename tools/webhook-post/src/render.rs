@@ -1,0 +1,270 @@
+//! Turning a batch of records into one POST body.
+//!
+//! `raw` sends the record bytes exactly as they were read (a JSON array of
+//! them when batching), so the receiver sees the FIM article's watchdog
+//! body; `slack` and templates turn each record into a readable one-line
+//! summary. Summaries never include a finding's matched text: the alert
+//! says where sensitive data is, it does not copy it into a chat channel.
+
+use serde_json::Value;
+
+use crate::template::{subject_path, Ctx, Template};
+
+/// One input record: the bytes as read and their parsed form.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub raw: Vec<u8>,
+    pub value: Value,
+}
+
+impl Item {
+    /// An item for a record built here (summaries).
+    pub fn from_value(value: Value) -> Self {
+        Item {
+            raw: value.to_string().into_bytes(),
+            value,
+        }
+    }
+}
+
+/// Message shape.
+#[derive(Debug, Clone)]
+pub enum Format {
+    Raw,
+    Slack,
+    Template(Template),
+}
+
+/// Renders batches in one format.
+#[derive(Debug, Clone)]
+pub struct Renderer {
+    format: Format,
+    batching: bool,
+}
+
+impl Renderer {
+    /// `batching`: more than one record per POST is possible (raw bodies are then always arrays).
+    pub fn new(format: Format, batching: bool) -> Self {
+        Renderer { format, batching }
+    }
+
+    /// Content-Type for this format unless overridden.
+    pub fn default_content_type(&self) -> &'static str {
+        match &self.format {
+            Format::Template(t) if !t.is_json() => "text/plain; charset=utf-8",
+            _ => "application/json",
+        }
+    }
+
+    /// The POST body for `items` (at least one).
+    pub fn body(&self, items: &[Item]) -> Vec<u8> {
+        match &self.format {
+            Format::Raw if !self.batching && items.len() == 1 => items[0].raw.clone(),
+            Format::Raw => join_json(items.iter().map(|i| i.raw.clone())),
+            Format::Slack => {
+                let lines: Vec<String> = items
+                    .iter()
+                    .map(|i| slack_escape(&summary_line(&i.value)))
+                    .collect();
+                serde_json::json!({ "text": lines.join("\n") })
+                    .to_string()
+                    .into_bytes()
+            }
+            Format::Template(t) => {
+                let summaries: Vec<String> = items.iter().map(|i| summary_line(&i.value)).collect();
+                let lines = summaries.join("\n");
+                if t.per_batch() || items.len() == 1 && !self.batching {
+                    let ctx = Ctx {
+                        record: &items[0].value,
+                        summary: &summaries[0],
+                        lines: &lines,
+                        count: items.len(),
+                    };
+                    return t.render(&ctx);
+                }
+                let rendered = items.iter().zip(&summaries).map(|(i, s)| {
+                    t.render(&Ctx {
+                        record: &i.value,
+                        summary: s,
+                        lines: s,
+                        count: 1,
+                    })
+                });
+                if t.is_json() {
+                    join_json(rendered)
+                } else {
+                    rendered.collect::<Vec<_>>().join(&b'\n')
+                }
+            }
+        }
+    }
+}
+
+fn join_json(parts: impl Iterator<Item = Vec<u8>>) -> Vec<u8> {
+    let mut out = vec![b'['];
+    for (n, p) in parts.enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(&p);
+    }
+    out.push(b']');
+    out
+}
+
+/// Slack's mrkdwn needs `&`, `<`, `>` escaped.
+fn slack_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn field<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
+    v.get(k).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+fn short_hash(h: &str) -> String {
+    match h.get(..8) {
+        Some(p) if h.len() > 8 => format!("{p}…"),
+        _ => h.to_owned(),
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut t: String = s.chars().take(max).collect();
+    t.push('…');
+    t
+}
+
+/// A readable one-line summary of any record.
+pub fn summary_line(v: &Value) -> String {
+    if let (Some(kind), Some(src)) = (field(v, "event_type"), field(v, "src_path")) {
+        return fs_event_line(v, kind, src);
+    }
+    if let (Some(det), Some(conf)) = (field(v, "detector"), field(v, "confidence")) {
+        let mut s = format!(
+            ":rotating_light: {det} ({conf}) in {}",
+            subject_path(v).unwrap_or("?")
+        );
+        if let Some(l) = v
+            .get("line_range")
+            .and_then(|r| r.get("start"))
+            .and_then(Value::as_u64)
+        {
+            s.push_str(&format!(" line {l}"));
+        }
+        if let Some(a) = field(v, "archive_path") {
+            s.push_str(&format!(" (in archive: {a})"));
+        }
+        return s;
+    }
+    if let (Some(status), Some(path)) = (field(v, "status"), subject_path(v)) {
+        let mut s = format!(":mag: {status} {path}");
+        if let Some(why) = field(v, "error").or_else(|| field(v, "reason")) {
+            s.push_str(&format!(": {}", truncate(why, 200)));
+        }
+        return s;
+    }
+    if let Some(m) = field(v, "message").or_else(|| field(v, "text")) {
+        return format!(":information_source: {}", truncate(m, 300));
+    }
+    format!(":information_source: {}", truncate(&v.to_string(), 300))
+}
+
+fn fs_event_line(v: &Value, kind: &str, src: &str) -> String {
+    if kind == "suppressed" {
+        return format!(
+            ":information_source: {}",
+            field(v, "message").unwrap_or(src)
+        );
+    }
+    let emoji = match kind {
+        "created" => ":new:",
+        "modified" | "closed" => ":warning:",
+        "deleted" => ":x:",
+        "moved" => ":arrow_right:",
+        "opened" | "closed_no_write" => ":eyes:",
+        "overflow" => ":rotating_light:",
+        _ => ":information_source:",
+    };
+    let dir = if v.get("is_directory").and_then(Value::as_bool) == Some(true) {
+        " (directory)"
+    } else {
+        ""
+    };
+    let mut s = match (kind, field(v, "dest_path")) {
+        ("overflow", _) => format!("{emoji} overflow under {src}: events were lost, rescan needed"),
+        (_, Some(dest)) => format!("{emoji} {kind} {src} → {dest}{dir}"),
+        _ => format!("{emoji} {kind} {src}{dir}"),
+    };
+    match (field(v, "previous_sha256"), field(v, "sha256")) {
+        (Some(old), Some(new)) => s.push_str(&format!(
+            " (sha256 {} → {})",
+            short_hash(old),
+            short_hash(new)
+        )),
+        (None, Some(new)) => s.push_str(&format!(" (sha256 {})", short_hash(new))),
+        _ => {}
+    }
+    if let Some(r) = field(v, "reason") {
+        s.push_str(&format!(" [{r}]"));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn item(v: Value) -> Item {
+        Item::from_value(v)
+    }
+
+    #[test]
+    fn fs_event_and_finding_lines() {
+        let ev = json!({"event_type":"modified","src_path":"/srv/user_pii/a.csv","dest_path":"",
+            "sha256":"cd34cd34cd34cd34aa","previous_sha256":"ab12ab12ab12ab12bb"});
+        assert_eq!(
+            summary_line(&ev),
+            ":warning: modified /srv/user_pii/a.csv (sha256 ab12ab12… → cd34cd34…)"
+        );
+        let mv = json!({"event_type":"moved","src_path":"/a","dest_path":"/b"});
+        assert_eq!(summary_line(&mv), ":arrow_right: moved /a → /b");
+        let f = json!({"path":"/d/x.csv","detector":"CREDIT_CARD_NUMBER","confidence":"VERY_LIKELY",
+            "finding":"5433-9502-3725-7862","line_range":{"start":2,"end":2}});
+        let line = summary_line(&f);
+        assert_eq!(
+            line,
+            ":rotating_light: CREDIT_CARD_NUMBER (VERY_LIKELY) in /d/x.csv line 2"
+        );
+        assert!(!line.contains("5433"));
+        assert!(summary_line(&json!({"a":[1,2]})).contains("{\"a\":[1,2]}"));
+    }
+
+    #[test]
+    fn raw_and_slack_bodies() {
+        let a = Item {
+            raw: br#"{"a": 1}"#.to_vec(),
+            value: json!({"a":1}),
+        };
+        let b = item(json!({"event_type":"created","src_path":"/x<y>"}));
+        let single = Renderer::new(Format::Raw, false);
+        assert_eq!(single.body(std::slice::from_ref(&a)), br#"{"a": 1}"#);
+        let batch = Renderer::new(Format::Raw, true);
+        let v: Value = serde_json::from_slice(&batch.body(&[a.clone(), b.clone()])).unwrap();
+        assert_eq!(
+            v,
+            json!([{"a":1},{"event_type":"created","src_path":"/x<y>"}])
+        );
+        let slack = Renderer::new(Format::Slack, true);
+        let v: Value = serde_json::from_slice(&slack.body(&[a, b])).unwrap();
+        assert_eq!(
+            v["text"],
+            ":information_source: {\"a\":1}\n:new: created /x&lt;y&gt;"
+        );
+    }
+}
