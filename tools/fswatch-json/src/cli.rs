@@ -1,0 +1,147 @@
+//! Command line: clap definition and its validation into a [`Config`].
+//!
+//! Raw arguments are checked here (regexes compile, implied options are
+//! resolved) before any watch is placed or any file is read.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use regex::RegexSet;
+
+const LONG_ABOUT: &str = "\
+Watch directories and write one FsEvent per line (NDJSON) on stdout, with the \
+field names of Python watchdog: event_type, src_path, dest_path, is_directory, \
+is_synthetic, timestamp.
+
+Nothing is lost silently: when the kernel queue overflows, an `overflow` event is \
+written and the tree is rescanned against the watcher's in-memory view, so what \
+changed meanwhile is reported as synthetic events (reason \"rescan\"). Files created \
+in a new directory before its watch existed are reported too. --exclude is applied \
+before watches are placed, so excluded trees never use the inotify watch budget.
+
+For file-integrity monitoring, --state keeps a baseline (sha256, size, mode, uid, \
+mtime) across restarts: what changed while the watcher was down is reported on start \
+(reason \"baseline\"), and --only-content-changes drops events whose content hash did \
+not change (a touch is not an alert).
+
+Examples:
+  fswatch-json ~/Documents ~/Downloads
+  fswatch-json --exclude '/(node_modules|\\.git)(/|$)' --debounce 200 ~/src
+  fswatch-json --access --hash /srv/user_pii | webhook-post --url \"$WATCH_WEBHOOK_URL\"
+  fswatch-json --state /var/lib/fswatch-json/etc.state --only-content-changes /etc
+  fswatch-json --poll 2000 /mnt/nfs/share      # network file systems";
+
+/// Lossless real-time file watcher writing FsEvent NDJSON records.
+#[derive(Debug, Parser)]
+#[command(name = "fswatch-json", version, about, long_about = LONG_ABOUT)]
+pub struct Args {
+    /// Directories to watch (recursively unless --no-recursive).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Poll every MS milliseconds instead of using kernel notifications (NFS, CIFS, FUSE).
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub poll: Option<u64>,
+
+    /// Watch only the given directories, not their subdirectories.
+    #[arg(long)]
+    pub no_recursive: bool,
+
+    /// Also report opened, closed (after write) and closed_no_write (after a read) events.
+    #[arg(long)]
+    pub access: bool,
+
+    /// Skip paths matching this regex (repeatable); excluded directories get no watch.
+    #[arg(long, value_name = "RE")]
+    pub exclude: Vec<String>,
+
+    /// On start, report every existing file as a synthetic `created` event.
+    #[arg(long)]
+    pub initial_scan: bool,
+
+    /// Coalesce a burst of events on one path into one event (the last type) after MS quiet ms;
+    /// an atomic save (temp file renamed over the target) becomes one `modified`.
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub debounce: Option<u64>,
+
+    /// Add size, mtime, mode and uid to events.
+    #[arg(long)]
+    pub stat: bool,
+
+    /// Add the sha256 of regular files to events (FIFOs, sockets and devices are never opened).
+    #[arg(long)]
+    pub hash: bool,
+
+    /// Baseline file kept across restarts; changes made while stopped are reported on start.
+    /// Implies --hash.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// Seconds between periodic saves of --state (it is also saved on exit).
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub state_interval: u64,
+
+    /// Drop modified/closed events whose content hash did not change. Implies --hash.
+    #[arg(long)]
+    pub only_content_changes: bool,
+}
+
+/// Validated settings.
+#[derive(Debug)]
+pub struct Config {
+    pub paths: Vec<PathBuf>,
+    pub poll: Option<Duration>,
+    pub recursive: bool,
+    pub access: bool,
+    pub exclude: Option<RegexSet>,
+    pub initial_scan: bool,
+    pub debounce: Option<Duration>,
+    pub stat: bool,
+    /// Hash regular files (asked for, or implied by --state / --only-content-changes).
+    pub hash: bool,
+    pub state: Option<PathBuf>,
+    pub state_interval: Duration,
+    pub only_content_changes: bool,
+}
+
+impl Args {
+    /// Checks the arguments and resolves implied options.
+    pub fn into_config(self) -> anyhow::Result<Config> {
+        let exclude = if self.exclude.is_empty() {
+            None
+        } else {
+            Some(RegexSet::new(&self.exclude).context("--exclude")?)
+        };
+        let paths = self
+            .paths
+            .iter()
+            .map(|p| std::path::absolute(p).with_context(|| format!("{}", p.display())))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Config {
+            paths,
+            poll: self.poll.map(Duration::from_millis),
+            recursive: !self.no_recursive,
+            access: self.access,
+            exclude,
+            initial_scan: self.initial_scan,
+            debounce: self.debounce.map(Duration::from_millis),
+            stat: self.stat,
+            hash: self.hash || self.only_content_changes || self.state.is_some(),
+            state: self.state,
+            state_interval: Duration::from_secs(self.state_interval.max(1)),
+            only_content_changes: self.only_content_changes,
+        })
+    }
+}
+
+impl Config {
+    /// True when `path` matches an --exclude regex.
+    pub fn excluded(&self, path: &std::path::Path) -> bool {
+        match &self.exclude {
+            Some(set) => set.is_match(&path.to_string_lossy()),
+            None => false,
+        }
+    }
+}

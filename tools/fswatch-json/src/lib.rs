@@ -1,0 +1,328 @@
+//! fswatch-json: a lossless real-time file watcher writing FsEvent NDJSON,
+//! with content hashes and a persisted baseline for integrity monitoring.
+//!
+//! Threads: a backend thread (inotify reader or notify's poller) sends
+//! messages into an unbounded channel; the main thread owns the tree view,
+//! the watch set and the output, so no locks are needed. Output is flushed
+//! whenever the channel is empty.
+
+mod cli;
+mod debug;
+mod emit;
+mod engine;
+#[cfg(target_os = "linux")]
+mod inotify_backend;
+mod notify_backend;
+mod record;
+mod scan;
+mod state;
+mod tree;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
+use dlp_core::exit::ExitCode;
+use dlp_core::output::RecordWriter;
+
+pub use engine::Change;
+use engine::Engine;
+use notify_backend::NotifyBackend;
+
+/// What the backend and signal threads send to the main loop.
+pub enum Msg {
+    #[cfg(target_os = "linux")]
+    Inotify(inotify_backend::RawEvent),
+    Change(Change),
+    /// An injected overflow (see `debug`).
+    Overflow,
+    /// A signal arrived: look at `signals::requested()`.
+    Wake,
+    Warn(String),
+    Error(String),
+}
+
+/// The watch mechanism in use.
+pub enum Backend {
+    #[cfg(target_os = "linux")]
+    Inotify(inotify_backend::InotifyBackend),
+    Notify(NotifyBackend),
+}
+
+impl Backend {
+    fn watch_dir(&mut self, dir: &Path, is_root: bool) -> std::io::Result<Option<i32>> {
+        match self {
+            #[cfg(target_os = "linux")]
+            Backend::Inotify(b) => b.watch_dir(dir, is_root),
+            Backend::Notify(b) => {
+                let _ = is_root;
+                Ok(b.watch_dir(dir))
+            }
+        }
+    }
+    fn unwatch(&mut self, wd: i32) {
+        #[cfg(target_os = "linux")]
+        if let Backend::Inotify(b) = self {
+            b.unwatch(wd);
+        }
+        let _ = wd;
+    }
+    fn unwatch_path(&mut self, dir: &Path) {
+        if let Backend::Notify(b) = self {
+            b.unwatch_path(dir);
+        }
+    }
+    fn rename(&mut self, wd: i32, to: PathBuf) {
+        #[cfg(target_os = "linux")]
+        if let Backend::Inotify(b) = self {
+            b.rename(wd, to);
+            return;
+        }
+        let _ = (wd, to);
+    }
+    fn is_inotify(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        if let Backend::Inotify(_) = self {
+            return true;
+        }
+        false
+    }
+    fn count(&self) -> usize {
+        match self {
+            #[cfg(target_os = "linux")]
+            Backend::Inotify(b) => b.count(),
+            Backend::Notify(b) => b.count(),
+        }
+    }
+}
+
+/// Entry point for the binary.
+pub fn main() -> std::process::ExitCode {
+    let args = cli::Args::parse();
+    dlp_core::exit::run_main("fswatch-json", || run(args))
+}
+
+fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
+    let cfg = args.into_config()?;
+    let mut roots = Vec::new();
+    for p in &cfg.paths {
+        match scan::check_root(p) {
+            Ok(()) => roots.push(p.clone()),
+            Err(e) if cfg.paths.len() > 1 => eprintln!("fswatch-json: {e:#} (skipped)"),
+            Err(e) => return Err(e),
+        }
+    }
+    if roots.is_empty() {
+        anyhow::bail!("none of the given paths can be watched");
+    }
+    let (tx, rx) = crossbeam_channel::unbounded::<Msg>();
+    dlp_core::signals::install()?;
+    let wake = tx.clone();
+    dlp_core::signals::on_signal(move || {
+        let _ = wake.send(Msg::Wake);
+    });
+    debug::install(tx.clone())?;
+
+    let backend = match cfg.poll {
+        Some(iv) => Backend::Notify(NotifyBackend::poll(tx.clone(), iv, &roots, cfg.recursive)?),
+        #[cfg(target_os = "linux")]
+        None => Backend::Inotify(inotify_backend::InotifyBackend::start(
+            tx.clone(),
+            cfg.access,
+        )?),
+        #[cfg(not(target_os = "linux"))]
+        None => Backend::Notify(NotifyBackend::native(tx.clone())?),
+    };
+    drop(tx);
+    let baseline = match &cfg.state {
+        Some(p) => state::load(p)?,
+        None => None,
+    };
+    let out = emit::Emitter::new(RecordWriter::stdout(), cfg.debounce);
+    let mut eng = Engine::new(cfg, backend, out, roots.clone());
+    let initial = eng.cfg.initial_scan;
+    for r in &roots {
+        let reason = initial.then_some("initial_scan");
+        eng.add_tree_with(r, reason, baseline.as_ref())?;
+    }
+    announce(&eng);
+    if let Some(base) = &baseline {
+        // With --initial-scan everything present was just reported; only deletions remain.
+        eng.compare_baseline(base, !initial)?;
+    }
+    drop(baseline);
+    let result = event_loop(&mut eng, &rx);
+    // Save the baseline on every way out (signal, closed stdout, error).
+    let saved = save_state(&mut eng);
+    let flushed = eng.out.drain(true).and_then(|()| eng.out.flush());
+    result?;
+    flushed?;
+    saved?;
+    Ok(ExitCode::Ok)
+}
+
+fn announce<W: Write>(eng: &Engine<W>) {
+    let n = eng.backend.count();
+    match (&eng.backend, eng.cfg.poll) {
+        (_, Some(iv)) => eprintln!(
+            "fswatch-json: watching {n} directories (polling every {} ms)",
+            iv.as_millis()
+        ),
+        #[cfg(target_os = "linux")]
+        (Backend::Inotify(b), None) => {
+            let max = inotify_backend::max_user_watches().map_or("?".to_owned(), |m| m.to_string());
+            let failed = if b.failed > 0 {
+                format!("; {} directories NOT watched", b.failed)
+            } else {
+                String::new()
+            };
+            eprintln!(
+                "fswatch-json: watching {n} directories ({n} of max_user_watches {max}{failed})"
+            );
+        }
+        _ => eprintln!("fswatch-json: watching {n} directories"),
+    }
+}
+
+fn save_state<W: Write>(eng: &mut Engine<W>) -> anyhow::Result<()> {
+    if let Some(p) = eng.cfg.state.clone() {
+        state::save(&p, &eng.tree)?;
+        eng.dirty = false;
+    }
+    Ok(())
+}
+
+/// How long a MOVED_FROM waits for its MOVED_TO before it counts as a move out.
+const MOVE_PAIR_WAIT: Duration = Duration::from_millis(50);
+
+fn event_loop<W: Write>(eng: &mut Engine<W>, rx: &Receiver<Msg>) -> anyhow::Result<()> {
+    let mut next_save = Instant::now() + eng.cfg.state_interval;
+    let mut move_deadline: Option<Instant> = None;
+    loop {
+        if dlp_core::signals::requested() {
+            eng.expire_pending_move()?;
+            return Ok(());
+        }
+        let msg = match rx.try_recv() {
+            Ok(m) => Some(m),
+            Err(TryRecvError::Disconnected) => return Ok(()),
+            Err(TryRecvError::Empty) => {
+                eng.out.flush()?;
+                let now = Instant::now();
+                let mut deadline = now + Duration::from_secs(3600);
+                if eng.pending_from.is_some() {
+                    deadline = deadline.min(*move_deadline.get_or_insert(now + MOVE_PAIR_WAIT));
+                }
+                if let Some(t) = eng.out.next_deadline() {
+                    deadline = deadline.min(t);
+                }
+                if eng.cfg.state.is_some() {
+                    deadline = deadline.min(next_save);
+                }
+                match rx.recv_timeout(deadline.saturating_duration_since(now)) {
+                    Ok(m) => Some(m),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => return Ok(()),
+                }
+            }
+        };
+        match msg {
+            Some(m) => handle(eng, m)?,
+            None => {
+                if eng.pending_from.is_some() && move_deadline.is_some_and(|t| t <= Instant::now())
+                {
+                    eng.expire_pending_move()?;
+                }
+            }
+        }
+        if eng.pending_from.is_none() {
+            move_deadline = None;
+        }
+        eng.out.drain(false)?;
+        if eng.cfg.state.is_some() && Instant::now() >= next_save {
+            if eng.dirty {
+                save_state(eng)?;
+            }
+            next_save = Instant::now() + eng.cfg.state_interval;
+        }
+    }
+}
+
+fn handle<W: Write>(eng: &mut Engine<W>, m: Msg) -> anyhow::Result<()> {
+    match m {
+        #[cfg(target_os = "linux")]
+        Msg::Inotify(raw) => {
+            if let Some(c) = inotify_change(eng, raw) {
+                eng.on_change(c)?;
+            }
+        }
+        Msg::Change(c) => eng.on_change(c)?,
+        Msg::Overflow => eng.on_change(Change::Overflow)?,
+        Msg::Wake => {}
+        Msg::Warn(w) => eprintln!("fswatch-json: {w}"),
+        Msg::Error(e) => anyhow::bail!("{e}"),
+    }
+    Ok(())
+}
+
+/// Resolves a raw inotify event against the watch map.
+#[cfg(target_os = "linux")]
+fn inotify_change<W: Write>(eng: &mut Engine<W>, raw: inotify_backend::RawEvent) -> Option<Change> {
+    use inotify::EventMask as M;
+    let Backend::Inotify(b) = &mut eng.backend else {
+        return None;
+    };
+    if raw.mask.contains(M::Q_OVERFLOW) {
+        return Some(Change::Overflow);
+    }
+    if raw.mask.contains(M::IGNORED) {
+        b.forget(raw.wd);
+        return None;
+    }
+    let dir = b.dir_of(raw.wd)?.clone();
+    let is_dir = raw.mask.contains(M::ISDIR);
+    let Some(name) = raw.name else {
+        // An event about the watched directory itself: only a root's own
+        // removal matters (others are reported through the parent's watch).
+        if raw.mask.intersects(M::DELETE_SELF | M::MOVE_SELF) && eng.roots.contains(&dir) {
+            return Some(Change::RootGone(dir));
+        }
+        return None;
+    };
+    let path = dir.join(name);
+    let m = raw.mask;
+    Some(if m.contains(M::CREATE) {
+        Change::Created { path, is_dir }
+    } else if m.contains(M::MOVED_FROM) {
+        Change::MovedFrom {
+            path,
+            cookie: raw.cookie,
+            is_dir,
+        }
+    } else if m.contains(M::MOVED_TO) {
+        Change::MovedTo {
+            path,
+            cookie: raw.cookie,
+            is_dir,
+        }
+    } else if m.contains(M::DELETE) {
+        Change::Deleted { path, is_dir }
+    } else if m.contains(M::MODIFY) {
+        Change::Modified {
+            path,
+            attrib: false,
+        }
+    } else if m.contains(M::ATTRIB) {
+        Change::Modified { path, attrib: true }
+    } else if m.contains(M::CLOSE_WRITE) {
+        Change::Closed(path)
+    } else if m.contains(M::CLOSE_NOWRITE) {
+        Change::ClosedNoWrite(path)
+    } else if m.contains(M::OPEN) {
+        Change::Opened(path)
+    } else {
+        return None;
+    })
+}
