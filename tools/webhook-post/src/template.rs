@@ -13,7 +13,8 @@ use serde_json::Value;
 #[derive(Debug, Clone)]
 enum Part {
     Lit(String),
-    Field(String),
+    /// A placeholder, and whether it stands inside a JSON string literal.
+    Field(String, bool),
 }
 
 /// A parsed template.
@@ -45,21 +46,36 @@ impl Template {
         let mut parts = Vec::new();
         let mut lit = String::new();
         let mut rest = src;
+        // Whether the literal text so far leaves us inside a JSON string.
+        let (mut in_str, mut escaped) = (false, false);
+        let mut scan = |text: &str| {
+            for c in text.chars() {
+                match (escaped, c) {
+                    (true, _) => escaped = false,
+                    (false, '\\') if in_str => escaped = true,
+                    (false, '"') => in_str = !in_str,
+                    _ => {}
+                }
+            }
+            in_str
+        };
         while let Some(i) = rest.find('{') {
-            lit.push_str(&rest[..i]);
             let after = &rest[i + 1..];
             let n = after
                 .bytes()
                 .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
                 .count();
             if n > 0 && after.as_bytes().get(n) == Some(&b'}') {
+                let inside = scan(&rest[..i]);
+                lit.push_str(&rest[..i]);
                 if !lit.is_empty() {
                     parts.push(Part::Lit(std::mem::take(&mut lit)));
                 }
-                parts.push(Part::Field(after[..n].to_owned()));
+                parts.push(Part::Field(after[..n].to_owned(), inside));
                 rest = &after[n + 1..];
             } else {
-                lit.push('{');
+                scan(&rest[..=i]);
+                lit.push_str(&rest[..=i]);
                 rest = after;
             }
         }
@@ -71,7 +87,7 @@ impl Template {
         let json =
             matches!(parts.first(), Some(Part::Lit(l)) if l.trim_start().starts_with(['{', '[']));
         let t = Template { parts, json };
-        if !t.parts.iter().any(|p| matches!(p, Part::Field(_))) {
+        if !t.parts.iter().any(|p| matches!(p, Part::Field(..))) {
             bail!("--template has no {{placeholder}}: every message would be the same");
         }
         if t.json {
@@ -99,7 +115,7 @@ impl Template {
     pub fn per_batch(&self) -> bool {
         self.parts
             .iter()
-            .any(|p| matches!(p, Part::Field(f) if f == "lines"))
+            .any(|p| matches!(p, Part::Field(f, _) if f == "lines"))
     }
 
     /// Renders the template for one record (or one batch).
@@ -108,35 +124,40 @@ impl Template {
         for p in &self.parts {
             match p {
                 Part::Lit(s) => out.push_str(s),
-                Part::Field(f) => self.push_field(&mut out, f, ctx),
+                Part::Field(f, inside) => self.push_field(&mut out, f, *inside, ctx),
             }
         }
         out.into_bytes()
     }
 
-    fn push_field(&self, out: &mut String, name: &str, ctx: &Ctx<'_>) {
-        let text: String = match name {
-            "json" => {
-                // Inserted as JSON in JSON templates, as text elsewhere.
-                out.push_str(&ctx.record.to_string());
-                return;
-            }
-            "summary" => ctx.summary.to_owned(),
-            "lines" => ctx.lines.to_owned(),
-            "count" => ctx.count.to_string(),
-            "path" => subject_path(ctx.record).unwrap_or("").to_owned(),
-            _ => match ctx.record.get(name) {
-                None | Some(Value::Null) => String::new(),
-                Some(Value::String(s)) => s.clone(),
-                Some(v) => v.to_string(),
-            },
+    fn push_field(&self, out: &mut String, name: &str, in_string: bool, ctx: &Ctx<'_>) {
+        let value: Value = match name {
+            "json" => ctx.record.clone(),
+            "summary" => ctx.summary.into(),
+            "lines" => ctx.lines.into(),
+            "count" => ctx.count.into(),
+            "path" => subject_path(ctx.record).unwrap_or("").into(),
+            _ => ctx.record.get(name).cloned().unwrap_or(Value::Null),
         };
-        if self.json {
-            let quoted = Value::String(text).to_string();
-            out.push_str(&quoted[1..quoted.len() - 1]);
-        } else {
-            out.push_str(&text);
+        match (self.json, in_string, value) {
+            // JSON, outside quotes: the value as JSON (missing fields are null).
+            (true, false, v) => out.push_str(&v.to_string()),
+            // JSON, inside quotes: the text, escaped for a JSON string.
+            (true, true, v) => {
+                let quoted = Value::String(text_of(v)).to_string();
+                out.push_str(&quoted[1..quoted.len() - 1]);
+            }
+            (false, _, v) => out.push_str(&text_of(v)),
         }
+    }
+}
+
+/// Strings as they are, null as nothing, anything else as compact JSON.
+fn text_of(v: Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s,
+        v => v.to_string(),
     }
 }
 
@@ -186,7 +207,17 @@ mod tests {
 
     #[test]
     fn rejects_broken_json_and_constant_templates() {
-        assert!(Template::parse(r#"{"text": {path}}"#).is_err());
+        assert!(Template::parse(r#"{"text": {path}"#).is_err());
+        // Unquoted placeholders in JSON insert JSON values; quoted ones insert text.
+        let out = render(
+            r#"{"p": {path}, "q": "a\"{path}", "n": {nope}}"#,
+            serde_json::json!({"path": "x\"y"}),
+        );
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"p": "x\"y", "q": "a\"x\"y", "n": null})
+        );
         assert!(Template::parse("hello").is_err());
         assert!(Template::parse("{lines}").unwrap().per_batch());
     }
