@@ -1,0 +1,547 @@
+//! Runs the real nf-webhook on 127.0.0.1 against a local findings server.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, Mutex};
+use std::time::Duration;
+
+use dlp_core::signature::sign;
+use dlp_core::time::unix_now;
+use serde_json::{json, Value};
+use testkit::{cmd, free_port, http, Spawned, TempDir};
+
+const BIN: &str = env!("CARGO_BIN_EXE_nf-webhook");
+const SECRET: &str = "test-signing-secret";
+const T: Duration = Duration::from_secs(20);
+
+struct Hook {
+    sp: Spawned,
+    port: u16,
+}
+
+fn start(spool: &std::path::Path, extra: &[&str]) -> Hook {
+    let port = free_port();
+    let mut sp = cmd(BIN)
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--spool"])
+        .arg(spool)
+        .args(extra)
+        .env("NIGHTFALL_SIGNING_SECRET", SECRET)
+        .spawn();
+    assert!(
+        sp.wait_stderr("listening on", T),
+        "no start: {}",
+        sp.stderr_text()
+    );
+    Hook { sp, port }
+}
+
+fn post_signed(port: u16, ts: u64, body: &str) -> (u16, String) {
+    let sig = sign(SECRET.as_bytes(), &ts.to_string(), body.as_bytes());
+    post(
+        port,
+        &[
+            ("X-Nightfall-Signature", &sig),
+            ("X-Nightfall-Timestamp", &ts.to_string()),
+        ],
+        body.as_bytes(),
+    )
+}
+
+fn post(port: u16, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
+    let mut h = vec![("Content-Type", "application/json")];
+    h.extend_from_slice(headers);
+    let (status, _, b) = http(port, "POST", "/ingest", &h, body).unwrap();
+    (status, String::from_utf8_lossy(&b).into_owned())
+}
+
+fn notification(upload_id: &str, url: &str, present: bool, meta: &str) -> String {
+    nfapi::WebhookNotification {
+        findings_url: url.into(),
+        valid_until: dlp_core::time::format_rfc3339(
+            std::time::SystemTime::now() + Duration::from_secs(3600),
+        ),
+        upload_id: upload_id.into(),
+        findings_present: present,
+        request_metadata: meta.into(),
+        errors: vec![],
+    }
+    .to_body()
+}
+
+fn card_finding(text: &str) -> Value {
+    json!({"path":"","detector":{"name":"Credit Card Number","uuid":"74c1815e-c0c3-4df5-8b1e-6cf98864a454"},
+      "finding":text,"redactedFinding":"","beforeContext":"Name\tCredit Card\n","afterContext":"\nEloisa",
+      "confidence":"VERY_LIKELY",
+      "location":{"byteRange":{"start":36,"end":55},"codepointRange":{"start":36,"end":55},
+                  "lineRange":{"start":2,"end":2},"rowRange":{"start":2,"end":2},"columnRange":{"start":2,"end":2},
+                  "commitHash":"","commitAuthor":""},
+      "matchedDetectionRuleUUIDs":[],"matchedDetectionRules":["cards"]})
+}
+
+/// A local findings server. `GET /doc?n=N` serves one finding whose text
+/// is N; `/two` serves two findings; the first `fail_first` requests get
+/// 500; while `blocked` is set, requests wait.
+struct Findings {
+    port: u16,
+    hits: Arc<AtomicUsize>,
+    blocked: Arc<Mutex<bool>>,
+}
+
+fn findings_server(fail_first: usize, blocked: bool) -> Findings {
+    let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+    let port = server.server_addr().to_ip().unwrap().port();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let blocked = Arc::new(Mutex::new(blocked));
+    let (h, b) = (hits.clone(), blocked.clone());
+    std::thread::spawn(move || {
+        for rq in server.incoming_requests() {
+            let (h, b) = (h.clone(), b.clone());
+            std::thread::spawn(move || {
+                let n = h.fetch_add(1, Ordering::SeqCst);
+                while *b.lock().unwrap() {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                if n < fail_first {
+                    let _ =
+                        rq.respond(tiny_http::Response::from_string("oops").with_status_code(500));
+                    return;
+                }
+                let url = rq.url().to_owned();
+                let doc = if url.starts_with("/two") {
+                    let mut zip = card_finding("5433-9502-3725-7862");
+                    zip["path"] = json!("fileupload/upload.py");
+                    zip["detector"] =
+                        json!({"id":"58861dee-b213-4dbc-97fa-a148acb8bd1a","name":"localhost url"});
+                    zip["confidence"] = json!("LIKELY");
+                    zip["location"] = json!({"byteRange":{"start":105,"end":121},"codepointRange":{"start":105,"end":121},"lineRange":{"start":7,"end":7}});
+                    json!({"findings":[card_finding("5433-9502-3725-7862"), zip]})
+                } else {
+                    let n = url.split("n=").nth(1).unwrap_or("0").to_owned();
+                    json!({"findings":[card_finding(&n)]})
+                };
+                let _ = rq.respond(tiny_http::Response::from_string(doc.to_string()));
+            });
+        }
+    });
+    Findings {
+        port,
+        hits,
+        blocked,
+    }
+}
+
+fn meta(path: &str) -> String {
+    nfapi::RequestMetadata {
+        path: path.into(),
+        sha256: "ab".repeat(32),
+        size: 44,
+        host: "h".into(),
+        path_b64: None,
+    }
+    .encode()
+    .unwrap()
+}
+
+#[test]
+fn challenge_ping_and_routing() {
+    let spool = TempDir::new("nfw");
+    let mut hook = start(spool.path(), &[]);
+    assert_eq!(
+        post(hook.port, &[], br#"{"challenge": "z78woE1uDFu7tPrPvEBV"}"#),
+        (200, "z78woE1uDFu7tPrPvEBV".into())
+    );
+    let (s, _, b) = http(hook.port, "GET", "/ping", &[], b"").unwrap();
+    assert_eq!((s, b.as_slice()), (200, &b"Hello World"[..]));
+    let (s, h, _) = http(hook.port, "GET", "/ingest", &[], b"").unwrap();
+    assert_eq!(s, 405);
+    assert!(h.iter().any(|(k, v)| k == "allow" && v == "POST"));
+    assert_eq!(http(hook.port, "POST", "/ping", &[], b"").unwrap().0, 405);
+    assert_eq!(http(hook.port, "GET", "/nope", &[], b"").unwrap().0, 404);
+    assert_eq!(
+        http(hook.port, "POST", "/ingest/x", &[], b"").unwrap().0,
+        404
+    );
+    hook.sp.signal(15);
+    let st = hook.sp.wait_timeout(T).expect("exits on SIGTERM");
+    assert_eq!(st.code(), Some(0));
+    assert!(hook.sp.drain_records(Duration::from_millis(100)).is_empty());
+    assert!(!hook.sp.stderr_text().contains(SECRET));
+}
+
+#[test]
+fn valid_result_emits_findings_with_path_from_metadata() {
+    let spool = TempDir::new("nfw");
+    let fs = findings_server(0, false);
+    let mut hook = start(spool.path(), &[]);
+    let body = notification(
+        "up-1",
+        &format!("http://127.0.0.1:{}/two", fs.port),
+        true,
+        &meta("/home/ana/Downloads/sample.csv"),
+    );
+    assert_eq!(post_signed(hook.port, unix_now(), &body).0, 200);
+    let recs = hook.sp.records_until(T, |v| v.len() >= 2);
+    assert_eq!(recs.len(), 2, "stderr: {}", hook.sp.stderr_text());
+    let r = &recs[0];
+    assert_eq!(r["upload_id"], "up-1");
+    assert_eq!(r["path"], "/home/ana/Downloads/sample.csv");
+    assert_eq!(r["index"], 1);
+    assert_eq!(r["detector"], "Credit Card Number");
+    assert_eq!(r["detector_uuid"], "74c1815e-c0c3-4df5-8b1e-6cf98864a454");
+    assert_eq!(r["confidence"], "VERY_LIKELY");
+    assert_eq!(r["finding"], "5433-9502-3725-7862");
+    assert_eq!(r["before_context"], "Name\tCredit Card\n");
+    assert_eq!(r["byte_range"], json!({"start":36,"end":55}));
+    assert_eq!(r["codepoint_range"], json!({"start":36,"end":55}));
+    assert_eq!(r["line_range"], json!({"start":2,"end":2}));
+    assert_eq!(r["row_range"], json!({"start":2,"end":2}));
+    assert_eq!(r["archive_path"], "");
+    assert_eq!(r["detection_rules"], json!(["cards"]));
+    assert_eq!(r["sha256"], "ab".repeat(32));
+    assert!(dlp_core::time::parse_rfc3339(r["timestamp"].as_str().unwrap()).is_some());
+    let z = &recs[1];
+    assert_eq!(z["index"], 2);
+    assert_eq!(z["archive_path"], "fileupload/upload.py");
+    assert_eq!(z["detector_uuid"], "58861dee-b213-4dbc-97fa-a148acb8bd1a");
+    assert_eq!(z["confidence"], "LIKELY");
+    assert!(z.get("row_range").is_none());
+    assert!(hook.sp.wait_stderr(
+        "Sensitive data found, outputting 2 finding(s) | UploadID up-1",
+        T
+    ));
+    // Foreign requestMetadata: path stays empty, the records still come.
+    let body = notification(
+        "up-2",
+        &format!("http://127.0.0.1:{}/doc?n=7", fs.port),
+        true,
+        "MY_SECRETS",
+    );
+    assert_eq!(post_signed(hook.port, unix_now(), &body).0, 200);
+    let r = hook.sp.next_record(T).expect("record");
+    assert_eq!(
+        (
+            r["upload_id"].as_str(),
+            r["path"].as_str(),
+            r["finding"].as_str()
+        ),
+        (Some("up-2"), Some(""), Some("7"))
+    );
+    hook.sp.signal(15);
+    assert_eq!(hook.sp.wait_timeout(T).unwrap().code(), Some(0));
+    assert!(spool_entries(spool.path()).is_empty());
+}
+
+fn spool_entries(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".entry"))
+        .collect()
+}
+
+#[test]
+fn refused_requests_emit_nothing() {
+    let spool = TempDir::new("nfw");
+    let fs = findings_server(0, false);
+    let mut hook = start(spool.path(), &["--max-body", "4096"]);
+    let port = hook.port;
+    let url = format!("http://127.0.0.1:{}/doc?n=1", fs.port);
+    let body = notification("bad", &url, true, "");
+    let now = unix_now();
+    let ts = now.to_string();
+    let good = sign(SECRET.as_bytes(), &ts, body.as_bytes());
+    let forged = sign(b"wrong secret", &ts, body.as_bytes());
+    // forged, missing headers, malformed signature
+    assert_eq!(
+        post(
+            port,
+            &[
+                ("X-Nightfall-Signature", &forged),
+                ("X-Nightfall-Timestamp", &ts)
+            ],
+            body.as_bytes()
+        )
+        .0,
+        401
+    );
+    assert_eq!(
+        post(port, &[("X-Nightfall-Timestamp", &ts)], body.as_bytes()).0,
+        401
+    );
+    assert_eq!(
+        post(port, &[("X-Nightfall-Signature", &good)], body.as_bytes()).0,
+        401
+    );
+    assert_eq!(
+        post(
+            port,
+            &[
+                ("X-Nightfall-Signature", "zz"),
+                ("X-Nightfall-Timestamp", &ts)
+            ],
+            body.as_bytes()
+        )
+        .0,
+        401
+    );
+    assert_eq!(
+        post(
+            port,
+            &[
+                ("X-Nightfall-Signature", &good),
+                ("X-Nightfall-Timestamp", "soon")
+            ],
+            body.as_bytes()
+        )
+        .0,
+        400
+    );
+    // tampered body
+    let tampered = body.replace("\"bad\"", "\"evil\"");
+    assert_eq!(
+        post(
+            port,
+            &[
+                ("X-Nightfall-Signature", &good),
+                ("X-Nightfall-Timestamp", &ts)
+            ],
+            tampered.as_bytes()
+        )
+        .0,
+        401
+    );
+    // stale and future timestamps, correctly signed
+    assert_eq!(post_signed(port, now - 301, &body).0, 401);
+    assert_eq!(post_signed(port, now + 120, &body).0, 401);
+    // non-JSON and non-notification bodies, correctly signed
+    assert_eq!(post_signed(port, now, "hello world").0, 400);
+    assert_eq!(
+        post_signed(port, now, r#"{"findingsPresent":"yes"}"#).0,
+        400
+    );
+    // oversized
+    let big = "x".repeat(5000);
+    assert_eq!(post_signed(port, now, &big).0, 413);
+    let (s, _, _) = http(
+        port,
+        "POST",
+        "/ingest",
+        &[("Content-Length", "100000000000000")],
+        b"",
+    )
+    .unwrap_or((0, vec![], vec![]));
+    assert!(s == 413 || s == 400, "huge Content-Length answered {s}");
+    // replay: the first delivery is accepted, the identical second refused
+    let once = notification("once", &url, true, "");
+    assert_eq!(post_signed(port, now, &once).0, 200);
+    assert_eq!(post_signed(port, now, &once).0, 409);
+    let recs = hook.sp.records_until(T, |v| !v.is_empty());
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0]["upload_id"], "once");
+    assert!(hook.sp.drain_records(Duration::from_millis(500)).is_empty());
+    let err = hook.sp.stderr_text();
+    for why in [
+        "signature mismatch",
+        "missing X-Nightfall",
+        "stale timestamp",
+        "in the future",
+        "replayed",
+        "larger than --max-body",
+        "not a result notification",
+    ] {
+        assert!(err.contains(why), "stderr lacks {why:?}:\n{err}");
+    }
+    assert!(!err.contains(SECRET));
+    assert_eq!(fs.hits.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn no_findings_and_errors_are_logged_not_emitted() {
+    let spool = TempDir::new("nfw");
+    let mut hook = start(spool.path(), &[]);
+    let body = notification("clean-1", "", false, "");
+    assert_eq!(post_signed(hook.port, unix_now(), &body).0, 200);
+    assert!(hook
+        .sp
+        .wait_stderr("No sensitive data present! | UploadID clean-1", T));
+    let mut n: nfapi::WebhookNotification =
+        serde_json::from_str(&notification("err-1", "", false, "")).unwrap();
+    n.errors.push(nfapi::ErrorBody {
+        code: Some(50000),
+        message: Some("Internal Error".into()),
+        ..Default::default()
+    });
+    assert_eq!(post_signed(hook.port, unix_now(), &n.to_body()).0, 200);
+    assert!(hook.sp.wait_stderr(
+        "Nightfall reported an error | UploadID err-1 | code 50000: Internal Error",
+        T
+    ));
+    assert!(hook
+        .sp
+        .wait_stderr("No sensitive data present! | UploadID err-1", T));
+    assert!(hook.sp.drain_records(Duration::from_millis(300)).is_empty());
+    assert!(spool_entries(spool.path()).is_empty());
+}
+
+#[test]
+fn failing_findings_server_is_retried() {
+    let spool = TempDir::new("nfw");
+    let fs = findings_server(2, false);
+    let mut hook = start(spool.path(), &[]);
+    let body = notification(
+        "retry-1",
+        &format!("http://127.0.0.1:{}/doc?n=3", fs.port),
+        true,
+        "",
+    );
+    assert_eq!(post_signed(hook.port, unix_now(), &body).0, 200);
+    let r = hook.sp.next_record(T).expect("record after retries");
+    assert_eq!(r["finding"], "3");
+    assert_eq!(fs.hits.load(Ordering::SeqCst), 3);
+    assert!(hook.sp.wait_stderr("HTTP 500; retrying", T));
+    // A plain-http findings URL to a non-loopback host is never fetched.
+    let body = notification("insecure", "http://example.com/f.json", true, "");
+    assert_eq!(post_signed(hook.port, unix_now(), &body).0, 200);
+    assert!(hook.sp.wait_stderr("giving up on UploadID insecure", T));
+    assert_eq!(std::fs::read_dir(spool.join("failed")).unwrap().count(), 1);
+}
+
+#[test]
+fn burst_of_500_concurrent_webhooks_each_emitted_once() {
+    let spool = TempDir::new("nfw");
+    let fs = findings_server(0, false);
+    let mut hook = start(spool.path(), &[]);
+    let (port, fport) = (hook.port, fs.port);
+    let n = 500;
+    let barrier = Arc::new(Barrier::new(n));
+    let threads: Vec<_> = (0..n)
+        .map(|i| {
+            let b = barrier.clone();
+            std::thread::spawn(move || {
+                let body = notification(
+                    &format!("u{i}"),
+                    &format!("http://127.0.0.1:{fport}/doc?n={i}"),
+                    true,
+                    "",
+                );
+                b.wait();
+                post_signed(port, unix_now(), &body).0
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert!(
+        statuses.iter().all(|&s| s == 200),
+        "statuses: {:?}",
+        statuses.iter().filter(|&&s| s != 200).collect::<Vec<_>>()
+    );
+    let recs = hook
+        .sp
+        .records_until(Duration::from_secs(40), |v| v.len() >= n);
+    let extra = hook.sp.drain_records(Duration::from_millis(300));
+    assert_eq!(recs.len() + extra.len(), n);
+    let ids: HashSet<String> = recs
+        .iter()
+        .map(|r| format!("{}/{}", r["upload_id"], r["finding"]))
+        .collect();
+    assert_eq!(ids.len(), n);
+    assert!(recs
+        .iter()
+        .all(|r| r["upload_id"].as_str().unwrap()[1..] == *r["finding"].as_str().unwrap()));
+}
+
+#[test]
+fn kill_9_after_acceptance_then_restart_emits_once() {
+    let spool = TempDir::new("nfw");
+    let fs = findings_server(0, true);
+    let mut hook = start(spool.path(), &[]);
+    let body = notification(
+        "crash-1",
+        &format!("http://127.0.0.1:{}/doc?n=42", fs.port),
+        true,
+        "",
+    );
+    assert_eq!(post_signed(hook.port, unix_now(), &body).0, 200);
+    let t0 = std::time::Instant::now();
+    while fs.hits.load(Ordering::SeqCst) == 0 && t0.elapsed() < T {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    hook.sp.signal(9);
+    hook.sp.wait_timeout(T);
+    assert!(hook.sp.drain_records(Duration::from_millis(100)).is_empty());
+    assert_eq!(spool_entries(spool.path()).len(), 1);
+    *fs.blocked.lock().unwrap() = false;
+    let mut again = start(spool.path(), &[]);
+    assert!(again.sp.wait_stderr("replaying 1 spooled result(s)", T));
+    let recs = again.sp.records_until(T, |v| !v.is_empty());
+    assert_eq!(recs.len(), 1);
+    assert_eq!(
+        (recs[0]["upload_id"].as_str(), recs[0]["finding"].as_str()),
+        (Some("crash-1"), Some("42"))
+    );
+    assert!(again
+        .sp
+        .drain_records(Duration::from_millis(500))
+        .is_empty());
+    again.sp.signal(15);
+    assert_eq!(again.sp.wait_timeout(T).unwrap().code(), Some(0));
+    assert!(spool_entries(spool.path()).is_empty());
+}
+
+#[test]
+fn missing_secret_is_fatal() {
+    let spool = TempDir::new("nfw");
+    let out = cmd(BIN)
+        .arg("--spool")
+        .arg(spool.path())
+        .args(["--listen", "127.0.0.1:0"])
+        .run()
+        .expect_code(2);
+    assert!(
+        out.stderr_str()
+            .contains("NIGHTFALL_SIGNING_SECRET is not set"),
+        "{}",
+        out.stderr_str()
+    );
+    let out = cmd(BIN)
+        .arg("--spool")
+        .arg(spool.path())
+        .env("NIGHTFALL_SIGNING_SECRET", "")
+        .run()
+        .expect_code(2);
+    assert!(out.stderr_str().contains("NIGHTFALL_SIGNING_SECRET"));
+}
+
+#[test]
+fn closed_stdout_exits_quietly() {
+    let spool = TempDir::new("nfw");
+    let fs = findings_server(0, false);
+    let port = free_port();
+    let mut child = std::process::Command::new(BIN)
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--spool"])
+        .arg(spool.path())
+        .env("NIGHTFALL_SIGNING_SECRET", SECRET)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    assert!(testkit::wait_port(port, T));
+    let body = notification(
+        "pipe-1",
+        &format!("http://127.0.0.1:{}/doc?n=1", fs.port),
+        true,
+        "",
+    );
+    assert_eq!(post_signed(port, unix_now(), &body).0, 200);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("error"));
+    // Not emitted, so still spooled for the next start.
+    assert_eq!(spool_entries(spool.path()).len(), 1);
+}
