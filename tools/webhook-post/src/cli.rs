@@ -43,9 +43,10 @@ Templates: {FIELD} is a top-level field of the record (strings as they are, othe
 compact JSON; missing fields are empty), {path} the file the record is about (dest_path, \
 src_path or path), {json} the whole record, {summary} the one-line Slack-style summary, \
 {lines} the summaries of the whole batch (one per line; makes the template one message per \
-batch) and {count} the number of records in the batch. A template that starts with { or [ is \
-JSON: substituted values are JSON-escaped (write \"{path}\" in quotes; {json} is inserted as \
-JSON) and the result is checked to be valid JSON.
+batch) and {count} the number of records in the batch. A template that starts with a literal { \
+or [ is JSON: a placeholder inside a quoted string is inserted JSON-escaped (\"{path}\"), one \
+outside quotes as a JSON value (strings quoted, missing fields null, {json} the whole record), \
+and the template is checked at start-up to render valid JSON.
 
 Exit status: 0 all delivered (or stopped by SIGINT/SIGTERM, or stdout closed: whatever is not \
 delivered stays in the spool); 1 malformed input lines, permanently failed batches, or batches \

@@ -216,24 +216,34 @@ pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::R
     if let Some(s) = limiter.as_mut().and_then(|l| l.poll(Instant::now(), true)) {
         summarise(&mut b, &out, s)?;
     }
-    let interrupted = matches!(stop, Stop::Interrupted);
-    let budget = if interrupted {
-        cfg.grace
-    } else {
-        cfg.max_retry_time
+    let mut interrupted = matches!(stop, Stop::Interrupted);
+    let drain_for = |budget: Duration, interrupted: bool| {
+        let deadline = Instant::now() + budget;
+        let _ = ctl.send(Ctl::Drain(deadline));
+        // An attempt in flight at the deadline may take up to --timeout (not waited for after a signal).
+        deadline
+            + if interrupted {
+                Duration::from_millis(500)
+            } else {
+                cfg.timeout + Duration::from_secs(1)
+            }
     };
-    let deadline = Instant::now() + budget;
-    let _ = ctl.send(Ctl::Drain(deadline));
-    // An attempt in flight at the deadline may take up to --timeout (not waited for after a signal).
-    let hard = deadline
-        + if interrupted {
-            Duration::from_millis(500)
+    let mut hard = drain_for(
+        if interrupted {
+            cfg.grace
         } else {
-            cfg.timeout + Duration::from_secs(1)
-        };
+            cfg.max_retry_time
+        },
+        interrupted,
+    );
     let report = loop {
         if worker.is_finished() {
             break worker.join().ok();
+        }
+        if !interrupted && (signals::requested() || out.stopped()) {
+            // A signal while delivering the rest at end of input: only the grace period is left.
+            interrupted = true;
+            hard = hard.min(drain_for(cfg.grace, true));
         }
         if Instant::now() >= hard {
             break None;
