@@ -545,3 +545,86 @@ fn closed_stdout_exits_quietly() {
     // Not emitted, so still spooled for the next start.
     assert_eq!(spool_entries(spool.path()).len(), 1);
 }
+
+/// The official Python SDK (nightfall==1.4.1, from PyPI into target/pyenv):
+/// what it signs, we accept; what we sign, its `validate_webhook` accepts.
+#[test]
+fn conformance_with_official_python_sdk() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let ensure = std::process::Command::new("bash")
+        .arg(root.join("tests/py/ensure-venv.sh"))
+        .output()
+        .unwrap();
+    assert!(
+        ensure.status.success(),
+        "creating the SDK venv failed:\n{}",
+        String::from_utf8_lossy(&ensure.stderr)
+    );
+    let python = String::from_utf8(ensure.stdout).unwrap().trim().to_owned();
+    let script = root.join("tests/py/nightfall_webhook.py");
+    let sdk = |mode: &str, input: &[Value]| -> Vec<Value> {
+        let stdin: String = input.iter().map(|v| format!("{v}\n")).collect();
+        let out = cmd(&python)
+            .arg(&script)
+            .arg(mode)
+            .env("NIGHTFALL_SIGNING_SECRET", SECRET)
+            .stdin(stdin)
+            .run()
+            .expect_code(0);
+        out.records()
+    };
+    let ts = (unix_now() - 1).to_string();
+    let bodies: Vec<String> = vec![
+        notification("sdk-0", "", false, ""),
+        notification(
+            "sdk-1",
+            "",
+            false,
+            &meta("/home/ana/Documents/café ünïcode.csv"),
+        ),
+        notification(
+            "sdk-2",
+            "https://files.nightfall.ai/x.json?Expires=1&Signature=a%2Bb",
+            false,
+            "MY_SECRETS",
+        ),
+    ];
+    // We sign, the SDK validates (and rejects a tampered copy).
+    let mut reqs: Vec<Value> =
+        bodies.iter().map(|b| json!({"signature": sign(SECRET.as_bytes(), &ts, b.as_bytes()), "timestamp": ts, "body": b})).collect();
+    reqs.push(json!({"signature": sign(SECRET.as_bytes(), &ts, bodies[0].as_bytes()), "timestamp": ts, "body": bodies[1]}));
+    let verdicts: Vec<bool> = sdk("validate", &reqs)
+        .iter()
+        .map(|v| v["valid"].as_bool().unwrap())
+        .collect();
+    assert_eq!(verdicts, vec![true, true, true, false]);
+    // The SDK signs, the real server accepts.
+    let to_sign: Vec<Value> = bodies
+        .iter()
+        .map(|b| json!({"timestamp": ts, "body": b}))
+        .collect();
+    let sigs = sdk("sign", &to_sign);
+    assert_eq!(sigs.len(), bodies.len());
+    let spool = TempDir::new("nfw");
+    let mut hook = start(spool.path(), &[]);
+    for (b, s) in bodies.iter().zip(&sigs) {
+        let sig = s["signature"].as_str().unwrap();
+        assert_eq!(
+            post(
+                hook.port,
+                &[
+                    ("X-Nightfall-Signature", sig),
+                    ("X-Nightfall-Timestamp", &ts)
+                ],
+                b.as_bytes()
+            )
+            .0,
+            200
+        );
+    }
+    for i in 0..bodies.len() {
+        assert!(hook
+            .sp
+            .wait_stderr(&format!("No sensitive data present! | UploadID sdk-{i}"), T));
+    }
+}
