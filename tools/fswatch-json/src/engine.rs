@@ -275,7 +275,12 @@ impl<W: Write> Engine<W> {
             return Ok(());
         }
         let Some(mut meta) = lstat(path) else {
-            return Ok(());
+            // Already gone: still report what the kernel saw (its deletion follows).
+            if self.cfg.only_content_changes {
+                return Ok(());
+            }
+            let ev = self.fields.event(t, path, None, false);
+            return self.out.emit(ev, false);
         };
         let prev = self.tree.get(path).cloned();
         // An attribute change cannot change content: keep the hash if size and mtime are unchanged.

@@ -1,0 +1,542 @@
+//! Integration tests: the real binary on a real file system in temp dirs.
+//! Each test waits for the "watching N directories" line before touching
+//! files, and asserts parsed records.
+
+use std::collections::BTreeSet;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use testkit::{cmd, Spawned, TempDir};
+
+const BIN: &str = env!("CARGO_BIN_EXE_fswatch-json");
+const T: Duration = Duration::from_secs(20);
+
+fn start(args: &[&OsStr]) -> Spawned {
+    start_env(args, &[])
+}
+
+fn start_env(args: &[&OsStr], env: &[(&str, &str)]) -> Spawned {
+    let mut c = cmd(BIN).args(args);
+    for (k, v) in env {
+        c = c.env(k, v);
+    }
+    let mut s = c.spawn();
+    assert!(
+        s.wait_stderr("watching ", T),
+        "no start line; stderr:\n{}",
+        s.stderr_text()
+    );
+    s
+}
+
+fn os(p: &Path) -> &OsStr {
+    p.as_os_str()
+}
+
+fn s(v: &Value, k: &str) -> String {
+    v[k].as_str().unwrap_or_default().to_owned()
+}
+
+fn is(v: &Value, t: &str, p: &Path) -> bool {
+    s(v, "event_type") == t && s(v, "src_path") == p.to_str().unwrap()
+}
+
+/// Records until one matches `pred`; panics (with what was seen) on time-out.
+fn until(w: &mut Spawned, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
+    let v = w.records_until(T, |v| v.last().is_some_and(&pred));
+    assert!(
+        v.last().is_some_and(&pred),
+        "expected record not seen; got {v:#?}\nstderr: {}",
+        w.stderr_text()
+    );
+    v
+}
+
+fn sha(data: &[u8]) -> String {
+    dlp_core_sha(data)
+}
+
+fn dlp_core_sha(data: &[u8]) -> String {
+    // sha256 via the system tool keeps dlp-core out of dev-dependencies.
+    let d = TempDir::new("sha");
+    std::fs::write(d.join("f"), data).unwrap();
+    let out = Command::new("sha256sum").arg(d.join("f")).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn create_modify_delete() {
+    let d = TempDir::new("fsj-cmd");
+    let mut w = start(&[os(d.path())]);
+    let f = d.join("a.txt");
+    std::fs::write(&f, "one").unwrap();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&f)
+        .and_then(|mut h| std::io::Write::write_all(&mut h, b"two"))
+        .unwrap();
+    std::fs::remove_file(&f).unwrap();
+    let recs = until(&mut w, |v| is(v, "deleted", &f));
+    let types: Vec<String> = recs
+        .iter()
+        .filter(|v| s(v, "src_path") == f.to_str().unwrap())
+        .map(|v| s(v, "event_type"))
+        .collect();
+    assert_eq!(types.first().map(String::as_str), Some("created"));
+    assert!(types.iter().any(|t| t == "modified"), "{types:?}");
+    assert_eq!(types.last().map(String::as_str), Some("deleted"));
+    let c = &recs[0];
+    assert_eq!(c["is_directory"], false);
+    assert_eq!(c["is_synthetic"], false);
+    assert_eq!(c["dest_path"], "");
+    assert!(s(c, "timestamp").ends_with('Z'));
+}
+
+#[test]
+fn rename_within_is_one_moved_event() {
+    let d = TempDir::new("fsj-mv");
+    std::fs::write(d.join("a"), "x").unwrap();
+    let mut w = start(&[os(d.path())]);
+    std::fs::rename(d.join("a"), d.join("b")).unwrap();
+    std::fs::write(d.join("sentinel"), "").unwrap();
+    let recs = until(&mut w, |v| is(v, "created", &d.join("sentinel")));
+    assert_eq!(recs.len(), 2, "{recs:#?}");
+    assert!(is(&recs[0], "moved", &d.join("a")));
+    assert_eq!(s(&recs[0], "dest_path"), d.join("b").to_str().unwrap());
+}
+
+#[test]
+fn move_in_is_created_and_move_out_is_deleted() {
+    let d = TempDir::new("fsj-in");
+    let outside = TempDir::new("fsj-out");
+    std::fs::write(outside.join("in.txt"), "x").unwrap();
+    std::fs::write(d.join("out.txt"), "y").unwrap();
+    std::fs::create_dir_all(outside.join("dir/sub")).unwrap();
+    std::fs::write(outside.join("dir/sub/deep.txt"), "z").unwrap();
+    let mut w = start(&[os(d.path())]);
+    std::fs::rename(outside.join("in.txt"), d.join("in.txt")).unwrap();
+    let recs = until(&mut w, |v| is(v, "created", &d.join("in.txt")));
+    assert_eq!(recs.len(), 1, "{recs:#?}");
+    std::fs::rename(d.join("out.txt"), outside.join("out.txt")).unwrap();
+    until(&mut w, |v| is(v, "deleted", &d.join("out.txt")));
+    // A directory moved in is watched and its contents reported.
+    std::fs::rename(outside.join("dir"), d.join("dir")).unwrap();
+    until(&mut w, |v| is(v, "created", &d.join("dir/sub/deep.txt")));
+    std::fs::write(d.join("dir/sub/new.txt"), "n").unwrap();
+    until(&mut w, |v| is(v, "created", &d.join("dir/sub/new.txt")));
+}
+
+#[test]
+fn nested_directories_created_and_filled_at_once_lose_nothing() {
+    let d = TempDir::new("fsj-nest");
+    let mut w = start(&[os(d.path())]);
+    let deep = d.join("a/b/c");
+    std::fs::create_dir_all(&deep).unwrap();
+    let mut want = BTreeSet::new();
+    for dir in [d.join("a"), d.join("a/b"), deep.clone()] {
+        want.insert(dir.clone());
+        for i in 0..20 {
+            let f = dir.join(format!("f{i}"));
+            std::fs::write(&f, "x").unwrap();
+            want.insert(f);
+        }
+    }
+    let mut got = BTreeSet::new();
+    w.records_until(T, |v| {
+        if let Some(r) = v.last().filter(|r| s(r, "event_type") == "created") {
+            got.insert(PathBuf::from(s(r, "src_path")));
+        }
+        got.len() >= want.len()
+    });
+    assert_eq!(got, want);
+}
+
+#[test]
+fn access_reports_open_and_close_nowrite_on_a_read() {
+    let d = TempDir::new("fsj-acc");
+    let f = d.join("secret.txt");
+    std::fs::write(&f, "pii").unwrap();
+    let mut w = start(&[OsStr::new("--access"), os(d.path())]);
+    assert_eq!(std::fs::read(&f).unwrap(), b"pii");
+    let recs = until(&mut w, |v| is(v, "closed_no_write", &f));
+    assert!(recs.iter().any(|v| is(v, "opened", &f)), "{recs:#?}");
+    // A write is reported as opened, modified, closed.
+    std::fs::write(&f, "more").unwrap();
+    until(&mut w, |v| is(v, "closed", &f));
+}
+
+#[test]
+fn access_events_are_off_by_default() {
+    let d = TempDir::new("fsj-noacc");
+    let f = d.join("f");
+    std::fs::write(&f, "x").unwrap();
+    let mut w = start(&[os(d.path())]);
+    std::fs::read(&f).unwrap();
+    std::fs::write(d.join("sentinel"), "").unwrap();
+    let recs = until(&mut w, |v| is(v, "created", &d.join("sentinel")));
+    assert_eq!(recs.len(), 1, "{recs:#?}");
+}
+
+#[test]
+fn initial_scan_reports_existing_files_as_synthetic() {
+    let d = TempDir::new("fsj-init");
+    std::fs::create_dir(d.join("sub")).unwrap();
+    std::fs::write(d.join("sub/a"), "a").unwrap();
+    std::fs::write(d.join("b"), "b").unwrap();
+    let mut w = start(&[
+        OsStr::new("--initial-scan"),
+        OsStr::new("--hash"),
+        os(d.path()),
+    ]);
+    let recs = w.records_until(T, |v| v.len() >= 3);
+    let got: BTreeSet<String> = recs.iter().map(|v| s(v, "src_path")).collect();
+    let want: BTreeSet<String> = ["sub", "sub/a", "b"]
+        .iter()
+        .map(|p| d.join(p).to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(got, want);
+    for v in &recs {
+        assert_eq!(s(v, "event_type"), "created");
+        assert_eq!(v["is_synthetic"], true);
+        assert_eq!(s(v, "reason"), "initial_scan");
+    }
+    let b = recs
+        .iter()
+        .find(|v| s(v, "src_path").ends_with("/b"))
+        .unwrap();
+    assert_eq!(s(b, "sha256"), sha(b"b"));
+    assert!(
+        recs.iter()
+            .find(|v| s(v, "src_path").ends_with("/sub"))
+            .unwrap()["is_directory"]
+            == true
+    );
+}
+
+#[test]
+fn state_reports_changes_made_while_down_and_sigterm_saves_it() {
+    let d = TempDir::new("fsj-state");
+    let st = TempDir::new("fsj-statefile");
+    let state = st.join("base.state");
+    std::fs::write(d.join("keep"), "same").unwrap();
+    std::fs::write(d.join("mod"), "old").unwrap();
+    std::fs::write(d.join("del"), "bye").unwrap();
+    let args = [OsStr::new("--state"), os(&state), os(d.path())];
+    let mut w = start(&args);
+    // First run: no baseline yet, nothing to report; a change while running is tracked.
+    std::fs::write(d.join("live"), "l").unwrap();
+    until(&mut w, |v| is(v, "created", &d.join("live")));
+    w.signal(15);
+    let st1 = w.wait_timeout(T).expect("exits on SIGTERM");
+    assert_eq!(st1.code(), Some(0), "stderr: {}", w.stderr_text());
+    let saved = std::fs::read_to_string(&state).unwrap();
+    assert!(saved.contains(d.join("live").to_str().unwrap()), "{saved}");
+
+    std::fs::write(d.join("mod"), "new content").unwrap();
+    std::fs::remove_file(d.join("del")).unwrap();
+    std::fs::write(d.join("new"), "n").unwrap();
+    let mut w = start(&args);
+    let recs = w.records_until(T, |v| v.len() >= 3);
+    let mut by: Vec<(String, String)> = recs
+        .iter()
+        .map(|v| (s(v, "event_type"), s(v, "src_path")))
+        .collect();
+    by.sort();
+    let p = |n: &str| d.join(n).to_str().unwrap().to_owned();
+    assert_eq!(
+        by,
+        vec![
+            ("created".into(), p("new")),
+            ("deleted".into(), p("del")),
+            ("modified".into(), p("mod"))
+        ]
+    );
+    for v in &recs {
+        assert_eq!(v["is_synthetic"], true);
+        assert_eq!(s(v, "reason"), "baseline");
+    }
+    let m = recs
+        .iter()
+        .find(|v| s(v, "event_type") == "modified")
+        .unwrap();
+    assert_eq!(s(m, "previous_sha256"), sha(b"old"));
+    assert_eq!(s(m, "sha256"), sha(b"new content"));
+    let del = recs
+        .iter()
+        .find(|v| s(v, "event_type") == "deleted")
+        .unwrap();
+    assert_eq!(s(del, "previous_sha256"), sha(b"bye"));
+    // Nothing else (keep is unchanged).
+    std::fs::write(d.join("sentinel"), "").unwrap();
+    let more = until(&mut w, |v| is(v, "created", &d.join("sentinel")));
+    assert_eq!(more.len(), 1, "{more:#?}");
+}
+
+#[test]
+fn only_content_changes_ignores_touch_but_reports_edit() {
+    let d = TempDir::new("fsj-occ");
+    let f = d.join("conf");
+    std::fs::write(&f, "v1").unwrap();
+    let mut w = start(&[OsStr::new("--only-content-changes"), os(d.path())]);
+    // touch: new mtime, same content
+    let h = std::fs::File::options().write(true).open(&f).unwrap();
+    h.set_modified(std::time::SystemTime::now() + Duration::from_secs(60))
+        .unwrap();
+    drop(h);
+    std::fs::write(&f, "v2").unwrap();
+    let recs = until(&mut w, |v| s(v, "sha256") == sha(b"v2"));
+    assert_eq!(recs.len(), 1, "the touch must not be reported: {recs:#?}");
+    assert!(is(&recs[0], "modified", &f));
+    assert_eq!(s(&recs[0], "previous_sha256"), sha(b"v1"));
+}
+
+#[test]
+fn hash_never_opens_a_fifo() {
+    let d = TempDir::new("fsj-fifo");
+    let mut w = start(&[OsStr::new("--hash"), OsStr::new("--stat"), os(d.path())]);
+    let fifo = d.join("pipe");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let recs = until(&mut w, |v| is(v, "created", &fifo));
+    assert!(recs.last().unwrap().get("sha256").is_none());
+    let f = d.join("after");
+    std::fs::write(&f, "abc").unwrap();
+    let recs = until(&mut w, |v| is(v, "created", &f) || is(v, "modified", &f));
+    assert!(recs.last().unwrap().get("sha256").is_some());
+    assert_eq!(recs.last().unwrap()["mode"], "0644");
+}
+
+#[test]
+fn exclude_applies_before_watches_are_placed() {
+    let d = TempDir::new("fsj-excl");
+    for p in ["node_modules/a/b", "node_modules/c", "src"] {
+        std::fs::create_dir_all(d.join(p)).unwrap();
+    }
+    let mut all = start(&[os(d.path())]);
+    assert!(
+        all.wait_stderr("watching 6 directories", T),
+        "{}",
+        all.stderr_text()
+    );
+    drop(all);
+    let mut w = start(&[
+        OsStr::new("--exclude"),
+        OsStr::new("/node_modules(/|$)"),
+        os(d.path()),
+    ]);
+    assert!(
+        w.wait_stderr("watching 2 directories", T),
+        "{}",
+        w.stderr_text()
+    );
+    std::fs::write(d.join("node_modules/a/b/x.js"), "x").unwrap();
+    std::fs::write(d.join("node_modules/y.js"), "y").unwrap();
+    std::fs::write(d.join("src/main.rs"), "m").unwrap();
+    let recs = until(&mut w, |v| is(v, "created", &d.join("src/main.rs")));
+    assert_eq!(recs.len(), 1, "{recs:#?}");
+}
+
+#[test]
+fn non_utf8_names_are_reported_with_raw_bytes() {
+    let d = TempDir::new("fsj-utf");
+    let mut w = start(&[os(d.path())]);
+    let mut raw = d.path().as_os_str().as_bytes().to_vec();
+    raw.extend_from_slice(b"/caf\xe9.txt");
+    let p = PathBuf::from(OsStr::from_bytes(&raw));
+    std::fs::write(&p, "x").unwrap();
+    let recs = until(&mut w, |v| s(v, "event_type") == "created");
+    let v = recs.last().unwrap();
+    assert!(s(v, "src_path").ends_with("caf\u{fffd}.txt"));
+    let b64 = s(v, "src_path_b64");
+    let decoded = Command::new("base64")
+        .arg("-d")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            std::io::Write::write_all(c.stdin.as_mut().unwrap(), b64.as_bytes())?;
+            drop(c.stdin.take());
+            c.wait_with_output()
+        });
+    assert_eq!(decoded.unwrap().stdout, raw);
+}
+
+#[test]
+fn injected_overflow_is_reported_and_rescan_recovers_what_was_dropped() {
+    let d = TempDir::new("fsj-ovf");
+    std::fs::write(d.join("keep"), "k").unwrap();
+    std::fs::write(d.join("del"), "d").unwrap();
+    std::fs::write(d.join("mod"), "m").unwrap();
+    std::fs::create_dir(d.join("olddir")).unwrap();
+    std::fs::write(d.join("olddir/inner"), "i").unwrap();
+    let mut w = start_env(
+        &[OsStr::new("--hash"), os(d.path())],
+        &[("FSWATCH_JSON_DEBUG_OVERFLOW", "1")],
+    );
+    w.signal(10);
+    assert!(w.wait_stderr("discarding events", T));
+    std::fs::write(d.join("new"), "n").unwrap();
+    std::fs::remove_file(d.join("del")).unwrap();
+    std::fs::write(d.join("mod"), "changed").unwrap();
+    std::fs::create_dir_all(d.join("newdir/sub")).unwrap();
+    std::fs::write(d.join("newdir/sub/f"), "f").unwrap();
+    std::fs::remove_dir_all(d.join("olddir")).unwrap();
+    w.signal(10);
+    let recs = w.records_until(T, |v| v.len() >= 9);
+    assert!(is(&recs[0], "overflow", d.path()), "{recs:#?}");
+    assert_eq!(recs[0]["is_synthetic"], false);
+    let mut got: Vec<(String, String)> = recs[1..]
+        .iter()
+        .map(|v| {
+            (
+                s(v, "event_type"),
+                s(v, "src_path").replace(d.path().to_str().unwrap(), ""),
+            )
+        })
+        .collect();
+    got.sort();
+    let want: Vec<(String, String)> = [
+        ("created", "/new"),
+        ("created", "/newdir"),
+        ("created", "/newdir/sub"),
+        ("created", "/newdir/sub/f"),
+        ("deleted", "/del"),
+        ("deleted", "/olddir"),
+        ("deleted", "/olddir/inner"),
+        ("modified", "/mod"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(got, want, "{recs:#?}");
+    for v in &recs[1..] {
+        assert_eq!(v["is_synthetic"], true);
+        assert_eq!(s(v, "reason"), "rescan");
+    }
+    let m = recs
+        .iter()
+        .find(|v| s(v, "event_type") == "modified")
+        .unwrap();
+    assert_eq!(s(m, "previous_sha256"), sha(b"m"));
+    // Watching goes on, including the directory found by the rescan.
+    std::fs::write(d.join("newdir/sub/g"), "g").unwrap();
+    until(&mut w, |v| is(v, "created", &d.join("newdir/sub/g")));
+}
+
+#[test]
+fn burst_of_20000_files_is_reported_completely() {
+    let d = TempDir::new("fsj-burst");
+    let mut w = start(&[os(d.path())]);
+    const N: usize = 20_000;
+    for i in 0..N {
+        std::fs::write(d.join(format!("f{i:05}")), b"x").unwrap();
+    }
+    let mut got = BTreeSet::new();
+    w.records_until(Duration::from_secs(60), |v| {
+        if let Some(r) = v.last().filter(|r| s(r, "event_type") == "created") {
+            got.insert(s(r, "src_path"));
+        }
+        got.len() >= N
+    });
+    let want: BTreeSet<String> = (0..N)
+        .map(|i| d.join(format!("f{i:05}")).to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(got.len(), N);
+    assert_eq!(got, want);
+}
+
+#[test]
+fn missing_path_is_a_fatal_error() {
+    let d = TempDir::new("fsj-missing");
+    let out = cmd(BIN).arg(d.join("nope")).run().expect_code(2);
+    let err = out.stderr_str();
+    assert!(
+        err.contains("fswatch-json: ") && err.contains("nope") && err.contains("No such file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn with_several_paths_a_missing_one_is_skipped() {
+    let d = TempDir::new("fsj-several");
+    let mut w = start(&[os(&d.join("nope")), os(d.path())]);
+    assert!(w.stderr_text().contains("skipped"));
+    std::fs::write(d.join("ok"), "").unwrap();
+    until(&mut w, |v| is(v, "created", &d.join("ok")));
+}
+
+#[test]
+fn closed_stdout_ends_quietly_with_status_0() {
+    let d = TempDir::new("fsj-pipe");
+    let mut child = Command::new(BIN)
+        .arg(d.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut err, &mut line).unwrap();
+    assert!(line.contains("watching"), "{line}");
+    drop(child.stdout.take());
+    std::fs::write(d.join("x"), "").unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    let st = child.wait().unwrap();
+    assert_eq!(st.code(), Some(0), "stderr: {rest}");
+    assert!(rest.is_empty(), "{rest}");
+}
+
+#[test]
+fn debounce_turns_an_atomic_save_into_one_modified() {
+    let d = TempDir::new("fsj-deb");
+    let f = d.join("doc.txt");
+    std::fs::write(&f, "v1").unwrap();
+    let mut w = start(&[OsStr::new("--debounce"), OsStr::new("100"), os(d.path())]);
+    let tmp = d.join(".doc.txt.swp");
+    std::fs::write(&tmp, "v").unwrap();
+    std::fs::write(&tmp, "v2").unwrap();
+    std::fs::rename(&tmp, &f).unwrap();
+    std::fs::write(d.join("sentinel"), "").unwrap();
+    let recs = until(&mut w, |v| {
+        is(v, "created", &d.join("sentinel")) || is(v, "modified", &d.join("sentinel"))
+    });
+    assert_eq!(recs.len(), 2, "{recs:#?}");
+    assert!(is(&recs[0], "modified", &f), "{recs:#?}");
+}
+
+#[test]
+fn poll_mode_reports_changes() {
+    let d = TempDir::new("fsj-poll");
+    std::fs::write(d.join("old"), "o").unwrap();
+    let mut w = start(&[OsStr::new("--poll"), OsStr::new("50"), os(d.path())]);
+    assert!(w.stderr_text().contains("polling every 50 ms"));
+    std::fs::create_dir(d.join("sub")).unwrap();
+    std::fs::write(d.join("sub/new"), "n").unwrap();
+    until(&mut w, |v| is(v, "created", &d.join("sub/new")));
+    std::fs::remove_file(d.join("old")).unwrap();
+    until(&mut w, |v| is(v, "deleted", &d.join("old")));
+}
+
+#[test]
+fn no_recursive_ignores_subdirectories() {
+    let d = TempDir::new("fsj-norec");
+    std::fs::create_dir(d.join("sub")).unwrap();
+    let mut w = start(&[OsStr::new("--no-recursive"), os(d.path())]);
+    assert!(w.stderr_text().contains("watching 1 directories"));
+    std::fs::write(d.join("sub/x"), "").unwrap();
+    std::fs::write(d.join("top"), "").unwrap();
+    let recs = until(&mut w, |v| is(v, "created", &d.join("top")));
+    assert_eq!(recs.len(), 1, "{recs:#?}");
+}
