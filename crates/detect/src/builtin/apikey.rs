@@ -1,0 +1,435 @@
+//! API_KEY: vendor tokens with their exact shapes and offline checks, and
+//! keyword-gated high-entropy assignments.
+//!
+//! Vendor shapes: AWS access key IDs (AKIA/ASIA + 16 of `[A-Z2-7]`), GitHub
+//! classic tokens (`ghp_` etc. + 30 random + 6-char base62 CRC32) and
+//! fine-grained `github_pat_`, Slack `xox?-`, Stripe secret/restricted
+//! keys (test keys lower), Google `AIza`, GitLab `glpat-`, OpenAI `sk-`,
+//! and JWTs whose header and payload decode to JSON. Generic: `api_key =
+//! "…"`, `secret: …` and the like, with an entropy floor, mixed character
+//! classes, and placeholder / documentation-example suppression.
+
+use std::sync::OnceLock;
+
+use dlp_core::Confidence;
+
+use super::{adjust, Hit};
+use crate::context::{contains_word, entropy, is_word, near};
+
+const VENDOR: &str = r"(?:AKIA|ASIA)[A-Z2-7]{16}|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}|xox[abposr]-[A-Za-z0-9-]{10,250}|[rs]k_(?:live|test)_[A-Za-z0-9]{20,250}|AIza[A-Za-z0-9_-]{35}|glpat-[A-Za-z0-9_-]{20,64}|sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}|eyJ[A-Za-z0-9_-]{10,4000}\.eyJ[A-Za-z0-9_-]{10,8000}\.[A-Za-z0-9_-]{0,2000}";
+const KEYWORD: &str = r#"(?i:api[_.-]?key|apikey|api[_.-]?secret|secret[_.-]?key|client[_.-]?secret|access[_.-]?key|auth[_.-]?token|access[_.-]?token|bearer|secret|token|private[_.-]?key)[A-Za-z0-9_.-]{0,24}["']?[ \t]*(?:=|:|:=|=>)[ \t]*["']?[A-Za-z0-9+/_.=~-]{12,256}"#;
+
+pub(crate) const PATTERN: &str = concat!(
+    r"(?:AKIA|ASIA)[A-Z2-7]{16}|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}|xox[abposr]-[A-Za-z0-9-]{10,250}|[rs]k_(?:live|test)_[A-Za-z0-9]{20,250}|AIza[A-Za-z0-9_-]{35}|glpat-[A-Za-z0-9_-]{20,64}|sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}|eyJ[A-Za-z0-9_-]{10,4000}\.eyJ[A-Za-z0-9_-]{10,8000}\.[A-Za-z0-9_-]{0,2000}",
+    "|",
+    r#"(?i:api[_.-]?key|apikey|api[_.-]?secret|secret[_.-]?key|client[_.-]?secret|access[_.-]?key|auth[_.-]?token|access[_.-]?token|bearer|secret|token|private[_.-]?key)[A-Za-z0-9_.-]{0,24}["']?[ \t]*(?:=|:|:=|=>)[ \t]*["']?[A-Za-z0-9+/_.=~-]{12,256}"#
+);
+
+fn vendor_re() -> &'static regex::bytes::Regex {
+    static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        regex::bytes::RegexBuilder::new(&format!("^(?:{VENDOR})"))
+            .unicode(false)
+            .build()
+            .unwrap()
+    })
+}
+
+fn keyword_re() -> &'static regex::bytes::Regex {
+    static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        let value = KEYWORD.replace(
+            r"[A-Za-z0-9+/_.=~-]{12,256}",
+            r"([A-Za-z0-9+/_.=~-]{12,256})",
+        );
+        regex::bytes::RegexBuilder::new(&format!("^(?:{value})"))
+            .unicode(false)
+            .build()
+            .unwrap()
+    })
+}
+
+/// Values that are documentation examples or placeholders, not secrets.
+const PLACEHOLDERS: &[&str] = &[
+    "example",
+    "xxxx",
+    "your",
+    "changeme",
+    "change_me",
+    "placeholder",
+    "dummy",
+    "sample",
+    "redacted",
+    "insert",
+    "replace",
+    "fake",
+    "test",
+    "todo",
+    "0000000",
+    "1234567",
+    "abcdef",
+    "secret",
+    "token",
+    "password",
+    "here",
+];
+
+/// AWS documentation example credentials.
+const AWS_DOC_KEYS: &[&str] = &[
+    "AKIAIOSFODNN7EXAMPLE",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "AKIAI44QH8DHBEXAMPLE",
+];
+
+/// Keyword-side words that mean the value is not a secret.
+const NOT_SECRET_KEYS: &[&str] = &[
+    "hash",
+    "sha",
+    "checksum",
+    "digest",
+    "integrity",
+    "fingerprint",
+    "public",
+    "csrf",
+    "uuid",
+    "guid",
+    "id",
+    "length",
+    "type",
+    "url",
+    "uri",
+    "path",
+    "file",
+    "name",
+    "count",
+    "expires",
+    "version",
+];
+
+const B62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// CRC-32 (IEEE).
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// The 6-character base62 CRC32 checksum GitHub appends to the 30 random
+/// characters of a classic token.
+pub fn github_checksum(random30: &[u8]) -> [u8; 6] {
+    let mut n = crc32(random30);
+    let mut out = [b'0'; 6];
+    for slot in out.iter_mut().rev() {
+        *slot = B62[(n % 62) as usize];
+        n /= 62;
+    }
+    out
+}
+
+fn b64url_json(part: &[u8]) -> Option<serde_json::Value> {
+    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = Vec::with_capacity(part.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &c in part {
+        let v = T.iter().position(|&t| t == c)? as u32;
+        acc = acc << 6 | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out).ok()?;
+    v.is_object().then_some(v)
+}
+
+fn placeholder(v: &[u8]) -> bool {
+    let low = v.to_ascii_lowercase();
+    PLACEHOLDERS
+        .iter()
+        .any(|p| low.windows(p.len()).any(|w| w == p.as_bytes()))
+        || AWS_DOC_KEYS.iter().any(|k| k.as_bytes() == v)
+}
+
+fn end_ok(buf: &[u8], e: usize) -> bool {
+    !buf.get(e).is_some_and(|&b| is_word(b) || b == b'-')
+}
+
+/// Validates a vendor-shaped token at `buf[s..e]`.
+fn vendor(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
+    let t = &buf[s..e];
+    if s > 0 && (is_word(buf[s - 1]) || buf[s - 1] == b'-') {
+        return None;
+    }
+    if !end_ok(buf, e) {
+        return None;
+    }
+    let c = if t.starts_with(b"AKIA") || t.starts_with(b"ASIA") {
+        if t.ends_with(b"EXAMPLE") || entropy(&t[4..]) < 3.0 {
+            Confidence::Unlikely
+        } else {
+            Confidence::VeryLikely
+        }
+    } else if t.starts_with(b"github_pat_") {
+        Confidence::VeryLikely
+    } else if t.starts_with(b"gh") {
+        if github_checksum(&t[4..34]) == t[34..40] {
+            Confidence::VeryLikely
+        } else {
+            Confidence::Unlikely
+        }
+    } else if t.starts_with(b"xox") {
+        let parts = t.split(|&b| b == b'-').count();
+        if placeholder(t) || entropy(t) < 3.0 {
+            Confidence::Unlikely
+        } else if parts >= 4 && t[5..].iter().any(u8::is_ascii_digit) {
+            Confidence::VeryLikely
+        } else {
+            Confidence::Possible
+        }
+    } else if t.starts_with(b"sk_") || t.starts_with(b"rk_") {
+        if t[3..].starts_with(b"live") && entropy(&t[8..]) >= 3.5 {
+            Confidence::VeryLikely
+        } else {
+            Confidence::Possible
+        }
+    } else if t.starts_with(b"AIza") || t.starts_with(b"glpat-") {
+        if entropy(t) < 3.5 {
+            Confidence::Unlikely
+        } else {
+            Confidence::VeryLikely
+        }
+    } else if t.starts_with(b"sk-") {
+        let body = &t[3..];
+        let classes = [
+            body.iter().any(u8::is_ascii_uppercase),
+            body.iter().any(u8::is_ascii_lowercase),
+            body.iter().any(u8::is_ascii_digit),
+        ];
+        if body.windows(8).any(|w| w == b"T3BlbkFJ") {
+            Confidence::VeryLikely
+        } else if body.len() >= 40
+            && classes.iter().all(|&c| c)
+            && entropy(body) >= 4.0
+            && !placeholder(body)
+        {
+            Confidence::Likely
+        } else {
+            return None;
+        }
+    } else if t.starts_with(b"eyJ") {
+        let mut parts = t.split(|&b| b == b'.');
+        let header = b64url_json(parts.next()?)?;
+        b64url_json(parts.next()?)?;
+        let sig = parts.next().unwrap_or_default();
+        if header.get("alg").is_some() && sig.len() >= 16 {
+            Confidence::VeryLikely
+        } else {
+            Confidence::Likely
+        }
+    } else {
+        return None;
+    };
+    let neg = near(
+        buf,
+        s,
+        e,
+        40,
+        0,
+        &["example", "sample", "dummy", "placeholder", "fake"],
+    );
+    Some(Hit::new(s, e, adjust(c, false, neg)))
+}
+
+/// Validates a keyword-gated assignment starting at `s`.
+fn assignment(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
+    let caps = keyword_re().captures(&buf[s..e])?;
+    let v = caps.get(1)?;
+    let (vs, mut ve) = (s + v.start(), s + v.end());
+    // Trailing punctuation belongs to the sentence, not the value.
+    while ve > vs
+        && matches!(buf[ve - 1], b'.' | b'=' | b'-')
+        && buf[vs..ve].iter().filter(|&&b| b == b'=').count() == 0
+    {
+        ve -= 1;
+    }
+    if let Some(m) = vendor_re().find(&buf[vs..ve]) {
+        if let Some(h) = vendor(buf, vs, vs + m.end()) {
+            return Some(h);
+        }
+    }
+    let value = &buf[vs..ve];
+    // The whole key name, including what precedes the keyword in it.
+    let mut ks = s;
+    while ks > 0 && s - ks < 64 && (is_word(buf[ks - 1]) || matches!(buf[ks - 1], b'.' | b'-')) {
+        ks -= 1;
+    }
+    let key = &buf[ks..vs];
+    if value.len() < 16 || contains_word(key, NOT_SECRET_KEYS) || placeholder(value) {
+        return None;
+    }
+    if value[0] == b'/'
+        || value.starts_with(b"http")
+        || value.windows(2).any(|w| w == b"${" || w == b"{{")
+    {
+        return None;
+    }
+    let has_digit = value.iter().any(u8::is_ascii_digit);
+    let has_alpha = value.iter().any(u8::is_ascii_alphabetic);
+    if !has_digit || !has_alpha {
+        return None;
+    }
+    let hex = value.iter().all(u8::is_ascii_hexdigit);
+    let ent = entropy(value);
+    if ent < if hex { 3.0 } else { 3.5 } {
+        return None;
+    }
+    // Dotted identifiers (com.acme.app, config.api.v2) are not secrets.
+    if value.iter().filter(|&&b| b == b'.').count() >= 2 && !value.starts_with(b"eyJ") {
+        return None;
+    }
+    let uuid = value.len() == 36 && value.iter().filter(|&&b| b == b'-').count() == 4;
+    let c = if uuid {
+        Confidence::Possible
+    } else {
+        Confidence::Likely
+    };
+    let neg = near(
+        buf,
+        s,
+        ve,
+        40,
+        0,
+        &["example", "sample", "dummy", "placeholder", "fake", "uuid"],
+    );
+    Some(Hit::new(vs, ve, adjust(c, false, neg)))
+}
+
+pub(crate) fn check(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
+    if vendor_re().is_match(&buf[s..e]) {
+        let m = vendor_re().find(&buf[s..e])?;
+        if m.end() == e - s {
+            return vendor(buf, s, e);
+        }
+    }
+    assignment(buf, s, e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn ghp(random30: &str) -> String {
+        let sum = github_checksum(random30.as_bytes());
+        format!("ghp_{random30}{}", std::str::from_utf8(&sum).unwrap())
+    }
+
+    fn find(text: &str) -> Option<(String, Confidence)> {
+        let re = regex::bytes::Regex::new(PATTERN).unwrap();
+        let b = text.as_bytes();
+        let r = re
+            .find_iter(b)
+            .find_map(|m| check(b, m.start(), m.end()))
+            .map(|h| (text[h.start..h.end].to_owned(), h.confidence));
+        r
+    }
+
+    #[test]
+    fn vendor_tokens() {
+        assert_eq!(
+            find("key AKIAQYLPMN5HHHFPZAM2 x").unwrap().1,
+            Confidence::VeryLikely
+        );
+        assert_eq!(
+            find("key AKIAIOSFODNN7EXAMPLE x").unwrap().1,
+            Confidence::Unlikely
+        );
+        let t = ghp("Zq3kV9xR2mW8pL4nT6yB1cD5fG7hJ0");
+        assert_eq!(
+            find(&format!("tok {t}")).unwrap(),
+            (t.clone(), Confidence::VeryLikely)
+        );
+        let mut bad = t.clone().into_bytes();
+        bad[10] = if bad[10] == b'a' { b'b' } else { b'a' };
+        assert_eq!(
+            find(std::str::from_utf8(&bad).unwrap()).unwrap().1,
+            Confidence::Unlikely
+        );
+        assert_eq!(
+            find("sk_live_4eC39HqLyjWDarjtT1zdp7dc").unwrap().1,
+            Confidence::VeryLikely
+        );
+        assert_eq!(
+            find("sk_test_4eC39HqLyjWDarjtT1zdp7dc").unwrap().1,
+            Confidence::Possible
+        );
+        assert_eq!(
+            find("k=AIzaSyD3x9Q-4vK2mN8pR1tW6yB0cF5hJ7lP3sU").unwrap().1,
+            Confidence::VeryLikely
+        );
+        assert_eq!(
+            find("glpat-x7Km2Qp9Rt4Vw8Yz3Bn6").unwrap().1,
+            Confidence::VeryLikely
+        );
+        assert_eq!(
+            find("xoxb-2837461029-4829301827364-Zq3kV9xR2mW8pL4nT6yB1cD5")
+                .unwrap()
+                .1,
+            Confidence::VeryLikely
+        );
+        let jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+        assert_eq!(find(jwt).unwrap().1, Confidence::VeryLikely);
+        assert_eq!(
+            find("eyJub3QganNvbg.eyJub3QganNvbg.abc"),
+            None,
+            "does not decode to JSON"
+        );
+    }
+
+    #[test]
+    fn keyword_gated() {
+        let (v, c) = find(r#"api_key = "f8Kq2LmZ9xWv4RtY7pNc3Bd6""#).unwrap();
+        assert_eq!(
+            (v.as_str(), c),
+            ("f8Kq2LmZ9xWv4RtY7pNc3Bd6", Confidence::Likely)
+        );
+        assert_eq!(
+            find("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+            None
+        );
+        assert_eq!(find(r#"api_key = "your-api-key-here-1234""#), None);
+        assert_eq!(
+            find("secret: get_secret_from_environment"),
+            None,
+            "identifier"
+        );
+        assert_eq!(find("sha256_digest_token: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"), None);
+        assert_eq!(
+            find("token = AKIAQYLPMN5HHHFPZAM2").unwrap().0,
+            "AKIAQYLPMN5HHHFPZAM2"
+        );
+        let json = r#"{"client_id": "abc", "client_secret": "Xk29fLq83MzPw7RtY4vNb6Qs"}"#;
+        assert_eq!(find(json).unwrap().0, "Xk29fLq83MzPw7RtY4vNb6Qs");
+    }
+
+    #[test]
+    fn decoys() {
+        assert_eq!(
+            find("commit 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b"),
+            None
+        );
+        assert_eq!(find("id 123e4567-e89b-12d3-a456-426614174000"), None);
+        assert_eq!(find("the task-manager-service-with-long-name-here"), None);
+    }
+}

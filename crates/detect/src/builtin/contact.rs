@@ -1,0 +1,195 @@
+//! EMAIL_ADDRESS and PHONE_NUMBER.
+//!
+//! Emails: RFC 5321-ish local part and dotted domain with an alphabetic TLD
+//! that is not a file extension (`logo@2x.png`). Phones: NANP (area and
+//! exchange codes start 2–9 and are not N11) in the usual printed shapes,
+//! and E.164 `+CC …` numbers of 8–15 digits; never the inside of a dotted
+//! run (IP addresses, version strings). A bare 10-digit run needs a phone
+//! hotword.
+
+use dlp_core::Confidence;
+
+use super::{adjust, Hit};
+use crate::context::{is_word, near, numeric_end_ok, numeric_start_ok, NEGATIVE};
+
+pub(crate) const EMAIL_PATTERN: &str =
+    r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}";
+
+pub(crate) const PHONE_PATTERN: &str = r"\+[1-9][0-9]{0,2}[ .-]?(?:\([0-9]{1,4}\)[ .-]?)?[0-9]{1,4}(?:[ .-]?[0-9]{2,4}){1,4}|(?:1[ .-]?)?(?:\([0-9]{3}\)[ ]?|[0-9]{3}[ .-]?)[0-9]{3}[ .-]?[0-9]{4}";
+
+const EMAIL_HOT: &[&str] = &["email", "e-mail", "mail", "contact"];
+const FILE_EXT: &[&str] = &[
+    "png", "jpg", "jpeg", "gif", "svg", "webp", "css", "js", "ico", "bmp", "tif", "tiff", "pdf",
+];
+const PHONE_HOT: &[&str] = &[
+    "phone", "tel", "mobile", "cell", "call", "fax", "contact", "whatsapp", "sms",
+];
+const PHONE_NEG: &[&str] = &["ssn", "isbn", "account", "acct", "routing", "id", "version"];
+
+pub(crate) fn check_email(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
+    let local_char = |b: u8| b.is_ascii_alphanumeric() || b"._%+-".contains(&b);
+    if s > 0 && local_char(buf[s - 1]) {
+        return None; // local part longer than 64 bytes
+    }
+    let at = s + buf[s..e].iter().position(|&b| b == b'@')?;
+    let local = &buf[s..at];
+    if local.first() == Some(&b'.')
+        || local.last() == Some(&b'.')
+        || local.windows(2).any(|w| w == b"..")
+    {
+        return None;
+    }
+    // Trim a trailing dot or hyphen (end of sentence).
+    let mut end = e;
+    while end > at + 1 && matches!(buf[end - 1], b'.' | b'-') {
+        end -= 1;
+    }
+    if buf.get(end).is_some_and(|&b| is_word(b)) {
+        return None;
+    }
+    let domain = &buf[at + 1..end];
+    let labels: Vec<&[u8]> = domain.split(|&b| b == b'.').collect();
+    if labels.len() < 2
+        || labels
+            .iter()
+            .any(|l| l.is_empty() || l[0] == b'-' || l[l.len() - 1] == b'-')
+    {
+        return None;
+    }
+    let tld = labels[labels.len() - 1];
+    if !(2..=24).contains(&tld.len()) || !tld.iter().all(u8::is_ascii_alphabetic) {
+        return None;
+    }
+    let tld_low = tld.to_ascii_lowercase();
+    if FILE_EXT.iter().any(|x| x.as_bytes() == tld_low.as_slice()) {
+        return None;
+    }
+    let c = adjust(
+        Confidence::Likely,
+        near(buf, s, end, 32, 0, EMAIL_HOT),
+        false,
+    );
+    Some(Hit::new(s, end, c))
+}
+
+fn nanp_ok(d: &[u8]) -> bool {
+    // d: 10 digits NPA-NXX-XXXX
+    let n11 = |x: &[u8]| x[1] == b'1' && x[2] == b'1';
+    d.len() == 10 && d[0] >= b'2' && d[3] >= b'2' && !n11(&d[0..3]) && !n11(&d[3..6])
+}
+
+pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
+    let first = buf[s];
+    if first != b'+' && first != b'(' && !numeric_start_ok(buf, s) {
+        return None;
+    }
+    if first == b'+' && s > 0 && (is_word(buf[s - 1]) || buf[s - 1] == b'+') {
+        return None;
+    }
+    if first == b'(' && s > 0 && is_word(buf[s - 1]) {
+        return None;
+    }
+    if !numeric_end_ok(buf, e) {
+        return None;
+    }
+    let text = &buf[s..e];
+    // No doubled separators, and dots only in a consistent x.x.x shape.
+    let doubled = |w: &[u8]| {
+        let pair_ok = matches!((w[0], w[1]), (b')', b' ') | (b' ', b'('));
+        !(w[0].is_ascii_digit() || w[1].is_ascii_digit() || pair_ok)
+    };
+    if text.windows(2).any(doubled) {
+        return None;
+    }
+    let digits: Vec<u8> = text.iter().copied().filter(u8::is_ascii_digit).collect();
+    let seps: Vec<u8> = text
+        .iter()
+        .copied()
+        .filter(|b| b" .-".contains(b))
+        .collect();
+    let hot = near(buf, s, e, 40, 0, PHONE_HOT);
+    let neg = near(buf, s, e, 40, 0, NEGATIVE) || near(buf, s, e, 24, 0, PHONE_NEG);
+    let base = if first == b'+' {
+        if !(8..=15).contains(&digits.len()) {
+            return None;
+        }
+        if digits[0] == b'1' && (digits.len() != 11 || !nanp_ok(&digits[1..])) {
+            return None;
+        }
+        Confidence::Likely
+    } else {
+        let d = if digits.len() == 11 && digits[0] == b'1' {
+            &digits[1..]
+        } else {
+            &digits[..]
+        };
+        if !nanp_ok(d) {
+            return None;
+        }
+        let consistent = seps.iter().all(|&x| x == seps[0]) || text.contains(&b'(');
+        if !consistent {
+            return None;
+        }
+        if seps.is_empty() && !text.contains(&b'(') {
+            Confidence::Possible
+        } else {
+            Confidence::Likely
+        }
+    };
+    // A dotted number next to other dotted numbers is an IP or version.
+    if seps.first() == Some(&b'.') && (buf.get(e) == Some(&b'.') || (s > 0 && buf[s - 1] == b'.')) {
+        return None;
+    }
+    Some(Hit::new(s, e, adjust(base, hot, neg)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn find(
+        pattern: &str,
+        f: fn(&[u8], usize, usize) -> Option<Hit>,
+        text: &str,
+    ) -> Option<(String, Confidence)> {
+        let re = regex::bytes::Regex::new(pattern).unwrap();
+        let b = text.as_bytes();
+        let r = re
+            .find_iter(b)
+            .find_map(|m| f(b, m.start(), m.end()))
+            .map(|h| (text[h.start..h.end].to_owned(), h.confidence));
+        r
+    }
+
+    #[test]
+    fn emails() {
+        let e = |t| find(EMAIL_PATTERN, check_email, t).map(|x| x.0);
+        assert_eq!(
+            e("mail ana.b+x@mail.example.co.uk."),
+            Some("ana.b+x@mail.example.co.uk".into())
+        );
+        assert_eq!(e("icon logo@2x.png"), None);
+        assert_eq!(e("a..b@x.com"), None);
+        assert_eq!(e("user@host.c0m"), None);
+        assert_eq!(e("git@github.com:org/repo"), Some("git@github.com".into()));
+    }
+
+    #[test]
+    fn phones() {
+        let p = |t| find(PHONE_PATTERN, check_phone, t);
+        assert_eq!(
+            p("call (415) 555-2671 now").unwrap(),
+            ("(415) 555-2671".into(), Confidence::VeryLikely)
+        );
+        assert_eq!(p("x 415-555-2671 y").unwrap().1, Confidence::Likely);
+        assert_eq!(p("x 415.555.2671 y").unwrap().1, Confidence::Likely);
+        assert_eq!(p("x +1 415 555 2671").unwrap().0, "+1 415 555 2671");
+        assert_eq!(p("x +44 20 7946 0958").unwrap().0, "+44 20 7946 0958");
+        assert_eq!(p("num 4155552671").unwrap().1, Confidence::Possible);
+        assert_eq!(p("v 1.2.3"), None);
+        assert_eq!(p("ip 192.168.100.1000"), None);
+        assert_eq!(p("x 015-555-2671"), None, "area code starts with 0");
+        assert_eq!(p("x 415-555.2671"), None, "mixed separators");
+        assert_eq!(p("10.415.555.2671"), None, "dotted run");
+    }
+}

@@ -1,0 +1,479 @@
+//! The engine: compiles detection rules once, scans buffers, and applies
+//! Nightfall's rule semantics (per-detector `minConfidence`, context and
+//! exclusion rules, `minNumFindings`, ANY/ALL) to what the detectors find.
+//!
+//! Scanning is split in two so large inputs can be streamed: `candidates`
+//! finds per-detector results in one window (global offsets), `finish`
+//! decides which rules fire once the whole input has been seen.
+
+use std::collections::BTreeMap;
+use std::ops::Range as StdRange;
+
+use dlp_core::{Confidence, Range};
+use regex::bytes::Regex;
+
+use crate::builtin::{Builtin, Hit, Kind};
+use crate::context::{ceil_char, floor_char};
+use crate::custom::{self, CompiledContext, CompiledExclusion, CUSTOM_CONFIDENCE};
+use crate::rules::{DetectionRule, DetectorType, LogicalOp, RedactionConfig};
+use crate::Match;
+
+/// Default bytes of context on each side of a finding (as Nightfall).
+pub const DEFAULT_CONTEXT_BYTES: usize = 40;
+
+/// Position of a buffer's first byte in the whole input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub byte: u64,
+    pub codepoint: u64,
+    /// 1-based line number.
+    pub line: u64,
+}
+
+impl Default for Position {
+    fn default() -> Self {
+        Position {
+            byte: 0,
+            codepoint: 0,
+            line: 1,
+        }
+    }
+}
+
+impl Position {
+    /// The position just after `bytes`, which start at `self`.
+    pub fn advanced(self, bytes: &[u8]) -> Self {
+        let (cp, nl) = count(bytes);
+        Position {
+            byte: self.byte + bytes.len() as u64,
+            codepoint: self.codepoint + cp,
+            line: self.line + nl,
+        }
+    }
+}
+
+/// Code points (UTF-8 lead bytes) and newlines in `b`.
+fn count(b: &[u8]) -> (u64, u64) {
+    let mut cp = 0u64;
+    let mut nl = 0u64;
+    for &x in b {
+        cp += u64::from((x & 0xC0) != 0x80);
+        nl += u64::from(x == b'\n');
+    }
+    (cp, nl)
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    Builtin(usize),
+    Custom(usize),
+    Nothing,
+}
+
+#[derive(Debug, Clone)]
+struct Spec {
+    source: Source,
+    rule: usize,
+    min_conf: Confidence,
+    min_num: u32,
+    display: String,
+    uuid: String,
+    contexts: Vec<CompiledContext>,
+    exclusions: Vec<CompiledExclusion>,
+    redaction: Option<RedactionConfig>,
+}
+
+#[derive(Debug, Clone)]
+struct RuleInfo {
+    name: String,
+    all: bool,
+    specs: Vec<usize>,
+}
+
+/// A detector-level finding before rule semantics are applied.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    spec: usize,
+    m: Match,
+}
+
+/// A compiled set of detection rules.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    builtins: Vec<Builtin>,
+    customs: Vec<Regex>,
+    specs: Vec<Spec>,
+    rules: Vec<RuleInfo>,
+    context_bytes: usize,
+    warnings: Vec<String>,
+}
+
+impl Engine {
+    /// Compiles `rules`. Detectors this engine does not implement find
+    /// nothing (see [`Engine::warnings`]).
+    pub fn new(rules: &[DetectionRule]) -> anyhow::Result<Engine> {
+        let mut e = Engine {
+            builtins: Vec::new(),
+            customs: Vec::new(),
+            specs: Vec::new(),
+            rules: Vec::new(),
+            context_bytes: DEFAULT_CONTEXT_BYTES,
+            warnings: crate::load::rule_warnings(rules),
+        };
+        for (ri, rule) in rules.iter().enumerate() {
+            let name = rule
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("Inline Detection Rule #{}", ri + 1));
+            let all = rule.logical_op == Some(LogicalOp::All);
+            let mut specs = Vec::new();
+            for d in &rule.detectors {
+                let (source, default_name, uuid) = match d.kind() {
+                    Some(DetectorType::NightfallDetector) => {
+                        let n = d.nightfall_detector.clone().unwrap_or_default();
+                        match Kind::parse(&n) {
+                            Some(k) => {
+                                let i = match e.builtins.iter().position(|b| b.kind == k) {
+                                    Some(i) => i,
+                                    None => {
+                                        e.builtins.push(Builtin::new(k));
+                                        e.builtins.len() - 1
+                                    }
+                                };
+                                (Source::Builtin(i), n, k.uuid().to_owned())
+                            }
+                            None => (Source::Nothing, n, custom::derived_uuid(d)),
+                        }
+                    }
+                    Some(DetectorType::Regex) => {
+                        let r = d
+                            .regex
+                            .as_ref()
+                            .ok_or_else(|| anyhow::anyhow!("REGEX detector without regex"))?;
+                        e.customs
+                            .push(custom::compile(&r.pattern, r.is_case_sensitive)?);
+                        (
+                            Source::Custom(e.customs.len() - 1),
+                            "REGEX".to_owned(),
+                            custom::derived_uuid(d),
+                        )
+                    }
+                    Some(DetectorType::WordList) => {
+                        let w = d.word_list.as_ref().ok_or_else(|| {
+                            anyhow::anyhow!("WORD_LIST detector without wordList")
+                        })?;
+                        e.customs.push(custom::word_list_regex(w)?);
+                        (
+                            Source::Custom(e.customs.len() - 1),
+                            "WORD_LIST".to_owned(),
+                            custom::derived_uuid(d),
+                        )
+                    }
+                    None => (
+                        Source::Nothing,
+                        "DETECTOR".to_owned(),
+                        d.detector_uuid.clone().unwrap_or_default(),
+                    ),
+                };
+                let mut contexts = Vec::new();
+                for c in d.context_rules.iter().flatten() {
+                    let Some(re) = &c.regex else { continue };
+                    let p = c.proximity.unwrap_or_default();
+                    contexts.push(CompiledContext {
+                        re: custom::compile(&re.pattern, re.is_case_sensitive)?,
+                        before: p.window_before as usize,
+                        after: p.window_after as usize,
+                        fixed: c.confidence_adjustment.and_then(|a| a.fixed_confidence),
+                    });
+                }
+                let exclusions = d
+                    .exclusion_rules
+                    .iter()
+                    .flatten()
+                    .map(CompiledExclusion::compile)
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                specs.push(e.specs.len());
+                e.specs.push(Spec {
+                    source,
+                    rule: ri,
+                    min_conf: d.min_confidence.unwrap_or(Confidence::Likely),
+                    min_num: d.min_num_findings.unwrap_or(1).max(1),
+                    display: d.display_name.clone().unwrap_or(default_name),
+                    uuid,
+                    contexts,
+                    exclusions,
+                    redaction: d.redaction_config.clone(),
+                });
+            }
+            e.rules.push(RuleInfo { name, all, specs });
+        }
+        Ok(e)
+    }
+
+    /// Bytes of context on each side of a finding (default 40).
+    pub fn with_context_bytes(mut self, n: usize) -> Self {
+        self.context_bytes = n;
+        self
+    }
+
+    /// Problems found while compiling (unimplemented detectors, limits).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Longest finding any enabled detector can report.
+    pub fn max_finding_len(&self) -> usize {
+        self.builtins
+            .iter()
+            .map(|b| b.kind.max_len())
+            .max()
+            .unwrap_or(0)
+            .max(4096)
+    }
+
+    /// Scans one buffer and applies the rules.
+    pub fn scan(&self, buf: &[u8]) -> Vec<Match> {
+        self.finish(self.candidates(buf, Position::default(), 0..buf.len()))
+    }
+
+    /// Detector-level findings starting in `owned` of `buf`, whose first
+    /// byte is at `base` in the whole input.
+    pub fn candidates(&self, buf: &[u8], base: Position, owned: StdRange<usize>) -> Vec<Candidate> {
+        let mut raw: Vec<(Source, Hit)> = Vec::new();
+        let mut hits = Vec::new();
+        for (i, b) in self.builtins.iter().enumerate() {
+            hits.clear();
+            b.scan(buf, owned.start, owned.end, &mut hits);
+            raw.extend(hits.iter().map(|&h| (Source::Builtin(i), h)));
+        }
+        for (i, re) in self.customs.iter().enumerate() {
+            let mut pos = owned.start;
+            while let Some(m) = re.find_at(buf, pos) {
+                if m.start() >= owned.end {
+                    break;
+                }
+                if m.end() > m.start() {
+                    raw.push((
+                        Source::Custom(i),
+                        Hit::new(m.start(), m.end(), CUSTOM_CONFIDENCE),
+                    ));
+                }
+                pos = m.end().max(m.start() + 1);
+            }
+        }
+        raw.sort_by_key(|(_, h)| (h.start, h.end));
+        let mut out = Vec::new();
+        let mut cursor = (0usize, base);
+        for (src, hit) in raw {
+            let start_pos = cursor.1.advanced(&buf[cursor.0..hit.start]);
+            cursor = (hit.start, start_pos);
+            let end_pos = start_pos.advanced(&buf[hit.start..hit.end]);
+            let last_line = if buf[hit.start..hit.end].ends_with(b"\n") {
+                end_pos.line - 1
+            } else {
+                end_pos.line
+            };
+            let n = self.context_bytes;
+            let before = &buf[ceil_char(buf, hit.start.saturating_sub(n))..hit.start];
+            let after_end = floor_char(buf, (hit.end + n).min(buf.len()));
+            let after = &buf[hit.end..after_end.max(hit.end)];
+            let finding = &buf[hit.start..hit.end];
+            for (si, spec) in self.specs.iter().enumerate() {
+                let same = match (spec.source, src) {
+                    (Source::Builtin(a), Source::Builtin(b))
+                    | (Source::Custom(a), Source::Custom(b)) => a == b,
+                    _ => false,
+                };
+                if !same {
+                    continue;
+                }
+                let mut conf = hit.confidence;
+                for c in &spec.contexts {
+                    let lo = hit.start.saturating_sub(c.before);
+                    let hi = (hit.end + c.after).min(buf.len());
+                    if c.re.is_match(&buf[lo..hit.start]) || c.re.is_match(&buf[hit.end..hi]) {
+                        if let Some(f) = c.fixed {
+                            conf = f;
+                        }
+                    }
+                }
+                if conf < spec.min_conf || spec.exclusions.iter().any(|x| x.excludes(finding)) {
+                    continue;
+                }
+                let text = String::from_utf8_lossy(finding).into_owned();
+                let redacted = spec
+                    .redaction
+                    .as_ref()
+                    .and_then(|r| custom::redact(r, &text, &spec.display));
+                out.push(Candidate {
+                    spec: si,
+                    m: Match {
+                        detector: spec.display.clone(),
+                        detector_uuid: spec.uuid.clone(),
+                        finding: text,
+                        redacted_finding: redacted,
+                        confidence: conf,
+                        byte_range: Range {
+                            start: start_pos.byte,
+                            end: end_pos.byte,
+                        },
+                        codepoint_range: Range {
+                            start: start_pos.codepoint,
+                            end: end_pos.codepoint,
+                        },
+                        line_range: Range {
+                            start: start_pos.line,
+                            end: last_line.max(start_pos.line),
+                        },
+                        before_context: String::from_utf8_lossy(before).into_owned(),
+                        after_context: String::from_utf8_lossy(after).into_owned(),
+                        matched_rules: Vec::new(),
+                    },
+                });
+            }
+        }
+        out
+    }
+
+    /// Applies `minNumFindings` and ANY/ALL to all candidates of one input
+    /// and returns the findings of firing rules, deduplicated by
+    /// (detector, range), in input order.
+    pub fn finish(&self, cands: Vec<Candidate>) -> Vec<Match> {
+        let mut counts = vec![0u32; self.specs.len()];
+        for c in &cands {
+            counts[c.spec] += 1;
+        }
+        let fires: Vec<bool> = self
+            .rules
+            .iter()
+            .map(|r| {
+                let ok = |&s: &usize| counts[s] >= self.specs[s].min_num;
+                if r.all {
+                    r.specs.iter().all(ok)
+                } else {
+                    r.specs.iter().any(ok)
+                }
+            })
+            .collect();
+        let mut merged: BTreeMap<(u64, u64, String), Match> = BTreeMap::new();
+        for c in cands {
+            let rule = self.specs[c.spec].rule;
+            if !fires[rule] {
+                continue;
+            }
+            let name = &self.rules[rule].name;
+            let key = (
+                c.m.byte_range.start,
+                c.m.byte_range.end,
+                c.m.detector.clone(),
+            );
+            let entry = merged.entry(key).or_insert_with(|| c.m.clone());
+            entry.confidence = entry.confidence.max(c.m.confidence);
+            if !entry.matched_rules.contains(name) {
+                entry.matched_rules.push(name.clone());
+            }
+        }
+        merged.into_values().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{default_rules, parse_rules, StreamOptions};
+
+    #[test]
+    fn offsets_lines_contexts_and_rule_names() {
+        let text =
+            "Name\tCredit Card\nRep. Viviana Hintz\t5433-9502-3725-7862\nÉloïse\t536-22-8726\n";
+        let e = Engine::new(&default_rules()).unwrap();
+        let m = e.scan(text.as_bytes());
+        assert_eq!(m.len(), 2, "{m:?}");
+        assert_eq!(m[0].finding, "5433-9502-3725-7862");
+        assert_eq!((m[0].byte_range.start, m[0].byte_range.end), (36, 55));
+        assert_eq!(m[0].line_range, Range { start: 2, end: 2 });
+        assert_eq!(
+            m[0].before_context,
+            "Name\tCredit Card\nRep. Viviana Hintz\t"
+        );
+        assert_eq!(m[0].matched_rules, ["Inline Detection Rule #1"]);
+        assert_eq!(m[0].detector_uuid, "74c1815e-c0c3-4df5-8b1e-6cf98864a454");
+        // Code points lag bytes after the accented name.
+        assert_eq!(m[1].byte_range.start - m[1].codepoint_range.start, 2);
+        assert_eq!(m[1].line_range.start, 3);
+    }
+
+    #[test]
+    fn min_num_findings_and_all() {
+        let rules = parse_rules(
+            br#"[{"name":"two cards","detectors":[{"nightfallDetector":"CREDIT_CARD_NUMBER","minNumFindings":2,"minConfidence":"LIKELY"}]},
+                {"name":"both","logicalOp":"ALL","detectors":[{"nightfallDetector":"CREDIT_CARD_NUMBER","minConfidence":"LIKELY"},
+                 {"nightfallDetector":"EMAIL_ADDRESS","minConfidence":"LIKELY"}]}]"#,
+        )
+        .unwrap();
+        let e = Engine::new(&rules).unwrap();
+        assert!(e.scan(b"card 5433-9502-3725-7862").is_empty());
+        let m = e.scan(b"card 5433-9502-3725-7862 a@b.io");
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].matched_rules, ["both"]);
+        let m = e.scan(b"card 5433-9502-3725-7862 and 4916-6734-7572-5015 a@b.io");
+        assert_eq!(m[0].matched_rules, ["two cards", "both"]);
+    }
+
+    #[test]
+    fn custom_detectors_context_and_exclusions() {
+        let rules = parse_rules(
+            br#"[{"detectors":[{"displayName":"Emp","regex":{"pattern":"EMP-[0-9]{4}"},"minConfidence":"LIKELY",
+                 "exclusionRules":[{"matchType":"FULL","exclusionType":"WORD_LIST","wordList":{"values":["EMP-0000"]}}],
+                 "contextRules":[{"regex":{"pattern":"draft"},"proximity":{"windowBefore":10,"windowAfter":0},"confidenceAdjustment":{"fixedConfidence":"UNLIKELY"}}],
+                 "redactionConfig":{"substitutionConfig":{"substitutionPhrase":"[EMP]"}}},
+                {"wordList":{"values":["falcon"]},"minConfidence":"POSSIBLE"}]}]"#,
+        )
+        .unwrap();
+        let e = Engine::new(&rules).unwrap();
+        let m = e.scan(b"emp-1234 EMP-0000 draft EMP-5678 Falcon");
+        let got: Vec<(&str, &str)> = m
+            .iter()
+            .map(|m| (m.detector.as_str(), m.finding.as_str()))
+            .collect();
+        assert_eq!(got, [("Emp", "emp-1234"), ("WORD_LIST", "Falcon")]);
+        assert_eq!(m[0].redacted_finding.as_deref(), Some("[EMP]"));
+    }
+
+    #[test]
+    fn window_edges_neither_lose_nor_double() {
+        let rules = crate::shorthand_rules(
+            &["CREDIT_CARD_NUMBER,EMAIL_ADDRESS".into()],
+            Confidence::Likely,
+        )
+        .unwrap();
+        let e = Engine::new(&rules).unwrap();
+        // Window 64 KiB with 8 KiB overlap: the first window owns [0, 56 KiB).
+        let opts = StreamOptions {
+            window: 64 * 1024,
+            overlap: 8 * 1024,
+        };
+        let edge = 56 * 1024;
+        let card = "5433-9502-3725-7862";
+        // Sweep the card across the first window edges.
+        for shift in (0..300).step_by(7) {
+            let mut text = String::new();
+            let filler = "lorem ipsum dolor sit amet\n";
+            while text.len() < edge - 150 + shift {
+                text.push_str(filler);
+            }
+            text.truncate(edge - 150 + shift);
+            text.push_str("card ");
+            text.push_str(card);
+            text.push(' ');
+            while text.len() < 300 * 1024 {
+                text.push_str(filler);
+            }
+            text.push_str("last a@b.io\n");
+            let whole = e.scan(text.as_bytes());
+            let streamed = e.scan_reader(text.as_bytes(), opts).unwrap();
+            assert_eq!(whole, streamed, "shift {shift}");
+            assert_eq!(streamed.iter().filter(|m| m.finding == card).count(), 1);
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! Offline detection engine for dlp-pipes: Nightfall's detection-rule
+//! language (`rules`), built-in detectors with validators (`builtin`),
+//! custom regex / word-list detectors (`custom`), the rule engine
+//! (`engine`) and windowed scanning of large inputs (`stream`).
+//!
+//! ```
+//! let engine = detect::Engine::new(&detect::default_rules()).unwrap();
+//! let found = engine.scan(b"card 5433-9502-3725-7862\n");
+//! assert_eq!(found[0].detector, "Credit Card Number");
+//! assert_eq!((found[0].byte_range.start, found[0].byte_range.end), (5, 24));
+//! ```
+
+pub mod builtin;
+pub mod context;
+pub mod custom;
+pub mod engine;
+pub mod load;
+pub mod rules;
+pub mod stream;
+
+use std::path::Path;
+
+use dlp_core::{Confidence, Finding, Range};
+
+pub use builtin::Kind;
+pub use engine::{Engine, Position, DEFAULT_CONTEXT_BYTES};
+pub use load::{
+    default_rules, load_rules, parse_rules, rule_warnings, shorthand_rules, tutorial_rule,
+};
+pub use rules::DetectionRule;
+pub use stream::StreamOptions;
+
+/// One finding of a firing rule, in Nightfall's terms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    /// `displayName` if given, else the `nightfallDetector` enum name.
+    pub detector: String,
+    pub detector_uuid: String,
+    pub finding: String,
+    pub redacted_finding: Option<String>,
+    pub confidence: Confidence,
+    /// 0-based, end-exclusive.
+    pub byte_range: Range,
+    /// 0-based, end-exclusive, in Unicode code points.
+    pub codepoint_range: Range,
+    /// 1-based, inclusive.
+    pub line_range: Range,
+    pub before_context: String,
+    pub after_context: String,
+    /// Names of the rules that reported this finding.
+    pub matched_rules: Vec<String>,
+}
+
+impl Match {
+    /// The Finding record for this match in file `path`.
+    pub fn to_finding(
+        &self,
+        path: &Path,
+        index: u64,
+        timestamp: &str,
+        archive_path: &str,
+    ) -> Finding {
+        let (path, path_b64) = dlp_core::records::path_field(path);
+        Finding {
+            upload_id: String::new(),
+            path,
+            path_b64,
+            index,
+            timestamp: timestamp.to_owned(),
+            detector: self.detector.clone(),
+            detector_uuid: self.detector_uuid.clone(),
+            confidence: self.confidence,
+            finding: self.finding.clone(),
+            redacted_finding: self.redacted_finding.clone(),
+            before_context: self.before_context.clone(),
+            after_context: self.after_context.clone(),
+            byte_range: self.byte_range,
+            codepoint_range: self.codepoint_range,
+            line_range: Some(self.line_range),
+            row_range: None,
+            column_range: None,
+            archive_path: archive_path.to_owned(),
+            detection_rules: self.matched_rules.clone(),
+            sha256: None,
+        }
+    }
+}

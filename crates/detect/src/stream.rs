@@ -1,0 +1,89 @@
+//! Scanning inputs larger than memory in overlapping windows.
+//!
+//! Each window owns the findings that *start* in its owned part; the
+//! overlap after it lets a finding that starts there end (and have its
+//! after-context) inside the same buffer, and the next window starts a
+//! little before its owned part (at a line start when there is one) so
+//! boundary checks, hotword windows and before-context see the same bytes
+//! as a whole-file scan. So a finding across a window edge is reported
+//! exactly once, with global offsets and line numbers.
+
+use std::io::{self, Read};
+
+use crate::engine::{Candidate, Engine, Position};
+use crate::Match;
+
+/// Window sizes for [`Engine::scan_reader`].
+#[derive(Debug, Clone, Copy)]
+pub struct StreamOptions {
+    /// Bytes read per window (at least 4 × `overlap`).
+    pub window: usize,
+    /// Bytes after a window's owned part that it may look into.
+    pub overlap: usize,
+}
+
+impl Default for StreamOptions {
+    fn default() -> Self {
+        StreamOptions {
+            window: 8 << 20,
+            overlap: 64 << 10,
+        }
+    }
+}
+
+fn fill(r: &mut impl Read, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
+    while buf.len() < want {
+        let old = buf.len();
+        buf.resize(want, 0);
+        match r.read(&mut buf[old..]) {
+            Ok(0) => {
+                buf.truncate(old);
+                return Ok(true);
+            }
+            Ok(n) => buf.truncate(old + n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(old),
+            Err(e) => {
+                buf.truncate(old);
+                return Err(e);
+            }
+        }
+    }
+    Ok(false)
+}
+
+impl Engine {
+    /// Scans everything `r` yields, a window at a time, and applies the
+    /// rules once at the end. Memory is bounded by the window size plus
+    /// the findings.
+    pub fn scan_reader(&self, mut r: impl Read, opts: StreamOptions) -> io::Result<Vec<Match>> {
+        let overlap = opts
+            .overlap
+            .max(self.max_finding_len() + 2 * 1024)
+            .max(1024);
+        let window = opts.window.max(4 * overlap);
+        let mut buf: Vec<u8> = Vec::with_capacity(window);
+        let mut base = Position::default();
+        let mut owned_start = 0usize;
+        let mut cands: Vec<Candidate> = Vec::new();
+        loop {
+            let eof = fill(&mut r, &mut buf, window)?;
+            let owned_end = if eof { buf.len() } else { buf.len() - overlap };
+            cands.extend(self.candidates(&buf, base, owned_start..owned_end));
+            if eof {
+                break;
+            }
+            // Start the next window at a line start between overlap/2 and
+            // overlap/4 before its owned part.
+            let lo = owned_end - overlap / 2;
+            let hi = owned_end - overlap / 4;
+            let cut = buf[lo..hi]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(lo, |i| lo + i + 1);
+            base = base.advanced(&buf[..cut]);
+            buf.drain(..cut);
+            owned_start = owned_end - cut;
+        }
+        Ok(self.finish(cands))
+    }
+}
