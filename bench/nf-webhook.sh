@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Benchmark: verified webhooks/s and latency on loopback, nf-webhook (release)
+# versus the endpoint-DLP tutorial's Flask app under gunicorn (same
+# validation via the official SDK). Both get signed "no findings" results,
+# so neither fetches findings; nf-webhook still spools each one durably
+# (fsync) before answering. Usage: bench/nf-webhook.sh [TOTAL] [CONCURRENCY]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+total="${1:-20000}"
+conc="${2:-32}"
+export NIGHTFALL_SIGNING_SECRET="bench-secret-$$"
+
+venv="$root/target/bench-venv"
+if ! "$venv/bin/python" -c "import flask, gunicorn, nightfall" 2>/dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check flask gunicorn "nightfall==1.4.1"
+fi
+cargo build --quiet --release -p nf-webhook --bin nf-webhook --example nf-webhook-load
+bin="$root/target/release/nf-webhook"
+load="$root/target/release/examples/nf-webhook-load"
+work="$(mktemp -d)"
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+rss_kb() { local sum=0; for p in "$@"; do sum=$((sum + $(awk '/VmHWM/{print $2}' "/proc/$p/status"))); done; echo "$sum"; }
+
+# nf-webhook (spool on the same disk as the build, not tmpfs)
+port=$(free_port)
+"$bin" --listen "127.0.0.1:$port" --spool "$root/target/bench-nf-webhook-spool" >/dev/null 2>"$work/nfw.err" &
+nfw=$!
+wait_port "$port"
+"$load" "$port" 500 "$conc" >/dev/null   # warm-up
+ours=$("$load" "$port" "$total" "$conc")
+ours_rss=$(rss_kb "$nfw")
+kill -TERM "$nfw"; wait "$nfw" || true
+
+# tutorial Flask app under gunicorn, one sync worker per core
+port=$(free_port)
+workers=$(nproc)
+(cd "$root/bench" && exec "$venv/bin/gunicorn" -w "$workers" -b "127.0.0.1:$port" --log-level warning \
+    nf_webhook_flask_app:app >/dev/null 2>"$work/gunicorn.err") &
+gpid=$!
+wait_port "$port"
+"$load" "$port" 500 "$conc" >/dev/null
+flask=$("$load" "$port" "$total" "$conc")
+flask_rss=$(rss_kb $gpid $(pgrep -P "$gpid"))
+kill -TERM "$gpid"; wait "$gpid" || true
+
+python3 - "$ours" "$flask" "$ours_rss" "$flask_rss" "$workers" "$total" "$conc" <<'PY'
+import json, sys
+o, f = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+orss, frss, w, total, conc = int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6], sys.argv[7]
+print(f"{total} signed webhooks, {conc} concurrent clients, loopback, one connection per request")
+print(f"{'':28}{'webhooks/s':>12}{'p50 ms':>10}{'p99 ms':>10}{'failed':>8}{'peak RSS MB':>13}")
+for name, r, rss in ((f"nf-webhook (release)", o, orss), (f"Flask+gunicorn ({w} workers)", f, frss)):
+    print(f"{name:28}{r['rps']:>12.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['failed']:>8}{rss/1024:>13.1f}")
+print(f"throughput ratio {o['rps']/f['rps']:.1f}x, p99 ratio {f['p99_ms']/o['p99_ms']:.1f}x lower")
+PY
+rm -rf "$root/target/bench-nf-webhook-spool"
