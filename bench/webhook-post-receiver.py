@@ -16,6 +16,9 @@ LOCK = threading.Lock()
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Without this, the header and body writes of a reply meet the client's
+    # delayed ACK on keep-alive connections: 40 ms per request for any client.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):
         pass

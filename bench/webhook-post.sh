@@ -66,6 +66,7 @@ run() {
 }
 
 wp() { rm -rf "$OUT/spool"; "$WP" --url "$URL" --spool "$OUT/spool" "$@" > "$OUT/deliveries.ndjson"; }
+wp_signed() { WEBHOOK_SIGNING_SECRET=bench wp "$@"; }
 curl_loop() {
     while IFS= read -r line; do
         curl -s -o /dev/null -f -H 'Content-Type: application/json' -d "$line" "$URL"
@@ -74,7 +75,7 @@ curl_loop() {
 
 echo "webhook-post benchmark: local receiver (Python ThreadingHTTPServer), $(nproc) cores"
 run "webhook-post --batch 100" "$N" wp --batch 100 < "$OUT/in-$N.ndjson"
-run "webhook-post --batch 100 --sign" "$N" env WEBHOOK_SIGNING_SECRET=bench wp --batch 100 --sign < "$OUT/in-$N.ndjson"
+run "webhook-post --batch 100 --sign" "$N" wp_signed --batch 100 --sign < "$OUT/in-$N.ndjson"
 run "webhook-post --batch 1" "$NB" wp --batch 1 < "$OUT/in-$NB.ndjson"
 run "python requests loop (Session)" "$NB" "$PY" bench/webhook-post-requests.py "$URL" < "$OUT/in-$NB.ndjson"
 run "while read; curl -d loop" "$NB" curl_loop
