@@ -1,0 +1,399 @@
+//! `pii-scan`: the offline detector. Reads FsEvent records on stdin (or
+//! takes paths), scans the files they are about with the `detect` engine
+//! and writes Finding records, the same ones nf-webhook emits.
+
+mod office;
+mod pool;
+mod scan;
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use detect::{Engine, StreamOptions};
+use dlp_core::ndjson::{Line, LineReader};
+use dlp_core::{signals, Confidence, EventType, ExitCode, FsEvent, RecordWriter};
+
+pub use scan::{scan_file, Limits, Outcome};
+
+const TOOL: &str = "pii-scan";
+
+const LONG_ABOUT: &str = "\
+Scan files for PII and secrets offline and write Finding records (NDJSON).
+
+With no PATH, reads FsEvent records (fswatch-json's output) on stdin and
+scans the file each created, modified, moved or closed event is about;
+deleted events, directories, FIFOs, devices, vanished and unreadable files
+are skipped with a line on stderr. With PATHs, scans those files and
+directories recursively (progress on stderr when it is a terminal).
+
+Detection follows Nightfall's detection-rule JSON (--rules; an array of
+rules, {\"detectionRules\":[...]} or {\"policy\":{\"detectionRules\":[...]}}).
+The default rule is the endpoint-DLP tutorial's (CREDIT_CARD_NUMBER,
+US_SOCIAL_SECURITY_NUMBER, API_KEY at LIKELY) plus CRYPTOGRAPHIC_KEY.
+Built-in detectors: CREDIT_CARD_NUMBER, US_SOCIAL_SECURITY_NUMBER,
+EMAIL_ADDRESS, PHONE_NUMBER, IBAN_CODE, US_BANK_ROUTING_MICR, IP_ADDRESS,
+API_KEY, CRYPTOGRAPHIC_KEY (ALL = every one); REGEX and WORD_LIST detectors,
+contextRules and exclusionRules work as on the API.
+
+gzip, zip, docx, xlsx and pptx files are scanned inside (archive_path is the
+member); binary files are skipped; large files are streamed in windows.
+
+Exit status: 0 ok, 1 some input was malformed or unreadable, 2 fatal.
+
+Examples:
+  fswatch-json ~/Documents | pii-scan | findings-csv >> results.csv
+  pii-scan ~/Downloads ~/Desktop > findings.ndjson
+  pii-scan --detector ALL --min-confidence POSSIBLE notes.txt
+  pii-scan --rules rules.json --context-bytes 20 -j 2 /srv/share";
+
+/// Command-line arguments.
+#[derive(Debug, Parser)]
+#[command(name = TOOL, version, about = "Scan files for PII and secrets offline; write Finding records", long_about = LONG_ABOUT)]
+pub struct Cli {
+    /// Files or directories to scan (default: FsEvent records on stdin)
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Nightfall detection-rule JSON file
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Built-in detector to run (repeatable or comma-separated; ALL = every one)
+    #[arg(long, value_name = "NAME")]
+    pub detector: Vec<String>,
+    /// Minimum confidence for --detector and the default rule
+    #[arg(long, value_name = "LEVEL")]
+    pub min_confidence: Option<String>,
+    /// Bytes of context before and after each finding
+    #[arg(long, value_name = "N", default_value_t = 40)]
+    pub context_bytes: usize,
+    /// Skip files larger than this (e.g. 500M, 2G)
+    #[arg(long, value_name = "SIZE")]
+    pub max_size: Option<String>,
+    /// Stop decompressing one container after this many bytes
+    #[arg(long, value_name = "SIZE", default_value = "1G")]
+    pub max_decompressed: String,
+    /// Treat a malformed input line as fatal (exit 2)
+    #[arg(long)]
+    pub strict: bool,
+    /// Files scanned in parallel (default: all cores)
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+/// Parses `123`, `64K`, `500M`, `2G` (powers of 1024).
+pub fn parse_size(s: &str) -> anyhow::Result<u64> {
+    let t = s.trim();
+    let (num, mult) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('M') => (&t[..t.len() - 1], 1 << 20),
+        Some('G') => (&t[..t.len() - 1], 1 << 30),
+        Some('T') => (&t[..t.len() - 1], 1 << 40),
+        _ => (t, 1),
+    };
+    let n: u64 = num
+        .trim()
+        .parse()
+        .with_context(|| format!("invalid size {s:?} (e.g. 500M)"))?;
+    Ok(n.saturating_mul(mult))
+}
+
+/// Builds the engine the flags describe.
+pub fn build_engine(cli: &Cli) -> anyhow::Result<Engine> {
+    let min = match &cli.min_confidence {
+        Some(s) => Confidence::parse(s).with_context(|| {
+            format!("invalid --min-confidence {s:?} (VERY_UNLIKELY, UNLIKELY, POSSIBLE, LIKELY, VERY_LIKELY)")
+        })?,
+        None => Confidence::Likely,
+    };
+    let mut rules = match &cli.rules {
+        Some(p) => detect::load_rules(p)?,
+        None => Vec::new(),
+    };
+    if !cli.detector.is_empty() {
+        rules.extend(detect::shorthand_rules(&cli.detector, min)?);
+    } else if rules.is_empty() {
+        let mut d = detect::default_rules();
+        for det in d.iter_mut().flat_map(|r| r.detectors.iter_mut()) {
+            det.min_confidence = Some(min);
+        }
+        rules = d;
+    }
+    for w in detect::rule_warnings(&rules) {
+        eprintln!("{TOOL}: warning: {w}");
+    }
+    Ok(Engine::new(&rules)?.with_context_bytes(cli.context_bytes))
+}
+
+/// Entry point for the binary.
+pub fn main() -> std::process::ExitCode {
+    dlp_core::run_main(TOOL, || {
+        let cli = Cli::try_parse().unwrap_or_else(|e| {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            std::process::exit(code)
+        });
+        run(&cli)
+    })
+}
+
+/// Runs the tool.
+pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
+    let engine = Arc::new(build_engine(cli)?);
+    let limits = Limits {
+        max_size: cli.max_size.as_deref().map(parse_size).transpose()?,
+        max_decompressed: parse_size(&cli.max_decompressed)?,
+        stream: StreamOptions::default(),
+    };
+    let jobs = cli
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if jobs == 0 {
+        bail!("--jobs must be at least 1");
+    }
+    signals::install().context("installing signal handlers")?;
+    let mut pool = pool::Ordered::new(engine, limits, jobs);
+    let mut out = RecordWriter::stdout();
+    let mut state = Emit {
+        rejected: false,
+        progress: Progress::new(!cli.paths.is_empty()),
+    };
+    let result = if cli.paths.is_empty() {
+        events(cli, &mut pool, &mut out, &mut state)
+    } else {
+        paths(&cli.paths, &mut pool, &mut out, &mut state)
+    };
+    state.progress.finish();
+    pool.close();
+    result?;
+    out.flush()?;
+    Ok(ExitCode::from_rejected(state.rejected))
+}
+
+struct Emit {
+    rejected: bool,
+    progress: Progress,
+}
+
+impl Emit {
+    fn sink<'a, W: Write>(
+        &'a mut self,
+        out: &'a mut RecordWriter<W>,
+    ) -> impl FnMut(Outcome) -> anyhow::Result<()> + 'a {
+        move |o: Outcome| {
+            for n in &o.notes {
+                self.progress.clear();
+                eprintln!("{TOOL}: {n}");
+            }
+            self.rejected |= o.rejected;
+            for f in &o.findings {
+                out.record(f)?;
+            }
+            self.progress.add(o.bytes, o.findings.len());
+            Ok(())
+        }
+    }
+}
+
+fn events<W: Write>(
+    cli: &Cli,
+    pool: &mut pool::Ordered,
+    out: &mut RecordWriter<W>,
+    st: &mut Emit,
+) -> anyhow::Result<()> {
+    let mut reader = LineReader::new(std::io::stdin().lock());
+    loop {
+        let idle = if reader.pending() {
+            None
+        } else {
+            // About to block: release everything and flush first.
+            pool.release(true, &mut st.sink(out))?;
+            out.flush()?;
+            match signals::idle() {
+                Some(g) => Some(g),
+                None => break,
+            }
+        };
+        let line = {
+            let _idle = idle;
+            match reader.next_line().context("reading input")? {
+                Some(Line::Text(t)) => Ok(t.to_vec()),
+                Some(Line::TooLong(n)) => {
+                    Err(format!("line of {n} bytes exceeds the line-length limit"))
+                }
+                None => break,
+            }
+        };
+        let n = reader.line_no();
+        match line.and_then(|t| parse_event(&t)) {
+            Ok(None) => {}
+            Ok(Some(ev)) => submit_event(&ev, pool),
+            Err(why) => {
+                if cli.strict {
+                    pool.release(true, &mut st.sink(out))?;
+                    out.flush()?;
+                    bail!("line {n}: {why}");
+                }
+                pool.submit_outcome(Outcome::note(format!("line {n}: {why}"), true));
+            }
+        }
+        pool.release(false, &mut st.sink(out))?;
+        if signals::requested() {
+            break;
+        }
+    }
+    pool.release(true, &mut st.sink(out))
+}
+
+fn parse_event(t: &[u8]) -> Result<Option<FsEvent>, String> {
+    if t.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice::<FsEvent>(t)
+        .map(Some)
+        .map_err(|e| format!("not an FsEvent record: {e}"))
+}
+
+fn submit_event(ev: &FsEvent, pool: &mut pool::Ordered) {
+    let path = ev.subject();
+    match ev.event_type {
+        t if t.may_have_new_content() => {
+            if ev.is_directory {
+                pool.submit_outcome(Outcome::note(
+                    format!("{}: skipped: directory", path.display()),
+                    false,
+                ));
+            } else {
+                pool.submit(path);
+            }
+        }
+        EventType::Deleted => {
+            pool.submit_outcome(Outcome::note(
+                format!("{}: skipped: deleted", path.display()),
+                false,
+            ));
+        }
+        EventType::Overflow => walk(&path, pool),
+        _ => {}
+    }
+}
+
+fn walk(root: &Path, pool: &mut pool::Ordered) {
+    for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
+        match entry {
+            Ok(e) if e.file_type().is_file() || e.path_is_symlink() => pool.submit(e.into_path()),
+            Ok(_) => {}
+            Err(err) => {
+                let p = err
+                    .path()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                let why = err
+                    .io_error()
+                    .map_or_else(|| err.to_string(), ToString::to_string);
+                pool.submit_outcome(Outcome::note(format!("{p}: unreadable: {why}"), true));
+            }
+        }
+    }
+}
+
+fn paths<W: Write>(
+    roots: &[PathBuf],
+    pool: &mut pool::Ordered,
+    out: &mut RecordWriter<W>,
+    st: &mut Emit,
+) -> anyhow::Result<()> {
+    for root in roots {
+        match std::fs::symlink_metadata(root) {
+            Err(e) => pool.submit_outcome(Outcome::note(format!("{}: {e}", root.display()), true)),
+            Ok(m) if m.is_dir() => {
+                for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
+                    match entry {
+                        Ok(e) if e.file_type().is_file() => pool.submit(e.into_path()),
+                        Ok(_) => {}
+                        Err(err) => {
+                            let p = err
+                                .path()
+                                .map(|p| p.display().to_string())
+                                .unwrap_or_default();
+                            let why = err
+                                .io_error()
+                                .map_or_else(|| err.to_string(), ToString::to_string);
+                            pool.submit_outcome(Outcome::note(
+                                format!("{p}: unreadable: {why}"),
+                                true,
+                            ));
+                        }
+                    }
+                    pool.release(false, &mut st.sink(out))?;
+                    if signals::requested() {
+                        return pool.release(true, &mut st.sink(out));
+                    }
+                }
+            }
+            Ok(_) => pool.submit(root.clone()),
+        }
+        pool.release(false, &mut st.sink(out))?;
+    }
+    pool.release(true, &mut st.sink(out))
+}
+
+/// A one-line progress display on stderr when it is a terminal.
+struct Progress {
+    on: bool,
+    files: u64,
+    bytes: u64,
+    findings: u64,
+    last: Instant,
+    shown: bool,
+}
+
+impl Progress {
+    fn new(wanted: bool) -> Self {
+        Progress {
+            on: wanted && std::io::stderr().is_terminal(),
+            files: 0,
+            bytes: 0,
+            findings: 0,
+            last: Instant::now(),
+            shown: false,
+        }
+    }
+
+    fn add(&mut self, bytes: u64, findings: usize) {
+        self.files += 1;
+        self.bytes += bytes;
+        self.findings += findings as u64;
+        if self.on && self.last.elapsed() > Duration::from_millis(200) {
+            self.last = Instant::now();
+            eprint!(
+                "\r{TOOL}: {} files, {:.1} MB, {} findings ",
+                self.files,
+                self.bytes as f64 / 1e6,
+                self.findings
+            );
+            self.shown = true;
+        }
+    }
+
+    fn clear(&mut self) {
+        if self.shown {
+            eprint!("\r\x1b[K");
+            self.shown = false;
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.on {
+            self.clear();
+            eprintln!(
+                "{TOOL}: {} files, {:.1} MB, {} findings",
+                self.files,
+                self.bytes as f64 / 1e6,
+                self.findings
+            );
+        }
+    }
+}
