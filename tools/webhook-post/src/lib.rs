@@ -3,12 +3,13 @@
 //! and any other stage's output.
 //!
 //! The main loop reads records (from the [`input`] thread), applies the
-//! per-minute cap ([`limit`]), groups records into batches, renders each
-//! batch ([`render`], [`template`]) and stores it durably in the spool
-//! before handing its key to the [`delivery`] thread, which posts
+//! per-minute cap ([`limit`]), groups records into batches ([`batch`]),
+//! renders each batch ([`render`], [`template`]) and stores it durably in
+//! the spool before handing its key to the [`delivery`] thread, which posts
 //! ([`http`]) with retries and logs each outcome on stdout ([`report`]).
 //! Flags are validated up front in [`cli`].
 
+pub mod batch;
 pub mod cli;
 pub mod delivery;
 pub mod http;
@@ -25,15 +26,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use crossbeam_channel::{RecvTimeoutError, Sender};
+use crossbeam_channel::RecvTimeoutError;
 use dlp_core::spool::Spool;
 use dlp_core::{signals, ExitCode};
 
+use crate::batch::{summarise, Batcher};
 use crate::cli::Config;
 use crate::delivery::Ctl;
 use crate::input::Msg;
 use crate::limit::Limiter;
-use crate::render::Item;
 use crate::report::Out;
 
 /// Process entry point.
@@ -67,65 +68,6 @@ fn lock_spool(cfg: &Config) -> anyhow::Result<File> {
             Err(e).with_context(|| format!("locking {}", path.display()))
         }
     }
-}
-
-struct Batcher<'a> {
-    cfg: &'a Config,
-    spool: &'a Spool,
-    ctl: &'a Sender<Ctl>,
-    items: Vec<Item>,
-    started: Option<Instant>,
-}
-
-impl Batcher<'_> {
-    /// Spools `items` as one POST and queues it for delivery.
-    fn send(&self, items: &[Item]) -> anyhow::Result<()> {
-        let body = self.cfg.renderer.body(items);
-        let entry = delivery::encode_entry(items.len() as u64, &body);
-        let key = self.spool.put(&entry).with_context(|| {
-            format!(
-                "cannot store a batch in the spool {}",
-                self.spool.dir().display()
-            )
-        })?;
-        let _ = self.ctl.send(Ctl::New(key));
-        Ok(())
-    }
-
-    fn flush(&mut self) -> anyhow::Result<()> {
-        if !self.items.is_empty() {
-            let items = std::mem::take(&mut self.items);
-            self.send(&items)?;
-        }
-        self.started = None;
-        Ok(())
-    }
-
-    fn push(&mut self, item: Item, now: Instant) -> anyhow::Result<()> {
-        self.items.push(item);
-        self.started.get_or_insert(now);
-        if self.items.len() >= self.cfg.batch {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    fn due(&self) -> Option<Instant> {
-        self.started.map(|s| s + self.cfg.flush_after)
-    }
-}
-
-fn summarise(b: &mut Batcher<'_>, out: &Out, s: limit::Summary) -> anyhow::Result<()> {
-    b.flush()?;
-    let rec = s.record();
-    out.record(&serde_json::json!({
-        "status": "summary",
-        "records": s.count,
-        "path": rec["src_path"],
-        "message": rec["message"],
-        "timestamp": rec["timestamp"],
-    }));
-    b.send(&[Item::from_value(rec)])
 }
 
 /// Runs the tool over `input` with a validated configuration.
@@ -167,13 +109,7 @@ pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::R
         cfg.max_backoff,
     );
     let mut limiter = cfg.max_per_minute.map(Limiter::new);
-    let mut b = Batcher {
-        cfg: &cfg,
-        spool: &spool,
-        ctl: &ctl,
-        items: Vec::new(),
-        started: None,
-    };
+    let mut b = Batcher::new(&cfg, &spool, &ctl);
 
     let stop = loop {
         if signals::requested() || out.stopped() {
