@@ -47,6 +47,9 @@ impl Poster {
             .http_status_as_error(false)
             .max_redirects(0)
             .max_redirects_will_error(false)
+            // Servers often drop idle keep-alive connections after ~5 s; a POST on a
+            // connection that the server is closing fails and costs a retry.
+            .max_idle_age(Duration::from_secs(4))
             .timeout_connect(Some(cfg.timeout.min(Duration::from_secs(10))))
             .timeout_global(Some(cfg.timeout))
             .user_agent(concat!("webhook-post/", env!("CARGO_PKG_VERSION")))

@@ -40,7 +40,8 @@ impl Req {
     }
 }
 
-/// (status, extra headers, body) answers given before the default 200.
+/// (status, extra headers, body) answers given before the default 200;
+/// status 0 means: say nothing for 1.5 s, then hang up.
 type Script = VecDeque<(u16, Vec<(&'static str, String)>, String)>;
 
 #[derive(Default)]
@@ -142,6 +143,10 @@ fn serve(s: TcpStream, state: Arc<Mutex<State>>) {
                 .pop_front()
                 .unwrap_or((200, Vec::new(), "ok".into()))
         };
+        if status == 0 {
+            std::thread::sleep(Duration::from_millis(1500));
+            return;
+        }
         let mut resp = format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\n", text.len());
         for (k, v) in extra {
             resp.push_str(&format!("{k}: {v}\r\n"));
@@ -482,6 +487,39 @@ fn server_errors_are_retried_until_success() {
     assert_eq!(statuses(&recs), ["spooled", "delivered"]);
     assert_eq!(recs[0]["http_status"], 500);
     assert_eq!(recs[1]["attempts"], 3);
+}
+
+#[test]
+fn timeouts_are_retried() {
+    let script: Script = vec![(0, vec![], String::new())].into();
+    let rx = Receiver::on(free_port(), script);
+    let tmp = TempDir::new("wp-timeout");
+    let out = wp(tmp.path())
+        .args([
+            "--url",
+            &rx.url(),
+            "--timeout",
+            "0.3",
+            "--max-backoff",
+            "0.05",
+        ])
+        .stdin(lines(1))
+        .run()
+        .expect_code(0);
+    let recs = out.records();
+    assert_eq!(statuses(&recs), ["spooled", "delivered"]);
+    assert!(
+        recs[0]["error"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("timeout"),
+        "{}",
+        recs[0]
+    );
+    assert!(recs[0].get("http_status").is_none());
+    assert_eq!(recs[1]["attempts"], 2);
+    assert_eq!(rx.reqs().len(), 2);
 }
 
 #[test]
