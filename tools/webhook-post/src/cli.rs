@@ -29,6 +29,10 @@ honoured), 5xx, time-outs and connection errors are retried with back-off while 
 read; pending batches are delivered first, in order, after a restart. Other 4xx answers are \
 permanent: logged with the status and the start of the body, reported as a `failed` record, exit 1.
 
+Delivery is at least once: a batch whose 2xx was lost with a crash is sent again on restart. \
+Spooled batches go to the URL of the run that delivers them; one spool serves one instance at a \
+time (a lock), so give each instance its own --spool.
+
 Writes one delivery record per batch outcome to stdout:
   {\"status\":\"delivered\",\"records\":100,\"http_status\":200,\"attempts\":1,\"latency_ms\":3,...}
 status is delivered, failed, spooled (waiting for the endpoint, or left in the spool at exit) or \

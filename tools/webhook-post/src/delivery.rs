@@ -90,7 +90,7 @@ impl Worker {
     fn handle(&mut self, m: Ctl) {
         match m {
             Ctl::New(k) => self.queue.push_back(k),
-            Ctl::Drain(d) => self.drain = Some(d),
+            Ctl::Drain(d) => self.drain = Some(self.drain.map_or(d, |old| old.min(d))),
         }
     }
 

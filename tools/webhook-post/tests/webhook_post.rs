@@ -816,6 +816,25 @@ fn sigterm_while_endpoint_down_leaves_records_in_the_spool() {
 }
 
 #[test]
+fn sigterm_during_end_of_input_retries_cuts_to_the_grace_period() {
+    let port = free_port();
+    let tmp = TempDir::new("wp-term-eof");
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let mut p = wp(tmp.path())
+        .args(["--url", &url, "--max-retry-time", "600", "--grace", "0.2"])
+        .spawn();
+    p.write_line(&ev(0));
+    p.close_stdin();
+    assert_eq!(p.next_record(T).unwrap()["status"], "spooled");
+    p.signal(15);
+    let st = p
+        .wait_timeout(Duration::from_secs(10))
+        .expect("stops within the grace period, not --max-retry-time");
+    assert_eq!(st.code(), Some(0), "{}", p.stderr_text());
+    assert_eq!(spool_entries(tmp.path()), 1);
+}
+
+#[test]
 fn gives_up_after_max_retry_time_with_exit_1() {
     let port = free_port();
     let tmp = TempDir::new("wp-giveup");
