@@ -25,9 +25,7 @@ pub fn numeric_start_ok(buf: &[u8], s: usize) -> bool {
     match before(buf, s) {
         None => true,
         Some(b) if is_word(b) => false,
-        Some(b'.' | b',' | b'-' | b'/' | b':') => {
-            !before(buf, s - 1).is_some_and(|c| c.is_ascii_digit())
-        }
+        Some(b'.' | b'-' | b'/' | b':') => !before(buf, s - 1).is_some_and(|c| c.is_ascii_digit()),
         Some(_) => true,
     }
 }
@@ -38,9 +36,7 @@ pub fn numeric_end_ok(buf: &[u8], e: usize) -> bool {
     match at(buf, e) {
         None => true,
         Some(b) if is_word(b) => false,
-        Some(b'.' | b',' | b'-' | b'/' | b':') => {
-            !at(buf, e + 1).is_some_and(|c| c.is_ascii_digit())
-        }
+        Some(b'.' | b'-' | b'/' | b':') => !at(buf, e + 1).is_some_and(|c| c.is_ascii_digit()),
         Some(_) => true,
     }
 }

@@ -36,10 +36,13 @@ pub fn xml_text(xml: &[u8]) -> Vec<u8> {
                 .position(|&b| b == b'>')
                 .map_or(xml.len(), |p| i + p + 1);
             let tag = &xml[i..end];
+            // The tag name runs to a space, '>' or a self-closing '/'
+            // (the '/' of a closing tag is at index 1).
             let name_end = tag
                 .iter()
+                .skip(2)
                 .position(|&b| b == b' ' || b == b'>' || b == b'/')
-                .unwrap_or(tag.len());
+                .map_or(tag.len(), |p| p + 2);
             let name = &tag[..name_end.max(1)];
             match name {
                 b"</w:p" | b"</a:p" | b"</si" | b"</row" | b"<w:br" | b"<w:cr" => out.push(b'\n'),

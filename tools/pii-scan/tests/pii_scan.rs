@@ -1,0 +1,412 @@
+//! Integration tests: the real `pii-scan` binary on real files in temp dirs.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::{json, Value};
+use testkit::{cmd, TempDir};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pii-scan");
+
+fn event(kind: &str, path: &Path) -> String {
+    json!({"event_type": kind, "src_path": path.to_str().unwrap(), "dest_path": "", "is_directory": false}).to_string()
+}
+
+/// (detector, finding, byte start, byte end, line) of each record.
+fn summary(recs: &[Value]) -> Vec<(String, String, u64, u64, u64)> {
+    recs.iter()
+        .map(|r| {
+            (
+                r["detector"].as_str().unwrap().to_owned(),
+                r["finding"].as_str().unwrap().to_owned(),
+                r["byte_range"]["start"].as_u64().unwrap(),
+                r["byte_range"]["end"].as_u64().unwrap(),
+                r["line_range"]["start"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+const PLANTED: &str = "\
+id,name,card,ssn
+1,Ana Pop,5433-9502-3725-7862,536-22-8726
+export AWS_ACCESS_KEY_ID=AKIAQYLPMN5HHHFPZAM2
+";
+
+const DECOYS: &str = "\
+luhn fails 5433-9502-3725-7863
+invalid ssn 666-12-3456 912-34-5678 536-00-8726
+sha1 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b
+uuid 123e4567-e89b-12d3-a456-426614174000
+date 2024-01-15 version 1.2.3.4 build 10.0.19041.1
+aws docs AKIAIOSFODNN7EXAMPLE
+order 4916673475725015
+";
+
+#[test]
+fn planted_findings_have_exact_ranges_and_decoys_are_not_found() {
+    let dir = TempDir::new("pii-planted");
+    let f = dir.join("people.csv");
+    std::fs::write(&f, format!("{PLANTED}{DECOYS}")).unwrap();
+    let out = cmd(BIN).arg(&f).run().expect_code(0);
+    let recs = out.records();
+    let at = |s: &str| PLANTED.find(s).unwrap() as u64;
+    assert_eq!(
+        summary(&recs),
+        vec![
+            (
+                "Credit Card Number".into(),
+                "5433-9502-3725-7862".into(),
+                27,
+                46,
+                2
+            ),
+            (
+                "US Social Security Number".into(),
+                "536-22-8726".into(),
+                47,
+                58,
+                2
+            ),
+            ("API Key".into(), "AKIAQYLPMN5HHHFPZAM2".into(), 84, 104, 3),
+        ]
+    );
+    assert_eq!((at("5433"), at("536-"), at("AKIA")), (27, 47, 84));
+    let r = &recs[0];
+    assert_eq!(r["index"], 1);
+    assert_eq!(recs[2]["index"], 3);
+    assert_eq!(r["path"], f.to_str().unwrap());
+    assert_eq!(r["detector_uuid"], "74c1815e-c0c3-4df5-8b1e-6cf98864a454");
+    assert_eq!(r["before_context"], "id,name,card,ssn\n1,Ana Pop,");
+    assert_eq!(
+        r["after_context"],
+        ",536-22-8726\nexport AWS_ACCESS_KEY_ID=AK"
+    );
+    assert_eq!(r["codepoint_range"], json!({"start": 27, "end": 46}));
+    assert_eq!(r["archive_path"], "");
+    assert_eq!(r["detection_rules"], json!(["Inline Detection Rule #1"]));
+    assert!(r["timestamp"].as_str().unwrap().ends_with('Z'));
+}
+
+#[test]
+fn detector_flags_rules_files_and_context_bytes() {
+    let dir = TempDir::new("pii-flags");
+    let f = dir.join("c.txt");
+    std::fs::write(&f, "mail ana@corp.io from 10.20.30.40 EMP-1234\n").unwrap();
+    let out = cmd(BIN)
+        .args([
+            "--detector",
+            "EMAIL_ADDRESS,IP_ADDRESS",
+            "--context-bytes",
+            "5",
+        ])
+        .arg(&f)
+        .run()
+        .expect_code(0);
+    let recs = out.records();
+    assert_eq!(recs.len(), 2);
+    assert_eq!(recs[0]["detector"], "EMAIL_ADDRESS");
+    assert_eq!(recs[0]["before_context"], "mail ");
+    assert_eq!(recs[1]["finding"], "10.20.30.40");
+    let rules = dir.join("rules.json");
+    std::fs::write(
+        &rules,
+        r#"{"policy":{"detectionRules":[{"name":"emp","detectors":[{"displayName":"Employee","regex":{"pattern":"EMP-[0-9]{4}","isCaseSensitive":true},"minConfidence":"LIKELY"}]}]}}"#,
+    )
+    .unwrap();
+    let out = cmd(BIN)
+        .arg("--rules")
+        .arg(&rules)
+        .arg(&f)
+        .run()
+        .expect_code(0);
+    let recs = out.records();
+    assert_eq!(
+        summary(&recs),
+        vec![("Employee".into(), "EMP-1234".into(), 34, 42, 1)]
+    );
+    assert_eq!(recs[0]["detection_rules"], json!(["emp"]));
+    std::fs::write(&rules, r#"[{"detectors":[{"regex":{"pattern":"(open"}}]}]"#).unwrap();
+    let out = cmd(BIN)
+        .arg("--rules")
+        .arg(&rules)
+        .arg(&f)
+        .run()
+        .expect_code(2);
+    assert!(
+        out.stderr_str().contains("rules.json"),
+        "{}",
+        out.stderr_str()
+    );
+    let out = cmd(BIN)
+        .args(["--detector", "NOPE"])
+        .arg(&f)
+        .run()
+        .expect_code(2);
+    assert!(out.stderr_str().contains("NOPE"));
+}
+
+#[test]
+fn events_are_scanned_in_input_order_and_bad_inputs_skipped() {
+    let dir = TempDir::new("pii-events");
+    let a = dir.join("a.txt");
+    let b = dir.join("b.txt");
+    std::fs::write(&a, "ssn 536-22-8726\n").unwrap();
+    std::fs::write(&b, "card 4916-6734-7572-5015\n").unwrap();
+    let fifo = dir.join("pipe");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let sub = dir.join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let input = [
+        event("modified", &b),
+        event("created", &fifo),
+        "{not json".to_owned(),
+        event("deleted", &dir.join("gone.txt")),
+        event("created", &dir.join("vanished.txt")),
+        event("closed", &sub),
+        json!({"event_type":"moved","src_path":"/nowhere/x","dest_path": a.to_str().unwrap()})
+            .to_string(),
+        event("opened", &a),
+        String::new(),
+    ]
+    .join("\n");
+    let out = cmd(BIN).stdin(input).run();
+    let err = out.stderr_str();
+    assert_eq!(out.code(), 1, "{err}");
+    let recs = out.records();
+    let found: Vec<(&str, &str)> = recs
+        .iter()
+        .map(|r| (r["path"].as_str().unwrap(), r["finding"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (b.to_str().unwrap(), "4916-6734-7572-5015"),
+            (a.to_str().unwrap(), "536-22-8726")
+        ]
+    );
+    assert!(err.contains("line 3: not an FsEvent record"), "{err}");
+    assert!(err.contains("pipe: skipped: FIFO"), "{err}");
+    assert!(err.contains("gone.txt: skipped: deleted"), "{err}");
+    assert!(err.contains("vanished.txt: skipped: vanished"), "{err}");
+    assert!(err.contains("sub: skipped: directory"), "{err}");
+    // --strict makes the malformed line fatal.
+    cmd(BIN)
+        .arg("--strict")
+        .stdin("{bad\n")
+        .run()
+        .expect_code(2);
+}
+
+#[test]
+fn unreadable_file_is_reported() {
+    let dir = TempDir::new("pii-unreadable");
+    let f = dir.join("secret.txt");
+    std::fs::write(&f, "ssn 536-22-8726\n").unwrap();
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0\n"))
+        .unwrap_or(false);
+    if is_root {
+        // root reads anything; check instead that a directory named by an
+        // event (without is_directory) is skipped, not read.
+        let out = cmd(BIN)
+            .stdin(event("modified", dir.path()))
+            .run()
+            .expect_code(0);
+        assert!(
+            out.stderr_str().contains("skipped: directory"),
+            "{}",
+            out.stderr_str()
+        );
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let out = cmd(BIN).stdin(event("modified", &f)).run().expect_code(1);
+    assert!(
+        out.stderr_str().contains("unreadable: permission denied"),
+        "{}",
+        out.stderr_str()
+    );
+}
+
+#[test]
+fn closed_stdout_ends_quietly() {
+    let dir = TempDir::new("pii-pipe");
+    let f = dir.join("many.txt");
+    std::fs::write(&f, "ssn 536-22-8726\n".repeat(20_000)).unwrap();
+    let mut child = Command::new(BIN)
+        .arg(&f)
+        .arg(&f)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}
+
+#[test]
+fn gzip_zip_and_docx_are_scanned_inside() {
+    let dir = TempDir::new("pii-containers");
+    let gz = dir.join("notes.txt.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::default(),
+    );
+    enc.write_all(b"line one\nssn 536-22-8726\n").unwrap();
+    enc.finish().unwrap();
+
+    let zp = dir.join("bundle.zip");
+    let mut z = zip::ZipWriter::new(std::fs::File::create(&zp).unwrap());
+    let opts = zip::write::SimpleFileOptions::default();
+    z.start_file("dir/keys.env", opts).unwrap();
+    z.write_all(b"AWS_ACCESS_KEY_ID=AKIAQYLPMN5HHHFPZAM2\n")
+        .unwrap();
+    z.start_file("img.bin", opts).unwrap();
+    z.write_all(b"\0\0\x005433-9502-3725-7862").unwrap();
+    z.finish().unwrap();
+
+    let docx = dir.join("memo.docx");
+    let mut z = zip::ZipWriter::new(std::fs::File::create(&docx).unwrap());
+    z.start_file("[Content_Types].xml", opts).unwrap();
+    z.write_all(b"<Types/>").unwrap();
+    z.start_file("word/document.xml", opts).unwrap();
+    z.write_all(b"<w:document><w:body><w:p><w:r><w:t>Card: 5433-9502-3725-7862</w:t></w:r></w:p></w:body></w:document>")
+        .unwrap();
+    z.start_file("word/styles.xml", opts).unwrap();
+    z.write_all(b"<w:styles>4916-6734-7572-5015</w:styles>")
+        .unwrap();
+    z.finish().unwrap();
+
+    let out = cmd(BIN).arg(dir.path()).run().expect_code(0);
+    let recs = out.records();
+    let got: Vec<(String, String, String, u64)> = recs
+        .iter()
+        .map(|r| {
+            let p = r["path"].as_str().unwrap();
+            let name = Path::new(p)
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned();
+            (
+                name,
+                r["archive_path"].as_str().unwrap().to_owned(),
+                r["finding"].as_str().unwrap().to_owned(),
+                r["byte_range"]["start"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "bundle.zip".into(),
+                "dir/keys.env".into(),
+                "AKIAQYLPMN5HHHFPZAM2".into(),
+                18
+            ),
+            (
+                "memo.docx".into(),
+                "word/document.xml".into(),
+                "5433-9502-3725-7862".into(),
+                6
+            ),
+            (
+                "notes.txt.gz".into(),
+                "notes.txt".into(),
+                "536-22-8726".into(),
+                13
+            ),
+        ]
+    );
+}
+
+#[test]
+fn zip_bomb_is_bounded() {
+    let dir = TempDir::new("pii-bomb");
+    let zp = dir.join("bomb.zip");
+    let mut z = zip::ZipWriter::new(std::fs::File::create(&zp).unwrap());
+    let opts = zip::write::SimpleFileOptions::default();
+    z.start_file("zeros.txt", opts).unwrap();
+    let block = vec![b'a'; 1 << 20];
+    for _ in 0..64 {
+        z.write_all(&block).unwrap();
+    }
+    z.finish().unwrap();
+    let out = cmd(BIN)
+        .args(["--max-decompressed", "4M"])
+        .arg(&zp)
+        .run()
+        .expect_code(0);
+    assert!(
+        out.stderr_str().contains("decompression limit reached"),
+        "{}",
+        out.stderr_str()
+    );
+}
+
+#[test]
+fn large_file_is_streamed_and_edge_finding_reported_once() {
+    let dir = TempDir::new("pii-large");
+    let f = dir.join("big.log");
+    // The default stream window is 8 MiB with a 64 KiB overlap: the first
+    // window owns bytes [0, 8 MiB - 64 KiB). Plant a card across that edge.
+    let edge = 8 * 1024 * 1024 - 64 * 1024;
+    let card = "5433-9502-3725-7862";
+    let line = "2026-11-22 10:15:03 INFO request served in 12 ms status=200\n";
+    let mut text = String::with_capacity(50 << 20);
+    while text.len() < edge - 10 {
+        text.push_str(line);
+    }
+    text.truncate(edge - 11);
+    text.push('\n');
+    let planted_at = text.len();
+    let planted_line = text.matches('\n').count() + 1;
+    text.push_str(card);
+    text.push('\n');
+    while text.len() < 50 << 20 {
+        text.push_str(line);
+    }
+    let tail_at = text.len() + 5;
+    text.push_str("card 4916-6734-7572-5015\n");
+    std::fs::write(&f, &text).unwrap();
+    let out = cmd(BIN).arg(&f).run().expect_code(0);
+    let s = summary(&out.records());
+    assert_eq!(
+        s,
+        vec![
+            (
+                "Credit Card Number".into(),
+                card.into(),
+                planted_at as u64,
+                (planted_at + 19) as u64,
+                planted_line as u64
+            ),
+            (
+                "Credit Card Number".into(),
+                "4916-6734-7572-5015".into(),
+                tail_at as u64,
+                tail_at as u64 + 19,
+                text.matches('\n').count() as u64
+            ),
+        ]
+    );
+}
