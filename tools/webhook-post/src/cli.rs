@@ -271,7 +271,12 @@ impl Args {
             },
         };
         let renderer = Renderer::new(format, batch > 1);
-        let content_type = match self.content_type {
+        // A Content-Type given as --header replaces the default instead of doubling it.
+        let header_ct = headers
+            .iter()
+            .position(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+        let header_ct = header_ct.map(|i| headers.remove(i).1);
+        let content_type = match self.content_type.or(header_ct) {
             Some(c) => {
                 check_header("Content-Type", &c)?;
                 c
@@ -376,5 +381,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.signer.unwrap().signature_header, "X-Nightfall-Signature");
+        let c = parse(
+            &["--url", "http://x", "--header", "content-type: text/x"],
+            &[],
+        )
+        .unwrap();
+        assert_eq!((c.content_type.as_str(), c.headers.len()), ("text/x", 0));
     }
 }

@@ -310,12 +310,30 @@ fn json_template_escapes_substitutions() {
     let r = &rx.reqs()[1];
     assert_eq!(r.body, "created at /tmp/a \"quoted\"\nname".as_bytes());
     assert!(r.header("content-type").unwrap().starts_with("text/plain"));
+    // {lines} makes one message per batch (Discord-style).
+    wp(tmp.path())
+        .args([
+            "--url",
+            &rx.url(),
+            "--batch",
+            "3",
+            "--template",
+            r#"{"content": "{lines}"}"#,
+        ])
+        .stdin(lines(3))
+        .run()
+        .expect_code(0);
+    let content = rx.reqs()[2].json()["content"].as_str().unwrap().to_owned();
+    assert_eq!(content.lines().count(), 3, "{content}");
+    assert!(content
+        .lines()
+        .all(|l| l.starts_with(":warning: modified /srv/user_pii/f")));
     let out = wp(tmp.path())
         .args(["--url", &rx.url(), "--template", r#"{"text": "{path}""#])
         .stdin(lines(1))
         .run();
     out.expect_code(2);
-    assert_eq!(rx.reqs().len(), 2);
+    assert_eq!(rx.reqs().len(), 3);
 }
 
 #[test]
