@@ -45,6 +45,10 @@ pub fn main() -> std::process::ExitCode {
     })
 }
 
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Why the read loop ended.
 enum Stop {
     Eof,
@@ -81,8 +85,8 @@ pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::R
         .with_context(|| format!("listing spool {}", cfg.spool.display()))?;
     if !pending.is_empty() {
         eprintln!(
-            "webhook-post: {} batches from an earlier run pending in {}; delivering them first",
-            pending.len(),
+            "webhook-post: {} from an earlier run pending in {}; delivering them first",
+            count(pending.len() as u64, "batch", "batches"),
             cfg.spool.display()
         );
     }
@@ -195,9 +199,9 @@ pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::R
         Some(r) => {
             if r.left_batches > 0 {
                 eprintln!(
-                    "webhook-post: {} records in {} batches not delivered{}; they stay in {} and are sent first on the next start",
-                    r.left_records,
-                    r.left_batches,
+                    "webhook-post: {} in {} not delivered{}; they stay in {} and are sent first on the next start",
+                    count(r.left_records, "record", "records"),
+                    count(r.left_batches, "batch", "batches"),
                     if interrupted { "" } else { " within --max-retry-time" },
                     spool.dir().display()
                 );
