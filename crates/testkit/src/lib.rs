@@ -326,6 +326,24 @@ impl Drop for Spawned {
     }
 }
 
+/// Path of a workspace binary, for tests that run several tools. Test
+/// executables live in `target/<profile>/deps/`, binaries one level up.
+/// `cargo test --workspace` builds every binary before any test runs.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current test executable");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile> directory");
+    let p = dir.join(name);
+    assert!(
+        p.exists(),
+        "{} is not built; run the tests with `cargo test --workspace` (or `cargo build --workspace --bins` first)",
+        p.display()
+    );
+    p
+}
+
 /// A temporary directory removed on drop.
 pub struct TempDir(PathBuf);
 

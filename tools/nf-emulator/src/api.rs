@@ -1,0 +1,439 @@
+//! Request routing and the four upload endpoints, strict where Nightfall
+//! is strict: bearer auth, chunk offsets that are multiples of chunkSize,
+//! chunk lengths equal to chunkSize except the last, all bytes present
+//! before finish, finish before scan, a passed challenge before a scan is
+//! accepted. Errors carry Nightfall's `{code,message,description}` body.
+
+use std::io::{Cursor, Read};
+
+use serde_json::{json, Value};
+use tiny_http::{Header, Method, Request, Response};
+
+use crate::limits::Verdict;
+use crate::store::{Phase, Upload};
+use crate::{scan, Emulator};
+
+type Resp = Response<Cursor<Vec<u8>>>;
+
+const MAX_JSON_BODY: u64 = 1 << 20;
+const MAX_RULES: usize = 10;
+const MAX_METADATA: usize = 10 * 1024;
+
+fn header(k: &str, v: &str) -> Header {
+    Header::from_bytes(k.as_bytes(), v.as_bytes()).expect("valid header")
+}
+
+/// A JSON response.
+pub fn json_resp(status: u16, body: &Value) -> Resp {
+    Response::from_data(body.to_string().into_bytes())
+        .with_status_code(status)
+        .with_header(header("Content-Type", "application/json"))
+}
+
+/// A Nightfall error response.
+pub fn error(status: u16, code: i64, message: &str, description: &str) -> Resp {
+    json_resp(
+        status,
+        &json!({"code": code, "message": message, "description": description, "additionalData": {}}),
+    )
+}
+
+fn bad_request(description: &str) -> Resp {
+    error(400, 40000, "Invalid Request", description)
+}
+
+fn not_found_upload() -> Resp {
+    error(
+        404,
+        40400,
+        "Invalid File ID",
+        "no upload with that id for this API key",
+    )
+}
+
+fn wrong_state(phase: Phase) -> Resp {
+    error(
+        409,
+        40900,
+        "File Upload in Incorrect State",
+        &format!("the upload is {phase:?}"),
+    )
+}
+
+/// Handles one request and sends the response.
+pub fn handle(emu: &Emulator, mut req: Request) {
+    let url = req.url().to_owned();
+    let path = url.split('?').next().unwrap_or("").to_owned();
+    let query = url
+        .split_once('?')
+        .map(|(_, q)| q.to_owned())
+        .unwrap_or_default();
+    let resp = route(emu, &mut req, &path, &query);
+    let _ = req.respond(resp);
+}
+
+fn route(emu: &Emulator, req: &mut Request, path: &str, query: &str) -> Resp {
+    let method = req.method().clone();
+    if let Some(token) = path
+        .strip_prefix("/findings/")
+        .and_then(|t| t.strip_suffix(".json"))
+    {
+        return match method {
+            Method::Get | Method::Head => scan::serve_findings(emu, token, query),
+            _ => error(
+                405,
+                40500,
+                "Method Not Allowed",
+                "findings documents are read with GET",
+            ),
+        };
+    }
+    let Some(rest) = path.strip_prefix("/v3/upload") else {
+        return error(404, 40400, "Not Found", "unknown path");
+    };
+    let parts: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    let endpoint: &'static str = match (parts.as_slice(), &method) {
+        ([], Method::Post) => "upload",
+        ([_], Method::Patch) => "upload_chunk",
+        ([_, "finish"], Method::Post) => "finish",
+        ([_, "scan"], Method::Post) => "scan",
+        ([], _) | ([_], _) | ([_, "finish" | "scan"], _) => {
+            return error(
+                405,
+                40500,
+                "Method Not Allowed",
+                "method not allowed on this path",
+            )
+        }
+        _ => return error(404, 40400, "Not Found", "unknown path"),
+    };
+    let key = match bearer(req) {
+        Some(k) if emu.api_key.as_deref().is_none_or(|want| want == k) => k,
+        _ => {
+            return error(
+                401,
+                40100,
+                "Authentication failure",
+                "missing or invalid Authorization: Bearer <API key>",
+            )
+        }
+    };
+    let remaining = match emu.limits.check(&key, endpoint) {
+        Verdict::Allow(r) => r,
+        Verdict::Limited(secs) => {
+            return error(
+                429,
+                42900,
+                "Too Many Requests",
+                "Rate Limit Exceeded or Monthly Quota Exceeded",
+            )
+            .with_header(header("Retry-After", &secs.to_string()))
+        }
+        Verdict::Fault => return error(500, 50000, "Internal Nightfall Error", "injected fault"),
+    };
+    let resp = match endpoint {
+        "upload" => init(emu, req, &key),
+        "upload_chunk" => chunk(emu, req, &key, parts[0]),
+        "finish" => finish(emu, &key, parts[0]),
+        _ => start_scan(emu, req, &key, parts[0]),
+    };
+    if resp.status_code().0 < 300 {
+        resp.with_header(header("X-Rate-Limit-Remaining", &remaining.to_string()))
+    } else {
+        resp
+    }
+}
+
+fn bearer(req: &Request) -> Option<String> {
+    let h = req
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("Authorization"))?;
+    let v = h.value.as_str().trim();
+    let (scheme, token) = v.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
+
+fn read_body(req: &mut Request, limit: u64) -> Result<Vec<u8>, Resp> {
+    let too_big = || {
+        error(
+            413,
+            41300,
+            "Payload Too Large",
+            &format!("request body over {limit} bytes"),
+        )
+    };
+    if req.body_length().is_some_and(|n| n as u64 > limit) {
+        return Err(too_big());
+    }
+    let mut body = Vec::new();
+    req.as_reader()
+        .take(limit + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| bad_request(&format!("reading body: {e}")))?;
+    if body.len() as u64 > limit {
+        return Err(too_big());
+    }
+    Ok(body)
+}
+
+fn file_upload(id: &str, u: &Upload) -> Value {
+    json!({"id": id, "fileSizeBytes": u.size, "chunkSize": u.chunk_size, "mimeType": u.mime})
+}
+
+fn init(emu: &Emulator, req: &mut Request, key: &str) -> Resp {
+    let body = match read_body(req, MAX_JSON_BODY) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let v: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return bad_request(&format!("Invalid request payload: {e}")),
+    };
+    let Some(size) = v.get("fileSizeBytes").and_then(Value::as_u64) else {
+        return bad_request("fileSizeBytes must be a positive integer");
+    };
+    if size == 0 {
+        return bad_request("fileSizeBytes must be greater than 0");
+    }
+    if size > emu.cli.max_file_size {
+        return bad_request(&format!(
+            "fileSizeBytes {size} exceeds the plan's limit of {}",
+            emu.cli.max_file_size
+        ));
+    }
+    let mime = v
+        .get("mimeType")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let id = crate::uuid4();
+    if let Err(e) = emu.store.create(&id, size) {
+        return error(
+            500,
+            50000,
+            "Internal Nightfall Error",
+            &format!("storing upload: {e}"),
+        );
+    }
+    let u = Upload {
+        key: key.to_owned(),
+        size,
+        chunk_size: emu.cli.chunk_size,
+        mime,
+        received: Vec::new(),
+        phase: Phase::Uploading,
+    };
+    let mut u = u;
+    u.received = vec![false; u.chunks()];
+    let resp = file_upload(&id, &u);
+    emu.store
+        .uploads
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(id, u);
+    json_resp(200, &resp)
+}
+
+fn chunk(emu: &Emulator, req: &mut Request, key: &str, id: &str) -> Resp {
+    let (size, chunk_size) = {
+        let uploads = emu.store.uploads.lock().unwrap_or_else(|e| e.into_inner());
+        match uploads.get(id) {
+            Some(u) if u.key == key && u.phase == Phase::Uploading => (u.size, u.chunk_size),
+            Some(u) if u.key == key => return wrong_state(u.phase),
+            _ => return not_found_upload(),
+        }
+    };
+    let offset = req
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("X-Upload-Offset"))
+        .map(|h| h.value.as_str().trim().parse::<u64>());
+    let offset = match offset {
+        Some(Ok(o)) => o,
+        Some(Err(_)) => return bad_request("X-Upload-Offset must be a decimal byte offset"),
+        None => return bad_request("missing X-Upload-Offset header"),
+    };
+    if offset % chunk_size != 0 {
+        return bad_request(&format!(
+            "offset {offset} is not a multiple of the chunk size {chunk_size}"
+        ));
+    }
+    if offset >= size {
+        return bad_request(&format!("offset {offset} is beyond the file size {size}"));
+    }
+    let expected = chunk_size.min(size - offset);
+    let body = match read_body(req, chunk_size) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    if body.len() as u64 != expected {
+        return bad_request(&format!(
+            "chunk at offset {offset} has {} bytes; it must have {expected} (chunkSize, or the rest of the file for the last chunk)",
+            body.len()
+        ));
+    }
+    if let Err(e) = emu.store.write_chunk(id, offset, &body) {
+        return error(
+            500,
+            50000,
+            "Internal Nightfall Error",
+            &format!("storing chunk: {e}"),
+        );
+    }
+    let mut uploads = emu.store.uploads.lock().unwrap_or_else(|e| e.into_inner());
+    match uploads.get_mut(id) {
+        Some(u) if u.phase == Phase::Uploading => {
+            u.received[(offset / chunk_size) as usize] = true;
+            Response::from_data(Vec::new()).with_status_code(204)
+        }
+        Some(u) => wrong_state(u.phase),
+        None => not_found_upload(),
+    }
+}
+
+fn finish(emu: &Emulator, key: &str, id: &str) -> Resp {
+    let mut uploads = emu.store.uploads.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(u) = uploads.get_mut(id).filter(|u| u.key == key) else {
+        return not_found_upload();
+    };
+    match u.phase {
+        Phase::Uploading => {
+            let have = u.received.iter().filter(|&&r| r).count();
+            if have != u.received.len() {
+                return bad_request(&format!(
+                    "upload incomplete: {have} of {} chunks received",
+                    u.received.len()
+                ));
+            }
+            if u.mime.is_empty() {
+                u.mime = sniff(&emu.store.path(id));
+            }
+            u.phase = Phase::Finished;
+        }
+        Phase::Finished => {} // a retried finish is answered the same way
+        other => return wrong_state(other),
+    }
+    json_resp(200, &file_upload(id, u))
+}
+
+/// A MIME type from the first bytes, as Nightfall determines one when the
+/// client sent none.
+fn sniff(path: &std::path::Path) -> String {
+    let mut head = [0u8; 4096];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    let head = &head[..n];
+    if head.starts_with(b"PK\x03\x04") {
+        "application/zip".into()
+    } else if head.starts_with(&[0x1f, 0x8b]) {
+        "application/gzip".into()
+    } else if head.starts_with(b"%PDF") {
+        "application/pdf".into()
+    } else if !head.contains(&0) {
+        "text/plain".into()
+    } else {
+        "application/octet-stream".into()
+    }
+}
+
+/// A string field that Nightfall's clients may send as null, "" or absent.
+fn text<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
+    v.pointer(ptr)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+fn start_scan(emu: &Emulator, req: &mut Request, key: &str, id: &str) -> Resp {
+    let body = match read_body(req, MAX_JSON_BODY) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let v: Value = match serde_json::from_slice(&body) {
+        Ok(v @ Value::Object(_)) => v,
+        Ok(_) => return bad_request("Invalid request payload: expected a JSON object"),
+        Err(e) => return bad_request(&format!("Invalid request payload: {e}")),
+    };
+    let policy = v.get("policy").filter(|p| p.is_object());
+    let policy_uuid = text(&v, "/policyUUID");
+    if policy.is_some() == policy_uuid.is_some() {
+        return bad_request("Exactly one of policyUUID or policy should be provided");
+    }
+    let metadata = text(&v, "/requestMetadata").unwrap_or("").to_owned();
+    if metadata.len() > MAX_METADATA {
+        return bad_request("requestMetadata is larger than 10 KB");
+    }
+    let inline = policy
+        .and_then(|p| p.get("detectionRules"))
+        .filter(|r| !r.is_null());
+    let rule_uuids = policy
+        .and_then(|p| p.get("detectionRuleUUIDs"))
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    let rules = match inline {
+        Some(r) => match detect::parse_rules(r.to_string().as_bytes()) {
+            Ok(rules) => rules,
+            Err(e) => return bad_request(&format!("invalid detectionRules: {e:#}")),
+        },
+        None => Vec::new(),
+    };
+    if rules.len() > MAX_RULES || rule_uuids > MAX_RULES {
+        return bad_request(
+            "a file scan policy takes at most 10 detectionRules and 10 detectionRuleUUIDs",
+        );
+    }
+    if policy.is_some() && rules.is_empty() && rule_uuids == 0 {
+        return bad_request("detectionRuleUUIDs and detectionRules can't both be empty");
+    }
+    let rules = if rules.is_empty() {
+        emu.uuid_rules.clone()
+    } else {
+        rules
+    };
+    let webhook = policy
+        .and_then(|p| text(p, "/webhookURL").or_else(|| text(p, "/alertConfig/url/address")))
+        .or(emu
+            .cli
+            .default_webhook
+            .as_deref()
+            .filter(|_| policy_uuid.is_some()));
+    let Some(webhook) = webhook.map(str::to_owned) else {
+        return bad_request("no webhook URL (policy.webhookURL or policy.alertConfig.url.address; for policyUUID scans start the emulator with --default-webhook): file scan results are delivered by webhook");
+    };
+    {
+        let uploads = emu.store.uploads.lock().unwrap_or_else(|e| e.into_inner());
+        match uploads.get(id) {
+            Some(u) if u.key == key && u.phase == Phase::Finished => {}
+            Some(u) if u.key == key => return wrong_state(u.phase),
+            _ => return not_found_upload(),
+        }
+    }
+    if let Err(resp) = scan::validate_webhook(emu, &webhook) {
+        return resp;
+    }
+    {
+        let mut uploads = emu.store.uploads.lock().unwrap_or_else(|e| e.into_inner());
+        match uploads.get_mut(id) {
+            Some(u) if u.phase == Phase::Finished => u.phase = Phase::Scanning,
+            Some(u) => return wrong_state(u.phase),
+            None => return not_found_upload(),
+        }
+    }
+    let job = scan::Job {
+        id: id.to_owned(),
+        rules,
+        webhook,
+        metadata,
+    };
+    if emu.scans.try_send(job).is_err() {
+        return error(
+            503,
+            50300,
+            "Service Unavailable",
+            "scan queue is full; retry later",
+        );
+    }
+    json_resp(200, &json!({"id": id, "message": "scan initiated"}))
+}

@@ -1,0 +1,206 @@
+//! `nf-emulator`: a local stand-in for Nightfall's v3 file-scan API.
+//!
+//! It follows the contract in the project's API notes to the letter where
+//! Nightfall is strict (bearer auth, chunk offsets and lengths, finish
+//! before scan, a webhook challenge before a scan is accepted, signed
+//! result notifications in Nightfall's key order, pre-signed findings
+//! URLs, rate-limit headers) and finds with the project's own detection
+//! engine, so the whole Nightfall flow can be run and tested offline.
+
+mod api;
+mod limits;
+mod scan;
+mod store;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use dlp_core::ExitCode;
+
+const TOOL: &str = "nf-emulator";
+
+const LONG_ABOUT: &str = "\
+A faithful local stand-in for Nightfall's v3 file-scan API, for tests,
+demos and CI without an account or network.
+
+Endpoints: POST /v3/upload, PATCH /v3/upload/{id} (X-Upload-Offset),
+POST /v3/upload/{id}/finish, POST /v3/upload/{id}/scan, and the findings
+documents at GET /findings/{token}.json (the notification's findingsURL).
+
+Requests need `Authorization: Bearer <key>`; when NIGHTFALL_API_KEY is set
+in the emulator's environment only that key is accepted. Results are sent
+to the scan's webhook (policy.webhookURL or policy.alertConfig.url.address)
+after a challenge handshake, signed with NIGHTFALL_SIGNING_SECRET exactly
+as Nightfall signs them. Findings come from the project's detection engine
+(the scan's inline detectionRules; referenced policy or rule UUIDs, which
+only Nightfall knows, are scanned with the default rules or --uuid-rules).
+
+Examples:
+  NIGHTFALL_SIGNING_SECRET=s nf-emulator --listen 127.0.0.1:8001
+  NIGHTFALL_API_URL=http://127.0.0.1:8001 nf-upload < events.ndjson
+  nf-emulator --inject-429-every 3 --chunk-size 1024     # exercise a client";
+
+/// Command-line arguments.
+#[derive(Debug, Parser)]
+#[command(name = TOOL, version, about = "Local stand-in for Nightfall's v3 file-scan API", long_about = LONG_ABOUT)]
+pub struct Cli {
+    /// Address to listen on (port 0 picks a free port; the address is printed)
+    #[arg(long, default_value = "127.0.0.1:8001", value_name = "ADDR")]
+    pub listen: SocketAddr,
+    /// Base URL that findingsURL links use (default: http://<listen address>)
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// chunkSize returned by POST /v3/upload
+    #[arg(long, default_value_t = 10 * 1024 * 1024, value_name = "BYTES")]
+    pub chunk_size: u64,
+    /// Largest fileSizeBytes accepted
+    #[arg(long, default_value_t = 2 * 1024 * 1024 * 1024, value_name = "BYTES")]
+    pub max_file_size: u64,
+    /// Requests per second allowed per API key and endpoint (0: unlimited)
+    #[arg(long, default_value_t = 10.0, value_name = "N")]
+    pub rate: f64,
+    /// Burst allowed above --rate
+    #[arg(long, default_value_t = 50.0, value_name = "N")]
+    pub burst: f64,
+    /// Answer every Nth API request with 429 and Retry-After
+    #[arg(long, value_name = "N")]
+    pub inject_429_every: Option<u64>,
+    /// Answer every Nth API request with 500
+    #[arg(long, value_name = "N")]
+    pub inject_500_every: Option<u64>,
+    /// Retry-After seconds sent with injected 429s
+    #[arg(long, default_value_t = 1, value_name = "SECS")]
+    pub retry_after: u64,
+    /// Detection rules (Nightfall JSON) used for scans that reference policy or rule UUIDs
+    #[arg(long, value_name = "FILE")]
+    pub uuid_rules: Option<PathBuf>,
+    /// Where uploaded bytes are kept (default: a new temporary directory)
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Webhook for scans by policyUUID (stands in for the policy's alert configuration)
+    #[arg(long, value_name = "URL")]
+    pub default_webhook: Option<String>,
+    /// How often a failed result delivery is retried
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub webhook_retries: u32,
+    /// Request-handling threads
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub threads: usize,
+}
+
+/// Shared configuration and state of a running emulator.
+pub struct Emulator {
+    pub cli: Cli,
+    pub public_url: String,
+    pub signing_secret: Vec<u8>,
+    pub api_key: Option<String>,
+    pub store: store::Store,
+    pub limits: limits::Limits,
+    pub uuid_rules: Vec<detect::DetectionRule>,
+    pub scans: std::sync::mpsc::SyncSender<scan::Job>,
+    pub http: ureq::Agent,
+    pub validated: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let signing_secret = std::env::var("NIGHTFALL_SIGNING_SECRET")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .context("NIGHTFALL_SIGNING_SECRET is not set: the emulator signs its webhooks with it")?
+        .into_bytes();
+    let api_key = std::env::var("NIGHTFALL_API_KEY")
+        .ok()
+        .filter(|s| !s.is_empty());
+    anyhow::ensure!(cli.chunk_size > 0, "--chunk-size must be positive");
+    let uuid_rules = match &cli.uuid_rules {
+        Some(p) => detect::load_rules(p)?,
+        None => detect::default_rules(),
+    };
+    let server = tiny_http::Server::http(cli.listen)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cli.listen))?;
+    let addr = server.server_addr().to_ip().context("listening address")?;
+    let public_url = cli
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"))
+        .trim_end_matches('/')
+        .to_owned();
+    let store = store::Store::new(cli.data_dir.clone())?;
+    let http: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .user_agent(concat!("nf-emulator/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into();
+    let (tx, rx) = std::sync::mpsc::sync_channel(1024);
+    let limits = limits::Limits::new(&cli);
+    let emu = Arc::new(Emulator {
+        public_url,
+        signing_secret,
+        api_key,
+        store,
+        limits,
+        uuid_rules,
+        scans: tx,
+        http,
+        validated: Default::default(),
+        cli,
+    });
+    scan::start_workers(emu.clone(), rx);
+    eprintln!("{TOOL}: listening on http://{addr}");
+    let server = Arc::new(server);
+    let mut handles = Vec::new();
+    for _ in 0..emu.cli.threads.max(1) {
+        let (server, emu) = (server.clone(), emu.clone());
+        handles.push(std::thread::spawn(move || {
+            while let Ok(req) = server.recv() {
+                api::handle(&emu, req);
+            }
+        }));
+    }
+    dlp_core::signals::install()?;
+    while !dlp_core::signals::requested() {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server.unblock();
+    eprintln!("{TOOL}: stopping");
+    emu.store.cleanup();
+    Ok(ExitCode::Ok)
+}
+
+/// Entry point of the `nf-emulator` binary.
+pub fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    dlp_core::run_main(TOOL, || run(cli))
+}
+
+/// A random version-4 UUID from the OS's random source.
+pub fn uuid4() -> String {
+    let mut b = random_bytes::<16>();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = dlp_core::hash::hex(&b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+/// `N` bytes from /dev/urandom.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    use std::io::Read;
+    let mut b = [0u8; N];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .expect("reading /dev/urandom");
+    b
+}
