@@ -41,15 +41,31 @@ pub fn numeric_end_ok(buf: &[u8], e: usize) -> bool {
     }
 }
 
-/// True when one of `words` (lowercase ASCII) starts a word within
-/// `window` bytes before `s` or `after` bytes after `e`.
+/// True when the token at `s` continues a grouped number to its left
+/// (`DE81 5618 …`, `3625 271649 8568`): a separator right after a digit.
+pub fn continues_group_left(buf: &[u8], s: usize) -> bool {
+    s >= 2 && matches!(buf[s - 1], b' ' | b'-' | b'.') && buf[s - 2].is_ascii_digit()
+}
+
+/// True when one of `words` (lowercase ASCII) occurs as a whole word
+/// within `window` bytes before `s` or `after` bytes after `e`, on the
+/// same line (text on other lines belongs to other records).
 pub fn near(buf: &[u8], s: usize, e: usize, window: usize, after: usize, words: &[&str]) -> bool {
     let lo = s.saturating_sub(window);
+    let lo = buf[lo..s]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(lo, |i| lo + i + 1);
     let hi = (e + after).min(buf.len());
+    let hi = buf[e..hi]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(hi, |i| e + i);
     contains_word(&buf[lo..s], words) || contains_word(&buf[e..hi], words)
 }
 
-/// Case-insensitive search for any of `words` at a word start in `hay`.
+/// Case-insensitive search for any of `words` as a whole word in `hay`
+/// (not preceded or followed by a letter).
 pub fn contains_word(hay: &[u8], words: &[&str]) -> bool {
     if hay.is_empty() {
         return false;
@@ -62,9 +78,11 @@ pub fn contains_word(hay: &[u8], words: &[&str]) -> bool {
     let low = &low[..hay.len()];
     words.iter().any(|w| {
         let w = w.as_bytes();
-        low.windows(w.len())
-            .enumerate()
-            .any(|(i, win)| win == w && (i == 0 || !low[i - 1].is_ascii_alphabetic()))
+        low.windows(w.len()).enumerate().any(|(i, win)| {
+            win == w
+                && (i == 0 || !low[i - 1].is_ascii_alphabetic())
+                && !low.get(i + w.len()).is_some_and(u8::is_ascii_alphabetic)
+        })
     })
 }
 

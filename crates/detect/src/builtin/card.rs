@@ -8,7 +8,7 @@
 use dlp_core::Confidence;
 
 use super::{adjust, Hit};
-use crate::context::{near, numeric_end_ok, numeric_start_ok, NEGATIVE};
+use crate::context::{continues_group_left, near, numeric_end_ok, numeric_start_ok, NEGATIVE};
 
 pub(crate) const PATTERN: &str = r"[0-9](?:[ -]?[0-9]){12,18}";
 
@@ -144,7 +144,7 @@ fn degenerate(d: &[u8]) -> bool {
 }
 
 pub(crate) fn check(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
-    if !numeric_start_ok(buf, s) {
+    if !numeric_start_ok(buf, s) || continues_group_left(buf, s) {
         return None;
     }
     // Try the whole candidate, then shorter prefixes ending before a separator.
@@ -255,6 +255,11 @@ mod tests {
         assert_eq!(conf("1699999999999"), None, "unix ms timestamp");
         assert_eq!(conf("9999999999999999"), None, "no issuer");
         assert_eq!(conf("v1.4111111111111111"), None, "decimal tail");
+        assert_eq!(
+            conf("wire to DE81 5618 3654 6107 3587 35"),
+            None,
+            "inside a grouped IBAN"
+        );
         assert!(
             conf("pay with 4111 1111 1111 1111") <= Some(Confidence::Possible),
             "test PAN"

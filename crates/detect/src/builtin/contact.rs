@@ -10,7 +10,9 @@
 use dlp_core::Confidence;
 
 use super::{adjust, Hit};
-use crate::context::{is_word, near, numeric_end_ok, numeric_start_ok, NEGATIVE};
+use crate::context::{
+    continues_group_left, is_word, near, numeric_end_ok, numeric_start_ok, NEGATIVE,
+};
 
 pub(crate) const EMAIL_PATTERN: &str =
     r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}";
@@ -80,7 +82,8 @@ fn nanp_ok(d: &[u8]) -> bool {
 
 pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
     let first = buf[s];
-    if first != b'+' && first != b'(' && !numeric_start_ok(buf, s) {
+    if first != b'+' && first != b'(' && (!numeric_start_ok(buf, s) || continues_group_left(buf, s))
+    {
         return None;
     }
     if first == b'+' && s > 0 && (is_word(buf[s - 1]) || buf[s - 1] == b'+') {
@@ -126,7 +129,10 @@ pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
         if !nanp_ok(d) {
             return None;
         }
-        let consistent = seps.iter().all(|&x| x == seps[0]) || text.contains(&b'(');
+        // Separators in both places (or none), all the same kind.
+        let lead = usize::from(digits.len() == 11);
+        let consistent = text.contains(&b'(')
+            || (seps.iter().all(|&x| x == seps[0]) && (seps.is_empty() || seps.len() == 2 + lead));
         if !consistent {
             return None;
         }
@@ -191,5 +197,7 @@ mod tests {
         assert_eq!(p("x 015-555-2671"), None, "area code starts with 0");
         assert_eq!(p("x 415-555.2671"), None, "mixed separators");
         assert_eq!(p("10.415.555.2671"), None, "dotted run");
+        assert_eq!(p("3625 271649 8568"), None, "inside a grouped card number");
+        assert_eq!(p("x 415555-2671"), None, "one separator of two");
     }
 }

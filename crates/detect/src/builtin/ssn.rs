@@ -7,7 +7,7 @@
 use dlp_core::Confidence;
 
 use super::{adjust, Hit};
-use crate::context::{near, numeric_end_ok, numeric_start_ok, NEGATIVE};
+use crate::context::{continues_group_left, near, numeric_end_ok, numeric_start_ok, NEGATIVE};
 
 pub(crate) const PATTERN: &str = r"[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}|[0-9]{9}";
 
@@ -52,7 +52,7 @@ pub(crate) fn issuable(d: &[u8]) -> bool {
 }
 
 pub(crate) fn check(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
-    if !numeric_start_ok(buf, s) || !numeric_end_ok(buf, e) {
+    if !numeric_start_ok(buf, s) || !numeric_end_ok(buf, e) || continues_group_left(buf, s) {
         return None;
     }
     let text = &buf[s..e];
