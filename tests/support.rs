@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use testkit::{bin, cmd, free_port, wait_port, Spawned, TempDir};
 
+pub use testkit::{Received, Receiver};
+
 /// The signing secret shared by the emulator and the receiver in tests.
 pub const SECRET: &str = "e2e-signing-secret";
 /// The API key nf-upload sends and the emulator requires.
@@ -103,92 +105,6 @@ pub fn event(kind: &str, path: &Path) -> String {
 /// Text with planted card numbers and an SSN (all valid, well-known test values
 /// excluded), line 2 holding the first card at bytes 36..55.
 pub const PLANTED: &str = "Name\tCredit Card\nRep. Viviana Hintz\t5433-9502-3725-7862\nEloisa Champlin\t3457-389808-83234\nSSN of record: 536-22-8726\n";
-
-/// One request a [`Receiver`] got.
-#[derive(Debug, Clone)]
-pub struct Received {
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Received {
-    /// A header value by lowercase name.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// A minimal webhook receiver on 127.0.0.1 that answers Nightfall's
-/// challenge and records every other POST with its raw bytes.
-pub struct Receiver {
-    pub port: u16,
-    pub got: std::sync::mpsc::Receiver<Received>,
-}
-
-impl Receiver {
-    /// Starts the receiver thread.
-    pub fn start() -> Receiver {
-        use std::io::{BufRead, BufReader, Read, Write};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let (tx, got) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let mut r = BufReader::new(stream.try_clone().unwrap());
-                let mut headers = Vec::new();
-                let mut line = String::new();
-                r.read_line(&mut line).unwrap_or(0);
-                loop {
-                    line.clear();
-                    if r.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
-                        break;
-                    }
-                    if let Some((k, v)) = line.split_once(':') {
-                        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
-                    }
-                }
-                let len: usize = headers
-                    .iter()
-                    .find(|(k, _)| k == "content-length")
-                    .and_then(|(_, v)| v.parse().ok())
-                    .unwrap_or(0);
-                let mut body = vec![0; len];
-                let _ = r.read_exact(&mut body);
-                let challenge = serde_json::from_slice::<serde_json::Value>(&body)
-                    .ok()
-                    .and_then(|v| {
-                        v.get("challenge")
-                            .and_then(|c| c.as_str())
-                            .map(str::to_owned)
-                    });
-                let reply = challenge.clone().unwrap_or_default();
-                let mut s = stream;
-                let _ = write!(
-                    s,
-                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
-                    reply.len()
-                );
-                if challenge.is_none() {
-                    let _ = tx.send(Received { headers, body });
-                }
-            }
-        });
-        Receiver { port, got }
-    }
-
-    /// The URL to give as a webhook.
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/ingest", self.port)
-    }
-
-    /// The next recorded POST within `timeout`.
-    pub fn next(&self, timeout: Duration) -> Option<Received> {
-        self.got.recv_timeout(timeout).ok()
-    }
-}
 
 /// The Python with the official Nightfall SDK (created once by
 /// tests/py/ensure-venv.sh from PyPI).

@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -198,8 +198,8 @@ pub fn parse_records(bytes: &[u8]) -> Vec<Value> {
 pub struct Spawned {
     pub child: Child,
     pub stdin: Option<std::process::ChildStdin>,
-    lines: Receiver<String>,
-    err_lines: Receiver<String>,
+    lines: mpsc::Receiver<String>,
+    err_lines: mpsc::Receiver<String>,
     stderr_seen: Vec<String>,
 }
 
@@ -475,4 +475,88 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
         b = &b[(i + 4 + n).min(b.len())..];
     }
     out
+}
+
+/// One request a [`Receiver`] got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    /// A header value by lowercase name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A minimal webhook receiver on 127.0.0.1 that answers Nightfall's
+/// challenge and records every other POST with its raw bytes.
+pub struct Receiver {
+    pub port: u16,
+    pub got: std::sync::mpsc::Receiver<Received>,
+}
+
+impl Receiver {
+    /// Starts the receiver thread.
+    pub fn start() -> Receiver {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (tx, got) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut r = BufReader::new(stream.try_clone().unwrap());
+                let mut headers = Vec::new();
+                let mut line = String::new();
+                r.read_line(&mut line).unwrap_or(0);
+                loop {
+                    line.clear();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = line.split_once(':') {
+                        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+                    }
+                }
+                let len: usize = headers
+                    .iter()
+                    .find(|(k, _)| k == "content-length")
+                    .and_then(|(_, v)| v.parse().ok())
+                    .unwrap_or(0);
+                let mut body = vec![0; len];
+                let _ = r.read_exact(&mut body);
+                let challenge = serde_json::from_slice::<Value>(&body).ok().and_then(|v| {
+                    v.get("challenge")
+                        .and_then(|c| c.as_str())
+                        .map(str::to_owned)
+                });
+                let reply = challenge.clone().unwrap_or_default();
+                let mut s = stream;
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                    reply.len()
+                );
+                if challenge.is_none() {
+                    let _ = tx.send(Received { headers, body });
+                }
+            }
+        });
+        Receiver { port, got }
+    }
+
+    /// The URL to give as a webhook.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/ingest", self.port)
+    }
+
+    /// The next recorded POST within `timeout`.
+    pub fn next(&self, timeout: Duration) -> Option<Received> {
+        self.got.recv_timeout(timeout).ok()
+    }
 }
