@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Nightfall's endpoint-DLP tutorial as one command: a verified webhook
+# receiver writing findings to CSV, and a watcher uploading changed files.
+set -euo pipefail
+
+DLP_PROG=endpoint-dlp
+# shellcheck source=pipelines/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+    cat <<'EOF'
+Usage: endpoint-dlp.sh [--output FILE] [--scans FILE] [--log-dir DIR]
+                       [--spool DIR] [--redact] [DIR...]
+
+Nightfall's endpoint-DLP tutorial (scanner.py + app.py) as one command.
+Runs two pipelines until stopped with Ctrl-C or SIGTERM:
+
+  webhook: nf-webhook --listen $LISTEN | findings-csv >> FILE
+  scanner: fswatch-json --initial-scan DIR... \
+             | path-filter --preset user-docs --preset ignore-temp \
+             | nf-upload >> SCANS
+
+Nightfall scans each uploaded file and POSTs the result to
+$NIGHTFALL_SERVER_URL/ingest, which must reach nf-webhook on $LISTEN
+(through a tunnel such as ngrok or a reverse proxy).
+
+Environment (required; never put them on a command line):
+  NIGHTFALL_API_KEY         API key used by nf-upload
+  NIGHTFALL_SIGNING_SECRET  webhook signing secret checked by nf-webhook
+  NIGHTFALL_SERVER_URL      public base URL of nf-webhook (/ingest is appended)
+Optional:
+  LISTEN             nf-webhook's listen address (default 127.0.0.1:8000)
+  NIGHTFALL_API_URL  API base URL (default https://api.nightfall.ai)
+  DLP_DEBOUNCE_MS    quiet time before a changed file is uploaded (default 500)
+
+DIRs default to those of ~/Desktop ~/Documents ~/Downloads that exist
+(filtered with path-filter's user-docs preset, like the tutorial's regexes);
+named DIRs are filtered with ignore-temp only.
+
+Options:
+  -o, --output FILE  findings CSV to append to (default: ./results.csv)
+  --scans FILE       ScanRequest records from nf-upload (default: ./scans.ndjson);
+                     failed ones can be fed again, see nf-upload --help
+  --log-dir DIR      the tools' diagnostics: webhook.log and scanner.log
+                     (default: $XDG_STATE_HOME/dlp-pipes/logs, i.e.
+                     ~/.local/state/dlp-pipes/logs)
+  --spool DIR        nf-webhook's spool of accepted results
+                     (default: nf-webhook's, $XDG_STATE_HOME/dlp-pipes/nf-webhook)
+  --redact           mask findings in the CSV (keep the last 4 characters)
+  -h, --help         show this help
+
+Exit status: 0 stopped by SIGINT/SIGTERM; 1 a pipeline ended by itself (the
+other is then stopped too) or did not drain in time; 2 usage or
+configuration error (a missing variable is named).
+
+Examples:
+  nohup pipelines/endpoint-dlp.sh > dlp.log 2>&1 &
+  LISTEN=0.0.0.0:8000 pipelines/endpoint-dlp.sh --output ~/dlp/results.csv ~/Downloads
+EOF
+}
+
+output=results.csv
+scans=scans.ndjson
+log_dir=${DLP_LOG_DIR:-}
+spool_args=()
+csv_args=()
+dirs=()
+need_arg() { [ "$1" -ge 2 ] || dlp_usage_error "$2 needs a value"; }
+while [ $# -gt 0 ]; do
+    case $1 in
+    -o | --output) need_arg $# "$1"; output=$2; shift ;;
+    --scans) need_arg $# "$1"; scans=$2; shift ;;
+    --log-dir) need_arg $# "$1"; log_dir=$2; shift ;;
+    --spool) need_arg $# "$1"; spool_args=(--spool "$2"); shift ;;
+    --redact) csv_args+=(--redact) ;;
+    -h | --help) usage; exit 0 ;;
+    --) shift; dirs+=("$@"); break ;;
+    -*) dlp_usage_error "unknown option: $1" ;;
+    *) dirs+=("$1") ;;
+    esac
+    shift
+done
+
+require_env NIGHTFALL_API_KEY NIGHTFALL_SIGNING_SECRET NIGHTFALL_SERVER_URL
+listen=${LISTEN:-127.0.0.1:8000}
+case $listen in
+*:[0-9]*) ;;
+*) dlp_usage_error "LISTEN must be HOST:PORT, not '$listen'" ;;
+esac
+
+filter=(--preset ignore-temp)
+if [ ${#dirs[@]} -eq 0 ]; then
+    mapfile -t dirs < <(dlp_default_dirs)
+    [ ${#dirs[@]} -gt 0 ] ||
+        dlp_usage_error "none of ~/Desktop ~/Documents ~/Downloads exists; name the directories to watch"
+    case $HOME in
+    /home/* | /Users/*) filter=(--preset user-docs --preset ignore-temp) ;;
+    esac
+fi
+dlp_check_dirs "${dirs[@]}"
+log_dir=${log_dir:-$(dlp_state_home)/logs}
+mkdir -p "$log_dir" "$(dirname "$output")" "$(dirname "$scans")"
+chmod 700 "$log_dir" 2>/dev/null || true
+webhook_log=$log_dir/webhook.log
+scanner_log=$log_dir/scanner.log
+
+dlp_tools fswatch-json path-filter nf-upload nf-webhook findings-csv
+dlp_traps
+
+# Webhook half first, so results have somewhere to go.
+webhook_from=$(dlp_file_size "$webhook_log")
+nf-webhook --listen "$listen" "${spool_args[@]}" 2>>"$webhook_log" |
+    findings-csv "${csv_args[@]}" >>"$output" 2>>"$webhook_log" &
+dlp_job_started webhook
+
+# fail_start WHAT LOG OFFSET: a pipeline did not come up.
+fail_start() {
+    dlp_log "$1; last lines of $2:"
+    dlp_log_tail "$2" "$3"
+    dlp_stop_jobs || true
+    exit 1
+}
+
+for ((i = 0; i < 200; i++)); do
+    dlp_tcp_open "$listen" && break
+    [ -z "$DLP_SIGNALLED" ] || { dlp_stop_jobs || true; exit 0; }
+    kill -0 "${DLP_JOB_PIDS[0]}" 2>/dev/null || fail_start "nf-webhook did not start" "$webhook_log" "$webhook_from"
+    dlp_nap 0.1
+done
+dlp_tcp_open "$listen" || fail_start "nf-webhook is not listening on $listen after 20 s" "$webhook_log" "$webhook_from"
+
+scanner_from=$(dlp_file_size "$scanner_log")
+fswatch-json --initial-scan --debounce "${DLP_DEBOUNCE_MS:-500}" "${dirs[@]}" 2>>"$scanner_log" |
+    path-filter "${filter[@]}" 2>>"$scanner_log" |
+    nf-upload >>"$scans" 2>>"$scanner_log" &
+dlp_job_started scanner
+
+# Ready once the watcher has placed its watches (after its initial scan).
+for ((i = 0; i < 300; i++)); do
+    dlp_log_has "$scanner_log" "$scanner_from" "fswatch-json: watching" && break
+    [ -z "$DLP_SIGNALLED" ] || break
+    kill -0 "${DLP_JOB_PIDS[1]}" 2>/dev/null || fail_start "the scanner pipeline did not start" "$scanner_log" "$scanner_from"
+    dlp_nap 0.1
+done
+if dlp_log_has "$scanner_log" "$scanner_from" "fswatch-json: watching"; then
+    dlp_log "ready: watching ${dirs[*]}; nf-webhook on $listen; findings -> $output; scans -> $scans; logs in $log_dir"
+else
+    dlp_log "still scanning ${dirs[*]} (large trees take a while); findings -> $output; logs in $log_dir"
+fi
+
+if dlp_wait_jobs; then
+    dlp_log "stopping"
+    if dlp_stop_jobs; then
+        dlp_log "stopped"
+        exit 0
+    fi
+    exit 1
+fi
+case $DLP_JOB_FAILED in
+webhook) dlp_log "nf-webhook stopped; last lines of $webhook_log:"; dlp_log_tail "$webhook_log" "$webhook_from" ;;
+*) dlp_log "the scanner stopped; last lines of $scanner_log:"; dlp_log_tail "$scanner_log" "$scanner_from" ;;
+esac
+dlp_log "stopping the other pipeline"
+dlp_stop_jobs || true
+exit 1

@@ -1,0 +1,265 @@
+# shellcheck shell=bash
+# Shared functions for the pipelines/ scripts; sourced, never run.
+#
+# Provides: log helpers (dlp_log, dlp_warn, dlp_die), require_env, tool
+# location/building (dlp_tools), the default user directories, and
+# process-group management for long-running pipelines (dlp_start_job,
+# dlp_wait_jobs, dlp_stop_jobs) with traps that stop everything cleanly.
+#
+# Environment understood by every script:
+#   DLP_BIN_DIR       use the tool binaries in this directory and never build
+#                     (tests point it at target/debug; packagers at /usr/bin)
+#   DLP_STOP_TIMEOUT  seconds a pipeline may take to drain after SIGTERM
+#                     before its whole process group is killed (default 20)
+
+if [ -z "${BASH_VERSION:-}" ]; then
+    echo "dlp-pipes: pipelines/lib.sh needs bash" >&2
+    exit 2
+fi
+
+DLP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DLP_PROG=${DLP_PROG:-$(basename "$0" .sh)}
+DLP_STOP_TIMEOUT=${DLP_STOP_TIMEOUT:-20}
+
+# --- logging ---------------------------------------------------------------
+
+dlp_log() { printf '%s: %s\n' "$DLP_PROG" "$*" >&2; }
+dlp_warn() { printf '%s: warning: %s\n' "$DLP_PROG" "$*" >&2; }
+
+# dlp_die [CODE] MESSAGE: print MESSAGE and exit with CODE (default 2).
+dlp_die() {
+    local code=2
+    if [ $# -gt 1 ]; then
+        code=$1
+        shift
+    fi
+    printf '%s: %s\n' "$DLP_PROG" "$*" >&2
+    exit "$code"
+}
+
+# dlp_usage_error MESSAGE: message, usage text (function `usage`), exit 2.
+dlp_usage_error() {
+    printf '%s: %s\n\n' "$DLP_PROG" "$*" >&2
+    usage >&2
+    exit 2
+}
+
+# require_env NAME...: exit 2 naming every variable that is unset or empty.
+# Values are never printed.
+require_env() {
+    local name missing=()
+    for name in "$@"; do
+        if [ -z "${!name:-}" ]; then
+            missing+=("$name")
+        fi
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        dlp_die 2 "missing environment variable(s): ${missing[*]} (set them in the environment or in ~/.config/dlp-pipes/env; see pipelines/README.md)"
+    fi
+}
+
+# --- tools -----------------------------------------------------------------
+
+# dlp_tools TOOL...: put the tools on PATH, building them when needed.
+# With DLP_BIN_DIR set, only checks that the binaries are there. Otherwise
+# runs `cargo build --release --locked` for exactly these binaries from the
+# repository root (a no-op in well under a second when nothing changed) and
+# puts target/release first on PATH. Without cargo, prebuilt binaries in
+# target/release are used as they are.
+dlp_tools() {
+    local bindir t missing=()
+    if [ -n "${DLP_BIN_DIR:-}" ]; then
+        bindir=$DLP_BIN_DIR
+    else
+        bindir=${CARGO_TARGET_DIR:-$DLP_ROOT/target}/release
+        if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+            PATH=$HOME/.cargo/bin:$PATH
+        fi
+        if command -v cargo >/dev/null 2>&1; then
+            local bins=()
+            for t in "$@"; do bins+=(--bin "$t"); done
+            if dlp_any_missing "$bindir" "$@"; then
+                dlp_log "building $* (cargo build --release; the first build takes a few minutes)"
+            fi
+            (cd "$DLP_ROOT" && cargo build --release --locked -q "${bins[@]}") ||
+                dlp_die 2 "cargo build failed (see above)"
+        elif dlp_any_missing "$bindir" "$@"; then
+            dlp_die 2 "cargo not found and the tools are not built in $bindir; install Rust (https://rustup.rs) or set DLP_BIN_DIR to a directory holding: $*"
+        fi
+    fi
+    for t in "$@"; do
+        [ -x "$bindir/$t" ] || missing+=("$t")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        dlp_die 2 "not found in $bindir: ${missing[*]}"
+    fi
+    PATH=$bindir:$PATH
+    # shellcheck disable=SC2034 # read by the scripts
+    DLP_BIN=$bindir
+    export PATH
+}
+
+# dlp_any_missing DIR TOOL...: true when a binary is missing from DIR.
+dlp_any_missing() {
+    local dir=$1 t
+    shift
+    for t in "$@"; do
+        [ -x "$dir/$t" ] || return 0
+    done
+    return 1
+}
+
+# --- directories -----------------------------------------------------------
+
+# dlp_default_dirs: print (one per line) those of ~/Desktop ~/Documents
+# ~/Downloads that exist: the directories Nightfall's tutorial watches.
+dlp_default_dirs() {
+    local d
+    for d in "$HOME/Desktop" "$HOME/Documents" "$HOME/Downloads"; do
+        if [ -d "$d" ]; then printf '%s\n' "$d"; fi
+    done
+}
+
+# dlp_check_dirs DIR...: exit 2 unless every DIR is an existing directory.
+dlp_check_dirs() {
+    local d
+    for d in "$@"; do
+        [ -d "$d" ] || dlp_usage_error "not a directory: $d"
+    done
+}
+
+# dlp_state_home: base directory for state, spools and logs.
+dlp_state_home() {
+    printf '%s\n' "${XDG_STATE_HOME:-$HOME/.local/state}/dlp-pipes"
+}
+
+# --- readiness ---------------------------------------------------------------
+
+# dlp_tcp_open HOST:PORT: true when something accepts TCP connections there
+# (a wildcard listen address is probed on loopback).
+dlp_tcp_open() {
+    local host=${1%:*} port=${1##*:}
+    host=${host#[}
+    host=${host%]}
+    case $host in
+    0.0.0.0 | "") host=127.0.0.1 ;;
+    ::) host=::1 ;;
+    esac
+    (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null
+}
+
+# dlp_file_size FILE: size in bytes (0 when missing).
+dlp_file_size() {
+    if [ -e "$1" ]; then wc -c <"$1" | tr -d ' '; else echo 0; fi
+}
+
+# dlp_log_has FILE OFFSET TEXT: true when FILE contains TEXT after its
+# first OFFSET bytes (logs are appended to across runs).
+dlp_log_has() {
+    [ -e "$1" ] && tail -c "+$(($2 + 1))" "$1" | grep -qF -- "$3"
+}
+
+# dlp_log_tail FILE OFFSET: the last lines this run wrote to FILE, indented.
+dlp_log_tail() {
+    [ -e "$1" ] && tail -c "+$(($2 + 1))" "$1" | tail -n 8 | sed 's/^/    /' >&2
+    return 0
+}
+
+# --- pipelines as process groups -------------------------------------------
+#
+# Each pipeline is started as a background job with job control on, so it
+# runs in a process group of its own whose leader is the pipeline's first
+# command (the source: a watcher or a server). Stopping sends SIGTERM to the
+# source first, so its last records flow through the rest of the pipe and
+# every stage ends on end of input having flushed; a pipeline still running
+# after DLP_STOP_TIMEOUT seconds gets SIGTERM on its whole group, then
+# SIGKILL. A terminal's Ctrl-C reaches only the script, which then stops
+# the pipelines in this order.
+
+DLP_JOB_NAMES=()
+DLP_JOB_PGIDS=()
+DLP_JOB_PIDS=()
+DLP_STOPPING=
+DLP_SIGNALLED=
+
+# dlp_job_started NAME: record the job just started with `... &`.
+# Call right after the `&` line (while job control is on).
+dlp_job_started() {
+    local pgid
+    pgid=$(jobs -p %+)
+    DLP_JOB_NAMES+=("$1")
+    DLP_JOB_PGIDS+=("$pgid")
+    DLP_JOB_PIDS+=("$!")
+}
+
+# dlp_traps: on SIGINT/SIGTERM/SIGHUP note the request (the main loop then
+# stops the pipelines); on any exit, make sure no pipeline is left behind.
+dlp_traps() {
+    set -m
+    trap 'DLP_SIGNALLED=1' INT TERM HUP
+    trap 'dlp_stop_jobs >/dev/null 2>&1 || true' EXIT
+}
+
+# dlp_alive PGID: true while any process of the group exists.
+dlp_alive() { kill -0 -- "-$1" 2>/dev/null; }
+
+# dlp_nap SECONDS: sleep that a trapped signal interrupts at once.
+dlp_nap() {
+    sleep "$1" &
+    wait "$!" 2>/dev/null || true
+}
+
+# dlp_wait_jobs: return when a signal arrived (status 0) or when any job
+# ended by itself (status 1, after logging which one and how).
+dlp_wait_jobs() {
+    local i st
+    while [ -z "$DLP_SIGNALLED" ]; do
+        for i in "${!DLP_JOB_PIDS[@]}"; do
+            if ! kill -0 "${DLP_JOB_PIDS[$i]}" 2>/dev/null; then
+                # A signal to the whole group (systemd) may end the job
+                # just before this script's own trap runs.
+                sleep 0.2
+                [ -z "$DLP_SIGNALLED" ] || return 0
+                st=0
+                wait "${DLP_JOB_PIDS[$i]}" 2>/dev/null || st=$?
+                dlp_log "${DLP_JOB_NAMES[$i]} pipeline ended (status $st)"
+                # shellcheck disable=SC2034 # read by the scripts
+                DLP_JOB_FAILED=${DLP_JOB_NAMES[$i]}
+                # shellcheck disable=SC2034
+                DLP_JOB_STATUS=$st
+                return 1
+            fi
+        done
+        dlp_nap 0.5
+    done
+    return 0
+}
+
+# dlp_stop_jobs: stop every started pipeline as described above, the last
+# started first (so a consumer started first, such as a webhook receiver,
+# still serves what the later pipelines produce while they drain).
+# Returns non-zero when some pipeline had to be killed.
+dlp_stop_jobs() {
+    local i pgid waited forced=0 limit
+    [ -z "$DLP_STOPPING" ] || return 0
+    DLP_STOPPING=1
+    limit=$((DLP_STOP_TIMEOUT * 10))
+    for ((i = ${#DLP_JOB_PGIDS[@]} - 1; i >= 0; i--)); do
+        pgid=${DLP_JOB_PGIDS[$i]}
+        kill -TERM "$pgid" 2>/dev/null || true
+        waited=0
+        while dlp_alive "$pgid" && [ "$waited" -lt "$limit" ]; do
+            sleep 0.1
+            waited=$((waited + 1))
+        done
+        if dlp_alive "$pgid"; then
+            dlp_warn "${DLP_JOB_NAMES[$i]} pipeline did not drain in ${DLP_STOP_TIMEOUT}s; terminating its process group"
+            kill -TERM -- "-$pgid" 2>/dev/null || true
+            sleep 2
+            kill -KILL -- "-$pgid" 2>/dev/null || true
+            forced=1
+        fi
+        wait "${DLP_JOB_PIDS[$i]}" 2>/dev/null || true
+    done
+    return "$forced"
+}
