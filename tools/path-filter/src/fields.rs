@@ -5,11 +5,15 @@
 //! is skipped. This keeps path-filter near grep speed on large streams.
 
 use std::borrow::Cow;
+#[cfg(test)]
 use std::fmt;
 
 use dlp_core::records::base64_lite;
 use dlp_core::Reject;
+#[cfg(test)]
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+use crate::scan::{self, Val};
 
 /// Which field holds the path.
 #[derive(Debug, Clone)]
@@ -68,8 +72,71 @@ impl Extracted<'_> {
     }
 }
 
-/// Parses `line` and extracts the fields needed for `spec`.
+/// Parses `line` and extracts the fields needed for `spec` (fast scanner).
 pub fn extract<'a>(
+    line: &'a [u8],
+    spec: &FieldSpec,
+    want_type: bool,
+) -> Result<Extracted<'a>, Reject> {
+    let named = match spec {
+        FieldSpec::Named(n) => Some(n.as_str()),
+        FieldSpec::EventFile => None,
+    };
+    let mut ex = Extracted {
+        named_field: named.map(str::to_owned),
+        ..Extracted::default()
+    };
+    scan::top_level(
+        line,
+        |k| slot(named, k, want_type),
+        |slot, key, value| {
+            *ex.target(slot) = match value {
+                Val::Str(v) => Some(v),
+                Val::Null => None,
+                Val::Other => return Err(format!("field {key:?} is not a string")),
+            };
+            Ok(())
+        },
+    )
+    .map_err(|e| Reject(format!("not a JSON object: {e}")))?;
+    Ok(ex)
+}
+
+/// Which slot a top-level key fills, if any.
+fn slot(named: Option<&str>, key: &str, want_type: bool) -> Option<Slot> {
+    Some(match (named, key) {
+        (_, "event_type") if want_type => Slot::EventType,
+        (Some(n), k) if k == n => Slot::Named,
+        (Some(n), k) if k.strip_suffix("_b64") == Some(n) => Slot::NamedB64,
+        (None, "src_path") => Slot::Src,
+        (None, "dest_path") => Slot::Dest,
+        (None, "path") => Slot::Path,
+        (None, "src_path_b64") => Slot::SrcB64,
+        (None, "dest_path_b64") => Slot::DestB64,
+        (None, "path_b64") => Slot::PathB64,
+        _ => return None,
+    })
+}
+
+impl<'a> Extracted<'a> {
+    fn target(&mut self, slot: Slot) -> &mut Option<Cow<'a, str>> {
+        match slot {
+            Slot::EventType => &mut self.event_type,
+            Slot::Src => &mut self.src_path,
+            Slot::Dest => &mut self.dest_path,
+            Slot::Path => &mut self.path,
+            Slot::SrcB64 => &mut self.src_path_b64,
+            Slot::DestB64 => &mut self.dest_path_b64,
+            Slot::PathB64 => &mut self.path_b64,
+            Slot::Named => &mut self.named,
+            Slot::NamedB64 => &mut self.named_b64,
+        }
+    }
+}
+
+/// Reference implementation with serde_json, used to test [`extract`].
+#[cfg(test)]
+pub fn extract_serde<'a>(
     line: &'a [u8],
     spec: &FieldSpec,
     want_type: bool,
@@ -84,11 +151,13 @@ pub fn extract<'a>(
     Ok(ex)
 }
 
+#[cfg(test)]
 struct Seed<'s> {
     spec: &'s FieldSpec,
     want_type: bool,
 }
 
+#[cfg(test)]
 impl<'de> DeserializeSeed<'de> for Seed<'_> {
     type Value = Extracted<'de>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
@@ -96,6 +165,7 @@ impl<'de> DeserializeSeed<'de> for Seed<'_> {
     }
 }
 
+#[derive(Clone, Copy)]
 enum Slot {
     EventType,
     Src,
@@ -106,9 +176,9 @@ enum Slot {
     PathB64,
     Named,
     NamedB64,
-    Skip,
 }
 
+#[cfg(test)]
 impl<'de> Visitor<'de> for Seed<'_> {
     type Value = Extracted<'de>;
 
@@ -125,33 +195,11 @@ impl<'de> Visitor<'de> for Seed<'_> {
         ex.named_field = named.map(str::to_owned);
         while let Some(key) = map.next_key::<Str<'de>>()? {
             let key = key.0;
-            let slot = match (named, key.as_ref()) {
-                (_, "event_type") if self.want_type => Slot::EventType,
-                (Some(n), k) if k == n => Slot::Named,
-                (Some(n), k) if k.strip_suffix("_b64") == Some(n) => Slot::NamedB64,
-                (None, "src_path") => Slot::Src,
-                (None, "dest_path") => Slot::Dest,
-                (None, "path") => Slot::Path,
-                (None, "src_path_b64") => Slot::SrcB64,
-                (None, "dest_path_b64") => Slot::DestB64,
-                (None, "path_b64") => Slot::PathB64,
-                _ => Slot::Skip,
+            let Some(slot) = slot(named, key.as_ref(), self.want_type) else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
             };
-            let target = match slot {
-                Slot::EventType => &mut ex.event_type,
-                Slot::Src => &mut ex.src_path,
-                Slot::Dest => &mut ex.dest_path,
-                Slot::Path => &mut ex.path,
-                Slot::SrcB64 => &mut ex.src_path_b64,
-                Slot::DestB64 => &mut ex.dest_path_b64,
-                Slot::PathB64 => &mut ex.path_b64,
-                Slot::Named => &mut ex.named,
-                Slot::NamedB64 => &mut ex.named_b64,
-                Slot::Skip => {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
-            };
+            let target = ex.target(slot);
             match map.next_value::<Option<Str<'de>>>() {
                 Ok(v) => *target = v.map(|s| s.0),
                 Err(_) => {
@@ -166,9 +214,11 @@ impl<'de> Visitor<'de> for Seed<'_> {
     }
 }
 
+#[cfg(test)]
 /// A string that borrows from the input when it has no escapes.
 struct Str<'a>(Cow<'a, str>);
 
+#[cfg(test)]
 impl<'de> de::Deserialize<'de> for Str<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -241,5 +291,149 @@ mod tests {
         assert!(path_of(r#"{"a":1}"#, &FieldSpec::EventFile)
             .unwrap_err()
             .contains("no src_path"));
+    }
+}
+
+#[cfg(test)]
+mod differential {
+    //! The fast scanner must agree with serde_json on every line: the same
+    //! verdict (record or reject) and the same extracted fields.
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::{json, Map, Value};
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z/._ -]{0,12}",
+            ".{0,8}",
+            proptest::collection::vec(
+                prop_oneof![
+                    Just("\""),
+                    Just("\\"),
+                    Just("\n"),
+                    Just("\u{1}"),
+                    Just("é"),
+                    Just("/"),
+                    Just("😀")
+                ],
+                0..6
+            )
+            .prop_map(|v| v.concat()),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            text().prop_map(Value::String),
+            any::<i32>().prop_map(|n| json!(n)),
+            (-1e6f64..1e6).prop_map(|f| json!(f)),
+            any::<bool>().prop_map(Value::Bool),
+            Just(Value::Null),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::vec(("[a-z_]{1,6}", inner), 0..4)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn record() -> impl Strategy<Value = Value> {
+        let key = prop_oneof![
+            Just("src_path".to_string()),
+            Just("dest_path".to_string()),
+            Just("path".to_string()),
+            Just("event_type".to_string()),
+            Just("src_path_b64".to_string()),
+            Just("file".to_string()),
+            "[a-z_]{1,8}",
+        ];
+        proptest::collection::vec((key, value()), 0..6).prop_map(|kv| {
+            let mut m = Map::new();
+            for (k, v) in kv {
+                m.insert(k, v);
+            }
+            Value::Object(m)
+        })
+    }
+
+    #[derive(Debug, Clone)]
+    enum Edit {
+        None,
+        Truncate(usize),
+        Insert(usize, u8),
+        Replace(usize, u8),
+    }
+
+    fn edit() -> impl Strategy<Value = Edit> {
+        let byte = prop_oneof![
+            Just(b'"'),
+            Just(b','),
+            Just(b'}'),
+            Just(b'{'),
+            Just(b'\\'),
+            Just(b' '),
+            Just(b'e'),
+            Just(b'0'),
+            Just(b':'),
+            Just(b']'),
+            any::<u8>()
+        ];
+        prop_oneof![
+            3 => Just(Edit::None),
+            1 => any::<usize>().prop_map(Edit::Truncate),
+            2 => (any::<usize>(), byte.clone()).prop_map(|(i, b)| Edit::Insert(i, b)),
+            2 => (any::<usize>(), byte).prop_map(|(i, b)| Edit::Replace(i, b)),
+        ]
+    }
+
+    fn fields(e: &Extracted<'_>) -> Vec<Option<String>> {
+        [
+            &e.event_type,
+            &e.src_path,
+            &e.dest_path,
+            &e.path,
+            &e.src_path_b64,
+            &e.dest_path_b64,
+            &e.path_b64,
+            &e.named,
+            &e.named_b64,
+        ]
+        .iter()
+        .map(|f| f.as_ref().map(|c| c.to_string()))
+        .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, .. ProptestConfig::default() })]
+
+        #[test]
+        fn fast_scanner_agrees_with_serde(rec in record(), pretty in any::<bool>(), e in edit(), named in any::<bool>()) {
+            let mut line = if pretty { serde_json::to_vec_pretty(&rec).unwrap() } else { serde_json::to_vec(&rec).unwrap() };
+            if pretty {
+                // one record per line: pretty output's newlines are JSON whitespace
+                for b in line.iter_mut() { if *b == b'\n' { *b = b' '; } }
+            }
+            match e {
+                Edit::None => {}
+                Edit::Truncate(i) => line.truncate(i % (line.len() + 1)),
+                Edit::Insert(i, b) => { let i = i % (line.len() + 1); line.insert(i, b) }
+                Edit::Replace(i, b) => { if !line.is_empty() { let i = i % line.len(); line[i] = b } }
+            }
+            let spec = if named { FieldSpec::Named("file".into()) } else { FieldSpec::EventFile };
+            let fast = extract(&line, &spec, true);
+            if std::str::from_utf8(&line).is_err() {
+                prop_assert!(fast.is_err(), "invalid UTF-8 must be rejected");
+                return Ok(());
+            }
+            let reference = extract_serde(&line, &spec, true);
+            match (&fast, &reference) {
+                (Ok(a), Ok(b)) => prop_assert_eq!(fields(a), fields(b)),
+                (Err(_), Err(_)) => {}
+                _ => prop_assert!(false, "disagree on {:?}: fast {:?} serde {:?}", String::from_utf8_lossy(&line),
+                                  fast.as_ref().map(fields).map_err(|r| &r.0), reference.as_ref().map(fields).map_err(|r| &r.0)),
+            }
+        }
     }
 }

@@ -5,6 +5,7 @@
 
 mod fields;
 mod presets;
+mod scan;
 
 use std::io::{Read, Write};
 
