@@ -121,13 +121,17 @@ fail_start() {
     exit 1
 }
 
+# Ready when nf-webhook says it listens (a port that merely answers could
+# belong to another program).
 for ((i = 0; i < 200; i++)); do
-    dlp_tcp_open "$listen" && break
+    dlp_log_has "$webhook_log" "$webhook_from" "nf-webhook: listening" && break
     [ -z "$DLP_SIGNALLED" ] || { dlp_stop_jobs || true; exit 0; }
     kill -0 "${DLP_JOB_PIDS[0]}" 2>/dev/null || fail_start "nf-webhook did not start" "$webhook_log" "$webhook_from"
     dlp_nap 0.1
 done
-dlp_tcp_open "$listen" || fail_start "nf-webhook is not listening on $listen after 20 s" "$webhook_log" "$webhook_from"
+if ! dlp_log_has "$webhook_log" "$webhook_from" "nf-webhook: listening" || ! dlp_tcp_open "$listen"; then
+    fail_start "nf-webhook is not listening on $listen after 20 s" "$webhook_log" "$webhook_from"
+fi
 
 scanner_from=$(dlp_file_size "$scanner_log")
 fswatch-json --initial-scan --debounce "${DLP_DEBOUNCE_MS:-500}" "${dirs[@]}" 2>>"$scanner_log" |
