@@ -5,9 +5,12 @@
 //! in a spool, answer 200, and let fetch workers turn its findings into
 //! Finding records on stdout, so `nf-webhook | findings-csv >> results.csv`
 //! replaces the tutorial's Flask app. Module map: [`server`] (HTTP),
-//! [`verify`] (who may post), [`worker`] (spool entry to records),
+//! [`verify`] (who may post), [`commit`] (group commit to the spool),
+//! [`batch`] (a spool entry's items), [`worker`] (spool item to records),
 //! [`fetch`] (findings URL), [`output`] (the single stdout writer).
 
+pub mod batch;
+pub mod commit;
 pub mod fetch;
 pub mod http;
 pub mod output;
@@ -41,7 +44,8 @@ environment only, never printed). Timestamps older than --tolerance or more
 than 30 s in the future, and signatures already seen, are refused.
 
 An accepted result is stored in the spool directory before it is answered
-200; workers then fetch its findings (https only; plain http to loopback
+200 (results arriving together share one fsync'd spool file: group commit);
+workers then fetch its findings (https only; plain http to loopback
 hosts for local testing), write the records, and only then delete the entry.
 Entries left by a crash or kill are replayed on start. Entries that can never
 succeed (expired URL, bad document) move to <spool>/failed.
@@ -85,14 +89,27 @@ pub struct Args {
     /// On SIGTERM/SIGINT, how long to wait for fetches in progress, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub drain_timeout: u64,
+    /// Most results written to the spool with one fsync.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u16).range(1..))]
+    pub commit_batch: u16,
+    /// Test hook: wait (up to 10 s) for this many results before a spool write.
+    #[arg(long, value_name = "N", default_value_t = 1, hide = true)]
+    pub commit_min_batch: usize,
 }
+
+/// Bytes of results written to the spool with one fsync (one result more
+/// may go over, so a single result up to --max-body always fits).
+const COMMIT_MAX_BYTES: usize = 4 * 1024 * 1024;
+
+/// Queued results waiting for the committer, per handler thread.
+const COMMIT_QUEUE_PER_HANDLER: usize = 64;
 
 /// State shared by the handler threads and the fetch workers.
 pub struct Ctx {
     pub verifier: verify::Verifier,
     pub spool: Spool,
     pub dead: Spool,
-    pub jobs: crossbeam_channel::Sender<String>,
+    pub jobs: crossbeam_channel::Sender<worker::Job>,
     pub out: output::Output,
     pub fetcher: fetch::Fetcher,
     pub max_body: usize,
@@ -192,16 +209,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         fatal: Mutex::new(None),
     });
 
-    let pending = ctx.spool.list().context("listing the spool")?;
-    if !pending.is_empty() {
+    let (pending, items) = worker::load_spool(&ctx).context("reading the spool")?;
+    if items > 0 {
         ctx.log(&format!(
-            "replaying {} spooled result(s) from {}",
-            pending.len(),
-            spool_dir.display()
+            "replaying {items} spooled result(s) from {} ({} file(s))",
+            spool_dir.display(),
+            pending.len()
         ));
     }
-    for key in pending {
-        let _ = ctx.jobs.send(key);
+    for batch in pending {
+        for index in 0..batch.len() {
+            let _ = ctx.jobs.send(worker::Job {
+                batch: batch.clone(),
+                index,
+            });
+        }
     }
     let workers: Vec<_> = (0..args.workers)
         .map(|i| {
@@ -212,17 +234,31 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         })
         .collect::<Result<_, _>>()
         .context("starting fetch workers")?;
+    let (commit_tx, commit_rx) =
+        crossbeam_channel::bounded(usize::from(args.threads) * COMMIT_QUEUE_PER_HANDLER);
+    let committer = {
+        let ctx = ctx.clone();
+        let lim = commit::Limits {
+            max_items: usize::from(args.commit_batch),
+            max_bytes: COMMIT_MAX_BYTES,
+            min_items: args.commit_min_batch.max(1),
+        };
+        std::thread::Builder::new()
+            .name("commit".into())
+            .spawn(move || commit::run(&ctx, commit_rx, lim))
+            .context("starting the spool writer")?
+    };
     let (conn_tx, conn_rx) = crossbeam_channel::bounded(usize::from(args.threads) * 64);
     let handlers: Vec<_> = (0..args.threads)
         .map(|i| {
-            let (ctx, rx) = (ctx.clone(), conn_rx.clone());
+            let (ctx, rx, commits) = (ctx.clone(), conn_rx.clone(), commit_tx.clone());
             std::thread::Builder::new()
                 .name(format!("http-{i}"))
-                .spawn(move || server::handler_loop(&ctx, rx))
+                .spawn(move || server::handler_loop(&ctx, rx, commits))
         })
         .collect::<Result<_, _>>()
         .context("starting request handlers")?;
-    drop(conn_rx);
+    drop((conn_rx, commit_tx));
     let acceptor = {
         let ctx = ctx.clone();
         std::thread::Builder::new()
@@ -245,6 +281,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let _ = acceptor.join();
     for h in handlers {
         let _ = h.join();
+    }
+    // The handlers' senders are gone: the committer writes and answers
+    // what is queued, then returns.
+    if let Ok(st) = committer.join() {
+        if st.writes > 0 {
+            ctx.log(&format!(
+                "spooled {} result(s) in {} write(s) (largest batch {})",
+                st.items, st.writes, st.largest
+            ));
+        }
     }
     // Workers finish the fetch in hand; queued entries stay in the spool.
     ctx.drain.store(true, Ordering::SeqCst);

@@ -5,6 +5,9 @@
 //!
 //! One acceptor thread hands connections to a fixed pool of handler
 //! threads through a bounded queue; a full queue is answered 503 at once.
+//! A handler verifies a result and passes it, with its connection, to the
+//! committer ([`crate::commit`]), which answers once the result is on disk;
+//! the handler goes on to the next connection meanwhile.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
@@ -13,9 +16,25 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use nfapi::{Challenge, WebhookNotification};
 
+use crate::commit::Ticket;
 use crate::http::{self, Limits, Request, Response};
 use crate::worker::SpoolEntry;
 use crate::Ctx;
+
+/// What a request turned into.
+#[derive(Debug)]
+pub enum Routed {
+    /// Answer this now.
+    Now(Response),
+    /// A verified result: answer once `line` is durably spooled.
+    Spool {
+        /// The spool line (compact JSON [`SpoolEntry`]).
+        line: Vec<u8>,
+        /// The signature, forgotten again if the result cannot be stored.
+        sig: [u8; 32],
+        upload_id: String,
+    },
+}
 
 /// Time a client has to send a whole request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -52,8 +71,13 @@ pub fn accept_loop(ctx: &Ctx, listener: TcpListener, conns: Sender<(TcpStream, S
     }
 }
 
-/// Serves queued connections until the acceptor is gone and the queue is empty.
-pub fn handler_loop(ctx: &Arc<Ctx>, conns: Receiver<(TcpStream, SocketAddr)>) {
+/// Serves queued connections until the acceptor is gone and the queue is
+/// empty. Verified results go to the committer through `commits`.
+pub fn handler_loop(
+    ctx: &Arc<Ctx>,
+    conns: Receiver<(TcpStream, SocketAddr)>,
+    commits: Sender<Ticket>,
+) {
     let lim = Limits {
         max_body: ctx.max_body,
         timeout: REQUEST_TIMEOUT,
@@ -61,10 +85,34 @@ pub fn handler_loop(ctx: &Arc<Ctx>, conns: Receiver<(TcpStream, SocketAddr)>) {
     for (mut s, peer) in conns {
         match http::read_request(&mut s, peer, lim) {
             Ok(None) => {}
-            Ok(Some(rq)) => {
-                let resp = handle(ctx, &rq);
-                http::write_response(s, &resp, rq.method == "HEAD", false);
-            }
+            Ok(Some(rq)) => match handle(ctx, &rq) {
+                Routed::Now(resp) => http::write_response(s, &resp, rq.method == "HEAD", false),
+                Routed::Spool {
+                    line,
+                    sig,
+                    upload_id,
+                } => {
+                    let c = ctx.clone();
+                    let done = Box::new(move |stored: Result<(), &std::io::Error>| {
+                        let resp = match stored {
+                            Ok(()) => Response::text(200, ""),
+                            Err(e) => {
+                                c.verifier.forget(&sig);
+                                c.log(&format!(
+                                    "storing result for UploadID {upload_id} in the spool: {e}"
+                                ));
+                                Response::text(503, "could not store the result; try again\n")
+                            }
+                        };
+                        http::write_response(s, &resp, false, false);
+                    });
+                    if let Err(e) = commits.send(Ticket { line, done }) {
+                        // Only when the committer has died: answer 503.
+                        let t = e.into_inner();
+                        (t.done)(Err(&std::io::Error::other("the spool writer stopped")));
+                    }
+                }
+            },
             Err(bad) => {
                 ctx.log(&format!("rejected request from {peer}: {}", bad.why));
                 http::write_response(
@@ -79,8 +127,8 @@ pub fn handler_loop(ctx: &Arc<Ctx>, conns: Receiver<(TcpStream, SocketAddr)>) {
 }
 
 /// Routes one complete request.
-pub fn handle(ctx: &Ctx, rq: &Request) -> Response {
-    match (rq.path.as_str(), rq.method.as_str()) {
+pub fn handle(ctx: &Ctx, rq: &Request) -> Routed {
+    let resp = match (rq.path.as_str(), rq.method.as_str()) {
         ("/ping", "GET" | "HEAD") => Response::text(200, "Hello World"),
         ("/ping", m) => {
             ctx.log(&format!(
@@ -89,7 +137,7 @@ pub fn handle(ctx: &Ctx, rq: &Request) -> Response {
             ));
             Response::text(405, "method not allowed\n").with_header("Allow", "GET, HEAD")
         }
-        ("/ingest", "POST") => ingest(ctx, rq),
+        ("/ingest", "POST") => return ingest(ctx, rq),
         ("/ingest", m) => {
             ctx.log(&format!(
                 "rejected {m} /ingest from {}: method not allowed",
@@ -105,7 +153,8 @@ pub fn handle(ctx: &Ctx, rq: &Request) -> Response {
             ));
             Response::text(404, "not found\n")
         }
-    }
+    };
+    Routed::Now(resp)
 }
 
 fn truncate(s: &str) -> &str {
@@ -120,10 +169,10 @@ fn refuse(ctx: &Ctx, rq: &Request, status: u16, why: &str) -> Response {
     Response::text(status, format!("{why}\n"))
 }
 
-fn ingest(ctx: &Ctx, rq: &Request) -> Response {
+fn ingest(ctx: &Ctx, rq: &Request) -> Routed {
     if let Some(challenge) = Challenge::parse(&rq.body) {
         ctx.log(&format!("answered challenge from {}", rq.peer));
-        return Response::text(200, challenge);
+        return Routed::Now(Response::text(200, challenge));
     }
     let sig = rq.header("X-Nightfall-Signature");
     let ts = rq.header("X-Nightfall-Timestamp");
@@ -132,38 +181,29 @@ fn ingest(ctx: &Ctx, rq: &Request) -> Response {
         .check(sig, ts, &rq.body, dlp_core::time::unix_now())
     {
         Ok(k) => k,
-        Err(rej) => return refuse(ctx, rq, rej.status, &rej.reason),
+        Err(rej) => return Routed::Now(refuse(ctx, rq, rej.status, &rej.reason)),
     };
     let notification: WebhookNotification = match serde_json::from_slice(&rq.body) {
         Ok(n) => n,
         Err(e) => {
-            return refuse(
+            return Routed::Now(refuse(
                 ctx,
                 rq,
                 400,
                 &format!("signed body is not a result notification: {e}"),
-            )
+            ))
         }
     };
+    let upload_id = notification.upload_id.clone();
     let entry = SpoolEntry {
         accepted_at: dlp_core::time::now_rfc3339(),
         notification,
     };
-    let data = serde_json::to_vec(&entry).expect("spool entry serialises");
-    match ctx.spool.put(&data) {
-        Ok(spool_key) => {
-            // Durable now: answer 200 even if the workers are shutting
-            // down (the entry is replayed on the next start).
-            let _ = ctx.jobs.send(spool_key);
-            Response::text(200, "")
-        }
-        Err(e) => {
-            ctx.verifier.forget(&key);
-            ctx.log(&format!(
-                "storing result for UploadID {} in the spool: {e}",
-                entry.notification.upload_id
-            ));
-            Response::text(503, "could not store the result; try again\n")
-        }
+    // Compact JSON has no raw newline, so it is one line of a batch entry.
+    let line = serde_json::to_vec(&entry).expect("spool entry serialises");
+    Routed::Spool {
+        line,
+        sig: key,
+        upload_id,
     }
 }

@@ -1,23 +1,35 @@
-//! From spool entry to records: each fetch worker takes the key of an
-//! accepted notification, fetches its findings (or logs why there are
-//! none), writes one Finding per finding, and removes the entry only after
-//! the records are flushed. Anything that cannot be completed stays in the
-//! spool for the next start, or goes to `<spool>/failed` when retrying
-//! cannot help, so an accepted result is never dropped silently.
+//! From spool item to records: each fetch worker takes one accepted
+//! notification (an item of a group-committed [`Batch`]), fetches its
+//! findings (or logs why there are none), writes one Finding per finding,
+//! and drops the item from its spool entry only after the records are
+//! flushed. Anything that cannot be completed stays in the spool for the
+//! next start, or goes to `<spool>/failed` when retrying cannot help, so an
+//! accepted result is never dropped silently.
 //!
-//! Delivery is exactly-once except for one edge: a kill that lands after a
-//! batch was flushed but before its entry was removed replays that batch
-//! on restart (at-least-once). Replayed records are byte-identical (the
-//! timestamp is the acceptance time), so a downstream `sort -u` removes them.
+//! Delivery is exactly-once except for one edge: a kill that lands after an
+//! item's records were flushed but before its entry was rewritten without
+//! it replays that item's records on restart (at-least-once). Replayed
+//! records are byte-identical (the timestamp is the acceptance time), so a
+//! downstream `sort -u` removes them. Items that emitted nothing may be
+//! replayed after a kill too; that only repeats their stderr lines.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use nfapi::{RequestMetadata, WebhookNotification};
 use serde::{Deserialize, Serialize};
 
+use crate::batch::{self, Batch};
 use crate::fetch::FetchError;
 use crate::output::Emitted;
 use crate::Ctx;
+
+/// One item of a spooled batch, for a fetch worker.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub batch: Arc<Batch>,
+    pub index: usize,
+}
 
 /// What the spool holds for one accepted notification.
 #[derive(Debug, Serialize, Deserialize)]
@@ -31,28 +43,58 @@ pub struct SpoolEntry {
 const DEFAULT_VALIDITY: Duration = Duration::from_secs(24 * 3600);
 
 /// Runs jobs until the channel closes or shutdown begins.
-pub fn run(ctx: &Ctx, jobs: crossbeam_channel::Receiver<String>) {
+pub fn run(ctx: &Ctx, jobs: crossbeam_channel::Receiver<Job>) {
     while !ctx.draining() {
         match jobs.recv_timeout(Duration::from_millis(100)) {
-            Ok(key) => process(ctx, &key),
+            Ok(job) => process(ctx, &job),
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
         }
     }
 }
 
-/// Handles one spool entry completely, or leaves it in place.
-pub fn process(ctx: &Ctx, key: &str) {
-    let entry: SpoolEntry = match ctx.spool.read(key) {
-        Ok(bytes) => match serde_json::from_slice(&bytes) {
-            Ok(e) => e,
-            Err(e) => return give_up(ctx, key, "?", &format!("unreadable spool entry: {e}")),
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
-        Err(e) => {
-            return ctx.log(&format!(
+/// Reads every spool entry left by an earlier run into batches, oldest
+/// first; returns them with the number of items. An unreadable entry is
+/// reported and left in place for the next start.
+pub fn load_spool(ctx: &Ctx) -> std::io::Result<(Vec<Arc<Batch>>, usize)> {
+    let mut batches = Vec::new();
+    let mut items = 0;
+    for key in ctx.spool.list()? {
+        match ctx.spool.read(&key) {
+            Ok(data) => {
+                let lines = batch::split(&data);
+                items += lines.len();
+                let b = Batch::new(key, lines);
+                if b.is_empty() {
+                    // Only blank lines: nothing to do, nothing to keep.
+                    done(ctx, &b, 0, false);
+                } else {
+                    batches.push(b);
+                }
+            }
+            Err(e) => ctx.log(&format!(
                 "reading spool entry {key}: {e}; left for the next start"
-            ))
+            )),
+        }
+    }
+    Ok((batches, items))
+}
+
+/// Handles one item completely, or leaves it in the spool.
+pub fn process(ctx: &Ctx, job: &Job) {
+    let Some(bytes) = job.batch.item(job.index) else {
+        return;
+    };
+    let entry: SpoolEntry = match serde_json::from_slice(&bytes) {
+        Ok(e) => e,
+        Err(e) => {
+            return give_up(
+                ctx,
+                job,
+                &bytes,
+                "?",
+                &format!("unreadable spool entry: {e}"),
+            )
         }
     };
     let n = &entry.notification;
@@ -70,7 +112,7 @@ pub fn process(ctx: &Ctx, key: &str) {
         } else {
             ctx.log(&format!("No sensitive data present! | UploadID {id}"));
         }
-        return done(ctx, key);
+        return done(ctx, &job.batch, job.index, false);
     }
     let deadline = nfapi_deadline(&entry);
     let doc = match ctx.fetcher.fetch(
@@ -83,7 +125,7 @@ pub fn process(ctx: &Ctx, key: &str) {
         Ok(doc) => doc,
         Err(FetchError::Stopped) => return,
         Err(FetchError::Permanent(why) | FetchError::Expired(why)) => {
-            return give_up(ctx, key, id, &why)
+            return give_up(ctx, job, &bytes, id, &why)
         }
     };
     let meta = RequestMetadata::parse(&n.request_metadata);
@@ -108,7 +150,7 @@ pub fn process(ctx: &Ctx, key: &str) {
         lines.push(serde_json::to_vec(&rec).expect("Finding serialises"));
     }
     match ctx.out.emit(&lines) {
-        Ok(Emitted::Done) => done(ctx, key),
+        Ok(Emitted::Done) => done(ctx, &job.batch, job.index, true),
         Ok(Emitted::Closed) => {}
         Err(e) => ctx.fail(e),
     }
@@ -120,28 +162,26 @@ fn nfapi_deadline(entry: &SpoolEntry) -> SystemTime {
         .unwrap_or_else(|| SystemTime::now() + DEFAULT_VALIDITY)
 }
 
-fn done(ctx: &Ctx, key: &str) {
-    if let Err(e) = ctx.spool.remove(key) {
+/// Marks an item finished; `durable`: it had effects (records, a dead
+/// letter) that must not be repeated, so the entry is rewritten now.
+fn done(ctx: &Ctx, batch: &Batch, index: usize, durable: bool) {
+    if let Err(e) = batch.finish(&ctx.spool, index, durable) {
         ctx.log(&format!(
-            "removing spool entry {key}: {e} (it will be replayed on the next start)"
+            "updating spool entry {}: {e} (its finished results will be replayed on the next start)",
+            batch.key()
         ));
     }
 }
 
-/// Moves an entry that can never succeed to `<spool>/failed` and says so.
-fn give_up(ctx: &Ctx, key: &str, id: &str, why: &str) {
-    let kept = ctx
-        .spool
-        .read(key)
-        .map_err(|e| e.to_string())
-        .and_then(|b| ctx.dead.put(&b).map_err(|e| e.to_string()));
-    match kept {
+/// Moves an item that can never succeed to `<spool>/failed` and says so.
+fn give_up(ctx: &Ctx, job: &Job, bytes: &[u8], id: &str, why: &str) {
+    match ctx.dead.put(bytes) {
         Ok(dead_key) => {
             ctx.log(&format!(
                 "giving up on UploadID {id}: {why}; notification kept in {}/{dead_key}.entry",
                 ctx.dead.dir().display()
             ));
-            done(ctx, key);
+            done(ctx, &job.batch, job.index, true);
         }
         Err(e) => ctx.log(&format!(
             "giving up on UploadID {id}: {why}; could not move it to {}: {e}",

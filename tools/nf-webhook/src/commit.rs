@@ -1,0 +1,123 @@
+//! Group commit: the one thread that writes accepted results to the spool.
+//!
+//! An fsync costs the same for one notification as for a hundred, so
+//! handler threads do not write the spool themselves. They verify a
+//! request and queue a [`Ticket`] (the spool line plus what to do once it
+//! is durable, normally: answer the connection). The committer blocks for
+//! the first ticket, takes whatever else is already queued (up to
+//! [`Limits::max_items`] / [`Limits::max_bytes`]), writes all of it as ONE
+//! spool entry (one fsync, rename, directory fsync), and only then runs
+//! every ticket's completion: 200 when the entry is on disk, 503 when the
+//! write failed. Nothing is answered 200 before its bytes are durable.
+//!
+//! Handler threads do not wait for the disk, so the batch size is set by
+//! how many requests arrive during one fsync, not by the handler count.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
+
+use crate::batch::{self, Batch};
+use crate::worker::Job;
+use crate::Ctx;
+
+/// What to do with a ticket's outcome: `Ok` once its line is durable,
+/// `Err` when it could not be stored.
+pub type Completion = Box<dyn FnOnce(Result<(), &io::Error>) + Send>;
+
+/// One accepted notification waiting for the disk.
+pub struct Ticket {
+    /// The spool line (a compact JSON [`crate::worker::SpoolEntry`], no newline).
+    pub line: Vec<u8>,
+    pub done: Completion,
+}
+
+/// Batch bounds.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_items: usize,
+    pub max_bytes: usize,
+    /// Test hook (hidden `--commit-min-batch`): wait for this many tickets
+    /// (at most [`MIN_BATCH_WAIT`]) before writing, so tests can observe a
+    /// multi-item batch without depending on timing.
+    pub min_items: usize,
+}
+
+/// Longest a batch waits for `min_items`.
+const MIN_BATCH_WAIT: Duration = Duration::from_secs(10);
+
+/// Totals for the shutdown log line.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Stats {
+    pub items: u64,
+    pub writes: u64,
+    pub largest: usize,
+}
+
+/// Commits until every sender is gone and the queue is empty.
+pub fn run(ctx: &Ctx, tickets: Receiver<Ticket>, lim: Limits) -> Stats {
+    let mut stats = Stats::default();
+    while let Ok(first) = tickets.recv() {
+        let batch = gather(first, &tickets, lim);
+        stats.items += batch.len() as u64;
+        stats.writes += 1;
+        stats.largest = stats.largest.max(batch.len());
+        commit(ctx, batch);
+    }
+    stats
+}
+
+fn gather(first: Ticket, tickets: &Receiver<Ticket>, lim: Limits) -> Vec<Ticket> {
+    let mut bytes = first.line.len() + 1;
+    let mut batch = vec![first];
+    let hold_until = Instant::now() + MIN_BATCH_WAIT;
+    while batch.len() < lim.max_items && bytes < lim.max_bytes {
+        let next = match tickets.try_recv() {
+            Ok(t) => t,
+            Err(TryRecvError::Disconnected) => break,
+            Err(TryRecvError::Empty) if batch.len() >= lim.min_items => break,
+            Err(TryRecvError::Empty) => {
+                match tickets.recv_timeout(hold_until.saturating_duration_since(Instant::now())) {
+                    Ok(t) => t,
+                    Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+                }
+            }
+        };
+        bytes += next.line.len() + 1;
+        batch.push(next);
+    }
+    batch
+}
+
+fn commit(ctx: &Ctx, batch: Vec<Ticket>) {
+    let (lines, dones): (Vec<_>, Vec<_>) = batch.into_iter().map(|t| (t.line, t.done)).unzip();
+    let data = batch::join(lines.iter().map(Vec::as_slice));
+    match ctx.spool.put(&data) {
+        Ok(key) => {
+            let n = lines.len();
+            let b = Batch::new(key, lines);
+            for index in 0..n {
+                // Durable now: queue it even if the workers are shutting
+                // down (the entry is replayed on the next start).
+                let _ = ctx.jobs.send(Job {
+                    batch: b.clone(),
+                    index,
+                });
+            }
+            for done in dones {
+                done(Ok(()));
+            }
+        }
+        Err(e) => {
+            ctx.log(&format!(
+                "storing {} result(s) in the spool {}: {e}",
+                lines.len(),
+                ctx.spool.dir().display()
+            ));
+            for done in dones {
+                done(Err(&e));
+            }
+        }
+    }
+}
