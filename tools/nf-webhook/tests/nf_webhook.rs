@@ -80,7 +80,7 @@ fn card_finding(text: &str) -> Value {
 
 /// A local findings server. `GET /doc?n=N` serves one finding whose text
 /// is N; `/two` serves two findings; the first `fail_first` requests get
-/// 500; while `blocked` is set, requests wait.
+/// 500; while `blocked` is set, requests wait (except `/fast?n=N`).
 struct Findings {
     port: u16,
     hits: Arc<AtomicUsize>,
@@ -98,7 +98,7 @@ fn findings_server(fail_first: usize, blocked: bool) -> Findings {
             let (h, b) = (h.clone(), b.clone());
             std::thread::spawn(move || {
                 let n = h.fetch_add(1, Ordering::SeqCst);
-                while *b.lock().unwrap() {
+                while *b.lock().unwrap() && !rq.url().starts_with("/fast") {
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 if n < fail_first {
@@ -631,4 +631,223 @@ fn conformance_with_official_python_sdk() {
             .sp
             .wait_stderr(&format!("No sensitive data present! | UploadID sdk-{i}"), T));
     }
+}
+
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let t0 = std::time::Instant::now();
+    while !cond() {
+        assert!(t0.elapsed() < T, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Contents of the spool's entry files.
+fn spool_texts(dir: &std::path::Path) -> Vec<String> {
+    spool_entries(dir)
+        .iter()
+        .filter_map(|n| std::fs::read_to_string(dir.join(n)).ok())
+        .collect()
+}
+
+/// Posts all `bodies` at once (each from its own thread) and returns the statuses.
+fn post_all(port: u16, bodies: Vec<String>) -> Vec<u16> {
+    let barrier = Arc::new(Barrier::new(bodies.len()));
+    let threads: Vec<_> = bodies
+        .into_iter()
+        .map(|body| {
+            let b = barrier.clone();
+            std::thread::spawn(move || {
+                b.wait();
+                post_signed(port, unix_now(), &body).0
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
+#[test]
+fn concurrent_results_share_one_spool_write() {
+    let spool = TempDir::new("nfw");
+    let fs = findings_server(0, true);
+    // The hidden test hook makes the committer wait for 5 results, so the
+    // batch does not depend on how the requests happen to be scheduled.
+    let mut hook = start(spool.path(), &["--commit-min-batch", "5"]);
+    let bodies: Vec<String> = (0..5)
+        .map(|i| {
+            notification(
+                &format!("g{i}"),
+                &format!("http://127.0.0.1:{}/doc?n={i}", fs.port),
+                true,
+                "",
+            )
+        })
+        .collect();
+    assert_eq!(post_all(hook.port, bodies), vec![200; 5]);
+    // Every 200 came after the one write: one file holding all five.
+    let texts = spool_texts(spool.path());
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    let ids: HashSet<String> = texts[0]
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            v["notification"]["uploadID"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(ids, (0..5).map(|i| format!("g{i}")).collect());
+    *fs.blocked.lock().unwrap() = false;
+    let recs = hook.sp.records_until(T, |v| v.len() >= 5);
+    let found: HashSet<String> = recs
+        .iter()
+        .map(|r| {
+            format!(
+                "{}/{}",
+                r["upload_id"].as_str().unwrap(),
+                r["finding"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(found, (0..5).map(|i| format!("g{i}/{i}")).collect());
+    assert!(hook.sp.drain_records(Duration::from_millis(300)).is_empty());
+    wait_until("the batch entry to be removed", || {
+        spool_entries(spool.path()).is_empty()
+    });
+    hook.sp.signal(15);
+    assert_eq!(hook.sp.wait_timeout(T).unwrap().code(), Some(0));
+    assert!(hook
+        .sp
+        .stderr_text()
+        .contains("spooled 5 result(s) in 1 write(s) (largest batch 5)"));
+}
+
+#[test]
+fn kill_9_inside_a_batch_replays_only_unfinished_items() {
+    let spool = TempDir::new("nfw");
+    let fs = findings_server(0, true);
+    let mut hook = start(spool.path(), &["--commit-min-batch", "3"]);
+    let bodies = vec![
+        notification(
+            "fast-1",
+            &format!("http://127.0.0.1:{}/fast?n=1", fs.port),
+            true,
+            "",
+        ),
+        notification(
+            "slow-2",
+            &format!("http://127.0.0.1:{}/doc?n=2", fs.port),
+            true,
+            "",
+        ),
+        notification("clean-3", "", false, ""),
+    ];
+    assert_eq!(post_all(hook.port, bodies), vec![200; 3]);
+    let r = hook.sp.next_record(T).expect("the fast item's record");
+    assert_eq!(r["upload_id"], "fast-1");
+    assert!(hook
+        .sp
+        .wait_stderr("No sensitive data present! | UploadID clean-3", T));
+    // The finished item leaves the entry (atomic rewrite) after its
+    // records are flushed; the slow one is still being fetched.
+    wait_until("the entry to be rewritten without fast-1", || {
+        let t = spool_texts(spool.path());
+        t.len() == 1 && !t[0].contains("fast-1")
+    });
+    wait_until("the slow fetch", || fs.hits.load(Ordering::SeqCst) >= 2);
+    hook.sp.signal(9);
+    hook.sp.wait_timeout(T);
+    assert!(hook.sp.drain_records(Duration::from_millis(100)).is_empty());
+    let left = spool_texts(spool.path());
+    assert_eq!(left.len(), 1);
+    assert!(left[0].contains("slow-2") && !left[0].contains("fast-1"));
+
+    *fs.blocked.lock().unwrap() = false;
+    let mut again = start(spool.path(), &[]);
+    assert!(again.sp.wait_stderr("replaying", T));
+    let recs = again.sp.records_until(T, |v| !v.is_empty());
+    assert_eq!(recs.len(), 1);
+    assert_eq!(
+        (recs[0]["upload_id"].as_str(), recs[0]["finding"].as_str()),
+        (Some("slow-2"), Some("2"))
+    );
+    assert!(again
+        .sp
+        .drain_records(Duration::from_millis(500))
+        .is_empty());
+    wait_until("the entry to be removed", || {
+        spool_entries(spool.path()).is_empty()
+    });
+    again.sp.signal(15);
+    assert_eq!(again.sp.wait_timeout(T).unwrap().code(), Some(0));
+}
+
+#[test]
+fn replays_old_single_entries_and_dead_letters_bad_items_one_by_one() {
+    let spool = TempDir::new("nfw");
+    let fs = findings_server(0, false);
+    let item = |id: &str, n: u32| {
+        let body = notification(
+            id,
+            &format!("http://127.0.0.1:{}/doc?n={n}", fs.port),
+            true,
+            "",
+        );
+        let v = json!({"accepted_at": "2026-11-22T10:15:03.120511Z",
+                       "notification": serde_json::from_str::<Value>(&body).unwrap()});
+        v.to_string()
+    };
+    // A pre-batch entry (one object, no newline) and a batch entry with
+    // one unreadable item between two good ones.
+    std::fs::write(
+        spool.join("000000000000000000000001-0000000001-00000000.entry"),
+        item("old-1", 1),
+    )
+    .unwrap();
+    std::fs::write(
+        spool.join("000000000000000000000002-0000000001-00000001.entry"),
+        format!("{}\nnot json\n{}\n", item("new-2", 2), item("new-3", 3)),
+    )
+    .unwrap();
+    let mut hook = start(spool.path(), &[]);
+    assert!(hook.sp.wait_stderr("replaying 4 spooled result(s)", T));
+    let recs = hook.sp.records_until(T, |v| v.len() >= 3);
+    let found: HashSet<String> = recs
+        .iter()
+        .map(|r| {
+            format!(
+                "{}/{}",
+                r["upload_id"].as_str().unwrap(),
+                r["finding"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        ["old-1/1", "new-2/2", "new-3/3"].map(String::from).into()
+    );
+    assert!(hook.sp.wait_stderr("unreadable spool entry", T));
+    wait_until("the entries to be removed", || {
+        spool_entries(spool.path()).is_empty()
+    });
+    let failed = spool_texts(&spool.join("failed"));
+    assert_eq!(failed, vec!["not json".to_owned()]);
+    assert!(hook.sp.drain_records(Duration::from_millis(300)).is_empty());
+}
+
+#[test]
+fn spool_write_failure_answers_503_and_allows_a_retry() {
+    let spool = TempDir::new("nfw");
+    let dir = spool.join("spool");
+    let mut hook = start(&dir, &[]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let body = notification("retry-me", "", false, "");
+    let ts = unix_now();
+    assert_eq!(post_signed(hook.port, ts, &body).0, 503);
+    assert!(hook
+        .sp
+        .wait_stderr("storing result for UploadID retry-me in the spool", T));
+    // Not stored, so not remembered: the sender's retry is accepted.
+    std::fs::create_dir_all(&dir).unwrap();
+    assert_eq!(post_signed(hook.port, ts, &body).0, 200);
+    assert!(hook
+        .sp
+        .wait_stderr("No sensitive data present! | UploadID retry-me", T));
 }
