@@ -90,13 +90,14 @@ fail() {
 
 deadline=$((SECONDS + 55))
 
+: >"$work/logs/nf-emulator.log" # exists before the job opens it
 nf-emulator --listen 127.0.0.1:0 --data-dir "$work/emulator-data" 2>"$work/logs/nf-emulator.log" &
 dlp_job_started emulator
 api_url=
 while [ -z "$api_url" ]; do
     [ "$SECONDS" -lt "$deadline" ] || fail "nf-emulator did not start"
     kill -0 "${DLP_JOB_PIDS[0]}" 2>/dev/null || fail "nf-emulator exited"
-    api_url=$(sed -n 's/^nf-emulator: listening on \(http:[^ ]*\).*/\1/p' "$work/logs/nf-emulator.log")
+    api_url=$(sed -n 's/^nf-emulator: listening on \(http:[^ ]*\).*/\1/p' "$work/logs/nf-emulator.log" || true)
     [ -n "$api_url" ] || dlp_nap 0.1
 done
 export NIGHTFALL_API_URL=$api_url

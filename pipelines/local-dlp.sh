@@ -108,7 +108,7 @@ summary() {
     local n files where
     n=$(grep -c . "$1" || true)
     files=$(grep -o '"path":"[^"]*"' "$1" | sort -u | grep -c . || true)
-    if [ "$output" = - ]; then where="standard output"; else where=$(cd "$(dirname "$output")" && pwd)/$(basename "$output"); fi
+    if [ "$output" = - ]; then where="standard output"; else where=$output; fi
     echo "$DLP_PROG: $n finding(s) in $files file(s) under ${dirs[*]}"
     if [ "$n" -gt 0 ]; then
         grep -o '"detector":"[^"]*"' "$1" | sed -e 's/^"detector":"//' -e 's/"$//' |
