@@ -1,9 +1,9 @@
-//! Group commit: the one thread that writes accepted results to the spool.
+//! Group commit: the threads that write accepted results to the spool.
 //!
 //! An fsync costs the same for one notification as for a hundred, so
 //! handler threads do not write the spool themselves. They verify a
 //! request and queue a [`Ticket`] (the spool line plus what to do once it
-//! is durable, normally: answer the connection). The committer blocks for
+//! is durable, normally: answer the connection). A committer blocks for
 //! the first ticket, takes whatever else is already queued (up to
 //! [`Limits::max_items`] / [`Limits::max_bytes`]), writes all of it as ONE
 //! spool entry (one fsync, rename, directory fsync), and only then runs
@@ -12,6 +12,9 @@
 //!
 //! Handler threads do not wait for the disk, so the batch size is set by
 //! how many requests arrive during one fsync, not by the handler count.
+//! Two committers share the queue (see `COMMITTERS` in lib.rs), so one
+//! batch is written while the other waits for its fsync; each ticket is
+//! still answered only after its own batch is durable.
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -55,7 +58,8 @@ pub struct Stats {
     pub largest: usize,
 }
 
-/// Commits until every sender is gone and the queue is empty.
+/// Commits until every sender is gone and the queue is empty (run by
+/// each committer thread on a clone of the queue).
 pub fn run(ctx: &Ctx, tickets: Receiver<Ticket>, lim: Limits) -> Stats {
     let mut stats = Stats::default();
     while let Ok(first) = tickets.recv() {
