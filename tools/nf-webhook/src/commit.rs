@@ -125,3 +125,56 @@ fn commit(ctx: &Ctx, batch: Vec<Ticket>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ticket(n: usize) -> Ticket {
+        Ticket {
+            line: vec![b'x'; n],
+            done: Box::new(|_| {}),
+        }
+    }
+
+    fn lim(max_items: usize, max_bytes: usize, min_items: usize) -> Limits {
+        Limits {
+            max_items,
+            max_bytes,
+            min_items,
+        }
+    }
+
+    #[test]
+    fn gather_takes_what_is_queued_up_to_the_limits() {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        for _ in 0..10 {
+            tx.send(ticket(9)).unwrap();
+        }
+        let sizes = |b: Vec<Ticket>| b.len();
+        // Item cap.
+        assert_eq!(sizes(gather(ticket(9), &rx, lim(4, 1 << 20, 1))), 4);
+        // Byte cap (10 bytes a line with its newline): stops once reached.
+        assert_eq!(sizes(gather(ticket(9), &rx, lim(100, 25, 1))), 3);
+        // The rest, without waiting for more.
+        assert_eq!(sizes(gather(ticket(9), &rx, lim(100, 1 << 20, 1))), 6);
+        // A first item over the byte cap still goes alone.
+        tx.send(ticket(9)).unwrap();
+        assert_eq!(sizes(gather(ticket(100), &rx, lim(100, 10, 1))), 1);
+    }
+
+    #[test]
+    fn gather_waits_for_min_items() {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let late = std::thread::spawn(move || {
+            for _ in 0..2 {
+                std::thread::sleep(Duration::from_millis(20));
+                tx.send(ticket(1)).unwrap();
+            }
+        });
+        assert_eq!(gather(ticket(1), &rx, lim(100, 1 << 20, 3)).len(), 3);
+        late.join().unwrap();
+        // Senders gone: what there is.
+        assert_eq!(gather(ticket(1), &rx, lim(100, 1 << 20, 3)).len(), 1);
+    }
+}

@@ -89,14 +89,14 @@ pub struct Args {
     /// On SIGTERM/SIGINT, how long to wait for fetches in progress, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub drain_timeout: u64,
-    /// Most results written to the spool with one fsync.
-    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u16).range(1..))]
-    pub commit_batch: u16,
     /// Test hook: one spool writer, which waits (up to 10 s) for this many
     /// results before a write.
     #[arg(long, value_name = "N", default_value_t = 1, hide = true)]
     pub commit_min_batch: usize,
 }
+
+/// Most results written to the spool with one fsync.
+const COMMIT_MAX_ITEMS: usize = 256;
 
 /// Bytes of results written to the spool with one fsync (one result more
 /// may go over, so a single result up to --max-body always fits).
@@ -244,7 +244,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (commit_tx, commit_rx) =
         crossbeam_channel::bounded(usize::from(args.threads) * COMMIT_QUEUE_PER_HANDLER);
     let lim = commit::Limits {
-        max_items: usize::from(args.commit_batch),
+        max_items: COMMIT_MAX_ITEMS,
         max_bytes: COMMIT_MAX_BYTES,
         min_items: args.commit_min_batch.max(1),
     };
