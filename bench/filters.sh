@@ -24,37 +24,38 @@ FC=target/release/findings-csv
 EV="$OUT/events-$EVENTS.ndjson"
 FI="$OUT/findings-$FINDINGS.ndjson"
 
-# run NAME CMD...: best wall time of 3 runs, peak RSS; stdout to $OUT/NAME.out
+# run NAME INPUT CMD...: best of 3 runs by CPU time (user+sys, robust when the
+# machine is busy), with its wall time and peak RSS; stdout to $OUT/NAME.out
 run() {
-    local name=$1; shift
-    local best=999999 rss=0
+    local name=$1 input=$2; shift 2
+    local best=999999 wall=0 rss=0
     for _ in 1 2 3; do
-        /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$@" > "$OUT/$name.out"
-        read -r t m < "$OUT/time.txt"
-        best=$(python3 -c "print(min($best, $t))")
-        rss=$m
+        /usr/bin/time -f "%U %S %e %M" -o "$OUT/time.txt" "$@" < "$input" > "$OUT/$name.out"
+        read -r u s e m < "$OUT/time.txt"
+        read -r best wall rss < <(python3 -c "c=$u+$s; print(*( (c,$e,$m) if c < $best else ($best,$wall,$rss) ))")
     done
-    printf '%-28s %8.3f s %8d KB  %10d lines\n' "$name" "$best" "$rss" "$(wc -l < "$OUT/$name.out")"
+    printf '%-14s cpu %7.3f s  wall %7.3f s  %8d KB  %8d lines\n' "$name" "$best" "$wall" "$rss" "$(wc -l < "$OUT/$name.out")"
     eval "T_${name//-/_}=$best"
 }
 
 RE='/Documents/.*\.csv$'
 echo "== path-filter: $EVENTS events ($(du -h "$EV" | cut -f1)), keep $RE on the event's file"
-run path-filter "$PF" --include "$RE" < "$EV"
-run jq-select jq -c 'select((if .dest_path != "" then .dest_path else .src_path end) | test("/Documents/.*\\.csv$"))' "$EV"
+run path-filter "$EV" "$PF" --include "$RE"
+run jq-select "$EV" jq -c 'select((if .dest_path != "" then .dest_path else .src_path end) | test("/Documents/.*\\.csv$"))'
 # rg sees the whole line, so the pattern is anchored on the closing quote of a path field;
 # an approximation of the same selection (it cannot pick dest_path over src_path).
-run rg-line rg '/Documents/[^"]*\.csv"' "$EV"
+run rg-line "$EV" rg '/Documents/[^"]*\.csv"'
 cmp -s "$OUT/path-filter.out" "$OUT/jq-select.out" && echo "   path-filter output == jq output" || echo "   NOTE: path-filter and jq outputs differ"
 
 echo "== findings-csv: $FINDINGS findings ($(du -h "$FI" | cut -f1))"
-run findings-csv "$FC" --header never --raw < "$FI"
-run jq-csv jq -r '[.upload_id, .index, .timestamp, .path, .before_context, .finding, .after_context, .detector, .confidence, "\(.byte_range.start)-\(.byte_range.end)", (.detection_rules | join(";"))] | @csv' "$FI"
+run findings-csv "$FI" "$FC" --header never --raw
+run jq-csv "$FI" jq -r '[.upload_id, .index, .timestamp, .path, .before_context, .finding, .after_context, .detector, .confidence, "\(.byte_range.start)-\(.byte_range.end)", (.detection_rules | join(";"))] | @csv'
 
 python3 - "$T_path_filter" "$T_jq_select" "$T_rg_line" "$T_findings_csv" "$T_jq_csv" <<'PY'
 import sys
 pf, jq, rg, fc, jqc = map(float, sys.argv[1:])
 print()
+print("CPU-time ratios:")
 print("path-filter vs jq : %6.1fx faster   (goal >= 20x)" % (jq / pf))
 print("path-filter vs rg : %6.2fx rg's time (goal <= 1.5x)" % (pf / rg))
 print("findings-csv vs jq: %6.1fx faster   (goal >= 20x)" % (jqc / fc))

@@ -1,22 +1,25 @@
 //! A fast, validating scanner for the top level of one JSON object.
 //!
-//! path-filter needs two or three string fields from each record and must
-//! still reject anything that is not a JSON object. This scanner checks the
-//! whole line against the JSON grammar (UTF-8, string escapes and control
-//! characters, numbers, literals, nesting) but skips over string bodies with
-//! `memchr` and materialises only the wanted top-level keys, which keeps the
-//! filter close to grep speed. Strings with escapes are decoded by
-//! serde_json, so their values are exact. `fields::extract_serde` is the
-//! reference implementation it is tested against.
+//! Filters such as path-filter and findings-csv need a few fields from each
+//! record and must still reject anything that is not a JSON object. This
+//! scanner checks the whole line against the JSON grammar (UTF-8, string
+//! escapes and control characters, numbers, literals, nesting) but skips
+//! string bodies eight bytes at a time and materialises only the wanted
+//! top-level keys: strings borrowed unless they have escapes (decoded by
+//! serde_json, so values are exact), other values as their raw JSON text.
+//! path-filter's tests check it against serde_json on random input.
 
 use std::borrow::Cow;
 
-/// A top-level value as far as the filter cares.
+/// A wanted top-level value.
+#[derive(Debug)]
 pub enum Val<'a> {
     /// A string (borrowed when it has no escapes).
     Str(Cow<'a, str>),
+    /// `null`.
     Null,
-    Other,
+    /// Any other value (number, boolean, object, array) as raw JSON text.
+    Raw(&'a str),
 }
 
 const MAX_DEPTH: usize = 128;
@@ -27,7 +30,8 @@ struct P<'a> {
     i: usize,
 }
 
-type R<T> = Result<T, String>;
+/// Errors are messages with the column where parsing stopped.
+pub type R<T> = Result<T, String>;
 
 impl<'a> P<'a> {
     fn err<T>(&self, what: &str) -> R<T> {
@@ -80,9 +84,10 @@ impl<'a> P<'a> {
         if !decode {
             Ok(None)
         } else if escaped {
-            serde_json::from_str::<String>(&self.s[start - 1..j + 1])
-                .map(|v| Some(Cow::Owned(v)))
-                .map_err(|e| e.to_string())
+            match unescape(&self.s[start..j]) {
+                Some(v) => Ok(Some(Cow::Owned(v))),
+                None => self.err("invalid unicode escape (lone surrogate)"),
+            }
         } else {
             Ok(Some(Cow::Borrowed(&self.s[start..j])))
         }
@@ -139,8 +144,12 @@ impl<'a> P<'a> {
         if depth > MAX_DEPTH {
             return self.err("nesting too deep");
         }
+        let start = self.i;
         match self.b.get(self.i) {
-            Some(b'"') => return self.string(decode).map(|v| v.map_or(Val::Other, Val::Str)),
+            Some(b'"') => {
+                let v = self.string(decode)?;
+                return Ok(v.map_or_else(|| Val::Raw(&self.s[start..self.i]), Val::Str));
+            }
             Some(b'{') => self.container(b'}', depth)?,
             Some(b'[') => self.container(b']', depth)?,
             Some(b't') => self.literal(b"true")?,
@@ -153,7 +162,7 @@ impl<'a> P<'a> {
             Some(_) => return self.err("expected value"),
             None => return self.err("EOF while parsing a value"),
         }
-        Ok(Val::Other)
+        Ok(Val::Raw(&self.s[start..self.i]))
     }
 
     /// A nested object or array, validated and skipped.
@@ -251,6 +260,46 @@ pub fn top_level<'a, T>(
     Ok(())
 }
 
+/// Decodes the body of a JSON string whose escapes were already checked
+/// for shape; `None` for a lone UTF-16 surrogate.
+fn unescape(body: &str) -> Option<String> {
+    let b = body.as_bytes();
+    let mut out = String::with_capacity(body.len());
+    let mut i = 0;
+    while let Some(k) = memchr::memchr(b'\\', &b[i..]) {
+        out.push_str(&body[i..i + k]);
+        i += k;
+        let c = match b[i + 1] {
+            b'n' => '\n',
+            b't' => '\t',
+            b'r' => '\r',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'u' => {
+                let hi = u32::from_str_radix(&body[i + 2..i + 6], 16).ok()?;
+                if (0xD800..0xDC00).contains(&hi) {
+                    if b.get(i + 6..i + 8) != Some(b"\\u") {
+                        return None;
+                    }
+                    let lo = u32::from_str_radix(body.get(i + 8..i + 12)?, 16).ok()?;
+                    if !(0xDC00..0xE000).contains(&lo) {
+                        return None;
+                    }
+                    i += 6;
+                    char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))?
+                } else {
+                    char::from_u32(hi)?
+                }
+            }
+            other => other as char, // " \ /
+        };
+        out.push(c);
+        i += if b[i + 1] == b'u' { 6 } else { 2 };
+    }
+    out.push_str(&body[i..]);
+    Some(out)
+}
+
 /// Offset of the first `"`, `\` or control character in `b` (or its
 /// length), eight bytes at a time.
 fn special(b: &[u8]) -> usize {
@@ -278,6 +327,28 @@ fn special(b: &[u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::special;
+
+    #[test]
+    fn unescape_matches_serde_json() {
+        for body in [
+            r#"a\nb\t\"c\"\\/\/"#,
+            r"\u00e9\u20AC",
+            r"\ud83d\ude00 x",
+            r"\b\f\r",
+            "plain",
+            "",
+        ] {
+            let want: String = serde_json::from_str(&format!("\"{body}\"")).unwrap();
+            assert_eq!(
+                super::unescape(body).as_deref(),
+                Some(want.as_str()),
+                "{body}"
+            );
+        }
+        assert_eq!(super::unescape(r"\ud83d"), None);
+        assert_eq!(super::unescape(r"\ud83dx\u0041"), None);
+        assert_eq!(super::unescape(r"\ude00"), None);
+    }
 
     #[test]
     fn special_finds_the_first_quote_backslash_or_control() {

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use dlp_core::json_scan::{self, Val};
 use serde::Deserialize;
 
 /// Default columns: Nightfall's tutorial CSV plus the file path.
@@ -40,46 +41,147 @@ pub struct Range {
 }
 
 /// A finding, borrowed from the input line where possible (no escapes).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default)]
 pub struct FindingView<'a> {
-    #[serde(borrow, default)]
     pub upload_id: Cow<'a, str>,
-    #[serde(borrow, default)]
     pub path: Cow<'a, str>,
-    #[serde(default)]
     pub index: Option<u64>,
-    #[serde(borrow, default)]
     pub timestamp: Cow<'a, str>,
-    #[serde(borrow)]
     pub detector: Cow<'a, str>,
-    #[serde(borrow, default)]
     pub detector_uuid: Cow<'a, str>,
-    #[serde(borrow)]
     pub confidence: Cow<'a, str>,
-    #[serde(borrow)]
     pub finding: Cow<'a, str>,
-    #[serde(borrow, default)]
     pub redacted_finding: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
     pub before_context: Cow<'a, str>,
-    #[serde(borrow, default)]
     pub after_context: Cow<'a, str>,
-    #[serde(default)]
     pub byte_range: Option<Range>,
-    #[serde(default)]
     pub codepoint_range: Option<Range>,
-    #[serde(default)]
     pub line_range: Option<Range>,
-    #[serde(default)]
     pub row_range: Option<Range>,
-    #[serde(default)]
     pub column_range: Option<Range>,
-    #[serde(borrow, default)]
     pub archive_path: Cow<'a, str>,
-    #[serde(borrow, default)]
     pub detection_rules: Vec<Cow<'a, str>>,
-    #[serde(borrow, default)]
     pub sha256: Option<Cow<'a, str>>,
+}
+
+/// Top-level Finding fields that the CSV can show.
+#[derive(Clone, Copy)]
+enum Key {
+    UploadId,
+    Path,
+    Index,
+    Timestamp,
+    Detector,
+    DetectorUuid,
+    Confidence,
+    Finding,
+    RedactedFinding,
+    BeforeContext,
+    AfterContext,
+    ByteRange,
+    CodepointRange,
+    LineRange,
+    RowRange,
+    ColumnRange,
+    ArchivePath,
+    DetectionRules,
+    Sha256,
+}
+
+impl Key {
+    fn of(k: &str) -> Option<Key> {
+        use Key::*;
+        Some(match k {
+            "upload_id" => UploadId,
+            "path" => Path,
+            "index" => Index,
+            "timestamp" => Timestamp,
+            "detector" => Detector,
+            "detector_uuid" => DetectorUuid,
+            "confidence" => Confidence,
+            "finding" => Finding,
+            "redacted_finding" => RedactedFinding,
+            "before_context" => BeforeContext,
+            "after_context" => AfterContext,
+            "byte_range" => ByteRange,
+            "codepoint_range" => CodepointRange,
+            "line_range" => LineRange,
+            "row_range" => RowRange,
+            "column_range" => ColumnRange,
+            "archive_path" => ArchivePath,
+            "detection_rules" => DetectionRules,
+            "sha256" => Sha256,
+            _ => return None,
+        })
+    }
+}
+
+fn string<'a>(key: &str, v: Val<'a>) -> Result<Cow<'a, str>, String> {
+    match v {
+        Val::Str(s) => Ok(s),
+        Val::Null => Ok(Cow::Borrowed("")),
+        Val::Raw(r) => Err(format!("invalid type for `{key}`: {r}, expected a string")),
+    }
+}
+
+fn parsed<T: serde::de::DeserializeOwned>(
+    key: &str,
+    v: Val<'_>,
+    what: &str,
+) -> Result<Option<T>, String> {
+    match v {
+        Val::Null => Ok(None),
+        Val::Raw(r) => serde_json::from_str(r)
+            .map(Some)
+            .map_err(|e| format!("invalid `{key}`: {e}")),
+        Val::Str(s) => Err(format!(
+            "invalid type for `{key}`: string {s:?}, expected {what}"
+        )),
+    }
+}
+
+impl<'a> FindingView<'a> {
+    /// Parses one Finding record with the toolkit's validating scanner.
+    pub fn parse(line: &'a [u8]) -> Result<Self, String> {
+        let mut f = FindingView::default();
+        let mut required = [false; 3];
+        json_scan::top_level(line, Key::of, |k, key, v| {
+            match k {
+                Key::UploadId => f.upload_id = string(key, v)?,
+                Key::Path => f.path = string(key, v)?,
+                Key::Index => f.index = parsed(key, v, "an integer")?,
+                Key::Timestamp => f.timestamp = string(key, v)?,
+                Key::Detector => (f.detector, required[0]) = (string(key, v)?, true),
+                Key::DetectorUuid => f.detector_uuid = string(key, v)?,
+                Key::Confidence => (f.confidence, required[1]) = (string(key, v)?, true),
+                Key::Finding => (f.finding, required[2]) = (string(key, v)?, true),
+                Key::RedactedFinding => f.redacted_finding = Some(string(key, v)?),
+                Key::BeforeContext => f.before_context = string(key, v)?,
+                Key::AfterContext => f.after_context = string(key, v)?,
+                Key::ByteRange => f.byte_range = parsed(key, v, "a range")?,
+                Key::CodepointRange => f.codepoint_range = parsed(key, v, "a range")?,
+                Key::LineRange => f.line_range = parsed(key, v, "a range")?,
+                Key::RowRange => f.row_range = parsed(key, v, "a range")?,
+                Key::ColumnRange => f.column_range = parsed(key, v, "a range")?,
+                Key::ArchivePath => f.archive_path = string(key, v)?,
+                Key::DetectionRules => {
+                    f.detection_rules = parsed::<Vec<String>>(key, v, "a list")?
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(Cow::Owned)
+                        .collect()
+                }
+                Key::Sha256 => f.sha256 = Some(string(key, v)?),
+            }
+            Ok(())
+        })?;
+        for (have, name) in required.iter().zip(["detector", "confidence", "finding"]) {
+            if !have {
+                return Err(format!("missing field `{name}`"));
+            }
+        }
+        Ok(f)
+    }
 }
 
 /// One selected column.

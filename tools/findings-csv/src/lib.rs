@@ -131,7 +131,7 @@ pub fn run(
         &mut out,
         LoopOptions { strict: cli.strict },
         |line, out| {
-            let f: FindingView<'_> = match serde_json::from_slice(line) {
+            let f = match FindingView::parse(line) {
                 Ok(f) => f,
                 Err(e) => return Ok(Err(Reject(format!("not a Finding record: {e}")))),
             };

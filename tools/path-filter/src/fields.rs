@@ -13,7 +13,7 @@ use dlp_core::Reject;
 #[cfg(test)]
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-use crate::scan::{self, Val};
+use dlp_core::json_scan::{self as scan, Val};
 
 /// Which field holds the path.
 #[derive(Debug, Clone)]
@@ -93,7 +93,7 @@ pub fn extract<'a>(
             *ex.target(slot) = match value {
                 Val::Str(v) => Some(v),
                 Val::Null => None,
-                Val::Other => return Err(format!("field {key:?} is not a string")),
+                Val::Raw(_) => return Err(format!("field {key:?} is not a string")),
             };
             Ok(())
         },

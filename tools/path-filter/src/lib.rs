@@ -5,7 +5,6 @@
 
 mod fields;
 mod presets;
-mod scan;
 
 use std::io::{Read, Write};
 
