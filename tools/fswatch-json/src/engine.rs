@@ -8,9 +8,10 @@
 //! (`created`); a directory that appears is watched and then listed, so
 //! files made in it before its watch existed are still reported.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use dlp_core::records::EventType;
 
@@ -68,7 +69,7 @@ pub struct Engine<W: Write> {
     pub out: Emitter<W>,
     pub roots: Vec<PathBuf>,
     /// A MOVED_FROM waiting for its MOVED_TO.
-    pub pending_from: Option<(PathBuf, u32, bool)>,
+    pub pending_from: VecDeque<(PathBuf, u32, bool, Instant)>,
     /// Opens/closes caused by our own hashing, to be swallowed (--access).
     self_access: HashMap<PathBuf, (u32, u32)>,
     /// The view changed since the last state save.
@@ -88,7 +89,7 @@ impl<W: Write> Engine<W> {
             backend,
             out,
             roots,
-            pending_from: None,
+            pending_from: VecDeque::new(),
             self_access: HashMap::new(),
             dirty: false,
         }
@@ -116,27 +117,51 @@ impl<W: Write> Engine<W> {
 
     /// Handles one change.
     pub fn on_change(&mut self, c: Change) -> anyhow::Result<()> {
-        if let Some((from, cookie, is_dir)) = self.pending_from.take() {
-            if let Change::MovedTo {
-                path, cookie: c2, ..
-            } = &c
+        // A half-move waiting for its partner is settled first when this
+        // change is about the same path (so a delete is never reported
+        // after the re-creation of that name).
+        let about = match &c {
+            Change::Created { path, .. }
+            | Change::Modified { path, .. }
+            | Change::Deleted { path, .. }
+            | Change::MovedFrom { path, .. }
+            | Change::Opened(path)
+            | Change::Closed(path)
+            | Change::ClosedNoWrite(path) => Some(path.clone()),
+            Change::Moved { to, .. } => Some(to.clone()),
+            _ => None,
+        };
+        if let Some(p) = about {
+            while let Some(i) = self
+                .pending_from
+                .iter()
+                .position(|(from, ..)| p.starts_with(from))
             {
-                if *c2 == cookie {
-                    return self.moved(&from, path, is_dir);
+                if let Some((from, _, is_dir, _)) = self.pending_from.remove(i) {
+                    self.deleted(&from, is_dir)?;
                 }
             }
-            self.deleted(&from, is_dir)?;
         }
         match c {
-            Change::Created { path, is_dir } | Change::MovedTo { path, is_dir, .. } => {
-                self.created(&path, is_dir)
+            Change::MovedTo {
+                path,
+                cookie,
+                is_dir,
+            } => {
+                let i = self.pending_from.iter().position(|(_, c, ..)| *c == cookie);
+                match i.and_then(|i| self.pending_from.remove(i)) {
+                    Some((from, _, from_dir, _)) => self.moved(&from, &path, is_dir || from_dir),
+                    None => self.created(&path, is_dir),
+                }
             }
+            Change::Created { path, is_dir } => self.created(&path, is_dir),
             Change::MovedFrom {
                 path,
                 cookie,
                 is_dir,
             } => {
-                self.pending_from = Some((path, cookie, is_dir));
+                self.pending_from
+                    .push_back((path, cookie, is_dir, Instant::now()));
                 Ok(())
             }
             Change::Moved { from, to, is_dir } => self.moved(&from, &to, is_dir),
@@ -160,12 +185,23 @@ impl<W: Write> Engine<W> {
         }
     }
 
-    /// A MOVED_FROM whose partner never came: the file left the tree.
-    pub fn expire_pending_move(&mut self) -> anyhow::Result<()> {
-        match self.pending_from.take() {
-            Some((from, _, is_dir)) => self.deleted(&from, is_dir),
-            None => Ok(()),
+    /// Half-moves whose partner did not come within `wait` (all of them
+    /// when `wait` is zero) left the tree: report them as deleted.
+    pub fn expire_pending_moves(&mut self, wait: Duration) -> anyhow::Result<()> {
+        while let Some((_, _, _, t)) = self.pending_from.front() {
+            if !wait.is_zero() && t.elapsed() < wait {
+                break;
+            }
+            if let Some((from, _, is_dir, _)) = self.pending_from.pop_front() {
+                self.deleted(&from, is_dir)?;
+            }
         }
+        Ok(())
+    }
+
+    /// When the oldest half-move expires.
+    pub fn pending_move_deadline(&self, wait: Duration) -> Option<Instant> {
+        self.pending_from.front().map(|(_, _, _, t)| *t + wait)
     }
 
     fn created(&mut self, path: &Path, is_dir: bool) -> anyhow::Result<()> {

@@ -199,10 +199,9 @@ const MOVE_PAIR_WAIT: Duration = Duration::from_millis(50);
 
 fn event_loop<W: Write>(eng: &mut Engine<W>, rx: &Receiver<Msg>) -> anyhow::Result<()> {
     let mut next_save = Instant::now() + eng.cfg.state_interval;
-    let mut move_deadline: Option<Instant> = None;
     loop {
         if dlp_core::signals::requested() {
-            eng.expire_pending_move()?;
+            eng.expire_pending_moves(Duration::ZERO)?;
             return Ok(());
         }
         let msg = match rx.try_recv() {
@@ -212,8 +211,8 @@ fn event_loop<W: Write>(eng: &mut Engine<W>, rx: &Receiver<Msg>) -> anyhow::Resu
                 eng.out.flush()?;
                 let now = Instant::now();
                 let mut deadline = now + Duration::from_secs(3600);
-                if eng.pending_from.is_some() {
-                    deadline = deadline.min(*move_deadline.get_or_insert(now + MOVE_PAIR_WAIT));
+                if let Some(t) = eng.pending_move_deadline(MOVE_PAIR_WAIT) {
+                    deadline = deadline.min(t);
                 }
                 if let Some(t) = eng.out.next_deadline() {
                     deadline = deadline.min(t);
@@ -228,18 +227,10 @@ fn event_loop<W: Write>(eng: &mut Engine<W>, rx: &Receiver<Msg>) -> anyhow::Resu
                 }
             }
         };
-        match msg {
-            Some(m) => handle(eng, m)?,
-            None => {
-                if eng.pending_from.is_some() && move_deadline.is_some_and(|t| t <= Instant::now())
-                {
-                    eng.expire_pending_move()?;
-                }
-            }
+        if let Some(m) = msg {
+            handle(eng, m)?;
         }
-        if eng.pending_from.is_none() {
-            move_deadline = None;
-        }
+        eng.expire_pending_moves(MOVE_PAIR_WAIT)?;
         eng.out.drain(false)?;
         if eng.cfg.state.is_some() && Instant::now() >= next_save {
             if eng.dirty {

@@ -103,7 +103,7 @@ impl<W: Write> Engine<W> {
 
     /// The kernel dropped events: say so, then diff every root against the view.
     pub fn overflow(&mut self) -> anyhow::Result<()> {
-        self.expire_pending_move()?;
+        self.expire_pending_moves(std::time::Duration::ZERO)?;
         for root in self.roots.clone() {
             let ev = dlp_core::records::FsEvent::new(EventType::Overflow, &root);
             let mut ev = ev;
