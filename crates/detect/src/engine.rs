@@ -52,15 +52,28 @@ impl Position {
     }
 }
 
-/// Code points (UTF-8 lead bytes) and newlines in `b`.
-fn count(b: &[u8]) -> (u64, u64) {
-    let mut cp = 0u64;
-    let mut nl = 0u64;
-    for &x in b {
-        cp += u64::from((x & 0xC0) != 0x80);
+/// Code points (UTF-8 lead bytes) and newlines in `b`, eight bytes at a
+/// time (this runs over every byte scanned, so it must be cheap).
+pub fn count(b: &[u8]) -> (u64, u64) {
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const NL: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+    let mut chunks = b.chunks_exact(8);
+    let (mut cont, mut nl) = (0u64, 0u64);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+        // Continuation bytes: bit 7 set, bit 6 clear.
+        cont += u64::from((w & !(w << 1) & HI).count_ones());
+        // Zero bytes of w ^ NL are newlines.
+        let x = w ^ NL;
+        let nonzero = ((x & LO7) + LO7) | x;
+        nl += u64::from((!nonzero & HI).count_ones());
+    }
+    for &x in chunks.remainder() {
+        cont += u64::from((x & 0xC0) == 0x80);
         nl += u64::from(x == b'\n');
     }
-    (cp, nl)
+    (b.len() as u64 - cont, nl)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -241,11 +254,43 @@ impl Engine {
     pub fn candidates(&self, buf: &[u8], base: Position, owned: StdRange<usize>) -> Vec<Candidate> {
         let mut raw: Vec<(Source, Hit)> = Vec::new();
         let mut hits = Vec::new();
+        let mut numeric = Vec::new();
         for (i, b) in self.builtins.iter().enumerate() {
             hits.clear();
-            b.scan(buf, owned.start, owned.end, &mut hits);
+            match b.kind {
+                k if k.numeric() => {
+                    numeric.push(i);
+                    continue;
+                }
+                Kind::Iban => crate::builtin::scan_iban(buf, owned.start, owned.end, &mut hits),
+                _ => b.scan(buf, owned.start, owned.end, &mut hits),
+            }
             raw.extend(hits.iter().map(|&h| (Source::Builtin(i), h)));
         }
+        if !numeric.is_empty() {
+            crate::builtin::numeric_runs(buf, owned.start, owned.end, |lo, hi, st| {
+                for &i in numeric
+                    .iter()
+                    .filter(|&&i| self.builtins[i].kind.may_match(st))
+                {
+                    hits.clear();
+                    self.builtins[i].scan(buf, lo, hi, &mut hits);
+                    raw.extend(hits.iter().map(|&h| (Source::Builtin(i), h)));
+                }
+            });
+        }
+        if let Some(i) = self.builtins.iter().position(|b| b.kind == Kind::Ip) {
+            crate::builtin::v6_runs(buf, owned.start, owned.end, |lo, hi| {
+                hits.clear();
+                self.builtins[i].scan(buf, lo, hi, &mut hits);
+                raw.extend(
+                    hits.iter()
+                        .filter(|h| buf[h.start..h.end].contains(&b':'))
+                        .map(|&h| (Source::Builtin(i), h)),
+                );
+            });
+        }
+        raw.retain(|(_, h)| owned.contains(&h.start));
         for (i, re) in self.customs.iter().enumerate() {
             let mut pos = owned.start;
             while let Some(m) = re.find_at(buf, pos) {
@@ -381,6 +426,17 @@ impl Engine {
 mod tests {
     use super::*;
     use crate::{default_rules, parse_rules, StreamOptions};
+
+    #[test]
+    fn counting_matches_the_simple_definition() {
+        let text = "héllo\nwörld 😀\n\nabc\ndef ghi\njklmnop\n€".repeat(7);
+        for end in 0..text.len() {
+            let b = &text.as_bytes()[..end];
+            let cp = b.iter().filter(|&&x| (x & 0xC0) != 0x80).count() as u64;
+            let nl = b.iter().filter(|&&x| x == b'\n').count() as u64;
+            assert_eq!(count(b), (cp, nl), "{end}");
+        }
+    }
 
     #[test]
     fn offsets_lines_contexts_and_rule_names() {

@@ -31,24 +31,23 @@ impl Default for StreamOptions {
     }
 }
 
+/// Reads until `buf` holds `want` bytes or the input ends (true at EOF).
 fn fill(r: &mut impl Read, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
-    while buf.len() < want {
-        let old = buf.len();
-        buf.resize(want, 0);
-        match r.read(&mut buf[old..]) {
-            Ok(0) => {
-                buf.truncate(old);
-                return Ok(true);
-            }
-            Ok(n) => buf.truncate(old + n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(old),
-            Err(e) => {
-                buf.truncate(old);
-                return Err(e);
-            }
+    let mut len = buf.len();
+    buf.resize(want.max(len), 0);
+    let result = loop {
+        if len >= want {
+            break Ok(false);
         }
-    }
-    Ok(false)
+        match r.read(&mut buf[len..]) {
+            Ok(0) => break Ok(true),
+            Ok(n) => len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => break Err(e),
+        }
+    };
+    buf.truncate(len);
+    result
 }
 
 impl Engine {

@@ -130,6 +130,25 @@ impl Kind {
         }
     }
 
+    /// True for detectors whose candidates lie inside a run of digits and
+    /// `space ( ) + . -` holding at least 9 digits (cards, SSNs, phones,
+    /// routing numbers): they only look inside such runs.
+    pub(crate) fn numeric(self) -> bool {
+        matches!(
+            self,
+            Kind::CreditCard | Kind::Ssn | Kind::Phone | Kind::Routing | Kind::Ip
+        )
+    }
+
+    /// Longest text the candidate pattern can match.
+    pub(crate) fn max_candidate(self) -> usize {
+        match self {
+            Kind::ApiKey => 16 * 1024,
+            Kind::Email => 1024,
+            _ => 128,
+        }
+    }
+
     /// Longest finding this detector can report (for stream windows).
     pub fn max_len(self) -> usize {
         match self {
@@ -161,9 +180,12 @@ impl Builtin {
 
     /// Appends validated hits with a start in `lo..hi` to `out`.
     pub fn scan(&self, buf: &[u8], lo: usize, hi: usize, out: &mut Vec<Hit>) {
+        // No candidate starting before `hi` reaches past this point, so a
+        // search never runs ahead into the rest of the buffer.
+        let hay = &buf[..(hi + self.kind.max_candidate()).min(buf.len())];
         let mut pos = lo;
         while pos < hi {
-            let Some(m) = self.re.find_at(buf, pos) else {
+            let Some(m) = self.re.find_at(hay, pos) else {
                 break;
             };
             if m.start() >= hi {
@@ -187,6 +209,167 @@ impl Builtin {
                 }
             }
         }
+    }
+}
+
+/// Bytes that can appear inside a numeric candidate.
+const fn numeric_class() -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut c = b'0';
+    while c <= b'9' {
+        t[c as usize] = true;
+        c += 1;
+    }
+    t[b' ' as usize] = true;
+    t[b'(' as usize] = true;
+    t[b')' as usize] = true;
+    t[b'+' as usize] = true;
+    t[b'.' as usize] = true;
+    t[b'-' as usize] = true;
+    t
+}
+
+static NUMERIC: [bool; 256] = numeric_class();
+
+/// What a numeric run holds, so detectors that cannot match skip it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RunStats {
+    pub digits: usize,
+    /// Longest stretch of consecutive digits.
+    pub longest: usize,
+    /// Some stretch of exactly 9 consecutive digits.
+    pub nine: bool,
+    pub dots: usize,
+    pub plus: bool,
+}
+
+impl Kind {
+    /// True when a numeric run with `st` may hold this detector's candidate.
+    pub(crate) fn may_match(self, st: &RunStats) -> bool {
+        match self {
+            Kind::CreditCard => st.digits >= 13,
+            Kind::Ssn => st.nine || (st.digits >= 9 && st.longest >= 3 && st.longest < 9),
+            Kind::Routing => st.nine,
+            Kind::Phone => st.digits >= 10 || (st.plus && st.digits >= 8),
+            Kind::Ip => st.dots >= 3,
+            _ => true,
+        }
+    }
+}
+
+/// Index of the first ASCII digit in `buf[i..end]`, or `end`; eight bytes
+/// at a time (most text has no digit in most words).
+fn next_digit(buf: &[u8], mut i: usize, end: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    while i + 8 <= end {
+        let w = u64::from_le_bytes(buf[i..i + 8].try_into().expect("8 bytes"));
+        // Bit hack "hasbetween(w, '/', ':')": a byte in 0x30..=0x39.
+        let low = w & (ONES * 127);
+        let t = (ONES * (127 + 0x3A) - low) & !w & (low + ONES * (127 - 0x2F)) & HI;
+        if t != 0 {
+            return i + (t.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < end && !buf[i].is_ascii_digit() {
+        i += 1;
+    }
+    i
+}
+
+/// Calls `f(start, end, stats)` for each maximal run of numeric-class
+/// bytes with at least 4 digits that overlaps `lo..hi` (runs are extended
+/// to their true start before `lo`). This hand loop is the cheap prefilter
+/// for the digit detectors: most text never reaches a regex.
+pub(crate) fn numeric_runs(
+    buf: &[u8],
+    lo: usize,
+    hi: usize,
+    mut f: impl FnMut(usize, usize, &RunStats),
+) {
+    let mut i = lo;
+    let mut floor = 0;
+    while i < hi {
+        i = next_digit(buf, i, hi);
+        if i >= hi {
+            break;
+        }
+        let mut start = i;
+        while start > floor && NUMERIC[buf[start - 1] as usize] {
+            start -= 1;
+        }
+        let mut st = RunStats::default();
+        let mut cur = 0usize;
+        i = start;
+        while i < buf.len() && NUMERIC[buf[i] as usize] {
+            if buf[i].is_ascii_digit() {
+                st.digits += 1;
+                cur += 1;
+            } else {
+                st.nine |= cur == 9;
+                st.longest = st.longest.max(cur);
+                st.dots += usize::from(buf[i] == b'.');
+                st.plus |= buf[i] == b'+';
+                cur = 0;
+            }
+            i += 1;
+        }
+        st.nine |= cur == 9;
+        st.longest = st.longest.max(cur);
+        floor = i;
+        if st.digits >= 4 {
+            f(start, i, &st);
+        }
+    }
+}
+
+/// IPv6 candidates: runs of hex digits and colons with at least two
+/// colons, found from each colon (memchr) rather than a full regex pass.
+pub(crate) fn v6_runs(buf: &[u8], lo: usize, hi: usize, mut f: impl FnMut(usize, usize)) {
+    let hexc = |b: u8| b.is_ascii_hexdigit() || b == b':';
+    let mut floor = 0;
+    let mut from = lo;
+    while let Some(k) = memchr::memchr(b':', &buf[from..hi]) {
+        let c = from + k;
+        let mut start = c;
+        while start > floor && start + 48 > c && hexc(buf[start - 1]) {
+            start -= 1;
+        }
+        let mut end = c + 1;
+        while end < buf.len() && end < c + 48 && (hexc(buf[end]) || buf[end] == b'.') {
+            end += 1;
+        }
+        if buf[start..end].iter().filter(|&&b| b == b':').count() >= 2 {
+            f(start, end);
+        }
+        floor = end;
+        from = end.max(c + 1);
+        if from >= hi {
+            break;
+        }
+    }
+}
+
+/// IBAN candidates without a regex: two capitals and two digits at a word
+/// start, then the validator (country length, mod-97).
+pub(crate) fn scan_iban(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<Hit>) {
+    let end = hi.min(buf.len().saturating_sub(8));
+    let mut i = lo;
+    while i < end {
+        if buf[i].is_ascii_uppercase()
+            && buf[i + 1].is_ascii_uppercase()
+            && buf[i + 2].is_ascii_digit()
+            && buf[i + 3].is_ascii_digit()
+            && (i == 0 || !crate::context::is_word(buf[i - 1]))
+        {
+            if let Some(h) = bank::check_iban(buf, i, i + 4) {
+                out.push(h);
+                i = h.end;
+                continue;
+            }
+        }
+        i += 1;
     }
 }
 

@@ -12,21 +12,23 @@ pub(crate) const PATTERN: &str = r"-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK
 pub(crate) const MAX_BLOCK: usize = 32 * 1024;
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 pub(crate) fn check(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
     let limit = (s + MAX_BLOCK).min(buf.len());
-    let Some(rel) = find(&buf[e..limit], b"-----END") else {
+    // The next armour line must be this block's END line.
+    let rel = match find(&buf[e..limit], b"-----") {
+        Some(r) if buf[e + r..].starts_with(b"-----END") => r,
         // A header without a body in reach: worth a look, not an alert.
-        return Some(Hit::new(s, e, Confidence::Possible));
+        _ => return Some(Hit::new(s, e, Confidence::Possible)),
     };
     let body = &buf[e..e + rel];
     let end_line = e + rel;
     let close = find(&buf[end_line + 8..limit], b"-----")? + end_line + 8 + 5;
     let mut b64 = 0usize;
     let mut bad = false;
-    for line in body.split(|&b| b == b'\n') {
+    'lines: for line in body.split(|&b| b == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.contains(&b':') || line.starts_with(b"=") {
             continue; // Proc-Type / DEK-Info / armour checksum
@@ -35,7 +37,10 @@ pub(crate) fn check(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
             match c {
                 b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'+' | b'/' | b'=' => b64 += 1,
                 b' ' | b'\t' => {}
-                _ => bad = true,
+                _ => {
+                    bad = true;
+                    break 'lines;
+                }
             }
         }
     }
