@@ -64,12 +64,13 @@ pub fn load_spool(ctx: &Ctx) -> std::io::Result<(Vec<Arc<Batch>>, usize)> {
             Ok(data) => {
                 let lines = batch::split(&data);
                 items += lines.len();
-                let b = Batch::new(key, lines);
-                if b.is_empty() {
+                if lines.is_empty() {
                     // Only blank lines: nothing to do, nothing to keep.
-                    done(ctx, &b, 0, false);
+                    if let Err(e) = ctx.spool.remove(&key) {
+                        ctx.log(&format!("removing empty spool entry {key}: {e}"));
+                    }
                 } else {
-                    batches.push(b);
+                    batches.push(Batch::new(key, lines));
                 }
             }
             Err(e) => ctx.log(&format!(

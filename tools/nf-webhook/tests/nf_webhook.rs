@@ -806,6 +806,12 @@ fn replays_old_single_entries_and_dead_letters_bad_items_one_by_one() {
         format!("{}\nnot json\n{}\n", item("new-2", 2), item("new-3", 3)),
     )
     .unwrap();
+    // An entry holding only blank lines is simply removed.
+    std::fs::write(
+        spool.join("000000000000000000000003-0000000001-00000002.entry"),
+        "\n\n",
+    )
+    .unwrap();
     let mut hook = start(spool.path(), &[]);
     assert!(hook.sp.wait_stderr("replaying 4 spooled result(s)", T));
     let recs = hook.sp.records_until(T, |v| v.len() >= 3);
