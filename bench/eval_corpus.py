@@ -157,7 +157,7 @@ def b64url(b):
 def jwt(rnd, fake):
     header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
     payload = b64url(json.dumps({"sub": str(rnd.randint(1, 10**9)), "name": fake.name(), "iat": rnd.randint(1500000000, 1800000000)}).encode())
-    sig = b64url(hmac.new(os.urandom(16), f"{header}.{payload}".encode(), hashlib.sha256).digest())
+    sig = b64url(hmac.new(rnd.randbytes(16), f"{header}.{payload}".encode(), hashlib.sha256).digest())
     return f"{header}.{payload}.{sig}"
 
 
@@ -190,7 +190,7 @@ def api_key(rnd, fake):
 
 def pem(rnd):
     kind = rnd.choice(["RSA ", "EC ", "OPENSSH ", ""])
-    raw = os.urandom(rnd.choice([600, 1190, 120]))
+    raw = rnd.randbytes(rnd.choice([600, 1190, 120]))
     if kind == "OPENSSH ":
         raw = b"openssh-key-v1\0" + raw
     body = base64.b64encode(raw).decode()
@@ -282,9 +282,9 @@ def decoy(doc, rnd, fake):
         bad = rnd.choice([f"000-{g}-{s}", f"666-{g}-{s}", f"9{rnd.randint(0, 99):02d}-{g}-{s}", f"{a}-00-{s}", f"{a}-{g}-0000"])
         doc.labelled("SSN {}\n", bad, "US_SOCIAL_SECURITY_NUMBER", True)
     elif kind == 2:
-        doc.labelled("sha256 {}\n", hashlib.sha256(os.urandom(8)).hexdigest(), "API_KEY", True)
+        doc.labelled("sha256 {}\n", hashlib.sha256(rnd.randbytes(8)).hexdigest(), "API_KEY", True)
     elif kind == 3:
-        doc.labelled("commit {}\n", hashlib.sha1(os.urandom(8)).hexdigest(), "API_KEY", True)
+        doc.labelled("commit {}\n", hashlib.sha1(rnd.randbytes(8)).hexdigest(), "API_KEY", True)
     elif kind == 4:
         doc.labelled("request id {}\n", str(uuid.uuid4()), "API_KEY", True)
     elif kind == 5:

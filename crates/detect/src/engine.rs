@@ -263,6 +263,10 @@ impl Engine {
                     continue;
                 }
                 Kind::Iban => crate::builtin::scan_iban(buf, owned.start, owned.end, &mut hits),
+                Kind::ApiKey => {
+                    b.scan(buf, owned.start, owned.end, &mut hits);
+                    crate::builtin::scan_assignments(buf, owned.start, owned.end, &mut hits);
+                }
                 _ => b.scan(buf, owned.start, owned.end, &mut hits),
             }
             raw.extend(hits.iter().map(|&h| (Source::Builtin(i), h)));
@@ -306,7 +310,15 @@ impl Engine {
                 pos = m.end().max(m.start() + 1);
             }
         }
-        raw.sort_by_key(|(_, h)| (h.start, h.end));
+        let src_key = |s: &Source| match *s {
+            Source::Builtin(i) => i,
+            Source::Custom(i) => 1000 + i,
+            Source::Nothing => usize::MAX,
+        };
+        raw.sort_by_key(|(src, h)| (h.start, h.end, src_key(src)));
+        raw.dedup_by(|a, b| {
+            a.1.start == b.1.start && a.1.end == b.1.end && src_key(&a.0) == src_key(&b.0)
+        });
         let mut out = Vec::new();
         let mut cursor = (0usize, base);
         for (src, hit) in raw {

@@ -16,9 +16,10 @@ use dlp_core::Confidence;
 use super::{adjust, Hit};
 use crate::context::{contains_word, entropy, is_word, near};
 
-const VENDOR: &str = r"(?:AKIA|ASIA)[A-Z2-7]{16}|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}|xox[abposr]-[A-Za-z0-9-]{10,250}|[rs]k_(?:live|test)_[A-Za-z0-9]{20,250}|AIza[A-Za-z0-9_-]{35}|glpat-[A-Za-z0-9_-]{20,64}|sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}|eyJ[A-Za-z0-9_-]{10,4000}\.eyJ[A-Za-z0-9_-]{10,8000}\.[A-Za-z0-9_-]{0,2000}";
+pub(crate) const VENDOR: &str = r"(?:AKIA|ASIA)[A-Z2-7]{16}|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}|xox[abposr]-[A-Za-z0-9-]{10,250}|[rs]k_(?:live|test)_[A-Za-z0-9]{20,250}|AIza[A-Za-z0-9_-]{35}|glpat-[A-Za-z0-9_-]{20,64}|sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}|eyJ[A-Za-z0-9_-]{10,4000}\.eyJ[A-Za-z0-9_-]{10,8000}\.[A-Za-z0-9_-]{0,2000}";
 const KEYWORD: &str = r#"(?i:api[_.-]?key|apikey|api[_.-]?secret|secret[_.-]?key|client[_.-]?secret|access[_.-]?key|auth[_.-]?token|access[_.-]?token|bearer|secret|token|private[_.-]?key)[A-Za-z0-9_.-]{0,24}["']?[ \t]*(?:=|:|:=|=>)[ \t]*["']?[A-Za-z0-9+/_.=~-]{12,256}"#;
 
+#[cfg(test)]
 pub(crate) const PATTERN: &str = concat!(
     r"(?:AKIA|ASIA)[A-Z2-7]{16}|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}|xox[abposr]-[A-Za-z0-9-]{10,250}|[rs]k_(?:live|test)_[A-Za-z0-9]{20,250}|AIza[A-Za-z0-9_-]{35}|glpat-[A-Za-z0-9_-]{20,64}|sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}|eyJ[A-Za-z0-9_-]{10,4000}\.eyJ[A-Za-z0-9_-]{10,8000}\.[A-Za-z0-9_-]{0,2000}",
     "|",
@@ -314,6 +315,71 @@ fn assignment(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
         &["example", "sample", "dummy", "placeholder", "fake", "uuid"],
     );
     Some(Hit::new(vs, ve, adjust(c, false, neg)))
+}
+
+/// Normalised key-name fragments (lowercase, without `_ . -`) that gate
+/// the generic assignment check.
+const KEY_WORDS: &[&[u8]] = &[
+    b"apikey",
+    b"apisecret",
+    b"secret",
+    b"token",
+    b"accesskey",
+    b"bearer",
+    b"privatekey",
+];
+
+/// Keyword-gated assignments without a case-insensitive regex pass: from
+/// each `=` or `:` (memchr), read the key name before it and run the
+/// assignment check only when the name holds a secret keyword.
+pub(crate) fn scan_assignments(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<Hit>) {
+    let name_char = |b: u8| is_word(b) || b == b'.' || b == b'-';
+    let mut norm = Vec::with_capacity(64);
+    let mut from = lo;
+    let mut last_end = 0;
+    while let Some(k) = memchr::memchr2(b'=', b':', &buf[from..hi]) {
+        let c = from + k;
+        from = c + 1;
+        let mut j = c;
+        while j > lo.saturating_sub(64) && matches!(buf[j - 1], b' ' | b'\t') {
+            j -= 1;
+        }
+        if j > 0 && matches!(buf[j - 1], b'"' | b'\'') {
+            j -= 1;
+        }
+        let id_end = j;
+        while j > 0 && id_end - j < 64 && name_char(buf[j - 1]) {
+            j -= 1;
+        }
+        if j == id_end || j < last_end {
+            continue;
+        }
+        norm.clear();
+        norm.extend(
+            buf[j..id_end]
+                .iter()
+                .filter(|b| b.is_ascii_alphanumeric())
+                .map(u8::to_ascii_lowercase),
+        );
+        if !KEY_WORDS
+            .iter()
+            .any(|w| norm.windows(w.len()).any(|x| x == *w))
+        {
+            continue;
+        }
+        // Start at the first keyword inside the name, as the pattern does.
+        let e = (c + 300).min(buf.len());
+        let hit = (j..id_end).find_map(|s| {
+            keyword_re()
+                .find(&buf[s..e])
+                .and_then(|m| assignment(buf, s, s + m.end()))
+        });
+        if let Some(h) = hit {
+            last_end = h.end;
+            from = from.max(h.end);
+            out.push(h);
+        }
+    }
 }
 
 pub(crate) fn check(buf: &[u8], s: usize, e: usize) -> Option<Hit> {

@@ -110,7 +110,8 @@ impl Kind {
             Kind::Iban => bank::IBAN_PATTERN,
             Kind::Routing => bank::ABA_PATTERN,
             Kind::Ip => ip::PATTERN,
-            Kind::ApiKey => apikey::PATTERN,
+            // Assignments are found by `scan_assignments`, not this regex.
+            Kind::ApiKey => apikey::VENDOR,
             Kind::CryptoKey => pem::PATTERN,
         }
     }
@@ -351,21 +352,29 @@ pub(crate) fn v6_runs(buf: &[u8], lo: usize, hi: usize, mut f: impl FnMut(usize,
     }
 }
 
+pub(crate) use apikey::scan_assignments;
+
 /// IBAN candidates without a regex: two capitals and two digits at a word
 /// start, then the validator (country length, mod-97).
 pub(crate) fn scan_iban(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<Hit>) {
-    let end = hi.min(buf.len().saturating_sub(8));
-    let mut i = lo;
+    // Driven by digits (rarer than capitals): the check digits sit at +2.
+    let end = (hi + 2).min(buf.len().saturating_sub(8));
+    let mut i = lo + 2;
     while i < end {
-        if buf[i].is_ascii_uppercase()
-            && buf[i + 1].is_ascii_uppercase()
-            && buf[i + 2].is_ascii_digit()
-            && buf[i + 3].is_ascii_digit()
-            && (i == 0 || !crate::context::is_word(buf[i - 1]))
+        i = next_digit(buf, i, end);
+        if i >= end {
+            break;
+        }
+        let s = i - 2;
+        if buf[s].is_ascii_uppercase()
+            && buf[s + 1].is_ascii_uppercase()
+            && buf[i + 1].is_ascii_digit()
+            && (s == 0 || !crate::context::is_word(buf[s - 1]))
+            && s < hi
         {
-            if let Some(h) = bank::check_iban(buf, i, i + 4) {
+            if let Some(h) = bank::check_iban(buf, s, s + 4) {
                 out.push(h);
-                i = h.end;
+                i = h.end + 2;
                 continue;
             }
         }
