@@ -472,6 +472,33 @@ mod tests {
     }
 
     #[test]
+    fn decoys_stay_quiet_with_every_detector() {
+        let rules = crate::shorthand_rules(&["ALL".into()], Confidence::Likely).unwrap();
+        let e = Engine::new(&rules).unwrap();
+        let decoys = "\
+luhn fails 5433-9502-3725-7863; ms timestamp 1699999999999; digits 12345678901234567890123
+ssn 000-12-3456 666-12-3456 912-34-5678 536-00-8726 536-22-0000
+sha1 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b uuid 123e4567-e89b-12d3-a456-426614174000
+date 2024-01-15 10:15:03 version 1.2.3 build 10.0.19041.1 oid 1.3.6.1.4.1.311
+docs AKIAIOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY api_key = \"your-api-key-here\"
+test card 4111 1111 1111 1111, icon logo@2x.png, IBAN DE89370400440532013001
+-----BEGIN RSA PRIVATE KEY-----
+...
+-----END RSA PRIVATE KEY-----
+";
+        let m = e.scan(decoys.as_bytes());
+        assert!(
+            m.is_empty(),
+            "{:?}",
+            m.iter()
+                .map(|m| (&m.detector, &m.finding))
+                .collect::<Vec<_>>()
+        );
+        let m = e.scan(b"AWS_ACCESS_KEY_ID=ASIAEL2CL2WLF2ZFWWNV\n");
+        assert_eq!(m.len(), 1, "random key with low-ish entropy is still a key");
+    }
+
+    #[test]
     fn min_num_findings_and_all() {
         let rules = parse_rules(
             br#"[{"name":"two cards","detectors":[{"nightfallDetector":"CREDIT_CARD_NUMBER","minNumFindings":2,"minConfidence":"LIKELY"}]},

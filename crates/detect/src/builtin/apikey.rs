@@ -177,7 +177,7 @@ fn vendor(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
         return None;
     }
     let c = if t.starts_with(b"AKIA") || t.starts_with(b"ASIA") {
-        if t.ends_with(b"EXAMPLE") || entropy(&t[4..]) < 3.0 {
+        if t.ends_with(b"EXAMPLE") || entropy(&t[4..]) < 2.5 {
             Confidence::Unlikely
         } else {
             Confidence::VeryLikely
