@@ -410,3 +410,44 @@ fn large_file_is_streamed_and_edge_finding_reported_once() {
         ]
     );
 }
+
+#[test]
+fn live_events_are_answered_at_once_and_sigterm_ends_cleanly() {
+    let dir = TempDir::new("pii-live");
+    let f = dir.join("a.txt");
+    std::fs::write(&f, "ssn 536-22-8726\n").unwrap();
+    let mut child = cmd(BIN).spawn();
+    child.write_line(&event("closed", &f));
+    let rec = child
+        .next_record(std::time::Duration::from_secs(10))
+        .expect("a finding while stdin stays open");
+    assert_eq!(rec["finding"], "536-22-8726");
+    child.signal(15);
+    let status = child
+        .wait_timeout(std::time::Duration::from_secs(10))
+        .expect("exits on SIGTERM");
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn max_size_skips_large_files() {
+    let dir = TempDir::new("pii-maxsize");
+    let f = dir.join("big.txt");
+    std::fs::write(&f, format!("ssn 536-22-8726\n{}", "x".repeat(4096))).unwrap();
+    let out = cmd(BIN)
+        .args(["--max-size", "1K"])
+        .arg(&f)
+        .run()
+        .expect_code(0);
+    assert!(out.records().is_empty());
+    assert!(
+        out.stderr_str().contains("exceeds --max-size 1024"),
+        "{}",
+        out.stderr_str()
+    );
+    cmd(BIN)
+        .args(["--max-size", "lots"])
+        .arg(&f)
+        .run()
+        .expect_code(2);
+}
