@@ -198,11 +198,26 @@ pub mod base64_lite {
 
     /// Decodes padded or unpadded standard base64; `None` if malformed.
     pub fn decode(input: &str) -> Option<Vec<u8>> {
-        let s = input.trim_end_matches('=').as_bytes();
+        decode_with(input.as_bytes(), ALPHABET)
+    }
+
+    /// Decodes unpadded URL-safe base64 (RFC 4648 §5, as in JWTs).
+    pub fn decode_url(input: &[u8]) -> Option<Vec<u8>> {
+        decode_with(
+            input,
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+        )
+    }
+
+    fn decode_with(input: &[u8], alphabet: &[u8; 64]) -> Option<Vec<u8>> {
+        let mut s = input;
+        while let Some(rest) = s.strip_suffix(b"=") {
+            s = rest;
+        }
         let mut out = Vec::with_capacity(s.len() * 3 / 4);
         let (mut acc, mut bits) = (0u32, 0u32);
         for &c in s {
-            let v = ALPHABET.iter().position(|&a| a == c)? as u32;
+            let v = alphabet.iter().position(|&a| a == c)? as u32;
             acc = acc << 6 | v;
             bits += 6;
             if bits >= 8 {
@@ -390,6 +405,11 @@ mod tests {
         }
         assert_eq!(base64_lite::encode(b"foobar"), "Zm9vYmFy");
         assert_eq!(base64_lite::encode(b"fo"), "Zm8=");
+        assert_eq!(
+            base64_lite::decode_url(b"eyJhIjoiPz8_In0").unwrap(),
+            br#"{"a":"???"}"#.to_vec()
+        );
+        assert_eq!(base64_lite::decode_url(b"a+b"), None);
     }
 
     #[test]

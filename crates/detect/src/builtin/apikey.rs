@@ -138,19 +138,7 @@ pub fn github_checksum(random30: &[u8]) -> [u8; 6] {
 }
 
 fn b64url_json(part: &[u8]) -> Option<serde_json::Value> {
-    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = Vec::with_capacity(part.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for &c in part {
-        let v = T.iter().position(|&t| t == c)? as u32;
-        acc = acc << 6 | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
+    let out = dlp_core::records::base64_lite::decode_url(part)?;
     let v: serde_json::Value = serde_json::from_slice(&out).ok()?;
     v.is_object().then_some(v)
 }
