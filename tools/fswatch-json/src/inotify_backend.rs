@@ -87,19 +87,18 @@ impl InotifyBackend {
                             return;
                         }
                     };
-                    for e in events {
-                        if crate::debug::dropping() {
-                            continue;
-                        }
-                        let raw = RawEvent {
+                    // One message per read(2), not per event: fewer wake-ups under bursts.
+                    let batch: Vec<RawEvent> = events
+                        .filter(|_| !crate::debug::dropping())
+                        .map(|e| RawEvent {
                             wd: e.wd.get_watch_descriptor_id(),
                             mask: e.mask,
                             cookie: e.cookie,
                             name: e.name.map(|n| n.to_os_string()),
-                        };
-                        if tx.send(Msg::Inotify(raw)).is_err() {
-                            return;
-                        }
+                        })
+                        .collect();
+                    if !batch.is_empty() && tx.send(Msg::Inotify(batch)).is_err() {
+                        return;
                     }
                 }
             })?;

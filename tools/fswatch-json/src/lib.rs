@@ -34,7 +34,7 @@ use notify_backend::NotifyBackend;
 /// What the backend and signal threads send to the main loop.
 pub enum Msg {
     #[cfg(target_os = "linux")]
-    Inotify(inotify_backend::RawEvent),
+    Inotify(Vec<inotify_backend::RawEvent>),
     Change(Change),
     /// An injected overflow (see `debug`).
     Overflow,
@@ -244,9 +244,11 @@ fn event_loop<W: Write>(eng: &mut Engine<W>, rx: &Receiver<Msg>) -> anyhow::Resu
 fn handle<W: Write>(eng: &mut Engine<W>, m: Msg) -> anyhow::Result<()> {
     match m {
         #[cfg(target_os = "linux")]
-        Msg::Inotify(raw) => {
-            if let Some(c) = inotify_change(eng, raw) {
-                eng.on_change(c)?;
+        Msg::Inotify(batch) => {
+            for raw in batch {
+                if let Some(c) = inotify_change(eng, raw) {
+                    eng.on_change(c)?;
+                }
             }
         }
         Msg::Change(c) => eng.on_change(c)?,

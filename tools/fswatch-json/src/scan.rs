@@ -60,7 +60,9 @@ impl<W: Write> Engine<W> {
                     if let Some(wd) = wd {
                         self.backend.unwatch(wd);
                     }
-                    if e.kind() != std::io::ErrorKind::NotFound {
+                    if e.raw_os_error() == Some(24) {
+                        eprintln!("fswatch-json: cannot list {}: {e}; raise the open-files limit (`ulimit -n`)", d.display());
+                    } else if e.kind() != std::io::ErrorKind::NotFound {
                         eprintln!("fswatch-json: cannot list {}: {e}", d.display());
                     }
                     continue;
