@@ -122,6 +122,10 @@ impl<W: Write> Emitter<W> {
 
     /// Writes the debounced events that are due (or all of them).
     pub fn drain(&mut self, all: bool) -> anyhow::Result<()> {
+        match &self.debounce {
+            Some(d) if !d.queue.is_empty() => {}
+            _ => return Ok(()),
+        }
         let now = Instant::now();
         while let Some(ev) = self.debounce.as_mut().and_then(|d| d.pop_due(now, all)) {
             self.write(&ev)?;

@@ -116,13 +116,17 @@ impl Tree {
     }
 
     /// Records `meta` at `path` (its directory node is created if needed).
+    /// Allocates only for a new name or a new directory (the hot path of a burst).
     pub fn insert(&mut self, path: &Path, meta: Meta) -> Option<Meta> {
         let (dir, name) = split(path)?;
-        self.dirs
-            .entry(dir.to_path_buf())
-            .or_default()
-            .entries
-            .insert(name.to_os_string(), meta)
+        if !self.dirs.contains_key(dir) {
+            self.dirs.insert(dir.to_path_buf(), Dir::default());
+        }
+        let node = self.dirs.get_mut(dir)?;
+        if let Some(slot) = node.entries.get_mut(name) {
+            return Some(std::mem::replace(slot, meta));
+        }
+        node.entries.insert(name.to_os_string(), meta)
     }
 
     /// Removes the entry at `path` (not its subtree; see [`Tree::remove_subtree`]).
