@@ -180,6 +180,9 @@ impl<W: Write> Engine<W> {
                 );
                 self.deleted(&root, true)?;
                 self.roots.retain(|r| r != &root);
+                if self.roots.is_empty() {
+                    eprintln!("fswatch-json: no watched directories left");
+                }
                 Ok(())
             }
         }

@@ -229,6 +229,9 @@ fn event_loop<W: Write>(eng: &mut Engine<W>, rx: &Receiver<Msg>) -> anyhow::Resu
         };
         if let Some(m) = msg {
             handle(eng, m)?;
+            if eng.roots.is_empty() {
+                return Ok(()); // every root was removed: nothing left to watch
+            }
         }
         eng.expire_pending_moves(MOVE_PAIR_WAIT)?;
         eng.out.drain(false)?;
