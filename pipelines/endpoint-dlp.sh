@@ -152,14 +152,7 @@ else
     dlp_log "still scanning ${dirs[*]} (large trees take a while); findings -> $output; logs in $log_dir"
 fi
 
-if dlp_wait_jobs; then
-    dlp_log "stopping"
-    if dlp_stop_jobs; then
-        dlp_log "stopped"
-        exit 0
-    fi
-    exit 1
-fi
+dlp_supervise || true
 case $DLP_JOB_FAILED in
 webhook) dlp_log "nf-webhook stopped; last lines of $webhook_log:"; dlp_log_tail "$webhook_log" "$webhook_from" ;;
 *) dlp_log "the scanner stopped; last lines of $scanner_log:"; dlp_log_tail "$scanner_log" "$scanner_from" ;;

@@ -127,13 +127,6 @@ fswatch-json --access --hash --state "$state_dir/baseline.state" --only-content-
 dlp_job_started fim
 dlp_log "protecting ${dirs[*]}; alerts go to the webhook as $format (state and spool in $state_dir)"
 
-if dlp_wait_jobs; then
-    dlp_log "stopping"
-    if dlp_stop_jobs; then
-        dlp_log "stopped"
-        exit 0
-    fi
-    exit 1
-fi
+dlp_supervise || true
 dlp_stop_jobs || true
 exit 1

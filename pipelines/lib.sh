@@ -235,6 +235,22 @@ dlp_wait_jobs() {
     return 0
 }
 
+# dlp_supervise: wait for a signal or for a job to end. After a signal,
+# stop every job and exit (0 when they all drained, 1 otherwise). When a job
+# ended by itself, return 1 so the caller can say why, then exit 1 (the
+# other jobs are stopped by dlp_stop_jobs before returning).
+dlp_supervise() {
+    if dlp_wait_jobs; then
+        dlp_log "stopping"
+        if dlp_stop_jobs; then
+            dlp_log "stopped"
+            exit 0
+        fi
+        exit 1
+    fi
+    return 1
+}
+
 # dlp_stop_jobs: stop every started pipeline as described above, the last
 # started first (so a consumer started first, such as a webhook receiver,
 # still serves what the later pipelines produce while they drain).

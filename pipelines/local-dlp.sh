@@ -143,14 +143,7 @@ dlp_job_started scan
 if [ "$output" = - ]; then where="standard output"; else where=$output; fi
 dlp_log "watching ${dirs[*]}; findings are appended to $where (Ctrl-C or SIGTERM stops)"
 
-if dlp_wait_jobs; then
-    dlp_log "stopping"
-    if dlp_stop_jobs; then
-        dlp_log "stopped"
-        exit 0
-    fi
-    exit 1
-fi
+dlp_supervise || true
 # The watcher never ends by itself unless something is wrong.
 dlp_stop_jobs || true
 exit 1

@@ -64,58 +64,6 @@ pub struct FindingView<'a> {
     pub sha256: Option<Cow<'a, str>>,
 }
 
-/// Top-level Finding fields that the CSV can show.
-#[derive(Clone, Copy)]
-enum Key {
-    UploadId,
-    Path,
-    Index,
-    Timestamp,
-    Detector,
-    DetectorUuid,
-    Confidence,
-    Finding,
-    RedactedFinding,
-    BeforeContext,
-    AfterContext,
-    ByteRange,
-    CodepointRange,
-    LineRange,
-    RowRange,
-    ColumnRange,
-    ArchivePath,
-    DetectionRules,
-    Sha256,
-}
-
-impl Key {
-    fn of(k: &str) -> Option<Key> {
-        use Key::*;
-        Some(match k {
-            "upload_id" => UploadId,
-            "path" => Path,
-            "index" => Index,
-            "timestamp" => Timestamp,
-            "detector" => Detector,
-            "detector_uuid" => DetectorUuid,
-            "confidence" => Confidence,
-            "finding" => Finding,
-            "redacted_finding" => RedactedFinding,
-            "before_context" => BeforeContext,
-            "after_context" => AfterContext,
-            "byte_range" => ByteRange,
-            "codepoint_range" => CodepointRange,
-            "line_range" => LineRange,
-            "row_range" => RowRange,
-            "column_range" => ColumnRange,
-            "archive_path" => ArchivePath,
-            "detection_rules" => DetectionRules,
-            "sha256" => Sha256,
-            _ => return None,
-        })
-    }
-}
-
 fn string<'a>(key: &str, v: Val<'a>) -> Result<Cow<'a, str>, String> {
     match v {
         Val::Str(s) => Ok(s),
@@ -145,33 +93,35 @@ impl<'a> FindingView<'a> {
     pub fn parse(line: &'a [u8]) -> Result<Self, String> {
         let mut f = FindingView::default();
         let mut required = [false; 3];
-        json_scan::top_level(line, Key::of, |k, key, v| {
-            match k {
-                Key::UploadId => f.upload_id = string(key, v)?,
-                Key::Path => f.path = string(key, v)?,
-                Key::Index => f.index = parsed(key, v, "an integer")?,
-                Key::Timestamp => f.timestamp = string(key, v)?,
-                Key::Detector => (f.detector, required[0]) = (string(key, v)?, true),
-                Key::DetectorUuid => f.detector_uuid = string(key, v)?,
-                Key::Confidence => (f.confidence, required[1]) = (string(key, v)?, true),
-                Key::Finding => (f.finding, required[2]) = (string(key, v)?, true),
-                Key::RedactedFinding => f.redacted_finding = Some(string(key, v)?),
-                Key::BeforeContext => f.before_context = string(key, v)?,
-                Key::AfterContext => f.after_context = string(key, v)?,
-                Key::ByteRange => f.byte_range = parsed(key, v, "a range")?,
-                Key::CodepointRange => f.codepoint_range = parsed(key, v, "a range")?,
-                Key::LineRange => f.line_range = parsed(key, v, "a range")?,
-                Key::RowRange => f.row_range = parsed(key, v, "a range")?,
-                Key::ColumnRange => f.column_range = parsed(key, v, "a range")?,
-                Key::ArchivePath => f.archive_path = string(key, v)?,
-                Key::DetectionRules => {
+        // Every column but `line` (derived from line_range) is a top-level field.
+        let field = |k: &str| Column::parse(k).filter(|c| *c != Column::Line);
+        json_scan::top_level(line, field, |c, key, v| {
+            match c {
+                Column::UploadId => f.upload_id = string(key, v)?,
+                Column::Path => f.path = string(key, v)?,
+                Column::Index => f.index = parsed(key, v, "an integer")?,
+                Column::Timestamp => f.timestamp = string(key, v)?,
+                Column::Detector => (f.detector, required[0]) = (string(key, v)?, true),
+                Column::DetectorUuid => f.detector_uuid = string(key, v)?,
+                Column::Confidence => (f.confidence, required[1]) = (string(key, v)?, true),
+                Column::Finding => (f.finding, required[2]) = (string(key, v)?, true),
+                Column::RedactedFinding => f.redacted_finding = Some(string(key, v)?),
+                Column::BeforeContext => f.before_context = string(key, v)?,
+                Column::AfterContext => f.after_context = string(key, v)?,
+                Column::ByteRange => f.byte_range = parsed(key, v, "a range")?,
+                Column::CodepointRange => f.codepoint_range = parsed(key, v, "a range")?,
+                Column::LineRange | Column::Line => f.line_range = parsed(key, v, "a range")?,
+                Column::RowRange => f.row_range = parsed(key, v, "a range")?,
+                Column::ColumnRange => f.column_range = parsed(key, v, "a range")?,
+                Column::ArchivePath => f.archive_path = string(key, v)?,
+                Column::DetectionRules => {
                     f.detection_rules = parsed::<Vec<String>>(key, v, "a list")?
                         .unwrap_or_default()
                         .into_iter()
                         .map(Cow::Owned)
                         .collect()
                 }
-                Key::Sha256 => f.sha256 = Some(string(key, v)?),
+                Column::Sha256 => f.sha256 = Some(string(key, v)?),
             }
             Ok(())
         })?;
@@ -213,7 +163,7 @@ impl Column {
     /// Parses a column name.
     pub fn parse(name: &str) -> Option<Column> {
         use Column::*;
-        Some(match name.trim() {
+        Some(match name {
             "upload_id" => UploadId,
             "index" => Index,
             "timestamp" => Timestamp,
@@ -243,7 +193,7 @@ impl Column {
         let cols: Vec<Column> = list
             .split(',')
             .map(|n| {
-                Column::parse(n).ok_or_else(|| {
+                Column::parse(n.trim()).ok_or_else(|| {
                     anyhow::anyhow!(
                         "unknown column {:?} (valid columns: {})",
                         n.trim(),
