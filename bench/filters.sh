@@ -36,6 +36,7 @@ run() {
     done
     printf '%-14s cpu %7.3f s  wall %7.3f s  %8d KB  %8d lines\n' "$name" "$best" "$wall" "$rss" "$(wc -l < "$OUT/$name.out")"
     eval "T_${name//-/_}=$best"
+    eval "W_${name//-/_}=$wall"
 }
 
 RE='/Documents/.*\.csv$'
@@ -51,12 +52,13 @@ echo "== findings-csv: $FINDINGS findings ($(du -h "$FI" | cut -f1))"
 run findings-csv "$FI" "$FC" --header never --raw
 run jq-csv "$FI" jq -r '[.upload_id, .index, .timestamp, .path, .before_context, .finding, .after_context, .detector, .confidence, "\(.byte_range.start)-\(.byte_range.end)", (.detection_rules | join(";"))] | @csv'
 
-python3 - "$T_path_filter" "$T_jq_select" "$T_rg_line" "$T_findings_csv" "$T_jq_csv" <<'PY'
+python3 - "$T_path_filter" "$T_jq_select" "$T_rg_line" "$T_findings_csv" "$T_jq_csv" \
+    "$W_path_filter" "$W_jq_select" "$W_rg_line" "$W_findings_csv" "$W_jq_csv" <<'PY'
 import sys
-pf, jq, rg, fc, jqc = map(float, sys.argv[1:])
+v = list(map(float, sys.argv[1:]))
 print()
-print("CPU-time ratios:")
-print("path-filter vs jq : %6.1fx faster   (goal >= 20x)" % (jq / pf))
-print("path-filter vs rg : %6.2fx rg's time (goal <= 1.5x)" % (pf / rg))
-print("findings-csv vs jq: %6.1fx faster   (goal >= 20x)" % (jqc / fc))
+print("                      wall time       CPU time")
+for label, a, b, goal in (("path-filter vs jq ", 1, 0, ">= 20x faster"), ("findings-csv vs jq", 4, 3, ">= 20x faster")):
+    print("%s  %6.1fx faster   %6.1fx faster   (goal %s)" % (label, v[5 + a] / v[5 + b], v[a] / v[b], goal))
+print("path-filter vs rg   %6.2fx rg's time %5.2fx rg's time (goal <= 1.5x)" % (v[5] / v[7], v[0] / v[2]))
 PY

@@ -14,6 +14,7 @@ pub mod hash;
 pub mod json_scan;
 pub mod ndjson;
 pub mod output;
+pub mod par;
 pub mod records;
 pub mod signals;
 pub mod signature;

@@ -88,13 +88,70 @@ fn parsed<T: serde::de::DeserializeOwned>(
     }
 }
 
+/// `{"start":N,"end":M}` as findings write it, without a full parse.
+fn quick_range(raw: &str) -> Option<Range> {
+    let rest = raw.strip_prefix("{\"start\":")?;
+    let (start, rest) = rest.split_once(",\"end\":")?;
+    let end = rest.strip_suffix('}')?;
+    let num = |t: &str| {
+        (!t.is_empty()
+            && t.bytes().all(|b| b.is_ascii_digit())
+            && (t == "0" || !t.starts_with('0')))
+        .then(|| t.parse().ok())
+        .flatten()
+    };
+    Some(Range {
+        start: num(start)?,
+        end: num(end)?,
+    })
+}
+
+fn range(key: &str, v: Val<'_>) -> Result<Option<Range>, String> {
+    match v {
+        Val::Raw(r) if quick_range(r).is_some() => Ok(quick_range(r)),
+        v => parsed(key, v, "a range"),
+    }
+}
+
+/// The set of fields a column list needs (the required ones always).
+#[derive(Debug, Clone, Copy)]
+pub struct Needed(u32);
+
+impl Needed {
+    /// Fields for `cols`, plus detector, confidence and finding.
+    pub fn of(cols: &[Column]) -> Needed {
+        let mut bits = [Column::Detector, Column::Confidence, Column::Finding]
+            .iter()
+            .fold(0u32, |b, c| b | 1 << *c as u32);
+        for c in cols {
+            let c = if *c == Column::Line {
+                Column::LineRange
+            } else {
+                *c
+            };
+            bits |= 1 << c as u32;
+        }
+        Needed(bits)
+    }
+
+    /// Every field.
+    pub fn all() -> Needed {
+        Needed(u32::MAX)
+    }
+
+    fn has(self, c: Column) -> bool {
+        self.0 & (1 << c as u32) != 0
+    }
+}
+
 impl<'a> FindingView<'a> {
-    /// Parses one Finding record with the toolkit's validating scanner.
-    pub fn parse(line: &'a [u8]) -> Result<Self, String> {
+    /// Parses one Finding record with the toolkit's validating scanner,
+    /// decoding only the `needed` fields (the rest is validated, not kept).
+    pub fn parse(line: &'a [u8], needed: Needed) -> Result<Self, String> {
         let mut f = FindingView::default();
         let mut required = [false; 3];
         // Every column but `line` (derived from line_range) is a top-level field.
-        let field = |k: &str| Column::parse(k).filter(|c| *c != Column::Line);
+        let field = |k: &str| Column::parse(k).filter(|c| *c != Column::Line && needed.has(*c));
         json_scan::top_level(line, field, |c, key, v| {
             match c {
                 Column::UploadId => f.upload_id = string(key, v)?,
@@ -108,11 +165,11 @@ impl<'a> FindingView<'a> {
                 Column::RedactedFinding => f.redacted_finding = Some(string(key, v)?),
                 Column::BeforeContext => f.before_context = string(key, v)?,
                 Column::AfterContext => f.after_context = string(key, v)?,
-                Column::ByteRange => f.byte_range = parsed(key, v, "a range")?,
-                Column::CodepointRange => f.codepoint_range = parsed(key, v, "a range")?,
-                Column::LineRange | Column::Line => f.line_range = parsed(key, v, "a range")?,
-                Column::RowRange => f.row_range = parsed(key, v, "a range")?,
-                Column::ColumnRange => f.column_range = parsed(key, v, "a range")?,
+                Column::ByteRange => f.byte_range = range(key, v)?,
+                Column::CodepointRange => f.codepoint_range = range(key, v)?,
+                Column::LineRange | Column::Line => f.line_range = range(key, v)?,
+                Column::RowRange => f.row_range = range(key, v)?,
+                Column::ColumnRange => f.column_range = range(key, v)?,
                 Column::ArchivePath => f.archive_path = string(key, v)?,
                 Column::DetectionRules => {
                     f.detection_rules = parsed::<Vec<String>>(key, v, "a list")?
@@ -136,6 +193,7 @@ impl<'a> FindingView<'a> {
 
 /// One selected column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Column {
     UploadId,
     Index,

@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use dlp_core::{for_each_line, ExitCode, Flush, LoopOptions, Reject};
 
-pub use columns::{Column, FindingView, ALL as ALL_COLUMNS, DEFAULT as DEFAULT_COLUMNS};
+pub use columns::{Column, FindingView, Needed, ALL as ALL_COLUMNS, DEFAULT as DEFAULT_COLUMNS};
 pub use safety::{mask, neutralise};
 
 const TOOL: &str = "findings-csv";
@@ -117,6 +117,7 @@ pub fn run(
     header: bool,
 ) -> anyhow::Result<ExitCode> {
     let cols = Column::parse_list(&cli.columns)?;
+    let needed = Needed::of(&cols);
     let wtr = csv::WriterBuilder::new()
         .buffer_capacity(64 * 1024)
         .from_writer(output);
@@ -130,34 +131,91 @@ pub fn run(
         input,
         &mut out,
         LoopOptions { strict: cli.strict },
-        |line, out| {
-            let f = match FindingView::parse(line) {
-                Ok(f) => f,
-                Err(e) => return Ok(Err(Reject(format!("not a Finding record: {e}")))),
-            };
-            let masked = cli.redact.then(|| mask(&f.finding));
-            let row = cols.iter().map(|c| {
-                let mut cell = c.cell(&f);
-                if let Some(m) = &masked {
-                    cell = match c {
-                        Column::Finding => Cow::Owned(m.clone()),
-                        Column::BeforeContext | Column::AfterContext => {
-                            safety::redact_copies(cell, &f.finding, m)
-                        }
-                        _ => cell,
-                    };
-                }
-                if cli.raw {
-                    cell
-                } else {
-                    neutralise(cell)
-                }
-            });
-            let cells: Vec<Cow<'_, str>> = row.collect();
-            out.row(cells.iter().map(|c| c.as_bytes()))?;
-            Ok(Ok(()))
-        },
+        |line, out| write_row(cli, &cols, needed, line, &mut out.wtr),
     )
+}
+
+/// Writes the CSV row of one Finding line, or says why the line is rejected.
+fn write_row<W: Write>(
+    cli: &Cli,
+    cols: &[Column],
+    needed: Needed,
+    line: &[u8],
+    wtr: &mut csv::Writer<W>,
+) -> anyhow::Result<Result<(), Reject>> {
+    let f = match FindingView::parse(line, needed) {
+        Ok(f) => f,
+        Err(e) => return Ok(Err(Reject(format!("not a Finding record: {e}")))),
+    };
+    let masked = cli.redact.then(|| mask(&f.finding));
+    let cells: Vec<Cow<'_, str>> = cols
+        .iter()
+        .map(|c| {
+            let mut cell = c.cell(&f);
+            if let Some(m) = &masked {
+                cell = match c {
+                    Column::Finding => Cow::Owned(m.clone()),
+                    Column::BeforeContext | Column::AfterContext => {
+                        safety::redact_copies(cell, &f.finding, m)
+                    }
+                    _ => cell,
+                };
+            }
+            if cli.raw {
+                cell
+            } else {
+                neutralise(cell)
+            }
+        })
+        .collect();
+    wtr.write_record(cells.iter().map(|c| c.as_bytes()))
+        .map_err(csv_err)?;
+    Ok(Ok(()))
+}
+
+/// The CSV rows of one block of input, for [`run_parallel`].
+struct Rows<'c> {
+    cli: &'c Cli,
+    cols: &'c [Column],
+    needed: Needed,
+    wtr: csv::Writer<Vec<u8>>,
+}
+
+impl dlp_core::par::Block for Rows<'_> {
+    fn line(&mut self, line: &[u8]) -> anyhow::Result<Result<(), Reject>> {
+        write_row(self.cli, self.cols, self.needed, line, &mut self.wtr)
+    }
+
+    fn finish(self) -> anyhow::Result<Vec<u8>> {
+        self.wtr
+            .into_inner()
+            .map_err(|e| anyhow::anyhow!("writing output: {}", e.error()))
+    }
+}
+
+/// [`run`] on `jobs` worker threads (same output, in the same order).
+pub fn run_parallel(
+    cli: &Cli,
+    input: impl Read + Send + 'static,
+    output: impl Write,
+    header: bool,
+    jobs: usize,
+) -> anyhow::Result<ExitCode> {
+    let cols = Column::parse_list(&cli.columns)?;
+    let needed = Needed::of(&cols);
+    let mut out = io::BufWriter::with_capacity(64 * 1024, output);
+    if header {
+        let mut wtr = csv::Writer::from_writer(&mut out);
+        wtr.write_record(cli.columns.split(',').map(str::trim))
+            .map_err(csv_err)?;
+        wtr.flush().context("writing output")?;
+    }
+    dlp_core::par::par_for_each_line(TOOL, input, &mut out, cli.strict, jobs, || Rows {
+        cli,
+        cols: &cols,
+        needed,
+        wtr: csv::WriterBuilder::new().from_writer(Vec::new()),
+    })
 }
 
 /// Entry point of the `findings-csv` binary.
@@ -170,6 +228,9 @@ pub fn main() -> std::process::ExitCode {
             HeaderMode::Never => false,
             HeaderMode::Auto => auto_header_wanted(),
         };
-        run(&cli, io::stdin().lock(), io::stdout().lock(), header)
+        match dlp_core::par::default_jobs() {
+            1 => run(&cli, io::stdin().lock(), io::stdout().lock(), header),
+            jobs => run_parallel(&cli, io::stdin(), io::stdout().lock(), header, jobs),
+        }
     })
 }

@@ -165,11 +165,50 @@ pub fn run(cli: &Cli, input: impl Read, output: impl Write) -> anyhow::Result<Ex
     )
 }
 
+/// The kept lines of one block of input, for [`run_parallel`].
+struct Kept<'f> {
+    filter: &'f Filter,
+    out: Vec<u8>,
+}
+
+impl dlp_core::par::Block for Kept<'_> {
+    fn line(&mut self, line: &[u8]) -> anyhow::Result<Result<(), Reject>> {
+        Ok(self.filter.keep(line).map(|keep| {
+            if keep {
+                self.out.extend_from_slice(line);
+                self.out.push(b'\n');
+            }
+        }))
+    }
+
+    fn finish(self) -> anyhow::Result<Vec<u8>> {
+        Ok(self.out)
+    }
+}
+
+/// [`run`] on `jobs` worker threads (same output, in the same order).
+pub fn run_parallel(
+    cli: &Cli,
+    input: impl Read + Send + 'static,
+    mut output: impl Write,
+    jobs: usize,
+) -> anyhow::Result<ExitCode> {
+    let filter = Filter::from_cli(cli)?;
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, &mut output);
+    dlp_core::par::par_for_each_line(TOOL, input, &mut out, cli.strict, jobs, || Kept {
+        filter: &filter,
+        out: Vec::new(),
+    })
+}
+
 /// Entry point of the `path-filter` binary.
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     dlp_core::run_main(TOOL, || {
         dlp_core::signals::install()?;
-        run(&cli, std::io::stdin().lock(), std::io::stdout().lock())
+        match dlp_core::par::default_jobs() {
+            1 => run(&cli, std::io::stdin().lock(), std::io::stdout().lock()),
+            jobs => run_parallel(&cli, std::io::stdin(), std::io::stdout().lock(), jobs),
+        }
     })
 }

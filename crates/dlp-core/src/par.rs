@@ -1,0 +1,379 @@
+//! The record loop on all cores, for filters whose work per line is
+//! independent (path-filter, findings-csv).
+//!
+//! A reader thread cuts the input into blocks at line ends (a block is
+//! whatever one read returns, up to 256 KiB, so live pipelines are not
+//! delayed); worker threads turn each block into output bytes; the calling
+//! thread writes the outputs in input order, reports rejected lines with
+//! their exact line numbers, and flushes whenever everything read so far
+//! has been written, i.e. when the tool is about to wait for input. The
+//! conventions are those of [`crate::ndjson::for_each_line`].
+
+use std::collections::BTreeMap;
+use std::io::{self, Read, Write};
+use std::time::Duration;
+
+use anyhow::Context;
+use crossbeam_channel::{bounded, select, unbounded};
+
+use crate::exit::ExitCode;
+use crate::ndjson::{Reject, DEFAULT_MAX_LINE};
+use crate::signals;
+
+const BLOCK: usize = 256 * 1024;
+
+/// Per-block work: handle each line, then hand over the block's output.
+pub trait Block {
+    /// Handles one non-blank line (without its newline).
+    fn line(&mut self, line: &[u8]) -> anyhow::Result<Result<(), Reject>>;
+    /// The bytes the block's lines produced, in order.
+    fn finish(self) -> anyhow::Result<Vec<u8>>;
+}
+
+enum Item {
+    Data(Vec<u8>),
+    TooLong(usize),
+}
+
+struct Done {
+    seq: u64,
+    out: Vec<u8>,
+    lines: u64,
+    /// (line index within the block, why)
+    rejects: Vec<(u64, String)>,
+    fatal: Option<anyhow::Error>,
+}
+
+/// Reads `input` into line-aligned blocks until EOF or until the receiver
+/// is gone. Lines longer than `max_line` become [`Item::TooLong`].
+fn read_blocks(
+    mut input: impl Read,
+    tx: crossbeam_channel::Sender<io::Result<Item>>,
+    max_line: usize,
+) {
+    let mut chunk = vec![0u8; BLOCK];
+    let mut buf: Vec<u8> = Vec::with_capacity(BLOCK);
+    let mut discarding: Option<usize> = None;
+    loop {
+        let n = match input.read(&mut chunk) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
+            }
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(skipped) = discarding {
+            match memchr::memchr(b'\n', &buf) {
+                Some(i) => {
+                    let _ = tx.send(Ok(Item::TooLong(skipped + i)));
+                    buf.drain(..=i);
+                    discarding = None;
+                }
+                None => {
+                    discarding = Some(skipped + buf.len());
+                    buf.clear();
+                    if n == 0 {
+                        let _ = tx.send(Ok(Item::TooLong(skipped)));
+                        return;
+                    }
+                    continue;
+                }
+            }
+        }
+        if n == 0 {
+            if !buf.is_empty() {
+                let _ = tx.send(Ok(Item::Data(std::mem::take(&mut buf))));
+            }
+            return;
+        }
+        match memchr::memrchr(b'\n', &buf) {
+            Some(i) => {
+                let rest = buf.split_off(i + 1);
+                if tx
+                    .send(Ok(Item::Data(std::mem::replace(&mut buf, rest))))
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            None if buf.len() > max_line => {
+                discarding = Some(buf.len());
+                buf.clear();
+            }
+            None => {}
+        }
+    }
+}
+
+fn run_block<B: Block>(seq: u64, item: Item, make: &(impl Fn() -> B + Sync), strict: bool) -> Done {
+    let data = match item {
+        Item::TooLong(n) => {
+            return Done {
+                seq,
+                out: Vec::new(),
+                lines: 1,
+                rejects: vec![(
+                    0,
+                    format!("line of {n} bytes exceeds the line-length limit"),
+                )],
+                fatal: None,
+            }
+        }
+        Item::Data(d) => d,
+    };
+    let mut block = make();
+    let mut rejects = Vec::new();
+    let mut lines = 0u64;
+    let mut fatal = None;
+    let mut start = 0;
+    while start < data.len() {
+        let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
+        let line = &data[start..end];
+        start = end + 1;
+        let idx = lines;
+        lines += 1;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match block.line(line) {
+            Ok(Ok(())) => {}
+            Ok(Err(Reject(why))) => {
+                rejects.push((idx, why));
+                if strict {
+                    break;
+                }
+            }
+            Err(e) => {
+                fatal = Some(e);
+                break;
+            }
+        }
+    }
+    match block.finish() {
+        Ok(out) => Done {
+            seq,
+            out,
+            lines,
+            rejects,
+            fatal,
+        },
+        Err(e) => Done {
+            seq,
+            out: Vec::new(),
+            lines,
+            rejects,
+            fatal: Some(fatal.unwrap_or(e)),
+        },
+    }
+}
+
+/// Runs `make()`-built blocks over every line of `input` on `jobs` worker
+/// threads and writes their output to `out` in input order.
+pub fn par_for_each_line<B: Block>(
+    tool: &str,
+    input: impl Read + Send + 'static,
+    out: &mut impl Write,
+    strict: bool,
+    jobs: usize,
+    make: impl Fn() -> B + Sync,
+) -> anyhow::Result<ExitCode> {
+    let (read_tx, read_rx) = bounded::<io::Result<Item>>(jobs * 2);
+    // Detached: a reader blocked on a quiet stdin must not keep a signalled
+    // process alive.
+    std::thread::Builder::new()
+        .name("reader".into())
+        .spawn(move || read_blocks(input, read_tx, DEFAULT_MAX_LINE))
+        .context("starting the reader thread")?;
+    let (work_tx, work_rx) = bounded::<(u64, Item)>(jobs * 2);
+    let (done_tx, done_rx) = unbounded::<Done>();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            let (work_rx, done_tx, make) = (work_rx.clone(), done_tx.clone(), &make);
+            scope.spawn(move || {
+                for (seq, item) in work_rx {
+                    if done_tx.send(run_block(seq, item, make, strict)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let mut writer = Ordered {
+            tool,
+            out: &mut *out,
+            next: 0,
+            line_base: 0,
+            pending: BTreeMap::new(),
+            rejected: false,
+            strict,
+        };
+        let mut sent = 0u64;
+        let mut reading = true;
+        let closed = crossbeam_channel::never();
+        let result = (|| -> anyhow::Result<()> {
+            while reading || writer.next < sent {
+                if signals::requested() {
+                    break;
+                }
+                select! {
+                    recv(if reading { &read_rx } else { &closed }) -> msg => match msg {
+                        Ok(Ok(item)) => {
+                            work_tx.send((sent, item)).map_err(|_| anyhow::anyhow!("worker threads stopped"))?;
+                            sent += 1;
+                        }
+                        Ok(Err(e)) => return Err(anyhow::Error::new(e).context("reading input")),
+                        Err(_) => reading = false,
+                    },
+                    recv(done_rx) -> done => {
+                        let done = done.map_err(|_| anyhow::anyhow!("worker threads stopped"))?;
+                        writer.accept(done)?;
+                    }
+                    default(Duration::from_millis(100)) => {}
+                }
+                if writer.next == sent {
+                    writer.out.flush().context("writing output")?;
+                }
+            }
+            // After a signal: finish the blocks in hand, in order.
+            drop(work_tx);
+            while writer.next < sent {
+                match done_rx.recv() {
+                    Ok(done) => writer.accept(done)?,
+                    Err(_) => break,
+                }
+            }
+            writer.out.flush().context("writing output")
+        })();
+        result.map(|()| ExitCode::from_rejected(writer.rejected))
+    })
+}
+
+/// Writes finished blocks in input order.
+struct Ordered<'a, W: Write> {
+    tool: &'a str,
+    out: &'a mut W,
+    next: u64,
+    line_base: u64,
+    pending: BTreeMap<u64, Done>,
+    rejected: bool,
+    strict: bool,
+}
+
+impl<W: Write> Ordered<'_, W> {
+    fn accept(&mut self, done: Done) -> anyhow::Result<()> {
+        self.pending.insert(done.seq, done);
+        while let Some(done) = self.pending.remove(&self.next) {
+            self.out.write_all(&done.out).context("writing output")?;
+            for (idx, why) in &done.rejects {
+                let n = self.line_base + idx + 1;
+                if self.strict {
+                    self.out.flush().context("writing output")?;
+                    anyhow::bail!("line {n}: {why}");
+                }
+                eprintln!("{}: line {n}: {why}", self.tool);
+                self.rejected = true;
+            }
+            if let Some(e) = done.fatal {
+                return Err(e);
+            }
+            self.line_base += done.lines;
+            self.next += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Worker threads to use: the machine's cores, at most 4 (the writer and
+/// the reader need a share too), 1 when only one core is available.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get().min(4))
+        .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Upper(Vec<u8>);
+
+    impl Block for Upper {
+        fn line(&mut self, line: &[u8]) -> anyhow::Result<Result<(), Reject>> {
+            if line.starts_with(b"bad") {
+                return Ok(Err(Reject("bad line".into())));
+            }
+            self.0.extend(line.iter().map(u8::to_ascii_uppercase));
+            self.0.push(b'\n');
+            Ok(Ok(()))
+        }
+        fn finish(self) -> anyhow::Result<Vec<u8>> {
+            Ok(self.0)
+        }
+    }
+
+    /// A reader that returns at most `n` bytes per read, to force many blocks.
+    struct Trickle(Vec<u8>, usize, usize);
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let k = self.1.min(buf.len()).min(self.0.len() - self.2);
+            buf[..k].copy_from_slice(&self.0[self.2..self.2 + k]);
+            self.2 += k;
+            Ok(k)
+        }
+    }
+
+    #[test]
+    fn output_keeps_input_order_across_many_blocks() {
+        let mut input = Vec::new();
+        for i in 0..20_000 {
+            input.extend_from_slice(format!("line {i}\n").as_bytes());
+        }
+        input.extend_from_slice(b"last without newline");
+        let want: Vec<u8> = String::from_utf8_lossy(&input).to_uppercase().into_bytes();
+        for chunk in [7, 1000, 1 << 20] {
+            let mut out = Vec::new();
+            let code = par_for_each_line(
+                "t",
+                Trickle(input.clone(), chunk, 0),
+                &mut out,
+                false,
+                3,
+                || Upper(Vec::new()),
+            )
+            .unwrap();
+            assert_eq!(code, ExitCode::Ok);
+            assert_eq!(
+                String::from_utf8_lossy(&out).trim_end(),
+                String::from_utf8_lossy(&want)
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_keep_their_line_numbers_and_strict_stops() {
+        let input = b"a\nbad 1\n\nb\r\nbad 2\nc\n".to_vec();
+        let mut out = Vec::new();
+        let code = par_for_each_line(
+            "t",
+            Trickle(input.clone(), 3, 0),
+            &mut out,
+            false,
+            2,
+            || Upper(Vec::new()),
+        )
+        .unwrap();
+        assert_eq!(code, ExitCode::Rejected);
+        assert_eq!(out, b"A\nB\nC\n");
+        let mut out = Vec::new();
+        let err = par_for_each_line("t", Trickle(input, 3, 0), &mut out, true, 2, || {
+            Upper(Vec::new())
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "line 2: bad line");
+        assert_eq!(out, b"A\n");
+    }
+}
