@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 use inotify::{EventMask, Inotify, WatchDescriptor, WatchMask, Watches};
@@ -78,25 +79,44 @@ impl InotifyBackend {
             .name("inotify-reader".into())
             .spawn(move || {
                 let mut buf = vec![0u8; 64 * 1024];
+                let mut last_wake = Instant::now() - BURST_GAP;
                 loop {
-                    let events = match inotify.read_events_blocking(&mut buf) {
-                        Ok(ev) => ev,
+                    let mut batch: Vec<RawEvent> = Vec::new();
+                    // Sleep in the kernel until something happens ...
+                    match inotify.read_events_blocking(&mut buf) {
+                        Ok(events) => collect(events, &mut batch),
                         Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                         Err(e) => {
                             let _ = tx.send(Msg::Error(format!("reading inotify events: {e}")));
                             return;
                         }
-                    };
-                    // One message per read(2), not per event: fewer wake-ups under bursts.
-                    let batch: Vec<RawEvent> = events
-                        .filter(|_| !crate::debug::dropping())
-                        .map(|e| RawEvent {
-                            wd: e.wd.get_watch_descriptor_id(),
-                            mask: e.mask,
-                            cookie: e.cookie,
-                            name: e.name.map(|n| n.to_os_string()),
-                        })
-                        .collect();
+                    }
+                    // ... and during a burst let events gather for a moment,
+                    // then drain them without blocking (no fcntl round trips),
+                    // so one wake-up and one message carry hundreds of events.
+                    // A lone event is passed on at once.
+                    let now = Instant::now();
+                    if now.duration_since(last_wake) < BURST_GAP {
+                        std::thread::sleep(BURST_PAUSE);
+                    }
+                    last_wake = now;
+                    loop {
+                        match inotify.read_events(&mut buf) {
+                            Ok(events) => {
+                                let before = batch.len();
+                                collect(events, &mut batch);
+                                if batch.len() == before {
+                                    break;
+                                }
+                            }
+                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                            Err(e) => {
+                                let _ = tx.send(Msg::Error(format!("reading inotify events: {e}")));
+                                return;
+                            }
+                        }
+                    }
                     if !batch.is_empty() && tx.send(Msg::Inotify(batch)).is_err() {
                         return;
                     }
@@ -195,4 +215,24 @@ impl InotifyBackend {
 
 const fn libc_emfile() -> i32 {
     24
+}
+
+/// Wake-ups closer together than this mean a burst is under way.
+const BURST_GAP: Duration = Duration::from_millis(10);
+/// How long a burst's events gather before they are read.
+const BURST_PAUSE: Duration = Duration::from_millis(1);
+
+/// Appends a read's events to `batch` (unless an injected overflow is
+/// discarding them, see `debug`).
+fn collect(events: inotify::Events<'_>, batch: &mut Vec<RawEvent>) {
+    batch.extend(
+        events
+            .filter(|_| !crate::debug::dropping())
+            .map(|e| RawEvent {
+                wd: e.wd.get_watch_descriptor_id(),
+                mask: e.mask,
+                cookie: e.cookie,
+                name: e.name.map(|n| n.to_os_string()),
+            }),
+    );
 }
