@@ -275,15 +275,25 @@ fn submit_event(ev: &FsEvent, pool: &mut pool::Ordered) {
                 false,
             ));
         }
-        EventType::Overflow => walk(&path, pool),
+        EventType::Overflow => {
+            // The hook cannot fail, so neither can the walk.
+            let _ = walk(&path, pool, |_| Ok(false));
+        }
         _ => {}
     }
 }
 
-fn walk(root: &Path, pool: &mut pool::Ordered) {
+/// Submits every regular file under `root` (symlinks are not followed),
+/// in name order; unreadable entries become notes. `after_each` runs after
+/// each entry and returns true to stop early.
+fn walk(
+    root: &Path,
+    pool: &mut pool::Ordered,
+    mut after_each: impl FnMut(&mut pool::Ordered) -> anyhow::Result<bool>,
+) -> anyhow::Result<()> {
     for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
         match entry {
-            Ok(e) if e.file_type().is_file() || e.path_is_symlink() => pool.submit(e.into_path()),
+            Ok(e) if e.file_type().is_file() => pool.submit(e.into_path()),
             Ok(_) => {}
             Err(err) => {
                 let p = err
@@ -296,7 +306,11 @@ fn walk(root: &Path, pool: &mut pool::Ordered) {
                 pool.submit_outcome(Outcome::note(format!("{p}: unreadable: {why}"), true));
             }
         }
+        if after_each(pool)? {
+            break;
+        }
     }
+    Ok(())
 }
 
 fn paths<W: Write>(
@@ -309,28 +323,14 @@ fn paths<W: Write>(
         match std::fs::symlink_metadata(root) {
             Err(e) => pool.submit_outcome(Outcome::note(format!("{}: {e}", root.display()), true)),
             Ok(m) if m.is_dir() => {
-                for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
-                    match entry {
-                        Ok(e) if e.file_type().is_file() => pool.submit(e.into_path()),
-                        Ok(_) => {}
-                        Err(err) => {
-                            let p = err
-                                .path()
-                                .map(|p| p.display().to_string())
-                                .unwrap_or_default();
-                            let why = err
-                                .io_error()
-                                .map_or_else(|| err.to_string(), ToString::to_string);
-                            pool.submit_outcome(Outcome::note(
-                                format!("{p}: unreadable: {why}"),
-                                true,
-                            ));
-                        }
-                    }
+                let mut stopped = false;
+                walk(root, pool, |pool| {
                     pool.release(false, &mut st.sink(out))?;
-                    if signals::requested() {
-                        return pool.release(true, &mut st.sink(out));
-                    }
+                    stopped = signals::requested();
+                    Ok(stopped)
+                })?;
+                if stopped {
+                    return pool.release(true, &mut st.sink(out));
                 }
             }
             Ok(_) => pool.submit(root.clone()),
