@@ -103,6 +103,30 @@ fn translate(ev: Event, last_pair: &mut Option<usize>) -> Vec<Change> {
     out
 }
 
+/// The callback notify runs for each event: translate it and pass it on;
+/// errors become warnings prefixed with `label`.
+fn event_handler(
+    tx: Sender<Msg>,
+    label: &'static str,
+) -> impl FnMut(notify::Result<Event>) + Send + 'static {
+    let mut last_pair = None;
+    move |res: notify::Result<Event>| {
+        if crate::debug::dropping() {
+            return;
+        }
+        match res {
+            Ok(ev) => {
+                for c in translate(ev, &mut last_pair) {
+                    let _ = tx.send(Msg::Change(c));
+                }
+            }
+            Err(e) => {
+                let _ = tx.send(Msg::Warn(format!("{label}: {e}")));
+            }
+        }
+    }
+}
+
 impl NotifyBackend {
     /// A PollWatcher on `roots`, started now (before the engine's own walk,
     /// so nothing changed between the two snapshots is missed).
@@ -112,22 +136,7 @@ impl NotifyBackend {
         roots: &[PathBuf],
         recursive: bool,
     ) -> anyhow::Result<Self> {
-        let mut last_pair = None;
-        let handler = move |res: notify::Result<Event>| {
-            if crate::debug::dropping() {
-                return;
-            }
-            match res {
-                Ok(ev) => {
-                    for c in translate(ev, &mut last_pair) {
-                        let _ = tx.send(Msg::Change(c));
-                    }
-                }
-                Err(e) => {
-                    let _ = tx.send(Msg::Warn(format!("poll: {e}")));
-                }
-            }
-        };
+        let handler = event_handler(tx, "poll");
         let cfg = notify::Config::default()
             .with_poll_interval(interval)
             .with_compare_contents(false);
@@ -152,22 +161,7 @@ impl NotifyBackend {
     /// The platform's native watcher (non-Linux), one watch per directory.
     #[cfg_attr(target_os = "linux", allow(dead_code))]
     pub fn native(tx: Sender<Msg>) -> anyhow::Result<Self> {
-        let mut last_pair = None;
-        let handler = move |res: notify::Result<Event>| {
-            if crate::debug::dropping() {
-                return;
-            }
-            match res {
-                Ok(ev) => {
-                    for c in translate(ev, &mut last_pair) {
-                        let _ = tx.send(Msg::Change(c));
-                    }
-                }
-                Err(e) => {
-                    let _ = tx.send(Msg::Warn(format!("watch: {e}")));
-                }
-            }
-        };
+        let handler = event_handler(tx, "watch");
         let watcher = notify::recommended_watcher(handler)?;
         Ok(NotifyBackend {
             watcher: Box::new(watcher),
