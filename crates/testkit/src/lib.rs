@@ -560,3 +560,45 @@ impl Receiver {
         self.got.recv_timeout(timeout).ok()
     }
 }
+
+/// Runs `bin args` as `... | head -1` would: feeds `line` up to `times`
+/// times on stdin, reads the first output line, closes stdout, and waits.
+/// Returns that first line and the finished process's output (stdout
+/// empty, since it was closed).
+pub fn first_line_then_close(
+    bin: impl AsRef<Path>,
+    args: &[&str],
+    line: &str,
+    times: usize,
+) -> (String, Output) {
+    let mut child = Command::new(bin.as_ref())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawning the tool");
+    let mut stdin = child.stdin.take().unwrap();
+    let line = format!("{}\n", line.trim_end_matches('\n'));
+    let feeder = std::thread::spawn(move || {
+        for _ in 0..times {
+            if stdin.write_all(line.as_bytes()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    (
+        first,
+        Output {
+            status: out.status,
+            stdout: out.stdout,
+            stderr: out.stderr,
+        },
+    )
+}

@@ -1,9 +1,6 @@
 //! Integration tests: the real `findings-csv` binary, plus an in-process
 //! property test of the CSV round trip.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
-
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use testkit::{cmd, TempDir};
@@ -226,30 +223,11 @@ fn malformed_and_incomplete_lines_are_reported_and_skipped() {
 
 #[test]
 fn closed_stdout_and_full_disk() {
-    let mut child = Command::new(BIN)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let line = finding("4111111111111111", "x", "y").to_string() + "\n";
-    let feeder = std::thread::spawn(move || {
-        for _ in 0..100_000 {
-            if stdin.write_all(line.as_bytes()).is_err() {
-                break;
-            }
-        }
-    });
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    feeder.join().unwrap();
+    let line = finding("4111111111111111", "x", "y").to_string();
+    let (first, out) = testkit::first_line_then_close(BIN, &[], &line, 100_000);
     assert!(first.starts_with("upload_id"));
-    assert_eq!(out.status.code(), Some(0));
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(out.code(), 0);
+    assert_eq!(out.stderr_str(), "");
 
     let full = std::fs::OpenOptions::new()
         .write(true)

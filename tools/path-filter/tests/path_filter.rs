@@ -1,7 +1,5 @@
 //! Integration tests: the real `path-filter` binary on real pipes.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use testkit::cmd;
@@ -237,30 +235,11 @@ fn usage_errors_exit_2_before_reading() {
 
 #[test]
 fn closed_stdout_ends_quietly_with_status_0() {
-    let mut child = Command::new(BIN)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let feeder = std::thread::spawn(move || {
-        let line = ev("created", "/a/b", "") + "\n";
-        for _ in 0..200_000 {
-            if stdin.write_all(line.as_bytes()).is_err() {
-                break;
-            }
-        }
-    });
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap(); // then dropped: `| head -1`
+    let (first, out) =
+        testkit::first_line_then_close(BIN, &[], &ev("created", "/a/b", ""), 200_000);
     assert!(first.contains("/a/b"));
-    let out = child.wait_with_output().unwrap();
-    feeder.join().unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(out.code(), 0);
+    assert_eq!(out.stderr_str(), "");
 }
 
 #[test]
