@@ -390,13 +390,7 @@ mod tests {
     }
 
     fn find(text: &str) -> Option<(String, Confidence)> {
-        let re = regex::bytes::Regex::new(PATTERN).unwrap();
-        let b = text.as_bytes();
-        let r = re
-            .find_iter(b)
-            .find_map(|m| check(b, m.start(), m.end()))
-            .map(|h| (text[h.start..h.end].to_owned(), h.confidence));
-        r
+        super::super::first_hit(PATTERN, check, text)
     }
 
     #[test]

@@ -191,13 +191,7 @@ mod tests {
     use super::*;
 
     fn conf(text: &str) -> Option<Confidence> {
-        let re = regex::bytes::Regex::new(PATTERN).unwrap();
-        let b = text.as_bytes();
-        let r = re
-            .find_iter(b)
-            .find_map(|m| check(b, m.start(), m.end()))
-            .map(|h| h.confidence);
-        r
+        super::super::first_hit(PATTERN, check, text).map(|(_, c)| c)
     }
 
     fn with_check(prefix: &str) -> String {

@@ -390,3 +390,17 @@ pub(crate) fn adjust(c: Confidence, up: bool, down: bool) -> Confidence {
         _ => c,
     }
 }
+
+/// Test helper: the first candidate of `pattern` in `text` that `check`
+/// accepts, as (matched text, confidence).
+#[cfg(test)]
+pub(crate) fn first_hit(
+    pattern: &str,
+    check: fn(&[u8], usize, usize) -> Option<Hit>,
+    text: &str,
+) -> Option<(String, Confidence)> {
+    let re = regex::bytes::Regex::new(pattern).unwrap();
+    let b = text.as_bytes();
+    let hit = re.find_iter(b).find_map(|m| check(b, m.start(), m.end()));
+    hit.map(|h| (text[h.start..h.end].to_owned(), h.confidence))
+}
