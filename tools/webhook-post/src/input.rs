@@ -26,6 +26,8 @@ pub enum Msg {
     Fatal(String),
     /// Something happened elsewhere (signal, stdout closed): look at the flags.
     Wake,
+    /// After `stopping` was raised: every line already read has been sent.
+    Drained,
 }
 
 fn parse(line: &[u8]) -> Result<Item, String> {
@@ -40,16 +42,24 @@ fn parse(line: &[u8]) -> Result<Item, String> {
 }
 
 /// Starts reading `input` on a thread; rejected lines set `rejected`.
+/// Once `stopping` is raised, the thread sends the lines it has already
+/// read (buffered, not yet parsed), then [`Msg::Drained`], and ends.
+/// `idle` is true while the thread waits for input with nothing in hand.
 pub fn spawn(
     input: impl Read + Send + 'static,
     tx: Sender<Msg>,
     strict: bool,
     rejected: Arc<AtomicBool>,
+    stopping: Arc<AtomicBool>,
+    idle: Arc<AtomicBool>,
 ) {
     let run = move || {
         let mut reader = LineReader::new(input);
         loop {
-            let item = match reader.next_line() {
+            idle.store(!reader.pending(), Ordering::SeqCst);
+            let next = reader.next_line();
+            idle.store(false, Ordering::SeqCst);
+            let item = match next {
                 Ok(None) => break,
                 Err(e) => {
                     let _ = tx.send(Msg::Fatal(format!("reading input: {e}")));
@@ -75,6 +85,10 @@ pub fn spawn(
                     eprintln!("webhook-post: line {}: {why}", reader.line_no());
                     rejected.store(true, Ordering::SeqCst);
                 }
+            }
+            if stopping.load(Ordering::SeqCst) && !reader.pending() {
+                let _ = tx.send(Msg::Drained);
+                return;
             }
         }
         let _ = tx.send(Msg::Eof);

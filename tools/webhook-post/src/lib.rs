@@ -101,7 +101,16 @@ pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::R
         let _ = wake.try_send(Msg::Wake);
     }));
     let rejected = Arc::new(AtomicBool::new(false));
-    input::spawn(input, tx, cfg.strict, rejected.clone());
+    let stopping = Arc::new(AtomicBool::new(false));
+    let reader_idle = Arc::new(AtomicBool::new(false));
+    input::spawn(
+        input,
+        tx,
+        cfg.strict,
+        rejected.clone(),
+        stopping.clone(),
+        reader_idle.clone(),
+    );
 
     let poster = http::Poster::new(&cfg);
     let (ctl, worker) = delivery::spawn(
@@ -115,6 +124,21 @@ pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::R
     let mut limiter = cfg.max_per_minute.map(Limiter::new);
     let mut b = Batcher::new(&cfg, &spool, &ctl);
 
+    // A record enters the current batch unless the per-minute cap holds it back.
+    let take = |b: &mut Batcher,
+                limiter: &mut Option<Limiter>,
+                item: render::Item|
+     -> anyhow::Result<()> {
+        let now = Instant::now();
+        let admitted = match limiter.as_mut() {
+            Some(l) => l.admit(now, template::subject_path(&item.value)),
+            None => true,
+        };
+        if admitted {
+            b.push(item, now)?;
+        }
+        Ok(())
+    };
     let stop = loop {
         if signals::requested() || out.stopped() {
             break Stop::Interrupted;
@@ -135,23 +159,36 @@ pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::R
             None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
         };
         match msg {
-            Err(RecvTimeoutError::Timeout) | Ok(Msg::Wake) => {}
+            Err(RecvTimeoutError::Timeout) | Ok(Msg::Wake | Msg::Drained) => {}
             Err(RecvTimeoutError::Disconnected) | Ok(Msg::Eof) => break Stop::Eof,
             Ok(Msg::Fatal(why)) => break Stop::Fatal(why),
-            Ok(Msg::Record(item)) => {
-                let now = Instant::now();
-                let admitted = match limiter.as_mut() {
-                    Some(l) => l.admit(now, template::subject_path(&item.value)),
-                    None => true,
-                };
-                if admitted {
-                    b.push(item, now)?;
-                }
-            }
+            Ok(Msg::Record(item)) => take(&mut b, &mut limiter, item)?,
         }
     };
 
-    // Nothing read is dropped: the partial batch and any pending summary go to the spool.
+    // Nothing read is dropped: records already parsed when a signal or a
+    // closed stdout stopped the loop, the partial batch and any pending
+    // summary go to the spool.
+    if matches!(stop, Stop::Interrupted) {
+        // The reader hands over what it has read; a reader waiting on a
+        // quiet input with everything sent holds nothing more.
+        stopping.store(true, Ordering::SeqCst);
+        let deadline = Instant::now() + Duration::from_millis(500);
+        while Instant::now() < deadline {
+            match rx.recv_timeout(Duration::from_millis(10)) {
+                Ok(Msg::Record(item)) => take(&mut b, &mut limiter, item)?,
+                Ok(Msg::Wake) => {}
+                Ok(Msg::Drained | Msg::Eof | Msg::Fatal(_))
+                | Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout)
+                    if reader_idle.load(Ordering::SeqCst) && rx.is_empty() =>
+                {
+                    break
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+        }
+    }
     b.flush()?;
     if let Some(s) = limiter.as_mut().and_then(|l| l.poll(Instant::now(), true)) {
         summarise(&mut b, &out, s)?;
