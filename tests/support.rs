@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use testkit::{bin, cmd, free_port, wait_port, Spawned, TempDir};
+use testkit::{bin, cmd, Spawned, TempDir};
 
 pub use testkit::{Received, Receiver};
 
@@ -22,18 +22,13 @@ pub struct Emulator {
 impl Emulator {
     /// Starts the emulator with extra arguments.
     pub fn start(args: &[&str]) -> Emulator {
-        let port = free_port();
         let mut proc = cmd(bin("nf-emulator"))
-            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--listen", "127.0.0.1:0"])
             .args(args)
             .env("NIGHTFALL_SIGNING_SECRET", SECRET)
             .env("NIGHTFALL_API_KEY", KEY)
             .spawn();
-        assert!(
-            proc.wait_stderr("listening on", Duration::from_secs(20)),
-            "emulator did not start: {}",
-            proc.stderr_text()
-        );
+        let port = proc.listening_port(Duration::from_secs(20));
         Emulator { proc, port }
     }
 
@@ -53,18 +48,14 @@ pub struct Webhook {
 impl Webhook {
     /// Starts nf-webhook on a free port.
     pub fn start() -> Webhook {
-        let port = free_port();
         let spool = TempDir::new("e2e-spool");
-        let proc = cmd(bin("nf-webhook"))
-            .args(["--listen", &format!("127.0.0.1:{port}")])
+        let mut proc = cmd(bin("nf-webhook"))
+            .args(["--listen", "127.0.0.1:0"])
             .arg("--spool")
             .arg(spool.path())
             .env("NIGHTFALL_SIGNING_SECRET", SECRET)
             .spawn();
-        assert!(
-            wait_port(port, Duration::from_secs(20)),
-            "nf-webhook did not start"
-        );
+        let port = proc.listening_port(Duration::from_secs(20));
         Webhook {
             proc,
             port,

@@ -273,6 +273,30 @@ impl Spawned {
         }
     }
 
+    /// Waits for a server's `listening on http://ADDR` line on stderr and
+    /// returns the port. Servers started with port 0 pick a free port
+    /// themselves, so tests never race each other for one.
+    pub fn listening_port(&mut self, timeout: Duration) -> u16 {
+        assert!(
+            self.wait_stderr("listening on http://", timeout),
+            "server did not start: {}",
+            self.stderr_text()
+        );
+        let line = self
+            .stderr_seen
+            .iter()
+            .rev()
+            .find(|l| l.contains("listening on http://"))
+            .unwrap();
+        let addr = line.split("listening on http://").nth(1).unwrap();
+        let addr = addr.split_whitespace().next().unwrap();
+        addr.rsplit(':')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap_or_else(|e| panic!("port in {line:?}: {e}"))
+    }
+
     /// All stderr seen so far plus whatever is queued now.
     pub fn stderr_text(&mut self) -> String {
         while let Ok(l) = self.err_lines.try_recv() {

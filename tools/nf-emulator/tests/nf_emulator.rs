@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use testkit::{cmd, free_port, http, Receiver, Spawned};
+use testkit::{cmd, http, Receiver, Spawned};
 
 const BIN: &str = env!("CARGO_BIN_EXE_nf-emulator");
 const KEY: &str = "NF-test";
@@ -16,18 +16,13 @@ struct Emu {
 }
 
 fn start(args: &[&str]) -> Emu {
-    let port = free_port();
     let mut p = cmd(BIN)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--listen", "127.0.0.1:0"])
         .args(args)
         .env("NIGHTFALL_SIGNING_SECRET", "s3cret")
         .env("NIGHTFALL_API_KEY", KEY)
         .spawn();
-    assert!(
-        p.wait_stderr("listening on", Duration::from_secs(20)),
-        "{}",
-        p.stderr_text()
-    );
+    let port = p.listening_port(Duration::from_secs(20));
     Emu { _p: p, port }
 }
 
