@@ -24,4 +24,6 @@ pub mod time;
 pub use exit::{run_main, ExitCode};
 pub use ndjson::{for_each_line, LineReader, LoopOptions, Reject};
 pub use output::{Flush, RecordWriter};
-pub use records::{Confidence, EventType, Finding, FsEvent, Range, ScanRequest, ScanStatus};
+pub use records::{
+    Action, ActionRecord, Confidence, EventType, Finding, FsEvent, Range, ScanRequest, ScanStatus,
+};

@@ -1,0 +1,286 @@
+//! `dlp-remediate`: Finding records in, one action record per file out.
+//!
+//! Acts on the files that findings are about: moves them into a private
+//! quarantine vault (and restores them from it), tells their owner with a
+//! desktop notification, or deletes them when explicitly allowed. See
+//! [`policy`] for how findings become decisions and [`vault`] for the vault
+//! format and its crash safety.
+
+pub mod dbus;
+mod notify;
+pub mod policy;
+pub mod vault;
+
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::bail;
+use clap::{Parser, Subcommand};
+use dlp_core::{
+    for_each_line, Action, ActionRecord, Confidence, ExitCode, Flush, LoopOptions, RecordWriter,
+};
+
+const TOOL: &str = "dlp-remediate";
+
+const LONG_ABOUT: &str = "\
+Read Finding records (from pii-scan or nf-webhook) and act on the files they \
+are about, writing one action record per file: {\"action\":\"quarantined\"|\
+\"notified\"|\"deleted\"|\"skipped\"|\"failed\",\"path\",\"id\",\"sha256\",\
+\"detectors\",\"confidence\",\"findings\",\"reason\"|\"error\",...}.
+
+Findings below --min-confidence (default VERY_LIKELY) or of other detectors \
+than --detector are ignored; a file is acted on when it has --min-findings \
+distinct findings, once per content (many findings, one action). A file whose \
+content changed since it was scanned (its sha256 differs from the Finding's \
+sha256 or, without one, from its hash when the first finding arrived) is \
+skipped with reason \"changed since scanned\".
+
+--quarantine DIR moves files into a vault (mode 0700): DIR/ID/data and \
+DIR/ID/manifest.json (original path, owner, mode, times, sha256, detectors \
+and confidence; never the finding text). Across file systems the file is \
+copied, fsynced and verified by hash before the original is unlinked. \
+`restore ID` puts a file back byte for byte with its owner, mode and times; \
+`list` prints the manifests as NDJSON.
+
+--notify sends a desktop notification to the file's owner (freedesktop \
+notifications over D-Bus: DBUS_SESSION_BUS_ADDRESS, else /run/user/UID/bus; \
+osascript on macOS). For a webhook, pipe the action records to webhook-post.
+
+Examples:
+  pii-scan ~/Downloads | dlp-remediate --quarantine /var/lib/dlp/vault --leave-note
+  pii-scan ~/Documents | dlp-remediate --notify --min-confidence LIKELY
+  nf-webhook | dlp-remediate --quarantine ~/.dlp-vault --notify \\
+      | webhook-post --url \"$WATCH_WEBHOOK_URL\"
+  pii-scan /srv/share | dlp-remediate --delete --i-understand-this-deletes --dry-run
+  dlp-remediate --quarantine /var/lib/dlp/vault list
+  dlp-remediate --quarantine /var/lib/dlp/vault restore 20261127T174850Z-1a2b3c4d";
+
+/// Command-line arguments.
+#[derive(Debug, Parser)]
+#[command(name = TOOL, version, about = "Act on files with findings: quarantine, restore, notify, delete", long_about = LONG_ABOUT)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Move files with findings into this vault directory (created with mode 0700)
+    #[arg(long, value_name = "DIR", global = true)]
+    pub quarantine: Option<PathBuf>,
+    /// Leave a short FILE.quarantined note in place of a quarantined file
+    #[arg(long)]
+    pub leave_note: bool,
+    /// Send the file's owner a desktop notification
+    #[arg(long)]
+    pub notify: bool,
+    /// Delete files with findings (needs --i-understand-this-deletes)
+    #[arg(long)]
+    pub delete: bool,
+    /// Confirms --delete: files are removed, not kept anywhere
+    #[arg(long)]
+    pub i_understand_this_deletes: bool,
+    /// Write the action records without changing or sending anything
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Ignore findings below this confidence
+    #[arg(long, value_name = "LEVEL", default_value = "VERY_LIKELY", value_parser = parse_confidence)]
+    pub min_confidence: Confidence,
+    /// Act only on findings of this detector (name or UUID; repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub detector: Vec<String>,
+    /// Act on a file only when it has at least N distinct findings
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub min_findings: u64,
+    /// Treat a malformed line as fatal (exit 2) instead of reporting it
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Vault subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Put a quarantined file back (byte for byte, with owner, mode and times)
+    Restore {
+        /// Vault entry id (from the `quarantined` record or `list`)
+        id: String,
+        /// Restore to this path instead of the original one
+        #[arg(long, value_name = "PATH")]
+        to: Option<PathBuf>,
+    },
+    /// Print the vault's manifests, one JSON line per entry
+    List,
+}
+
+fn parse_confidence(s: &str) -> Result<Confidence, String> {
+    Confidence::parse(s).ok_or_else(|| {
+        format!("unknown confidence {s:?} (VERY_UNLIKELY, UNLIKELY, POSSIBLE, LIKELY, VERY_LIKELY)")
+    })
+}
+
+/// What to do with a file that qualifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Quarantine,
+    Delete,
+    NotifyOnly,
+}
+
+/// Validated settings of the record loop.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub mode: Mode,
+    pub notify: bool,
+    pub leave_note: bool,
+    pub dry_run: bool,
+    pub min_confidence: Confidence,
+    /// Normalised (lowercase alphanumerics) detector names or UUIDs.
+    pub detectors: Vec<String>,
+    pub min_findings: usize,
+}
+
+impl Config {
+    /// Checks the flag combination.
+    pub fn from_cli(cli: &Cli) -> anyhow::Result<Config> {
+        let mode = match (cli.quarantine.is_some(), cli.delete) {
+            (true, true) => bail!("--quarantine and --delete exclude each other"),
+            (true, false) => Mode::Quarantine,
+            (false, true) => {
+                if !cli.i_understand_this_deletes {
+                    bail!("--delete removes files for good; add --i-understand-this-deletes to confirm (or use --quarantine DIR, which can be undone)");
+                }
+                Mode::Delete
+            }
+            (false, false) if cli.notify => Mode::NotifyOnly,
+            (false, false) => bail!("nothing to do: give --quarantine DIR, --notify or --delete"),
+        };
+        if cli.leave_note && mode != Mode::Quarantine {
+            bail!("--leave-note needs --quarantine DIR");
+        }
+        Ok(Config {
+            mode,
+            notify: cli.notify,
+            leave_note: cli.leave_note,
+            dry_run: cli.dry_run,
+            min_confidence: cli.min_confidence,
+            detectors: cli
+                .detector
+                .iter()
+                .map(|d| {
+                    d.chars()
+                        .filter(char::is_ascii_alphanumeric)
+                        .map(|c| c.to_ascii_lowercase())
+                        .collect()
+                })
+                .collect(),
+            min_findings: cli.min_findings as usize,
+        })
+    }
+}
+
+/// Records and the remediator together, so that files are settled when
+/// the loop is about to wait for input (the flush point).
+struct Sink<W: Write> {
+    rem: policy::Remediator,
+    out: RecordWriter<W>,
+    buf: Vec<ActionRecord>,
+}
+
+impl<W: Write> Sink<W> {
+    fn emit(&mut self) -> anyhow::Result<()> {
+        for r in self.buf.drain(..) {
+            self.out.record(&r)?;
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> Flush for Sink<W> {
+    fn flush_output(&mut self) -> anyhow::Result<()> {
+        self.rem.settle_all(&mut self.buf);
+        self.emit()?;
+        self.out.flush()
+    }
+}
+
+/// Runs the record loop: findings from `input`, action records to `output`.
+pub fn run(cli: &Cli, input: impl Read, output: impl Write) -> anyhow::Result<ExitCode> {
+    let cfg = Config::from_cli(cli)?;
+    let vault = match (&cli.quarantine, cfg.dry_run) {
+        (Some(dir), false) => Some(vault::Vault::open(dir, true)?),
+        _ => None,
+    };
+    let mut sink = Sink {
+        rem: policy::Remediator::new(cfg, vault),
+        out: RecordWriter::new(output),
+        buf: Vec::new(),
+    };
+    let code = for_each_line(
+        TOOL,
+        input,
+        &mut sink,
+        LoopOptions { strict: cli.strict },
+        |line, s| {
+            let r = s.rem.line(line, &mut s.buf);
+            s.emit()?;
+            Ok(r)
+        },
+    )?;
+    sink.rem.finish(&mut sink.buf);
+    sink.emit()?;
+    sink.out.flush()?;
+    Ok(if sink.rem.failed {
+        ExitCode::Rejected
+    } else {
+        code
+    })
+}
+
+fn vault_dir(cli: &Cli) -> anyhow::Result<&Path> {
+    match &cli.quarantine {
+        Some(d) => Ok(d),
+        None => bail!("which vault? give --quarantine DIR"),
+    }
+}
+
+/// `restore ID`: one `restored` record.
+pub fn restore(
+    cli: &Cli,
+    id: &str,
+    to: Option<&Path>,
+    output: impl Write,
+) -> anyhow::Result<ExitCode> {
+    let v = vault::Vault::open(vault_dir(cli)?, false)?;
+    let (m, dest) = v.restore(id, to)?;
+    let mut r = ActionRecord::new(Action::Restored, &dest);
+    r.id = Some(m.id);
+    r.sha256 = Some(m.sha256);
+    r.detectors = m.detectors.into_iter().map(|d| d.detector).collect();
+    r.confidence = Some(m.confidence);
+    let mut w = RecordWriter::new(output);
+    w.record(&r)?;
+    w.flush()?;
+    Ok(ExitCode::Ok)
+}
+
+/// `list`: the manifests as NDJSON.
+pub fn list(cli: &Cli, output: impl Write) -> anyhow::Result<ExitCode> {
+    let v = vault::Vault::open(vault_dir(cli)?, false)?;
+    let mut w = RecordWriter::new(output);
+    for m in v.list()? {
+        w.record(&m)?;
+    }
+    w.flush()?;
+    Ok(ExitCode::Ok)
+}
+
+/// Entry point of the `dlp-remediate` binary.
+pub fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    dlp_core::run_main(TOOL, || {
+        dlp_core::signals::install()?;
+        match &cli.command {
+            Some(Command::Restore { id, to }) => {
+                restore(&cli, id, to.as_deref(), io::stdout().lock())
+            }
+            Some(Command::List) => list(&cli, io::stdout().lock()),
+            None => run(&cli, io::stdin().lock(), io::stdout().lock()),
+        }
+    })
+}

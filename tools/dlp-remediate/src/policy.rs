@@ -1,0 +1,303 @@
+//! From a stream of findings to one decision per file.
+//!
+//! Findings that pass the thresholds (`--min-confidence`, `--detector`) are
+//! gathered per file; a file is settled when the findings move on to
+//! another file, when input pauses, or at end of input, and acted on when it
+//! has at least `--min-findings` distinct findings (detector and byte range,
+//! so a rescan of the same content does not count twice). A file is acted
+//! on once per content: later findings about the same content are absorbed.
+//!
+//! Content identity: the `sha256` a Finding carries (the content that was
+//! scanned) or, when it has none, the file's hash when its first finding
+//! arrives. Right before acting the file is hashed again; a file whose
+//! content differs is skipped with reason "changed since scanned".
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use dlp_core::hash::sha256_file;
+use dlp_core::records::path_from_field;
+use dlp_core::{Action, ActionRecord, Confidence, Finding, Reject};
+
+use crate::vault::{DetectorCount, Outcome, Request, Vault};
+use crate::{notify, Config, Mode};
+
+#[derive(Default)]
+struct Pending {
+    scanned_sha: Option<String>,
+    first_sha: Option<String>,
+    seen: HashSet<(String, u64, u64, String)>,
+    detectors: BTreeMap<String, (Confidence, u64)>,
+}
+
+/// The remediation state machine over a stream of Finding lines.
+pub struct Remediator {
+    cfg: Config,
+    vault: Option<Vault>,
+    pending: HashMap<PathBuf, Pending>,
+    current: Option<PathBuf>,
+    acted: HashMap<PathBuf, String>,
+    /// Some action failed (exit status 1).
+    pub failed: bool,
+}
+
+fn norm(s: &str) -> String {
+    s.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+impl Remediator {
+    pub fn new(cfg: Config, vault: Option<Vault>) -> Self {
+        Remediator {
+            cfg,
+            vault,
+            pending: HashMap::new(),
+            current: None,
+            acted: HashMap::new(),
+            failed: false,
+        }
+    }
+
+    /// Takes one input line; returns action records to write.
+    pub fn line(&mut self, line: &[u8], out: &mut Vec<ActionRecord>) -> Result<(), Reject> {
+        let f: Finding = serde_json::from_slice(line)
+            .map_err(|e| Reject(format!("not a Finding record: {e}")))?;
+        if f.path.is_empty() && f.path_b64.is_none() {
+            return Err(Reject(
+                "finding has no path (nf-upload puts it in requestMetadata)".into(),
+            ));
+        }
+        let path = path_from_field(&f.path, f.path_b64.as_deref());
+        if self.current.as_ref() != Some(&path) {
+            if let Some(prev) = self.current.take() {
+                self.settle(&prev, out);
+            }
+            self.current = Some(path.clone());
+        }
+        let wanted = f.confidence >= self.cfg.min_confidence
+            && (self.cfg.detectors.is_empty()
+                || self
+                    .cfg
+                    .detectors
+                    .iter()
+                    .any(|d| *d == norm(&f.detector) || *d == norm(&f.detector_uuid)));
+        if !wanted {
+            return Ok(());
+        }
+        if let Some(h) = self.acted.get(&path) {
+            if f.sha256.as_ref().is_none_or(|s| s == h) {
+                return Ok(()); // this content was acted on already
+            }
+            self.acted.remove(&path);
+        }
+        let p = self.pending.entry(path.clone()).or_default();
+        if f.sha256.is_some() && p.scanned_sha.is_some() && f.sha256 != p.scanned_sha {
+            *p = Pending::default(); // findings about newer content
+        }
+        if p.seen.is_empty() {
+            p.scanned_sha = f.sha256.clone();
+            if p.scanned_sha.is_none() {
+                p.first_sha = sha256_file(&path).ok();
+            }
+        }
+        let key = (
+            f.detector.clone(),
+            f.byte_range.start,
+            f.byte_range.end,
+            f.archive_path.clone(),
+        );
+        if p.seen.insert(key) {
+            let d = p
+                .detectors
+                .entry(f.detector.clone())
+                .or_insert((f.confidence, 0));
+            d.0 = d.0.max(f.confidence);
+            d.1 += 1;
+        }
+        Ok(())
+    }
+
+    /// Settles every file with pending findings (input paused).
+    pub fn settle_all(&mut self, out: &mut Vec<ActionRecord>) {
+        let paths: Vec<PathBuf> = self.pending.keys().cloned().collect();
+        for p in paths {
+            self.settle(&p, out);
+        }
+    }
+
+    /// End of input: settle, and report files that stayed under --min-findings.
+    pub fn finish(&mut self, out: &mut Vec<ActionRecord>) {
+        self.settle_all(out);
+        let mut rest: Vec<(PathBuf, Pending)> = self.pending.drain().collect();
+        rest.sort_by(|a, b| a.0.cmp(&b.0));
+        for (path, p) in rest {
+            let mut r = self.record(Action::Skipped, &path, &p);
+            r.reason = Some(format!(
+                "{} finding(s), under --min-findings {}",
+                p.seen.len(),
+                self.cfg.min_findings
+            ));
+            out.push(r);
+        }
+    }
+
+    fn settle(&mut self, path: &Path, out: &mut Vec<ActionRecord>) {
+        let ready = self
+            .pending
+            .get(path)
+            .is_some_and(|p| p.seen.len() >= self.cfg.min_findings.max(1));
+        if ready {
+            let p = self.pending.remove(path).unwrap_or_default();
+            if let Some(r) = self.act(path, &p) {
+                out.push(r);
+            }
+        }
+    }
+
+    fn record(&self, action: Action, path: &Path, p: &Pending) -> ActionRecord {
+        let mut r = ActionRecord::new(action, path);
+        r.detectors = p.detectors.keys().cloned().collect();
+        r.confidence = p.detectors.values().map(|d| d.0).max();
+        r.findings = Some(p.seen.len() as u64);
+        r
+    }
+
+    fn act(&mut self, path: &Path, p: &Pending) -> Option<ActionRecord> {
+        let reference = p.scanned_sha.clone().or_else(|| p.first_sha.clone());
+        let primary = match self.cfg.mode {
+            Mode::Quarantine => Action::Quarantined,
+            Mode::Delete => Action::Deleted,
+            Mode::NotifyOnly => Action::Notified,
+        };
+        let mut r = self.record(primary, path, p);
+        let meta = match std::fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // Gone: perhaps quarantined by a run that was killed.
+                if let Some(v) = &self.vault {
+                    if let Ok(Some(m)) = v.find(path, reference.as_deref()) {
+                        self.acted.insert(path.to_path_buf(), m.sha256.clone());
+                        r.id = Some(m.id);
+                        r.sha256 = Some(m.sha256);
+                        r.reason = Some("already in the vault".into());
+                        return Some(r);
+                    }
+                }
+                r.action = Action::Skipped;
+                r.reason = Some("vanished since scanned".into());
+                return Some(r);
+            }
+            Err(e) => return Some(self.fail(r, format!("{e}"))),
+        };
+        if !meta.is_file() {
+            r.action = Action::Skipped;
+            r.reason = Some("not a regular file".into());
+            return Some(r);
+        }
+        let current = match sha256_file(path) {
+            Ok(h) => h,
+            Err(e) => return Some(self.fail(r, format!("hashing: {e}"))),
+        };
+        r.sha256 = Some(current.clone());
+        if let Some(want) = reference.filter(|w| *w != current) {
+            r.action = Action::Skipped;
+            r.scanned_sha256 = Some(want);
+            r.reason = Some("changed since scanned".into());
+            return Some(r);
+        }
+        if self.acted.get(path) == Some(&current) {
+            return None;
+        }
+        self.acted.insert(path.to_path_buf(), current.clone());
+        if self.cfg.dry_run {
+            r.dry_run = true;
+            return Some(r);
+        }
+        match self.cfg.mode {
+            Mode::Quarantine => {
+                let vault = self.vault.as_ref()?;
+                let req = Request {
+                    path,
+                    sha256: &current,
+                    detectors: p
+                        .detectors
+                        .iter()
+                        .map(|(d, (c, n))| DetectorCount {
+                            detector: d.clone(),
+                            confidence: *c,
+                            findings: *n,
+                        })
+                        .collect(),
+                    confidence: r.confidence.unwrap_or(Confidence::VeryLikely),
+                    findings: p.seen.len() as u64,
+                    leave_note: self.cfg.leave_note,
+                };
+                match vault.quarantine(&req) {
+                    Ok(Outcome::Quarantined(m)) | Ok(Outcome::Resumed(m)) => {
+                        if m.sha256 != current {
+                            r.scanned_sha256 = Some(current.clone());
+                        }
+                        r.sha256 = Some(m.sha256);
+                        r.note = m.note;
+                        r.id = Some(m.id);
+                    }
+                    Ok(Outcome::Changed(now)) => {
+                        self.acted.remove(path);
+                        r.action = Action::Skipped;
+                        r.sha256 = Some(now);
+                        r.scanned_sha256 = Some(current);
+                        r.reason = Some("changed since scanned".into());
+                        return Some(r);
+                    }
+                    Err(e) => {
+                        self.acted.remove(path);
+                        return Some(self.fail(r, format!("{e:#}")));
+                    }
+                }
+            }
+            Mode::Delete => {
+                if let Err(e) = std::fs::remove_file(path) {
+                    self.acted.remove(path);
+                    return Some(self.fail(r, format!("deleting: {e}")));
+                }
+            }
+            Mode::NotifyOnly => {}
+        }
+        if self.cfg.notify {
+            use std::os::unix::fs::MetadataExt;
+            let (summary, body) = notify::text(
+                match primary {
+                    Action::Quarantined => "quarantined",
+                    Action::Deleted => "deleted",
+                    _ => "notified",
+                },
+                path,
+                &r.detectors,
+                r.id.as_deref(),
+            );
+            match notify::send(meta.uid(), &summary, &body) {
+                Ok(()) => r.notified = Some(true),
+                Err(e) if primary == Action::Notified => return Some(self.fail(r, e)),
+                Err(e) => {
+                    eprintln!(
+                        "dlp-remediate: {}: notification not delivered: {e}",
+                        path.display()
+                    );
+                    r.notified = Some(false);
+                    r.notify_error = Some(e);
+                }
+            }
+        }
+        Some(r)
+    }
+
+    fn fail(&mut self, mut r: ActionRecord, error: String) -> ActionRecord {
+        eprintln!("dlp-remediate: {}: {error}", r.path);
+        self.failed = true;
+        r.action = Action::Failed;
+        r.error = Some(error);
+        r
+    }
+}

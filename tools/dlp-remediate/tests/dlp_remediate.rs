@@ -1,0 +1,666 @@
+//! dlp-remediate end to end: the real binary on real files, a real tmpfs in
+//! a private mount namespace for the cross-file-system cases, kill -9 at
+//! injected points, and a real session bus for notifications.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use testkit::{cmd, TempDir};
+
+const BIN: &str = env!("CARGO_BIN_EXE_dlp-remediate");
+const CARD: &str = "4916-6734-7572-5015";
+
+fn finding(path: &Path, detector: &str, confidence: &str, start: u64) -> String {
+    json!({"path": path, "index": 1, "detector": detector, "confidence": confidence,
+           "finding": CARD, "before_context": "card ", "after_context": "\n",
+           "byte_range": {"start": start, "end": start + 19}})
+    .to_string()
+}
+
+/// SHA-256 via the system's sha256sum (independent of the tool's code).
+fn sha256(bytes: &[u8]) -> String {
+    let dir = TempDir::new("rem-sha");
+    std::fs::write(dir.join("f"), bytes).unwrap();
+    let out = cmd("sha256sum").arg(dir.join("f")).run().expect_code(0);
+    out.stdout_str()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// Writes a file with planted data, mode 0640, owner 1000:1000, an old mtime.
+fn plant(path: &Path, body: &str) -> Vec<u8> {
+    let bytes = format!("name,card\nAna,{CARD}\n{body}").into_bytes();
+    std::fs::write(path, &bytes).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    std::os::unix::fs::chown(path, Some(1000), Some(1000)).unwrap();
+    cmd("touch")
+        .args(["-d", "2021-03-04 05:06:07.123456789"])
+        .arg(path)
+        .run()
+        .expect_code(0);
+    bytes
+}
+
+fn one(records: &[Value]) -> &Value {
+    assert_eq!(records.len(), 1, "{records:?}");
+    &records[0]
+}
+
+#[test]
+fn quarantine_on_the_same_file_system_then_restore_byte_identical() {
+    let dir = TempDir::new("rem-same");
+    let file = dir.join("customers.csv");
+    let bytes = plant(&file, "");
+    let vault = dir.join("vault");
+    // Many findings about one file: one action.
+    let input = [
+        finding(&file, "Credit Card Number", "VERY_LIKELY", 14),
+        finding(&file, "US Social Security Number", "VERY_LIKELY", 40),
+        finding(&file, "Credit Card Number", "VERY_LIKELY", 14),
+    ]
+    .join("\n");
+    let out = cmd(BIN)
+        .arg("--quarantine")
+        .arg(&vault)
+        .arg("--leave-note")
+        .stdin(input)
+        .run()
+        .expect_code(0);
+    let recs = out.records();
+    let r = one(&recs);
+    assert_eq!(r["action"], "quarantined");
+    assert_eq!(r["findings"], 2, "duplicates count once: {r}");
+    assert_eq!(
+        r["detectors"],
+        json!(["Credit Card Number", "US Social Security Number"])
+    );
+    assert_eq!(r["sha256"], sha256(&bytes));
+    let id = r["id"].as_str().unwrap().to_owned();
+    assert!(!file.exists(), "moved out");
+    let note = std::fs::read_to_string(dir.join("customers.csv.quarantined")).unwrap();
+    assert!(
+        note.contains(&id) && note.contains("Credit Card Number") && !note.contains(CARD),
+        "{note}"
+    );
+
+    // The vault: private, with a manifest and never the finding text.
+    assert_eq!(std::fs::metadata(&vault).unwrap().mode() & 0o777, 0o700);
+    assert_eq!(std::fs::read(vault.join(&id).join("data")).unwrap(), bytes);
+    let manifest = std::fs::read_to_string(vault.join(&id).join("manifest.json")).unwrap();
+    assert!(!manifest.contains(CARD), "{manifest}");
+    let listed = cmd(BIN)
+        .arg("--quarantine")
+        .arg(&vault)
+        .arg("list")
+        .run()
+        .expect_code(0)
+        .records();
+    let m = one(&listed);
+    assert_eq!(m["id"], id.as_str());
+    assert_eq!(m["original_path"], file.to_str().unwrap());
+    assert_eq!(
+        (m["uid"].as_u64(), m["mode"].as_str()),
+        (Some(1000), Some("0640"))
+    );
+    assert_eq!(m["method"], "rename");
+    assert_eq!(m["mtime"], "2021-03-04T05:06:07.123456Z");
+
+    let out = cmd(BIN)
+        .arg("--quarantine")
+        .arg(&vault)
+        .args(["restore", &id])
+        .run()
+        .expect_code(0);
+    let r = out.records();
+    assert_eq!(one(&r)["action"], "restored");
+    assert_eq!(std::fs::read(&file).unwrap(), bytes);
+    let meta = std::fs::metadata(&file).unwrap();
+    assert_eq!(meta.mode() & 0o7777, 0o640);
+    assert_eq!((meta.uid(), meta.gid()), (1000, 1000));
+    assert_eq!((meta.mtime(), meta.mtime_nsec()), (1614834367, 123456789));
+    assert!(
+        !dir.join("customers.csv.quarantined").exists(),
+        "note removed"
+    );
+    let listed = cmd(BIN)
+        .arg("--quarantine")
+        .arg(&vault)
+        .arg("list")
+        .run()
+        .expect_code(0);
+    assert!(listed.records().is_empty());
+    // Restoring twice is an error, clearly said.
+    let again = cmd(BIN)
+        .arg("--quarantine")
+        .arg(&vault)
+        .args(["restore", &id])
+        .run()
+        .expect_code(2);
+    assert!(
+        again
+            .stderr_str()
+            .starts_with("dlp-remediate: no vault entry"),
+        "{}",
+        again.stderr_str()
+    );
+}
+
+#[test]
+fn restore_refuses_to_overwrite_and_can_restore_elsewhere() {
+    let dir = TempDir::new("rem-over");
+    let file = dir.join("a.csv");
+    let bytes = plant(&file, "");
+    let vault = dir.join("vault");
+    let out = cmd(BIN)
+        .arg("--quarantine")
+        .arg(&vault)
+        .stdin(finding(&file, "Credit Card Number", "VERY_LIKELY", 14))
+        .run()
+        .expect_code(0);
+    let id = one(&out.records())["id"].as_str().unwrap().to_owned();
+    std::fs::write(&file, "a new file in its place").unwrap();
+    let err = cmd(BIN)
+        .arg("--quarantine")
+        .arg(&vault)
+        .args(["restore", &id])
+        .run()
+        .expect_code(2);
+    assert!(err.stderr_str().contains("exists"), "{}", err.stderr_str());
+    assert_eq!(std::fs::read(&file).unwrap(), b"a new file in its place");
+    let other = dir.join("a.restored.csv");
+    cmd(BIN)
+        .arg("--quarantine")
+        .arg(&vault)
+        .args(["restore", &id, "--to"])
+        .arg(&other)
+        .run()
+        .expect_code(0);
+    assert_eq!(std::fs::read(&other).unwrap(), bytes);
+}
+
+#[test]
+fn a_file_changed_after_scanning_is_skipped() {
+    let dir = TempDir::new("rem-changed");
+    let file = dir.join("a.csv");
+    let scanned = plant(&file, "");
+    std::fs::write(&file, "edited: nothing sensitive any more\n").unwrap();
+    let mut f: Value =
+        serde_json::from_str(&finding(&file, "Credit Card Number", "VERY_LIKELY", 14)).unwrap();
+    f["sha256"] = json!(sha256(&scanned));
+    let vault = dir.join("vault");
+    let out = cmd(BIN)
+        .arg("--quarantine")
+        .arg(&vault)
+        .stdin(f.to_string())
+        .run()
+        .expect_code(0);
+    let recs = out.records();
+    let r = one(&recs);
+    assert_eq!(r["action"], "skipped");
+    assert_eq!(r["reason"], "changed since scanned");
+    assert_eq!(r["scanned_sha256"], sha256(&scanned));
+    assert!(file.exists());
+    // With the matching hash it is acted on.
+    f["sha256"] = json!(sha256(&std::fs::read(&file).unwrap()));
+    let out = cmd(BIN)
+        .arg("--quarantine")
+        .arg(&vault)
+        .stdin(f.to_string())
+        .run()
+        .expect_code(0);
+    assert_eq!(one(&out.records())["action"], "quarantined");
+}
+
+#[test]
+fn thresholds_select_what_is_acted_on() {
+    let dir = TempDir::new("rem-thr");
+    let (a, b, c) = (dir.join("a.csv"), dir.join("b.csv"), dir.join("c.csv"));
+    for p in [&a, &b, &c] {
+        plant(p, "");
+    }
+    let input = [
+        finding(&a, "Credit Card Number", "LIKELY", 14), // under VERY_LIKELY
+        finding(&b, "EMAIL_ADDRESS", "VERY_LIKELY", 1),  // other detector
+        finding(&c, "CREDIT_CARD_NUMBER", "VERY_LIKELY", 14), // wanted (name normalised)
+        finding(&c, "CREDIT_CARD_NUMBER", "VERY_LIKELY", 60),
+    ]
+    .join("\n");
+    let out = cmd(BIN)
+        .args([
+            "--notify",
+            "--dry-run",
+            "--detector",
+            "Credit Card Number",
+            "--min-findings",
+            "2",
+        ])
+        .stdin(input.clone())
+        .run()
+        .expect_code(0);
+    let recs = out.records();
+    let r = one(&recs);
+    assert_eq!(
+        (r["action"].as_str(), r["path"].as_str()),
+        (Some("notified"), c.to_str())
+    );
+    assert_eq!(r["dry_run"], true);
+    // --min-findings 3: c stays under and is reported as skipped at the end.
+    let out = cmd(BIN)
+        .args([
+            "--notify",
+            "--dry-run",
+            "--detector",
+            "CREDIT_CARD_NUMBER",
+            "--min-findings",
+            "3",
+        ])
+        .stdin(input)
+        .run()
+        .expect_code(0);
+    let recs = out.records();
+    let r = one(&recs);
+    assert_eq!(r["action"], "skipped");
+    assert!(
+        r["reason"].as_str().unwrap().contains("--min-findings 3"),
+        "{r}"
+    );
+}
+
+#[test]
+fn delete_needs_its_guard_and_dry_run_changes_nothing() {
+    let dir = TempDir::new("rem-del");
+    let file = dir.join("a.csv");
+    plant(&file, "");
+    let line = finding(&file, "Credit Card Number", "VERY_LIKELY", 14);
+    let out = cmd(BIN)
+        .arg("--delete")
+        .stdin(line.clone())
+        .run()
+        .expect_code(2);
+    assert!(
+        out.stderr_str().contains("--i-understand-this-deletes"),
+        "{}",
+        out.stderr_str()
+    );
+    assert!(file.exists());
+    let out = cmd(BIN)
+        .args(["--delete", "--i-understand-this-deletes", "--dry-run"])
+        .stdin(line.clone())
+        .run()
+        .expect_code(0);
+    assert_eq!(one(&out.records())["dry_run"], true);
+    assert!(file.exists());
+    let out = cmd(BIN)
+        .args(["--delete", "--i-understand-this-deletes"])
+        .stdin(line)
+        .run()
+        .expect_code(0);
+    assert_eq!(one(&out.records())["action"], "deleted");
+    assert!(!file.exists());
+    let none = cmd(BIN).stdin("").run().expect_code(2);
+    assert!(
+        none.stderr_str()
+            .starts_with("dlp-remediate: nothing to do"),
+        "{}",
+        none.stderr_str()
+    );
+}
+
+#[test]
+fn bad_lines_are_reported_and_the_rest_is_processed() {
+    let dir = TempDir::new("rem-bad");
+    let file = dir.join("a.csv");
+    plant(&file, "");
+    let input = format!(
+        "not json\n{}\n{{\"detector\":\"x\",\"confidence\":\"VERY_LIKELY\",\"finding\":\"y\"}}\n",
+        finding(&file, "Credit Card Number", "VERY_LIKELY", 14)
+    );
+    let vault = dir.join("vault");
+    let out = cmd(BIN)
+        .arg("--quarantine")
+        .arg(&vault)
+        .stdin(input.clone())
+        .run()
+        .expect_code(1);
+    let err = out.stderr_str();
+    assert!(
+        err.contains("dlp-remediate: line 1: not a Finding record"),
+        "{err}"
+    );
+    assert!(
+        err.contains("dlp-remediate: line 3: finding has no path"),
+        "{err}"
+    );
+    assert_eq!(one(&out.records())["action"], "quarantined");
+    let strict = cmd(BIN)
+        .args(["--notify", "--dry-run", "--strict"])
+        .stdin(input)
+        .run()
+        .expect_code(2);
+    assert!(strict.records().is_empty());
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    let dir = TempDir::new("rem-pipe");
+    let file = dir.join("a.csv");
+    plant(&file, "");
+    let line = finding(&file, "Credit Card Number", "VERY_LIKELY", 14);
+    let (first, out) = testkit::first_line_then_close(BIN, &["--notify", "--dry-run"], &line, 1);
+    assert!(first.contains("\"notified\""), "{first}");
+    assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    assert!(out.stderr_str().is_empty(), "{}", out.stderr_str());
+}
+
+// --- another file system: a tmpfs in a private mount namespace ------------
+
+/// True when this machine lets us create mount namespaces and mounts. When
+/// it does not, says so; under CI (CI=true) that is a failure, not a skip.
+fn mounts_available() -> bool {
+    let ok = cmd("unshare")
+        .args([
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            "mount -t tmpfs none /mnt",
+        ])
+        .run()
+        .code()
+        == 0;
+    if !ok {
+        let msg = "cannot create a private mount namespace and a tmpfs (needs root / CAP_SYS_ADMIN): cross-file-system tests not run";
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{msg}");
+        eprintln!("SKIPPED: {msg}");
+    }
+    ok
+}
+
+/// Runs a shell script in a private mount namespace with `$BIN`, `$T`.
+fn in_namespace(dir: &TempDir, script: &str) -> testkit::Output {
+    cmd("unshare")
+        .args(["-m", "--propagation", "private", "bash", "-euc", script])
+        .env("BIN", BIN)
+        .env("T", dir.path())
+        .run()
+}
+
+#[test]
+fn quarantine_onto_another_file_system_copies_verifies_and_restores() {
+    if !mounts_available() {
+        return;
+    }
+    let dir = TempDir::new("rem-xfs");
+    std::fs::create_dir(dir.join("mnt")).unwrap();
+    let src = dir.join("mnt/secret.csv");
+    let bytes = format!("name,card\nAna,{CARD}\n").into_bytes();
+    std::fs::write(dir.join("orig"), &bytes).unwrap();
+    std::fs::write(
+        dir.join("findings"),
+        finding(&src, "Credit Card Number", "VERY_LIKELY", 14),
+    )
+    .unwrap();
+    // The file lives on a tmpfs, the vault on the test's file system.
+    let out = in_namespace(
+        &dir,
+        r#"mount -t tmpfs none "$T/mnt"
+           cp "$T/orig" "$T/mnt/secret.csv"; chmod 604 "$T/mnt/secret.csv"
+           touch -d '2022-02-02 02:02:02.5' "$T/mnt/secret.csv"
+           "$BIN" --quarantine "$T/vault" < "$T/findings"
+           test ! -e "$T/mnt/secret.csv" && echo '{"gone":true}'"#,
+    );
+    assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    let recs = out.records();
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    assert_eq!(recs[0]["action"], "quarantined");
+    assert_eq!(recs[1]["gone"], true);
+    let id = recs[0]["id"].as_str().unwrap().to_owned();
+    let m: Value = serde_json::from_slice(
+        &std::fs::read(dir.join("vault").join(&id).join("manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(m["method"], "copy");
+    assert_eq!(
+        std::fs::read(dir.join("vault").join(&id).join("data")).unwrap(),
+        bytes
+    );
+    // Restore onto a (fresh) tmpfs: across file systems the other way.
+    let out = in_namespace(
+        &dir,
+        &format!(
+            r#"mount -t tmpfs none "$T/mnt"
+               "$BIN" --quarantine "$T/vault" restore {id} >&2
+               cmp "$T/orig" "$T/mnt/secret.csv" >&2
+               stat -c '{{"mode":"%a","mtime":"%y"}}' "$T/mnt/secret.csv""#
+        ),
+    );
+    assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    let st = one(&out.records()).clone();
+    assert_eq!(st["mode"], "604");
+    assert_eq!(st["mtime"], "2022-02-02 02:02:02.500000000 +0000");
+    assert!(!dir.join("vault").join(&id).exists());
+}
+
+/// kill -9 at `point` (fault-injection build), then a second run.
+fn crash_and_rerun(point: &str, cross_fs: bool) {
+    let dir = TempDir::new("rem-crash");
+    std::fs::create_dir(dir.join("mnt")).unwrap();
+    let src = dir.join("mnt/secret.csv");
+    let bytes = format!("name,card\nAna,{CARD}\n").into_bytes();
+    std::fs::write(dir.join("orig"), &bytes).unwrap();
+    std::fs::write(
+        dir.join("findings"),
+        finding(&src, "Credit Card Number", "VERY_LIKELY", 14),
+    )
+    .unwrap();
+    let mount = if cross_fs {
+        r#"mount -t tmpfs none "$T/mnt""#
+    } else {
+        "true"
+    };
+    let out = in_namespace(
+        &dir,
+        &format!(
+            r#"{mount}
+               cp "$T/orig" "$T/mnt/secret.csv"
+               DLP_REMEDIATE_PAUSE_AT={point} "$BIN" --quarantine "$T/vault" < "$T/findings" > "$T/first.out" 2> "$T/first.err" &
+               pid=$!
+               for i in $(seq 100); do grep -q 'paused at' "$T/first.err" && break; sleep 0.05; done
+               grep -q 'paused at {point}' "$T/first.err"
+               kill -9 $pid; wait $pid || true
+               n=0
+               if cmp -s "$T/orig" "$T/mnt/secret.csv"; then n=$((n+1)); fi
+               for d in "$T"/vault/*/data; do if [ -e "$d" ] && cmp -s "$T/orig" "$d"; then n=$((n+1)); fi; done
+               echo "{{\"copies_after_kill\":$n}}"
+               "$BIN" --quarantine "$T/vault" < "$T/findings"
+               test ! -e "$T/mnt/secret.csv" && echo '{{"gone":true}}'
+               "$BIN" --quarantine "$T/vault" list"#
+        ),
+    );
+    assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    let recs = out.records();
+    assert!(
+        recs[0]["copies_after_kill"].as_u64().unwrap() >= 1,
+        "{recs:?}"
+    );
+    assert_eq!(recs[1]["action"], "quarantined", "{recs:?}");
+    assert_eq!(recs[2]["gone"], true, "{recs:?}");
+    assert_eq!(recs.len(), 4, "one vault entry: {recs:?}");
+    assert_eq!(recs[3]["id"], recs[1]["id"]);
+    assert_eq!(recs[3]["sha256"], sha256(&bytes));
+    let data = dir
+        .join("vault")
+        .join(recs[3]["id"].as_str().unwrap())
+        .join("data");
+    assert_eq!(std::fs::read(data).unwrap(), bytes);
+}
+
+#[test]
+fn kill_between_copy_and_commit_loses_nothing_and_a_rerun_completes() {
+    if mounts_available() {
+        crash_and_rerun("before_commit", true);
+    }
+}
+
+#[test]
+fn kill_between_commit_and_unlink_loses_nothing_and_a_rerun_completes() {
+    if mounts_available() {
+        crash_and_rerun("before_unlink", true);
+    }
+}
+
+#[test]
+fn kill_after_a_same_fs_rename_loses_nothing_and_a_rerun_completes() {
+    if mounts_available() {
+        crash_and_rerun("after_rename", false);
+    }
+}
+
+// --- notifications over a real session bus --------------------------------
+
+struct Bus {
+    _daemon: testkit::Spawned,
+    address: String,
+}
+
+fn session_bus(dir: &TempDir) -> Bus {
+    let conf = dir.join("session.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path={}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#,
+            dir.join("bus").display()
+        ),
+    )
+    .unwrap();
+    let mut daemon = cmd("dbus-daemon")
+        .arg(format!("--config-file={}", conf.display()))
+        .args(["--nofork", "--print-address=1"])
+        .spawn();
+    let address = daemon
+        .next_line(Duration::from_secs(10))
+        .expect("dbus-daemon prints its address");
+    Bus {
+        _daemon: daemon,
+        address,
+    }
+}
+
+#[test]
+fn notify_sends_a_freedesktop_notification_on_the_session_bus() {
+    let dir = TempDir::new("rem-dbus");
+    let bus = session_bus(&dir);
+    // An independent record of the call: dbus-monitor.
+    let mut monitor = cmd("dbus-monitor")
+        .args([
+            "--address",
+            &bus.address,
+            "interface='org.freedesktop.Notifications'",
+        ])
+        .spawn();
+    assert!(
+        monitor.next_line(Duration::from_secs(10)).is_some(),
+        "dbus-monitor started"
+    );
+    // The notification server: claims the name, records Notify, answers.
+    let addr = bus.address.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use dlp_remediate::dbus::{Body, Bus, Reader};
+        let mut b = Bus::connect(&addr, Duration::from_secs(20)).unwrap();
+        assert!(b.request_name("org.freedesktop.Notifications").unwrap());
+        ready_tx.send(()).unwrap();
+        loop {
+            let m = b.recv().unwrap();
+            if m.member == "Notify" {
+                let mut r = Reader::new(&m.body);
+                let app = r.str().unwrap();
+                let _replaces = r.u32().unwrap();
+                let _icon = r.str().unwrap();
+                let summary = r.str().unwrap();
+                let body = r.str().unwrap();
+                let mut ret = Body::default();
+                ret.u32(42);
+                b.reply(&m, "u", &ret).unwrap();
+                tx.send((m.signature.clone(), app, summary, body)).unwrap();
+            }
+        }
+    });
+    ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+
+    let file = dir.join("payroll.csv");
+    plant(&file, "");
+    let out = cmd(BIN)
+        .arg("--notify")
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .stdin(finding(&file, "Credit Card Number", "VERY_LIKELY", 14))
+        .run()
+        .expect_code(0);
+    let recs = out.records();
+    let r = one(&recs);
+    assert_eq!(
+        (r["action"].as_str(), r["notified"].as_bool()),
+        (Some("notified"), Some(true)),
+        "{r}"
+    );
+    let (sig, app, summary, body) = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(sig, "susssasa{sv}i");
+    assert_eq!(app, "dlp-remediate");
+    assert!(summary.contains("payroll.csv"), "{summary}");
+    assert!(
+        body.contains("Credit Card Number") && !body.contains(CARD),
+        "{body}"
+    );
+    let seen = monitor.drain_records_text(Duration::from_millis(500));
+    assert!(
+        seen.contains("member=Notify") && seen.contains(&summary),
+        "{seen}"
+    );
+    assert!(file.exists(), "notify alone leaves the file");
+
+    // No bus: a failed record and exit status 1.
+    let out = cmd(BIN)
+        .arg("--notify")
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            format!("unix:path={}", dir.join("nobus").display()),
+        )
+        .stdin(finding(&file, "Credit Card Number", "VERY_LIKELY", 14))
+        .run()
+        .expect_code(1);
+    let recs = out.records();
+    assert_eq!(one(&recs)["action"], "failed");
+}
+
+trait DrainText {
+    fn drain_records_text(&mut self, quiet: Duration) -> String;
+}
+
+impl DrainText for testkit::Spawned {
+    fn drain_records_text(&mut self, quiet: Duration) -> String {
+        let mut s = String::new();
+        while let Some(l) = self.next_line(quiet) {
+            s.push_str(&l);
+            s.push('\n');
+        }
+        s
+    }
+}
