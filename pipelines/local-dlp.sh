@@ -9,7 +9,7 @@ DLP_PROG=local-dlp
 
 usage() {
     cat <<'EOF'
-Usage: local-dlp.sh [--once] [--output FILE] [--redact] [DIR...]
+Usage: local-dlp.sh [--once] [--output FILE] [--redact] [--quarantine DIR] [--notify] [DIR...]
 
 Offline endpoint DLP, no account needed. Scans the directories with the
 built-in detector (card numbers, SSNs, API keys, private keys) and appends
@@ -35,6 +35,13 @@ Options:
                  CSV file to append to (default: ./results.csv; - = stdout);
                  the header row is written only when the file is new or empty
   --redact       mask findings in the CSV (keep the last 4 characters)
+  --quarantine DIR
+                 also move files with VERY_LIKELY findings into this vault
+                 (dlp-remediate --quarantine DIR --leave-note; restore with
+                 dlp-remediate --quarantine DIR restore ID)
+  --notify       also send the file's owner a desktop notification
+                 (dlp-remediate --notify); action records are appended to
+                 DLP_ACTIONS (default: actions.ndjson beside the CSV file)
   -h, --help     show this help
 
 Exit status: 0 ok (or stopped by a signal), 1 some files could not be read
@@ -49,6 +56,7 @@ EOF
 once=
 output=results.csv
 csv_args=()
+rem_args=() # dlp-remediate arguments (--quarantine, --notify)
 dirs=()
 while [ $# -gt 0 ]; do
     case $1 in
@@ -60,6 +68,12 @@ while [ $# -gt 0 ]; do
         ;;
     --output=*) output=${1#--output=} ;;
     --redact) csv_args+=(--redact) ;;
+    --quarantine) # remediation (dlp-remediate)
+        [ $# -ge 2 ] || dlp_usage_error "$1 needs a DIR"
+        rem_args+=(--quarantine "$2" --leave-note)
+        shift
+        ;;
+    --notify) rem_args+=(--notify) ;; # remediation (dlp-remediate)
     -h | --help)
         usage
         exit 0
@@ -97,10 +111,30 @@ fi
 # write_csv ARGS...: findings-csv into the chosen output.
 write_csv() {
     if [ "$output" = - ]; then
-        findings-csv "$@"
+        remediate | findings-csv "$@"
     else
-        findings-csv "$@" >>"$output"
+        remediate | findings-csv "$@" >>"$output"
     fi
+}
+
+# --- remediation (--quarantine/--notify) -------------------------------------
+# remediate: pass findings through; with --quarantine/--notify, also feed them
+# to dlp-remediate, whose action records are appended to $actions. A failed
+# action (status 1) is a warning; only a fatal error (2) fails the pipeline.
+actions=${DLP_ACTIONS:-$(dirname -- "$output")/actions.ndjson}
+actions_from=$(dlp_file_size "$actions")
+remediate() {
+    [ ${#rem_args[@]} -gt 0 ] || { cat; return; }
+    local st=0
+    tee >(dlp-remediate "${rem_args[@]}" >>"$actions") || st=$?
+    wait $! || [ $? -lt 2 ] || st=2
+    return $st
+}
+# remediation_summary: one line per action kind, after a --once scan.
+remediation_summary() {
+    [ ${#rem_args[@]} -gt 0 ] && [ -s "$actions" ] || return 0
+    tail -c "+$((actions_from + 1))" "$actions" | grep -o '"action":"[a-z]*"' | cut -d'"' -f4 |
+        sort | uniq -c | while read -r n what; do echo "$DLP_PROG: $n file(s) $what (records in $actions)"; done
 }
 
 # summary FINDINGS_NDJSON: count findings by detector, say where they went.
@@ -118,7 +152,7 @@ summary() {
 }
 
 if [ -n "$once" ]; then
-    dlp_tools pii-scan path-filter findings-csv
+    dlp_tools pii-scan path-filter findings-csv ${rem_args[0]:+dlp-remediate}
     found=$(mktemp "${TMPDIR:-/tmp}/local-dlp.XXXXXX")
     trap 'rm -f "$found"' EXIT
     set +e
@@ -129,6 +163,7 @@ if [ -n "$once" ]; then
         dlp_die 2 "scan failed (pii-scan ${st[0]}, path-filter ${st[1]}, tee ${st[2]}, findings-csv ${st[3]})"
     fi
     if [ "$output" = - ]; then summary "$found" >&2; else summary "$found"; fi
+    remediation_summary
     if [ "${st[0]}" -ne 0 ] || [ "${st[1]}" -ne 0 ]; then
         dlp_warn "some files could not be scanned (see the messages above)"
         exit 1
@@ -136,7 +171,7 @@ if [ -n "$once" ]; then
     exit 0
 fi
 
-dlp_tools fswatch-json path-filter pii-scan findings-csv
+dlp_tools fswatch-json path-filter pii-scan findings-csv ${rem_args[0]:+dlp-remediate}
 dlp_traps
 fswatch-json --initial-scan --debounce "${DLP_DEBOUNCE_MS:-500}" "${dirs[@]}" | path-filter --preset ignore-temp | pii-scan | write_csv "${csv_args[@]}" &
 dlp_job_started scan

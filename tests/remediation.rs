@@ -1,0 +1,109 @@
+//! Remediation wired into the offline pipeline: `local-dlp.sh --quarantine
+//! DIR [--notify]` with the real tools (debug builds through DLP_BIN_DIR),
+//! once and watching; files with findings end up in the vault, a note in
+//! their place, action records beside the CSV, and restore gives them back.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use e2e::PLANTED;
+use serde_json::Value;
+use testkit::{bin, cmd, Cmd, TempDir};
+
+fn script(t: &TempDir) -> Cmd {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    cmd(root.join("pipelines/local-dlp.sh"))
+        .env("DLP_BIN_DIR", bin("dlp-remediate").parent().unwrap())
+        .env("XDG_STATE_HOME", t.join("state"))
+        .env("HOME", t.join("home"))
+}
+
+fn actions(p: &Path) -> Vec<Value> {
+    std::fs::read(p).map(|b| testkit::parse_records(&b)).unwrap_or_default()
+}
+
+fn setup(tag: &str) -> (TempDir, PathBuf, PathBuf) {
+    let t = TempDir::new(tag);
+    let data = t.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("cards.txt"), PLANTED).unwrap();
+    std::fs::write(data.join("clean.txt"), "nothing to see: version 1.2.3\n").unwrap();
+    let vault = t.join("vault");
+    (t, data, vault)
+}
+
+#[test]
+fn once_with_quarantine_moves_files_with_findings_into_the_vault() {
+    let (t, data, vault) = setup("rem-once");
+    let out = t.join("out/results.csv");
+    let run = script(&t)
+        .args(["--once", "--output"])
+        .arg(&out)
+        .arg("--quarantine")
+        .arg(&vault)
+        .arg(&data)
+        .run()
+        .expect_code(0);
+    let summary = run.stdout_str();
+    assert!(summary.contains("3 finding(s) in 1 file(s)"), "{summary}");
+    assert!(summary.contains("1 file(s) quarantined"), "{summary}");
+    // The CSV is written as before.
+    assert!(std::fs::read_to_string(&out).unwrap().contains("5433-9502-3725-7862"));
+    // The file is in the vault, a note in its place, the clean file untouched.
+    assert!(!data.join("cards.txt").exists());
+    assert!(data.join("cards.txt.quarantined").exists());
+    assert!(data.join("clean.txt").exists());
+    let recs = actions(&t.join("out/actions.ndjson"));
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    assert_eq!(recs[0]["action"], "quarantined");
+    let id = recs[0]["id"].as_str().unwrap();
+    cmd(bin("dlp-remediate"))
+        .arg("--quarantine")
+        .arg(&vault)
+        .args(["restore", id])
+        .run()
+        .expect_code(0);
+    assert_eq!(std::fs::read_to_string(data.join("cards.txt")).unwrap(), PLANTED);
+    assert!(!data.join("cards.txt.quarantined").exists());
+}
+
+#[test]
+fn watching_with_quarantine_and_notify_acts_on_new_files_and_stops_cleanly() {
+    let (t, data, vault) = setup("rem-watch");
+    std::fs::remove_file(data.join("cards.txt")).unwrap();
+    let acts = t.join("actions.ndjson");
+    let mut run = script(&t)
+        .arg("--output")
+        .arg(t.join("results.csv"))
+        .arg("--quarantine")
+        .arg(&vault)
+        .arg("--notify")
+        .arg(&data)
+        .env("DLP_DEBOUNCE_MS", "100")
+        // No desktop session here: the record says the notification failed.
+        .env("DBUS_SESSION_BUS_ADDRESS", format!("unix:path={}", t.join("no-bus").display()))
+        .spawn();
+    assert!(
+        run.wait_stderr("fswatch-json: watching", Duration::from_secs(20)),
+        "{}",
+        run.stderr_text()
+    );
+    std::fs::write(data.join("new.csv"), PLANTED).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let recs = loop {
+        let r = actions(&acts);
+        if !r.is_empty() || Instant::now() > deadline {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(recs.len(), 1, "{recs:?}\n{}", run.stderr_text());
+    assert_eq!(recs[0]["action"], "quarantined");
+    assert_eq!(recs[0]["notified"], false);
+    assert!(recs[0]["notify_error"].as_str().unwrap().contains("session bus"));
+    assert!(!data.join("new.csv").exists());
+    assert!(data.join("clean.txt").exists());
+    run.signal(15);
+    let st = run.wait_timeout(Duration::from_secs(30)).expect("stops on SIGTERM");
+    assert_eq!(st.code(), Some(0), "{}", run.stderr_text());
+}
