@@ -22,11 +22,15 @@ pub enum EventType {
     ClosedNoWrite,
     /// The kernel dropped events; consumers should rescan `src_path`.
     Overflow,
+    /// A file system was mounted at `src_path` (`fswatch-json --mounts`).
+    Mounted,
+    /// The file system at `src_path` was unmounted.
+    Unmounted,
 }
 
 impl EventType {
     /// All event types, in documentation order.
-    pub const ALL: [EventType; 8] = [
+    pub const ALL: [EventType; 10] = [
         EventType::Created,
         EventType::Modified,
         EventType::Deleted,
@@ -35,6 +39,8 @@ impl EventType {
         EventType::Closed,
         EventType::ClosedNoWrite,
         EventType::Overflow,
+        EventType::Mounted,
+        EventType::Unmounted,
     ];
 
     /// The wire name (`closed_no_write`, ...).
@@ -48,6 +54,8 @@ impl EventType {
             EventType::Closed => "closed",
             EventType::ClosedNoWrite => "closed_no_write",
             EventType::Overflow => "overflow",
+            EventType::Mounted => "mounted",
+            EventType::Unmounted => "unmounted",
         }
     }
 
@@ -102,6 +110,18 @@ pub struct FsEvent {
     /// Why a synthetic event was emitted (`initial_scan`, `baseline`, `rescan`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// File system type of a `mounted`/`unmounted` event (`ext4`, `vfat`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fstype: Option<String>,
+    /// Mount source of a `mounted`/`unmounted` event (`/dev/sdb1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    /// The mount is removable media; on file events: the file is on one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removable: Option<bool>,
+    /// A file on removable media has the content of this watched file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copied_from: Option<String>,
 }
 
 impl FsEvent {
@@ -124,6 +144,10 @@ impl FsEvent {
             sha256: None,
             previous_sha256: None,
             reason: None,
+            fstype: None,
+            device: None,
+            removable: None,
+            copied_from: None,
         }
     }
 

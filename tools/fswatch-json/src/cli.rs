@@ -31,7 +31,8 @@ Examples:
   fswatch-json --exclude '/(node_modules|\\.git)(/|$)' --debounce 200 ~/src
   fswatch-json --access --hash /srv/user_pii | webhook-post --url \"$WATCH_WEBHOOK_URL\"
   fswatch-json --state /var/lib/fswatch-json/etc.state --only-content-changes /etc
-  fswatch-json --poll 2000 /mnt/nfs/share      # network file systems";
+  fswatch-json --poll 2000 /mnt/nfs/share      # network file systems
+  fswatch-json --mounts --hash ~/Documents     # USB sticks: removable, copied_from";
 
 /// Lossless real-time file watcher writing FsEvent NDJSON records.
 #[derive(Debug, Parser)]
@@ -86,6 +87,15 @@ pub struct Args {
     /// Drop modified/closed events whose content hash did not change. Implies --hash.
     #[arg(long)]
     pub only_content_changes: bool,
+
+    /// Report mounted/unmounted file systems and watch removable media while mounted (Linux).
+    #[arg(long)]
+    pub mounts: bool,
+
+    /// With --mounts: a mount under DIR counts as removable (repeatable;
+    /// default /media, /run/media, /mnt).
+    #[arg(long, value_name = "DIR", requires = "mounts")]
+    pub mount_root: Vec<PathBuf>,
 }
 
 /// Validated settings.
@@ -104,6 +114,8 @@ pub struct Config {
     pub state: Option<PathBuf>,
     pub state_interval: Duration,
     pub only_content_changes: bool,
+    pub mounts: bool,
+    pub mount_roots: Vec<PathBuf>,
 }
 
 impl Args {
@@ -132,6 +144,15 @@ impl Args {
             state: self.state,
             state_interval: Duration::from_secs(self.state_interval.max(1)),
             only_content_changes: self.only_content_changes,
+            mounts: self.mounts,
+            mount_roots: if self.mount_root.is_empty() {
+                ["/media", "/run/media", "/mnt"].map(PathBuf::from).to_vec()
+            } else {
+                self.mount_root
+                    .iter()
+                    .map(|p| std::path::absolute(p).with_context(|| format!("{}", p.display())))
+                    .collect::<anyhow::Result<Vec<_>>>()?
+            },
         })
     }
 }

@@ -83,6 +83,8 @@ pub struct Emitter<W: Write> {
     debounce: Option<Debouncer>,
     /// Events written so far.
     pub written: u64,
+    /// Removable-media tags (`--mounts`).
+    pub tags: Option<crate::mounts::Tags>,
 }
 
 impl<W: Write> Emitter<W> {
@@ -97,12 +99,16 @@ impl<W: Write> Emitter<W> {
             out,
             debounce,
             written: 0,
+            tags: None,
         }
     }
 
     /// Emits one event. `dest_existed` tells the debouncer whether a move
     /// replaced an existing file (for atomic-save detection).
-    pub fn emit(&mut self, ev: FsEvent, dest_existed: bool) -> anyhow::Result<()> {
+    pub fn emit(&mut self, mut ev: FsEvent, dest_existed: bool) -> anyhow::Result<()> {
+        if let Some(t) = self.tags.as_mut() {
+            t.tag(&mut ev);
+        }
         match &mut self.debounce {
             Some(d) if ev.event_type != EventType::Overflow => {
                 d.push(ev, dest_existed, Instant::now());

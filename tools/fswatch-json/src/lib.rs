@@ -12,6 +12,7 @@ mod emit;
 mod engine;
 #[cfg(target_os = "linux")]
 mod inotify_backend;
+mod mounts;
 mod notify_backend;
 mod record;
 mod scan;
@@ -40,6 +41,8 @@ pub enum Msg {
     Overflow,
     /// A signal arrived: look at `signals::requested()`.
     Wake,
+    /// The mount table changed (`--mounts`).
+    Mount(mounts::MountChange),
     Warn(String),
     Error(String),
 }
@@ -135,6 +138,7 @@ fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
         #[cfg(not(target_os = "linux"))]
         None => Backend::Notify(NotifyBackend::native(tx.clone())?),
     };
+    let mount_tx = cfg.mounts.then(|| tx.clone());
     drop(tx);
     let baseline = match &cfg.state {
         Some(p) => state::load(p)?,
@@ -146,6 +150,9 @@ fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
     for r in &roots {
         let reason = initial.then_some("initial_scan");
         eng.add_tree_with(r, reason, baseline.as_ref())?;
+    }
+    if let Some(mtx) = mount_tx {
+        mounts::start(&mut eng, mtx)?;
     }
     announce(&eng);
     if let Some(base) = &baseline {
@@ -257,6 +264,7 @@ fn handle<W: Write>(eng: &mut Engine<W>, m: Msg) -> anyhow::Result<()> {
         Msg::Change(c) => eng.on_change(c)?,
         Msg::Overflow => eng.on_change(Change::Overflow)?,
         Msg::Wake => {}
+        Msg::Mount(c) => mounts::on_change(eng, c)?,
         Msg::Warn(w) => eprintln!("fswatch-json: {w}"),
         Msg::Error(e) => anyhow::bail!("{e}"),
     }
