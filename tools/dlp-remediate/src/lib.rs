@@ -7,7 +7,7 @@
 //! format and its crash safety.
 
 pub mod dbus;
-mod notify;
+pub mod notify;
 pub mod policy;
 pub mod vault;
 
@@ -106,6 +106,14 @@ pub enum Command {
     },
     /// Print the vault's manifests, one JSON line per entry
     List,
+    /// Internal: send one notification with this process's credentials
+    /// (run through setpriv as the file's owner when running as root).
+    #[command(name = "__notify", hide = true)]
+    NotifyHelper {
+        address: String,
+        summary: String,
+        body: String,
+    },
 }
 
 fn parse_confidence(s: &str) -> Result<Confidence, String> {
@@ -280,6 +288,14 @@ pub fn main() -> std::process::ExitCode {
                 restore(&cli, id, to.as_deref(), io::stdout().lock())
             }
             Some(Command::List) => list(&cli, io::stdout().lock()),
+            Some(Command::NotifyHelper {
+                address,
+                summary,
+                body,
+            }) => match notify::direct(address, summary, body) {
+                Ok(()) => Ok(ExitCode::Ok),
+                Err(e) => bail!("{e}"),
+            },
             None => run(&cli, io::stdin().lock(), io::stdout().lock()),
         }
     })

@@ -2,19 +2,22 @@
 //!
 //! Linux: a freedesktop notification (`org.freedesktop.Notifications`) on
 //! the session bus in `DBUS_SESSION_BUS_ADDRESS`, or, when that is unset
-//! (a system service), on the file owner's bus `/run/user/UID/bus`.
+//! (a system service), on the file owner's bus `/run/user/UID/bus`. A
+//! session bus admits only its own user, so when root is refused the call is
+//! made as the file's owner: `setpriv --reuid UID` runs this binary's hidden
+//! `__notify` helper, which connects with the owner's credentials.
 //! macOS: `osascript -e 'display notification ...'`. The text names the
 //! file and the detectors, never the finding itself.
 
 use std::path::Path;
 
 /// Sends one notification to the session of `uid`; `Err` says why not.
-pub fn send(uid: u32, summary: &str, body: &str) -> Result<(), String> {
-    platform_send(uid, summary, body)
+pub fn send(uid: u32, gid: u32, summary: &str, body: &str) -> Result<(), String> {
+    platform_send(uid, gid, summary, body)
 }
 
 #[cfg(target_os = "macos")]
-fn platform_send(_uid: u32, summary: &str, body: &str) -> Result<(), String> {
+fn platform_send(_uid: u32, _gid: u32, summary: &str, body: &str) -> Result<(), String> {
     let q = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
     let script = format!(
         "display notification \"{}\" with title \"{}\"",
@@ -33,7 +36,7 @@ fn platform_send(_uid: u32, summary: &str, body: &str) -> Result<(), String> {
 }
 
 #[cfg(not(target_os = "macos"))]
-fn platform_send(uid: u32, summary: &str, body: &str) -> Result<(), String> {
+fn platform_send(uid: u32, gid: u32, summary: &str, body: &str) -> Result<(), String> {
     let address = match std::env::var("DBUS_SESSION_BUS_ADDRESS") {
         Ok(a) if !a.is_empty() => a,
         _ => {
@@ -46,11 +49,50 @@ fn platform_send(uid: u32, summary: &str, body: &str) -> Result<(), String> {
             format!("unix:path={p}")
         }
     };
-    let mut bus = crate::dbus::Bus::connect(&address, std::time::Duration::from_secs(5))
+    use std::os::unix::fs::MetadataExt;
+    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    match direct(&address, summary, body) {
+        Err(e) if root && uid != 0 && e.starts_with("session bus:") => {
+            // Refused (a user's bus admits only that user): as the owner.
+            send_as(uid, gid, &address, summary, body)
+        }
+        r => r,
+    }
+}
+
+/// Sends the notification on `address` with this process's credentials.
+pub fn direct(address: &str, summary: &str, body: &str) -> Result<(), String> {
+    let mut bus = crate::dbus::Bus::connect(address, std::time::Duration::from_secs(5))
         .map_err(|e| format!("session bus: {e}"))?;
     bus.notify("dlp-remediate", summary, body)
         .map(|_| ())
         .map_err(|e| format!("Notify: {e}"))
+}
+
+/// Runs `dlp-remediate __notify` as `uid`:`gid` (setpriv, util-linux).
+#[cfg(not(target_os = "macos"))]
+fn send_as(uid: u32, gid: u32, address: &str, summary: &str, body: &str) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| format!("own executable: {e}"))?;
+    let out = std::process::Command::new("setpriv")
+        .args([
+            "--reuid",
+            &uid.to_string(),
+            "--regid",
+            &gid.to_string(),
+            "--clear-groups",
+            "--",
+        ])
+        .arg(exe)
+        .args(["__notify", address, summary, body])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("setpriv (to notify as uid {uid}): {e}"))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    let err = err.trim().trim_start_matches("dlp-remediate: ");
+    Err(format!("as uid {uid}: {err}"))
 }
 
 /// The summary and body of a notification about `path`.

@@ -172,6 +172,13 @@ impl Remediator {
             Mode::NotifyOnly => Action::Notified,
         };
         let mut r = self.record(primary, path, p);
+        if let Some(v) = &self.vault {
+            if std::path::absolute(path).is_ok_and(|p| p.starts_with(v.dir())) {
+                r.action = Action::Skipped;
+                r.reason = Some("inside the quarantine vault".into());
+                return Some(r);
+            }
+        }
         let meta = match std::fs::symlink_metadata(path) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -277,7 +284,7 @@ impl Remediator {
                 &r.detectors,
                 r.id.as_deref(),
             );
-            match notify::send(meta.uid(), &summary, &body) {
+            match notify::send(meta.uid(), meta.gid(), &summary, &body) {
                 Ok(()) => r.notified = Some(true),
                 Err(e) if primary == Action::Notified => return Some(self.fail(r, e)),
                 Err(e) => {

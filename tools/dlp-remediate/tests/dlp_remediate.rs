@@ -31,12 +31,23 @@ fn sha256(bytes: &[u8]) -> String {
         .to_owned()
 }
 
-/// Writes a file with planted data, mode 0640, owner 1000:1000, an old mtime.
+/// The uid tests give planted files: 1000 when we are root (so restoring
+/// the owner is tested), else our own.
+fn owner() -> u32 {
+    match std::fs::metadata("/proc/self").unwrap().uid() {
+        0 => 1000,
+        me => me,
+    }
+}
+
+/// Writes a file with planted data, mode 0640, owned by [`owner`], an old mtime.
 fn plant(path: &Path, body: &str) -> Vec<u8> {
     let bytes = format!("name,card\nAna,{CARD}\n{body}").into_bytes();
     std::fs::write(path, &bytes).unwrap();
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o640)).unwrap();
-    std::os::unix::fs::chown(path, Some(1000), Some(1000)).unwrap();
+    if owner() == 1000 {
+        std::os::unix::fs::chown(path, Some(1000), Some(1000)).unwrap();
+    }
     cmd("touch")
         .args(["-d", "2021-03-04 05:06:07.123456789"])
         .arg(path)
@@ -104,7 +115,7 @@ fn quarantine_on_the_same_file_system_then_restore_byte_identical() {
     assert_eq!(m["original_path"], file.to_str().unwrap());
     assert_eq!(
         (m["uid"].as_u64(), m["mode"].as_str()),
-        (Some(1000), Some("0640"))
+        (Some(u64::from(owner())), Some("0640"))
     );
     assert_eq!(m["method"], "rename");
     assert_eq!(m["mtime"], "2021-03-04T05:06:07.123456Z");
@@ -120,7 +131,7 @@ fn quarantine_on_the_same_file_system_then_restore_byte_identical() {
     assert_eq!(std::fs::read(&file).unwrap(), bytes);
     let meta = std::fs::metadata(&file).unwrap();
     assert_eq!(meta.mode() & 0o7777, 0o640);
-    assert_eq!((meta.uid(), meta.gid()), (1000, 1000));
+    assert_eq!(meta.uid(), owner());
     assert_eq!((meta.mtime(), meta.mtime_nsec()), (1614834367, 123456789));
     assert!(
         !dir.join("customers.csv.quarantined").exists(),
@@ -147,6 +158,37 @@ fn quarantine_on_the_same_file_system_then_restore_byte_identical() {
         "{}",
         again.stderr_str()
     );
+}
+
+#[test]
+fn files_inside_the_vault_are_never_acted_on() {
+    // A watcher that sees the vault (e.g. it lives under a watched home)
+    // must not make the remediator quarantine its own vault.
+    let dir = TempDir::new("rem-self");
+    let file = dir.join("a.csv");
+    plant(&file, "");
+    let vault = dir.join("vault");
+    let out = cmd(BIN)
+        .arg("--quarantine")
+        .arg(&vault)
+        .stdin(finding(&file, "Credit Card Number", "VERY_LIKELY", 14))
+        .run()
+        .expect_code(0);
+    let id = one(&out.records())["id"].as_str().unwrap().to_owned();
+    let data = vault.join(&id).join("data");
+    let out = cmd(BIN)
+        .arg("--quarantine")
+        .arg(&vault)
+        .stdin(finding(&data, "Credit Card Number", "VERY_LIKELY", 14))
+        .run()
+        .expect_code(0);
+    let recs = out.records();
+    let r = one(&recs);
+    assert_eq!(
+        (r["action"].as_str(), r["reason"].as_str()),
+        (Some("skipped"), Some("inside the quarantine vault"))
+    );
+    assert!(data.exists());
 }
 
 #[test]
@@ -529,6 +571,11 @@ struct Bus {
 }
 
 fn session_bus(dir: &TempDir) -> Bus {
+    session_bus_as(dir, None)
+}
+
+/// A session bus run by `uid` (through setpriv) when given, else by us.
+fn session_bus_as(dir: &TempDir, uid: Option<u32>) -> Bus {
     let conf = dir.join("session.conf");
     std::fs::write(
         &conf,
@@ -550,7 +597,7 @@ fn session_bus(dir: &TempDir) -> Bus {
         ),
     )
     .unwrap();
-    let mut daemon = cmd("dbus-daemon")
+    let mut daemon = as_user(uid, "dbus-daemon")
         .arg(format!("--config-file={}", conf.display()))
         .args(["--nofork", "--print-address=1"])
         .spawn();
@@ -663,4 +710,74 @@ impl DrainText for testkit::Spawned {
         }
         s
     }
+}
+
+/// `program`, run as `uid` through setpriv when given.
+fn as_user(uid: Option<u32>, program: &str) -> testkit::Cmd {
+    match uid {
+        Some(u) => cmd("setpriv")
+            .args([
+                "--reuid",
+                &u.to_string(),
+                "--regid",
+                &u.to_string(),
+                "--clear-groups",
+                "--",
+            ])
+            .arg(program),
+        None => cmd(program),
+    }
+}
+
+#[test]
+fn as_root_the_notification_is_sent_as_the_files_owner() {
+    // A session bus admits only its own user. Run one as uid 1000 (the
+    // planted file's owner) and notify as root: the call must reach it.
+    if owner() != 1000 {
+        let msg = "not root: cannot run a bus as another user; owner notification not tested";
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{msg}");
+        eprintln!("SKIPPED: {msg}");
+        return;
+    }
+    let dir = TempDir::new("rem-owner");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let bus = session_bus_as(&dir, Some(1000));
+    let mut monitor = as_user(Some(1000), "dbus-monitor")
+        .args([
+            "--address",
+            &bus.address,
+            "interface='org.freedesktop.Notifications'",
+        ])
+        .spawn();
+    assert!(
+        monitor.next_line(Duration::from_secs(10)).is_some(),
+        "dbus-monitor started"
+    );
+    // Root itself is refused by that bus.
+    let refused = dlp_remediate::dbus::Bus::connect(&bus.address, Duration::from_secs(5));
+    assert!(refused.is_err(), "root connected to uid 1000's session bus");
+
+    let file = dir.join("payroll.csv");
+    plant(&file, "");
+    let out = cmd(BIN)
+        .args(["--quarantine"])
+        .arg(dir.join("vault"))
+        .arg("--notify")
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .stdin(finding(&file, "Credit Card Number", "VERY_LIKELY", 14))
+        .run()
+        .expect_code(0);
+    let recs = out.records();
+    let r = one(&recs);
+    assert_eq!(r["action"], "quarantined");
+    // Nobody serves notifications on this bare bus, so the bus itself
+    // answers ServiceUnknown: proof that the call got past authentication.
+    assert_eq!(r["notified"], false, "{r}");
+    let err = r["notify_error"].as_str().unwrap();
+    assert!(err.contains("ServiceUnknown"), "{err}");
+    let seen = monitor.drain_records_text(Duration::from_millis(500));
+    assert!(
+        seen.contains("member=Notify") && seen.contains("Sensitive file quarantined: payroll.csv"),
+        "{seen}"
+    );
 }
