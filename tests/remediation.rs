@@ -11,7 +11,10 @@ use serde_json::Value;
 use testkit::{bin, cmd, Cmd, TempDir};
 
 fn script(t: &TempDir) -> Cmd {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
     cmd(root.join("pipelines/local-dlp.sh"))
         .env("DLP_BIN_DIR", bin("dlp-remediate").parent().unwrap())
         .env("XDG_STATE_HOME", t.join("state"))
@@ -19,7 +22,9 @@ fn script(t: &TempDir) -> Cmd {
 }
 
 fn actions(p: &Path) -> Vec<Value> {
-    std::fs::read(p).map(|b| testkit::parse_records(&b)).unwrap_or_default()
+    std::fs::read(p)
+        .map(|b| testkit::parse_records(&b))
+        .unwrap_or_default()
 }
 
 fn setup(tag: &str) -> (TempDir, PathBuf, PathBuf) {
@@ -48,7 +53,9 @@ fn once_with_quarantine_moves_files_with_findings_into_the_vault() {
     assert!(summary.contains("3 finding(s) in 1 file(s)"), "{summary}");
     assert!(summary.contains("1 file(s) quarantined"), "{summary}");
     // The CSV is written as before.
-    assert!(std::fs::read_to_string(&out).unwrap().contains("5433-9502-3725-7862"));
+    assert!(std::fs::read_to_string(&out)
+        .unwrap()
+        .contains("5433-9502-3725-7862"));
     // The file is in the vault, a note in its place, the clean file untouched.
     assert!(!data.join("cards.txt").exists());
     assert!(data.join("cards.txt.quarantined").exists());
@@ -63,7 +70,10 @@ fn once_with_quarantine_moves_files_with_findings_into_the_vault() {
         .args(["restore", id])
         .run()
         .expect_code(0);
-    assert_eq!(std::fs::read_to_string(data.join("cards.txt")).unwrap(), PLANTED);
+    assert_eq!(
+        std::fs::read_to_string(data.join("cards.txt")).unwrap(),
+        PLANTED
+    );
     assert!(!data.join("cards.txt.quarantined").exists());
 }
 
@@ -81,7 +91,10 @@ fn watching_with_quarantine_and_notify_acts_on_new_files_and_stops_cleanly() {
         .arg(&data)
         .env("DLP_DEBOUNCE_MS", "100")
         // No desktop session here: the record says the notification failed.
-        .env("DBUS_SESSION_BUS_ADDRESS", format!("unix:path={}", t.join("no-bus").display()))
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            format!("unix:path={}", t.join("no-bus").display()),
+        )
         .spawn();
     assert!(
         run.wait_stderr("fswatch-json: watching", Duration::from_secs(20)),
@@ -100,10 +113,15 @@ fn watching_with_quarantine_and_notify_acts_on_new_files_and_stops_cleanly() {
     assert_eq!(recs.len(), 1, "{recs:?}\n{}", run.stderr_text());
     assert_eq!(recs[0]["action"], "quarantined");
     assert_eq!(recs[0]["notified"], false);
-    assert!(recs[0]["notify_error"].as_str().unwrap().contains("session bus"));
+    assert!(recs[0]["notify_error"]
+        .as_str()
+        .unwrap()
+        .contains("session bus"));
     assert!(!data.join("new.csv").exists());
     assert!(data.join("clean.txt").exists());
     run.signal(15);
-    let st = run.wait_timeout(Duration::from_secs(30)).expect("stops on SIGTERM");
+    let st = run
+        .wait_timeout(Duration::from_secs(30))
+        .expect("stops on SIGTERM");
     assert_eq!(st.code(), Some(0), "{}", run.stderr_text());
 }

@@ -184,6 +184,7 @@ pub fn is_removable(point: &Path, major: u32, minor: u32, roots: &[PathBuf]) -> 
 }
 
 /// The mount table keyed by mount id.
+#[cfg(target_os = "linux")]
 type Table = HashMap<u64, Mount>;
 
 #[cfg(target_os = "linux")]
