@@ -43,6 +43,8 @@ impl Debouncer {
                 save.uid = ev.uid.take();
                 save.sha256 = ev.sha256.take();
                 save.previous_sha256 = ev.previous_sha256.take();
+                save.removable = ev.removable.take();
+                save.copied_from = ev.copied_from.take();
                 ev = save;
             }
         }

@@ -54,6 +54,8 @@ fn until(w: &mut Spawned, what: &str, f: impl Fn(&Value) -> bool) -> Value {
     loop {
         match w.next_record(WAIT) {
             Some(r) if f(&r) => return r,
+            // Unmounting moves no file: it must never read as deletions.
+            Some(r) if r["event_type"] == "deleted" => panic!("unexpected {r}"),
             Some(r) => seen.push(r),
             None => panic!(
                 "no {what} within {WAIT:?}; saw {seen:#?}\nstderr: {}",
@@ -204,6 +206,13 @@ fn removable_mounts_are_reported_watched_and_copies_of_protected_files_flagged()
     });
     assert_eq!(rest.get("removable"), None);
     within(&w, &["umount", s(&elsewhere)]);
+    let u = until(&mut w, "unmounted elsewhere", |r| {
+        r["event_type"] == "unmounted"
+    });
+    assert_eq!(
+        (u["src_path"].as_str(), u["removable"].as_bool()),
+        (Some(s(&elsewhere)), Some(false))
+    );
     let tail = w.drain_records(Duration::from_millis(300));
     assert!(
         tail.iter().all(
