@@ -177,7 +177,10 @@ impl Vault {
             if name.starts_with('.') || name.contains('.') || !e.file_type()?.is_dir() {
                 continue;
             }
-            v.push(self.manifest(&name)?);
+            match self.manifest(&name) {
+                Ok(m) => v.push(m),
+                Err(e) => eprintln!("dlp-remediate: vault: {e:#} (entry skipped)"),
+            }
         }
         v.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(v)
@@ -261,8 +264,8 @@ impl Vault {
         }
         if req.leave_note {
             m.note = Some(path_field(&note_path(&m.original())).0);
-            write_manifest(&tmp, &m)?;
         }
+        write_manifest(&tmp, &m)?; // with the hash of the bytes kept, and the note
         fs::rename(&tmp, self.dir.join(&id))?;
         sync_dir(&self.dir)?;
         pause_at("before_unlink");
@@ -283,7 +286,11 @@ impl Vault {
             remove_original(req.path)?;
         }
         if req.leave_note {
-            leave_note(req.path, &m, &self.dir)?;
+            if let Err(e) = leave_note(req.path, &m, &self.dir) {
+                // The file is safe in the vault; only the courtesy note is missing.
+                eprintln!("dlp-remediate: {}: no note left: {e:#}", req.path.display());
+                m.note = None;
+            }
         }
         Ok(Outcome::Quarantined(m))
     }

@@ -192,6 +192,47 @@ fn files_inside_the_vault_are_never_acted_on() {
 }
 
 #[test]
+fn a_foreign_file_where_the_note_goes_is_left_alone() {
+    let dir = TempDir::new("rem-note");
+    let file = dir.join("a.csv");
+    let bytes = plant(&file, "");
+    let theirs = dir.join("a.csv.quarantined");
+    std::fs::write(&theirs, "the user's own file\n").unwrap();
+    let vault = dir.join("vault");
+    let out = cmd(BIN)
+        .arg("--quarantine")
+        .arg(&vault)
+        .arg("--leave-note")
+        .stdin(finding(&file, "Credit Card Number", "VERY_LIKELY", 14))
+        .run()
+        .expect_code(0);
+    let recs = out.records();
+    let r = one(&recs);
+    assert_eq!(
+        (r["action"].as_str(), r.get("note")),
+        (Some("quarantined"), None),
+        "{r}"
+    );
+    assert!(
+        out.stderr_str().contains("no note left"),
+        "{}",
+        out.stderr_str()
+    );
+    let id = r["id"].as_str().unwrap();
+    cmd(BIN)
+        .arg("--quarantine")
+        .arg(&vault)
+        .args(["restore", id])
+        .run()
+        .expect_code(0);
+    assert_eq!(std::fs::read(&file).unwrap(), bytes);
+    assert_eq!(
+        std::fs::read_to_string(&theirs).unwrap(),
+        "the user's own file\n"
+    );
+}
+
+#[test]
 fn restore_refuses_to_overwrite_and_can_restore_elsewhere() {
     let dir = TempDir::new("rem-over");
     let file = dir.join("a.csv");
