@@ -2,11 +2,13 @@
 //! DIR [--notify]` with the real tools (debug builds through DLP_BIN_DIR),
 //! once and watching; files with findings end up in the vault, a note in
 //! their place, action records beside the CSV, and restore gives them back.
+//! And the cloud path: nf-webhook's Findings carry the sha256 nf-upload sent,
+//! so a file edited after it was uploaded is not acted on.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use e2e::PLANTED;
+use e2e::{event, nf_upload, Emulator, Webhook, PLANTED};
 use serde_json::Value;
 use testkit::{bin, cmd, Cmd, TempDir};
 
@@ -124,4 +126,46 @@ fn watching_with_quarantine_and_notify_acts_on_new_files_and_stops_cleanly() {
         .wait_timeout(Duration::from_secs(30))
         .expect("stops on SIGTERM");
     assert_eq!(st.code(), Some(0), "{}", run.stderr_text());
+}
+
+#[test]
+fn cloud_findings_carry_the_uploaded_hash_so_an_edited_file_is_skipped() {
+    let emu = Emulator::start(&["--rate", "0"]);
+    let mut hook = Webhook::start();
+    let t = TempDir::new("rem-cloud");
+    let (kept, edited) = (t.join("kept.txt"), t.join("edited.txt"));
+    std::fs::write(&kept, PLANTED).unwrap();
+    std::fs::write(&edited, PLANTED).unwrap();
+    let input = event("modified", &kept) + &event("modified", &edited);
+    nf_upload(&emu, &hook.ingest(), &["--concurrency", "1"], input).expect_code(0);
+    let findings = hook
+        .proc
+        .records_until(Duration::from_secs(60), |v| v.len() >= 6);
+    assert_eq!(findings.len(), 6, "{findings:?}");
+    assert!(
+        findings.iter().all(|f| f["sha256"].is_string()),
+        "{findings:?}"
+    );
+    // Edited after the upload: what was scanned is no longer what is there.
+    std::fs::write(&edited, "all cleaned up\n").unwrap();
+    let lines: String = findings.iter().map(|f| f.to_string() + "\n").collect();
+    let out = cmd(bin("dlp-remediate"))
+        .arg("--quarantine")
+        .arg(t.join("vault"))
+        .args(["--min-confidence", "LIKELY"])
+        .stdin(lines)
+        .run()
+        .expect_code(0);
+    let recs = out.records();
+    let of = |p: &Path| {
+        recs.iter()
+            .find(|r| r["path"] == p.to_str().unwrap())
+            .unwrap_or_else(|| panic!("{p:?} in {recs:?}"))
+    };
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    assert_eq!(of(&kept)["action"], "quarantined");
+    assert_eq!(of(&kept)["findings"], 3);
+    assert_eq!(of(&edited)["action"], "skipped");
+    assert_eq!(of(&edited)["reason"], "changed since scanned");
+    assert!(!kept.exists() && edited.exists());
 }
