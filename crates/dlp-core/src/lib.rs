@@ -10,6 +10,7 @@
 
 pub mod backoff;
 pub mod exit;
+pub mod finding_state;
 pub mod hash;
 pub mod json_scan;
 pub mod ndjson;
@@ -24,4 +25,6 @@ pub mod time;
 pub use exit::{run_main, ExitCode};
 pub use ndjson::{for_each_line, LineReader, LoopOptions, Reject};
 pub use output::{Flush, RecordWriter};
-pub use records::{Confidence, EventType, Finding, FsEvent, Range, ScanRequest, ScanStatus};
+pub use records::{
+    Confidence, EventType, Finding, FindingStatus, FsEvent, Range, ScanRequest, ScanStatus,
+};
