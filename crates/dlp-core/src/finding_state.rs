@@ -24,6 +24,10 @@
 //! directory. Only files holding findings are kept, and at most
 //! `max_files` of them (the least recently seen are forgotten first), so the
 //! state stays small. Deleting the state file and its key starts over.
+//!
+//! One process at a time: `STATE.lock` holds the owner's pid while the
+//! state is open, and a second opener is refused (a lock left by a process
+//! that no longer runs is taken over).
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
@@ -85,19 +89,74 @@ pub struct FindingState {
     files: HashMap<PathBuf, Entry>,
     max_files: usize,
     dirty: bool,
+    _lock: Lock,
+}
+
+/// `STATE.lock`, removed when the state is dropped.
+struct Lock(PathBuf);
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+fn suffixed(state: &Path, suffix: &str) -> PathBuf {
+    let mut p = state.as_os_str().to_owned();
+    p.push(suffix);
+    PathBuf::from(p)
+}
+
+/// True while `pid` runs the same program as this process (Linux: compared
+/// by `/proc/PID/comm`, so a pid reused after a reboot does not count).
+/// Where there is no `/proc`, any recorded pid counts as running.
+fn pid_alive(pid: u32) -> bool {
+    let Ok(me) = fs::read_to_string("/proc/self/comm") else {
+        return true;
+    };
+    fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c == me)
+}
+
+/// Takes `STATE.lock` for this process, taking over a lock whose process
+/// is gone (Linux: no `/proc/PID`).
+fn lock(state: &Path) -> anyhow::Result<Lock> {
+    let path = suffixed(state, ".lock");
+    for _ in 0..2 {
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+        {
+            Ok(mut f) => {
+                writeln!(f, "{}", std::process::id())?;
+                return Ok(Lock(path));
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                let pid = fs::read_to_string(&path).unwrap_or_default();
+                let pid = pid.trim();
+                let alive = pid.parse::<u32>().is_ok_and(pid_alive);
+                if alive {
+                    bail!(
+                        "in use by process {pid} ({} exists; if no such process runs, delete it)",
+                        path.display()
+                    );
+                }
+                let _ = fs::remove_file(&path);
+            }
+            Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+        }
+    }
+    bail!("could not take {}", path.display())
 }
 
 /// Where the key of the state at `state` is kept: `STATE.key`.
 pub fn key_path(state: &Path) -> PathBuf {
-    let mut p = state.as_os_str().to_owned();
-    p.push(".key");
-    PathBuf::from(p)
+    suffixed(state, ".key")
 }
 
 fn tmp_path(state: &Path) -> PathBuf {
-    let mut p = state.as_os_str().to_owned();
-    p.push(".tmp");
-    PathBuf::from(p)
+    suffixed(state, ".tmp")
 }
 
 fn mac(key: &[u8; 32], parts: &[&[u8]]) -> String {
@@ -143,6 +202,7 @@ impl FindingState {
                     dir.display()
                 )
             })?;
+        let lock = lock(path).with_context(|| format!("state file {shown}"))?;
         let exists = path.exists();
         let key = load_or_create_key(&key_path(path), exists)
             .with_context(|| format!("state file {shown}"))?;
@@ -152,6 +212,7 @@ impl FindingState {
             files: HashMap::new(),
             max_files: max_files.max(1),
             dirty: false,
+            _lock: lock,
         };
         if exists {
             st.load()

@@ -107,6 +107,7 @@ fn a_finding_is_new_once_and_survives_shifts_and_restarts() {
     // Restart: the same knowledge, nothing repeated.
     st.save().unwrap();
     assert!(!st.is_dirty());
+    drop(st);
     let mut st = FindingState::open(&state).unwrap();
     assert_eq!(st.known_sha256(file), Some("h3"));
     let (new, res) = scan(
@@ -182,6 +183,7 @@ fn bad_keys_and_missing_directories_are_refused_at_open() {
     let mut st = FindingState::open(&state).unwrap();
     scan(&mut st, Path::new("/x"), "h", &[("SSN", SSN, 1)]);
     st.save().unwrap();
+    drop(st);
     let key = key_path(&state);
 
     fs::set_permissions(&key, fs::Permissions::from_mode(0o640)).unwrap();
@@ -249,4 +251,27 @@ fn sweep_and_forget_under_resolve_what_left() {
         st.known_sha256(&t.0.join("subway")).is_some(),
         "not a child"
     );
+}
+
+#[test]
+fn one_process_at_a_time() {
+    let t = Tmp::new();
+    let state = t.0.join("s");
+    let first = FindingState::open(&state).unwrap();
+    let e = match FindingState::open(&state) {
+        Ok(_) => panic!("opened twice"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(
+        e.contains(&format!("in use by process {}", std::process::id())),
+        "{e}"
+    );
+    drop(first);
+    assert!(!suffixed(&state, ".lock").exists());
+    // A lock left by a process that no longer runs is taken over.
+    fs::write(suffixed(&state, ".lock"), "999999999\n").unwrap();
+    drop(FindingState::open(&state).unwrap());
+    // ... and so is one whose pid now runs another program (pid 1).
+    fs::write(suffixed(&state, ".lock"), "1\n").unwrap();
+    FindingState::open(&state).unwrap();
 }

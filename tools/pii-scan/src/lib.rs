@@ -199,6 +199,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             _ => 1,
         },
         tracker,
+        last_save: Instant::now(),
     };
     let result = if cli.paths.is_empty() {
         events(cli, &mut pool, &mut out, &mut state)
@@ -219,12 +220,24 @@ struct Emit {
     /// 0 quiet (errors only), 1 default (no routine skips), 2 verbose.
     verbosity: u8,
     tracker: Option<Rc<Tracker>>,
+    last_save: Instant,
 }
 
 impl Emit {
     /// Saves the finding state, if kept (after the output was flushed).
-    fn save(&self) -> anyhow::Result<()> {
+    fn save(&mut self) -> anyhow::Result<()> {
+        self.last_save = Instant::now();
         self.tracker.as_ref().map_or(Ok(()), |t| t.save())
+    }
+
+    /// During long runs without a pause (a big initial scan), flushes and
+    /// saves every few seconds, so a crash repeats little.
+    fn save_now_and_then<W: Write>(&mut self, out: &mut RecordWriter<W>) -> anyhow::Result<()> {
+        if self.tracker.is_some() && self.last_save.elapsed() >= Duration::from_secs(10) {
+            out.flush()?;
+            self.save()?;
+        }
+        Ok(())
     }
 
     /// Submits a file: hashed first with --state.
@@ -308,6 +321,7 @@ fn events<W: Write>(
             }
         }
         pool.release(false, &mut st.sink(out))?;
+        st.save_now_and_then(out)?;
         if signals::requested() {
             break;
         }
@@ -404,6 +418,7 @@ fn paths<W: Write>(
                 let mut stopped = false;
                 walk(root, pool, tracker, |pool| {
                     pool.release(false, &mut st.sink(out))?;
+                    st.save_now_and_then(out)?;
                     stopped = signals::requested();
                     Ok(stopped)
                 })?;

@@ -183,3 +183,38 @@ fn routine_skips_are_quiet_unless_verbose_and_quiet_keeps_errors() {
         "errors stay: {quiet}"
     );
 }
+
+#[test]
+fn a_state_in_use_is_refused_and_released_on_exit() {
+    let t = TempDir::new("pii-state-lock");
+    let state = t.join("s");
+    let mut first = cmd(BIN).arg("--state").arg(&state).spawn();
+    let lock = t.join("s.lock");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !lock.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = cmd(BIN)
+        .arg("--state")
+        .arg(&state)
+        .stdin("")
+        .run()
+        .expect_code(2);
+    assert!(
+        out.stderr_str().contains("in use by process"),
+        "{}",
+        out.stderr_str()
+    );
+    first.close_stdin();
+    let st = first
+        .wait_timeout(std::time::Duration::from_secs(20))
+        .unwrap();
+    assert!(st.success());
+    assert!(!lock.exists(), "the lock is released on exit");
+    cmd(BIN)
+        .arg("--state")
+        .arg(&state)
+        .stdin("")
+        .run()
+        .expect_code(0);
+}
