@@ -24,6 +24,8 @@ Nightfall scans each uploaded file and POSTs the result to
 $NIGHTFALL_SERVER_URL/ingest, which must reach nf-webhook on $LISTEN
 (through a tunnel such as ngrok or a reverse proxy).
 
+Settings come from the environment or, for those not set there, from
+~/.config/dlp-pipes/env (NAME=value lines; it must be yours and mode 0600).
 Environment (required; never put them on a command line):
   NIGHTFALL_API_KEY         API key used by nf-upload
   NIGHTFALL_SIGNING_SECRET  webhook signing secret checked by nf-webhook
@@ -81,6 +83,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 
+dlp_load_env
 require_env NIGHTFALL_API_KEY NIGHTFALL_SIGNING_SECRET NIGHTFALL_SERVER_URL
 listen=${LISTEN:-127.0.0.1:8000}
 case $listen in

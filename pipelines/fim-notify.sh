@@ -28,6 +28,8 @@ Changes made while the service was stopped are reported on the next start
 is down and are delivered, in order, when it is back, even after a restart.
 One delivery record per POST is written on standard output.
 
+Settings come from the environment or, for those not set there, from
+~/.config/dlp-pipes/env (NAME=value lines; it must be yours and mode 0600).
 Environment:
   WATCH_WEBHOOK_URL    where alerts are POSTed (required; e.g. a Slack
                        incoming-webhook URL; never printed)
@@ -80,6 +82,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 [ ${#dirs[@]} -gt 0 ] || dlp_usage_error "name at least one directory to protect"
+dlp_load_env
 require_env WATCH_WEBHOOK_URL
 format=${FIM_FORMAT:-slack}
 case $format in

@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # Shared functions for the pipelines/ scripts; sourced, never run.
 #
-# Provides: log helpers (dlp_log, dlp_warn, dlp_die), require_env, tool
-# location/building (dlp_tools), the default user directories, and
+# Provides: log helpers (dlp_log, dlp_warn, dlp_die), the settings file
+# (dlp_load_env) and require_env, tool location/building (dlp_tools), the
+# default user directories, and
 # process-group management for long-running pipelines (dlp_start_job,
 # dlp_wait_jobs, dlp_stop_jobs) with traps that stop everything cleanly.
 #
@@ -11,6 +12,8 @@
 #                     (tests point it at target/debug; packagers at /usr/bin)
 #   DLP_STOP_TIMEOUT  seconds a pipeline may take to drain after SIGTERM
 #                     before its whole process group is killed (default 20)
+#   DLP_ENV_FILE      the settings file (default
+#                     ${XDG_CONFIG_HOME:-~/.config}/dlp-pipes/env)
 
 if [ -z "${BASH_VERSION:-}" ]; then
     echo "dlp-pipes: pipelines/lib.sh needs bash" >&2
@@ -19,7 +22,6 @@ fi
 
 DLP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DLP_PROG=${DLP_PROG:-$(basename "$0" .sh)}
-DLP_STOP_TIMEOUT=${DLP_STOP_TIMEOUT:-20}
 
 # --- logging ---------------------------------------------------------------
 
@@ -44,27 +46,106 @@ dlp_usage_error() {
     exit 2
 }
 
-# require_env NAME...: exit 2 naming every variable that is unset or empty.
-# Values are never printed.
+# --- settings file -----------------------------------------------------------
+
+# dlp_env_file: where the settings file is looked for.
+dlp_env_file() {
+    printf '%s\n' "${DLP_ENV_FILE:-${XDG_CONFIG_HOME:-$HOME/.config}/dlp-pipes/env}"
+}
+
+# dlp_stat_owner_mode FILE: "UID MODE" (octal permission bits) of FILE.
+dlp_stat_owner_mode() {
+    stat -c '%u %a' -- "$1" 2>/dev/null || stat -f '%u %Lp' -- "$1"
+}
+
+# dlp_load_env: read NAME=value lines from the settings file (the same file
+# systemd's EnvironmentFile= reads) into the environment. A variable already
+# set (non-empty) in the environment wins over the file. The file is refused (exit 2)
+# unless it is owned by the user running the script and neither group- nor
+# world-readable, since it holds secrets. Lines: `NAME=value`,
+# `export NAME=value`, `# comments`, blank; a value may be wrapped in one
+# pair of single or double quotes. The file is parsed, never executed.
+DLP_ENV_LOADED=
+dlp_load_env() {
+    local file owner mode line n=0 name value
+    file=$(dlp_env_file)
+    [ -e "$file" ] || return 0
+    [ -f "$file" ] || dlp_die 2 "settings file $file is not a regular file"
+    read -r owner mode < <(dlp_stat_owner_mode "$file") ||
+        dlp_die 2 "cannot read the owner and mode of $file"
+    if [ "$owner" != "$(id -u)" ]; then
+        dlp_die 2 "refusing settings file $file: owned by uid $owner, not by you (uid $(id -u)); it holds secrets"
+    fi
+    if [ $((8#$mode & 8#077)) -ne 0 ]; then
+        dlp_die 2 "refusing settings file $file: group or others may access it (mode $mode); run: chmod 600 $file"
+    fi
+    while IFS= read -r line || [ -n "$line" ]; do
+        n=$((n + 1))
+        line=${line%$'\r'}
+        line=${line#"${line%%[![:space:]]*}"}
+        case $line in '' | '#'*) continue ;; esac
+        line=${line#export }
+        name=${line%%=*}
+        if [ "$name" = "$line" ] || ! [[ $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
+            dlp_die 2 "settings file $file: line $n is not NAME=value"
+        fi
+        value=${line#*=}
+        case $value in
+        \"*\") value=${value:1:${#value}-2} ;;
+        \'*\') value=${value:1:${#value}-2} ;;
+        esac
+        if [ -z "${!name:-}" ]; then
+            export "$name=$value"
+        fi
+    done <"$file"
+    DLP_ENV_LOADED=$file
+}
+
+# require_env NAME...: exit 2 naming every variable that is unset or empty,
+# and where it was looked for. Values are never printed.
 require_env() {
-    local name missing=()
+    local name missing=() file where
     for name in "$@"; do
         if [ -z "${!name:-}" ]; then
             missing+=("$name")
         fi
     done
     if [ ${#missing[@]} -gt 0 ]; then
-        dlp_die 2 "missing environment variable(s): ${missing[*]} (set them in the environment or in ~/.config/dlp-pipes/env; see pipelines/README.md)"
+        file=$(dlp_env_file)
+        if [ -n "$DLP_ENV_LOADED" ]; then
+            where="not set in the environment nor in $file"
+        else
+            where="not set in the environment, and there is no $file"
+        fi
+        dlp_die 2 "missing ${missing[*]}: $where (add NAME=value lines to that file, mode 0600, or export them; see pipelines/README.md)"
     fi
 }
 
 # --- tools -----------------------------------------------------------------
 
+# Every tool of the workspace: the scripts build them all at once, so one
+# build serves every script (building subsets would resolve features
+# differently and rebuild shared crates for each script).
+DLP_ALL_TOOLS=(fswatch-json path-filter pii-scan findings-csv nf-upload nf-webhook webhook-post nf-emulator dlp-remediate)
+
+# dlp_tools_current DIR: true when every tool is in DIR and no source file
+# (crates/, tools/, Cargo.toml, Cargo.lock) is newer than the oldest of them.
+dlp_tools_current() {
+    local dir=$1 t oldest=
+    dlp_any_missing "$dir" "${DLP_ALL_TOOLS[@]}" && return 1
+    for t in "${DLP_ALL_TOOLS[@]}"; do
+        if [ -z "$oldest" ] || [ "$dir/$t" -ot "$oldest" ]; then oldest=$dir/$t; fi
+    done
+    [ -z "$(cd "$DLP_ROOT" && find crates tools Cargo.toml Cargo.lock -newer "$oldest" -type f \
+        \( -name '*.rs' -o -name Cargo.toml -o -name Cargo.lock \) -print -quit 2>/dev/null)" ]
+}
+
 # dlp_tools TOOL...: put the tools on PATH, building them when needed.
-# With DLP_BIN_DIR set, only checks that the binaries are there. Otherwise
-# runs `cargo build --release --locked` for exactly these binaries from the
-# repository root (a no-op in well under a second when nothing changed) and
-# puts target/release first on PATH. Without cargo, prebuilt binaries in
+# With DLP_BIN_DIR set, only checks that the binaries are there. Otherwise,
+# unless the binaries in target/release are current (dlp_tools_current),
+# runs `cargo build --release --locked` for all the tools at once from the
+# repository root, with cargo's own progress on stderr, and puts
+# target/release first on PATH. Without cargo, prebuilt binaries in
 # target/release are used as they are.
 dlp_tools() {
     local bindir t missing=()
@@ -75,13 +156,17 @@ dlp_tools() {
         if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
             PATH=$HOME/.cargo/bin:$PATH
         fi
-        if command -v cargo >/dev/null 2>&1; then
-            local bins=()
-            for t in "$@"; do bins+=(--bin "$t"); done
-            if dlp_any_missing "$bindir" "$@"; then
-                dlp_log "building $* (cargo build --release; the first build takes a few minutes)"
+        if dlp_tools_current "$bindir"; then
+            :
+        elif command -v cargo >/dev/null 2>&1; then
+            local pkgs=()
+            for t in "${DLP_ALL_TOOLS[@]}"; do pkgs+=(-p "$t"); done
+            if dlp_any_missing "$bindir" "${DLP_ALL_TOOLS[@]}"; then
+                dlp_log "building all the tools once (cargo build --release; a few minutes on 2 cores the first time)"
+            else
+                dlp_log "sources changed: rebuilding the tools (cargo build --release)"
             fi
-            (cd "$DLP_ROOT" && cargo build --release --locked -q "${bins[@]}") ||
+            (cd "$DLP_ROOT" && cargo build --release --locked --bins "${pkgs[@]}") ||
                 dlp_die 2 "cargo build failed (see above)"
         elif dlp_any_missing "$bindir" "$@"; then
             dlp_die 2 "cargo not found and the tools are not built in $bindir; install Rust (https://rustup.rs) or set DLP_BIN_DIR to a directory holding: $*"
@@ -259,7 +344,7 @@ dlp_stop_jobs() {
     local i pgid waited forced=0 limit
     [ -z "$DLP_STOPPING" ] || return 0
     DLP_STOPPING=1
-    limit=$((DLP_STOP_TIMEOUT * 10))
+    limit=$((${DLP_STOP_TIMEOUT:-20} * 10))
     for ((i = ${#DLP_JOB_PGIDS[@]} - 1; i >= 0; i--)); do
         pgid=${DLP_JOB_PGIDS[$i]}
         kill -TERM "$pgid" 2>/dev/null || true
@@ -269,7 +354,7 @@ dlp_stop_jobs() {
             waited=$((waited + 1))
         done
         if dlp_alive "$pgid"; then
-            dlp_warn "${DLP_JOB_NAMES[$i]} pipeline did not drain in ${DLP_STOP_TIMEOUT}s; terminating its process group"
+            dlp_warn "${DLP_JOB_NAMES[$i]} pipeline did not drain in ${DLP_STOP_TIMEOUT:-20}s; terminating its process group"
             kill -TERM -- "-$pgid" 2>/dev/null || true
             sleep 2
             kill -KILL -- "-$pgid" 2>/dev/null || true

@@ -9,17 +9,25 @@ DLP_PROG=local-dlp
 
 usage() {
     cat <<'EOF'
-Usage: local-dlp.sh [--once] [--output FILE] [--redact] [--quarantine DIR] [--notify] [DIR...]
+Usage: local-dlp.sh [--once] [--output FILE] [--redact] [--state-dir DIR]
+                    [--no-state] [--quarantine DIR] [--notify] [DIR...]
 
 Offline endpoint DLP, no account needed. Scans the directories with the
 built-in detector (card numbers, SSNs, API keys, private keys) and appends
-one CSV row per finding to FILE:
+one CSV row per finding to FILE, once per finding:
 
-  fswatch-json --initial-scan DIR... | path-filter --preset ignore-temp \
-    | pii-scan | findings-csv >> FILE
+  fswatch-json --state STATE/watch.state --only-content-changes DIR... \
+    | path-filter --preset ignore-temp \
+    | pii-scan --state STATE/findings.state | findings-csv >> FILE
 
 It first reports what is already there, then keeps watching until stopped
 with Ctrl-C or SIGTERM (the pipeline is drained and flushed first).
+A finding gets one row (status "new") when it first appears in a file;
+touching a file, saving it without new findings or restarting adds no row;
+a finding edited out, or in a file deleted or moved away, gets one row with
+status "resolved". What has been reported is kept in STATE, by default
+.FILE.state beside FILE. To start over, delete FILE (its state is then
+cleared on the next start) or STATE.
 
 DIRs default to those of ~/Desktop ~/Documents ~/Downloads that exist; when
 none does, the bundled examples/sample-data is scanned instead (and said so).
@@ -35,6 +43,11 @@ Options:
                  CSV file to append to (default: ./results.csv; - = stdout);
                  the header row is written only when the file is new or empty
   --redact       mask findings in the CSV (keep the last 4 characters)
+  --state-dir DIR
+                 keep the finding state and the watcher's baseline in DIR
+                 (default: .FILE.state beside FILE; for -o -,
+                 $XDG_STATE_HOME/dlp-pipes/local/stdout)
+  --no-state     report every finding on every scan (no status column)
   --quarantine DIR
                  also move files with VERY_LIKELY findings into this vault
                  (dlp-remediate --quarantine DIR --leave-note; restore with
@@ -55,6 +68,8 @@ EOF
 
 once=
 output=results.csv
+state_dir=
+use_state=1
 csv_args=()
 rem_args=() # dlp-remediate arguments (--quarantine, --notify)
 dirs=()
@@ -68,6 +83,12 @@ while [ $# -gt 0 ]; do
         ;;
     --output=*) output=${1#--output=} ;;
     --redact) csv_args+=(--redact) ;;
+    --state-dir)
+        [ $# -ge 2 ] || dlp_usage_error "$1 needs a DIR"
+        state_dir=$2
+        shift
+        ;;
+    --no-state) use_state= ;;
     --quarantine) # remediation (dlp-remediate)
         [ $# -ge 2 ] || dlp_usage_error "$1 needs a DIR"
         rem_args+=(--quarantine "$2" --leave-note)
@@ -89,6 +110,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 [ -n "$output" ] || dlp_usage_error "--output needs a FILE"
+dlp_load_env
 
 if [ ${#dirs[@]} -eq 0 ]; then
     mapfile -t dirs < <(dlp_default_dirs)
@@ -106,6 +128,39 @@ for d in "${dirs[@]}"; do
 done
 if [ "$output" != - ]; then
     mkdir -p "$(dirname "$output")"
+fi
+
+# The finding state: what has been reported to this output already.
+columns=upload_id,index,timestamp,path,before_context,finding,after_context,detector,confidence,byte_range,detection_rules
+scan_state=()
+state_existed=
+if [ -n "$use_state" ]; then
+    columns=$columns,status
+    if [ -z "$state_dir" ]; then
+        if [ "$output" = - ]; then
+            state_dir=$(dlp_state_home)/local/stdout
+        else
+            state_dir=$(dirname "$output")/.$(basename "$output").state
+        fi
+    fi
+    if [ "$output" != - ] && [ -d "$state_dir" ] && ! [ -s "$output" ]; then
+        dlp_log "$output is new: starting over (clearing the finding state in $state_dir)"
+        rm -f -- "$state_dir/findings.state" "$state_dir/findings.state.key" "$state_dir/watch.state"
+    fi
+    if [ -e "$state_dir/findings.state" ]; then state_existed=1; fi
+    mkdir -p "$state_dir"
+    chmod 700 "$state_dir" 2>/dev/null || true
+    scan_state=(--state "$state_dir/findings.state")
+fi
+csv_args+=(--columns "$columns")
+# Appending rows with other columns under an older header would make the
+# file unreadable as one table.
+if [ "$output" != - ] && [ -s "$output" ]; then
+    IFS= read -r first <"$output" || true
+    first=${first%$'\r'}
+    if [ "$first" != "$columns" ]; then
+        dlp_die 2 "$output has other columns than this run writes (its header: ${first:0:120}); move it away, choose another --output${use_state:+, or use --no-state for the columns without status}"
+    fi
 fi
 
 # write_csv ARGS...: findings-csv into the chosen output.
@@ -139,14 +194,23 @@ remediation_summary() {
 
 # summary FINDINGS_NDJSON: count findings by detector, say where they went.
 summary() {
-    local n files where
-    n=$(grep -c . "$1" || true)
-    files=$(grep -o '"path":"[^"]*"' "$1" | sort -u | grep -c . || true)
+    local n files where resolved new=
+    n=$(grep -v '"status":"resolved"' "$1" | grep -c . || true)
+    resolved=$(grep -c '"status":"resolved"' "$1" || true)
+    files=$(grep -v '"status":"resolved"' "$1" | grep -o '"path":"[^"]*"' | sort -u | grep -c . || true)
     if [ "$output" = - ]; then where="standard output"; else where=$output; fi
-    echo "$DLP_PROG: $n finding(s) in $files file(s) under ${dirs[*]}"
+    if [ -n "$state_existed" ]; then new="new "; fi
+    echo "$DLP_PROG: $n ${new}finding(s) in $files file(s) under ${dirs[*]}"
     if [ "$n" -gt 0 ]; then
-        grep -o '"detector":"[^"]*"' "$1" | sed -e 's/^"detector":"//' -e 's/"$//' |
+        grep -v '"status":"resolved"' "$1" | grep -o '"detector":"[^"]*"' |
+            sed -e 's/^"detector":"//' -e 's/"$//' |
             sort | uniq -c | sort -rn | sed -e 's/^ */  /'
+    fi
+    if [ "$resolved" -gt 0 ]; then
+        echo "$DLP_PROG: $resolved finding(s) resolved (gone from their files since the last scan)"
+    fi
+    if [ -n "$state_existed" ]; then
+        echo "$DLP_PROG: findings reported before are not repeated (state: $state_dir)"
     fi
     echo "$DLP_PROG: CSV rows appended to $where"
 }
@@ -156,7 +220,7 @@ if [ -n "$once" ]; then
     found=$(mktemp "${TMPDIR:-/tmp}/local-dlp.XXXXXX")
     trap 'rm -f "$found"' EXIT
     set +e
-    pii-scan "${dirs[@]}" | path-filter --preset ignore-temp | tee "$found" | write_csv "${csv_args[@]}"
+    pii-scan "${scan_state[@]}" "${dirs[@]}" | path-filter --preset ignore-temp | tee "$found" | write_csv "${csv_args[@]}"
     st=("${PIPESTATUS[@]}")
     set -e
     if [ "${st[0]}" -ge 2 ] || [ "${st[1]}" -ge 2 ] || [ "${st[2]}" -ne 0 ] || [ "${st[3]}" -ne 0 ]; then
@@ -171,9 +235,19 @@ if [ -n "$once" ]; then
     exit 0
 fi
 
+watch_args=(--debounce "${DLP_DEBOUNCE_MS:-500}")
+if [ -n "$use_state" ]; then
+    # Touches and saves without new content are dropped at the source; after
+    # the first run, a start reports only what changed while stopped.
+    watch_args+=(--state "$state_dir/watch.state" --only-content-changes)
+    [ -e "$state_dir/watch.state" ] || watch_args+=(--initial-scan)
+else
+    watch_args+=(--initial-scan)
+fi
+
 dlp_tools fswatch-json path-filter pii-scan findings-csv ${rem_args[0]:+dlp-remediate}
 dlp_traps
-fswatch-json --initial-scan --debounce "${DLP_DEBOUNCE_MS:-500}" "${dirs[@]}" | path-filter --preset ignore-temp | pii-scan | write_csv "${csv_args[@]}" &
+fswatch-json "${watch_args[@]}" "${dirs[@]}" | path-filter --preset ignore-temp | pii-scan "${scan_state[@]}" | write_csv "${csv_args[@]}" &
 dlp_job_started scan
 if [ "$output" = - ]; then where="standard output"; else where=$output; fi
 dlp_log "watching ${dirs[*]}; findings are appended to $where (Ctrl-C or SIGTERM stops)"

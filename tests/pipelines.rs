@@ -37,6 +37,7 @@ fn script(name: &str, state: &TempDir) -> Cmd {
         .env("DLP_BIN_DIR", bins.parent().expect("bin dir"))
         .env("XDG_STATE_HOME", state.join("state"))
         .env("HOME", state.join("home"))
+        .env("XDG_CONFIG_HOME", state.join("home/.config"))
 }
 
 /// A running script: SIGTERM and a bounded wait when dropped, so a failing
@@ -91,6 +92,8 @@ struct Row {
     path: String,
     finding: String,
     detector: String,
+    /// `new` or `resolved` with finding state (local-dlp.sh), else empty.
+    status: String,
 }
 
 /// "Credit Card Number" and CREDIT_CARD_NUMBER name the same detector.
@@ -136,12 +139,16 @@ fn csv(path: &Path) -> (usize, Vec<Row>) {
         .iter()
         .filter(|r| r[0] != "upload_id")
         .map(|r| {
-            assert_eq!(r.len(), 11, "row with 11 default columns: {r:?}");
+            assert!(
+                r.len() == 11 || r.len() == 12,
+                "row with 11 default columns (+ status): {r:?}"
+            );
             Row {
                 upload_id: r[0].clone(),
                 path: r[3].clone(),
                 finding: r[5].clone(),
                 detector: norm(&r[7]),
+                status: r.get(11).cloned().unwrap_or_default(),
             }
         })
         .collect();
@@ -230,15 +237,60 @@ fn once_scans_planted_files_and_appends_one_header() {
     assert!(summary.contains("3 finding(s) in 1 file(s)"), "{summary}");
     assert!(summary.contains(&out.display().to_string()), "{summary}");
 
-    // Appending again keeps a single header.
-    script("local-dlp.sh", &t)
+    assert!(rows.iter().all(|r| r.status == "new"), "{rows:?}");
+
+    // Scanning again appends nothing: the findings were reported already.
+    let again = script("local-dlp.sh", &t)
         .args(["--once", "-o"])
         .arg(&out)
         .arg(&data)
         .run()
         .expect_code(0);
     let (headers, rows) = csv(&out);
-    assert_eq!((headers, rows.len()), (1, 6));
+    assert_eq!((headers, rows.len()), (1, 3));
+    assert!(
+        again.stdout_str().contains("0 new finding(s) in 0 file(s)"),
+        "{}",
+        again.stdout_str()
+    );
+
+    // --no-state reports everything, but not under a header with other columns.
+    let refused = script("local-dlp.sh", &t)
+        .args(["--once", "--no-state", "-o"])
+        .arg(&out)
+        .arg(&data)
+        .run()
+        .expect_code(2);
+    assert!(
+        refused.stderr_str().contains("has other columns"),
+        "{}",
+        refused.stderr_str()
+    );
+    let plain = t.join("out/plain.csv");
+    script("local-dlp.sh", &t)
+        .args(["--once", "--no-state", "-o"])
+        .arg(&plain)
+        .arg(&data)
+        .run()
+        .expect_code(0);
+    let text = std::fs::read_to_string(&plain).unwrap();
+    assert!(text.starts_with("upload_id,index,timestamp,path,before_context,finding,after_context,detector,confidence,byte_range,detection_rules\n"));
+    assert_eq!(csv(&plain).1.len(), 3);
+
+    // Deleting the CSV starts over: everything is reported again.
+    std::fs::remove_file(&out).unwrap();
+    let fresh = script("local-dlp.sh", &t)
+        .args(["--once", "-o"])
+        .arg(&out)
+        .arg(&data)
+        .run()
+        .expect_code(0);
+    assert_eq!(csv(&out).1.len(), 3);
+    assert!(
+        fresh.stderr_str().contains("starting over"),
+        "{}",
+        fresh.stderr_str()
+    );
 }
 
 #[test]
@@ -336,6 +388,330 @@ fn watch_mode_reports_existing_and_new_files_and_stops_on_sigterm() {
     let (headers, rows) = csv(&out);
     assert_eq!((headers, rows.len()), (1, 4), "CSV intact after SIGTERM");
     assert_all_gone(&data.display().to_string());
+}
+
+/// Rows of the CSV about `file` (by file name).
+fn rows_of(out: &Path, file: &str) -> Vec<Row> {
+    csv(out)
+        .1
+        .into_iter()
+        .filter(|r| r.path.ends_with(&format!("/{file}")))
+        .collect()
+}
+
+/// Writes a sentinel file with one SSN and waits for its row: the pipeline
+/// keeps the order of events, so whatever an earlier action produced is in
+/// the CSV by then.
+fn sentinel(out: &Path, dir: &Path, name: &str) {
+    write(&dir.join(name), "ssn: 536-22-8726\n");
+    wait_for(20, || Some(()).filter(|()| !rows_of(out, name).is_empty()))
+        .unwrap_or_else(|| panic!("no row for sentinel {name}: {:?}", csv(out)));
+}
+
+fn start_watch(t: &TempDir, out: &Path, dir: &Path) -> Running {
+    let mut run = Running(
+        script("local-dlp.sh", t)
+            .arg("--output")
+            .arg(out)
+            .arg(dir)
+            .env("DLP_DEBOUNCE_MS", "100")
+            .spawn(),
+    );
+    run.wait_stderr("fswatch-json: watching", 20);
+    run
+}
+
+#[test]
+fn watch_mode_reports_each_finding_once_across_saves_touches_and_restarts() {
+    const CARD: &str = "4526 0181 5908 3012";
+    const SSN: &str = "536-22-8726";
+    const SSN2: &str = "078-05-1121";
+    let t = TempDir::new("pl-once-only");
+    let dir = t.join("docs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = t.join("results.csv");
+    let a = dir.join("a.txt");
+    let mut run = start_watch(&t, &out, &dir);
+
+    // Created with 2 findings: 2 rows.
+    let two = format!("Card {CARD}\nSSN {SSN}\n");
+    write(&a, &two);
+    let rows = wait_for(20, || Some(rows_of(&out, "a.txt")).filter(|r| r.len() >= 2)).unwrap();
+    let got: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.finding.as_str(), r.status.as_str()))
+        .collect();
+    assert_eq!(got, [(CARD, "new"), (SSN, "new")]);
+
+    // One more appended: 1 more row.
+    let three = format!("{two}SSN {SSN2}\n");
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&a)
+        .unwrap()
+        .write_all(format!("SSN {SSN2}\n").as_bytes())
+        .unwrap();
+    let rows = wait_for(20, || Some(rows_of(&out, "a.txt")).filter(|r| r.len() >= 3)).unwrap();
+    assert_eq!(
+        (rows[2].finding.as_str(), rows[2].status.as_str()),
+        (SSN2, "new")
+    );
+
+    // A touch: no row.
+    let st = std::process::Command::new("touch")
+        .arg(&a)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    sentinel(&out, &dir, "s1.txt");
+    assert_eq!(rows_of(&out, "a.txt").len(), 3, "a touch adds no row");
+
+    // A vim-style save without new content: backup by rename, write, remove backup.
+    let backup = dir.join("a.txt~");
+    std::fs::rename(&a, &backup).unwrap();
+    write(&a, &three);
+    std::fs::remove_file(&backup).unwrap();
+    sentinel(&out, &dir, "s2.txt");
+    assert_eq!(
+        rows_of(&out, "a.txt").len(),
+        3,
+        "a save without new content adds no row"
+    );
+
+    // Stop and restart: nothing again.
+    assert_eq!(run.terminate(), 0, "{}", run.0.stderr_text());
+    let mut run = start_watch(&t, &out, &dir);
+    sentinel(&out, &dir, "s3.txt");
+    assert_eq!(rows_of(&out, "a.txt").len(), 3, "a restart adds no row");
+    assert_eq!(rows_of(&out, "s1.txt").len(), 1, "nor for other files");
+
+    // The card edited out: one resolved record.
+    write(&a, &format!("SSN {SSN}\nSSN {SSN2}\n"));
+    let rows = wait_for(20, || Some(rows_of(&out, "a.txt")).filter(|r| r.len() >= 4)).unwrap();
+    assert_eq!(
+        (
+            rows[3].status.as_str(),
+            rows[3].detector.as_str(),
+            rows[3].finding.as_str()
+        ),
+        ("resolved", "CREDIT_CARD_NUMBER", "")
+    );
+
+    // The file deleted: resolved for what was left.
+    std::fs::remove_file(&a).unwrap();
+    let rows = wait_for(20, || Some(rows_of(&out, "a.txt")).filter(|r| r.len() >= 6)).unwrap();
+    assert!(
+        rows[4..]
+            .iter()
+            .all(|r| r.status == "resolved" && r.detector == "US_SOCIAL_SECURITY_NUMBER"),
+        "{rows:?}"
+    );
+    sentinel(&out, &dir, "s4.txt");
+    assert_eq!(rows_of(&out, "a.txt").len(), 6, "{:?}", csv(&out));
+    assert_eq!(run.terminate(), 0, "{}", run.0.stderr_text());
+    let (headers, _) = csv(&out);
+    assert_eq!(headers, 1);
+    // The state holds no finding in clear.
+    let state = std::fs::read_to_string(t.join(".results.csv.state/findings.state")).unwrap();
+    assert!(!state.contains(SSN) && !state.contains("4526"), "{state}");
+}
+
+#[test]
+fn settings_file_is_read_only_when_private_and_the_environment_wins() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = TempDir::new("pl-envfile");
+    let cfg = t.join("home/.config/dlp-pipes");
+    std::fs::create_dir_all(&cfg).unwrap();
+    let env = cfg.join("env");
+    let fim = || script("fim-notify.sh", &t).arg(t.path());
+
+    // No file, no variable: both named in the message.
+    let err = fim().run().expect_code(2).stderr_str();
+    assert!(
+        err.contains(&format!(
+            "missing WATCH_WEBHOOK_URL: not set in the environment, and there is no {}",
+            env.display()
+        )),
+        "{err}"
+    );
+
+    // Readable by others: refused, with the fix.
+    write(
+        &env,
+        "# dlp-pipes settings\n\nexport WATCH_WEBHOOK_URL=\"http://127.0.0.1:9/\"\nFIM_FORMAT='xml'\nFIM_BATCH=abc\n",
+    );
+    std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = fim().run().expect_code(2).stderr_str();
+    assert!(
+        err.contains(&format!(
+            "refusing settings file {}: group or others may access it (mode 644); run: chmod 600",
+            env.display()
+        )),
+        "{err}"
+    );
+
+    // Private: read (quotes and `export` understood).
+    std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let err = fim().run().expect_code(2).stderr_str();
+    assert!(
+        err.contains("FIM_FORMAT must be slack or raw, not 'xml'"),
+        "{err}"
+    );
+
+    // The environment wins over the file.
+    let err = fim()
+        .env("FIM_FORMAT", "raw")
+        .run()
+        .expect_code(2)
+        .stderr_str();
+    assert!(
+        err.contains("FIM_BATCH and FIM_MAX_PER_MINUTE must be numbers"),
+        "{err}"
+    );
+
+    // endpoint-dlp names exactly what is missing from both.
+    write(&env, "NIGHTFALL_API_KEY=NF-from-file-must-not-leak\nNIGHTFALL_SIGNING_SECRET=s3cr3t-must-not-leak\n");
+    let mut c = script("endpoint-dlp.sh", &t).arg(t.path());
+    for v in VARS {
+        c = c.env(v, "");
+    }
+    let err = c.run().expect_code(2).stderr_str();
+    assert!(
+        err.contains(&format!(
+            "missing NIGHTFALL_SERVER_URL: not set in the environment nor in {}",
+            env.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        !err.contains("NIGHTFALL_API_KEY") && !err.contains("must-not-leak"),
+        "{err}"
+    );
+
+    // A line that is not NAME=value is named.
+    write(
+        &env,
+        "WATCH_WEBHOOK_URL=http://127.0.0.1:9/\nthis is not a setting\n",
+    );
+    let err = fim().run().expect_code(2).stderr_str();
+    assert!(err.contains("line 2 is not NAME=value"), "{err}");
+
+    // Owned by someone else: refused (only root can set this up).
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if root {
+        let st = std::process::Command::new("chown")
+            .arg("65534")
+            .arg(&env)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let err = fim().run().expect_code(2).stderr_str();
+        assert!(
+            err.contains("owned by uid 65534, not by you (uid 0)"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn scripts_build_all_tools_once_with_visible_progress_and_not_again() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = TempDir::new("pl-build");
+    let debug = bin("pii-scan").parent().unwrap().to_path_buf();
+    // Every crate under tools/ is a tool the scripts build.
+    let mut tools: Vec<String> = std::fs::read_dir(root().join("tools"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    tools.sort();
+    let fake = t.join("fakebin");
+    std::fs::create_dir_all(&fake).unwrap();
+    let log = t.join("cargo.log");
+    let target = t.join("target");
+    // A stand-in cargo: logs its arguments, says what it compiles, and
+    // "builds" release binaries that run the debug ones.
+    let script_text = format!(
+        "#!/bin/sh\necho \"$*\" >> '{log}'\necho '   Compiling dlp-pipes (fake cargo)' >&2\nmkdir -p '{target}/release'\n\
+         for t in {tools}; do\n\
+         printf '#!/bin/sh\\nexec %s/%s \"$@\"\\n' '{debug}' \"$t\" > '{target}/release/'\"$t\"\n\
+         chmod +x '{target}/release/'\"$t\"\ndone\n",
+        log = log.display(),
+        target = target.display(),
+        debug = debug.display(),
+        tools = tools.join(" ")
+    );
+    let cargo = fake.join("cargo");
+    write(&cargo, &script_text);
+    std::fs::set_permissions(&cargo, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        fake.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let data = t.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    write(&data.join("a.txt"), PLANTED);
+    let local = || {
+        script("local-dlp.sh", &t)
+            .env("DLP_BIN_DIR", "")
+            .env("CARGO_TARGET_DIR", &target)
+            .env("PATH", &path)
+            .args(["--once", "-o"])
+            .arg(t.join("r.csv"))
+            .arg(&data)
+    };
+    let calls = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+
+    let first = local().run().expect_code(0);
+    let err = first.stderr_str();
+    assert!(err.contains("building all the tools once"), "{err}");
+    assert!(
+        err.contains("Compiling dlp-pipes (fake cargo)"),
+        "cargo's output is shown: {err}"
+    );
+    let c = calls();
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert!(c[0].starts_with("build --release --locked --bins"), "{c:?}");
+    assert!(!c[0].contains("-q"), "{c:?}");
+    for tool in &tools {
+        assert!(c[0].contains(&format!("-p {tool}")), "{tool}: {c:?}");
+    }
+    assert_eq!(csv(&t.join("r.csv")).1.len(), 3);
+
+    // Current binaries: neither this script nor another one builds again.
+    local().run().expect_code(0);
+    let err = script("fim-notify.sh", &t)
+        .env("DLP_BIN_DIR", "")
+        .env("CARGO_TARGET_DIR", &target)
+        .env("PATH", &path)
+        .env("WATCH_WEBHOOK_URL", "http://127.0.0.1:9/")
+        .env("FIM_EVENTS", "bogus")
+        .arg(&data)
+        .run()
+        .expect_code(2)
+        .stderr_str();
+    assert!(err.contains("bad FIM_EVENTS"), "{err}");
+    assert_eq!(calls().len(), 1, "{:?}", calls());
+
+    // A binary older than the sources: one rebuild.
+    let st = std::process::Command::new("touch")
+        .args(["-d", "2001-01-01"])
+        .arg(target.join("release/pii-scan"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let err = local().run().expect_code(0).stderr_str();
+    assert!(err.contains("sources changed: rebuilding"), "{err}");
+    assert_eq!(calls().len(), 2);
 }
 
 #[test]

@@ -10,6 +10,7 @@
 
 pub mod backoff;
 pub mod exit;
+pub mod finding_state;
 pub mod hash;
 pub mod json_scan;
 pub mod ndjson;
@@ -25,5 +26,6 @@ pub use exit::{run_main, ExitCode};
 pub use ndjson::{for_each_line, LineReader, LoopOptions, Reject};
 pub use output::{Flush, RecordWriter};
 pub use records::{
-    Action, ActionRecord, Confidence, EventType, Finding, FsEvent, Range, ScanRequest, ScanStatus,
+    Action, ActionRecord, Confidence, EventType, Finding, FindingStatus, FsEvent, Range,
+    ScanRequest, ScanStatus,
 };

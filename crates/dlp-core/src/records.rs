@@ -351,6 +351,31 @@ pub struct Finding {
     /// SHA-256 of the scanned file, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// Lifecycle when finding state is kept (`pii-scan --state`): `new`
+    /// the first time a finding is seen in a file, `resolved` once it is
+    /// gone from it. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<FindingStatus>,
+}
+
+/// Where a finding is in its lifecycle (see [`Finding::status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingStatus {
+    /// First seen in this file (at this occurrence).
+    New,
+    /// No longer in the file: edited out, or the file was deleted or moved away.
+    Resolved,
+}
+
+impl FindingStatus {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingStatus::New => "new",
+            FindingStatus::Resolved => "resolved",
+        }
+    }
 }
 
 /// Outcome of one upload attempt (`nf-upload`'s output).

@@ -124,9 +124,76 @@ pub fn default_state_dir(name: &str) -> PathBuf {
     base.join("dlp-pipes").join(name)
 }
 
+/// Start-up check for a file the tool will write later (a state file):
+/// its directory must exist and accept new files. `what` names the flag in
+/// the message, e.g. `--state`.
+pub fn check_file_dir(file: &Path, what: &str) -> anyhow::Result<()> {
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "{what} {}: directory {} does not exist (create it first)",
+            file.display(),
+            dir.display()
+        );
+    }
+    let probe = dir.join(format!(
+        ".{}.probe-{}",
+        SUFFIX.trim_start_matches('.'),
+        std::process::id()
+    ));
+    File::create(&probe)
+        .and_then(|_| fs::remove_file(&probe))
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "{what} {}: cannot write in directory {}: {e}",
+                file.display(),
+                dir.display()
+            )
+        })
+}
+
+/// Start-up check for a spool directory given on the command line: it
+/// exists, or its parent does (only the last level is created, so a typo
+/// does not silently create a tree).
+pub fn check_spool_dir(dir: &Path, what: &str) -> anyhow::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if dir.exists() {
+        anyhow::bail!("{what} {}: not a directory", dir.display());
+    }
+    match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() && !p.is_dir() => anyhow::bail!(
+            "{what} {}: parent directory {} does not exist (create it first)",
+            dir.display(),
+            p.display()
+        ),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn start_up_checks_name_the_missing_directory() {
+        let e = check_file_dir(Path::new("/no/such/dir/base.state"), "--state").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--state /no/such/dir/base.state: directory /no/such/dir does not exist (create it first)"
+        );
+        check_file_dir(&std::env::temp_dir().join("x.state"), "--state").unwrap();
+        let e = check_spool_dir(Path::new("/nonexistent/x/y"), "--spool").unwrap_err();
+        assert!(e
+            .to_string()
+            .contains("parent directory /nonexistent/x does not exist"));
+        check_spool_dir(&std::env::temp_dir().join("new-spool-dir"), "--spool").unwrap();
+        assert!(check_spool_dir(Path::new("/etc/passwd"), "--spool").is_err());
+    }
 
     #[test]
     fn put_list_read_remove_in_order() {

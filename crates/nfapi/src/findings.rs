@@ -183,6 +183,7 @@ pub fn to_finding(
         archive_path: nf.path.clone(),
         detection_rules: nf.matched_detection_rules.clone(),
         sha256: meta.map(|m| m.sha256.clone()).filter(|s| !s.is_empty()),
+        status: None,
     }
 }
 

@@ -9,6 +9,18 @@ use serde::Deserialize;
 pub const DEFAULT: &str =
     "upload_id,index,timestamp,path,before_context,finding,after_context,detector,confidence,byte_range,detection_rules";
 
+/// The exact columns of Nightfall's endpoint-DLP tutorial CSV
+/// (`--preset tutorial`; `#`, `datetime` and `loc` are aliases).
+pub const TUTORIAL: &str =
+    "upload_id,#,datetime,before_context,finding,after_context,detector,confidence,loc,detection_rules";
+
+/// Other names `--columns` accepts (the tutorial's): alias → column.
+pub const ALIASES: &[(&str, &str)] = &[
+    ("#", "index"),
+    ("datetime", "timestamp"),
+    ("loc", "byte_range"),
+];
+
 /// Every column name `--columns` accepts.
 pub const ALL: &[&str] = &[
     "upload_id",
@@ -31,6 +43,7 @@ pub const ALL: &[&str] = &[
     "column_range",
     "detection_rules",
     "sha256",
+    "status",
 ];
 
 /// A range as it appears in a finding.
@@ -62,6 +75,7 @@ pub struct FindingView<'a> {
     pub archive_path: Cow<'a, str>,
     pub detection_rules: Vec<Cow<'a, str>>,
     pub sha256: Option<Cow<'a, str>>,
+    pub status: Option<Cow<'a, str>>,
 }
 
 fn string<'a>(key: &str, v: Val<'a>) -> Result<Cow<'a, str>, String> {
@@ -179,6 +193,7 @@ impl<'a> FindingView<'a> {
                         .collect()
                 }
                 Column::Sha256 => f.sha256 = Some(string(key, v)?),
+                Column::Status => f.status = Some(string(key, v)?),
             }
             Ok(())
         })?;
@@ -215,6 +230,7 @@ pub enum Column {
     ColumnRange,
     DetectionRules,
     Sha256,
+    Status,
 }
 
 impl Column {
@@ -242,20 +258,34 @@ impl Column {
             "column_range" => ColumnRange,
             "detection_rules" => DetectionRules,
             "sha256" => Sha256,
+            "status" => Status,
             _ => return None,
         })
     }
 
-    /// Parses a comma-separated column list.
+    /// Parses a column name or one of the tutorial's aliases
+    /// (`#`, `datetime`, `loc`).
+    pub fn parse_name(name: &str) -> Option<Column> {
+        let name = ALIASES
+            .iter()
+            .find(|(a, _)| *a == name)
+            .map_or(name, |(_, c)| *c);
+        Column::parse(name)
+    }
+
+    /// Parses a comma-separated column list (aliases allowed).
     pub fn parse_list(list: &str) -> anyhow::Result<Vec<Column>> {
         let cols: Vec<Column> = list
             .split(',')
             .map(|n| {
-                Column::parse(n.trim()).ok_or_else(|| {
+                Column::parse_name(n.trim()).ok_or_else(|| {
+                    let aliases: Vec<String> =
+                        ALIASES.iter().map(|(a, c)| format!("{a} = {c}")).collect();
                     anyhow::anyhow!(
-                        "unknown column {:?} (valid columns: {})",
+                        "unknown column {:?} (valid columns: {}; aliases: {})",
                         n.trim(),
-                        ALL.join(", ")
+                        ALL.join(", "),
+                        aliases.join(", ")
                     )
                 })
             })
@@ -301,6 +331,7 @@ impl Column {
             Column::ColumnRange => range(f.column_range),
             Column::DetectionRules => Cow::Owned(f.detection_rules.join(";")),
             Column::Sha256 => f.sha256.as_deref().map(Cow::Borrowed).unwrap_or_default(),
+            Column::Status => f.status.as_deref().map(Cow::Borrowed).unwrap_or_default(),
         }
     }
 }

@@ -11,7 +11,10 @@ use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use dlp_core::{for_each_line, ExitCode, Flush, LoopOptions, Reject};
 
-pub use columns::{Column, FindingView, Needed, ALL as ALL_COLUMNS, DEFAULT as DEFAULT_COLUMNS};
+pub use columns::{
+    Column, FindingView, Needed, ALIASES, ALL as ALL_COLUMNS, DEFAULT as DEFAULT_COLUMNS,
+    TUTORIAL as TUTORIAL_COLUMNS,
+};
 pub use safety::{mask, neutralise};
 
 const TOOL: &str = "findings-csv";
@@ -24,7 +27,13 @@ Default columns, in order (Nightfall's tutorial CSV plus the file path):
   detector,confidence,byte_range,detection_rules
 byte_range is written as start-end and detection_rules joined with ';'.
 Other columns: archive_path, detector_uuid, redacted_finding, codepoint_range,
-line_range, line (first line number), row_range, column_range, sha256.
+line_range, line (first line number), row_range, column_range, sha256,
+status (new or resolved, with pii-scan --state; empty otherwise).
+The tutorial's names are accepted as aliases: # (index), datetime
+(timestamp), loc (byte_range); the header row keeps the names as given.
+--preset tutorial writes exactly the tutorial's columns:
+  upload_id,#,datetime,before_context,finding,after_context,detector,
+  confidence,loc,detection_rules
 
 Cells a spreadsheet would read as a formula (leading = + - @ tab CR) are
 prefixed with ' (OWASP CSV-injection advice); --raw turns this off.
@@ -34,7 +43,9 @@ a non-empty regular file, so `>> results.csv` run many times has one header.
 Examples:
   pii-scan ~/Documents | findings-csv >> results.csv
   nf-webhook | findings-csv --redact >> results.csv
-  findings-csv --columns path,line,detector,confidence < findings.ndjson";
+  findings-csv --columns path,line,detector,confidence < findings.ndjson
+  pii-scan --state pii.state ~/Documents | findings-csv --columns path,line,detector,status
+  nf-webhook | findings-csv --preset tutorial >> results.csv";
 
 /// When to write the header row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -45,6 +56,23 @@ pub enum HeaderMode {
     Never,
 }
 
+/// Named column lists (`--preset`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Preset {
+    /// upload_id,#,datetime,before_context,finding,after_context,detector,confidence,loc,detection_rules
+    Tutorial,
+}
+
+impl Cli {
+    /// The column list in effect (`--preset` or `--columns`).
+    pub fn column_list(&self) -> &str {
+        match self.preset {
+            Some(Preset::Tutorial) => TUTORIAL_COLUMNS,
+            None => &self.columns,
+        }
+    }
+}
+
 /// Command-line arguments.
 #[derive(Debug, Parser)]
 #[command(name = TOOL, version, about = "Turn Finding records into spreadsheet-safe CSV rows", long_about = LONG_ABOUT)]
@@ -52,6 +80,9 @@ pub struct Cli {
     /// Comma-separated columns to write, in order
     #[arg(long, value_name = "LIST", default_value = DEFAULT_COLUMNS)]
     pub columns: String,
+    /// A named column list: tutorial (Nightfall's tutorial CSV, exactly)
+    #[arg(long, value_enum, value_name = "NAME", conflicts_with = "columns")]
+    pub preset: Option<Preset>,
     /// Write the header row: auto, always, never
     #[arg(long, value_enum, default_value_t = HeaderMode::Auto)]
     pub header: HeaderMode,
@@ -116,14 +147,14 @@ pub fn run(
     output: impl Write,
     header: bool,
 ) -> anyhow::Result<ExitCode> {
-    let cols = Column::parse_list(&cli.columns)?;
+    let cols = Column::parse_list(cli.column_list())?;
     let needed = Needed::of(&cols);
     let wtr = csv::WriterBuilder::new()
         .buffer_capacity(64 * 1024)
         .from_writer(output);
     let mut out = CsvOut { wtr };
     if header {
-        let names: Vec<&str> = cli.columns.split(',').map(str::trim).collect();
+        let names: Vec<&str> = cli.column_list().split(',').map(str::trim).collect();
         out.row(names)?;
     }
     for_each_line(
@@ -201,12 +232,12 @@ pub fn run_parallel(
     header: bool,
     jobs: usize,
 ) -> anyhow::Result<ExitCode> {
-    let cols = Column::parse_list(&cli.columns)?;
+    let cols = Column::parse_list(cli.column_list())?;
     let needed = Needed::of(&cols);
     let mut out = io::BufWriter::with_capacity(64 * 1024, output);
     if header {
         let mut wtr = csv::Writer::from_writer(&mut out);
-        wtr.write_record(cli.columns.split(',').map(str::trim))
+        wtr.write_record(cli.column_list().split(',').map(str::trim))
             .map_err(csv_err)?;
         wtr.flush().context("writing output")?;
     }

@@ -104,6 +104,84 @@ fn chosen_columns() {
 }
 
 #[test]
+fn tutorial_preset_and_aliases_write_the_tutorial_header() {
+    let f = finding("123-45-6789", "a ", " b");
+    let out = cmd(BIN)
+        .args(["--preset", "tutorial"])
+        .stdin(ndjson(std::slice::from_ref(&f)))
+        .run()
+        .expect_code(0);
+    let text = out.stdout_str();
+    assert!(
+        text.starts_with(
+            "upload_id,#,datetime,before_context,finding,after_context,detector,confidence,loc,detection_rules\n"
+        ),
+        "{text}"
+    );
+    let rows = parse_csv(&out.stdout);
+    assert_eq!(
+        rows[1],
+        [
+            "ac6a4a9d-a7b9-4a78-810d-8a66f7644704",
+            "1",
+            "2026-11-22T10:15:03.120511Z",
+            "a ",
+            "123-45-6789",
+            " b",
+            "CREDIT_CARD_NUMBER",
+            "VERY_LIKELY",
+            "36-55",
+            "cards;pii"
+        ]
+    );
+    // The same columns spelled out with the aliases give the same bytes.
+    let spelled = cmd(BIN)
+        .args(["--columns", "upload_id,#,datetime,before_context,finding,after_context,detector,confidence,loc,detection_rules"])
+        .stdin(ndjson(&[f]))
+        .run()
+        .expect_code(0);
+    assert_eq!(spelled.stdout, out.stdout);
+    let both = cmd(BIN)
+        .args(["--preset", "tutorial", "--columns", "path"])
+        .run()
+        .expect_code(2);
+    assert!(
+        both.stderr_str().contains("cannot be used with"),
+        "{}",
+        both.stderr_str()
+    );
+    let bad = cmd(BIN).args(["--columns", "##"]).run().expect_code(2);
+    assert!(
+        bad.stderr_str().contains("aliases: # = index"),
+        "{}",
+        bad.stderr_str()
+    );
+}
+
+#[test]
+fn status_column_tells_new_from_resolved() {
+    let mut new = finding("123-45-6789", "", "");
+    new["status"] = json!("new");
+    let resolved = json!({"path": "/home/ana/a.txt", "detector": "CREDIT_CARD_NUMBER",
+        "confidence": "VERY_LIKELY", "finding": "", "line_range": {"start": 4, "end": 4},
+        "status": "resolved"});
+    let plain = finding("123-45-6789", "", "");
+    let out = cmd(BIN)
+        .args(["--columns", "path,line,detector,finding,status"])
+        .stdin(ndjson(&[new, resolved, plain]))
+        .run()
+        .expect_code(0);
+    let rows = parse_csv(&out.stdout);
+    assert_eq!(rows[0], ["path", "line", "detector", "finding", "status"]);
+    assert_eq!(rows[1][4], "new");
+    assert_eq!(
+        rows[2],
+        ["/home/ana/a.txt", "4", "CREDIT_CARD_NUMBER", "", "resolved"]
+    );
+    assert_eq!(rows[3][4], "", "no status without finding state");
+}
+
+#[test]
 fn formula_injection_is_neutralised_unless_raw() {
     let f = finding(
         "=HYPERLINK(\"http://evil\")",

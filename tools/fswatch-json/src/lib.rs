@@ -109,6 +109,10 @@ pub fn main() -> std::process::ExitCode {
 
 fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
     let cfg = args.into_config()?;
+    if let Some(p) = &cfg.state {
+        // Fail now, not when the baseline is first saved.
+        dlp_core::spool::check_file_dir(p, "--state")?;
+    }
     let mut roots = Vec::new();
     for p in &cfg.paths {
         match scan::check_root(p) {

@@ -182,6 +182,10 @@ fn signing_secret() -> anyhow::Result<Vec<u8>> {
 /// Runs the server until SIGINT/SIGTERM or a fatal output error.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let secret = signing_secret()?;
+    if let Some(dir) = &args.spool {
+        // A spool named on the command line is not created as a whole tree.
+        dlp_core::spool::check_spool_dir(dir, "--spool")?;
+    }
     let spool_dir = args
         .spool
         .clone()

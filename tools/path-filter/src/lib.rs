@@ -33,7 +33,9 @@ field, are reported on stderr with their line number and dropped (exit 1).
 
 Presets (combine with each other and with explicit flags):
   user-docs      include Desktop, Documents, Downloads under /Users/* and /home/*
-  ignore-temp    exclude editor swap/backup files, .DS_Store, ~$ Office locks,
+  ignore-temp    exclude editor swap/backup files (vim .swp ... .swa, .swx,
+                 4913; emacs #x# .#x x~; Kate, JetBrains, gedit, LibreOffice
+                 locks), .DS_Store, Thumbs.db, ~$ Office locks, trash folders,
                  .part/.crdownload/.tmp partial downloads, .git/ internals
   ignore-system  exclude /opt, Library, /private, /System, /Applications, /usr,
                  /proc, /sys, /dev, /var/cache

@@ -22,17 +22,27 @@ pub fn get(name: &str) -> Option<Preset> {
         "ignore-temp" => Preset {
             include: &[],
             exclude: &[
-                // vim swap files, emacs autosave/backup/lock files, generic backups
-                r"(^|/)\.[^/]*\.sw[a-p]$",
+                // vim swap files (.swp, .swo ... .swa, and .swx), vim's
+                // write test file, emacs autosave/backup/lock files,
+                // generic backups
+                r"(^|/)\.[^/]*\.sw[a-px]$",
                 r"(^|/)#[^/]*#$",
                 r"(^|/)\.#[^/]*$",
                 r"~$",
                 r"\.(bak|orig)$",
                 r"(^|/)4913$",
-                // macOS and Office droppings
+                // Kate, JetBrains IDEs, gedit/GNOME atomic saves, LibreOffice locks
+                r"\.kate-swp$",
+                r"___jb_(tmp|old)___$",
+                r"(^|/)\.goutputstream-[^/]*$",
+                r"(^|/)\.~lock\.[^/]*#$",
+                // macOS, Windows and Office droppings, desktop trash folders
                 r"(^|/)\.DS_Store$",
                 r"(^|/)~\$[^/]*$",
                 r"(^|/)\._[^/]*$",
+                r"(^|/)(Thumbs\.db|desktop\.ini)$",
+                r"(^|/)\.(Spotlight-V100|Trashes|fseventsd|TemporaryItems)(/|$)",
+                r"(^|/)\.Trash(-[0-9]+)?(/|$)",
                 // partial downloads and temp files
                 r"\.(part|crdownload|download|tmp|temp|partial)$",
                 // version-control internals

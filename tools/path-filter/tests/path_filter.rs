@@ -88,6 +88,49 @@ fn presets_match_the_tutorial_and_common_junk() {
 }
 
 #[test]
+fn ignore_temp_drops_every_editor_and_os_temp_name() {
+    let temp = [
+        "/d/.notes.txt.swp",
+        "/d/.notes.txt.swo",
+        "/d/.notes.txt.swn",
+        "/d/.notes.txt.swa",
+        "/d/.notes.txt.swx",
+        "/d/4913",
+        "/d/notes.txt~",
+        "/d/#notes.txt#",
+        "/d/.#notes.txt",
+        "/d/notes.txt.kate-swp",
+        "/d/notes.txt___jb_tmp___",
+        "/d/notes.txt___jb_old___",
+        "/d/.goutputstream-Q2XK1Z",
+        "/d/.~lock.budget.ods#",
+        "/d/Thumbs.db",
+        "/d/desktop.ini",
+        "/d/.Trash-1000/files/a.txt",
+        "/Volumes/usb/.Trashes/501/a.txt",
+        "/Volumes/usb/.Spotlight-V100/store.db",
+        "/d/report.docx.tmp",
+    ];
+    let keep = [
+        "/d/notes.txt",
+        "/d/.bashrc",
+        "/d/logo.svg",
+        "/d/.hidden.swift",
+        "/d/trash.txt",
+        "/d/my.db",
+        "/d/lock.ods",
+    ];
+    let lines: Vec<String> = temp
+        .iter()
+        .chain(keep.iter())
+        .map(|p| ev("modified", p, ""))
+        .collect();
+    let got = kept(&["--preset", "ignore-temp"], &lines);
+    let want: Vec<String> = keep.iter().map(|p| ev("modified", p, "")).collect();
+    assert_eq!(got, want);
+}
+
+#[test]
 fn event_type_filter_and_named_field() {
     let lines = vec![
         ev("created", "/a/1", ""),

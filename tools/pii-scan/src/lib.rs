@@ -5,9 +5,11 @@
 mod office;
 mod pool;
 mod scan;
+mod state;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,6 +18,7 @@ use clap::Parser;
 use detect::{Engine, StreamOptions};
 use dlp_core::ndjson::{Line, LineReader};
 use dlp_core::{signals, Confidence, EventType, ExitCode, FsEvent, RecordWriter};
+use state::Tracker;
 
 pub use scan::{scan_file, Limits, Outcome};
 
@@ -27,8 +30,18 @@ Scan files for PII and secrets offline and write Finding records (NDJSON).
 With no PATH, reads FsEvent records (fswatch-json's output) on stdin and
 scans the file each created, modified, moved or closed event is about;
 deleted events, directories, FIFOs, devices, vanished and unreadable files
-are skipped with a line on stderr. With PATHs, scans those files and
+are skipped with a line on stderr (routine skips, such as directories and
+deleted files, only with -v). With PATHs, scans those files and
 directories recursively (progress on stderr when it is a terminal).
+
+With --state FILE, each finding is reported once: a file whose content did
+not change since its last scan is not scanned again; a changed file yields
+only findings that were not in it before (\"status\":\"new\"); findings
+edited out, and those of a file deleted or moved away, come back as
+\"status\":\"resolved\" records (detector, path, last line; the text is not
+kept). FILE keeps per file its sha256 and, per finding, its detector, a
+keyed hash of its text and its occurrence number; the key is FILE.key
+(mode 0600). Delete both to start over.
 
 Detection follows Nightfall's detection-rule JSON (--rules; an array of
 rules, {\"detectionRules\":[...]} or {\"policy\":{\"detectionRules\":[...]}}).
@@ -48,7 +61,8 @@ Examples:
   fswatch-json ~/Documents | pii-scan | findings-csv >> results.csv
   pii-scan ~/Downloads ~/Desktop > findings.ndjson
   pii-scan --detector ALL --min-confidence POSSIBLE notes.txt
-  pii-scan --rules rules.json --context-bytes 20 -j 2 /srv/share";
+  pii-scan --rules rules.json --context-bytes 20 -j 2 /srv/share
+  fswatch-json --state base.state ~/Documents | pii-scan --state pii.state";
 
 /// Command-line arguments.
 #[derive(Debug, Parser)]
@@ -81,6 +95,15 @@ pub struct Cli {
     /// Files scanned in parallel (default: all cores)
     #[arg(short = 'j', long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Keep finding state in FILE: report each finding once, and resolved ones
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Only errors on stderr (no skip notes)
+    #[arg(short = 'q', long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Also routine skips on stderr (directories, deleted and unchanged files)
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
 }
 
 /// Parses `123`, `64K`, `500M`, `2G` (powers of 1024).
@@ -153,12 +176,30 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     if jobs == 0 {
         bail!("--jobs must be at least 1");
     }
+    let tracker = cli
+        .state
+        .as_deref()
+        .map(Tracker::open)
+        .transpose()?
+        .map(Rc::new);
     signals::install().context("installing signal handlers")?;
     let mut pool = pool::Ordered::new(engine, limits, jobs);
     let mut out = RecordWriter::stdout();
+    if let Some(t) = &tracker {
+        for f in t.sweep() {
+            out.record(&f)?;
+        }
+    }
     let mut state = Emit {
         rejected: false,
         progress: Progress::new(!cli.paths.is_empty()),
+        verbosity: match (cli.quiet, cli.verbose) {
+            (true, _) => 0,
+            (_, true) => 2,
+            _ => 1,
+        },
+        tracker,
+        last_save: Instant::now(),
     };
     let result = if cli.paths.is_empty() {
         events(cli, &mut pool, &mut out, &mut state)
@@ -169,12 +210,46 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     pool.close();
     result?;
     out.flush()?;
+    state.save()?;
     Ok(ExitCode::from_rejected(state.rejected))
 }
 
 struct Emit {
     rejected: bool,
     progress: Progress,
+    /// 0 quiet (errors only), 1 default (no routine skips), 2 verbose.
+    verbosity: u8,
+    tracker: Option<Rc<Tracker>>,
+    last_save: Instant,
+}
+
+impl Emit {
+    /// Saves the finding state, if kept (after the output was flushed).
+    fn save(&mut self) -> anyhow::Result<()> {
+        self.last_save = Instant::now();
+        self.tracker.as_ref().map_or(Ok(()), |t| t.save())
+    }
+
+    /// During long runs without a pause (a big initial scan), flushes and
+    /// saves every few seconds, so a crash repeats little.
+    fn save_now_and_then<W: Write>(&mut self, out: &mut RecordWriter<W>) -> anyhow::Result<()> {
+        if self.tracker.is_some() && self.last_save.elapsed() >= Duration::from_secs(10) {
+            out.flush()?;
+            self.save()?;
+        }
+        Ok(())
+    }
+
+    /// Submits a file: hashed first with --state.
+    fn submit(tracker: Option<&Tracker>, pool: &mut pool::Ordered, path: PathBuf) {
+        match tracker {
+            Some(t) => {
+                let h = t.hashing(&path);
+                pool.submit_hashed(path, h);
+            }
+            None => pool.submit(path),
+        }
+    }
 }
 
 impl Emit {
@@ -182,8 +257,12 @@ impl Emit {
         &'a mut self,
         out: &'a mut RecordWriter<W>,
     ) -> impl FnMut(Outcome) -> anyhow::Result<()> + 'a {
-        move |o: Outcome| {
-            for n in &o.notes {
+        move |mut o: Outcome| {
+            if let Some(t) = &self.tracker {
+                t.apply(&mut o);
+            }
+            let show = o.rejected || (self.verbosity == 1 && !o.routine) || self.verbosity > 1;
+            for n in o.notes.iter().filter(|_| show) {
                 self.progress.clear();
                 eprintln!("{TOOL}: {n}");
             }
@@ -204,6 +283,7 @@ fn events<W: Write>(
     st: &mut Emit,
 ) -> anyhow::Result<()> {
     let mut reader = LineReader::new(std::io::stdin().lock());
+    let tracker = st.tracker.clone();
     loop {
         let idle = if reader.pending() {
             None
@@ -211,6 +291,7 @@ fn events<W: Write>(
             // About to block: release everything and flush first.
             pool.release(true, &mut st.sink(out))?;
             out.flush()?;
+            st.save()?;
             match signals::idle() {
                 Some(g) => Some(g),
                 None => break,
@@ -229,7 +310,7 @@ fn events<W: Write>(
         let n = reader.line_no();
         match line.and_then(|t| parse_event(&t)) {
             Ok(None) => {}
-            Ok(Some(ev)) => submit_event(&ev, pool),
+            Ok(Some(ev)) => submit_event(&ev, pool, tracker.as_deref()),
             Err(why) => {
                 if cli.strict {
                     pool.release(true, &mut st.sink(out))?;
@@ -240,6 +321,7 @@ fn events<W: Write>(
             }
         }
         pool.release(false, &mut st.sink(out))?;
+        st.save_now_and_then(out)?;
         if signals::requested() {
             break;
         }
@@ -256,28 +338,35 @@ fn parse_event(t: &[u8]) -> Result<Option<FsEvent>, String> {
         .map_err(|e| format!("not an FsEvent record: {e}"))
 }
 
-fn submit_event(ev: &FsEvent, pool: &mut pool::Ordered) {
+fn submit_event(ev: &FsEvent, pool: &mut pool::Ordered, tracker: Option<&Tracker>) {
     let path = ev.subject();
+    if ev.event_type == EventType::Moved && tracker.is_some() {
+        // What the source path held has moved away from it.
+        let src = dlp_core::records::path_from_field(&ev.src_path, ev.src_path_b64.as_deref());
+        pool.submit_outcome(Outcome {
+            gone: Some(src),
+            ..Outcome::default()
+        });
+    }
     match ev.event_type {
         t if t.may_have_new_content() => {
             if ev.is_directory {
-                pool.submit_outcome(Outcome::note(
-                    format!("{}: skipped: directory", path.display()),
-                    false,
-                ));
+                pool.submit_outcome(Outcome::routine(format!(
+                    "{}: skipped: directory",
+                    path.display()
+                )));
             } else {
-                pool.submit(path);
+                Emit::submit(tracker, pool, path);
             }
         }
         EventType::Deleted => {
-            pool.submit_outcome(Outcome::note(
-                format!("{}: skipped: deleted", path.display()),
-                false,
-            ));
+            let mut o = Outcome::routine(format!("{}: skipped: deleted", path.display()));
+            o.gone = tracker.map(|_| path);
+            pool.submit_outcome(o);
         }
         EventType::Overflow => {
             // The hook cannot fail, so neither can the walk.
-            let _ = walk(&path, pool, |_| Ok(false));
+            let _ = walk(&path, pool, tracker, |_| Ok(false));
         }
         _ => {}
     }
@@ -289,11 +378,12 @@ fn submit_event(ev: &FsEvent, pool: &mut pool::Ordered) {
 fn walk(
     root: &Path,
     pool: &mut pool::Ordered,
+    tracker: Option<&Tracker>,
     mut after_each: impl FnMut(&mut pool::Ordered) -> anyhow::Result<bool>,
 ) -> anyhow::Result<()> {
     for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
         match entry {
-            Ok(e) if e.file_type().is_file() => pool.submit(e.into_path()),
+            Ok(e) if e.file_type().is_file() => Emit::submit(tracker, pool, e.into_path()),
             Ok(_) => {}
             Err(err) => {
                 let p = err
@@ -319,13 +409,16 @@ fn paths<W: Write>(
     out: &mut RecordWriter<W>,
     st: &mut Emit,
 ) -> anyhow::Result<()> {
+    let tracker = st.tracker.clone();
+    let tracker = tracker.as_deref();
     for root in roots {
         match std::fs::symlink_metadata(root) {
             Err(e) => pool.submit_outcome(Outcome::note(format!("{}: {e}", root.display()), true)),
             Ok(m) if m.is_dir() => {
                 let mut stopped = false;
-                walk(root, pool, |pool| {
+                walk(root, pool, tracker, |pool| {
                     pool.release(false, &mut st.sink(out))?;
+                    st.save_now_and_then(out)?;
                     stopped = signals::requested();
                     Ok(stopped)
                 })?;
@@ -333,7 +426,7 @@ fn paths<W: Write>(
                     return pool.release(true, &mut st.sink(out));
                 }
             }
-            Ok(_) => pool.submit(root.clone()),
+            Ok(_) => Emit::submit(tracker, pool, root.clone()),
         }
         pool.release(false, &mut st.sink(out))?;
     }

@@ -13,9 +13,37 @@ use detect::Engine;
 
 use crate::scan::{scan_file, Limits, Outcome};
 
+/// Whether a worker hashes a file before scanning it (`--state`).
+#[derive(Debug, Clone)]
+pub enum Hashing {
+    No,
+    /// Hash first; skip the scan when the hash is this one.
+    Yes(Option<String>),
+}
+
+/// With `--state`: hashes the file (unless over `--max-size`), skips the
+/// scan when the content is the one the state knows, and notes the hash.
+fn hash_then_scan(engine: &Engine, path: PathBuf, limits: &Limits, known: Option<&str>) -> Outcome {
+    let sha = std::fs::metadata(&path)
+        .ok()
+        .filter(|m| m.is_file() && !matches!(limits.max_size, Some(max) if m.len() > max))
+        .and_then(|_| dlp_core::hash::sha256_file(&path).ok());
+    let mut out = if sha.is_some() && sha.as_deref() == known {
+        Outcome {
+            unchanged: true,
+            ..Outcome::default()
+        }
+    } else {
+        scan_file(engine, &path, limits)
+    };
+    out.sha256 = sha;
+    out.subject = Some(path);
+    out
+}
+
 /// Submits scans and releases their outcomes in order.
 pub struct Ordered {
-    tx: Option<Sender<(u64, PathBuf)>>,
+    tx: Option<Sender<(u64, PathBuf, Hashing)>>,
     rx: Receiver<(u64, Outcome)>,
     workers: Vec<JoinHandle<()>>,
     submitted: u64,
@@ -27,7 +55,7 @@ pub struct Ordered {
 impl Ordered {
     /// Starts `jobs` workers.
     pub fn new(engine: Arc<Engine>, limits: Limits, jobs: usize) -> Self {
-        let (tx, work_rx) = crossbeam_channel::unbounded::<(u64, PathBuf)>();
+        let (tx, work_rx) = crossbeam_channel::unbounded::<(u64, PathBuf, Hashing)>();
         let (done_tx, rx) = crossbeam_channel::unbounded();
         let workers = (0..jobs.max(1))
             .map(|i| {
@@ -36,8 +64,13 @@ impl Ordered {
                 std::thread::Builder::new()
                     .name(format!("scan-{i}"))
                     .spawn(move || {
-                        for (seq, path) in work_rx {
-                            let out = scan_file(&engine, &path, &limits);
+                        for (seq, path, hashing) in work_rx {
+                            let out = match hashing {
+                                Hashing::No => scan_file(&engine, &path, &limits),
+                                Hashing::Yes(known) => {
+                                    hash_then_scan(&engine, path, &limits, known.as_deref())
+                                }
+                            };
                             if done_tx.send((seq, out)).is_err() {
                                 break;
                             }
@@ -64,12 +97,17 @@ impl Ordered {
 
     /// Queues a file scan.
     pub fn submit(&mut self, path: PathBuf) {
+        self.submit_hashed(path, Hashing::No);
+    }
+
+    /// Queues a file scan, hashing the file first when asked.
+    pub fn submit_hashed(&mut self, path: PathBuf, hashing: Hashing) {
         let seq = self.submitted;
         self.submitted += 1;
         self.tx
             .as_ref()
             .expect("pool open")
-            .send((seq, path))
+            .send((seq, path, hashing))
             .expect("workers alive");
     }
 

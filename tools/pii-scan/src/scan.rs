@@ -4,7 +4,7 @@
 
 use std::fs::File;
 use std::io::{self, Read, Seek};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use detect::{Engine, Match, StreamOptions};
 use dlp_core::Finding;
@@ -33,6 +33,17 @@ pub struct Outcome {
     /// The file could not be read (counts towards exit status 1).
     pub rejected: bool,
     pub bytes: u64,
+    /// The notes are routine (shown only with --verbose).
+    pub routine: bool,
+    /// The file scanned (set by the pool; with --state).
+    pub subject: Option<PathBuf>,
+    /// SHA-256 of the content scanned (with --state), when it was hashed.
+    pub sha256: Option<String>,
+    /// The content hash is the one the finding state knows: not scanned.
+    pub unchanged: bool,
+    /// With --state: this path (a file, or a directory and all under it)
+    /// was deleted or moved away.
+    pub gone: Option<PathBuf>,
 }
 
 impl Outcome {
@@ -40,6 +51,15 @@ impl Outcome {
         Outcome {
             notes: vec![msg],
             rejected,
+            ..Outcome::default()
+        }
+    }
+
+    /// A note on a routine skip (a directory, a deleted file).
+    pub fn routine(msg: String) -> Self {
+        Outcome {
+            notes: vec![msg],
+            routine: true,
             ..Outcome::default()
         }
     }

@@ -175,7 +175,8 @@ fn events_are_scanned_in_input_order_and_bad_inputs_skipped() {
         String::new(),
     ]
     .join("\n");
-    let out = cmd(BIN).stdin(input).run();
+    // -v: routine skips (deleted, directory) are shown too.
+    let out = cmd(BIN).arg("-v").stdin(input).run();
     let err = out.stderr_str();
     assert_eq!(out.code(), 1, "{err}");
     let recs = out.records();

@@ -3,7 +3,8 @@
 //! `raw` sends the record bytes exactly as they were read (a JSON array of
 //! them when batching), so the receiver sees the FIM article's watchdog
 //! body; `slack` and templates turn each record into a readable one-line
-//! summary. Summaries never include a finding's matched text: the alert
+//! summary in plain words ("read", "changed", not `closed_no_write`,
+//! `modified`). Summaries never include a finding's matched text: the alert
 //! says where sensitive data is, it does not copy it into a chat channel.
 
 use serde_json::Value;
@@ -145,10 +146,12 @@ pub fn summary_line(v: &Value) -> String {
         return fs_event_line(v, kind, src);
     }
     if let (Some(det), Some(conf)) = (field(v, "detector"), field(v, "confidence")) {
-        let mut s = format!(
-            ":rotating_light: {det} ({conf}) in {}",
-            subject_path(v).unwrap_or("?")
-        );
+        let path = subject_path(v).unwrap_or("?");
+        let mut s = if field(v, "status") == Some("resolved") {
+            format!(":white_check_mark: resolved: {det} ({conf}) no longer in {path}")
+        } else {
+            format!(":rotating_light: {det} ({conf}) in {path}")
+        };
         if let Some(l) = v
             .get("line_range")
             .and_then(|r| r.get("start"))
@@ -195,10 +198,11 @@ fn fs_event_line(v: &Value, kind: &str, src: &str) -> String {
     } else {
         ""
     };
+    let word = human_event(kind);
     let mut s = match (kind, field(v, "dest_path")) {
         ("overflow", _) => format!("{emoji} overflow under {src}: events were lost, rescan needed"),
-        (_, Some(dest)) => format!("{emoji} {kind} {src} → {dest}{dir}"),
-        _ => format!("{emoji} {kind} {src}{dir}"),
+        (_, Some(dest)) => format!("{emoji} {word} {src} → {dest}{dir}"),
+        _ => format!("{emoji} {word} {src}{dir}"),
     };
     match (field(v, "previous_sha256"), field(v, "sha256")) {
         (Some(old), Some(new)) => s.push_str(&format!(
@@ -210,9 +214,31 @@ fn fs_event_line(v: &Value, kind: &str, src: &str) -> String {
         _ => {}
     }
     if let Some(r) = field(v, "reason") {
-        s.push_str(&format!(" [{r}]"));
+        s.push_str(&format!(" ({})", human_reason(r)));
     }
     s
+}
+
+/// What a person calls an event type (the raw format keeps the wire name).
+fn human_event(kind: &str) -> &str {
+    match kind {
+        "modified" | "closed" => "changed",
+        "closed_no_write" => "read",
+        "opened" => "opened",
+        other => other,
+    }
+}
+
+/// Why a synthetic event was made, in words.
+fn human_reason(reason: &str) -> &str {
+    match reason {
+        "initial_scan" => "already there at start",
+        "baseline" => "while the watcher was stopped",
+        "rescan" => "found by a rescan after lost events",
+        "new_directory" => "in a new directory",
+        "parent_removed" => "its directory went away",
+        other => other,
+    }
 }
 
 #[cfg(test)]
@@ -230,10 +256,26 @@ mod tests {
             "sha256":"cd34cd34cd34cd34aa","previous_sha256":"ab12ab12ab12ab12bb"});
         assert_eq!(
             summary_line(&ev),
-            ":warning: modified /srv/user_pii/a.csv (sha256 ab12ab12… → cd34cd34…)"
+            ":warning: changed /srv/user_pii/a.csv (sha256 ab12ab12… → cd34cd34…)"
         );
         let mv = json!({"event_type":"moved","src_path":"/a","dest_path":"/b"});
         assert_eq!(summary_line(&mv), ":arrow_right: moved /a → /b");
+        for (kind, word) in [
+            ("created", "created"),
+            ("modified", "changed"),
+            ("closed", "changed"),
+            ("closed_no_write", "read"),
+            ("opened", "opened"),
+            ("deleted", "deleted"),
+        ] {
+            let line = summary_line(&json!({"event_type": kind, "src_path": "/p"}));
+            assert!(line.ends_with(&format!(" {word} /p")), "{kind}: {line}");
+        }
+        let base = json!({"event_type":"deleted","src_path":"/p","reason":"baseline"});
+        assert_eq!(
+            summary_line(&base),
+            ":x: deleted /p (while the watcher was stopped)"
+        );
         let f = json!({"path":"/d/x.csv","detector":"CREDIT_CARD_NUMBER","confidence":"VERY_LIKELY",
             "finding":"5433-9502-3725-7862","line_range":{"start":2,"end":2}});
         let line = summary_line(&f);
@@ -242,6 +284,12 @@ mod tests {
             ":rotating_light: CREDIT_CARD_NUMBER (VERY_LIKELY) in /d/x.csv line 2"
         );
         assert!(!line.contains("5433"));
+        let gone = json!({"path":"/d/x.csv","detector":"CREDIT_CARD_NUMBER","confidence":"VERY_LIKELY",
+            "finding":"","line_range":{"start":2,"end":2},"status":"resolved"});
+        assert_eq!(
+            summary_line(&gone),
+            ":white_check_mark: resolved: CREDIT_CARD_NUMBER (VERY_LIKELY) no longer in /d/x.csv line 2"
+        );
         assert!(summary_line(&json!({"a":[1,2]})).contains("{\"a\":[1,2]}"));
     }
 
@@ -266,5 +314,14 @@ mod tests {
             v["text"],
             ":information_source: {\"a\":1}\n:new: created /x&lt;y&gt;"
         );
+        // Raw keeps the wire names; Slack says what a person would.
+        let read = item(json!({"event_type":"closed_no_write","src_path":"/s/a.csv"}));
+        let raw = Renderer::new(Format::Raw, false).body(std::slice::from_ref(&read));
+        assert_eq!(
+            serde_json::from_slice::<Value>(&raw).unwrap()["event_type"],
+            "closed_no_write"
+        );
+        let v: Value = serde_json::from_slice(&slack.body(&[read])).unwrap();
+        assert_eq!(v["text"], ":eyes: read /s/a.csv");
     }
 }

@@ -272,7 +272,7 @@ fn slack_format_summarises_events_and_findings() {
         .collect();
     assert_eq!(
         texts[0],
-        ":warning: modified /srv/user_pii/a.csv (sha256 ab12ab12… → cd34cd34…)"
+        ":warning: changed /srv/user_pii/a.csv (sha256 ab12ab12… → cd34cd34…)"
     );
     assert_eq!(
         texts[1],
@@ -327,7 +327,7 @@ fn json_template_escapes_substitutions() {
     assert_eq!(content.lines().count(), 3, "{content}");
     assert!(content
         .lines()
-        .all(|l| l.starts_with(":warning: modified /srv/user_pii/f")));
+        .all(|l| l.starts_with(":warning: changed /srv/user_pii/f")));
     let out = wp(tmp.path())
         .args(["--url", &rx.url(), "--template", r#"{"text": "{path}""#])
         .stdin(lines(1))
@@ -369,7 +369,7 @@ fn batches_by_count() {
     assert_eq!(text.lines().count(), 3);
     assert!(text
         .lines()
-        .all(|l| l.starts_with(":warning: modified /srv/user_pii/f")));
+        .all(|l| l.starts_with(":warning: changed /srv/user_pii/f")));
 }
 
 #[test]

@@ -1,0 +1,220 @@
+//! `pii-scan --state`, `-q` and `-v`: the real binary on real files, run
+//! again and again as a watching pipeline would run it.
+
+use std::path::Path;
+
+use serde_json::{json, Value};
+use testkit::{cmd, TempDir};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pii-scan");
+const CARD: &str = "4526 0181 5908 3012";
+const SSN: &str = "536-22-8726";
+const SSN2: &str = "078-05-1121";
+
+fn ev(kind: &str, path: &Path) -> String {
+    json!({"event_type": kind, "src_path": path, "dest_path": ""}).to_string() + "\n"
+}
+
+fn moved(from: &Path, to: &Path) -> String {
+    json!({"event_type": "moved", "src_path": from, "dest_path": to}).to_string() + "\n"
+}
+
+/// Runs pii-scan --state on `input`; (status, finding text or "", path) per record.
+fn run(state: &Path, input: &str) -> Vec<(String, String, String)> {
+    let out = cmd(BIN).arg("--state").arg(state).stdin(input).run();
+    assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    out.records()
+        .iter()
+        .map(|r: &Value| {
+            (
+                r["status"].as_str().unwrap_or("none").to_owned(),
+                r["finding"].as_str().unwrap().to_owned(),
+                r["path"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn statuses(recs: &[(String, String, String)]) -> Vec<(&str, &str)> {
+    recs.iter()
+        .map(|(s, f, _)| (s.as_str(), f.as_str()))
+        .collect()
+}
+
+#[test]
+fn each_finding_is_reported_once_and_resolved_when_gone() {
+    let t = TempDir::new("pii-state");
+    let state = t.join("pii.state");
+    let a = t.join("a.txt");
+    std::fs::write(&a, format!("card {CARD}\nssn {SSN}\n")).unwrap();
+    let first = run(&state, &ev("created", &a));
+    assert_eq!(statuses(&first), [("new", CARD), ("new", SSN)]);
+
+    // The same content again (a touch, a restart, an initial scan): nothing.
+    assert!(run(&state, &(ev("modified", &a) + &ev("closed", &a))).is_empty());
+
+    // One line added above, one SSN appended: only the SSN is new.
+    std::fs::write(&a, format!("header\ncard {CARD}\nssn {SSN}\nssn {SSN2}\n")).unwrap();
+    assert_eq!(statuses(&run(&state, &ev("modified", &a))), [("new", SSN2)]);
+
+    // A second copy of a known SSN is one more finding.
+    std::fs::write(&a, format!("card {CARD}\nssn {SSN}\nssn {SSN2}\n{SSN}\n")).unwrap();
+    assert_eq!(statuses(&run(&state, &ev("modified", &a))), [("new", SSN)]);
+
+    // Edited out: one resolved record, no text.
+    std::fs::write(&a, format!("ssn {SSN}\nssn {SSN2}\n{SSN}\n")).unwrap();
+    let recs = run(&state, &ev("modified", &a));
+    assert_eq!(statuses(&recs), [("resolved", "")]);
+
+    // Moved: resolved at the old path, new at the new one.
+    let b = t.join("b.txt");
+    std::fs::rename(&a, &b).unwrap();
+    let recs = run(&state, &moved(&a, &b));
+    let at = |p: &Path, s: &str| {
+        recs.iter()
+            .filter(|r| r.0 == s && r.2 == p.to_str().unwrap())
+            .count()
+    };
+    assert_eq!((at(&a, "resolved"), at(&b, "new"), recs.len()), (3, 3, 6));
+
+    // Deleted: resolved for what was left, once.
+    std::fs::remove_file(&b).unwrap();
+    let recs = run(&state, &ev("deleted", &b));
+    assert_eq!(statuses(&recs), [("resolved", ""); 3]);
+    assert!(run(&state, &ev("deleted", &b)).is_empty());
+
+    // The state holds no finding text.
+    let text = std::fs::read_to_string(&state).unwrap();
+    assert!(!text.contains("536-22") && !text.contains("4526"), "{text}");
+}
+
+#[test]
+fn files_deleted_while_stopped_are_resolved_at_start_and_paths_mode_keeps_state() {
+    let t = TempDir::new("pii-state-paths");
+    let dir = t.join("d");
+    std::fs::create_dir(&dir).unwrap();
+    let state = t.join("s");
+    std::fs::write(dir.join("one.txt"), format!("ssn {SSN}\n")).unwrap();
+    std::fs::write(dir.join("two.txt"), format!("card {CARD}\n")).unwrap();
+    let scan = || {
+        let out = cmd(BIN).arg("--state").arg(&state).arg(&dir).run();
+        assert_eq!(out.code(), 0, "{}", out.stderr_str());
+        out.records()
+    };
+    assert_eq!(scan().len(), 2);
+    assert!(scan().is_empty(), "a second run reports nothing");
+    std::fs::remove_file(dir.join("two.txt")).unwrap();
+    let recs = scan();
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0]["status"], "resolved");
+    assert!(recs[0]["path"].as_str().unwrap().ends_with("two.txt"));
+}
+
+#[test]
+fn bad_state_paths_fail_before_any_scan() {
+    let t = TempDir::new("pii-state-bad");
+    let a = t.join("a.txt");
+    std::fs::write(&a, format!("ssn {SSN}\n")).unwrap();
+    let out = cmd(BIN)
+        .args(["--state", "/no/such/dir/pii.state"])
+        .stdin(ev("created", &a))
+        .run()
+        .expect_code(2);
+    assert!(out.records().is_empty());
+    let err = out.stderr_str();
+    assert!(
+        err.contains(
+            "pii-scan: state file /no/such/dir/pii.state: directory /no/such/dir does not exist"
+        ),
+        "{err}"
+    );
+    // A key others can read is refused (the key protects short findings).
+    let state = t.join("s");
+    run(&state, &ev("created", &a));
+    let key = t.join("s.key");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = cmd(BIN)
+        .arg("--state")
+        .arg(&state)
+        .stdin("")
+        .run()
+        .expect_code(2);
+    assert!(
+        out.stderr_str().contains("readable by others"),
+        "{}",
+        out.stderr_str()
+    );
+}
+
+#[test]
+fn routine_skips_are_quiet_unless_verbose_and_quiet_keeps_errors() {
+    let t = TempDir::new("pii-verbosity");
+    let sub = t.join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let bin = t.join("b.bin");
+    std::fs::write(&bin, b"\0\x01\x02").unwrap();
+    let dir_ev = json!({"event_type":"created","src_path":sub,"dest_path":"","is_directory":true})
+        .to_string()
+        + "\n";
+    let input = dir_ev + &ev("deleted", &t.join("gone")) + &ev("modified", &bin) + "{bad\n";
+    let err = |args: &[&str]| {
+        let out = cmd(BIN)
+            .args(args)
+            .stdin(input.clone())
+            .run()
+            .expect_code(1);
+        out.stderr_str()
+    };
+    let default = err(&[]);
+    assert!(!default.contains("skipped: directory") && !default.contains("skipped: deleted"));
+    assert!(
+        default.contains("b.bin: skipped: binary") && default.contains("line 4"),
+        "{default}"
+    );
+    let verbose = err(&["-v"]);
+    assert!(
+        verbose.contains("sub: skipped: directory") && verbose.contains("gone: skipped: deleted")
+    );
+    let quiet = err(&["--quiet"]);
+    assert!(!quiet.contains("skipped"), "{quiet}");
+    assert!(
+        quiet.contains("line 4: not an FsEvent record"),
+        "errors stay: {quiet}"
+    );
+}
+
+#[test]
+fn a_state_in_use_is_refused_and_released_on_exit() {
+    let t = TempDir::new("pii-state-lock");
+    let state = t.join("s");
+    let mut first = cmd(BIN).arg("--state").arg(&state).spawn();
+    let lock = t.join("s.lock");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !lock.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = cmd(BIN)
+        .arg("--state")
+        .arg(&state)
+        .stdin("")
+        .run()
+        .expect_code(2);
+    assert!(
+        out.stderr_str().contains("in use by process"),
+        "{}",
+        out.stderr_str()
+    );
+    first.close_stdin();
+    let st = first
+        .wait_timeout(std::time::Duration::from_secs(20))
+        .unwrap();
+    assert!(st.success());
+    assert!(!lock.exists(), "the lock is released on exit");
+    cmd(BIN)
+        .arg("--state")
+        .arg(&state)
+        .stdin("")
+        .run()
+        .expect_code(0);
+}
