@@ -11,12 +11,15 @@ use std::sync::Mutex;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     pub status: u16,
+    /// A short fixed name for the kind of refusal (for log summaries).
+    pub kind: &'static str,
     pub reason: String,
 }
 
-fn reject(status: u16, reason: impl Into<String>) -> Rejection {
+fn reject(status: u16, kind: &'static str, reason: impl Into<String>) -> Rejection {
     Rejection {
         status,
+        kind,
         reason: reason.into(),
     }
 }
@@ -55,6 +58,7 @@ impl Verifier {
         let (Some(sig), Some(ts)) = (signature, timestamp) else {
             return Err(reject(
                 401,
+                "missing headers",
                 "missing X-Nightfall-Signature or X-Nightfall-Timestamp header",
             ));
         };
@@ -64,6 +68,7 @@ impl Verifier {
             _ => {
                 return Err(reject(
                     400,
+                    "malformed timestamp",
                     "malformed X-Nightfall-Timestamp (want Unix seconds)",
                 ))
             }
@@ -71,6 +76,7 @@ impl Verifier {
         if now > ts && now - ts > self.tolerance {
             return Err(reject(
                 401,
+                "stale timestamp",
                 format!(
                     "stale timestamp: {}s old, tolerance {}s",
                     now - ts,
@@ -81,6 +87,7 @@ impl Verifier {
         if ts > now + self.future_skew {
             return Err(reject(
                 401,
+                "future timestamp",
                 format!("timestamp {}s in the future", ts - now),
             ));
         }
@@ -89,12 +96,13 @@ impl Verifier {
             _ => {
                 return Err(reject(
                     401,
+                    "malformed signature",
                     "malformed X-Nightfall-Signature (want 64 hex digits)",
                 ))
             }
         };
         if !dlp_core::signature::verify(&self.secret, ts_text, body, sig.trim()) {
-            return Err(reject(401, "signature mismatch"));
+            return Err(reject(401, "signature mismatch", "signature mismatch"));
         }
         // Kept until the timestamp itself would be refused as stale.
         let expires = ts
@@ -135,7 +143,7 @@ impl ReplayCache {
 
     fn insert(&mut self, key: [u8; 32], expires: u64, now: u64) -> Result<(), Rejection> {
         if self.map.get(&key).is_some_and(|&e| e > now) {
-            return Err(reject(409, "replayed signature"));
+            return Err(reject(409, "replayed", "replayed signature"));
         }
         if self.map.len() >= self.capacity || now >= self.last_purge + 10 {
             self.map.retain(|_, &mut e| e > now);
@@ -144,7 +152,11 @@ impl ReplayCache {
         if self.map.len() >= self.capacity {
             // Without room we could not recognise a replay: refuse rather
             // than accept blind. Nightfall-side retries get through later.
-            return Err(reject(503, "replay cache full; try again later"));
+            return Err(reject(
+                503,
+                "replay cache full",
+                "replay cache full; try again later",
+            ));
         }
         self.map.insert(key, expires);
         Ok(())

@@ -243,7 +243,7 @@ fn spool_entries(dir: &std::path::Path) -> Vec<String> {
 fn refused_requests_emit_nothing() {
     let spool = TempDir::new("nfw");
     let fs = findings_server(0, false);
-    let mut hook = start(spool.path(), &["--max-body", "4096"]);
+    let mut hook = start(spool.path(), &["--max-body", "4096", "--log-burst", "100"]);
     let port = hook.port;
     let url = format!("http://127.0.0.1:{}/doc?n=1", fs.port);
     let body = notification("bad", &url, true, "");
