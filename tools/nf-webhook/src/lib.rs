@@ -14,6 +14,7 @@ pub mod commit;
 pub mod fetch;
 pub mod output;
 pub mod rejectlog;
+pub mod replay;
 pub mod server;
 pub mod verify;
 pub mod worker;
@@ -134,6 +135,7 @@ pub struct Ctx {
     pub verifier: verify::Verifier,
     pub spool: Spool,
     pub dead: Spool,
+    pub replay: replay::ReplayLog,
     pub jobs: crossbeam_channel::Sender<worker::Job>,
     pub out: output::Output,
     pub fetcher: fetch::Fetcher,
@@ -216,6 +218,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("opening spool {}", spool_dir.display()))?;
     let dead = Spool::open(spool_dir.join("failed"))
         .with_context(|| format!("opening {}/failed", spool_dir.display()))?;
+    let (replay_log, remembered) = replay::ReplayLog::open(&spool_dir, dlp_core::time::unix_now())
+        .with_context(|| format!("opening {}/{}", spool_dir.display(), replay::FILE))?;
     dlp_core::signals::install().context("installing signal handlers")?;
     let listener = std::net::TcpListener::bind(&args.listen)
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -230,6 +234,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ),
         spool,
         dead,
+        replay: replay_log,
         jobs: tx,
         out: output::Output::stdout(),
         fetcher: fetch::Fetcher::new(
@@ -243,6 +248,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         fatal: Mutex::new(None),
     });
 
+    ctx.verifier.seed(&remembered);
     let (pending, items) = worker::load_spool(&ctx).context("reading the spool")?;
     if items > 0 {
         ctx.log(&format!(

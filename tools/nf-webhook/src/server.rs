@@ -29,8 +29,9 @@ pub enum Routed {
     Spool {
         /// The spool line (compact JSON [`SpoolEntry`]).
         line: Vec<u8>,
-        /// The signature, forgotten again if the result cannot be stored.
-        sig: [u8; 32],
+        /// The signature and its expiry; forgotten again if the result
+        /// cannot be stored.
+        sig: ([u8; 32], u64),
         upload_id: String,
     },
 }
@@ -78,7 +79,7 @@ impl httpd::Service for Webhook {
                     let resp = match stored {
                         Ok(()) => Response::text(200, ""),
                         Err(e) => {
-                            c.verifier.forget(&sig);
+                            c.verifier.forget(&sig.0);
                             c.log(&format!(
                                 "storing result for UploadID {upload_id} in the spool: {e}"
                             ));
@@ -87,7 +88,11 @@ impl httpd::Service for Webhook {
                     };
                     replier.send(resp);
                 });
-                match self.commits.try_send(Ticket { line, done }) {
+                match self.commits.try_send(Ticket {
+                    line,
+                    seen: Some(sig),
+                    done,
+                }) {
                     Ok(()) => {}
                     Err(TrySendError::Full(t)) => {
                         // The disk is behind: refuse rather than queue without bound.

@@ -47,14 +47,15 @@ impl Verifier {
 
     /// Checks the two headers against `body` at time `now` (Unix seconds)
     /// and records the signature as used. Returns the signature bytes (to
-    /// [`Verifier::forget`] them if the request cannot be stored).
+    /// [`Verifier::forget`] them if the request cannot be stored) and when
+    /// the record of them expires (Unix seconds).
     pub fn check(
         &self,
         signature: Option<&str>,
         timestamp: Option<&str>,
         body: &[u8],
         now: u64,
-    ) -> Result<[u8; 32], Rejection> {
+    ) -> Result<([u8; 32], u64), Rejection> {
         let (Some(sig), Some(ts)) = (signature, timestamp) else {
             return Err(reject(
                 401,
@@ -111,7 +112,28 @@ impl Verifier {
             .max(now + 1);
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         seen.insert(key, expires, now)?;
-        Ok(key)
+        Ok((key, expires))
+    }
+
+    /// Loads signatures remembered by an earlier run (the persisted cache).
+    pub fn seed(&self, entries: &[([u8; 32], u64)]) {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        for &(key, expires) in entries {
+            if seen.map.len() >= seen.capacity {
+                break;
+            }
+            seen.map.insert(key, expires);
+        }
+    }
+
+    /// The signatures still remembered at `now`, with their expiry.
+    pub fn live(&self, now: u64) -> Vec<([u8; 32], u64)> {
+        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.map
+            .iter()
+            .filter(|(_, &e)| e > now)
+            .map(|(k, &e)| (*k, e))
+            .collect()
     }
 
     /// Forgets a recorded signature (the request was not stored, so the
@@ -191,7 +213,8 @@ mod tests {
             409
         );
         let (s2, t2) = signed(NOW - 4, "{}");
-        let key = v.check(Some(&s2), Some(&t2), b"{}", NOW).unwrap();
+        let (key, expires) = v.check(Some(&s2), Some(&t2), b"{}", NOW).unwrap();
+        assert_eq!(expires, NOW - 4 + 300 + 1);
         v.forget(&key);
         assert!(v.check(Some(&s2), Some(&t2), b"{}", NOW).is_ok());
     }

@@ -280,3 +280,28 @@ fn rejection_logs_are_rate_limited_per_source_with_a_summary() {
     assert_eq!(status, 404);
     assert!(sp.wait_stderr("rejected GET \"/nowhere\"", T));
 }
+
+#[test]
+fn a_replay_after_a_restart_is_refused_and_emits_nothing() {
+    let spool = TempDir::new("nfw-replay");
+    let (mut sp, port) = start(spool.path(), &[]);
+    let ts = unix_now();
+    let body = clean("once-only");
+    assert_eq!(post_signed(port, ts, &body), 200);
+    assert!(sp.wait_stderr("No sensitive data present! | UploadID once-only", T));
+    // Killed outright: the signature was durable before the 200.
+    sp.signal(9);
+    sp.wait_timeout(T).unwrap();
+    let (mut again, port) = start(spool.path(), &[]);
+    assert_eq!(post_signed(port, ts, &body), 409);
+    assert!(again.wait_stderr("replayed signature", T));
+    // A fresh delivery (new timestamp, new signature) still gets through.
+    assert_eq!(post_signed(port, unix_now() + 1, &clean("fresh")), 200);
+    assert!(again.wait_stderr("No sensitive data present! | UploadID fresh", T));
+    let err = again.stderr_text();
+    assert!(!err.contains("UploadID once-only"), "{err}");
+    assert!(again.drain_records(Duration::from_millis(300)).is_empty());
+    // The cache file holds only live entries, one line per signature.
+    let cache = std::fs::read_to_string(spool.join("replay-cache")).unwrap();
+    assert_eq!(cache.lines().count(), 2, "{cache}");
+}
