@@ -5,26 +5,39 @@
 //! survives a crash or `kill -9`. Entries are named by a time-ordered key,
 //! so [`Spool::list`] replays them in arrival order. Used by nf-webhook
 //! (accepted webhooks) and webhook-post (records waiting for delivery).
+//!
+//! One process per spool: [`Spool::open`] takes an advisory lock
+//! (`flock`) on `<dir>/lock` and holds it while any clone of the spool
+//! lives, so a second instance started on the same directory fails at once
+//! instead of replaying (and emitting) the same entries twice. The kernel
+//! drops the lock when the process dies, so a crash never leaves it stale.
 
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// A spool directory.
+/// A spool directory, locked for this process.
 #[derive(Debug, Clone)]
 pub struct Spool {
     dir: PathBuf,
+    _lock: Arc<File>,
 }
+
+/// Name of the lock file inside a spool directory.
+pub const LOCK_FILE: &str = "lock";
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 const SUFFIX: &str = ".entry";
 
 impl Spool {
-    /// Opens (creating with mode 0700) the spool directory; stale
-    /// temporary files from an interrupted write are removed.
+    /// Opens (creating with mode 0700) the spool directory and locks it;
+    /// stale temporary files from an interrupted write are removed. Fails
+    /// with [`io::ErrorKind::WouldBlock`] and a message naming the
+    /// directory when another process holds the spool.
     pub fn open(dir: impl Into<PathBuf>) -> io::Result<Self> {
         let dir = dir.into();
         fs::create_dir_all(&dir)?;
@@ -33,13 +46,36 @@ impl Spool {
             use std::os::unix::fs::PermissionsExt;
             let _ = fs::set_permissions(&dir, fs::Permissions::from_mode(0o700));
         }
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(LOCK_FILE))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    format!(
+                        "spool {} is in use by another process (it holds the lock on {}); \
+                         run one instance per spool: give each its own --spool",
+                        dir.display(),
+                        dir.join(LOCK_FILE).display()
+                    ),
+                ))
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(e),
+        }
         for e in fs::read_dir(&dir)? {
             let e = e?;
             if e.file_name().to_string_lossy().ends_with(".tmp") {
                 let _ = fs::remove_file(e.path());
             }
         }
-        Ok(Spool { dir })
+        Ok(Spool {
+            dir,
+            _lock: Arc::new(lock),
+        })
     }
 
     /// The directory.
@@ -136,6 +172,7 @@ mod tests {
         let a = s.put(b"first").unwrap();
         let b = s.put(b"second").unwrap();
         fs::write(dir.join("junk.tmp"), b"x").unwrap();
+        drop(s);
         let s = Spool::open(&dir).unwrap();
         assert_eq!(s.list().unwrap(), vec![a.clone(), b.clone()]);
         assert_eq!(s.read(&b).unwrap(), b"second");
@@ -145,6 +182,27 @@ mod tests {
         s.remove(&a).unwrap();
         assert_eq!(s.list().unwrap(), vec![b]);
         assert!(!dir.join("junk.tmp").exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn one_holder_at_a_time() {
+        let dir = std::env::temp_dir().join(format!("spool-lock-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let s = Spool::open(&dir).unwrap();
+        let again = s.clone();
+        let err = Spool::open(&dir).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        assert!(err.to_string().contains("is in use by another process"));
+        drop(s);
+        // A clone still holds it.
+        assert!(Spool::open(&dir).is_err());
+        drop(again);
+        let s = Spool::open(&dir).unwrap();
+        assert!(
+            s.list().unwrap().is_empty(),
+            "the lock file is not an entry"
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -214,8 +214,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .spool
         .clone()
         .unwrap_or_else(|| dlp_core::spool::default_state_dir(TOOL));
-    let spool = Spool::open(&spool_dir)
-        .with_context(|| format!("opening spool {}", spool_dir.display()))?;
+    // Opening the spool locks it: one instance per spool.
+    let spool = Spool::open(&spool_dir).map_err(|e| match e.kind() {
+        std::io::ErrorKind::WouldBlock => anyhow::anyhow!("{e}"),
+        _ => anyhow::anyhow!("opening spool {}: {e}", spool_dir.display()),
+    })?;
     let dead = Spool::open(spool_dir.join("failed"))
         .with_context(|| format!("opening {}/failed", spool_dir.display()))?;
     let (replay_log, remembered) = replay::ReplayLog::open(&spool_dir, dlp_core::time::unix_now())

@@ -138,7 +138,10 @@ mod tests {
         assert!(!log.append(&[([1; 32], 150), ([2; 32], 250)]).unwrap());
         drop(log);
         // A torn last line from a crash is ignored.
-        let mut f = OpenOptions::new().append(true).open(dir.join(FILE)).unwrap();
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(dir.join(FILE))
+            .unwrap();
         f.write_all(b"abcd 99").unwrap();
         drop(f);
         let (log, live) = ReplayLog::open(&dir, 200).unwrap();
@@ -155,7 +158,10 @@ mod tests {
             .collect();
         assert!(log.append(&many).unwrap());
         log.compact(&[([2; 32], 250)]).unwrap();
-        assert_eq!(fs::read_to_string(dir.join(FILE)).unwrap().lines().count(), 1);
+        assert_eq!(
+            fs::read_to_string(dir.join(FILE)).unwrap().lines().count(),
+            1
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -305,3 +305,21 @@ fn a_replay_after_a_restart_is_refused_and_emits_nothing() {
     let cache = std::fs::read_to_string(spool.join("replay-cache")).unwrap();
     assert_eq!(cache.lines().count(), 2, "{cache}");
 }
+
+#[test]
+fn a_second_instance_on_the_same_spool_fails_at_start() {
+    let spool = TempDir::new("nfw-lock");
+    let (_first, _) = start(spool.path(), &[]);
+    let out = cmd(BIN)
+        .args(["--listen", "127.0.0.1:0", "--spool"])
+        .arg(spool.path())
+        .env("NIGHTFALL_SIGNING_SECRET", SECRET)
+        .run();
+    assert_eq!(out.code(), 2);
+    let err = out.stderr_str();
+    assert!(
+        err.contains("is in use by another process") && err.contains("/lock"),
+        "{err}"
+    );
+    assert!(!err.contains("listening on"), "{err}");
+}

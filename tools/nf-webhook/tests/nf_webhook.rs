@@ -407,7 +407,7 @@ fn failing_findings_server_is_retried() {
     let body = notification("insecure", "http://example.com/f.json", true, "");
     assert_eq!(post_signed(hook.port, unix_now(), &body).0, 200);
     assert!(hook.sp.wait_stderr("giving up on UploadID insecure", T));
-    assert_eq!(std::fs::read_dir(spool.join("failed")).unwrap().count(), 1);
+    assert_eq!(spool_entries(&spool.join("failed")).len(), 1);
 }
 
 #[test]

@@ -884,7 +884,7 @@ fn one_spool_one_instance() {
     assert!(p.next_record(T).is_some());
     let out = wp(tmp.path()).args(["--url", &url]).run().expect_code(2);
     assert!(
-        out.stderr_str().contains("in use by another webhook-post"),
+        out.stderr_str().contains("is in use by another process"),
         "{}",
         out.stderr_str()
     );
