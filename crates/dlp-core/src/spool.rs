@@ -85,20 +85,58 @@ impl Spool {
 
     /// Stores `data` durably and returns its key.
     pub fn put(&self, data: &[u8]) -> io::Result<String> {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let key = format!("{nanos:024}-{:010}-{n:08}", std::process::id());
+        self.put_parts(&[data])
+    }
+
+    /// Stores the concatenation of `parts` durably (without building it in
+    /// memory) and returns its key.
+    pub fn put_parts(&self, parts: &[&[u8]]) -> io::Result<String> {
+        let key = new_key();
+        self.put_named(&key, parts)?;
+        Ok(key)
+    }
+
+    /// Starts an entry written piece by piece (so what it holds need not be
+    /// kept in memory meanwhile); it exists only once [`Draft::commit`]
+    /// returns, and a draft dropped or left by a crash is discarded.
+    pub fn draft(&self) -> io::Result<Draft> {
+        let key = new_key();
+        let tmp = self.dir.join(format!("{key}.tmp"));
+        let file = io::BufWriter::with_capacity(64 * 1024, File::create(&tmp)?);
+        Ok(Draft {
+            file: Some(file),
+            key,
+            tmp,
+            dir: self.dir.clone(),
+        })
+    }
+
+    /// Opens an entry for reading as a stream.
+    pub fn open_entry(&self, key: &str) -> io::Result<File> {
+        File::open(self.path(key))
+    }
+
+    /// Stores `parts` durably under a chosen key (replacing an entry of
+    /// that key). A key made by appending to an existing key (`K.0`,
+    /// `K.1`) sorts right after `K` and before every later key, so an
+    /// entry split in parts keeps its place in the order.
+    pub fn put_named(&self, key: &str, parts: &[&[u8]]) -> io::Result<()> {
         let tmp = self.dir.join(format!("{key}.tmp"));
         let mut f = File::create(&tmp)?;
-        f.write_all(data)?;
+        for p in parts {
+            f.write_all(p)?;
+        }
         f.sync_all()?;
         drop(f);
-        fs::rename(&tmp, self.path(&key))?;
-        File::open(&self.dir)?.sync_all()?;
-        Ok(key)
+        fs::rename(&tmp, self.path(key))?;
+        File::open(&self.dir)?.sync_all()
+    }
+
+    /// When a key made by [`Spool::put`] was made (nanoseconds since the
+    /// Unix epoch); also for keys derived from one (`K.0`).
+    pub fn key_time(key: &str) -> Option<SystemTime> {
+        let nanos: u64 = key.get(..24)?.parse().ok()?;
+        Some(UNIX_EPOCH + std::time::Duration::from_nanos(nanos))
     }
 
     fn path(&self, key: &str) -> PathBuf {
@@ -145,6 +183,56 @@ impl Spool {
     }
 }
 
+fn new_key() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{nanos:024}-{:010}-{n:08}", std::process::id())
+}
+
+/// An entry being written (see [`Spool::draft`]).
+#[derive(Debug)]
+pub struct Draft {
+    file: Option<io::BufWriter<File>>,
+    key: String,
+    tmp: PathBuf,
+    dir: PathBuf,
+}
+
+impl Draft {
+    /// Appends bytes.
+    pub fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.write_all(data),
+            None => Err(io::Error::other("draft already committed")),
+        }
+    }
+
+    /// Makes the entry durable and visible; returns its key.
+    pub fn commit(mut self) -> io::Result<String> {
+        let f = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("draft already committed"))?;
+        let f = f.into_inner().map_err(io::IntoInnerError::into_error)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&self.tmp, self.dir.join(format!("{}{SUFFIX}", self.key)))?;
+        File::open(&self.dir)?.sync_all()?;
+        Ok(std::mem::take(&mut self.key))
+    }
+}
+
+impl Drop for Draft {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
 /// The default place for a tool's state: `$XDG_STATE_HOME/dlp-pipes/<name>`,
 /// else `~/.local/state/dlp-pipes/<name>`, else a directory under /tmp.
 pub fn default_state_dir(name: &str) -> PathBuf {
@@ -180,7 +268,34 @@ mod tests {
         assert_eq!(s.read(&a).unwrap(), b"changed");
         s.remove(&a).unwrap();
         s.remove(&a).unwrap();
-        assert_eq!(s.list().unwrap(), vec![b]);
+        assert_eq!(s.list().unwrap(), vec![b.clone()]);
+        // Parts of a split entry keep its place before later entries.
+        let c = s.put_parts(&[b"th", b"ird"]).unwrap();
+        assert_eq!(s.read(&c).unwrap(), b"third");
+        s.put_named(&format!("{b}.1"), &[b"b1"]).unwrap();
+        s.put_named(&format!("{b}.0"), &[b"b0"]).unwrap();
+        s.remove(&b).unwrap();
+        assert_eq!(
+            s.list().unwrap(),
+            vec![format!("{b}.0"), format!("{b}.1"), c.clone()]
+        );
+        let mut d = s.draft().unwrap();
+        d.write(b"dr").unwrap();
+        d.write(b"aft").unwrap();
+        assert_eq!(s.list().unwrap().len(), 3, "a draft is not an entry");
+        let dk = d.commit().unwrap();
+        assert_eq!(s.read(&dk).unwrap(), b"draft");
+        let mut d = s.draft().unwrap();
+        d.write(b"dropped").unwrap();
+        drop(d);
+        assert_eq!(s.list().unwrap().len(), 4);
+        assert_eq!(
+            fs::read_dir(&dir).unwrap().count(),
+            5,
+            "entries and the lock only"
+        );
+        let t = Spool::key_time(&format!("{b}.0")).unwrap();
+        assert!(t.elapsed().unwrap() < std::time::Duration::from_secs(60));
         assert!(!dir.join("junk.tmp").exists());
         fs::remove_dir_all(&dir).unwrap();
     }

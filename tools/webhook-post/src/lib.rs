@@ -101,27 +101,24 @@ pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::R
         poster,
         out.clone(),
         pending,
-        cfg.shown_url.clone(),
-        cfg.max_backoff,
+        delivery::Settings::from_config(&cfg),
     );
     let mut limiter = cfg.max_per_minute.map(Limiter::new);
     let mut b = Batcher::new(&cfg, &spool, &ctl);
 
     // A record enters the current batch unless the per-minute cap holds it back.
-    let take = |b: &mut Batcher,
-                limiter: &mut Option<Limiter>,
-                item: render::Item|
-     -> anyhow::Result<()> {
-        let now = Instant::now();
-        let admitted = match limiter.as_mut() {
-            Some(l) => l.admit(now, template::subject_path(&item.value)),
-            None => true,
+    let take =
+        |b: &mut Batcher, limiter: &mut Option<Limiter>, rec: input::Rec| -> anyhow::Result<()> {
+            let now = Instant::now();
+            let admitted = match limiter.as_mut() {
+                Some(l) => l.admit(now, rec.path.as_deref()),
+                None => true,
+            };
+            if admitted {
+                b.push(rec.raw, now)?;
+            }
+            Ok(())
         };
-        if admitted {
-            b.push(item, now)?;
-        }
-        Ok(())
-    };
     let stop = loop {
         if signals::requested() || out.stopped() {
             break Stop::Interrupted;
