@@ -199,8 +199,13 @@ impl Server {
     /// connections were still open at the deadline.
     pub fn shutdown(self, deadline: Instant) -> usize {
         let _ = self.stop.send(true);
-        self.shared.conns.close_idle();
-        while !self.shared.conns.is_empty() && Instant::now() < deadline {
+        // Again while waiting: a connection accepted just before the
+        // listener closed is idle too.
+        loop {
+            self.shared.conns.close_idle();
+            if self.shared.conns.is_empty() || Instant::now() >= deadline {
+                break;
+            }
             std::thread::sleep(Duration::from_millis(10));
         }
         let left = self.shared.conns.len();
@@ -341,7 +346,8 @@ async fn write_response(s: &mut TcpStream, resp: &Response, head_only: bool, unr
     let _ = s.shutdown().await;
     if unread {
         let _ = tokio::time::timeout(Duration::from_secs(2), async {
-            let mut sink = [0u8; 16 * 1024];
+            // On the heap: a connection's future lives as long as it does.
+            let mut sink = vec![0u8; 16 * 1024];
             let mut total = 0usize;
             while total < 8 * 1024 * 1024 {
                 match s.read(&mut sink).await {

@@ -128,13 +128,10 @@ impl Reader<'_> {
                 Ok(Err(e)) => return Err(bad(400, format!("reading request: {e}"))),
                 Ok(Ok(())) => {}
             }
-            let mut chunk = [0u8; 8192];
-            let want = max.clamp(1, chunk.len());
-            match self.s.try_read(&mut chunk[..want]) {
+            match try_read_into(self.s, buf, max) {
                 Ok(n) => {
                     if n > 0 {
                         self.held.take(n)?;
-                        buf.extend_from_slice(&chunk[..n]);
                         self.slot.touch();
                     }
                     return Ok(n);
@@ -151,6 +148,17 @@ impl Reader<'_> {
             }
         }
     }
+}
+
+/// One non-blocking read of up to `max` bytes (at most 8 KiB) appended to
+/// `buf`. A plain function, so its stack buffer is never part of a
+/// connection's future (which lives as long as the connection).
+fn try_read_into(s: &TcpStream, buf: &mut Vec<u8>, max: usize) -> std::io::Result<usize> {
+    let mut chunk = [0u8; 8192];
+    let want = max.clamp(1, chunk.len());
+    let n = s.try_read(&mut chunk[..want])?;
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(n)
 }
 
 /// Reads one request. `Ok(None)`: the client closed without sending

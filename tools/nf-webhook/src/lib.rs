@@ -42,14 +42,25 @@ answered with the bare challenge value. Every other POST must carry a valid
 X-Nightfall-Signature over \"<X-Nightfall-Timestamp>:<body>\" made with the
 signing secret in NIGHTFALL_SIGNING_SECRET (required; read from the
 environment only, never printed). Timestamps older than --tolerance or more
-than 30 s in the future, and signatures already seen, are refused.
+than 30 s in the future, and signatures already seen, are refused; seen
+signatures are kept in <spool>/replay-cache, so a replay after a restart is
+refused too. Refusals are logged in full for the first --log-burst per
+source address and --log-interval, then counted in one summary line.
+
+Slow clients cannot starve the server: connections are served by a small
+event loop, at most --max-connections are open (the idlest is closed for a
+new one), and a request's head must arrive within --head-timeout of the
+connect and its body within --body-timeout of the head. On SIGTERM/SIGINT
+the listening socket is closed, idle connections are closed at once, and
+requests and fetches in progress get --drain-timeout to finish.
 
 An accepted result is stored in the spool directory before it is answered
 200 (results arriving together share one fsync'd spool file: group commit);
 workers then fetch its findings (https only; plain http to loopback
 hosts for local testing), write the records, and only then delete the entry.
 Entries left by a crash or kill are replayed on start. Entries that can never
-succeed (expired URL, bad document) move to <spool>/failed.
+succeed (expired URL, bad document) move to <spool>/failed. One instance per
+spool: a second one on the same directory fails at start (a lock).
 
 Examples:
   NIGHTFALL_SIGNING_SECRET=... nf-webhook | findings-csv >> results.csv
