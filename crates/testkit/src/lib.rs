@@ -305,6 +305,11 @@ impl Spawned {
         self.stderr_seen.join("\n")
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends a signal by number (e.g. 15 for SIGTERM, 9 for SIGKILL).
     pub fn signal(&self, sig: i32) {
         let _ = Command::new("kill")

@@ -341,13 +341,25 @@ impl<W: Write> Engine<W> {
             self.tree.insert(path, meta);
             return Ok(());
         }
+        // A directory that could not be watched or listed when first seen
+        // (no permission) is tried again when its attributes change
+        // (`chmod`), then listed with synthetic events for what it holds,
+        // so a directory made unreadable on purpose is no blind spot.
+        let retry_dir = attrib
+            && meta.kind == Kind::Dir
+            && self.cfg.recursive
+            && !self.tree.dirs.contains_key(path);
         let mut ev = self.fields.event(t, path, Some(&meta), false);
         if prev_sha.is_some() && prev_sha != meta.sha {
             ev.previous_sha256 = prev.and_then(|p| p.sha_hex());
         }
         self.tree.insert(path, meta);
         self.dirty = true;
-        self.out.emit(ev, false)
+        self.out.emit(ev, false)?;
+        if retry_dir {
+            self.add_tree(path, Some("now_readable"))?;
+        }
+        Ok(())
     }
 
     fn access_event(&mut self, t: EventType, path: &Path) -> anyhow::Result<()> {

@@ -8,9 +8,14 @@
 //! `inotify` crate notify uses, with a mask chosen from the options, and
 //! leaves placement to the engine (which skips excluded subtrees).
 //!
-//! A dedicated thread reads the inotify descriptor into an unbounded
-//! channel as fast as the kernel fills it, so the kernel queue
-//! (max_queued_events) rarely overflows; when it does, the engine rescans.
+//! A dedicated thread reads the inotify descriptor into a bounded channel
+//! (messages of at most [`MAX_BATCH`] events). While the output keeps up,
+//! it reads as fast as the kernel fills the queue. When the output is
+//! blocked (stdout not read) the channel fills, the thread stops reading,
+//! and the kernel's own bounded queue (max_queued_events) overflows
+//! instead of our memory growing: the kernel then delivers IN_Q_OVERFLOW,
+//! and the engine's rescan reports what was dropped, so the stream stays
+//! lossless with bounded memory.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -105,7 +110,7 @@ impl InotifyBackend {
                             Ok(events) => {
                                 let before = batch.len();
                                 collect(events, &mut batch);
-                                if batch.len() == before {
+                                if batch.len() == before || batch.len() >= MAX_BATCH {
                                     break;
                                 }
                             }
@@ -216,6 +221,9 @@ impl InotifyBackend {
 const fn libc_emfile() -> i32 {
     24
 }
+
+/// Most events in one message to the main loop.
+pub const MAX_BATCH: usize = 4096;
 
 /// Wake-ups closer together than this mean a burst is under way.
 const BURST_GAP: Duration = Duration::from_millis(10);

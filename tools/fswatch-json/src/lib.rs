@@ -2,9 +2,12 @@
 //! with content hashes and a persisted baseline for integrity monitoring.
 //!
 //! Threads: a backend thread (inotify reader or notify's poller) sends
-//! messages into an unbounded channel; the main thread owns the tree view,
-//! the watch set and the output, so no locks are needed. Output is flushed
-//! whenever the channel is empty.
+//! messages into a bounded channel ([`QUEUE`] messages); the main thread
+//! owns the tree view, the watch set and the output, so no locks are
+//! needed. Output is flushed whenever the channel is empty. When stdout is
+//! not read, the main thread blocks on it, the channel fills and the
+//! backend stops reading: memory stays bounded and the kernel's queue
+//! overflows instead (then a rescan reports what it dropped).
 
 mod cli;
 mod debug;
@@ -46,6 +49,10 @@ pub enum Msg {
     Warn(String),
     Error(String),
 }
+
+/// Messages the backend may queue ahead of the main loop (inotify
+/// messages carry up to 4096 events each).
+const QUEUE: usize = 8;
 
 /// The watch mechanism in use.
 pub enum Backend {
@@ -124,11 +131,12 @@ fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
     if roots.is_empty() {
         anyhow::bail!("none of the given paths can be watched");
     }
-    let (tx, rx) = crossbeam_channel::unbounded::<Msg>();
+    let (tx, rx) = crossbeam_channel::bounded::<Msg>(QUEUE);
     dlp_core::signals::install()?;
     let wake = tx.clone();
     dlp_core::signals::on_signal(move || {
-        let _ = wake.send(Msg::Wake);
+        // A full queue wakes the loop anyway.
+        let _ = wake.try_send(Msg::Wake);
     });
     debug::install(tx.clone())?;
 

@@ -4,30 +4,25 @@
 //! before finish, finish before scan, a passed challenge before a scan is
 //! accepted. Errors carry Nightfall's `{code,message,description}` body.
 
-use std::io::{Cursor, Read};
+use std::io::Read;
 
+use httpd::{Request, Response};
 use serde_json::{json, Value};
-use tiny_http::{Header, Method, Request, Response};
 
 use crate::limits::Verdict;
 use crate::store::{Phase, Upload};
 use crate::{scan, Emulator};
 
-type Resp = Response<Cursor<Vec<u8>>>;
+type Resp = Response;
 
-const MAX_JSON_BODY: u64 = 1 << 20;
+/// Largest JSON request body.
+pub const MAX_JSON_BODY: u64 = 1 << 20;
 const MAX_RULES: usize = 10;
 const MAX_METADATA: usize = 10 * 1024;
 
-fn header(k: &str, v: &str) -> Header {
-    Header::from_bytes(k.as_bytes(), v.as_bytes()).expect("valid header")
-}
-
 /// A JSON response.
 pub fn json_resp(status: u16, body: &Value) -> Resp {
-    Response::from_data(body.to_string().into_bytes())
-        .with_status_code(status)
-        .with_header(header("Content-Type", "application/json"))
+    Response::json(status, body.to_string())
 }
 
 /// A Nightfall error response.
@@ -60,26 +55,31 @@ fn wrong_state(phase: Phase) -> Resp {
     )
 }
 
-/// Handles one request and sends the response.
-pub fn handle(emu: &Emulator, mut req: Request) {
-    let url = req.url().to_owned();
-    let path = url.split('?').next().unwrap_or("").to_owned();
-    let query = url
-        .split_once('?')
-        .map(|(_, q)| q.to_owned())
-        .unwrap_or_default();
-    let resp = route(emu, &mut req, &path, &query);
-    let _ = req.respond(resp);
+/// The body limit for a request, from its head: a chunk for a PATCH, a
+/// JSON document for anything else.
+pub fn max_body(emu: &Emulator, req: &Request) -> usize {
+    if req.method == "PATCH" {
+        emu.cli.chunk_size.max(MAX_JSON_BODY) as usize
+    } else {
+        MAX_JSON_BODY as usize
+    }
 }
 
-fn route(emu: &Emulator, req: &mut Request, path: &str, query: &str) -> Resp {
-    let method = req.method().clone();
+/// Answers one request (blocking: disk, outbound challenge).
+pub fn handle(emu: &Emulator, req: Request) -> Resp {
+    let path = req.path.clone();
+    let query = req.query.clone();
+    route(emu, &req, &path, &query)
+}
+
+fn route(emu: &Emulator, req: &Request, path: &str, query: &str) -> Resp {
+    let method = req.method.as_str();
     if let Some(token) = path
         .strip_prefix("/findings/")
         .and_then(|t| t.strip_suffix(".json"))
     {
         return match method {
-            Method::Get | Method::Head => scan::serve_findings(emu, token, query),
+            "GET" | "HEAD" => scan::serve_findings(emu, token, query),
             _ => error(
                 405,
                 40500,
@@ -92,11 +92,11 @@ fn route(emu: &Emulator, req: &mut Request, path: &str, query: &str) -> Resp {
         return error(404, 40400, "Not Found", "unknown path");
     };
     let parts: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
-    let endpoint: &'static str = match (parts.as_slice(), &method) {
-        ([], Method::Post) => "upload",
-        ([_], Method::Patch) => "upload_chunk",
-        ([_, "finish"], Method::Post) => "finish",
-        ([_, "scan"], Method::Post) => "scan",
+    let endpoint: &'static str = match (parts.as_slice(), method) {
+        ([], "POST") => "upload",
+        ([_], "PATCH") => "upload_chunk",
+        ([_, "finish"], "POST") => "finish",
+        ([_, "scan"], "POST") => "scan",
         ([], _) | ([_], _) | ([_, "finish" | "scan"], _) => {
             return error(
                 405,
@@ -127,7 +127,7 @@ fn route(emu: &Emulator, req: &mut Request, path: &str, query: &str) -> Resp {
                 "Too Many Requests",
                 "Rate Limit Exceeded or Monthly Quota Exceeded",
             )
-            .with_header(header("Retry-After", &secs.to_string()))
+            .with_header("Retry-After", secs.to_string())
         }
         Verdict::Fault => return error(500, 50000, "Internal Nightfall Error", "injected fault"),
     };
@@ -137,57 +137,42 @@ fn route(emu: &Emulator, req: &mut Request, path: &str, query: &str) -> Resp {
         "finish" => finish(emu, &key, parts[0]),
         _ => start_scan(emu, req, &key, parts[0]),
     };
-    if resp.status_code().0 < 300 {
-        resp.with_header(header("X-Rate-Limit-Remaining", &remaining.to_string()))
+    if resp.status < 300 {
+        resp.with_header("X-Rate-Limit-Remaining", remaining.to_string())
     } else {
         resp
     }
 }
 
 fn bearer(req: &Request) -> Option<String> {
-    let h = req
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("Authorization"))?;
-    let v = h.value.as_str().trim();
+    let v = req.header("Authorization")?.trim();
     let (scheme, token) = v.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
 }
 
-fn read_body(req: &mut Request, limit: u64) -> Result<Vec<u8>, Resp> {
-    let too_big = || {
-        error(
+fn read_body(req: &Request, limit: u64) -> Result<&[u8], Resp> {
+    if req.body.len() as u64 > limit {
+        return Err(error(
             413,
             41300,
             "Payload Too Large",
             &format!("request body over {limit} bytes"),
-        )
-    };
-    if req.body_length().is_some_and(|n| n as u64 > limit) {
-        return Err(too_big());
+        ));
     }
-    let mut body = Vec::new();
-    req.as_reader()
-        .take(limit + 1)
-        .read_to_end(&mut body)
-        .map_err(|e| bad_request(&format!("reading body: {e}")))?;
-    if body.len() as u64 > limit {
-        return Err(too_big());
-    }
-    Ok(body)
+    Ok(&req.body)
 }
 
 fn file_upload(id: &str, u: &Upload) -> Value {
     json!({"id": id, "fileSizeBytes": u.size, "chunkSize": u.chunk_size, "mimeType": u.mime})
 }
 
-fn init(emu: &Emulator, req: &mut Request, key: &str) -> Resp {
+fn init(emu: &Emulator, req: &Request, key: &str) -> Resp {
     let body = match read_body(req, MAX_JSON_BODY) {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let v: Value = match serde_json::from_slice(&body) {
+    let v: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(e) => return bad_request(&format!("Invalid request payload: {e}")),
     };
@@ -236,7 +221,7 @@ fn init(emu: &Emulator, req: &mut Request, key: &str) -> Resp {
     json_resp(200, &resp)
 }
 
-fn chunk(emu: &Emulator, req: &mut Request, key: &str, id: &str) -> Resp {
+fn chunk(emu: &Emulator, req: &Request, key: &str, id: &str) -> Resp {
     let (size, chunk_size) = {
         let uploads = emu.store.uploads.lock().unwrap_or_else(|e| e.into_inner());
         match uploads.get(id) {
@@ -246,10 +231,8 @@ fn chunk(emu: &Emulator, req: &mut Request, key: &str, id: &str) -> Resp {
         }
     };
     let offset = req
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("X-Upload-Offset"))
-        .map(|h| h.value.as_str().trim().parse::<u64>());
+        .header("X-Upload-Offset")
+        .map(|v| v.trim().parse::<u64>());
     let offset = match offset {
         Some(Ok(o)) => o,
         Some(Err(_)) => return bad_request("X-Upload-Offset must be a decimal byte offset"),
@@ -274,7 +257,7 @@ fn chunk(emu: &Emulator, req: &mut Request, key: &str, id: &str) -> Resp {
             body.len()
         ));
     }
-    if let Err(e) = emu.store.write_chunk(id, offset, &body) {
+    if let Err(e) = emu.store.write_chunk(id, offset, body) {
         return error(
             500,
             50000,
@@ -286,7 +269,7 @@ fn chunk(emu: &Emulator, req: &mut Request, key: &str, id: &str) -> Resp {
     match uploads.get_mut(id) {
         Some(u) if u.phase == Phase::Uploading => {
             u.received[(offset / chunk_size) as usize] = true;
-            Response::from_data(Vec::new()).with_status_code(204)
+            Response::json(204, Vec::new())
         }
         Some(u) => wrong_state(u.phase),
         None => not_found_upload(),
@@ -346,12 +329,12 @@ fn text<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
-fn start_scan(emu: &Emulator, req: &mut Request, key: &str, id: &str) -> Resp {
+fn start_scan(emu: &Emulator, req: &Request, key: &str, id: &str) -> Resp {
     let body = match read_body(req, MAX_JSON_BODY) {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let v: Value = match serde_json::from_slice(&body) {
+    let v: Value = match serde_json::from_slice(body) {
         Ok(v @ Value::Object(_)) => v,
         Ok(_) => return bad_request("Invalid request payload: expected a JSON object"),
         Err(e) => return bad_request(&format!("Invalid request payload: {e}")),

@@ -87,9 +87,34 @@ pub struct Cli {
     /// How often a failed result delivery is retried
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub webhook_retries: u32,
-    /// Request-handling threads
-    #[arg(long, default_value_t = 8, value_name = "N")]
+    /// Event-loop threads (request handlers run on a separate blocking pool)
+    #[arg(long, default_value_t = 2, value_name = "N")]
     pub threads: usize,
+}
+
+/// Most open connections (the idlest is closed for a new one).
+const MAX_CONNECTIONS: usize = 1024;
+
+/// Request bytes held in memory by all connections together.
+const MEMORY_BUDGET: usize = 512 * 1024 * 1024;
+
+/// The emulator as an [`httpd::Service`]: handlers touch the disk and
+/// make outbound calls, so they run on the blocking pool.
+struct Service(Arc<Emulator>);
+
+impl httpd::Service for Service {
+    fn max_body(&self, rq: &httpd::Request) -> (usize, &'static str) {
+        (api::max_body(&self.0, rq), "the limit")
+    }
+
+    fn call(&self, rq: httpd::Request) -> httpd::Reply {
+        let emu = self.0.clone();
+        httpd::Reply::blocking(move || api::handle(&emu, rq))
+    }
+
+    fn refused(&self, peer: SocketAddr, status: u16, why: &str) {
+        eprintln!("{TOOL}: refused request from {peer}: {status} {why}");
+    }
 }
 
 /// Shared configuration and state of a running emulator.
@@ -120,9 +145,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(p) => detect::load_rules(p)?,
         None => detect::default_rules(),
     };
-    let server = tiny_http::Server::http(cli.listen)
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cli.listen))?;
-    let addr = server.server_addr().to_ip().context("listening address")?;
+    let listener = std::net::TcpListener::bind(cli.listen)
+        .with_context(|| format!("cannot listen on {}", cli.listen))?;
+    let addr = listener.local_addr().context("listening address")?;
     let public_url = cli
         .public_url
         .clone()
@@ -152,22 +177,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         cli,
     });
     scan::start_workers(emu.clone(), rx);
+    let server = httpd::Server::start(
+        listener,
+        httpd::Config {
+            max_connections: MAX_CONNECTIONS,
+            head_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(60),
+            memory_budget: MEMORY_BUDGET.max(emu.cli.chunk_size.saturating_mul(4) as usize),
+            threads: emu.cli.threads.clamp(1, 64),
+        },
+        Arc::new(Service(emu.clone())),
+    )
+    .context("starting the HTTP server")?;
     eprintln!("{TOOL}: listening on http://{addr}");
-    let server = Arc::new(server);
-    let mut handles = Vec::new();
-    for _ in 0..emu.cli.threads.max(1) {
-        let (server, emu) = (server.clone(), emu.clone());
-        handles.push(std::thread::spawn(move || {
-            while let Ok(req) = server.recv() {
-                api::handle(&emu, req);
-            }
-        }));
-    }
     dlp_core::signals::install()?;
     while !dlp_core::signals::requested() {
         std::thread::sleep(Duration::from_millis(100));
     }
-    server.unblock();
+    server.shutdown(std::time::Instant::now() + Duration::from_secs(2));
     eprintln!("{TOOL}: stopping");
     emu.store.cleanup();
     Ok(ExitCode::Ok)

@@ -14,7 +14,7 @@ use crate::api::{error, json_resp};
 use crate::store::{Phase, Served};
 use crate::Emulator;
 
-type Resp = tiny_http::Response<std::io::Cursor<Vec<u8>>>;
+type Resp = httpd::Response;
 
 const VALIDITY: u64 = 24 * 3600;
 

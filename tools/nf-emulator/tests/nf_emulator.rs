@@ -390,3 +390,30 @@ fn configuration_errors() {
         .expect_code(2);
     assert!(out.stderr_str().contains("--chunk-size"));
 }
+
+#[test]
+fn huge_content_length_and_idle_connections_do_not_hurt_the_server() {
+    use std::io::{Read, Write};
+    let emu = start(&["--chunk-size", "1024"]);
+    // tiny_http 0.12 aborted the process on this request; it is refused
+    // before any body byte is read.
+    for (method, path) in [("POST", "/v3/upload"), ("PATCH", "/v3/upload/x")] {
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", emu.port)).unwrap();
+        write!(
+            c,
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999\r\n\r\nabc"
+        )
+        .unwrap();
+        let mut resp = String::new();
+        let _ = c.read_to_string(&mut resp);
+        assert!(resp.starts_with("HTTP/1.1 413 "), "{resp}");
+    }
+    // Idle connections hold no thread: requests are answered at once.
+    let _idle: Vec<_> = (0..300)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", emu.port)).unwrap())
+        .collect();
+    let t = std::time::Instant::now();
+    let (id, _) = emu.init(10);
+    assert!(!id.is_empty());
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+}

@@ -33,6 +33,8 @@ pub type Completion = Box<dyn FnOnce(Result<(), &io::Error>) + Send>;
 pub struct Ticket {
     /// The spool line (a compact JSON [`crate::worker::SpoolEntry`], no newline).
     pub line: Vec<u8>,
+    /// The signature to remember durably (persisted replay cache).
+    pub seen: Option<crate::replay::Seen>,
     pub done: Completion,
 }
 
@@ -95,9 +97,26 @@ fn gather(first: Ticket, tickets: &Receiver<Ticket>, lim: Limits) -> Vec<Ticket>
 }
 
 fn commit(ctx: &Ctx, batch: Vec<Ticket>) {
+    let seen: Vec<_> = batch.iter().filter_map(|t| t.seen).collect();
     let (lines, dones): (Vec<_>, Vec<_>) = batch.into_iter().map(|t| (t.line, t.done)).unzip();
-    let data = batch::join(lines.iter().map(Vec::as_slice));
-    match ctx.spool.put(&data) {
+    // Signatures first: a result is never answered 200 while its
+    // signature could be forgotten by a restart.
+    let stored = match ctx.replay.append(&seen) {
+        Ok(compact) => {
+            if compact {
+                let live = ctx.verifier.live(dlp_core::time::unix_now());
+                if let Err(e) = ctx.replay.compact(&live) {
+                    ctx.log(&format!("compacting the replay cache: {e}"));
+                }
+            }
+            ctx.spool.put(&batch::join(lines.iter().map(Vec::as_slice)))
+        }
+        Err(e) => Err(std::io::Error::new(
+            e.kind(),
+            format!("recording signatures in the replay cache: {e}"),
+        )),
+    };
+    match stored {
         Ok(key) => {
             let n = lines.len();
             let b = Batch::new(key, lines);
@@ -133,6 +152,7 @@ mod tests {
     fn ticket(n: usize) -> Ticket {
         Ticket {
             line: vec![b'x'; n],
+            seen: None,
             done: Box::new(|_| {}),
         }
     }

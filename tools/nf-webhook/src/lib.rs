@@ -12,8 +12,9 @@
 pub mod batch;
 pub mod commit;
 pub mod fetch;
-pub mod http;
 pub mod output;
+pub mod rejectlog;
+pub mod replay;
 pub mod server;
 pub mod verify;
 pub mod worker;
@@ -41,14 +42,25 @@ answered with the bare challenge value. Every other POST must carry a valid
 X-Nightfall-Signature over \"<X-Nightfall-Timestamp>:<body>\" made with the
 signing secret in NIGHTFALL_SIGNING_SECRET (required; read from the
 environment only, never printed). Timestamps older than --tolerance or more
-than 30 s in the future, and signatures already seen, are refused.
+than 30 s in the future, and signatures already seen, are refused; seen
+signatures are kept in <spool>/replay-cache, so a replay after a restart is
+refused too. Refusals are logged in full for the first --log-burst per
+source address and --log-interval, then counted in one summary line.
+
+Slow clients cannot starve the server: connections are served by a small
+event loop, at most --max-connections are open (the idlest is closed for a
+new one), and a request's head must arrive within --head-timeout of the
+connect and its body within --body-timeout of the head. On SIGTERM/SIGINT
+the listening socket is closed, idle connections are closed at once, and
+requests and fetches in progress get --drain-timeout to finish.
 
 An accepted result is stored in the spool directory before it is answered
 200 (results arriving together share one fsync'd spool file: group commit);
 workers then fetch its findings (https only; plain http to loopback
 hosts for local testing), write the records, and only then delete the entry.
 Entries left by a crash or kill are replayed on start. Entries that can never
-succeed (expired URL, bad document) move to <spool>/failed.
+succeed (expired URL, bad document) move to <spool>/failed. One instance per
+spool: a second one on the same directory fails at start (a lock).
 
 Examples:
   NIGHTFALL_SIGNING_SECRET=... nf-webhook | findings-csv >> results.csv
@@ -74,9 +86,24 @@ pub struct Args {
     /// Largest findings document fetched, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024 * 1024)]
     pub max_findings_bytes: u64,
-    /// Request handler threads.
-    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    /// Event-loop threads serving connections.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: u16,
+    /// Most open connections; at the cap the idlest one is closed for a new one.
+    #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Time a client has from connecting to the end of its request head, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub head_timeout: u64,
+    /// Time a client has from the end of the head to the end of the body, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout: u64,
+    /// Rejected requests logged in full per source address and interval (the rest are counted).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub log_burst: u32,
+    /// Interval of the rejection summary lines, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub log_interval: u64,
     /// Findings fetch workers.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub workers: u16,
@@ -86,7 +113,7 @@ pub struct Args {
     /// Signatures remembered for replay detection (when full, new results get 503).
     #[arg(long, value_name = "N", default_value_t = 65_536)]
     pub replay_cache: usize,
-    /// On SIGTERM/SIGINT, how long to wait for fetches in progress, in seconds.
+    /// On SIGTERM/SIGINT, how long requests and fetches in progress may take to finish, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub drain_timeout: u64,
     /// Test hook: one spool writer, which waits (up to 10 s) for this many
@@ -108,18 +135,23 @@ const COMMIT_MAX_BYTES: usize = 4 * 1024 * 1024;
 /// benchmark machine, and a third added nothing.
 const COMMITTERS: usize = 2;
 
-/// Queued results waiting for the committer, per handler thread.
-const COMMIT_QUEUE_PER_HANDLER: usize = 64;
+/// Verified results waiting for the committer (more get 503: the disk is behind).
+const COMMIT_QUEUE: usize = 4096;
+
+/// Request bytes held in memory by all connections together.
+const MEMORY_BUDGET: usize = 256 * 1024 * 1024;
 
 /// State shared by the handler threads and the fetch workers.
 pub struct Ctx {
     pub verifier: verify::Verifier,
     pub spool: Spool,
     pub dead: Spool,
+    pub replay: replay::ReplayLog,
     pub jobs: crossbeam_channel::Sender<worker::Job>,
     pub out: output::Output,
     pub fetcher: fetch::Fetcher,
     pub max_body: usize,
+    pub rejects: rejectlog::RejectLog,
     stop: AtomicBool,
     drain: AtomicBool,
     fatal: Mutex<Option<anyhow::Error>>,
@@ -129,6 +161,13 @@ impl Ctx {
     /// Prints a diagnostic line on stderr.
     pub fn log(&self, msg: &str) {
         eprintln!("{TOOL}: {msg}");
+    }
+
+    /// Logs a refused request, rate-limited per source (see [`rejectlog`]).
+    pub fn rejected(&self, ip: std::net::IpAddr, kind: &str, line: &str) {
+        for l in self.rejects.note(ip, kind, line, Instant::now()) {
+            self.log(&l);
+        }
     }
 
     /// True once the server should stop accepting requests.
@@ -190,10 +229,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .spool
         .clone()
         .unwrap_or_else(|| dlp_core::spool::default_state_dir(TOOL));
-    let spool = Spool::open(&spool_dir)
-        .with_context(|| format!("opening spool {}", spool_dir.display()))?;
+    // Opening the spool locks it: one instance per spool.
+    let spool = Spool::open(&spool_dir).map_err(|e| match e.kind() {
+        std::io::ErrorKind::WouldBlock => anyhow::anyhow!("{e}"),
+        _ => anyhow::anyhow!("opening spool {}: {e}", spool_dir.display()),
+    })?;
     let dead = Spool::open(spool_dir.join("failed"))
         .with_context(|| format!("opening {}/failed", spool_dir.display()))?;
+    let (replay_log, remembered) = replay::ReplayLog::open(&spool_dir, dlp_core::time::unix_now())
+        .with_context(|| format!("opening {}/{}", spool_dir.display(), replay::FILE))?;
     dlp_core::signals::install().context("installing signal handlers")?;
     let listener = std::net::TcpListener::bind(&args.listen)
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -208,6 +252,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ),
         spool,
         dead,
+        replay: replay_log,
         jobs: tx,
         out: output::Output::stdout(),
         fetcher: fetch::Fetcher::new(
@@ -215,11 +260,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             args.max_findings_bytes,
         ),
         max_body: args.max_body,
+        rejects: rejectlog::RejectLog::new(args.log_burst, Duration::from_secs(args.log_interval)),
         stop: AtomicBool::new(false),
         drain: AtomicBool::new(false),
         fatal: Mutex::new(None),
     });
 
+    ctx.verifier.seed(&remembered);
     let (pending, items) = worker::load_spool(&ctx).context("reading the spool")?;
     if items > 0 {
         ctx.log(&format!(
@@ -245,8 +292,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         })
         .collect::<Result<_, _>>()
         .context("starting fetch workers")?;
-    let (commit_tx, commit_rx) =
-        crossbeam_channel::bounded(usize::from(args.threads) * COMMIT_QUEUE_PER_HANDLER);
+    let (commit_tx, commit_rx) = crossbeam_channel::bounded(COMMIT_QUEUE);
     let lim = commit::Limits {
         max_items: COMMIT_MAX_ITEMS,
         max_bytes: COMMIT_MAX_BYTES,
@@ -265,24 +311,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .collect::<Result<_, _>>()
         .context("starting the spool writer")?;
     drop(commit_rx);
-    let (conn_tx, conn_rx) = crossbeam_channel::bounded(usize::from(args.threads) * 64);
-    let handlers: Vec<_> = (0..args.threads)
-        .map(|i| {
-            let (ctx, rx, commits) = (ctx.clone(), conn_rx.clone(), commit_tx.clone());
-            std::thread::Builder::new()
-                .name(format!("http-{i}"))
-                .spawn(move || server::handler_loop(&ctx, rx, commits))
-        })
-        .collect::<Result<_, _>>()
-        .context("starting request handlers")?;
-    drop((conn_rx, commit_tx));
-    let acceptor = {
-        let ctx = ctx.clone();
-        std::thread::Builder::new()
-            .name("accept".into())
-            .spawn(move || server::accept_loop(&ctx, listener, conn_tx))
-            .context("starting the acceptor")?
-    };
+    let server = httpd::Server::start(
+        listener,
+        httpd::Config {
+            max_connections: args.max_connections as usize,
+            head_timeout: Duration::from_secs(args.head_timeout),
+            body_timeout: Duration::from_secs(args.body_timeout),
+            memory_budget: MEMORY_BUDGET.max(args.max_body.saturating_mul(4)),
+            threads: usize::from(args.threads),
+        },
+        Arc::new(server::Webhook {
+            ctx: ctx.clone(),
+            commits: commit_tx,
+        }),
+    )
+    .context("starting the HTTP server")?;
     ctx.log(&format!(
         "listening on http://{addr} (spool {})",
         spool_dir.display()
@@ -290,14 +333,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     while !dlp_core::signals::requested() && !ctx.stopping() {
         std::thread::sleep(Duration::from_millis(50));
+        if let Some(line) = ctx.rejects.tick(Instant::now()) {
+            ctx.log(&line);
+        }
     }
-    // Stop accepting and close the listener; handlers answer every
-    // connection already accepted (spooling what is valid), then exit.
+    // One deadline for the whole shutdown: stop accepting, close idle
+    // connections now, let requests in hand (and then fetches in hand)
+    // finish until it, and leave the rest in the spool.
+    let deadline = Instant::now() + Duration::from_secs(args.drain_timeout);
     ctx.stop.store(true, Ordering::SeqCst);
-    http::wake(addr);
-    let _ = acceptor.join();
-    for h in handlers {
-        let _ = h.join();
+    let cut = server.shutdown(deadline);
+    if cut > 0 {
+        ctx.log(&format!(
+            "drain time-out: closed {cut} connection(s) with requests still in progress"
+        ));
+    }
+    if let Some(line) = ctx
+        .rejects
+        .tick(Instant::now() + Duration::from_secs(args.log_interval))
+    {
+        ctx.log(&line);
     }
     // The handlers' senders are gone: the committer writes and answers
     // what is queued, then returns.
@@ -319,7 +374,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     // Workers finish the fetch in hand; queued entries stay in the spool.
     ctx.drain.store(true, Ordering::SeqCst);
-    let deadline = Instant::now() + Duration::from_secs(args.drain_timeout);
     while workers.iter().any(|w| !w.is_finished()) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -11,12 +11,15 @@ use std::sync::Mutex;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     pub status: u16,
+    /// A short fixed name for the kind of refusal (for log summaries).
+    pub kind: &'static str,
     pub reason: String,
 }
 
-fn reject(status: u16, reason: impl Into<String>) -> Rejection {
+fn reject(status: u16, kind: &'static str, reason: impl Into<String>) -> Rejection {
     Rejection {
         status,
+        kind,
         reason: reason.into(),
     }
 }
@@ -44,17 +47,19 @@ impl Verifier {
 
     /// Checks the two headers against `body` at time `now` (Unix seconds)
     /// and records the signature as used. Returns the signature bytes (to
-    /// [`Verifier::forget`] them if the request cannot be stored).
+    /// [`Verifier::forget`] them if the request cannot be stored) and when
+    /// the record of them expires (Unix seconds).
     pub fn check(
         &self,
         signature: Option<&str>,
         timestamp: Option<&str>,
         body: &[u8],
         now: u64,
-    ) -> Result<[u8; 32], Rejection> {
+    ) -> Result<([u8; 32], u64), Rejection> {
         let (Some(sig), Some(ts)) = (signature, timestamp) else {
             return Err(reject(
                 401,
+                "missing headers",
                 "missing X-Nightfall-Signature or X-Nightfall-Timestamp header",
             ));
         };
@@ -64,6 +69,7 @@ impl Verifier {
             _ => {
                 return Err(reject(
                     400,
+                    "malformed timestamp",
                     "malformed X-Nightfall-Timestamp (want Unix seconds)",
                 ))
             }
@@ -71,6 +77,7 @@ impl Verifier {
         if now > ts && now - ts > self.tolerance {
             return Err(reject(
                 401,
+                "stale timestamp",
                 format!(
                     "stale timestamp: {}s old, tolerance {}s",
                     now - ts,
@@ -81,6 +88,7 @@ impl Verifier {
         if ts > now + self.future_skew {
             return Err(reject(
                 401,
+                "future timestamp",
                 format!("timestamp {}s in the future", ts - now),
             ));
         }
@@ -89,12 +97,13 @@ impl Verifier {
             _ => {
                 return Err(reject(
                     401,
+                    "malformed signature",
                     "malformed X-Nightfall-Signature (want 64 hex digits)",
                 ))
             }
         };
         if !dlp_core::signature::verify(&self.secret, ts_text, body, sig.trim()) {
-            return Err(reject(401, "signature mismatch"));
+            return Err(reject(401, "signature mismatch", "signature mismatch"));
         }
         // Kept until the timestamp itself would be refused as stale.
         let expires = ts
@@ -103,7 +112,28 @@ impl Verifier {
             .max(now + 1);
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         seen.insert(key, expires, now)?;
-        Ok(key)
+        Ok((key, expires))
+    }
+
+    /// Loads signatures remembered by an earlier run (the persisted cache).
+    pub fn seed(&self, entries: &[([u8; 32], u64)]) {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        for &(key, expires) in entries {
+            if seen.map.len() >= seen.capacity {
+                break;
+            }
+            seen.map.insert(key, expires);
+        }
+    }
+
+    /// The signatures still remembered at `now`, with their expiry.
+    pub fn live(&self, now: u64) -> Vec<([u8; 32], u64)> {
+        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.map
+            .iter()
+            .filter(|(_, &e)| e > now)
+            .map(|(k, &e)| (*k, e))
+            .collect()
     }
 
     /// Forgets a recorded signature (the request was not stored, so the
@@ -135,7 +165,7 @@ impl ReplayCache {
 
     fn insert(&mut self, key: [u8; 32], expires: u64, now: u64) -> Result<(), Rejection> {
         if self.map.get(&key).is_some_and(|&e| e > now) {
-            return Err(reject(409, "replayed signature"));
+            return Err(reject(409, "replayed", "replayed signature"));
         }
         if self.map.len() >= self.capacity || now >= self.last_purge + 10 {
             self.map.retain(|_, &mut e| e > now);
@@ -144,7 +174,11 @@ impl ReplayCache {
         if self.map.len() >= self.capacity {
             // Without room we could not recognise a replay: refuse rather
             // than accept blind. Nightfall-side retries get through later.
-            return Err(reject(503, "replay cache full; try again later"));
+            return Err(reject(
+                503,
+                "replay cache full",
+                "replay cache full; try again later",
+            ));
         }
         self.map.insert(key, expires);
         Ok(())
@@ -179,7 +213,8 @@ mod tests {
             409
         );
         let (s2, t2) = signed(NOW - 4, "{}");
-        let key = v.check(Some(&s2), Some(&t2), b"{}", NOW).unwrap();
+        let (key, expires) = v.check(Some(&s2), Some(&t2), b"{}", NOW).unwrap();
+        assert_eq!(expires, NOW - 4 + 300 + 1);
         v.forget(&key);
         assert!(v.check(Some(&s2), Some(&t2), b"{}", NOW).is_ok());
     }

@@ -243,7 +243,7 @@ fn spool_entries(dir: &std::path::Path) -> Vec<String> {
 fn refused_requests_emit_nothing() {
     let spool = TempDir::new("nfw");
     let fs = findings_server(0, false);
-    let mut hook = start(spool.path(), &["--max-body", "4096"]);
+    let mut hook = start(spool.path(), &["--max-body", "4096", "--log-burst", "100"]);
     let port = hook.port;
     let url = format!("http://127.0.0.1:{}/doc?n=1", fs.port);
     let body = notification("bad", &url, true, "");
@@ -407,7 +407,7 @@ fn failing_findings_server_is_retried() {
     let body = notification("insecure", "http://example.com/f.json", true, "");
     assert_eq!(post_signed(hook.port, unix_now(), &body).0, 200);
     assert!(hook.sp.wait_stderr("giving up on UploadID insecure", T));
-    assert_eq!(std::fs::read_dir(spool.join("failed")).unwrap().count(), 1);
+    assert_eq!(spool_entries(&spool.join("failed")).len(), 1);
 }
 
 #[test]

@@ -1,20 +1,22 @@
 //! Grouping records into batches and handing each batch to delivery.
 //!
-//! A batch is rendered into its POST body and written durably to the
-//! spool *before* its key goes to the delivery thread, so from the moment
-//! a record leaves the batch it survives a crash. `--max-per-minute`
-//! summaries travel the same way, as a batch of their own.
+//! A batch is written to a spool draft record by record as it fills (so a
+//! buffered record costs disk, not memory) and committed durably, as the
+//! records' own lines, *before* its key goes to the delivery thread, so
+//! from the moment a batch is complete it survives a crash. It is rendered into its
+//! POST body only when sent, so a batch the receiver finds too large (413)
+//! can be split. `--max-per-minute` summaries travel the same way, as a
+//! batch of their own.
 
 use std::time::Instant;
 
 use anyhow::Context;
 use crossbeam_channel::Sender;
-use dlp_core::spool::Spool;
+use dlp_core::spool::{Draft, Spool};
 
 use crate::cli::Config;
 use crate::delivery::{self, Ctl};
 use crate::limit;
-use crate::render::Item;
 use crate::report::Out;
 
 /// The batch being filled.
@@ -22,7 +24,9 @@ pub struct Batcher<'a> {
     cfg: &'a Config,
     spool: &'a Spool,
     ctl: &'a Sender<Ctl>,
-    items: Vec<Item>,
+    /// The batch being written, and how many records it holds.
+    draft: Option<Draft>,
+    count: usize,
     started: Option<Instant>,
 }
 
@@ -33,40 +37,67 @@ impl<'a> Batcher<'a> {
             cfg,
             spool,
             ctl,
-            items: Vec::new(),
+            draft: None,
+            count: 0,
             started: None,
         }
     }
 
-    /// Spools `items` as one POST and queues it for delivery.
-    fn send(&self, items: &[Item]) -> anyhow::Result<()> {
-        let body = self.cfg.renderer.body(items);
-        let entry = delivery::encode_entry(items.len() as u64, &body);
-        let key = self.spool.put(&entry).with_context(|| {
-            format!(
-                "cannot store a batch in the spool {}",
-                self.spool.dir().display()
-            )
-        })?;
+    fn store_err(&self) -> String {
+        format!(
+            "cannot store a batch in the spool {}",
+            self.spool.dir().display()
+        )
+    }
+
+    fn start(&self) -> anyhow::Result<Draft> {
+        let mut d = self.spool.draft().with_context(|| self.store_err())?;
+        d.write(&delivery::lines_header())
+            .with_context(|| self.store_err())?;
+        Ok(d)
+    }
+
+    /// Commits a draft and queues it for delivery.
+    fn commit(&self, d: Draft) -> anyhow::Result<()> {
+        let key = d.commit().with_context(|| self.store_err())?;
         let _ = self.ctl.send(Ctl::New(key));
         Ok(())
     }
 
+    /// Spools `items` as one POST of their own and queues it for delivery.
+    fn send(&self, items: &[Vec<u8>]) -> anyhow::Result<()> {
+        let mut d = self.start()?;
+        for i in items {
+            d.write(i)
+                .and_then(|()| d.write(b"\n"))
+                .with_context(|| self.store_err())?;
+        }
+        self.commit(d)
+    }
+
     /// Sends the partial batch, if any.
     pub fn flush(&mut self) -> anyhow::Result<()> {
-        if !self.items.is_empty() {
-            let items = std::mem::take(&mut self.items);
-            self.send(&items)?;
-        }
         self.started = None;
-        Ok(())
+        self.count = 0;
+        match self.draft.take() {
+            Some(d) => self.commit(d),
+            None => Ok(()),
+        }
     }
 
     /// Adds a record; sends the batch when it is full.
-    pub fn push(&mut self, item: Item, now: Instant) -> anyhow::Result<()> {
-        self.items.push(item);
+    pub fn push(&mut self, item: Vec<u8>, now: Instant) -> anyhow::Result<()> {
+        let mut d = match self.draft.take() {
+            Some(d) => d,
+            None => self.start()?,
+        };
+        d.write(&item)
+            .and_then(|()| d.write(b"\n"))
+            .with_context(|| self.store_err())?;
+        self.draft = Some(d);
+        self.count += 1;
         self.started.get_or_insert(now);
-        if self.items.len() >= self.cfg.batch {
+        if self.count >= self.cfg.batch {
             self.flush()?;
         }
         Ok(())
@@ -89,5 +120,5 @@ pub fn summarise(b: &mut Batcher<'_>, out: &Out, s: limit::Summary) -> anyhow::R
         "message": rec["message"],
         "timestamp": rec["timestamp"],
     }));
-    b.send(&[Item::from_value(rec)])
+    b.send(&[rec.to_string().into_bytes()])
 }

@@ -26,8 +26,15 @@ tool or any HTTP endpoint. Never floods: --batch and --flush-after group records
 --max-per-minute turns the excess into one summary message a minute. Never loses: every batch is \
 written to an on-disk spool before it is sent and removed only after a 2xx; 408, 429 (Retry-After \
 honoured), 5xx, time-outs and connection errors are retried with back-off while stdin keeps being \
-read; pending batches are delivered first, in order, after a restart. Other 4xx answers are \
-permanent: logged with the status and the start of the body, reported as a `failed` record, exit 1.
+read; pending batches are delivered first, in order, after a restart. A 413 splits the batch in \
+halves, down to single records. A 307/308 to the same origin (scheme, host, port) is followed \
+with the same POST (each POST starts at --url again); any other redirect is never followed. A \
+batch that cannot be delivered (other 4xx, an unfollowed redirect, a single record still too \
+large, or failing for longer than --dead-letter-after) is moved, as its NDJSON records, to \
+<spool>/dead-letter/<key>.ndjson, logged with the status and the start of the body, reported as a \
+`failed` record with `dead_letter` set, exit 1. Nothing is dropped. To re-feed it once the cause \
+is fixed (another --spool, as the running instance holds its own):
+  cd <spool>/dead-letter && cat *.ndjson | webhook-post --url URL --spool <spool>-refeed && rm *.ndjson
 
 Delivery is at least once: a batch whose 2xx was lost with a crash is sent again on restart. \
 Spooled batches go to the URL of the run that delivers them; one spool serves one instance at a \
@@ -35,8 +42,9 @@ time (a lock), so give each instance its own --spool.
 
 Writes one delivery record per batch outcome to stdout:
   {\"status\":\"delivered\",\"records\":100,\"http_status\":200,\"attempts\":1,\"latency_ms\":3,...}
-status is delivered, failed, spooled (waiting for the endpoint, or left in the spool at exit) or \
-summary (records condensed into a --max-per-minute summary message).
+status is delivered, failed (moved to the dead-letter directory), split (a 413 batch split in \
+two), spooled (waiting for the endpoint, or left in the spool at exit) or summary (records \
+condensed into a --max-per-minute summary message).
 
 The URL comes from --url or $WATCH_WEBHOOK_URL and is logged without its path and query (which may \
 carry a token). --sign adds X-Webhook-Timestamp and X-Webhook-Signature = hex(HMAC-SHA256(secret, \
@@ -140,6 +148,10 @@ pub struct Args {
     #[arg(long, value_name = "PREFIX", default_value = "X-Webhook")]
     pub signature_header_prefix: String,
 
+    /// Move a batch still failing this long after it was spooled to <spool>/dead-letter (seconds).
+    #[arg(long, value_name = "SECS", default_value_t = 86400.0)]
+    pub dead_letter_after: f64,
+
     /// A malformed input line is fatal (exit 2) instead of reported and skipped.
     #[arg(long)]
     pub strict: bool,
@@ -158,6 +170,8 @@ pub struct Config {
     pub url: String,
     pub shown_url: String,
     pub renderer: Renderer,
+    /// `raw` format: bodies are the record bytes (built without parsing).
+    pub raw: bool,
     pub content_type: String,
     pub batch: usize,
     pub flush_after: Duration,
@@ -167,6 +181,7 @@ pub struct Config {
     pub max_backoff: Duration,
     pub grace: Duration,
     pub timeout: Duration,
+    pub dead_letter_after: Duration,
     pub headers: Vec<(String, String)>,
     pub signer: Option<Signer>,
     pub strict: bool,
@@ -270,6 +285,7 @@ impl Args {
                 FormatArg::Slack => Format::Slack,
             },
         };
+        let raw = matches!(format, Format::Raw);
         let renderer = Renderer::new(format, batch > 1);
         // A Content-Type given as --header replaces the default instead of doubling it.
         let header_ct = headers
@@ -287,6 +303,7 @@ impl Args {
             shown_url: redact_url(&url),
             url,
             renderer,
+            raw,
             content_type,
             batch,
             flush_after: Duration::from_millis(self.flush_after),
@@ -298,6 +315,7 @@ impl Args {
             max_backoff: secs("max-backoff", self.max_backoff)?.max(Duration::from_millis(10)),
             grace: secs("grace", self.grace)?,
             timeout: secs("timeout", self.timeout)?.max(Duration::from_millis(100)),
+            dead_letter_after: secs("dead-letter-after", self.dead_letter_after)?,
             headers,
             signer,
             strict: self.strict,

@@ -1,11 +1,18 @@
 //! The delivery thread: spool entries to the endpoint, oldest first.
 //!
 //! Every batch is already durably in the spool when it gets here, and is
-//! removed only after a 2xx (or after a permanent failure has been logged),
-//! so a crash at any point loses nothing; a batch sent just before a crash
-//! may be sent once more after the restart (at-least-once). Batches go out
-//! strictly in order: while the head batch is being retried, the rest wait
-//! behind it on disk and the reading thread goes on filling the spool.
+//! removed only after a 2xx, after being split in two (413), or after being
+//! moved to the dead-letter directory, so a crash at any point loses
+//! nothing; a batch sent just before a crash may be sent once more after
+//! the restart (at-least-once). Batches go out strictly in order: while the
+//! head batch is being retried, the rest wait behind it on disk and the
+//! reading thread goes on filling the spool; the halves of a split batch
+//! take its place (their keys sort right after it).
+//!
+//! A batch is stored as its records' lines and rendered only when sent,
+//! so the memory a batch costs while waiting is its input size; sending
+//! one holds its lines and its body (about twice its size), and no parsed
+//! JSON for the raw format.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
@@ -16,7 +23,9 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use dlp_core::backoff::Backoff;
 use dlp_core::spool::Spool;
 
+use crate::cli::Config;
 use crate::http::{Outcome, Poster};
+use crate::render::{Item, Renderer};
 use crate::report::{Delivery, Out};
 
 /// Messages from the main loop.
@@ -35,18 +44,120 @@ pub struct Report {
     pub left_records: u64,
 }
 
-/// Spool entry layout: one JSON header line, then the POST body.
-pub fn encode_entry(records: u64, body: &[u8]) -> Vec<u8> {
-    let mut v = format!("{{\"records\":{records}}}\n").into_bytes();
-    v.extend_from_slice(body);
-    v
+/// Spool entry layout: a JSON header line `{"lines":true}`, then each
+/// record's line followed by a newline. (Entries written by earlier
+/// versions hold `{"records":N}` and the rendered body; they are still
+/// sent, but cannot be split.)
+pub fn lines_header() -> Vec<u8> {
+    b"{\"lines\":true}\n".to_vec()
 }
 
-fn decode_entry(data: &[u8]) -> Option<(u64, &[u8])> {
+/// A decoded entry: the record count, whether the rest is record lines,
+/// and where the rest starts.
+#[derive(Debug, PartialEq, Eq)]
+struct Head {
+    records: u64,
+    lines: bool,
+    start: usize,
+}
+
+fn decode_head(data: &[u8]) -> Option<Head> {
     let nl = data.iter().position(|&b| b == b'\n')?;
     let head: serde_json::Value = serde_json::from_slice(&data[..nl]).ok()?;
-    Some((head.get("records")?.as_u64()?, &data[nl + 1..]))
+    let lines = head.get("lines").and_then(serde_json::Value::as_bool) == Some(true);
+    let records = match head.get("records") {
+        Some(n) => n.as_u64()?,
+        None if lines => split_lines(&data[nl + 1..]).len() as u64,
+        None => return None,
+    };
+    Some(Head {
+        records,
+        lines,
+        start: nl + 1,
+    })
 }
+
+fn split_lines(rest: &[u8]) -> Vec<&[u8]> {
+    rest.split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// The raw format's body read line by line straight into place: the
+/// record itself when not batching, else a JSON array (what `Renderer`
+/// makes for raw). Returns the record count (0: no record) and the body.
+fn read_raw_body(
+    r: &mut impl std::io::BufRead,
+    capacity: usize,
+    batching: bool,
+) -> std::io::Result<(u64, Vec<u8>)> {
+    let mut body = Vec::with_capacity(capacity + 2);
+    body.push(b'[');
+    let mut n = 0u64;
+    loop {
+        let at = body.len();
+        if r.read_until(b'\n', &mut body)? == 0 {
+            break;
+        }
+        if body.last() == Some(&b'\n') {
+            body.pop();
+        }
+        if body.len() == at {
+            continue;
+        }
+        body.push(b',');
+        n += 1;
+    }
+    if n == 0 {
+        return Ok((0, Vec::new()));
+    }
+    body.pop();
+    if n == 1 && !batching {
+        body.remove(0);
+    } else {
+        body.push(b']');
+    }
+    Ok((n, body))
+}
+
+/// How batches are rendered and when they are given up.
+pub struct Settings {
+    pub renderer: Renderer,
+    pub raw: bool,
+    pub batching: bool,
+    pub shown_url: String,
+    pub max_backoff: Duration,
+    pub dead_letter_after: Duration,
+}
+
+impl Settings {
+    /// From the validated configuration.
+    pub fn from_config(cfg: &Config) -> Self {
+        Settings {
+            renderer: cfg.renderer.clone(),
+            raw: cfg.raw,
+            batching: cfg.batch > 1,
+            shown_url: cfg.shown_url.clone(),
+            max_backoff: cfg.max_backoff,
+            dead_letter_after: cfg.dead_letter_after,
+        }
+    }
+
+    /// The body of a non-raw format (records parsed for the renderer).
+    fn body(&self, lines: &[&[u8]]) -> Vec<u8> {
+        let items: Vec<Item> = lines
+            .iter()
+            .map(|l| Item {
+                raw: l.to_vec(),
+                value: serde_json::from_slice(l).unwrap_or(serde_json::Value::Null),
+            })
+            .collect();
+        self.renderer.body(&items)
+    }
+}
+
+/// Name of the dead-letter directory inside the spool.
+pub const DEAD_LETTER: &str = "dead-letter";
 
 struct Worker {
     spool: Spool,
@@ -55,8 +166,7 @@ struct Worker {
     rx: Receiver<Ctl>,
     queue: VecDeque<String>,
     drain: Option<Instant>,
-    shown_url: String,
-    max_backoff: Duration,
+    set: Settings,
 }
 
 /// Starts the thread with the keys already pending in the spool.
@@ -65,8 +175,7 @@ pub fn spawn(
     poster: Poster,
     out: Arc<Out>,
     pending: Vec<String>,
-    shown_url: String,
-    max_backoff: Duration,
+    set: Settings,
 ) -> (Sender<Ctl>, JoinHandle<Report>) {
     let (tx, rx) = crossbeam_channel::unbounded();
     let w = Worker {
@@ -76,8 +185,7 @@ pub fn spawn(
         rx,
         queue: pending.into(),
         drain: None,
-        shown_url,
-        max_backoff,
+        set,
     };
     let h = std::thread::Builder::new()
         .name("delivery".into())
@@ -118,7 +226,7 @@ impl Worker {
 
     fn run(mut self) -> Report {
         let mut report = Report::default();
-        let mut backoff = Backoff::new(Duration::from_millis(250), self.max_backoff);
+        let mut backoff = Backoff::new(Duration::from_millis(250), self.set.max_backoff);
         let mut announced: HashSet<String> = HashSet::new();
         let mut attempts = 0u32;
         let mut down = false;
@@ -139,27 +247,34 @@ impl Worker {
             if self.drain.is_some_and(|d| Instant::now() >= d) {
                 break;
             }
-            let data = match self.spool.read(&key) {
-                Ok(d) => d,
+            let (head, body) = match self.load(&key) {
+                Ok(Some(loaded)) => loaded,
+                Ok(None) => {
+                    let bad = self.spool.dir().join(format!("{key}.bad"));
+                    let _ = std::fs::rename(self.spool.dir().join(format!("{key}.entry")), &bad);
+                    eprintln!(
+                        "webhook-post: spool entry {key} is corrupt; moved aside to {}",
+                        bad.display()
+                    );
+                    self.queue.pop_front();
+                    continue;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    // Listed twice (a split interrupted by a crash) and already handled.
+                    self.queue.pop_front();
+                    continue;
+                }
                 Err(e) => {
                     eprintln!("webhook-post: spool entry {key} unreadable ({e}); skipped");
                     self.queue.pop_front();
                     continue;
                 }
             };
-            let Some((records, body)) = decode_entry(&data) else {
-                let bad = self.spool.dir().join(format!("{key}.bad"));
-                let _ = std::fs::rename(self.spool.dir().join(format!("{key}.entry")), &bad);
-                eprintln!(
-                    "webhook-post: spool entry {key} is corrupt; moved aside to {}",
-                    bad.display()
-                );
-                self.queue.pop_front();
-                continue;
-            };
+            let records = head.records;
             attempts += 1;
             let t0 = Instant::now();
-            let outcome = self.poster.post(body);
+            let outcome = self.poster.post(&body);
+            drop(body);
             let latency_ms = t0.elapsed().as_millis() as u64;
             let mut rec = Delivery {
                 status: "delivered",
@@ -169,6 +284,7 @@ impl Worker {
                 latency_ms,
                 error: None,
                 batch: &key,
+                dead_letter: None,
             };
             let retry = match outcome {
                 Outcome::Delivered { status } => {
@@ -178,7 +294,7 @@ impl Worker {
                     if down {
                         eprintln!(
                             "webhook-post: {} reachable again; delivering the spool",
-                            self.shown_url
+                            self.set.shown_url
                         );
                         down = false;
                     }
@@ -186,39 +302,65 @@ impl Worker {
                     self.out.record(&rec.to_value());
                     None
                 }
+                Outcome::TooLarge { error } if head.lines && records > 1 => {
+                    match self.split(&key) {
+                        Ok((a, b)) => {
+                            eprintln!(
+                                "webhook-post: batch of {records} records too large for {} ({error}); split into {a} + {b}",
+                                self.set.shown_url
+                            );
+                            rec.status = "split";
+                            rec.http_status = Some(413);
+                            rec.error = Some(&error);
+                            self.out.record(&rec.to_value());
+                            announced.remove(&key);
+                            attempts = 0;
+                            backoff.reset();
+                            continue;
+                        }
+                        Err(e) => {
+                            eprintln!("webhook-post: splitting batch {key}: {e}; retrying");
+                            Some(backoff.next_delay())
+                        }
+                    }
+                }
+                Outcome::TooLarge { error } => {
+                    self.give_up(&key, records, Some(413), &error, &mut rec, &mut report)
+                }
                 Outcome::Permanent { status, error } => {
-                    eprintln!(
-                        "webhook-post: batch of {records} records rejected by {}: {error}; dropped",
-                        self.shown_url
-                    );
-                    let _ = self.spool.remove(&key);
-                    report.failed_batches += 1;
-                    rec.status = "failed";
-                    rec.http_status = Some(status);
-                    rec.error = Some(&error);
-                    self.out.record(&rec.to_value());
-                    None
+                    self.give_up(&key, records, Some(status), &error, &mut rec, &mut report)
                 }
                 Outcome::Retry {
                     status,
                     retry_after,
                     error,
                 } => {
-                    if !down {
-                        eprintln!(
-                            "webhook-post: {} unavailable ({error}); batches wait in {} and are retried",
-                            self.shown_url,
-                            self.spool.dir().display()
+                    let age = Spool::key_time(&key)
+                        .and_then(|t| t.elapsed().ok())
+                        .unwrap_or_default();
+                    if age > self.set.dead_letter_after {
+                        let why = format!(
+                            "{error}; undeliverable for {}s (--dead-letter-after)",
+                            age.as_secs()
                         );
-                        down = true;
+                        self.give_up(&key, records, status, &why, &mut rec, &mut report)
+                    } else {
+                        if !down {
+                            eprintln!(
+                                "webhook-post: {} unavailable ({error}); batches wait in {} and are retried",
+                                self.set.shown_url,
+                                self.spool.dir().display()
+                            );
+                            down = true;
+                        }
+                        if announced.insert(key.clone()) {
+                            rec.status = "spooled";
+                            rec.http_status = status;
+                            rec.error = Some(&error);
+                            self.out.record(&rec.to_value());
+                        }
+                        Some(retry_after.unwrap_or_else(|| backoff.next_delay()))
                     }
-                    if announced.insert(key.clone()) {
-                        rec.status = "spooled";
-                        rec.http_status = status;
-                        rec.error = Some(&error);
-                        self.out.record(&rec.to_value());
-                    }
-                    Some(retry_after.unwrap_or_else(|| backoff.next_delay()))
                 }
             };
             match retry {
@@ -240,7 +382,7 @@ impl Worker {
                 .spool
                 .read(key)
                 .ok()
-                .and_then(|d| decode_entry(&d).map(|(n, _)| n))
+                .and_then(|d| decode_head(&d).map(|h| h.records))
                 .unwrap_or(0);
             report.left_batches += 1;
             report.left_records += records;
@@ -253,11 +395,127 @@ impl Worker {
                     latency_ms: 0,
                     error: None,
                     batch: key,
+                    dead_letter: None,
                 };
                 self.out.record(&rec.to_value());
             }
         }
         report
+    }
+
+    /// Reads an entry and renders its POST body; `None` when corrupt. The
+    /// raw format's body is built straight from the file, so sending a
+    /// batch holds little more than its body.
+    fn load(&self, key: &str) -> std::io::Result<Option<(Head, Vec<u8>)>> {
+        use std::io::{BufRead, Read};
+        let file = self.spool.open_entry(key)?;
+        let size = file.metadata()?.len() as usize;
+        let mut r = std::io::BufReader::with_capacity(64 * 1024, file);
+        let mut first = Vec::new();
+        r.read_until(b'\n', &mut first)?;
+        let Some(mut head) = decode_head(&first) else {
+            return Ok(None);
+        };
+        let rest = size.saturating_sub(first.len());
+        if !head.lines {
+            let mut body = Vec::with_capacity(rest);
+            r.read_to_end(&mut body)?;
+            return Ok(Some((head, body)));
+        }
+        if !self.set.raw {
+            let mut data = Vec::with_capacity(rest);
+            r.read_to_end(&mut data)?;
+            let lines = split_lines(&data);
+            head.records = lines.len() as u64;
+            let body = self.set.body(&lines);
+            return Ok(Some((head, body)));
+        }
+        let (n, body) = read_raw_body(&mut r, rest, self.set.batching)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        head.records = n;
+        Ok(Some((head, body)))
+    }
+
+    /// Replaces the head batch `key` by its two halves (`key.0`, `key.1`),
+    /// which take its place at the front of the queue.
+    fn split(&mut self, key: &str) -> std::io::Result<(usize, usize)> {
+        let data = self.spool.read(key)?;
+        let head = decode_head(&data).ok_or_else(|| std::io::Error::other("corrupt entry"))?;
+        let lines = split_lines(&data[head.start..]);
+        let half = lines.len() / 2;
+        let (k0, k1) = (format!("{key}.0"), format!("{key}.1"));
+        for (k, part) in [(&k0, &lines[..half]), (&k1, &lines[half..])] {
+            let h = lines_header();
+            let mut parts: Vec<&[u8]> = vec![&h];
+            for l in part {
+                parts.push(l);
+                parts.push(b"\n");
+            }
+            self.spool.put_named(k, &parts)?;
+        }
+        self.spool.remove(key)?;
+        self.queue.pop_front();
+        self.queue.retain(|k| *k != k0 && *k != k1);
+        self.queue.push_front(k1);
+        self.queue.push_front(k0);
+        Ok((half, lines.len() - half))
+    }
+
+    /// Moves the head batch to the dead-letter directory (its record lines,
+    /// or the body of an old-format entry), logs why and reports a `failed`
+    /// record. When even that fails the batch stays and is retried.
+    fn give_up<'a>(
+        &mut self,
+        key: &str,
+        records: u64,
+        status: Option<u16>,
+        error: &'a str,
+        rec: &mut Delivery<'a>,
+        report: &mut Report,
+    ) -> Option<Duration> {
+        match self.dead_letter(key) {
+            Ok(path) => {
+                eprintln!(
+                    "webhook-post: batch of {records} records rejected by {}: {error}; kept in {} (re-feed: see --help)",
+                    self.set.shown_url,
+                    path.display()
+                );
+                report.failed_batches += 1;
+                rec.status = "failed";
+                rec.http_status = status;
+                rec.error = Some(error);
+                rec.dead_letter = Some(path.display().to_string());
+                self.out.record(&rec.to_value());
+                None
+            }
+            Err(e) => {
+                eprintln!(
+                    "webhook-post: batch {key} rejected ({error}) but cannot be moved to the dead-letter directory: {e}; it stays in the spool"
+                );
+                Some(self.set.max_backoff)
+            }
+        }
+    }
+
+    fn dead_letter(&self, key: &str) -> std::io::Result<std::path::PathBuf> {
+        use std::io::Write;
+        let data = self.spool.read(key)?;
+        let head = decode_head(&data).ok_or_else(|| std::io::Error::other("corrupt entry"))?;
+        let dir = self.spool.dir().join(DEAD_LETTER);
+        std::fs::create_dir_all(&dir)?;
+        let ext = if head.lines { "ndjson" } else { "body" };
+        let path = dir.join(format!("{key}.{ext}"));
+        let tmp = dir.join(format!("{key}.tmp"));
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&data[head.start..])?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, &path)?;
+        std::fs::File::open(&dir)?.sync_all()?;
+        self.spool.remove(key)?;
+        Ok(path)
     }
 }
 
@@ -266,9 +524,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn entry_round_trip() {
-        let e = encode_entry(3, b"[1,2,3]\n");
-        assert_eq!(decode_entry(&e), Some((3, &b"[1,2,3]\n"[..])));
-        assert_eq!(decode_entry(b"garbage"), None);
+    fn entry_heads_new_and_old() {
+        let mut e = lines_header();
+        e.extend_from_slice(b"{\"a\":1}\n{\"b\":2}\n");
+        let h = decode_head(&e).unwrap();
+        assert_eq!((h.records, h.lines), (2, true));
+        assert_eq!(
+            split_lines(&e[h.start..]),
+            [&b"{\"a\":1}"[..], b"{\"b\":2}"]
+        );
+        let old = b"{\"records\":3}\n[1,2,3]";
+        let h = decode_head(old).unwrap();
+        assert_eq!(
+            (h.records, h.lines, &old[h.start..]),
+            (3, false, &b"[1,2,3]"[..])
+        );
+        assert_eq!(decode_head(b"garbage"), None);
+    }
+
+    #[test]
+    fn raw_body_is_what_the_renderer_makes() {
+        use crate::render::Format;
+        let lines: Vec<&[u8]> = vec![b"{\"a\":1}", b"{\"b\":[2]}"];
+        let items: Vec<Item> = lines
+            .iter()
+            .map(|l| Item {
+                raw: l.to_vec(),
+                value: serde_json::from_slice(l).unwrap(),
+            })
+            .collect();
+        for batching in [false, true] {
+            let r = Renderer::new(Format::Raw, batching);
+            let mut two = &b"{\"a\":1}\n\n{\"b\":[2]}\n"[..];
+            assert_eq!(
+                read_raw_body(&mut two, 9, batching).unwrap(),
+                (2, r.body(&items))
+            );
+            let mut one = &b"{\"a\":1}\n"[..];
+            assert_eq!(
+                read_raw_body(&mut one, 9, batching).unwrap(),
+                (1, r.body(&items[..1]))
+            );
+        }
+        assert_eq!(read_raw_body(&mut &b"\n"[..], 1, true).unwrap().0, 0);
     }
 }

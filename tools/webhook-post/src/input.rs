@@ -5,7 +5,10 @@
 //! Malformed lines are reported here as `webhook-post: line N: why` and
 //! skipped (or end the input under `--strict`); good records are handed
 //! over through a bounded channel, so a slow main loop slows the reader
-//! instead of growing memory.
+//! instead of growing memory. A record travels as its bytes only (plus the
+//! path the per-minute cap groups by): the parsed form is dropped here, so
+//! a buffered record costs its input size, not the several times more a
+//! parsed JSON tree takes.
 
 use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,11 +18,18 @@ use crossbeam_channel::Sender;
 use dlp_core::ndjson::{Line, LineReader};
 use serde_json::Value;
 
-use crate::render::Item;
+/// One good input record.
+#[derive(Debug)]
+pub struct Rec {
+    /// The line as read (one JSON object, no newline).
+    pub raw: Vec<u8>,
+    /// The file it is about ([`crate::template::subject_path`]).
+    pub path: Option<String>,
+}
 
 /// Messages to the main loop.
 pub enum Msg {
-    Record(Item),
+    Record(Rec),
     /// End of input.
     Eof,
     /// Input cannot go on (read error, or a malformed line under `--strict`).
@@ -30,14 +40,14 @@ pub enum Msg {
     Drained,
 }
 
-fn parse(line: &[u8]) -> Result<Item, String> {
+fn parse(line: &[u8]) -> Result<Rec, String> {
     let value: Value = serde_json::from_slice(line).map_err(|e| format!("not JSON: {e}"))?;
     if !value.is_object() {
         return Err("not a JSON object".into());
     }
-    Ok(Item {
+    Ok(Rec {
         raw: line.to_vec(),
-        value,
+        path: crate::template::subject_path(&value).map(str::to_owned),
     })
 }
 

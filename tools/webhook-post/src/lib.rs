@@ -19,7 +19,6 @@ pub mod render;
 pub mod report;
 pub mod template;
 
-use std::fs::File;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -56,30 +55,14 @@ enum Stop {
     Interrupted,
 }
 
-/// Takes the spool's lock so two instances never deliver the same entries.
-fn lock_spool(cfg: &Config) -> anyhow::Result<File> {
-    std::fs::create_dir_all(&cfg.spool)
-        .with_context(|| format!("creating spool {}", cfg.spool.display()))?;
-    let path = cfg.spool.join("lock");
-    let f = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
-    match f.try_lock() {
-        Ok(()) => Ok(f),
-        Err(std::fs::TryLockError::WouldBlock) => bail!(
-            "spool {} is in use by another webhook-post; give each instance its own --spool",
-            cfg.spool.display()
-        ),
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(e).with_context(|| format!("locking {}", path.display()))
-        }
-    }
-}
-
 /// Runs the tool over `input` with a validated configuration.
 pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::Result<ExitCode> {
     signals::install().context("installing signal handlers")?;
-    let _lock = lock_spool(&cfg)?;
-    let spool = Spool::open(&cfg.spool)
-        .with_context(|| format!("opening spool {}", cfg.spool.display()))?;
+    // Opening the spool locks it, so two instances never deliver the same entries.
+    let spool = Spool::open(&cfg.spool).map_err(|e| match e.kind() {
+        std::io::ErrorKind::WouldBlock => anyhow::anyhow!("{e}"),
+        _ => anyhow::anyhow!("opening spool {}: {e}", cfg.spool.display()),
+    })?;
     let pending = spool
         .list()
         .with_context(|| format!("listing spool {}", cfg.spool.display()))?;
@@ -118,27 +101,24 @@ pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::R
         poster,
         out.clone(),
         pending,
-        cfg.shown_url.clone(),
-        cfg.max_backoff,
+        delivery::Settings::from_config(&cfg),
     );
     let mut limiter = cfg.max_per_minute.map(Limiter::new);
     let mut b = Batcher::new(&cfg, &spool, &ctl);
 
     // A record enters the current batch unless the per-minute cap holds it back.
-    let take = |b: &mut Batcher,
-                limiter: &mut Option<Limiter>,
-                item: render::Item|
-     -> anyhow::Result<()> {
-        let now = Instant::now();
-        let admitted = match limiter.as_mut() {
-            Some(l) => l.admit(now, template::subject_path(&item.value)),
-            None => true,
+    let take =
+        |b: &mut Batcher, limiter: &mut Option<Limiter>, rec: input::Rec| -> anyhow::Result<()> {
+            let now = Instant::now();
+            let admitted = match limiter.as_mut() {
+                Some(l) => l.admit(now, rec.path.as_deref()),
+                None => true,
+            };
+            if admitted {
+                b.push(rec.raw, now)?;
+            }
+            Ok(())
         };
-        if admitted {
-            b.push(item, now)?;
-        }
-        Ok(())
-    };
     let stop = loop {
         if signals::requested() || out.stopped() {
             break Stop::Interrupted;

@@ -72,6 +72,8 @@ pub struct Delivery<'a> {
     pub latency_ms: u64,
     pub error: Option<&'a str>,
     pub batch: &'a str,
+    /// Where a failed batch was kept.
+    pub dead_letter: Option<String>,
 }
 
 impl Delivery<'_> {
@@ -90,6 +92,9 @@ impl Delivery<'_> {
         }
         if let Some(e) = self.error {
             v["error"] = e.into();
+        }
+        if let Some(p) = &self.dead_letter {
+            v["dead_letter"] = p.as_str().into();
         }
         v
     }

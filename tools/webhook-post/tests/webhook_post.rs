@@ -592,6 +592,13 @@ fn permanent_client_error_is_logged_and_exits_1() {
         "URL path leaked: {err}"
     );
     assert_eq!(spool_entries(tmp.path()), 0);
+    // Not dropped: kept for a re-feed.
+    let dl = dead_letters(tmp.path());
+    assert_eq!(dl.len(), 1);
+    assert_eq!(
+        std::fs::read_to_string(&dl[0]).unwrap(),
+        format!("{}\n", ev(0))
+    );
 }
 
 #[test]
@@ -884,8 +891,233 @@ fn one_spool_one_instance() {
     assert!(p.next_record(T).is_some());
     let out = wp(tmp.path()).args(["--url", &url]).run().expect_code(2);
     assert!(
-        out.stderr_str().contains("in use by another webhook-post"),
+        out.stderr_str().contains("is in use by another process"),
         "{}",
         out.stderr_str()
     );
+}
+
+fn dead_letters(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(dir.join("spool/dead-letter"))
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn too_large_batches_are_split_down_to_single_records() {
+    // 4 records: 413, then halves: 413, 200, 200, then the second half: 413, 200, 200.
+    let script: Script = vec![
+        (413, vec![], "too big".into()),
+        (413, vec![], "too big".into()),
+        (200, vec![], "ok".into()),
+        (200, vec![], "ok".into()),
+        (413, vec![], "too big".into()),
+    ]
+    .into();
+    let rx = Receiver::on(free_port(), script);
+    let tmp = TempDir::new("wp-413");
+    let out = wp(tmp.path())
+        .args(["--url", &rx.url(), "--batch", "4"])
+        .stdin(lines(4))
+        .run()
+        .expect_code(0);
+    let reqs = rx.reqs();
+    let sizes: Vec<usize> = reqs
+        .iter()
+        .map(|r| r.json().as_array().unwrap().len())
+        .collect();
+    assert_eq!(sizes, [4, 2, 1, 1, 2, 1, 1]);
+    // Every record delivered once, in order.
+    let delivered: Vec<Value> = [2, 3, 5, 6]
+        .iter()
+        .map(|&i| reqs[i].json()[0].clone())
+        .collect();
+    assert_eq!(
+        delivered,
+        (0..4)
+            .map(|i| serde_json::from_str::<Value>(&ev(i)).unwrap())
+            .collect::<Vec<_>>()
+    );
+    let recs = out.records();
+    assert_eq!(
+        statuses(&recs),
+        [
+            "split",
+            "split",
+            "delivered",
+            "delivered",
+            "split",
+            "delivered",
+            "delivered"
+        ]
+    );
+    assert_eq!(spool_entries(tmp.path()), 0);
+    assert!(dead_letters(tmp.path()).is_empty());
+}
+
+#[test]
+fn a_single_record_still_too_large_goes_to_the_dead_letter_directory_and_can_be_refed() {
+    let script: Script = vec![(413, vec![], "too big".into())].into();
+    let rx = Receiver::on(free_port(), script);
+    let tmp = TempDir::new("wp-413-one");
+    let out = wp(tmp.path())
+        .args(["--url", &rx.url()])
+        .stdin(lines(2))
+        .run()
+        .expect_code(1);
+    let recs = out.records();
+    assert_eq!(statuses(&recs), ["failed", "delivered"]);
+    let dl = dead_letters(tmp.path());
+    assert_eq!(dl.len(), 1);
+    assert_eq!(recs[0]["dead_letter"], dl[0].display().to_string());
+    assert_eq!(
+        std::fs::read_to_string(&dl[0]).unwrap(),
+        format!("{}\n", ev(0))
+    );
+    // The documented re-feed command, once the receiver takes it.
+    let refeed = format!(
+        "cd '{}' && cat *.ndjson | '{BIN}' --url '{}' --spool '{}' && rm *.ndjson",
+        tmp.join("spool/dead-letter").display(),
+        rx.url(),
+        tmp.join("refeed").display()
+    );
+    let st = std::process::Command::new("sh")
+        .args(["-c", &refeed])
+        .env("WATCH_WEBHOOK_URL", "")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let reqs = rx.reqs();
+    assert_eq!(
+        reqs.last().unwrap().json(),
+        serde_json::from_str::<Value>(&ev(0)).unwrap()
+    );
+    assert!(dead_letters(tmp.path()).is_empty());
+}
+
+#[test]
+fn same_origin_307_308_are_followed_and_nothing_is_dropped_on_other_redirects() {
+    let other = Receiver::start();
+    let script: Script = vec![
+        (307, vec![("Location", "/moved".to_owned())], String::new()),
+        (200, vec![], "ok".into()),
+        (
+            308,
+            vec![("Location", format!("http://127.0.0.1:{}/x", other.port))],
+            String::new(),
+        ),
+        (
+            301,
+            vec![("Location", "/elsewhere".to_owned())],
+            String::new(),
+        ),
+    ]
+    .into();
+    let rx = Receiver::on(free_port(), script);
+    let tmp = TempDir::new("wp-3xx");
+    let out = wp(tmp.path())
+        .args(["--url", &rx.url()])
+        .stdin(lines(3))
+        .run()
+        .expect_code(1);
+    let recs = out.records();
+    assert_eq!(statuses(&recs), ["delivered", "failed", "failed"]);
+    // 307 to the same origin: the same POST, body and all, to the new path.
+    let reqs = rx.reqs();
+    assert_eq!(reqs[0].path, "/hook");
+    assert_eq!(reqs[1].path, "/moved");
+    assert_eq!(reqs[1].body, reqs[0].body);
+    // 308 to another origin and 301 are not followed; both batches are kept.
+    assert!(other.reqs().is_empty(), "followed to another origin");
+    assert_eq!(reqs.len(), 4);
+    assert_eq!(recs[1]["http_status"], 308);
+    assert_eq!(recs[2]["http_status"], 301);
+    let dl = dead_letters(tmp.path());
+    assert_eq!(dl.len(), 2);
+    assert_eq!(
+        std::fs::read_to_string(&dl[0]).unwrap(),
+        format!("{}\n", ev(1))
+    );
+    assert_eq!(
+        std::fs::read_to_string(&dl[1]).unwrap(),
+        format!("{}\n", ev(2))
+    );
+    assert!(
+        out.stderr_str().contains("not followed"),
+        "{}",
+        out.stderr_str()
+    );
+}
+
+#[test]
+fn batches_failing_past_their_retry_budget_move_to_the_dead_letter_directory() {
+    let script: Script = (0..50).map(|_| (503, vec![], "down".to_owned())).collect();
+    let rx = Receiver::on(free_port(), script);
+    let tmp = TempDir::new("wp-budget");
+    let out = wp(tmp.path())
+        .args([
+            "--url",
+            &rx.url(),
+            "--dead-letter-after",
+            "1",
+            "--max-backoff",
+            "0.2",
+        ])
+        .stdin(lines(1))
+        .run()
+        .expect_code(1);
+    let recs = out.records();
+    assert_eq!(statuses(&recs), ["spooled", "failed"]);
+    assert!(recs[1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("--dead-letter-after"));
+    assert!(rx.reqs().len() >= 3);
+    assert_eq!(dead_letters(tmp.path()).len(), 1);
+    assert_eq!(spool_entries(tmp.path()), 0);
+}
+
+#[test]
+fn buffered_records_take_at_most_about_twice_their_size() {
+    let rx = Receiver::start();
+    let tmp = TempDir::new("wp-mem");
+    const LINES: usize = 6;
+    const SIZE: usize = 8 << 20;
+    let mut p = wp(tmp.path())
+        .args(["--url", &rx.url(), "--batch", "100", "--flush-after", "300"])
+        .spawn();
+    let filler = "a".repeat(SIZE);
+    let mut sent = 0;
+    for i in 0..LINES {
+        let line = format!("{{\"src_path\":\"/big/{i}\",\"data\":\"{filler}\"}}");
+        sent += line.len();
+        p.write_line(&line);
+    }
+    let rec = p.next_record(T).expect("delivery record");
+    assert_eq!(rec["status"], "delivered");
+    assert_eq!(rec["records"], LINES as u64);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", p.pid())).unwrap();
+    let peak_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    p.close_stdin();
+    p.wait_timeout(T).unwrap();
+    let input_kib = (LINES * SIZE / 1024) as u64;
+    // Twice the input plus the process's fixed costs (runtime, one line's
+    // read buffer and parse).
+    assert!(
+        peak_kib <= 2 * input_kib + 40 * 1024,
+        "peak RSS {peak_kib} KiB for {input_kib} KiB of input"
+    );
+    let got = rx.reqs();
+    assert_eq!(got.len(), 1);
+    // The JSON array of the six records: brackets and commas added.
+    assert_eq!(got[0].body.len(), sent + LINES + 1);
+    eprintln!("peak RSS {peak_kib} KiB for {input_kib} KiB of input");
 }
