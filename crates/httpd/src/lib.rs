@@ -30,6 +30,36 @@ use tokio::net::TcpStream;
 
 pub use parse::{BadRequest, Request};
 
+/// Connections the kernel queues for `accept` (clamped to
+/// `net.core.somaxconn`). The standard library's `bind` asks for 128: a
+/// burst of a few hundred webhooks then overflows the queue, the kernel
+/// falls back to SYN cookies, and a client whose first data segment was
+/// dropped has its next one answered with a reset.
+pub const LISTEN_BACKLOG: i32 = 4096;
+
+/// A listening TCP socket on the first address `addr` resolves to that
+/// can be bound, with [`LISTEN_BACKLOG`] and `SO_REUSEADDR` (a restart
+/// is not refused while old connections linger in TIME_WAIT).
+pub fn bind(addr: impl std::net::ToSocketAddrs) -> io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let mut last = None;
+    for a in addr.to_socket_addrs()? {
+        let attempt = (|| {
+            let s = Socket::new(Domain::for_address(a), Type::STREAM, Some(Protocol::TCP))?;
+            s.set_reuse_address(true)?;
+            s.bind(&a.into())?;
+            s.listen(LISTEN_BACKLOG)?;
+            Ok::<_, io::Error>(std::net::TcpListener::from(s))
+        })();
+        match attempt {
+            Ok(l) => return Ok(l),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last
+        .unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to listen on")))
+}
+
 /// Server limits.
 #[derive(Debug, Clone)]
 pub struct Config {

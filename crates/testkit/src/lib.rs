@@ -452,14 +452,17 @@ pub fn http(
     // A server may answer and close before the whole body is sent (413).
     let _ = s.write_all(body);
     let mut resp = Vec::new();
-    let _ = s.read_to_end(&mut resp);
+    let read = s.read_to_end(&mut resp);
     let text_end = resp
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .ok_or_else(|| {
+            let why = read
+                .err()
+                .map_or(String::new(), |e| format!(" (read: {e})"));
             std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
-                format!("no HTTP head in {} bytes", resp.len()),
+                format!("no HTTP head in {} bytes{why}", resp.len()),
             )
         })?;
     let head = String::from_utf8_lossy(&resp[..text_end]).into_owned();

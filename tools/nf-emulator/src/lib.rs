@@ -145,8 +145,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(p) => detect::load_rules(p)?,
         None => detect::default_rules(),
     };
-    let listener = std::net::TcpListener::bind(cli.listen)
-        .with_context(|| format!("cannot listen on {}", cli.listen))?;
+    let listener =
+        httpd::bind(cli.listen).with_context(|| format!("cannot listen on {}", cli.listen))?;
     let addr = listener.local_addr().context("listening address")?;
     let public_url = cli
         .public_url

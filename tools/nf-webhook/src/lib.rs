@@ -239,8 +239,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (replay_log, remembered) = replay::ReplayLog::open(&spool_dir, dlp_core::time::unix_now())
         .with_context(|| format!("opening {}/{}", spool_dir.display(), replay::FILE))?;
     dlp_core::signals::install().context("installing signal handlers")?;
-    let listener = std::net::TcpListener::bind(&args.listen)
-        .with_context(|| format!("listening on {}", args.listen))?;
+    let listener =
+        httpd::bind(&args.listen).with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr().context("listening socket")?;
     let (tx, rx) = crossbeam_channel::unbounded();
     let ctx = Arc::new(Ctx {
