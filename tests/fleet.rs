@@ -12,10 +12,15 @@
 //! - an independent client (Python nats-py) reads exactly what nats-post
 //!   wrote.
 
+use std::collections::{BTreeMap, HashSet};
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
+use serde_json::Value;
 use testkit::nats::Nats;
+use testkit::{bin, cmd, Output, TempDir};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -34,7 +39,10 @@ fn nats_dev_starts_reports_and_stops_a_server() {
             .env("NATS_DIR", n.dir())
             .output()
             .unwrap();
-        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
     };
     let (code, text) = status(&n);
     assert_eq!(code, Some(0), "{text}");
@@ -56,4 +64,241 @@ fn nats_dev_starts_reports_and_stops_a_server() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--cluster needs a positive number"));
+}
+
+// ---------------------------------------------------------------- helpers
+
+/// `n` Finding lines for `host` (without a host field when `host` is None;
+/// nats-post's --host fills it in).
+fn findings(tag: &str, n: usize, host: Option<&str>) -> String {
+    let mut s = String::new();
+    for i in 0..n {
+        let mut v = serde_json::json!({
+            "path": format!("/home/u/{tag}/file{i}.csv"),
+            "index": i % 3,
+            "timestamp": "2026-11-27T10:00:00.000000Z",
+            "detector": "US Social Security Number",
+            "confidence": "LIKELY",
+            "finding": format!("536-22-{:04}", i % 10000),
+            "byte_range": {"start": i, "end": i + 11},
+        });
+        if let Some(h) = host {
+            v["host"] = h.into();
+        }
+        s.push_str(&v.to_string());
+        s.push('\n');
+    }
+    s
+}
+
+/// nats-post against `url` with its own spool under `tmp`.
+fn post(url: &str, tmp: &TempDir, spool: &str) -> testkit::Cmd {
+    cmd(bin("nats-post"))
+        .args(["--servers", url, "--spool"])
+        .arg(tmp.join(spool))
+}
+
+fn delivered(out: &Output) -> (u64, u64) {
+    let mut n = (0, 0);
+    for r in out.records() {
+        if r["status"] == "delivered" {
+            n.0 += r["records"].as_u64().unwrap();
+            n.1 += r["duplicates"].as_u64().unwrap();
+        }
+    }
+    n
+}
+
+/// `path -> number of times seen` over NDJSON records.
+fn path_counts(lines: &[Value]) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for r in lines {
+        *m.entry(r["path"].as_str().unwrap().to_owned()).or_insert(0) += 1;
+    }
+    m
+}
+
+/// The Python nats-py client's view of the stream.
+fn python_read(url: &str, stream: &str) -> Vec<Value> {
+    let venv = Command::new(root().join("tests/py/ensure-nats-venv.sh"))
+        .output()
+        .expect("running tests/py/ensure-nats-venv.sh");
+    assert!(
+        venv.status.success(),
+        "cannot set up nats-py: {}",
+        String::from_utf8_lossy(&venv.stderr)
+    );
+    let py = String::from_utf8(venv.stdout).unwrap().trim().to_owned();
+    let out = Command::new(py)
+        .arg(root().join("tests/py/nats_read.py"))
+        .args([url, stream])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "nats_read.py: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    testkit::parse_records(&out.stdout)
+}
+
+// ---------------------------------------------------------------- nats-post
+
+#[test]
+fn python_client_reads_exactly_what_nats_post_wrote_and_resends_are_dropped() {
+    let n = Nats::start(&root(), 1);
+    let tmp = TempDir::new("np-py");
+    let mut input = findings("a", 250, None);
+    input.push_str(&findings("b", 50, Some("lap-2.corp")));
+    input.push_str("not json\n");
+    let out = post(&n.url(), &tmp, "spool")
+        .args(["--host", "lap-1", "--batch", "64"])
+        .stdin(input.clone())
+        .run();
+    // The malformed line is reported with its number; everything else goes.
+    assert_eq!(out.code(), 1, "{}", out.stderr_str());
+    assert!(
+        out.stderr_str().contains("nats-post: line 301:"),
+        "{}",
+        out.stderr_str()
+    );
+    assert_eq!(delivered(&out), (300, 0), "{}", out.stdout_str());
+    assert!(
+        out.records().len() >= 5,
+        "one delivery record per batch of 64"
+    );
+
+    let seen = python_read(&n.url(), "DLP");
+    assert_eq!(seen.len(), 300);
+    let mut ids = HashSet::new();
+    for (i, m) in seen.iter().enumerate() {
+        let data: Value = serde_json::from_str(m["data"].as_str().unwrap()).unwrap();
+        let (tag, host, subj_host) = if i < 250 {
+            ("a", "lap-1", "lap-1")
+        } else {
+            ("b", "lap-2.corp", "lap-2_corp")
+        };
+        let k = if i < 250 { i } else { i - 250 };
+        assert_eq!(
+            data["path"],
+            format!("/home/u/{tag}/file{k}.csv"),
+            "in order"
+        );
+        assert_eq!(data["host"], host);
+        assert_eq!(m["subject"], format!("dlp.finding.{subj_host}"));
+        let id = m["id"].as_str().unwrap();
+        assert_eq!(id.len(), 32);
+        assert!(ids.insert(id.to_owned()), "message ids are unique");
+        // The original record is there byte for byte after the host field.
+        let line = input.lines().nth(i).unwrap();
+        if i >= 250 {
+            assert_eq!(m["data"], line);
+        } else {
+            assert_eq!(
+                m["data"].as_str().unwrap(),
+                format!("{{\"host\":\"lap-1\",{}", &line[1..])
+            );
+        }
+    }
+    // The same input again (a re-send after a crash): JetStream's duplicate
+    // window drops every record.
+    let again = post(&n.url(), &tmp, "spool")
+        .args(["--host", "lap-1"])
+        .stdin(findings("a", 250, None))
+        .run();
+    assert_eq!(again.code(), 0, "{}", again.stderr_str());
+    assert_eq!(delivered(&again), (250, 250));
+    assert_eq!(python_read(&n.url(), "DLP").len(), 300);
+}
+
+#[test]
+fn servers_down_at_start_records_are_spooled_then_delivered() {
+    let n = Nats::start(&root(), 1);
+    n.stop();
+    let tmp = TempDir::new("np-down");
+    let mut p = post(&n.url(), &tmp, "spool")
+        .args(["--host", "h", "--batch", "100", "--max-retry-time", "60"])
+        .spawn();
+    let input = findings("d", 400, None);
+    for l in input.lines() {
+        p.write_line(l);
+    }
+    p.close_stdin();
+    let first = p
+        .next_record(Duration::from_secs(15))
+        .expect("a spooled record");
+    assert_eq!(first["status"], "spooled", "{first}");
+    assert!(
+        first["error"]
+            .as_str()
+            .unwrap()
+            .contains("no server reachable"),
+        "{first}"
+    );
+    assert!(p.wait_stderr("batches wait in", Duration::from_secs(5)));
+    // Every batch is on disk while the servers are down.
+    let spooled: usize = std::fs::read_dir(tmp.join("spool"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "entry"))
+        .map(|p| std::fs::read_to_string(p).unwrap().lines().count() - 1)
+        .sum();
+    assert_eq!(spooled, 400);
+    n.start_node(0);
+    let st = p
+        .wait_timeout(Duration::from_secs(60))
+        .expect("nats-post exits");
+    assert_eq!(st.code(), Some(0), "{}", p.stderr_text());
+    let recs = p.drain_records(Duration::from_millis(200));
+    let sum: u64 = recs
+        .iter()
+        .filter(|r| r["status"] == "delivered")
+        .map(|r| r["records"].as_u64().unwrap())
+        .sum();
+    assert_eq!(sum, 400);
+    let got: Vec<Value> = python_read(&n.url(), "DLP")
+        .iter()
+        .map(|m| serde_json::from_str(m["data"].as_str().unwrap()).unwrap())
+        .collect();
+    let counts = path_counts(&got);
+    assert_eq!(counts.len(), 400);
+    assert!(counts.values().all(|&c| c == 1));
+}
+
+#[test]
+fn nats_post_refuses_bad_settings_before_reading() {
+    let tmp = TempDir::new("np-bad");
+    for (args, want) in [
+        (
+            vec!["--servers", "nats://u:hunter2@127.0.0.1:1"],
+            "never on the command line",
+        ),
+        (vec!["--servers", "http://x:1"], "is not nats://"),
+        (vec!["--subject", "dlp.{nope}"], "unknown placeholder"),
+        (vec!["--stream", "a.b"], "stream name"),
+        (
+            vec!["--creds", "/nonexistent/u.creds"],
+            "/nonexistent/u.creds",
+        ),
+    ] {
+        let out = cmd(bin("nats-post"))
+            .args(["--spool"])
+            .arg(tmp.join("spool"))
+            .args(&args)
+            .stdin("{}\n")
+            .run();
+        assert_eq!(out.code(), 2, "{args:?}: {}", out.stderr_str());
+        assert!(
+            out.stderr_str().contains(want),
+            "{args:?}: {}",
+            out.stderr_str()
+        );
+        assert!(!out.stderr_str().contains("hunter2"));
+    }
+    let out = post("nats://127.0.0.1:1", &tmp, "spool")
+        .env("NATS_USER", "u")
+        .stdin("{}\n")
+        .run();
+    assert_eq!(out.code(), 2);
+    assert!(out.stderr_str().contains("NATS_PASSWORD"));
 }

@@ -110,6 +110,7 @@ fn flag_table_names_every_flag_of_every_tool() {
         "nf-webhook",
         "webhook-post",
         "nf-emulator",
+        "nats-post",
     ] {
         let help = cmd(bin(tool))
             .arg("--help")
