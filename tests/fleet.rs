@@ -12,15 +12,16 @@
 //! - an independent client (Python nats-py) reads exactly what nats-post
 //!   wrote.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Duration;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use testkit::nats::Nats;
-use testkit::{bin, cmd, Output, TempDir};
+use testkit::{bin, cmd, Output, Spawned, TempDir};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -107,6 +108,23 @@ fn delivered(out: &Output) -> (u64, u64) {
         }
     }
     n
+}
+
+fn tail(url: &str) -> testkit::Cmd {
+    cmd(bin("nats-tail")).args(["--servers", url])
+}
+
+/// Everything in the stream, read with nats-tail on a fresh ephemeral consumer.
+fn read_all(url: &str) -> Vec<Value> {
+    let out = tail(url).args(["--from-beginning", "--exit-at-end"]).run();
+    assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    out.records()
+}
+
+fn all_paths(tag: &str, n: usize) -> HashSet<String> {
+    (0..n)
+        .map(|i| format!("/home/u/{tag}/file{i}.csv"))
+        .collect()
 }
 
 /// `path -> number of times seen` over NDJSON records.
@@ -301,4 +319,297 @@ fn nats_post_refuses_bad_settings_before_reading() {
         .run();
     assert_eq!(out.code(), 2);
     assert!(out.stderr_str().contains("NATS_PASSWORD"));
+}
+
+// ---------------------------------------------------------------- nats-tail
+
+#[test]
+fn two_hosts_through_a_3_node_cluster_every_record_once_with_its_host() {
+    let n = Nats::start(&root(), 3);
+    let tmp = TempDir::new("fleet-e2e");
+    // Two endpoints, each with its own spool, publishing at the same time.
+    let hosts = [("alpha", "a", 700), ("beta", "b", 500)];
+    let posts: Vec<_> = hosts
+        .iter()
+        .map(|&(host, tag, count)| {
+            let url = n.url();
+            let t = tmp.join(host);
+            std::thread::spawn(move || {
+                cmd(bin("nats-post"))
+                    .args([
+                        "--servers",
+                        &url,
+                        "--replicas",
+                        "3",
+                        "--host",
+                        host,
+                        "--spool",
+                    ])
+                    .arg(t)
+                    .args(["--batch", "100"])
+                    .stdin(findings(tag, count, None))
+                    .run()
+            })
+        })
+        .collect();
+    for p in posts {
+        let out = p.join().unwrap();
+        assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    }
+    // The centre: nats-tail on a durable, piped into findings-csv.
+    let central = tail(&n.url())
+        .args(["--durable", "central", "--from-beginning", "--exit-at-end"])
+        .run();
+    assert_eq!(central.code(), 0, "{}", central.stderr_str());
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for r in central.records() {
+        let path = r["path"].as_str().unwrap().to_owned();
+        let host = r["host"].as_str().unwrap().to_owned();
+        assert!(seen.insert(path.clone(), host).is_none(), "{path} twice");
+    }
+    assert_eq!(seen.len(), 1200);
+    for (host, tag, count) in hosts {
+        for p in all_paths(tag, count) {
+            assert_eq!(seen.get(&p).map(String::as_str), Some(host), "{p}");
+        }
+    }
+    // The durable remembers: nothing new for it now.
+    let again = tail(&n.url())
+        .args(["--durable", "central", "--exit-at-end"])
+        .run();
+    assert_eq!(again.code(), 0);
+    assert!(again.stdout.is_empty());
+    // The stream keeps 3 replicas (asked of the Python client).
+    let info = python_info(&n.url(), "DLP");
+    assert_eq!(info["replicas"], 3, "{info}");
+    assert_eq!(info["messages"], 1200, "{info}");
+}
+
+/// Stream configuration and state, through nats-py.
+fn python_info(url: &str, stream: &str) -> Value {
+    let venv = Command::new(root().join("tests/py/ensure-nats-venv.sh"))
+        .output()
+        .unwrap();
+    let py = String::from_utf8(venv.stdout).unwrap().trim().to_owned();
+    let out = Command::new(py)
+        .arg(root().join("tests/py/nats_read.py"))
+        .args([url, stream, "--info"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_node_killed_mid_stream_and_restarted_loses_nothing_and_doubles_nothing() {
+    let n = Nats::start(&root(), 3);
+    let tmp = TempDir::new("fleet-kill");
+    let mut p = cmd(bin("nats-post"))
+        .args([
+            "--servers",
+            &n.url(),
+            "--replicas",
+            "3",
+            "--host",
+            "h",
+            "--spool",
+        ])
+        .arg(tmp.join("spool"))
+        .args(["--batch", "50", "--timeout", "2"])
+        .spawn();
+    let input = findings("k", 3000, None);
+    for (i, l) in input.lines().enumerate() {
+        p.write_line(l);
+        if i % 100 == 99 {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if i == 1000 {
+            n.kill_node(0);
+        }
+        if i == 2000 {
+            n.start_node(0);
+        }
+    }
+    p.close_stdin();
+    let st = p
+        .wait_timeout(Duration::from_secs(90))
+        .expect("nats-post exits");
+    assert_eq!(st.code(), Some(0), "{}", p.stderr_text());
+    let got = read_all(&n.url());
+    let counts = path_counts(&got);
+    assert_eq!(counts.len(), 3000, "nothing lost");
+    assert!(counts.values().all(|&c| c == 1), "nothing doubled");
+}
+
+#[test]
+fn nats_tail_killed_mid_stream_resumes_on_its_durable_without_loss() {
+    let n = Nats::start(&root(), 1);
+    let tmp = TempDir::new("tail-kill");
+    let total = 6000;
+    let out = cmd(bin("nats-post"))
+        .args(["--servers", &n.url(), "--host", "h", "--spool"])
+        .arg(tmp.join("spool"))
+        .stdin(findings("t", total, None))
+        .run();
+    assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    // Read a little, then stop reading: nats-tail blocks on a full pipe
+    // with messages written and not acknowledged; kill -9 it there.
+    let batch = 200;
+    let mut child = Command::new(bin("nats-tail"))
+        .args(["--servers", &n.url(), "--durable", "d", "--from-beginning"])
+        .args(["--batch", &batch.to_string(), "--ack-wait", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut r = BufReader::new(child.stdout.take().unwrap());
+    let mut first = Vec::new();
+    let mut line = String::new();
+    while first.len() < 100 {
+        line.clear();
+        assert!(r.read_line(&mut line).unwrap() > 0);
+        first.push(serde_json::from_str::<Value>(&line).unwrap());
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // What it wrote before dying is still in the pipe: read it all.
+    for l in r.lines() {
+        first.push(serde_json::from_str(&l.unwrap()).unwrap());
+    }
+    assert!(
+        first.len() < total,
+        "killed mid-stream ({} of {total})",
+        first.len()
+    );
+    // Restarted on the same durable after the ack wait: the rest, and at
+    // most one batch again.
+    std::thread::sleep(Duration::from_millis(1500));
+    let rest = tail(&n.url())
+        .args(["--durable", "d", "--exit-at-end"])
+        .run();
+    assert_eq!(rest.code(), 0, "{}", rest.stderr_str());
+    let mut all = first.clone();
+    all.extend(rest.records());
+    let counts = path_counts(&all);
+    assert_eq!(
+        counts.keys().cloned().collect::<HashSet<_>>(),
+        all_paths("t", total),
+        "nothing lost"
+    );
+    let doubled: usize = counts.values().map(|c| c - 1).sum();
+    assert!(
+        doubled <= batch,
+        "{doubled} written twice, more than one batch"
+    );
+}
+
+#[test]
+fn two_nats_tails_on_one_durable_share_the_messages() {
+    let n = Nats::start(&root(), 1);
+    let tmp = TempDir::new("tail-share");
+    // The stream and the durable exist before the two readers start.
+    let out = cmd(bin("nats-post"))
+        .args(["--servers", &n.url(), "--host", "h", "--spool"])
+        .arg(tmp.join("spool"))
+        .stdin(findings("s0", 1, None))
+        .run();
+    assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    let mut readers: Vec<Spawned> = (0..2)
+        .map(|_| {
+            tail(&n.url())
+                .args(["--durable", "shared", "--from-beginning", "--batch", "20"])
+                .spawn()
+        })
+        .collect();
+    let total = 2000;
+    let out = cmd(bin("nats-post"))
+        .args([
+            "--servers",
+            &n.url(),
+            "--host",
+            "h",
+            "--batch",
+            "20",
+            "--spool",
+        ])
+        .arg(tmp.join("spool"))
+        .stdin(findings("s", total, None))
+        .run();
+    assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut got: Vec<Vec<Value>> = vec![Vec::new(), Vec::new()];
+    while got.iter().map(Vec::len).sum::<usize>() < total + 1 && Instant::now() < deadline {
+        for (i, r) in readers.iter_mut().enumerate() {
+            while let Some(v) = r.next_record(Duration::from_millis(20)) {
+                got[i].push(v);
+            }
+        }
+    }
+    for r in &mut readers {
+        r.signal(15);
+        assert_eq!(
+            r.wait_timeout(Duration::from_secs(10)).unwrap().code(),
+            Some(0)
+        );
+    }
+    assert!(
+        !got[0].is_empty() && !got[1].is_empty(),
+        "both share: {} and {}",
+        got[0].len(),
+        got[1].len()
+    );
+    let all: Vec<Value> = got.concat();
+    let counts = path_counts(&all);
+    assert_eq!(counts.len(), total + 1);
+    assert!(
+        counts.values().all(|&c| c == 1),
+        "each message to one reader"
+    );
+}
+
+#[test]
+fn nats_tail_filters_by_subject_and_rejects_foreign_messages() {
+    let n = Nats::start(&root(), 1);
+    let tmp = TempDir::new("tail-filter");
+    for (host, tag) in [("web-01", "w"), ("lap-07", "l")] {
+        let out = cmd(bin("nats-post"))
+            .args(["--servers", &n.url(), "--host", host, "--spool"])
+            .arg(tmp.join(host))
+            .stdin(findings(tag, 30, None))
+            .run();
+        assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    }
+    let out = tail(&n.url())
+        .args([
+            "--filter",
+            "dlp.finding.web-01",
+            "--from-beginning",
+            "--exit-at-end",
+        ])
+        .run();
+    assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    let recs = out.records();
+    assert_eq!(recs.len(), 30);
+    assert!(recs.iter().all(|r| r["host"] == "web-01"));
+    // Bad settings are refused up front.
+    for (args, want) in [
+        (vec!["--filter", "dlp..x"], "is not a NATS subject"),
+        (vec!["--durable", "a.b"], "durable name"),
+        (vec!["--ack-wait", "0"], "--ack-wait"),
+    ] {
+        let out = tail(&n.url()).args(&args).run();
+        assert_eq!(out.code(), 2, "{args:?}");
+        assert!(out.stderr_str().contains(want), "{}", out.stderr_str());
+    }
+    // A missing stream with --exit-at-end is an error, not a hang.
+    let out = tail(&n.url())
+        .args(["--stream", "NOPE", "--exit-at-end"])
+        .run();
+    assert_eq!(out.code(), 2);
+    assert!(out.stderr_str().contains("NOPE"), "{}", out.stderr_str());
 }

@@ -111,6 +111,7 @@ fn flag_table_names_every_flag_of_every_tool() {
         "webhook-post",
         "nf-emulator",
         "nats-post",
+        "nats-tail",
     ] {
         let help = cmd(bin(tool))
             .arg("--help")

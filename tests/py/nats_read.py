@@ -2,7 +2,8 @@
 stream, through the NATS Python client (nats-py), as NDJSON on stdout:
 {"subject": ..., "id": <Nats-Msg-Id header>, "data": <payload text>}.
 
-Usage: nats_read.py SERVERS STREAM
+Usage: nats_read.py SERVERS STREAM [--info]
+With --info: {"replicas": N, "messages": N, "subjects": [...]} instead.
 """
 import asyncio
 import json
@@ -15,6 +16,15 @@ async def main(servers: str, stream: str) -> None:
     nc = await nats.connect(servers=servers.split(","))
     js = nc.jetstream()
     info = await js.stream_info(stream)
+    if "--info" in sys.argv:
+        out = {
+            "replicas": info.config.num_replicas,
+            "messages": info.state.messages,
+            "subjects": info.config.subjects,
+        }
+        sys.stdout.write(json.dumps(out) + "\n")
+        await nc.drain()
+        return
     want = info.state.messages
     sub = await js.pull_subscribe(info.config.subjects[0], stream=stream)
     got = 0

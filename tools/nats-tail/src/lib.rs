@@ -1,0 +1,261 @@
+//! `nats-tail`: a NATS JetStream stream to NDJSON on stdout, through a
+//! pull consumer with explicit acknowledgements.
+//!
+//! Messages of a pull batch are written to a buffered stdout as they
+//! arrive; whenever no further message is ready at once (and at the end
+//! of each pull), stdout is flushed and only then are the written
+//! messages acknowledged (and the acknowledgements flushed to the server).
+//! So a crash can only cause messages to be written again, never lost.
+//! Flags are validated in [`cli`].
+
+pub mod cli;
+
+use std::io::{BufWriter, Stdout, Write};
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use async_nats::jetstream::consumer::pull::{self, Config as ConsumerConfig};
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy};
+use async_nats::jetstream::message::AckKind;
+use async_nats::jetstream::Message;
+use clap::Parser;
+use dlp_core::backoff::Backoff;
+use dlp_core::{signals, ExitCode};
+use dlp_nats::async_nats;
+use futures_util::StreamExt;
+
+use crate::cli::Config;
+
+/// Process entry point.
+pub fn main() -> std::process::ExitCode {
+    dlp_core::run_main("nats-tail", || {
+        let cfg = cli::Args::parse().into_config(|k| std::env::var(k).ok())?;
+        run(cfg)
+    })
+}
+
+/// Runs the tool with a validated configuration.
+pub fn run(cfg: Config) -> anyhow::Result<ExitCode> {
+    signals::install().context("installing signal handlers")?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(tail(&cfg))
+}
+
+type Consumer = async_nats::jetstream::consumer::Consumer<pull::Config>;
+
+/// Finds or creates the consumer; `Ok(None)` while the stream is not there yet.
+async fn consumer(js: &async_nats::jetstream::Context, cfg: &Config) -> Result<Consumer, String> {
+    let stream = js
+        .get_stream(&cfg.stream)
+        .await
+        .map_err(|e| format!("stream {}: {e}", cfg.stream))?;
+    let cc = ConsumerConfig {
+        durable_name: cfg.durable.clone(),
+        deliver_policy: if cfg.from_beginning {
+            DeliverPolicy::All
+        } else {
+            DeliverPolicy::New
+        },
+        ack_policy: AckPolicy::Explicit,
+        ack_wait: cfg.ack_wait,
+        filter_subject: cfg.filter.clone().unwrap_or_default(),
+        max_ack_pending: cfg.max_ack_pending,
+        inactive_threshold: if cfg.durable.is_some() {
+            Duration::ZERO
+        } else {
+            Duration::from_secs(300)
+        },
+        ..Default::default()
+    };
+    let r = match &cfg.durable {
+        Some(name) => stream.get_or_create_consumer(name, cc).await,
+        None => stream.create_consumer(cc).await,
+    };
+    r.map_err(|e| {
+        format!(
+            "consumer {} on stream {}: {e}",
+            cfg.durable.as_deref().unwrap_or("(ephemeral)"),
+            cfg.stream
+        )
+    })
+}
+
+struct Out {
+    w: BufWriter<Stdout>,
+    /// Written, not yet acknowledged.
+    unacked: Vec<Message>,
+    rejected: bool,
+    closed: bool,
+}
+
+impl Out {
+    /// Writes one message's line, or reports and terminates a bad one.
+    async fn write(&mut self, m: Message) -> anyhow::Result<()> {
+        let p = &m.message.payload;
+        let body = p.strip_suffix(b"\n").unwrap_or(p);
+        let why = if body.contains(&b'\n') {
+            Some("holds more than one line".to_owned())
+        } else {
+            dlp_core::json_scan::top_level(body, |_| None::<()>, |_, _, _| Ok(())).err()
+        };
+        if let Some(why) = why {
+            let seq = m.info().map(|i| i.stream_sequence).unwrap_or(0);
+            eprintln!(
+                "nats-tail: message {seq} on {} is not one JSON object ({why}); skipped",
+                m.message.subject
+            );
+            self.rejected = true;
+            let _ = m.ack_with(AckKind::Term).await;
+            return Ok(());
+        }
+        self.w.write_all(body)?;
+        self.w.write_all(b"\n")?;
+        self.unacked.push(m);
+        Ok(())
+    }
+
+    /// Flushes stdout, then acknowledges what it holds.
+    async fn commit(&mut self, client: &async_nats::Client) -> anyhow::Result<()> {
+        if self.unacked.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = self.w.flush() {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                // Nothing more can be written: what is unacknowledged is
+                // delivered again to the next reader.
+                self.closed = true;
+                self.unacked.clear();
+                return Ok(());
+            }
+            return Err(anyhow::Error::new(e).context("writing output"));
+        }
+        for m in self.unacked.drain(..) {
+            // A lost ack only means the message is delivered again.
+            let _ = m.ack().await;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), client.flush()).await;
+        Ok(())
+    }
+}
+
+async fn tail(cfg: &Config) -> anyhow::Result<ExitCode> {
+    let client = cfg.conn.connect().await?;
+    let js = async_nats::jetstream::context::ContextBuilder::new()
+        .timeout(Duration::from_secs(5))
+        .build(client.clone());
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
+    let mut said: Option<String> = None;
+    let mut out = Out {
+        w: BufWriter::with_capacity(64 * 1024, std::io::stdout()),
+        unacked: Vec::new(),
+        rejected: false,
+        closed: false,
+    };
+    let started = std::time::Instant::now();
+    let mut consumer_handle: Option<Consumer> = None;
+    'pulls: loop {
+        if signals::requested() || out.closed {
+            break;
+        }
+        let c = match &consumer_handle {
+            Some(c) => c.clone(),
+            None => match consumer(&js, cfg).await {
+                Ok(c) => {
+                    consumer_handle = Some(c.clone());
+                    c
+                }
+                Err(e) => {
+                    let missing = e.contains("not found");
+                    if cfg.exit_at_end && (missing || started.elapsed() > Duration::from_secs(30)) {
+                        bail!("{e}");
+                    }
+                    if said.as_deref() != Some(&e) && started.elapsed() > Duration::from_secs(2) {
+                        eprintln!("nats-tail: {e}; retrying");
+                        said = Some(e);
+                    }
+                    let _idle = signals::idle();
+                    tokio::time::sleep(backoff.next_delay()).await;
+                    continue;
+                }
+            },
+        };
+        let batch = if cfg.exit_at_end {
+            c.fetch().max_messages(cfg.batch).messages().await
+        } else {
+            c.batch()
+                .max_messages(cfg.batch)
+                .expires(Duration::from_secs(10))
+                .heartbeat(Duration::from_secs(3))
+                .messages()
+                .await
+        };
+        let mut msgs = match batch {
+            Ok(b) => b,
+            Err(e) => {
+                let e = format!("pulling from {}: {e}", cfg.stream);
+                if said.as_deref() != Some(&e) {
+                    eprintln!("nats-tail: {e}; retrying");
+                    said = Some(e);
+                }
+                let _idle = signals::idle();
+                tokio::time::sleep(backoff.next_delay()).await;
+                continue;
+            }
+        };
+        let mut got = 0usize;
+        loop {
+            let next = if out.unacked.is_empty() {
+                // Nothing in hand: a signal may end the process right here.
+                let _idle = signals::idle();
+                if _idle.is_none() {
+                    break 'pulls;
+                }
+                msgs.next().await
+            } else {
+                match tokio::time::timeout(Duration::ZERO, msgs.next()).await {
+                    Ok(n) => n,
+                    Err(_) => {
+                        out.commit(&client).await?;
+                        continue;
+                    }
+                }
+            };
+            match next {
+                None => break,
+                Some(Ok(m)) => {
+                    got += 1;
+                    out.write(m).await?;
+                    if signals::requested() {
+                        break;
+                    }
+                }
+                Some(Err(e)) => {
+                    let e = format!("reading from {}: {e}", cfg.stream);
+                    if said.as_deref() != Some(&e) {
+                        eprintln!("nats-tail: {e}; retrying");
+                        said = Some(e);
+                    }
+                    break;
+                }
+            }
+        }
+        out.commit(&client).await?;
+        if got > 0 {
+            backoff.reset();
+            if said.take().is_some() {
+                eprintln!("nats-tail: reading {} again", cfg.stream);
+            }
+        }
+        if cfg.exit_at_end && got == 0 {
+            break;
+        }
+    }
+    out.commit(&client).await?;
+    if out.closed {
+        return Ok(ExitCode::Ok);
+    }
+    Ok(ExitCode::from_rejected(out.rejected))
+}
