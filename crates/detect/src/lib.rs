@@ -82,6 +82,7 @@ impl Match {
             archive_path: archive_path.to_owned(),
             detection_rules: self.matched_rules.clone(),
             sha256: None,
+            host: None,
         }
     }
 }

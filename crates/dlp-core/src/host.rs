@@ -12,6 +12,12 @@ pub fn name() -> String {
         .unwrap_or_default()
 }
 
+/// This machine's host name, looked up once; `None` when unknown.
+pub fn this() -> Option<&'static str> {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    Some(NAME.get_or_init(name).as_str()).filter(|n| !n.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -102,6 +102,9 @@ pub struct FsEvent {
     /// Why a synthetic event was emitted (`initial_scan`, `baseline`, `rescan`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The machine the event happened on (for records gathered centrally).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 impl FsEvent {
@@ -124,6 +127,7 @@ impl FsEvent {
             sha256: None,
             previous_sha256: None,
             reason: None,
+            host: None,
         }
     }
 
@@ -327,6 +331,9 @@ pub struct Finding {
     /// SHA-256 of the scanned file, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// The machine the scanned file is on (for findings gathered centrally).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// Outcome of one upload attempt (`nf-upload`'s output).

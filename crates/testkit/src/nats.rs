@@ -92,12 +92,18 @@ impl Nats {
 
     /// Kills node `i` at once (SIGKILL).
     pub fn kill_node(&self, i: usize) {
-        assert!(self.ctl(&["kill-node", &i.to_string()]), "kill-node {i} failed");
+        assert!(
+            self.ctl(&["kill-node", &i.to_string()]),
+            "kill-node {i} failed"
+        );
     }
 
     /// Starts node `i` again and waits for its JetStream API.
     pub fn start_node(&self, i: usize) {
-        assert!(self.ctl(&["start-node", &i.to_string()]), "start-node {i} failed");
+        assert!(
+            self.ctl(&["start-node", &i.to_string()]),
+            "start-node {i} failed"
+        );
     }
 
     /// The directory holding configuration, data and logs.

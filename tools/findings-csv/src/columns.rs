@@ -31,6 +31,7 @@ pub const ALL: &[&str] = &[
     "column_range",
     "detection_rules",
     "sha256",
+    "host",
 ];
 
 /// A range as it appears in a finding.
@@ -62,6 +63,7 @@ pub struct FindingView<'a> {
     pub archive_path: Cow<'a, str>,
     pub detection_rules: Vec<Cow<'a, str>>,
     pub sha256: Option<Cow<'a, str>>,
+    pub host: Cow<'a, str>,
 }
 
 fn string<'a>(key: &str, v: Val<'a>) -> Result<Cow<'a, str>, String> {
@@ -179,6 +181,7 @@ impl<'a> FindingView<'a> {
                         .collect()
                 }
                 Column::Sha256 => f.sha256 = Some(string(key, v)?),
+                Column::Host => f.host = string(key, v)?,
             }
             Ok(())
         })?;
@@ -215,6 +218,7 @@ pub enum Column {
     ColumnRange,
     DetectionRules,
     Sha256,
+    Host,
 }
 
 impl Column {
@@ -242,6 +246,7 @@ impl Column {
             "column_range" => ColumnRange,
             "detection_rules" => DetectionRules,
             "sha256" => Sha256,
+            "host" => Host,
             _ => return None,
         })
     }
@@ -301,6 +306,7 @@ impl Column {
             Column::ColumnRange => range(f.column_range),
             Column::DetectionRules => Cow::Owned(f.detection_rules.join(";")),
             Column::Sha256 => f.sha256.as_deref().map(Cow::Borrowed).unwrap_or_default(),
+            Column::Host => Cow::Borrowed(&f.host),
         }
     }
 }

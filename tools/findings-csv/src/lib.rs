@@ -24,7 +24,8 @@ Default columns, in order (Nightfall's tutorial CSV plus the file path):
   detector,confidence,byte_range,detection_rules
 byte_range is written as start-end and detection_rules joined with ';'.
 Other columns: archive_path, detector_uuid, redacted_finding, codepoint_range,
-line_range, line (first line number), row_range, column_range, sha256.
+line_range, line (first line number), row_range, column_range, sha256,
+host (the machine, in findings gathered from a fleet).
 
 Cells a spreadsheet would read as a formula (leading = + - @ tab CR) are
 prefixed with ' (OWASP CSV-injection advice); --raw turns this off.

@@ -102,7 +102,10 @@ impl<W: Write> Emitter<W> {
 
     /// Emits one event. `dest_existed` tells the debouncer whether a move
     /// replaced an existing file (for atomic-save detection).
-    pub fn emit(&mut self, ev: FsEvent, dest_existed: bool) -> anyhow::Result<()> {
+    pub fn emit(&mut self, mut ev: FsEvent, dest_existed: bool) -> anyhow::Result<()> {
+        if ev.host.is_none() {
+            ev.host = dlp_core::host::this().map(str::to_owned);
+        }
         match &mut self.debounce {
             Some(d) if ev.event_type != EventType::Overflow => {
                 d.push(ev, dest_existed, Instant::now());
