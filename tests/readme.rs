@@ -112,6 +112,7 @@ fn flag_table_names_every_flag_of_every_tool() {
         "nf-emulator",
         "nats-post",
         "nats-tail",
+        "findings-report",
     ] {
         let help = cmd(bin(tool))
             .arg("--help")
