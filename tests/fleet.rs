@@ -622,3 +622,132 @@ fn nats_tail_filters_by_subject_and_rejects_foreign_messages() {
     assert_eq!(out.code(), 2);
     assert!(out.stderr_str().contains("NOPE"), "{}", out.stderr_str());
 }
+
+// ---------------------------------------------------------------- pipelines
+
+/// A script under pipelines/ with the debug tools and its own state dir.
+fn script(name: &str, state: &TempDir) -> testkit::Cmd {
+    let bins = bin("nats-post");
+    cmd(root().join("pipelines").join(name))
+        .env("DLP_BIN_DIR", bins.parent().unwrap())
+        .env("XDG_STATE_HOME", state.join("state"))
+        .env("HOME", state.join("home"))
+        .env("DLP_STOP_TIMEOUT", "10")
+}
+
+#[test]
+fn fleet_scripts_have_usage_and_reject_bad_arguments() {
+    let t = TempDir::new("fleet-usage");
+    for s in ["fleet-endpoint.sh", "fleet-central.sh"] {
+        let help = script(s, &t).arg("--help").run().expect_code(0);
+        assert!(help.stdout_str().starts_with("Usage: "), "{s}");
+        let bad = script(s, &t).arg("--no-such-flag").run().expect_code(2);
+        assert!(bad.stderr_str().contains("unknown option"), "{s}");
+    }
+    // Credentials on the command line are refused before anything runs.
+    std::fs::create_dir_all(t.join("w")).unwrap();
+    let out = script("fleet-endpoint.sh", &t)
+        .args(["--servers", "nats://u:pw@127.0.0.1:1"])
+        .arg(t.join("w"))
+        .run()
+        .expect_code(2);
+    assert!(
+        out.stderr_str().contains("never on the command line"),
+        "{}",
+        out.stderr_str()
+    );
+    let out = script("fleet-endpoint.sh", &t)
+        .arg("--nightfall")
+        .arg(t.join("w"))
+        .run()
+        .expect_code(2);
+    assert!(
+        out.stderr_str().contains("NIGHTFALL_API_KEY"),
+        "{}",
+        out.stderr_str()
+    );
+}
+
+#[test]
+fn fleet_endpoint_to_fleet_central_a_saved_file_becomes_a_central_row_and_a_report() {
+    let n = Nats::start(&root(), 1);
+    let t = TempDir::new("fleet-pipes");
+    let watch = t.join("watch");
+    std::fs::create_dir_all(&watch).unwrap();
+    let csv = t.join("central.csv");
+    let report = t.join("report.html");
+    let mut central = script("fleet-central.sh", &t)
+        .args(["--servers", &n.url(), "--report-every", "1", "--output"])
+        .arg(&csv)
+        .arg("--report")
+        .arg(&report)
+        .spawn();
+    let mut endpoint = script("fleet-endpoint.sh", &t)
+        .args(["--servers", &n.url()])
+        .arg(&watch)
+        .env("DLP_DEBOUNCE_MS", "200")
+        .spawn();
+    assert!(
+        endpoint.wait_stderr("watching", Duration::from_secs(20)),
+        "{}",
+        endpoint.stderr_text()
+    );
+    assert!(
+        central.wait_stderr("collecting", Duration::from_secs(20)),
+        "{}",
+        central.stderr_text()
+    );
+    let rows =
+        |want: &str| -> bool { std::fs::read_to_string(&csv).is_ok_and(|s| s.contains(want)) };
+    let wait_row = |want: &str| -> Duration {
+        let t0 = Instant::now();
+        while !rows(want) {
+            assert!(t0.elapsed() < Duration::from_secs(30), "no row with {want}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        t0.elapsed()
+    };
+    // The first file also creates the stream and the consumer.
+    std::fs::write(watch.join("first.csv"), "name,ssn\nA,536-22-8726\n").unwrap();
+    wait_row("first.csv");
+    // Then a save on the endpoint is a central row within a couple of seconds.
+    std::fs::write(watch.join("second.csv"), "name,ssn\nB,536-22-8727\n").unwrap();
+    let latency = wait_row("second.csv");
+    eprintln!("file save -> central CSV row: {latency:?}");
+    assert!(latency < Duration::from_secs(5), "{latency:?}");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.starts_with("host,"), "{text}");
+    assert_eq!(
+        text.matches(&format!("\n{},", host.trim())).count(),
+        2,
+        "{text}"
+    );
+    // The periodic report covers the CSV.
+    let t0 = Instant::now();
+    loop {
+        let html = std::fs::read_to_string(&report).unwrap_or_default();
+        if html.contains("id=\"kpi-total\" data-value=\"2\"") {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(10), "report: {html}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for p in [&mut endpoint, &mut central] {
+        p.signal(15);
+        let st = p.wait_timeout(Duration::from_secs(30)).expect("stops");
+        assert_eq!(st.code(), Some(0), "{}", p.stderr_text());
+    }
+    // --once (cron): nothing new for the durable, the report is rewritten.
+    std::fs::remove_file(&report).unwrap();
+    let once = script("fleet-central.sh", &t)
+        .args(["--servers", &n.url(), "--once", "--output"])
+        .arg(&csv)
+        .arg("--report")
+        .arg(&report)
+        .run();
+    assert_eq!(once.code(), 0, "{}", once.stderr_str());
+    assert!(std::fs::read_to_string(&report)
+        .unwrap()
+        .contains("data-value=\"2\""));
+}
