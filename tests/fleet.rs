@@ -615,6 +615,43 @@ fn nats_tail_filters_by_subject_and_rejects_foreign_messages() {
         assert_eq!(out.code(), 2, "{args:?}");
         assert!(out.stderr_str().contains(want), "{}", out.stderr_str());
     }
+    // A closed stdout (| head -1) ends nats-tail quietly (on its next
+    // write), and what it had not acknowledged goes back to the stream at
+    // once. 2000 records are more than a pipe holds.
+    let out = cmd(bin("nats-post"))
+        .args(["--servers", &n.url(), "--host", "bulk", "--spool"])
+        .arg(tmp.join("bulk"))
+        .stdin(findings("bulk", 2000, None))
+        .run();
+    assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    let mut child = Command::new(bin("nats-tail"))
+        .args(["--servers", &n.url(), "--durable", "c", "--from-beginning"])
+        .args(["--filter", "dlp.finding.bulk"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("\"host\""), "{first}");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rest = tail(&n.url())
+        .args(["--durable", "c", "--exit-at-end"])
+        .run();
+    assert_eq!(rest.code(), 0);
+    assert_eq!(
+        path_counts(&rest.records()).len(),
+        2000,
+        "all of them again (at least once)"
+    );
     // A missing stream with --exit-at-end is an error, not a hang.
     let out = tail(&n.url())
         .args(["--stream", "NOPE", "--exit-at-end"])

@@ -93,7 +93,7 @@ struct Out {
 
 impl Out {
     /// Writes one message's line, or reports and terminates a bad one.
-    async fn write(&mut self, m: Message) -> anyhow::Result<()> {
+    async fn write(&mut self, m: Message, client: &async_nats::Client) -> anyhow::Result<()> {
         let p = &m.message.payload;
         let body = p.strip_suffix(b"\n").unwrap_or(p);
         let why = if body.contains(&b'\n') {
@@ -111,10 +111,26 @@ impl Out {
             let _ = m.ack_with(AckKind::Term).await;
             return Ok(());
         }
-        self.w.write_all(body)?;
-        self.w.write_all(b"\n")?;
+        let written = self.w.write_all(body).and_then(|_| self.w.write_all(b"\n"));
         self.unacked.push(m);
+        if let Err(e) = written {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                self.give_back(client).await;
+                return Ok(());
+            }
+            return Err(anyhow::Error::new(e).context("writing output"));
+        }
         Ok(())
+    }
+
+    /// Stdout is closed: nothing more can be written, so what is not
+    /// acknowledged goes back to the stream at once, for the next reader.
+    async fn give_back(&mut self, client: &async_nats::Client) {
+        self.closed = true;
+        for m in self.unacked.drain(..) {
+            let _ = m.ack_with(AckKind::Nak(None)).await;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), client.flush()).await;
     }
 
     /// Flushes stdout, then acknowledges what it holds.
@@ -124,10 +140,7 @@ impl Out {
         }
         if let Err(e) = self.w.flush() {
             if e.kind() == std::io::ErrorKind::BrokenPipe {
-                // Nothing more can be written: what is unacknowledged is
-                // delivered again to the next reader.
-                self.closed = true;
-                self.unacked.clear();
+                self.give_back(client).await;
                 return Ok(());
             }
             return Err(anyhow::Error::new(e).context("writing output"));
@@ -227,7 +240,18 @@ async fn tail(cfg: &Config) -> anyhow::Result<ExitCode> {
                 None => break,
                 Some(Ok(m)) => {
                     got += 1;
-                    out.write(m).await?;
+                    out.write(m, &client).await?;
+                    if out.closed {
+                        // Messages of this pull already here but not written
+                        // go back too, rather than wait for --ack-wait.
+                        while let Ok(Some(Ok(m))) =
+                            tokio::time::timeout(Duration::ZERO, msgs.next()).await
+                        {
+                            let _ = m.ack_with(AckKind::Nak(None)).await;
+                        }
+                        let _ = tokio::time::timeout(Duration::from_secs(5), client.flush()).await;
+                        break;
+                    }
                     if signals::requested() {
                         break;
                     }
