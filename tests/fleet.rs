@@ -616,8 +616,8 @@ fn nats_tail_filters_by_subject_and_rejects_foreign_messages() {
         assert!(out.stderr_str().contains(want), "{}", out.stderr_str());
     }
     // A closed stdout (| head -1) ends nats-tail quietly (on its next
-    // write), and what it had not acknowledged goes back to the stream at
-    // once. 2000 records are more than a pipe holds.
+    // write), and what it had not acknowledged goes back to the stream.
+    // 2000 records are more than a pipe holds.
     let out = cmd(bin("nats-post"))
         .args(["--servers", &n.url(), "--host", "bulk", "--spool"])
         .arg(tmp.join("bulk"))
@@ -626,7 +626,7 @@ fn nats_tail_filters_by_subject_and_rejects_foreign_messages() {
     assert_eq!(out.code(), 0, "{}", out.stderr_str());
     let mut child = Command::new(bin("nats-tail"))
         .args(["--servers", &n.url(), "--durable", "c", "--from-beginning"])
-        .args(["--filter", "dlp.finding.bulk"])
+        .args(["--filter", "dlp.finding.bulk", "--ack-wait", "1"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -643,6 +643,8 @@ fn nats_tail_filters_by_subject_and_rejects_foreign_messages() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Most come back at once (NAK); any still in flight after --ack-wait.
+    std::thread::sleep(Duration::from_millis(1500));
     let rest = tail(&n.url())
         .args(["--durable", "c", "--exit-at-end"])
         .run();

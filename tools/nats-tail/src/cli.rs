@@ -70,7 +70,7 @@ pub struct Args {
     pub exit_at_end: bool,
 
     /// Messages per pull request (and most written twice after a crash).
-    #[arg(long, value_name = "N", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub batch: u32,
 
     /// Seconds before an unacknowledged message is delivered again.

@@ -87,6 +87,8 @@ struct Out {
     w: BufWriter<Stdout>,
     /// Written, not yet acknowledged.
     unacked: Vec<Message>,
+    /// Acks sent since the last flush to the server.
+    unsynced: bool,
     rejected: bool,
     closed: bool,
 }
@@ -133,8 +135,11 @@ impl Out {
         let _ = tokio::time::timeout(Duration::from_secs(5), client.flush()).await;
     }
 
-    /// Flushes stdout, then acknowledges what it holds.
-    async fn commit(&mut self, client: &async_nats::Client) -> anyhow::Result<()> {
+    /// Flushes stdout, then acknowledges what it holds. With `sync` the
+    /// acks are also flushed to the server (before waiting, and at exit,
+    /// where a signal could end the process); between pulls they go out
+    /// ahead of the next pull request on the same connection.
+    async fn commit(&mut self, client: &async_nats::Client, sync: bool) -> anyhow::Result<()> {
         if self.unacked.is_empty() {
             return Ok(());
         }
@@ -149,8 +154,19 @@ impl Out {
             // A lost ack only means the message is delivered again.
             let _ = m.ack().await;
         }
-        let _ = tokio::time::timeout(Duration::from_secs(5), client.flush()).await;
+        self.unsynced = true;
+        if sync {
+            self.sync(client).await;
+        }
         Ok(())
+    }
+
+    /// Waits until the server has every ack sent so far.
+    async fn sync(&mut self, client: &async_nats::Client) {
+        if self.unsynced {
+            let _ = tokio::time::timeout(Duration::from_secs(5), client.flush()).await;
+            self.unsynced = false;
+        }
     }
 }
 
@@ -164,6 +180,7 @@ async fn tail(cfg: &Config) -> anyhow::Result<ExitCode> {
     let mut out = Out {
         w: BufWriter::with_capacity(64 * 1024, std::io::stdout()),
         unacked: Vec::new(),
+        unsynced: false,
         rejected: false,
         closed: false,
     };
@@ -221,7 +238,10 @@ async fn tail(cfg: &Config) -> anyhow::Result<ExitCode> {
         let mut got = 0usize;
         loop {
             let next = if out.unacked.is_empty() {
-                // Nothing in hand: a signal may end the process right here.
+                // Nothing in hand once the server has our acks (the next
+                // pull is already on its way): a signal may end the
+                // process right here.
+                out.sync(&client).await;
                 let _idle = signals::idle();
                 if _idle.is_none() {
                     break 'pulls;
@@ -231,7 +251,7 @@ async fn tail(cfg: &Config) -> anyhow::Result<ExitCode> {
                 match tokio::time::timeout(Duration::ZERO, msgs.next()).await {
                     Ok(n) => n,
                     Err(_) => {
-                        out.commit(&client).await?;
+                        out.commit(&client, true).await?;
                         continue;
                     }
                 }
@@ -266,7 +286,7 @@ async fn tail(cfg: &Config) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        out.commit(&client).await?;
+        out.commit(&client, false).await?;
         if got > 0 {
             backoff.reset();
             if said.take().is_some() {
@@ -277,7 +297,8 @@ async fn tail(cfg: &Config) -> anyhow::Result<ExitCode> {
             break;
         }
     }
-    out.commit(&client).await?;
+    out.commit(&client, true).await?;
+    out.sync(&client).await;
     if out.closed {
         return Ok(ExitCode::Ok);
     }
