@@ -74,36 +74,36 @@ impl Nats {
             .join(",")
     }
 
-    /// Runs `nats-dev.sh ARGS` against this server set; true on success.
-    pub fn ctl(&self, args: &[&str]) -> bool {
-        Command::new(&self.script)
+    /// Runs `nats-dev.sh ARGS` against this server set; its messages on failure.
+    pub fn ctl(&self, args: &[&str]) -> Result<(), String> {
+        let out = Command::new(&self.script)
             .args(args)
             .env("NATS_PORT", self.port.to_string())
             .env("NATS_DIR", self.dir.path())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false)
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
     }
 
     /// Stops every node (they can be started again with `start_node`).
     pub fn stop(&self) {
-        assert!(self.ctl(&["stop"]), "nats-dev.sh stop failed");
+        self.ctl(&["stop"]).expect("nats-dev.sh stop");
     }
 
     /// Kills node `i` at once (SIGKILL).
     pub fn kill_node(&self, i: usize) {
-        assert!(
-            self.ctl(&["kill-node", &i.to_string()]),
-            "kill-node {i} failed"
-        );
+        self.ctl(&["kill-node", &i.to_string()])
+            .expect("nats-dev.sh kill-node");
     }
 
     /// Starts node `i` again and waits for its JetStream API.
     pub fn start_node(&self, i: usize) {
-        assert!(
-            self.ctl(&["start-node", &i.to_string()]),
-            "start-node {i} failed"
-        );
+        self.ctl(&["start-node", &i.to_string()])
+            .expect("nats-dev.sh start-node");
     }
 
     /// The directory holding configuration, data and logs.
