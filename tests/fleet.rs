@@ -10,7 +10,8 @@
 //!   restarted on its durable (nothing lost); two nats-tail sharing one
 //!   durable;
 //! - an independent client (Python nats-py) reads exactly what nats-post
-//!   wrote.
+//!   wrote;
+//! - credentials from the environment against a server that requires them.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -789,4 +790,98 @@ fn fleet_endpoint_to_fleet_central_a_saved_file_becomes_a_central_row_and_a_repo
     assert!(std::fs::read_to_string(&report)
         .unwrap()
         .contains("data-value=\"2\""));
+}
+
+/// A server process killed when the test ends, passed or not.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Spawns a JetStream server of its own with user/password authorization.
+fn server_with_password(dir: &TempDir, port: u16) -> Server {
+    let conf = dir.join("auth.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "listen: 127.0.0.1:{port}\njetstream {{ store_dir: \"{}\" }}\nauthorization {{ user: dlp, password: s3cret-pw }}\n",
+            dir.join("js").display()
+        ),
+    )
+    .unwrap();
+    let exe = [
+        "/usr/sbin/nats-server",
+        "/usr/local/sbin/nats-server",
+        "/usr/bin/nats-server",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists())
+    .unwrap_or("nats-server");
+    let child = Command::new(exe)
+        .arg("-c")
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nats-server (Debian: apt-get install nats-server)");
+    let server = Server(child);
+    assert!(testkit::wait_port(port, Duration::from_secs(10)));
+    server
+}
+
+#[test]
+fn credentials_come_from_the_environment_and_are_never_shown() {
+    // Makes sure Debian's nats-server is installed (nats-dev.sh installs it).
+    drop(Nats::start(&root(), 1));
+    let tmp = TempDir::new("nats-auth");
+    let port = testkit::free_port();
+    let _server = server_with_password(&tmp, port);
+    let url = format!("nats://127.0.0.1:{port}");
+    let ok = cmd(bin("nats-post"))
+        .args(["--servers", &url, "--host", "h", "--spool"])
+        .arg(tmp.join("spool"))
+        .env("NATS_USER", "dlp")
+        .env("NATS_PASSWORD", "s3cret-pw")
+        .stdin(findings("auth", 10, None))
+        .run();
+    assert_eq!(ok.code(), 0, "{}", ok.stderr_str());
+    assert_eq!(delivered(&ok), (10, 0));
+    let read = tail(&url)
+        .args(["--from-beginning", "--exit-at-end"])
+        .env("NATS_USER", "dlp")
+        .env("NATS_PASSWORD", "s3cret-pw")
+        .run();
+    assert_eq!(read.code(), 0, "{}", read.stderr_str());
+    assert_eq!(read.records().len(), 10);
+    // A wrong password: nothing is delivered, everything stays spooled,
+    // and the password is not in any message.
+    let bad = cmd(bin("nats-post"))
+        .args([
+            "--servers",
+            &url,
+            "--host",
+            "h",
+            "--max-retry-time",
+            "2",
+            "--spool",
+        ])
+        .arg(tmp.join("spool2"))
+        .env("NATS_USER", "dlp")
+        .env("NATS_PASSWORD", "wrong-pw")
+        .stdin(findings("auth2", 5, None))
+        .run();
+    assert_eq!(bad.code(), 1, "{}", bad.stderr_str());
+    assert_eq!(delivered(&bad), (0, 0));
+    assert!(bad.stderr_str().contains("stay in"), "{}", bad.stderr_str());
+    for out in [&ok, &bad] {
+        let all = out.stdout_str() + &out.stderr_str();
+        assert!(
+            !all.contains("s3cret-pw") && !all.contains("wrong-pw"),
+            "{all}"
+        );
+    }
 }
