@@ -285,6 +285,47 @@ fn servers_down_at_start_records_are_spooled_then_delivered() {
 }
 
 #[test]
+fn nats_post_on_sigterm_keeps_what_is_unacknowledged_in_the_spool_and_exits_0() {
+    let tmp = TempDir::new("np-term");
+    // Nothing listens on port 1: every batch waits in the spool.
+    let mut p = post("nats://127.0.0.1:1", &tmp, "spool")
+        .args(["--host", "h", "--grace", "1"])
+        .spawn();
+    for l in findings("term", 3, None).lines() {
+        p.write_line(l);
+    }
+    let rec = p
+        .next_record(Duration::from_secs(15))
+        .expect("a spooled record");
+    assert_eq!(rec["status"], "spooled", "{rec}");
+    p.signal(15);
+    let st = p
+        .wait_timeout(Duration::from_secs(15))
+        .expect("exits after SIGTERM");
+    assert_eq!(st.code(), Some(0), "{}", p.stderr_text());
+    assert!(
+        p.wait_stderr(
+            "3 records in 1 batch not acknowledged",
+            Duration::from_secs(2)
+        ),
+        "{}",
+        p.stderr_text()
+    );
+    // The next start (stdin closed at once) finds them and says so.
+    let again = post("nats://127.0.0.1:1", &tmp, "spool")
+        .args(["--max-retry-time", "0"])
+        .run();
+    assert_eq!(again.code(), 1);
+    assert!(
+        again
+            .stderr_str()
+            .contains("1 batch from an earlier run pending"),
+        "{}",
+        again.stderr_str()
+    );
+}
+
+#[test]
 fn nats_post_refuses_bad_settings_before_reading() {
     let tmp = TempDir::new("np-bad");
     for (args, want) in [
