@@ -126,7 +126,7 @@ require_env() {
 # Every tool of the workspace: the scripts build them all at once, so one
 # build serves every script (building subsets would resolve features
 # differently and rebuild shared crates for each script).
-DLP_ALL_TOOLS=(fswatch-json path-filter pii-scan findings-csv nf-upload nf-webhook webhook-post nf-emulator dlp-remediate)
+DLP_ALL_TOOLS=(fswatch-json path-filter pii-scan findings-csv nf-upload nf-webhook webhook-post nf-emulator dlp-remediate nats-post nats-tail findings-report)
 
 # dlp_tools_current DIR: true when every tool is in DIR and no source file
 # (crates/, tools/, Cargo.toml, Cargo.lock) is newer than the oldest of them.

@@ -111,6 +111,9 @@ fn flag_table_names_every_flag_of_every_tool() {
         "webhook-post",
         "nf-emulator",
         "dlp-remediate",
+        "nats-post",
+        "nats-tail",
+        "findings-report",
     ] {
         let help = cmd(bin(tool))
             .arg("--help")

@@ -83,6 +83,7 @@ impl Match {
             detection_rules: self.matched_rules.clone(),
             sha256: None,
             status: None,
+            host: None,
         }
     }
 }

@@ -443,6 +443,8 @@ fn resolved_record(file: &Path, k: &Known) -> Finding {
         line_range: k.line.map(|l| Range { start: l, end: l }),
         row_range: None,
         column_range: None,
+        // The state is kept where the files are: this machine.
+        host: crate::host::this().map(str::to_owned),
         archive_path: k.archive_path.clone(),
         detection_rules: Vec::new(),
         sha256: None,

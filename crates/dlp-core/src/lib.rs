@@ -12,6 +12,7 @@ pub mod backoff;
 pub mod exit;
 pub mod finding_state;
 pub mod hash;
+pub mod host;
 pub mod json_scan;
 pub mod ndjson;
 pub mod output;

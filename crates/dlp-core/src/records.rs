@@ -122,6 +122,9 @@ pub struct FsEvent {
     /// A file on removable media has the content of this watched file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub copied_from: Option<String>,
+    /// The machine the event happened on (for records gathered centrally).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 impl FsEvent {
@@ -148,6 +151,7 @@ impl FsEvent {
             device: None,
             removable: None,
             copied_from: None,
+            host: None,
         }
     }
 
@@ -351,6 +355,9 @@ pub struct Finding {
     /// SHA-256 of the scanned file, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// The machine the scanned file is on (for findings gathered centrally).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     /// Lifecycle when finding state is kept (`pii-scan --state`): `new`
     /// the first time a finding is seen in a file, `resolved` once it is
     /// gone from it. Absent otherwise.

@@ -184,6 +184,7 @@ pub fn to_finding(
         detection_rules: nf.matched_detection_rules.clone(),
         sha256: meta.map(|m| m.sha256.clone()).filter(|s| !s.is_empty()),
         status: None,
+        host: meta.map(|m| m.host.clone()).filter(|s| !s.is_empty()),
     }
 }
 
@@ -234,6 +235,16 @@ mod tests {
         assert_eq!(f.redacted_finding, None);
         assert_eq!(f.sha256.as_deref(), Some("ff"));
         assert_eq!((f.index, f.archive_path.as_str()), (1, ""));
+        // No host in the metadata: no host field in the record.
+        assert_eq!(f.host, None);
+        assert!(serde_json::to_value(&f).unwrap().get("host").is_none());
+        let meta = RequestMetadata {
+            host: "lap-7".into(),
+            ..meta
+        };
+        let f = to_finding(&doc.findings[0], "ac6a", Some(&meta), 1, "t");
+        assert_eq!(f.host.as_deref(), Some("lap-7"));
+        assert_eq!(serde_json::to_value(&f).unwrap()["host"], "lap-7");
     }
 
     #[test]

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod nats;
+
 /// A command under construction.
 pub struct Cmd {
     cmd: Command,

@@ -44,6 +44,7 @@ pub const ALL: &[&str] = &[
     "detection_rules",
     "sha256",
     "status",
+    "host",
 ];
 
 /// A range as it appears in a finding.
@@ -76,6 +77,7 @@ pub struct FindingView<'a> {
     pub detection_rules: Vec<Cow<'a, str>>,
     pub sha256: Option<Cow<'a, str>>,
     pub status: Option<Cow<'a, str>>,
+    pub host: Cow<'a, str>,
 }
 
 fn string<'a>(key: &str, v: Val<'a>) -> Result<Cow<'a, str>, String> {
@@ -194,6 +196,7 @@ impl<'a> FindingView<'a> {
                 }
                 Column::Sha256 => f.sha256 = Some(string(key, v)?),
                 Column::Status => f.status = Some(string(key, v)?),
+                Column::Host => f.host = string(key, v)?,
             }
             Ok(())
         })?;
@@ -231,6 +234,7 @@ pub enum Column {
     DetectionRules,
     Sha256,
     Status,
+    Host,
 }
 
 impl Column {
@@ -259,6 +263,7 @@ impl Column {
             "detection_rules" => DetectionRules,
             "sha256" => Sha256,
             "status" => Status,
+            "host" => Host,
             _ => return None,
         })
     }
@@ -332,6 +337,7 @@ impl Column {
             Column::DetectionRules => Cow::Owned(f.detection_rules.join(";")),
             Column::Sha256 => f.sha256.as_deref().map(Cow::Borrowed).unwrap_or_default(),
             Column::Status => f.status.as_deref().map(Cow::Borrowed).unwrap_or_default(),
+            Column::Host => Cow::Borrowed(&f.host),
         }
     }
 }

@@ -34,6 +34,7 @@ The tutorial's names are accepted as aliases: # (index), datetime
 --preset tutorial writes exactly the tutorial's columns:
   upload_id,#,datetime,before_context,finding,after_context,detector,
   confidence,loc,detection_rules
+host (the machine, in findings gathered from a fleet).
 
 Cells a spreadsheet would read as a formula (leading = + - @ tab CR) are
 prefixed with ' (OWASP CSV-injection advice); --raw turns this off.

@@ -376,3 +376,23 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn host_column_names_the_machine_and_is_empty_when_absent() {
+    let mut a = finding("123-45-6789", "", "");
+    a["host"] = "lap-7.corp".into();
+    let b = finding("123-45-6789", "", "");
+    let out = cmd(BIN)
+        .args(["--columns", "host,path", "--header", "always"])
+        .stdin(ndjson(&[a, b]))
+        .run()
+        .expect_code(0);
+    assert_eq!(
+        parse_csv(&out.stdout),
+        vec![
+            vec!["host", "path"],
+            vec!["lap-7.corp", "/home/ana/Downloads/sample.csv"],
+            vec!["", "/home/ana/Downloads/sample.csv"],
+        ]
+    );
+}

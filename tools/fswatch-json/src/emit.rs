@@ -111,6 +111,9 @@ impl<W: Write> Emitter<W> {
         if let Some(t) = self.tags.as_mut() {
             t.tag(&mut ev);
         }
+        if ev.host.is_none() {
+            ev.host = dlp_core::host::this().map(str::to_owned);
+        }
         match &mut self.debounce {
             Some(d) if ev.event_type != EventType::Overflow => {
                 d.push(ev, dest_existed, Instant::now());

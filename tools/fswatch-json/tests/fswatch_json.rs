@@ -566,3 +566,13 @@ fn removing_the_watched_directory_reports_it_and_ends() {
     assert_eq!(st.code(), Some(0));
     assert!(w.stderr_text().contains("no watched directories left"));
 }
+
+#[test]
+fn events_name_this_host() {
+    let d = TempDir::new("fsj-host");
+    std::fs::write(d.join("a"), "a").unwrap();
+    let mut w = start(&[OsStr::new("--initial-scan"), os(d.path())]);
+    let recs = w.records_until(T, |v| !v.is_empty());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert_eq!(recs[0]["host"], host.trim(), "{}", recs[0]);
+}

@@ -107,7 +107,9 @@ pub fn scan_file(engine: &Engine, path: &Path, limits: &Limits) -> Outcome {
         let ts = dlp_core::time::now_rfc3339();
         for m in ms {
             index += 1;
-            out.findings.push(m.to_finding(path, index, &ts, archive));
+            let mut f = m.to_finding(path, index, &ts, archive);
+            f.host = dlp_core::host::this().map(str::to_owned);
+            out.findings.push(f);
         }
     };
     let result: io::Result<()> = (|| {

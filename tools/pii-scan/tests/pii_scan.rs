@@ -452,3 +452,16 @@ fn max_size_skips_large_files() {
         .run()
         .expect_code(2);
 }
+
+#[test]
+fn findings_name_this_host() {
+    let d = TempDir::new("pii-host");
+    std::fs::write(d.join("a.txt"), "ssn 536-22-8726\n").unwrap();
+    let out = cmd(BIN).arg(d.path()).run();
+    let recs = out.records();
+    assert!(!recs.is_empty(), "{}", out.stderr_str());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    for r in &recs {
+        assert_eq!(r["host"], host.trim(), "{r}");
+    }
+}

@@ -52,6 +52,7 @@ fn finding(detector: &str, text: &str, line: u64) -> Finding {
         detection_rules: Vec::new(),
         sha256: None,
         status: None,
+        host: None,
     }
 }
 

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Fleet centre: collect every endpoint's findings from the NATS JetStream
+# stream into one CSV, and keep an HTML report of it up to date.
+set -euo pipefail
+
+DLP_PROG=fleet-central
+# shellcheck source=pipelines/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+    cat <<'EOF'
+Usage: fleet-central.sh [--servers URL,...] [--stream NAME] [--durable NAME]
+                        [--output FILE] [--report FILE] [--report-every SECS]
+                        [--log-dir DIR] [--redact] [--once]
+
+The central half of fleet DLP: reads the findings every endpoint publishes
+(pipelines/fleet-endpoint.sh) from the NATS JetStream stream through a
+durable consumer, appends them to one CSV with a host column, and rewrites
+an HTML report of the whole CSV every SECS seconds:
+
+  nats-tail --durable central --from-beginning --filter 'dlp.finding.*' \
+    | findings-csv --columns host,... >> FILE
+  every SECS: findings-report FILE > REPORT   (written atomically)
+
+A finding is acknowledged to the stream only once its row is written, so a
+crash or kill loses nothing (a row may be written twice, at most one pull
+batch). Several fleet-central instances with one --durable share the work
+(each writes its own CSV). Runs until stopped with Ctrl-C or SIGTERM; with
+--once it reads what the stream holds, writes the report and exits (cron).
+
+Options:
+  --servers URL,...   NATS servers (default $NATS_URL, else nats://127.0.0.1:4222)
+  --stream NAME       JetStream stream (default DLP)
+  --durable NAME      durable consumer (default central)
+  -o, --output FILE   CSV to append to (default ./central.csv)
+  --report FILE       HTML report (default ./report.html; - for none)
+  --report-every SECS seconds between reports (default 300)
+  --log-dir DIR       the tools' diagnostics (default $XDG_STATE_HOME/dlp-pipes/logs)
+  --redact            mask findings in the CSV (the report masks them anyway)
+  --once              read to the end of the stream, report, exit
+  -h, --help          show this help
+
+Credentials come from the environment only: NATS_CREDS, NATS_USER/
+NATS_PASSWORD or NATS_TOKEN; TLS: tls:// URLs, NATS_CA, NATS_CERT/NATS_KEY.
+
+Exit status: 0 ok (or stopped by a signal); 1 a pipeline ended by itself
+or some records were rejected; 2 usage or configuration error.
+
+Examples:
+  pipelines/fleet-central.sh --servers nats://n1:4222,nats://n2:4222,nats://n3:4222 \
+      --output /srv/dlp/central.csv --report /var/www/dlp/index.html
+  */15 * * * * pipelines/fleet-central.sh --once --output /srv/dlp/central.csv --report /var/www/dlp/index.html
+EOF
+}
+
+servers=${NATS_URL:-nats://127.0.0.1:4222}
+stream=DLP
+durable=central
+output=central.csv
+report=report.html
+every=300
+log_dir=${DLP_LOG_DIR:-}
+csv_args=()
+once=
+need_arg() { [ "$1" -ge 2 ] || dlp_usage_error "$2 needs a value"; }
+while [ $# -gt 0 ]; do
+    case $1 in
+    --servers) need_arg $# "$1"; servers=$2; shift ;;
+    --stream) need_arg $# "$1"; stream=$2; shift ;;
+    --durable) need_arg $# "$1"; durable=$2; shift ;;
+    -o | --output) need_arg $# "$1"; output=$2; shift ;;
+    --report) need_arg $# "$1"; report=$2; shift ;;
+    --report-every) need_arg $# "$1"; every=$2; shift ;;
+    --log-dir) need_arg $# "$1"; log_dir=$2; shift ;;
+    --redact) csv_args+=(--redact) ;;
+    --once) once=1 ;;
+    -h | --help) usage; exit 0 ;;
+    *) dlp_usage_error "unknown option: $1" ;;
+    esac
+    shift
+done
+case $every in
+'' | *[!0-9.]*) dlp_usage_error "--report-every needs a number of seconds, not '$every'" ;;
+esac
+log_dir=${log_dir:-$(dlp_state_home)/logs}
+mkdir -p "$log_dir" "$(dirname "$output")"
+[ "$report" = - ] || mkdir -p "$(dirname "$report")"
+chmod 700 "$log_dir" 2>/dev/null || true
+log=$log_dir/fleet-central.log
+columns=host,upload_id,index,timestamp,path,before_context,finding,after_context,detector,confidence,byte_range,detection_rules
+tail_args=(--servers "$servers" --stream "$stream" --durable "$durable" --from-beginning --filter 'dlp.finding.*')
+
+dlp_tools nats-tail findings-csv findings-report
+
+# make_report: the whole CSV as HTML, replaced atomically.
+make_report() {
+    [ "$report" != - ] || return 0
+    [ -s "$output" ] || return 0
+    if findings-report --title "DLP fleet findings" "$output" >"$report.tmp" 2>>"$log"; then
+        mv -f "$report.tmp" "$report"
+    else
+        rm -f "$report.tmp"
+        dlp_warn "findings-report failed (see $log)"
+        return 1
+    fi
+}
+
+if [ -n "$once" ]; then
+    set +e
+    nats-tail "${tail_args[@]}" --exit-at-end 2>>"$log" | findings-csv --columns "$columns" "${csv_args[@]}" >>"$output" 2>>"$log"
+    st=("${PIPESTATUS[@]}")
+    set -e
+    if [ "${st[0]}" -ge 2 ] || [ "${st[1]}" -ge 2 ]; then
+        dlp_log "reading the stream failed (nats-tail ${st[0]}, findings-csv ${st[1]}); last lines of $log:"
+        dlp_log_tail "$log" 0
+        exit 2
+    fi
+    make_report || exit 1
+    [ "$report" = - ] || dlp_log "report written to $report"
+    [ "${st[0]}" -eq 0 ] && [ "${st[1]}" -eq 0 ] || exit 1
+    exit 0
+fi
+
+dlp_traps
+nats-tail "${tail_args[@]}" 2>>"$log" | findings-csv --columns "$columns" "${csv_args[@]}" >>"$output" 2>>"$log" &
+dlp_job_started collect
+if [ "$report" != - ]; then
+    (
+        trap 'exit 0' TERM INT
+        while :; do
+            sleep "$every" &
+            wait $! || true
+            make_report || true
+        done
+    ) &
+    dlp_job_started report
+fi
+dlp_log "collecting stream $stream from $servers into $output${report:+; report $report every ${every}s} (Ctrl-C or SIGTERM stops)"
+
+if dlp_wait_jobs; then
+    dlp_log "stopping"
+    forced=0
+    dlp_stop_jobs || forced=1
+    make_report || true
+    dlp_log "stopped"
+    exit "$forced"
+fi
+dlp_log "a pipeline ended by itself; last lines of $log:"
+dlp_log_tail "$log" 0
+dlp_stop_jobs || true
+exit 1

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Fleet endpoint: watch directories, find sensitive data, publish every
+# finding to the central NATS JetStream stream (nats-post), spooled on disk
+# while the cluster is out of reach.
+set -euo pipefail
+
+DLP_PROG=fleet-endpoint
+# shellcheck source=pipelines/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+    cat <<'EOF'
+Usage: fleet-endpoint.sh [--servers URL,...] [--stream NAME] [--replicas N]
+                         [--spool DIR] [--log-dir DIR] [--nightfall] [DIR...]
+
+The endpoint half of fleet DLP: every finding on this machine goes to a
+NATS JetStream stream, where pipelines/fleet-central.sh (or any NATS
+consumer: Vector, Fluent Bit, Benthos) collects them. Runs until stopped
+with Ctrl-C or SIGTERM:
+
+  fswatch-json --initial-scan DIR... | path-filter --preset ignore-temp \
+    | pii-scan | nats-post --servers URL... >> LOG_DIR/deliveries.ndjson
+
+With --nightfall, detection runs in Nightfall's cloud instead (the
+tutorial's endpoint DLP, see endpoint-dlp.sh), and its verified results are
+published:
+
+  nf-webhook --listen $LISTEN | nats-post ...
+  fswatch-json --initial-scan DIR... | path-filter ... | nf-upload >> LOG_DIR/scans.ndjson
+
+Each finding carries this machine's `host` and goes to subject
+dlp.finding.<host>. nats-post keeps every batch in an on-disk spool until
+the cluster acknowledges it: a laptop offline for a day publishes what it
+found when it is back, after a restart too.
+
+Options:
+  --servers URL,...  NATS servers (default $NATS_URL, else nats://127.0.0.1:4222)
+  --stream NAME      JetStream stream (default DLP; created when missing)
+  --replicas N       replicas when the stream is created (default 1; 3 on a cluster)
+  --spool DIR        nats-post's spool (default $XDG_STATE_HOME/dlp-pipes/nats-post-STREAM)
+  --log-dir DIR      the tools' diagnostics and nats-post's delivery records
+                     (default $XDG_STATE_HOME/dlp-pipes/logs)
+  --nightfall        detect with Nightfall (needs NIGHTFALL_API_KEY,
+                     NIGHTFALL_SIGNING_SECRET, NIGHTFALL_SERVER_URL; LISTEN
+                     is nf-webhook's address, default 127.0.0.1:8000)
+  -h, --help         show this help
+
+Credentials come from the environment only: NATS_CREDS (a .creds file),
+NATS_USER/NATS_PASSWORD or NATS_TOKEN; TLS: tls:// URLs, NATS_CA,
+NATS_CERT/NATS_KEY. DIRs default to those of ~/Desktop ~/Documents
+~/Downloads that exist. DLP_DEBOUNCE_MS: quiet time before a changed file
+is scanned (default 500).
+
+Exit status: 0 stopped by SIGINT/SIGTERM; 1 a pipeline ended by itself;
+2 usage or configuration error.
+
+Examples:
+  NATS_CREDS=/etc/dlp/laptop.creds pipelines/fleet-endpoint.sh --servers tls://nats.corp:4222
+  pipelines/fleet-endpoint.sh --servers nats://10.0.0.5:4222 --replicas 3 /srv/share
+EOF
+}
+
+servers=${NATS_URL:-nats://127.0.0.1:4222}
+stream=DLP
+replicas=1
+spool_args=()
+log_dir=${DLP_LOG_DIR:-}
+nightfall=
+dirs=()
+need_arg() { [ "$1" -ge 2 ] || dlp_usage_error "$2 needs a value"; }
+while [ $# -gt 0 ]; do
+    case $1 in
+    --servers) need_arg $# "$1"; servers=$2; shift ;;
+    --stream) need_arg $# "$1"; stream=$2; shift ;;
+    --replicas) need_arg $# "$1"; replicas=$2; shift ;;
+    --spool) need_arg $# "$1"; spool_args=(--spool "$2"); shift ;;
+    --log-dir) need_arg $# "$1"; log_dir=$2; shift ;;
+    --nightfall) nightfall=1 ;;
+    -h | --help) usage; exit 0 ;;
+    --) shift; dirs+=("$@"); break ;;
+    -*) dlp_usage_error "unknown option: $1" ;;
+    *) dirs+=("$1") ;;
+    esac
+    shift
+done
+
+if [ -n "$nightfall" ]; then
+    require_env NIGHTFALL_API_KEY NIGHTFALL_SIGNING_SECRET NIGHTFALL_SERVER_URL
+fi
+if [ ${#dirs[@]} -eq 0 ]; then
+    mapfile -t dirs < <(dlp_default_dirs)
+    [ ${#dirs[@]} -gt 0 ] ||
+        dlp_usage_error "none of ~/Desktop ~/Documents ~/Downloads exists; name the directories to watch"
+fi
+dlp_check_dirs "${dirs[@]}"
+log_dir=${log_dir:-$(dlp_state_home)/logs}
+mkdir -p "$log_dir"
+chmod 700 "$log_dir" 2>/dev/null || true
+post=(nats-post --servers "$servers" --stream "$stream" --replicas "$replicas" "${spool_args[@]}")
+deliveries=$log_dir/deliveries.ndjson
+log=$log_dir/fleet-endpoint.log
+
+if [ -n "$nightfall" ]; then
+    dlp_tools fswatch-json path-filter nf-upload nf-webhook nats-post
+else
+    dlp_tools fswatch-json path-filter pii-scan nats-post
+fi
+# Settings nats-post refuses (a bad URL, credentials on the command line)
+# are reported now rather than by a pipeline that dies later. `--help`
+# cannot check them; an empty input with no wait for the cluster does.
+st=0
+"${post[@]}" --max-retry-time 0 --grace 0 </dev/null >/dev/null 2>"$log_dir/check.err" || st=$?
+if [ "$st" -ge 2 ]; then
+    cat "$log_dir/check.err" >&2
+    dlp_die 2 "nats-post refused the settings (see above)"
+fi
+dlp_traps
+
+if [ -n "$nightfall" ]; then
+    listen=${LISTEN:-127.0.0.1:8000}
+    from=$(dlp_file_size "$log")
+    nf-webhook --listen "$listen" 2>>"$log" | "${post[@]}" >>"$deliveries" 2>>"$log" &
+    dlp_job_started results
+    for ((i = 0; i < 200; i++)); do
+        dlp_log_has "$log" "$from" "nf-webhook: listening" && break
+        [ -z "$DLP_SIGNALLED" ] || { dlp_stop_jobs || true; exit 0; }
+        dlp_nap 0.1
+    done
+    if ! dlp_log_has "$log" "$from" "nf-webhook: listening"; then
+        dlp_log "nf-webhook did not start; last lines of $log:"
+        dlp_log_tail "$log" "$from"
+        dlp_stop_jobs || true
+        exit 1
+    fi
+    fswatch-json --initial-scan --debounce "${DLP_DEBOUNCE_MS:-500}" "${dirs[@]}" 2>>"$log" |
+        path-filter --preset ignore-temp 2>>"$log" |
+        nf-upload >>"$log_dir/scans.ndjson" 2>>"$log" &
+    dlp_job_started scanner
+else
+    fswatch-json --initial-scan --debounce "${DLP_DEBOUNCE_MS:-500}" "${dirs[@]}" 2>>"$log" |
+        path-filter --preset ignore-temp 2>>"$log" |
+        pii-scan 2>>"$log" |
+        "${post[@]}" >>"$deliveries" 2>>"$log" &
+    dlp_job_started scan
+fi
+dlp_log "watching ${dirs[*]}; findings go to stream $stream on $servers (logs in $log_dir; Ctrl-C or SIGTERM stops)"
+
+dlp_supervise || true
+dlp_log "a pipeline ended by itself; last lines of $log:"
+dlp_log_tail "$log" 0
+dlp_stop_jobs || true
+exit 1

@@ -1,0 +1,928 @@
+//! The fleet transport end to end, on a real NATS JetStream server or
+//! 3-node cluster started with pipelines/nats-dev.sh (no mocks):
+//!
+//! - nats-dev.sh itself: start, status, stop, per-node kill and restart;
+//! - two hosts -> nats-post -> a 3-node cluster (stream replicas 3) ->
+//!   nats-tail -> findings-csv: every record exactly once, with its host;
+//! - faults: every server down when nats-post starts (spooled, then
+//!   delivered); a node killed mid-stream and restarted (nothing lost,
+//!   nothing doubled); nats-tail killed with SIGKILL mid-stream and
+//!   restarted on its durable (nothing lost); two nats-tail sharing one
+//!   durable;
+//! - an independent client (Python nats-py) reads exactly what nats-post
+//!   wrote;
+//! - credentials from the environment against a server that requires them.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use testkit::nats::Nats;
+use testkit::{bin, cmd, Output, Spawned, TempDir};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+#[test]
+fn nats_dev_starts_reports_and_stops_a_server() {
+    let n = Nats::start(&root(), 1);
+    let status = |n: &Nats| {
+        let out = Command::new(root().join("pipelines/nats-dev.sh"))
+            .arg("status")
+            .env("NATS_PORT", n.port.to_string())
+            .env("NATS_DIR", n.dir())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, text) = status(&n);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("JetStream ready"), "{text}");
+    assert!(n.dir().join("n0/js").is_dir());
+    n.kill_node(0);
+    let (code, text) = status(&n);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("node 0: stopped"), "{text}");
+    n.start_node(0);
+    assert_eq!(status(&n).0, Some(0));
+    n.stop();
+    assert_eq!(status(&n).0, Some(1));
+    // Usage errors exit 2 and say why.
+    let out = Command::new(root().join("pipelines/nats-dev.sh"))
+        .args(["start", "--cluster", "x"])
+        .env("NATS_DIR", n.dir())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--cluster needs a positive number"));
+}
+
+// ---------------------------------------------------------------- helpers
+
+/// `n` Finding lines for `host` (without a host field when `host` is None;
+/// nats-post's --host fills it in).
+fn findings(tag: &str, n: usize, host: Option<&str>) -> String {
+    let mut s = String::new();
+    for i in 0..n {
+        let mut v = serde_json::json!({
+            "path": format!("/home/u/{tag}/file{i}.csv"),
+            "index": i % 3,
+            "timestamp": "2026-11-27T10:00:00.000000Z",
+            "detector": "US Social Security Number",
+            "confidence": "LIKELY",
+            "finding": format!("536-22-{:04}", i % 10000),
+            "byte_range": {"start": i, "end": i + 11},
+        });
+        if let Some(h) = host {
+            v["host"] = h.into();
+        }
+        s.push_str(&v.to_string());
+        s.push('\n');
+    }
+    s
+}
+
+/// nats-post against `url` with its own spool under `tmp`.
+fn post(url: &str, tmp: &TempDir, spool: &str) -> testkit::Cmd {
+    cmd(bin("nats-post"))
+        .args(["--servers", url, "--spool"])
+        .arg(tmp.join(spool))
+}
+
+fn delivered(out: &Output) -> (u64, u64) {
+    let mut n = (0, 0);
+    for r in out.records() {
+        if r["status"] == "delivered" {
+            n.0 += r["records"].as_u64().unwrap();
+            n.1 += r["duplicates"].as_u64().unwrap();
+        }
+    }
+    n
+}
+
+fn tail(url: &str) -> testkit::Cmd {
+    cmd(bin("nats-tail")).args(["--servers", url])
+}
+
+/// Everything in the stream, read with nats-tail on a fresh ephemeral consumer.
+fn read_all(url: &str) -> Vec<Value> {
+    let out = tail(url).args(["--from-beginning", "--exit-at-end"]).run();
+    assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    out.records()
+}
+
+fn all_paths(tag: &str, n: usize) -> HashSet<String> {
+    (0..n)
+        .map(|i| format!("/home/u/{tag}/file{i}.csv"))
+        .collect()
+}
+
+/// `path -> number of times seen` over NDJSON records.
+fn path_counts(lines: &[Value]) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for r in lines {
+        *m.entry(r["path"].as_str().unwrap().to_owned()).or_insert(0) += 1;
+    }
+    m
+}
+
+/// The Python nats-py client's view of the stream.
+fn python_read(url: &str, stream: &str) -> Vec<Value> {
+    let venv = Command::new(root().join("tests/py/ensure-nats-venv.sh"))
+        .output()
+        .expect("running tests/py/ensure-nats-venv.sh");
+    assert!(
+        venv.status.success(),
+        "cannot set up nats-py: {}",
+        String::from_utf8_lossy(&venv.stderr)
+    );
+    let py = String::from_utf8(venv.stdout).unwrap().trim().to_owned();
+    let out = Command::new(py)
+        .arg(root().join("tests/py/nats_read.py"))
+        .args([url, stream])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "nats_read.py: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    testkit::parse_records(&out.stdout)
+}
+
+// ---------------------------------------------------------------- nats-post
+
+#[test]
+fn python_client_reads_exactly_what_nats_post_wrote_and_resends_are_dropped() {
+    let n = Nats::start(&root(), 1);
+    let tmp = TempDir::new("np-py");
+    let mut input = findings("a", 250, None);
+    input.push_str(&findings("b", 50, Some("lap-2.corp")));
+    input.push_str("not json\n");
+    let out = post(&n.url(), &tmp, "spool")
+        .args(["--host", "lap-1", "--batch", "64"])
+        .stdin(input.clone())
+        .run();
+    // The malformed line is reported with its number; everything else goes.
+    assert_eq!(out.code(), 1, "{}", out.stderr_str());
+    assert!(
+        out.stderr_str().contains("nats-post: line 301:"),
+        "{}",
+        out.stderr_str()
+    );
+    assert_eq!(delivered(&out), (300, 0), "{}", out.stdout_str());
+    assert!(
+        out.records().len() >= 5,
+        "one delivery record per batch of 64"
+    );
+
+    let seen = python_read(&n.url(), "DLP");
+    assert_eq!(seen.len(), 300);
+    let mut ids = HashSet::new();
+    for (i, m) in seen.iter().enumerate() {
+        let data: Value = serde_json::from_str(m["data"].as_str().unwrap()).unwrap();
+        let (tag, host, subj_host) = if i < 250 {
+            ("a", "lap-1", "lap-1")
+        } else {
+            ("b", "lap-2.corp", "lap-2_corp")
+        };
+        let k = if i < 250 { i } else { i - 250 };
+        assert_eq!(
+            data["path"],
+            format!("/home/u/{tag}/file{k}.csv"),
+            "in order"
+        );
+        assert_eq!(data["host"], host);
+        assert_eq!(m["subject"], format!("dlp.finding.{subj_host}"));
+        let id = m["id"].as_str().unwrap();
+        assert_eq!(id.len(), 32);
+        assert!(ids.insert(id.to_owned()), "message ids are unique");
+        // The original record is there byte for byte after the host field.
+        let line = input.lines().nth(i).unwrap();
+        if i >= 250 {
+            assert_eq!(m["data"], line);
+        } else {
+            assert_eq!(
+                m["data"].as_str().unwrap(),
+                format!("{{\"host\":\"lap-1\",{}", &line[1..])
+            );
+        }
+    }
+    // The same input again (a re-send after a crash): JetStream's duplicate
+    // window drops every record.
+    let again = post(&n.url(), &tmp, "spool")
+        .args(["--host", "lap-1"])
+        .stdin(findings("a", 250, None))
+        .run();
+    assert_eq!(again.code(), 0, "{}", again.stderr_str());
+    assert_eq!(delivered(&again), (250, 250));
+    assert_eq!(python_read(&n.url(), "DLP").len(), 300);
+}
+
+#[test]
+fn servers_down_at_start_records_are_spooled_then_delivered() {
+    let n = Nats::start(&root(), 1);
+    n.stop();
+    let tmp = TempDir::new("np-down");
+    let mut p = post(&n.url(), &tmp, "spool")
+        .args(["--host", "h", "--batch", "100", "--max-retry-time", "60"])
+        .spawn();
+    let input = findings("d", 400, None);
+    for l in input.lines() {
+        p.write_line(l);
+    }
+    p.close_stdin();
+    let first = p
+        .next_record(Duration::from_secs(15))
+        .expect("a spooled record");
+    assert_eq!(first["status"], "spooled", "{first}");
+    assert!(
+        first["error"]
+            .as_str()
+            .unwrap()
+            .contains("no server reachable"),
+        "{first}"
+    );
+    assert!(p.wait_stderr("batches wait in", Duration::from_secs(5)));
+    // Every batch is on disk while the servers are down.
+    let spooled: usize = std::fs::read_dir(tmp.join("spool"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "entry"))
+        .map(|p| std::fs::read_to_string(p).unwrap().lines().count() - 1)
+        .sum();
+    assert_eq!(spooled, 400);
+    n.start_node(0);
+    let st = p
+        .wait_timeout(Duration::from_secs(60))
+        .expect("nats-post exits");
+    assert_eq!(st.code(), Some(0), "{}", p.stderr_text());
+    let recs = p.drain_records(Duration::from_millis(200));
+    let sum: u64 = recs
+        .iter()
+        .filter(|r| r["status"] == "delivered")
+        .map(|r| r["records"].as_u64().unwrap())
+        .sum();
+    assert_eq!(sum, 400);
+    let got: Vec<Value> = python_read(&n.url(), "DLP")
+        .iter()
+        .map(|m| serde_json::from_str(m["data"].as_str().unwrap()).unwrap())
+        .collect();
+    let counts = path_counts(&got);
+    assert_eq!(counts.len(), 400);
+    assert!(counts.values().all(|&c| c == 1));
+}
+
+#[test]
+fn nats_post_on_sigterm_keeps_what_is_unacknowledged_in_the_spool_and_exits_0() {
+    let tmp = TempDir::new("np-term");
+    // Nothing listens on port 1: every batch waits in the spool.
+    let mut p = post("nats://127.0.0.1:1", &tmp, "spool")
+        .args(["--host", "h", "--grace", "1"])
+        .spawn();
+    for l in findings("term", 3, None).lines() {
+        p.write_line(l);
+    }
+    let rec = p
+        .next_record(Duration::from_secs(15))
+        .expect("a spooled record");
+    assert_eq!(rec["status"], "spooled", "{rec}");
+    p.signal(15);
+    let st = p
+        .wait_timeout(Duration::from_secs(15))
+        .expect("exits after SIGTERM");
+    assert_eq!(st.code(), Some(0), "{}", p.stderr_text());
+    assert!(
+        p.wait_stderr(
+            "3 records in 1 batch not acknowledged",
+            Duration::from_secs(2)
+        ),
+        "{}",
+        p.stderr_text()
+    );
+    // The next start (stdin closed at once) finds them and says so.
+    let again = post("nats://127.0.0.1:1", &tmp, "spool")
+        .args(["--max-retry-time", "0"])
+        .run();
+    assert_eq!(again.code(), 1);
+    assert!(
+        again
+            .stderr_str()
+            .contains("1 batch from an earlier run pending"),
+        "{}",
+        again.stderr_str()
+    );
+}
+
+#[test]
+fn nats_post_refuses_bad_settings_before_reading() {
+    let tmp = TempDir::new("np-bad");
+    for (args, want) in [
+        (
+            vec!["--servers", "nats://u:hunter2@127.0.0.1:1"],
+            "never on the command line",
+        ),
+        (vec!["--servers", "http://x:1"], "is not nats://"),
+        (vec!["--subject", "dlp.{nope}"], "unknown placeholder"),
+        (vec!["--stream", "a.b"], "stream name"),
+        (
+            vec!["--creds", "/nonexistent/u.creds"],
+            "/nonexistent/u.creds",
+        ),
+    ] {
+        let out = cmd(bin("nats-post"))
+            .args(["--spool"])
+            .arg(tmp.join("spool"))
+            .args(&args)
+            .stdin("{}\n")
+            .run();
+        assert_eq!(out.code(), 2, "{args:?}: {}", out.stderr_str());
+        assert!(
+            out.stderr_str().contains(want),
+            "{args:?}: {}",
+            out.stderr_str()
+        );
+        assert!(!out.stderr_str().contains("hunter2"));
+    }
+    let out = post("nats://127.0.0.1:1", &tmp, "spool")
+        .env("NATS_USER", "u")
+        .stdin("{}\n")
+        .run();
+    assert_eq!(out.code(), 2);
+    assert!(out.stderr_str().contains("NATS_PASSWORD"));
+}
+
+// ---------------------------------------------------------------- nats-tail
+
+#[test]
+fn two_hosts_through_a_3_node_cluster_every_record_once_with_its_host() {
+    let n = Nats::start(&root(), 3);
+    let tmp = TempDir::new("fleet-e2e");
+    // Two endpoints, each with its own spool, publishing at the same time.
+    let hosts = [("alpha", "a", 700), ("beta", "b", 500)];
+    let posts: Vec<_> = hosts
+        .iter()
+        .map(|&(host, tag, count)| {
+            let url = n.url();
+            let t = tmp.join(host);
+            std::thread::spawn(move || {
+                cmd(bin("nats-post"))
+                    .args([
+                        "--servers",
+                        &url,
+                        "--replicas",
+                        "3",
+                        "--host",
+                        host,
+                        "--spool",
+                    ])
+                    .arg(t)
+                    .args(["--batch", "100"])
+                    .stdin(findings(tag, count, None))
+                    .run()
+            })
+        })
+        .collect();
+    for p in posts {
+        let out = p.join().unwrap();
+        assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    }
+    // The centre: nats-tail on a durable, piped into findings-csv.
+    let central = tail(&n.url())
+        .args(["--durable", "central", "--from-beginning", "--exit-at-end"])
+        .run();
+    assert_eq!(central.code(), 0, "{}", central.stderr_str());
+    let csv = cmd(bin("findings-csv"))
+        .args(["--columns", "host,path,detector,finding"])
+        .stdin(central.stdout.clone())
+        .run();
+    assert_eq!(csv.code(), 0, "{}", csv.stderr_str());
+    let text = csv.stdout_str();
+    let mut rows = text.lines();
+    assert_eq!(rows.next(), Some("host,path,detector,finding"));
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for row in rows {
+        let mut f = row.splitn(3, ',');
+        let host = f.next().unwrap().to_owned();
+        let path = f.next().unwrap().to_owned();
+        assert!(seen.insert(path.clone(), host).is_none(), "{path} twice");
+    }
+    assert_eq!(seen.len(), 1200);
+    for (host, tag, count) in hosts {
+        for p in all_paths(tag, count) {
+            assert_eq!(seen.get(&p).map(String::as_str), Some(host), "{p}");
+        }
+    }
+    // The durable remembers: nothing new for it now.
+    let again = tail(&n.url())
+        .args(["--durable", "central", "--exit-at-end"])
+        .run();
+    assert_eq!(again.code(), 0);
+    assert!(again.stdout.is_empty());
+    // The stream keeps 3 replicas (asked of the Python client).
+    let info = python_info(&n.url(), "DLP");
+    assert_eq!(info["replicas"], 3, "{info}");
+    assert_eq!(info["messages"], 1200, "{info}");
+}
+
+/// Stream configuration and state, through nats-py.
+fn python_info(url: &str, stream: &str) -> Value {
+    let venv = Command::new(root().join("tests/py/ensure-nats-venv.sh"))
+        .output()
+        .unwrap();
+    let py = String::from_utf8(venv.stdout).unwrap().trim().to_owned();
+    let out = Command::new(py)
+        .arg(root().join("tests/py/nats_read.py"))
+        .args([url, stream, "--info"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_node_killed_mid_stream_and_restarted_loses_nothing_and_doubles_nothing() {
+    let n = Nats::start(&root(), 3);
+    let tmp = TempDir::new("fleet-kill");
+    let mut p = cmd(bin("nats-post"))
+        .args([
+            "--servers",
+            &n.url(),
+            "--replicas",
+            "3",
+            "--host",
+            "h",
+            "--spool",
+        ])
+        .arg(tmp.join("spool"))
+        .args(["--batch", "50", "--timeout", "2"])
+        .spawn();
+    let input = findings("k", 3000, None);
+    for (i, l) in input.lines().enumerate() {
+        p.write_line(l);
+        if i % 100 == 99 {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if i == 1000 {
+            n.kill_node(0);
+        }
+        if i == 2000 {
+            n.start_node(0);
+        }
+    }
+    p.close_stdin();
+    let st = p
+        .wait_timeout(Duration::from_secs(90))
+        .expect("nats-post exits");
+    assert_eq!(st.code(), Some(0), "{}", p.stderr_text());
+    let got = read_all(&n.url());
+    let counts = path_counts(&got);
+    assert_eq!(counts.len(), 3000, "nothing lost");
+    assert!(counts.values().all(|&c| c == 1), "nothing doubled");
+}
+
+#[test]
+fn nats_tail_killed_mid_stream_resumes_on_its_durable_without_loss() {
+    let n = Nats::start(&root(), 1);
+    let tmp = TempDir::new("tail-kill");
+    let total = 6000;
+    let out = cmd(bin("nats-post"))
+        .args(["--servers", &n.url(), "--host", "h", "--spool"])
+        .arg(tmp.join("spool"))
+        .stdin(findings("t", total, None))
+        .run();
+    assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    // Read a little, then stop reading: nats-tail blocks on a full pipe
+    // with messages written and not acknowledged; kill -9 it there.
+    let batch = 200;
+    let mut child = Command::new(bin("nats-tail"))
+        .args(["--servers", &n.url(), "--durable", "d", "--from-beginning"])
+        .args(["--batch", &batch.to_string(), "--ack-wait", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut r = BufReader::new(child.stdout.take().unwrap());
+    let mut first = Vec::new();
+    let mut line = String::new();
+    while first.len() < 100 {
+        line.clear();
+        assert!(r.read_line(&mut line).unwrap() > 0);
+        first.push(serde_json::from_str::<Value>(&line).unwrap());
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // What it wrote before dying is still in the pipe: read it all.
+    for l in r.lines() {
+        first.push(serde_json::from_str(&l.unwrap()).unwrap());
+    }
+    assert!(
+        first.len() < total,
+        "killed mid-stream ({} of {total})",
+        first.len()
+    );
+    // Restarted on the same durable after the ack wait: the rest, and at
+    // most one batch again.
+    std::thread::sleep(Duration::from_millis(1500));
+    let rest = tail(&n.url())
+        .args(["--durable", "d", "--exit-at-end"])
+        .run();
+    assert_eq!(rest.code(), 0, "{}", rest.stderr_str());
+    let mut all = first.clone();
+    all.extend(rest.records());
+    let counts = path_counts(&all);
+    assert_eq!(
+        counts.keys().cloned().collect::<HashSet<_>>(),
+        all_paths("t", total),
+        "nothing lost"
+    );
+    let doubled: usize = counts.values().map(|c| c - 1).sum();
+    assert!(
+        doubled <= batch,
+        "{doubled} written twice, more than one batch"
+    );
+}
+
+#[test]
+fn two_nats_tails_on_one_durable_share_the_messages() {
+    let n = Nats::start(&root(), 1);
+    let tmp = TempDir::new("tail-share");
+    // The stream and the durable exist before the two readers start.
+    let out = cmd(bin("nats-post"))
+        .args(["--servers", &n.url(), "--host", "h", "--spool"])
+        .arg(tmp.join("spool"))
+        .stdin(findings("s0", 1, None))
+        .run();
+    assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    let mut readers: Vec<Spawned> = (0..2)
+        .map(|_| {
+            tail(&n.url())
+                .args(["--durable", "shared", "--from-beginning", "--batch", "20"])
+                .spawn()
+        })
+        .collect();
+    let total = 2000;
+    let out = cmd(bin("nats-post"))
+        .args([
+            "--servers",
+            &n.url(),
+            "--host",
+            "h",
+            "--batch",
+            "20",
+            "--spool",
+        ])
+        .arg(tmp.join("spool"))
+        .stdin(findings("s", total, None))
+        .run();
+    assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut got: Vec<Vec<Value>> = vec![Vec::new(), Vec::new()];
+    while got.iter().map(Vec::len).sum::<usize>() < total + 1 && Instant::now() < deadline {
+        for (i, r) in readers.iter_mut().enumerate() {
+            while let Some(v) = r.next_record(Duration::from_millis(20)) {
+                got[i].push(v);
+            }
+        }
+    }
+    for r in &mut readers {
+        r.signal(15);
+        assert_eq!(
+            r.wait_timeout(Duration::from_secs(10)).unwrap().code(),
+            Some(0)
+        );
+    }
+    assert!(
+        !got[0].is_empty() && !got[1].is_empty(),
+        "both share: {} and {}",
+        got[0].len(),
+        got[1].len()
+    );
+    let all: Vec<Value> = got.concat();
+    let counts = path_counts(&all);
+    assert_eq!(counts.len(), total + 1);
+    assert!(
+        counts.values().all(|&c| c == 1),
+        "each message to one reader"
+    );
+}
+
+#[test]
+fn nats_tail_filters_by_subject_and_rejects_foreign_messages() {
+    let n = Nats::start(&root(), 1);
+    let tmp = TempDir::new("tail-filter");
+    for (host, tag) in [("web-01", "w"), ("lap-07", "l")] {
+        let out = cmd(bin("nats-post"))
+            .args(["--servers", &n.url(), "--host", host, "--spool"])
+            .arg(tmp.join(host))
+            .stdin(findings(tag, 30, None))
+            .run();
+        assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    }
+    let out = tail(&n.url())
+        .args([
+            "--filter",
+            "dlp.finding.web-01",
+            "--from-beginning",
+            "--exit-at-end",
+        ])
+        .run();
+    assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    let recs = out.records();
+    assert_eq!(recs.len(), 30);
+    assert!(recs.iter().all(|r| r["host"] == "web-01"));
+    // Bad settings are refused up front.
+    for (args, want) in [
+        (vec!["--filter", "dlp..x"], "is not a NATS subject"),
+        (vec!["--durable", "a.b"], "durable name"),
+        (vec!["--ack-wait", "0"], "--ack-wait"),
+    ] {
+        let out = tail(&n.url()).args(&args).run();
+        assert_eq!(out.code(), 2, "{args:?}");
+        assert!(out.stderr_str().contains(want), "{}", out.stderr_str());
+    }
+    // A closed stdout (| head -1) ends nats-tail quietly (on its next
+    // write), and what it had not acknowledged goes back to the stream.
+    // 2000 records are more than a pipe holds.
+    let out = cmd(bin("nats-post"))
+        .args(["--servers", &n.url(), "--host", "bulk", "--spool"])
+        .arg(tmp.join("bulk"))
+        .stdin(findings("bulk", 2000, None))
+        .run();
+    assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    let mut child = Command::new(bin("nats-tail"))
+        .args(["--servers", &n.url(), "--durable", "c", "--from-beginning"])
+        .args(["--filter", "dlp.finding.bulk", "--ack-wait", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("\"host\""), "{first}");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Most come back at once (NAK); any still in flight after --ack-wait.
+    std::thread::sleep(Duration::from_millis(1500));
+    let rest = tail(&n.url())
+        .args(["--durable", "c", "--exit-at-end"])
+        .run();
+    assert_eq!(rest.code(), 0);
+    assert_eq!(
+        path_counts(&rest.records()).len(),
+        2000,
+        "all of them again (at least once)"
+    );
+    // A missing stream with --exit-at-end is an error, not a hang.
+    let out = tail(&n.url())
+        .args(["--stream", "NOPE", "--exit-at-end"])
+        .run();
+    assert_eq!(out.code(), 2);
+    assert!(out.stderr_str().contains("NOPE"), "{}", out.stderr_str());
+}
+
+// ---------------------------------------------------------------- pipelines
+
+/// A script under pipelines/ with the debug tools and its own state dir.
+fn script(name: &str, state: &TempDir) -> testkit::Cmd {
+    let bins = bin("nats-post");
+    cmd(root().join("pipelines").join(name))
+        .env("DLP_BIN_DIR", bins.parent().unwrap())
+        .env("XDG_STATE_HOME", state.join("state"))
+        .env("HOME", state.join("home"))
+        .env("DLP_STOP_TIMEOUT", "10")
+}
+
+#[test]
+fn fleet_scripts_have_usage_and_reject_bad_arguments() {
+    let t = TempDir::new("fleet-usage");
+    for s in ["fleet-endpoint.sh", "fleet-central.sh"] {
+        let help = script(s, &t).arg("--help").run().expect_code(0);
+        assert!(help.stdout_str().starts_with("Usage: "), "{s}");
+        let bad = script(s, &t).arg("--no-such-flag").run().expect_code(2);
+        assert!(bad.stderr_str().contains("unknown option"), "{s}");
+    }
+    // Credentials on the command line are refused before anything runs.
+    std::fs::create_dir_all(t.join("w")).unwrap();
+    let out = script("fleet-endpoint.sh", &t)
+        .args(["--servers", "nats://u:pw@127.0.0.1:1"])
+        .arg(t.join("w"))
+        .run()
+        .expect_code(2);
+    assert!(
+        out.stderr_str().contains("never on the command line"),
+        "{}",
+        out.stderr_str()
+    );
+    let out = script("fleet-endpoint.sh", &t)
+        .arg("--nightfall")
+        .arg(t.join("w"))
+        .run()
+        .expect_code(2);
+    assert!(
+        out.stderr_str().contains("NIGHTFALL_API_KEY"),
+        "{}",
+        out.stderr_str()
+    );
+}
+
+#[test]
+fn fleet_endpoint_to_fleet_central_a_saved_file_becomes_a_central_row_and_a_report() {
+    let n = Nats::start(&root(), 1);
+    let t = TempDir::new("fleet-pipes");
+    let watch = t.join("watch");
+    std::fs::create_dir_all(&watch).unwrap();
+    let csv = t.join("central.csv");
+    let report = t.join("report.html");
+    let mut central = script("fleet-central.sh", &t)
+        .args(["--servers", &n.url(), "--report-every", "1", "--output"])
+        .arg(&csv)
+        .arg("--report")
+        .arg(&report)
+        .spawn();
+    let mut endpoint = script("fleet-endpoint.sh", &t)
+        .args(["--servers", &n.url()])
+        .arg(&watch)
+        .env("DLP_DEBOUNCE_MS", "200")
+        .spawn();
+    assert!(
+        endpoint.wait_stderr("watching", Duration::from_secs(20)),
+        "{}",
+        endpoint.stderr_text()
+    );
+    assert!(
+        central.wait_stderr("collecting", Duration::from_secs(20)),
+        "{}",
+        central.stderr_text()
+    );
+    let rows =
+        |want: &str| -> bool { std::fs::read_to_string(&csv).is_ok_and(|s| s.contains(want)) };
+    let wait_row = |want: &str| -> Duration {
+        let t0 = Instant::now();
+        while !rows(want) {
+            assert!(t0.elapsed() < Duration::from_secs(30), "no row with {want}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        t0.elapsed()
+    };
+    // The first file also creates the stream and the consumer.
+    std::fs::write(watch.join("first.csv"), "name,ssn\nA,536-22-8726\n").unwrap();
+    wait_row("first.csv");
+    // Then a save on the endpoint is a central row within a couple of seconds.
+    std::fs::write(watch.join("second.csv"), "name,ssn\nB,536-22-8727\n").unwrap();
+    let latency = wait_row("second.csv");
+    eprintln!("file save -> central CSV row: {latency:?}");
+    assert!(latency < Duration::from_secs(5), "{latency:?}");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.starts_with("host,"), "{text}");
+    assert_eq!(
+        text.matches(&format!("\n{},", host.trim())).count(),
+        2,
+        "{text}"
+    );
+    // The periodic report covers the CSV.
+    let t0 = Instant::now();
+    loop {
+        let html = std::fs::read_to_string(&report).unwrap_or_default();
+        if html.contains("id=\"kpi-total\" data-value=\"2\"") {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(10), "report: {html}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for p in [&mut endpoint, &mut central] {
+        p.signal(15);
+        let st = p.wait_timeout(Duration::from_secs(30)).expect("stops");
+        assert_eq!(st.code(), Some(0), "{}", p.stderr_text());
+    }
+    // --once (cron): nothing new for the durable, the report is rewritten.
+    std::fs::remove_file(&report).unwrap();
+    let once = script("fleet-central.sh", &t)
+        .args(["--servers", &n.url(), "--once", "--output"])
+        .arg(&csv)
+        .arg("--report")
+        .arg(&report)
+        .run();
+    assert_eq!(once.code(), 0, "{}", once.stderr_str());
+    assert!(std::fs::read_to_string(&report)
+        .unwrap()
+        .contains("data-value=\"2\""));
+}
+
+/// A server process killed when the test ends, passed or not.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Spawns a JetStream server of its own with user/password authorization.
+fn server_with_password(dir: &TempDir, port: u16) -> Server {
+    let conf = dir.join("auth.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "listen: 127.0.0.1:{port}\njetstream {{ store_dir: \"{}\" }}\nauthorization {{ user: dlp, password: s3cret-pw }}\n",
+            dir.join("js").display()
+        ),
+    )
+    .unwrap();
+    let exe = [
+        "/usr/sbin/nats-server",
+        "/usr/local/sbin/nats-server",
+        "/usr/bin/nats-server",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists())
+    .unwrap_or("nats-server");
+    let child = Command::new(exe)
+        .arg("-c")
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nats-server (Debian: apt-get install nats-server)");
+    let server = Server(child);
+    assert!(testkit::wait_port(port, Duration::from_secs(10)));
+    server
+}
+
+#[test]
+fn credentials_come_from_the_environment_and_are_never_shown() {
+    // Makes sure Debian's nats-server is installed (nats-dev.sh installs it).
+    drop(Nats::start(&root(), 1));
+    let tmp = TempDir::new("nats-auth");
+    let port = testkit::free_port();
+    let _server = server_with_password(&tmp, port);
+    let url = format!("nats://127.0.0.1:{port}");
+    let ok = cmd(bin("nats-post"))
+        .args(["--servers", &url, "--host", "h", "--spool"])
+        .arg(tmp.join("spool"))
+        .env("NATS_USER", "dlp")
+        .env("NATS_PASSWORD", "s3cret-pw")
+        .stdin(findings("auth", 10, None))
+        .run();
+    assert_eq!(ok.code(), 0, "{}", ok.stderr_str());
+    assert_eq!(delivered(&ok), (10, 0));
+    let read = tail(&url)
+        .args(["--from-beginning", "--exit-at-end"])
+        .env("NATS_USER", "dlp")
+        .env("NATS_PASSWORD", "s3cret-pw")
+        .run();
+    assert_eq!(read.code(), 0, "{}", read.stderr_str());
+    assert_eq!(read.records().len(), 10);
+    // A wrong password: nothing is delivered, everything stays spooled,
+    // and the password is not in any message.
+    let bad = cmd(bin("nats-post"))
+        .args([
+            "--servers",
+            &url,
+            "--host",
+            "h",
+            "--max-retry-time",
+            "2",
+            "--spool",
+        ])
+        .arg(tmp.join("spool2"))
+        .env("NATS_USER", "dlp")
+        .env("NATS_PASSWORD", "wrong-pw")
+        .stdin(findings("auth2", 5, None))
+        .run();
+    assert_eq!(bad.code(), 1, "{}", bad.stderr_str());
+    assert_eq!(delivered(&bad), (0, 0));
+    assert!(bad.stderr_str().contains("stay in"), "{}", bad.stderr_str());
+    for out in [&ok, &bad] {
+        let all = out.stdout_str() + &out.stderr_str();
+        assert!(
+            !all.contains("s3cret-pw") && !all.contains("wrong-pw"),
+            "{all}"
+        );
+    }
+}

@@ -1,0 +1,381 @@
+//! `nats-post`: NDJSON records to a NATS JetStream stream, the fleet
+//! transport from every endpoint to the centre.
+//!
+//! The [`input`] thread reads records, addresses them ([`subject`]) and
+//! spools them in batches ([`entry`]); the main task connects
+//! ([`dlp_nats`]), makes sure the stream exists and publishes the spooled
+//! batches in order ([`publish`]), removing each from the spool once
+//! JetStream has acknowledged all of its records, and logging one
+//! delivery record per batch on stdout. Flags are validated in [`cli`].
+
+pub mod cli;
+pub mod entry;
+pub mod input;
+pub mod publish;
+pub mod subject;
+
+use std::collections::{HashSet, VecDeque};
+use std::io::Stdout;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use clap::Parser;
+use dlp_core::backoff::Backoff;
+use dlp_core::spool::Spool;
+use dlp_core::{signals, ExitCode, RecordWriter};
+use dlp_nats::async_nats;
+use serde_json::json;
+use tokio::sync::mpsc::{error::TryRecvError, UnboundedReceiver};
+
+use crate::cli::Config;
+use crate::input::Msg;
+
+/// Process entry point.
+pub fn main() -> std::process::ExitCode {
+    dlp_core::run_main("nats-post", || {
+        let cfg = cli::Args::parse().into_config(|k| std::env::var(k).ok())?;
+        run(cfg, std::io::stdin())
+    })
+}
+
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Runs the tool over `input` with a validated configuration.
+pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::Result<ExitCode> {
+    signals::install().context("installing signal handlers")?;
+    // Spool::open takes the spool's lock: two instances never publish the
+    // same entries.
+    let spool = Spool::open(&cfg.spool)
+        .with_context(|| format!("opening spool {}", cfg.spool.display()))?;
+    let pending = spool
+        .list()
+        .with_context(|| format!("listing spool {}", cfg.spool.display()))?;
+    if !pending.is_empty() {
+        eprintln!(
+            "nats-post: {} from an earlier run pending in {}; publishing them first",
+            count(pending.len() as u64, "batch", "batches"),
+            cfg.spool.display()
+        );
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let wake = tx.clone();
+    signals::on_signal(move || {
+        let _ = wake.send(Msg::Wake);
+    });
+    let rejected = Arc::new(AtomicBool::new(false));
+    let cfg = Arc::new(cfg);
+    input::spawn(input, cfg.clone(), spool.clone(), tx, rejected.clone());
+    let mut p = Publisher {
+        cfg: &cfg,
+        spool: &spool,
+        rx,
+        queue: pending.into(),
+        out: RecordWriter::new(std::io::stdout()),
+        out_closed: false,
+        announced: HashSet::new(),
+        eof_at: None,
+        fatal: None,
+    };
+    let left = rt.block_on(p.run())?;
+    let mut code = ExitCode::from_rejected(rejected.load(Ordering::SeqCst));
+    let interrupted = signals::requested();
+    if left.0 > 0 {
+        eprintln!(
+            "nats-post: {} in {} not acknowledged{}; they stay in {} and are sent first on the next start",
+            count(left.1, "record", "records"),
+            count(left.0, "batch", "batches"),
+            if interrupted || p.out_closed { "" } else { " within --max-retry-time" },
+            spool.dir().display()
+        );
+        if !interrupted && !p.out_closed {
+            code = ExitCode::Rejected;
+        }
+    }
+    if let Some(why) = p.fatal {
+        bail!("{why}");
+    }
+    if p.out_closed {
+        return Ok(ExitCode::Ok);
+    }
+    Ok(code)
+}
+
+struct Publisher<'a> {
+    cfg: &'a Config,
+    spool: &'a Spool,
+    rx: UnboundedReceiver<Msg>,
+    queue: VecDeque<String>,
+    out: RecordWriter<Stdout>,
+    out_closed: bool,
+    announced: HashSet<String>,
+    /// When the input ended (EOF, a signal, a fatal error).
+    eof_at: Option<Instant>,
+    fatal: Option<String>,
+}
+
+impl Publisher<'_> {
+    fn handle(&mut self, m: Msg) {
+        match m {
+            Msg::Batch(k) => self.queue.push_back(k),
+            Msg::Eof => {
+                self.eof_at.get_or_insert_with(Instant::now);
+            }
+            Msg::Fatal(why) => {
+                self.fatal = Some(why);
+                self.eof_at.get_or_insert_with(Instant::now);
+            }
+            Msg::Wake => {}
+        }
+    }
+
+    /// Takes whatever the reader has sent, without waiting.
+    fn poll_input(&mut self) {
+        loop {
+            match self.rx.try_recv() {
+                Ok(m) => self.handle(m),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    self.eof_at.get_or_insert_with(Instant::now);
+                    break;
+                }
+            }
+        }
+    }
+
+    /// When to give up on what is left: `--grace` after a signal or a
+    /// closed stdout, `--max-retry-time` after end of input.
+    fn deadline(&self) -> Option<Instant> {
+        let eof = self.eof_at?;
+        Some(if signals::requested() || self.out_closed {
+            eof + self.cfg.grace
+        } else {
+            eof + self.cfg.max_retry_time
+        })
+    }
+
+    fn log(&mut self, rec: serde_json::Value) {
+        if self.out_closed {
+            return;
+        }
+        if let Err(e) = self.out.record(&rec).and_then(|_| self.out.flush()) {
+            if !dlp_core::exit::is_broken_pipe(&e) && self.fatal.is_none() {
+                self.fatal = Some(format!("writing output: {e:#}"));
+            }
+            self.out_closed = true;
+            self.eof_at.get_or_insert_with(Instant::now);
+        }
+    }
+
+    /// Sleeps up to `d` (less when the deadline is nearer), taking input.
+    async fn pause(&mut self, d: Duration) {
+        let until = Instant::now() + d;
+        let until = self.deadline().map_or(until, |dl| dl.min(until));
+        let end = tokio::time::Instant::from_std(until);
+        loop {
+            match tokio::time::timeout_at(end, self.rx.recv()).await {
+                Ok(Some(m)) => {
+                    let wake = matches!(m, Msg::Wake);
+                    self.handle(m);
+                    if wake {
+                        return;
+                    }
+                }
+                Ok(None) => {
+                    self.eof_at.get_or_insert_with(Instant::now);
+                    tokio::time::sleep_until(end).await;
+                    return;
+                }
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Publishes until input ends and the spool is empty, or the deadline
+    /// passes; returns the batches and records left in the spool.
+    async fn run(&mut self) -> anyhow::Result<(u64, u64)> {
+        let client = self.cfg.conn.connect().await?;
+        let js = async_nats::jetstream::context::ContextBuilder::new()
+            .timeout(self.cfg.timeout)
+            .max_ack_inflight(self.cfg.batch.max(1024) * 2)
+            .backpressure_on_inflight(true)
+            .build(client.clone());
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
+        let mut stream_ready = false;
+        let mut down: Option<String> = None;
+        let mut attempts = 0u32;
+        let started = Instant::now();
+        loop {
+            self.poll_input();
+            if signals::requested() {
+                self.eof_at.get_or_insert_with(Instant::now);
+            }
+            let Some(key) = self.queue.front().cloned() else {
+                if self.eof_at.is_some() {
+                    break;
+                }
+                match self.rx.recv().await {
+                    Some(m) => self.handle(m),
+                    None => {
+                        self.eof_at.get_or_insert_with(Instant::now);
+                    }
+                }
+                continue;
+            };
+            if self.deadline().is_some_and(|d| Instant::now() >= d) {
+                break;
+            }
+            let problem = if client.connection_state() != async_nats::connection::State::Connected {
+                Some(format!("no server reachable at {}", self.cfg.conn.shown()))
+            } else if !stream_ready {
+                match publish::ensure_stream(&js, self.cfg).await {
+                    Ok(()) => {
+                        stream_ready = true;
+                        None
+                    }
+                    Err(e) => Some(e),
+                }
+            } else {
+                None
+            };
+            if let Some(why) = problem {
+                if stream_ready || started.elapsed() < Duration::from_secs(2) {
+                    // The first connection is still being made (or the client
+                    // is reconnecting): give it a moment before saying so.
+                    if started.elapsed() < Duration::from_secs(2) {
+                        self.pause(Duration::from_millis(20)).await;
+                        continue;
+                    }
+                }
+                self.unavailable(&mut down, &why, &key);
+                let d = backoff.next_delay();
+                self.pause(d).await;
+                continue;
+            }
+            let data = match self.spool.read(&key) {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("nats-post: spool entry {key} unreadable ({e}); skipped");
+                    self.queue.pop_front();
+                    continue;
+                }
+            };
+            let Some(recs) = entry::decode(&data) else {
+                let bad = self.spool.dir().join(format!("{key}.bad"));
+                let _ = std::fs::rename(self.spool.dir().join(format!("{key}.entry")), &bad);
+                eprintln!(
+                    "nats-post: spool entry {key} is corrupt; moved aside to {}",
+                    bad.display()
+                );
+                self.queue.pop_front();
+                continue;
+            };
+            attempts += 1;
+            let t0 = Instant::now();
+            let o = publish::batch(&js, self.cfg, &recs).await;
+            let latency_ms = t0.elapsed().as_millis() as u64;
+            if o.failed.is_empty() {
+                if let Err(e) = self.spool.remove(&key) {
+                    eprintln!(
+                        "nats-post: published batch {key} but cannot remove it from the spool: {e}"
+                    );
+                }
+                if down.take().is_some() {
+                    eprintln!(
+                        "nats-post: {} reachable again; publishing the spool",
+                        self.cfg.conn.shown()
+                    );
+                }
+                self.log(json!({
+                    "status": "delivered",
+                    "records": o.acked,
+                    "duplicates": o.duplicates,
+                    "stream": self.cfg.stream,
+                    "seq": o.seq,
+                    "attempts": attempts,
+                    "latency_ms": latency_ms,
+                    "timestamp": dlp_core::time::now_rfc3339(),
+                    "batch": key,
+                }));
+                self.queue.pop_front();
+                self.announced.remove(&key);
+                attempts = 0;
+                backoff.reset();
+                continue;
+            }
+            // Keep only what was not acknowledged.
+            if o.acked > 0 {
+                let rest: Vec<_> = o.failed.iter().map(|&i| recs[i].clone()).collect();
+                if let Err(e) = self.spool.rewrite(&key, &entry::encode(&rest)) {
+                    eprintln!("nats-post: cannot rewrite spool entry {key}: {e}; the whole batch is sent again (the duplicate window drops what was stored)");
+                }
+            }
+            let why = o.error.unwrap_or_else(|| "not acknowledged".into());
+            if why.contains("no stream listens") {
+                stream_ready = false;
+            }
+            self.unavailable(&mut down, &why, &key);
+            let d = backoff.next_delay();
+            self.pause(d).await;
+        }
+        // What is left stays in the spool.
+        let mut left = (0u64, 0u64);
+        for key in self.queue.clone() {
+            let n = self
+                .spool
+                .read(&key)
+                .ok()
+                .and_then(|d| entry::decode(&d))
+                .map_or(0, |r| r.len() as u64);
+            left.0 += 1;
+            left.1 += n;
+            if !self.announced.contains(&key) {
+                self.log(json!({
+                    "status": "spooled",
+                    "records": n,
+                    "attempts": 0,
+                    "timestamp": dlp_core::time::now_rfc3339(),
+                    "batch": key,
+                }));
+            }
+        }
+        // Acks of publishes are in; make sure nothing of ours sits in the
+        // client's buffer at exit.
+        let _ = tokio::time::timeout(Duration::from_secs(1), client.flush()).await;
+        Ok(left)
+    }
+
+    /// Logs (once per outage on stderr, once per batch on stdout) that the
+    /// batch waits in the spool.
+    fn unavailable(&mut self, down: &mut Option<String>, why: &str, key: &str) {
+        if down.as_deref() != Some(why) {
+            eprintln!(
+                "nats-post: {why}; batches wait in {} and are retried",
+                self.spool.dir().display()
+            );
+            *down = Some(why.to_owned());
+        }
+        if self.announced.insert(key.to_owned()) {
+            let n = self
+                .spool
+                .read(key)
+                .ok()
+                .and_then(|d| entry::decode(&d))
+                .map_or(0, |r| r.len());
+            self.log(json!({
+                "status": "spooled",
+                "records": n,
+                "error": why,
+                "timestamp": dlp_core::time::now_rfc3339(),
+                "batch": key,
+            }));
+        }
+    }
+}

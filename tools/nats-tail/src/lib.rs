@@ -1,0 +1,330 @@
+//! `nats-tail`: a NATS JetStream stream to NDJSON on stdout, through a
+//! pull consumer with explicit acknowledgements.
+//!
+//! Messages of a pull batch are written to a buffered stdout as they
+//! arrive; whenever no further message is ready at once (and at the end
+//! of each pull), stdout is flushed and only then are the written
+//! messages acknowledged (and the acknowledgements flushed to the server).
+//! So a crash can only cause messages to be written again, never lost.
+//! Flags are validated in [`cli`].
+
+pub mod cli;
+
+use std::io::{BufWriter, Stdout, Write};
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use async_nats::jetstream::consumer::pull::{self, Config as ConsumerConfig};
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy};
+use async_nats::jetstream::message::AckKind;
+use async_nats::jetstream::Message;
+use clap::Parser;
+use dlp_core::backoff::Backoff;
+use dlp_core::{signals, ExitCode};
+use dlp_nats::async_nats;
+use futures_util::StreamExt;
+
+use crate::cli::Config;
+
+/// How long `--exit-at-end` waits for messages the server says are
+/// pending but does not deliver (a cluster electing a leader) before it
+/// fails rather than stop early.
+const END_PATIENCE: Duration = Duration::from_secs(60);
+
+/// Process entry point.
+pub fn main() -> std::process::ExitCode {
+    dlp_core::run_main("nats-tail", || {
+        let cfg = cli::Args::parse().into_config(|k| std::env::var(k).ok())?;
+        run(cfg)
+    })
+}
+
+/// Runs the tool with a validated configuration.
+pub fn run(cfg: Config) -> anyhow::Result<ExitCode> {
+    signals::install().context("installing signal handlers")?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(tail(&cfg))
+}
+
+type Consumer = async_nats::jetstream::consumer::Consumer<pull::Config>;
+
+/// Finds or creates the consumer; `Ok(None)` while the stream is not there yet.
+async fn consumer(js: &async_nats::jetstream::Context, cfg: &Config) -> Result<Consumer, String> {
+    let stream = js
+        .get_stream(&cfg.stream)
+        .await
+        .map_err(|e| format!("stream {}: {e}", cfg.stream))?;
+    let cc = ConsumerConfig {
+        durable_name: cfg.durable.clone(),
+        deliver_policy: if cfg.from_beginning {
+            DeliverPolicy::All
+        } else {
+            DeliverPolicy::New
+        },
+        ack_policy: AckPolicy::Explicit,
+        ack_wait: cfg.ack_wait,
+        filter_subject: cfg.filter.clone().unwrap_or_default(),
+        max_ack_pending: cfg.max_ack_pending,
+        inactive_threshold: if cfg.durable.is_some() {
+            Duration::ZERO
+        } else {
+            Duration::from_secs(300)
+        },
+        ..Default::default()
+    };
+    let r = match &cfg.durable {
+        Some(name) => stream.get_or_create_consumer(name, cc).await,
+        None => stream.create_consumer(cc).await,
+    };
+    r.map_err(|e| {
+        format!(
+            "consumer {} on stream {}: {e}",
+            cfg.durable.as_deref().unwrap_or("(ephemeral)"),
+            cfg.stream
+        )
+    })
+}
+
+struct Out {
+    w: BufWriter<Stdout>,
+    /// Written, not yet acknowledged.
+    unacked: Vec<Message>,
+    /// Acks sent since the last flush to the server.
+    unsynced: bool,
+    rejected: bool,
+    closed: bool,
+}
+
+impl Out {
+    /// Writes one message's line, or reports and terminates a bad one.
+    async fn write(&mut self, m: Message, client: &async_nats::Client) -> anyhow::Result<()> {
+        let p = &m.message.payload;
+        let body = p.strip_suffix(b"\n").unwrap_or(p);
+        let why = if body.contains(&b'\n') {
+            Some("holds more than one line".to_owned())
+        } else {
+            dlp_core::json_scan::top_level(body, |_| None::<()>, |_, _, _| Ok(())).err()
+        };
+        if let Some(why) = why {
+            let seq = m.info().map(|i| i.stream_sequence).unwrap_or(0);
+            eprintln!(
+                "nats-tail: message {seq} on {} is not one JSON object ({why}); skipped",
+                m.message.subject
+            );
+            self.rejected = true;
+            let _ = m.ack_with(AckKind::Term).await;
+            return Ok(());
+        }
+        let written = self.w.write_all(body).and_then(|_| self.w.write_all(b"\n"));
+        self.unacked.push(m);
+        if let Err(e) = written {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                self.give_back(client).await;
+                return Ok(());
+            }
+            return Err(anyhow::Error::new(e).context("writing output"));
+        }
+        Ok(())
+    }
+
+    /// Stdout is closed: nothing more can be written, so what is not
+    /// acknowledged goes back to the stream at once, for the next reader.
+    async fn give_back(&mut self, client: &async_nats::Client) {
+        self.closed = true;
+        for m in self.unacked.drain(..) {
+            let _ = m.ack_with(AckKind::Nak(None)).await;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), client.flush()).await;
+    }
+
+    /// Flushes stdout, then acknowledges what it holds. With `sync` the
+    /// acks are also flushed to the server (before waiting, and at exit,
+    /// where a signal could end the process); between pulls they go out
+    /// ahead of the next pull request on the same connection.
+    async fn commit(&mut self, client: &async_nats::Client, sync: bool) -> anyhow::Result<()> {
+        if self.unacked.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = self.w.flush() {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                self.give_back(client).await;
+                return Ok(());
+            }
+            return Err(anyhow::Error::new(e).context("writing output"));
+        }
+        for m in self.unacked.drain(..) {
+            // A lost ack only means the message is delivered again.
+            let _ = m.ack().await;
+        }
+        self.unsynced = true;
+        if sync {
+            self.sync(client).await;
+        }
+        Ok(())
+    }
+
+    /// Waits until the server has every ack sent so far.
+    async fn sync(&mut self, client: &async_nats::Client) {
+        if self.unsynced {
+            let _ = tokio::time::timeout(Duration::from_secs(5), client.flush()).await;
+            self.unsynced = false;
+        }
+    }
+}
+
+async fn tail(cfg: &Config) -> anyhow::Result<ExitCode> {
+    let client = cfg.conn.connect().await?;
+    let js = async_nats::jetstream::context::ContextBuilder::new()
+        .timeout(Duration::from_secs(5))
+        .build(client.clone());
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
+    let mut said: Option<String> = None;
+    let mut out = Out {
+        w: BufWriter::with_capacity(64 * 1024, std::io::stdout()),
+        unacked: Vec::new(),
+        unsynced: false,
+        rejected: false,
+        closed: false,
+    };
+    let started = std::time::Instant::now();
+    let mut consumer_handle: Option<Consumer> = None;
+    'pulls: loop {
+        if signals::requested() || out.closed {
+            break;
+        }
+        let c = match &consumer_handle {
+            Some(c) => c.clone(),
+            None => match consumer(&js, cfg).await {
+                Ok(c) => {
+                    consumer_handle = Some(c.clone());
+                    c
+                }
+                Err(e) => {
+                    let missing = e.contains("not found");
+                    if cfg.exit_at_end && (missing || started.elapsed() > Duration::from_secs(30)) {
+                        bail!("{e}");
+                    }
+                    if said.as_deref() != Some(&e) && started.elapsed() > Duration::from_secs(2) {
+                        eprintln!("nats-tail: {e}; retrying");
+                        said = Some(e);
+                    }
+                    let _idle = signals::idle();
+                    tokio::time::sleep(backoff.next_delay()).await;
+                    continue;
+                }
+            },
+        };
+        let batch = if cfg.exit_at_end {
+            c.fetch().max_messages(cfg.batch).messages().await
+        } else {
+            c.batch()
+                .max_messages(cfg.batch)
+                .expires(Duration::from_secs(10))
+                .heartbeat(Duration::from_secs(3))
+                .messages()
+                .await
+        };
+        let mut msgs = match batch {
+            Ok(b) => b,
+            Err(e) => {
+                let e = format!("pulling from {}: {e}", cfg.stream);
+                if said.as_deref() != Some(&e) {
+                    eprintln!("nats-tail: {e}; retrying");
+                    said = Some(e);
+                }
+                let _idle = signals::idle();
+                tokio::time::sleep(backoff.next_delay()).await;
+                continue;
+            }
+        };
+        let mut got = 0usize;
+        loop {
+            let next = if out.unacked.is_empty() {
+                // Nothing in hand once the server has our acks (the next
+                // pull is already on its way): a signal may end the
+                // process right here.
+                out.sync(&client).await;
+                let _idle = signals::idle();
+                if _idle.is_none() {
+                    break 'pulls;
+                }
+                msgs.next().await
+            } else {
+                match tokio::time::timeout(Duration::ZERO, msgs.next()).await {
+                    Ok(n) => n,
+                    Err(_) => {
+                        out.commit(&client, true).await?;
+                        continue;
+                    }
+                }
+            };
+            match next {
+                None => break,
+                Some(Ok(m)) => {
+                    got += 1;
+                    out.write(m, &client).await?;
+                    if out.closed {
+                        // Messages of this pull already here but not written
+                        // go back too, rather than wait for --ack-wait.
+                        while let Ok(Some(Ok(m))) =
+                            tokio::time::timeout(Duration::ZERO, msgs.next()).await
+                        {
+                            let _ = m.ack_with(AckKind::Nak(None)).await;
+                        }
+                        let _ = tokio::time::timeout(Duration::from_secs(5), client.flush()).await;
+                        break;
+                    }
+                    if signals::requested() {
+                        break;
+                    }
+                }
+                Some(Err(e)) => {
+                    let e = format!("reading from {}: {e}", cfg.stream);
+                    if said.as_deref() != Some(&e) {
+                        eprintln!("nats-tail: {e}; retrying");
+                        said = Some(e);
+                    }
+                    break;
+                }
+            }
+        }
+        out.commit(&client, false).await?;
+        if got > 0 {
+            backoff.reset();
+            if said.take().is_some() {
+                eprintln!("nats-tail: reading {} again", cfg.stream);
+            }
+        }
+        if cfg.exit_at_end && got == 0 {
+            // An empty pull is the end only when the server says nothing
+            // is left for this consumer: a pull also comes back empty, or
+            // fails, while a cluster elects a stream leader after a node
+            // restart, and leaving then would report nothing.
+            match c.get_info().await {
+                Ok(info) if info.num_pending == 0 => break,
+                Ok(info) if started.elapsed() > END_PATIENCE => bail!(
+                    "{} message(s) still pending in {} but none delivered for {}s",
+                    info.num_pending,
+                    cfg.stream,
+                    END_PATIENCE.as_secs()
+                ),
+                Err(e) if started.elapsed() > END_PATIENCE => {
+                    bail!("asking {} how much is left: {e}", cfg.stream)
+                }
+                _ => {
+                    let _idle = signals::idle();
+                    tokio::time::sleep(backoff.next_delay()).await;
+                }
+            }
+        }
+    }
+    out.commit(&client, true).await?;
+    out.sync(&client).await;
+    if out.closed {
+        return Ok(ExitCode::Ok);
+    }
+    Ok(ExitCode::from_rejected(out.rejected))
+}
