@@ -21,6 +21,13 @@ use crate::Match;
 /// Default bytes of context on each side of a finding (as Nightfall).
 pub const DEFAULT_CONTEXT_BYTES: usize = 40;
 
+/// Bytes before a stream window's owned part that detectors scan from
+/// (at most a quarter of the minimum overlap, which the buffer keeps).
+pub(crate) const SCAN_MARGIN: usize = 1024;
+
+/// Bytes after the owned part in which run triggers are still looked for.
+const TRIGGER_REACH: usize = 64;
+
 /// Position of a buffer's first byte in the whole input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Position {
@@ -252,6 +259,17 @@ impl Engine {
     /// Detector-level findings starting in `owned` of `buf`, whose first
     /// byte is at `base` in the whole input.
     pub fn candidates(&self, buf: &[u8], base: Position, owned: StdRange<usize>) -> Vec<Candidate> {
+        // Detectors start scanning a little before the owned part, so a
+        // finding whose trigger (an `=`, a colon, a digit) lies before the
+        // window edge is still seen, and their scanning has settled on the
+        // same candidates as a scan from the start; hits are then kept by
+        // their start.
+        let lo = owned.start.saturating_sub(SCAN_MARGIN);
+        // Runs of digits and IPv6 groups are found from a digit or colon
+        // that may come a little after the finding's start (`+1 (415)`,
+        // `2001:db8`), so their triggers are looked for a little past the
+        // owned part.
+        let reach = (owned.end + TRIGGER_REACH).min(buf.len());
         let mut raw: Vec<(Source, Hit)> = Vec::new();
         let mut hits = Vec::new();
         let mut numeric = Vec::new();
@@ -262,17 +280,17 @@ impl Engine {
                     numeric.push(i);
                     continue;
                 }
-                Kind::Iban => crate::builtin::scan_iban(buf, owned.start, owned.end, &mut hits),
+                Kind::Iban => crate::builtin::scan_iban(buf, lo, owned.end, &mut hits),
                 Kind::ApiKey => {
-                    b.scan(buf, owned.start, owned.end, &mut hits);
-                    crate::builtin::scan_assignments(buf, owned.start, owned.end, &mut hits);
+                    b.scan(buf, lo, owned.end, &mut hits);
+                    crate::builtin::scan_assignments(buf, lo, owned.end, &mut hits);
                 }
-                _ => b.scan(buf, owned.start, owned.end, &mut hits),
+                _ => b.scan(buf, lo, owned.end, &mut hits),
             }
             raw.extend(hits.iter().map(|&h| (Source::Builtin(i), h)));
         }
         if !numeric.is_empty() {
-            crate::builtin::numeric_runs(buf, owned.start, owned.end, |lo, hi, st| {
+            crate::builtin::numeric_runs(buf, lo, reach, |lo, hi, st| {
                 for &i in numeric
                     .iter()
                     .filter(|&&i| self.builtins[i].kind.may_match(st))
@@ -284,7 +302,7 @@ impl Engine {
             });
         }
         if let Some(i) = self.builtins.iter().position(|b| b.kind == Kind::Ip) {
-            crate::builtin::v6_runs(buf, owned.start, owned.end, |lo, hi| {
+            crate::builtin::v6_runs(buf, lo, reach, |lo, hi| {
                 hits.clear();
                 self.builtins[i].scan(buf, lo, hi, &mut hits);
                 raw.extend(
@@ -296,12 +314,12 @@ impl Engine {
         }
         raw.retain(|(_, h)| owned.contains(&h.start));
         for (i, re) in self.customs.iter().enumerate() {
-            let mut pos = owned.start;
+            let mut pos = lo;
             while let Some(m) = re.find_at(buf, pos) {
                 if m.start() >= owned.end {
                     break;
                 }
-                if m.end() > m.start() {
+                if m.end() > m.start() && m.start() >= owned.start {
                     raw.push((
                         Source::Custom(i),
                         Hit::new(m.start(), m.end(), CUSTOM_CONFIDENCE),

@@ -451,3 +451,17 @@ fn max_size_skips_large_files() {
         .run()
         .expect_code(2);
 }
+
+/// The 24 MB file: a keyword assignment on every line, so one
+/// straddles each 8 MiB window edge (this panicked, then hung).
+#[test]
+fn assignments_across_window_edges_in_a_24_mb_file() {
+    let dir = TempDir::new("pii-24mb");
+    let f = dir.join("big.txt");
+    let line: &[u8] = b"export API_TOKEN=Zf3D0LXCM3EIMbgJpUNnkRtOfOueHznB9x # deploy\n";
+    let n = 24_000_000 / line.len();
+    std::fs::write(&f, line.repeat(n)).unwrap();
+    let out = cmd(BIN).arg(&f).run().expect_code(0);
+    let lines = out.stdout_str().lines().count();
+    assert_eq!(lines, n, "{}", out.stderr_str());
+}
