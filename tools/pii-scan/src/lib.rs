@@ -42,7 +42,9 @@ contextRules and exclusionRules work as on the API.
 gzip, zip, docx, xlsx and pptx files are scanned inside (archive_path is the
 member); binary files are skipped; large files are streamed in windows.
 
-Exit status: 0 ok, 1 some input was malformed or unreadable, 2 fatal.
+Exit status: 0 ok; 1 some input was malformed or unreadable, or a file
+failed (an internal error is reported as `PATH: failed: ...` and the scan
+goes on with the next file); 2 usage, configuration or fatal error.
 
 Examples:
   fswatch-json ~/Documents | pii-scan | findings-csv >> results.csv

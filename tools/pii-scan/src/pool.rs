@@ -4,7 +4,8 @@
 //! follows the order of input events.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -37,7 +38,7 @@ impl Ordered {
                     .name(format!("scan-{i}"))
                     .spawn(move || {
                         for (seq, path) in work_rx {
-                            let out = scan_file(&engine, &path, &limits);
+                            let out = scan_guarded(&engine, &path, &limits);
                             if done_tx.send((seq, out)).is_err() {
                                 break;
                             }
@@ -109,6 +110,7 @@ impl Ordered {
                 Some((seq, o)) => {
                     self.ready.insert(seq, o);
                 }
+                None if must_wait => anyhow::bail!("internal error: the scan workers stopped"),
                 None => return Ok(()),
             }
         }
@@ -122,3 +124,36 @@ impl Ordered {
         }
     }
 }
+
+/// Scans one file; a panic in the scan becomes that file's failure (a note,
+/// exit status 1) and the worker goes on with the next file.
+fn scan_guarded(engine: &Engine, path: &Path, limits: &Limits) -> Outcome {
+    std::panic::catch_unwind(AssertUnwindSafe(|| {
+        inject_panic(path);
+        scan_file(engine, path, limits)
+    }))
+    .unwrap_or_else(|p| {
+        Outcome::note(
+            format!(
+                "{}: failed: internal error: {}",
+                path.display(),
+                dlp_core::par::panic_message(&*p)
+            ),
+            true,
+        )
+    })
+}
+
+/// Debug builds only (tests): panics while scanning a file named by
+/// `PII_SCAN_TEST_PANIC`. Release builds have no such hook.
+#[cfg(debug_assertions)]
+fn inject_panic(path: &Path) {
+    if let Some(name) = std::env::var_os("PII_SCAN_TEST_PANIC") {
+        if path.file_name() == Some(name.as_os_str()) {
+            panic!("injected test panic");
+        }
+    }
+}
+
+#[cfg(not(debug_assertions))]
+fn inject_panic(_: &Path) {}

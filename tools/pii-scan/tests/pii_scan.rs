@@ -465,3 +465,47 @@ fn assignments_across_window_edges_in_a_24_mb_file() {
     let lines = out.stdout_str().lines().count();
     assert_eq!(lines, n, "{}", out.stderr_str());
 }
+
+#[test]
+fn a_panic_fails_that_file_and_the_scan_goes_on() {
+    let dir = TempDir::new("pii-panic");
+    for name in ["a.txt", "boom.txt", "c.txt"] {
+        std::fs::write(dir.join(name), "ssn 536-22-8726\n").unwrap();
+    }
+    // Debug builds panic on the file named by PII_SCAN_TEST_PANIC.
+    let out = cmd(BIN)
+        .env("PII_SCAN_TEST_PANIC", "boom.txt")
+        .arg(dir.path())
+        .run()
+        .expect_code(1);
+    let files: Vec<String> = out
+        .records()
+        .iter()
+        .map(|r| {
+            r["path"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(files, ["a.txt", "c.txt"]);
+    let err = out.stderr_str();
+    assert!(
+        err.contains("boom.txt: failed: internal error: injected test panic"),
+        "{err}"
+    );
+    // Every file panicking still ends (no hang) with status 1.
+    let f = dir.join("boom.txt");
+    cmd(BIN)
+        .env("PII_SCAN_TEST_PANIC", "boom.txt")
+        .stdin(format!(
+            "{}\n{}\n",
+            event("modified", &f),
+            event("modified", &f)
+        ))
+        .run()
+        .expect_code(1);
+}
