@@ -113,8 +113,8 @@ struct RuleInfo {
 /// A detector-level finding before rule semantics are applied.
 #[derive(Debug, Clone)]
 pub struct Candidate {
-    spec: usize,
-    m: Match,
+    pub(crate) spec: usize,
+    pub(crate) m: Match,
 }
 
 /// A compiled set of detection rules.
@@ -234,6 +234,11 @@ impl Engine {
     pub fn with_context_bytes(mut self, n: usize) -> Self {
         self.context_bytes = n;
         self
+    }
+
+    /// Bytes of context on each side of a finding.
+    pub fn context_bytes(&self) -> usize {
+        self.context_bytes
     }
 
     /// Problems found while compiling (unimplemented detectors, limits).
@@ -410,6 +415,38 @@ impl Engine {
         out
     }
 
+    /// Number of detector specs (one per detector of each rule).
+    pub(crate) fn spec_count(&self) -> usize {
+        self.specs.len()
+    }
+
+    /// Number of rules.
+    pub(crate) fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// The rule a detector spec belongs to.
+    pub(crate) fn spec_rule(&self, spec: usize) -> usize {
+        self.specs[spec].rule
+    }
+
+    /// A rule's name as reported in `matched_rules`.
+    pub(crate) fn rule_name(&self, rule: usize) -> &str {
+        &self.rules[rule].name
+    }
+
+    /// True when `rule` fires given the candidates counted per spec
+    /// (`minNumFindings` per detector, ANY/ALL across them).
+    pub(crate) fn rule_fires(&self, rule: usize, counts: &[u32]) -> bool {
+        let r = &self.rules[rule];
+        let ok = |&s: &usize| counts[s] >= self.specs[s].min_num;
+        if r.all {
+            r.specs.iter().all(ok)
+        } else {
+            r.specs.iter().any(ok)
+        }
+    }
+
     /// Applies `minNumFindings` and ANY/ALL to all candidates of one input
     /// and returns the findings of firing rules, deduplicated by
     /// (detector, range), in input order.
@@ -418,17 +455,8 @@ impl Engine {
         for c in &cands {
             counts[c.spec] += 1;
         }
-        let fires: Vec<bool> = self
-            .rules
-            .iter()
-            .map(|r| {
-                let ok = |&s: &usize| counts[s] >= self.specs[s].min_num;
-                if r.all {
-                    r.specs.iter().all(ok)
-                } else {
-                    r.specs.iter().any(ok)
-                }
-            })
+        let fires: Vec<bool> = (0..self.rules.len())
+            .map(|r| self.rule_fires(r, &counts))
             .collect();
         let mut merged: BTreeMap<(u64, u64, String), Match> = BTreeMap::new();
         for c in cands {

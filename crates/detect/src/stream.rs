@@ -10,8 +10,19 @@
 
 use std::io::{self, Read};
 
-use crate::engine::{Candidate, Engine, Position};
+use crate::engine::{Candidate, Engine, Position, SCAN_MARGIN};
+use crate::gate::Gate;
 use crate::Match;
+
+/// What [`Engine::scan_stream`] saw besides the findings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamSummary {
+    /// Bytes read.
+    pub bytes: u64,
+    /// Findings of rules that fired but were not passed on: more than
+    /// [`crate::gate::HELD_LIMIT`] findings were waiting for an ALL rule.
+    pub withheld: u64,
+}
 
 /// Window sizes for [`Engine::scan_reader`].
 #[derive(Debug, Clone, Copy)]
@@ -33,6 +44,9 @@ impl Default for StreamOptions {
     }
 }
 
+/// Bytes of a window whose candidates are built at once.
+const STEP: usize = 256 << 10;
+
 /// Reads until `buf` holds `want` bytes or the input ends (true at EOF).
 /// The buffer grows with what is read (never zero-filled ahead), so a
 /// small input costs a small buffer.
@@ -53,12 +67,12 @@ impl Engine {
     /// The overlap a stream window needs: the longest finding plus room
     /// for boundary and context checks on either side.
     pub fn min_overlap(&self) -> usize {
-        self.max_finding_len() + 2 * 1024
+        (self.max_finding_len() + 2 * 1024).max(4 * (self.context_bytes() + SCAN_MARGIN + 1024))
     }
 
     /// Scans everything `r` yields, a window at a time, and applies the
-    /// rules once at the end (exactly [`Engine::finish`]). Memory is
-    /// bounded by the window and overlap plus the findings.
+    /// rules once at the end (exactly [`Engine::finish`]). Memory grows
+    /// with the findings; [`Engine::scan_stream`] does not.
     pub fn scan_reader(&self, r: impl Read, opts: StreamOptions) -> io::Result<Vec<Match>> {
         let mut cands: Vec<Candidate> = Vec::new();
         self.windows(r, opts, |c| {
@@ -66,6 +80,24 @@ impl Engine {
             Ok(())
         })?;
         Ok(self.finish(cands))
+    }
+
+    /// Scans everything `r` yields, a window at a time, and passes each
+    /// finding of a firing rule to `emit` as soon as it is known (see
+    /// [`crate::gate`]). Memory is bounded by the window and overlap, not
+    /// by the input's size or its number of findings.
+    pub fn scan_stream(
+        &self,
+        r: impl Read,
+        opts: StreamOptions,
+        mut emit: impl FnMut(Match) -> io::Result<()>,
+    ) -> io::Result<StreamSummary> {
+        let mut gate = Gate::new(self);
+        let bytes = self.windows(r, opts, |c| gate.push(c, &mut emit))?;
+        Ok(StreamSummary {
+            bytes,
+            withheld: gate.finish(),
+        })
     }
 
     /// The window loop: calls `each` with the candidates of each window, in
@@ -84,7 +116,19 @@ impl Engine {
         loop {
             let eof = fill(&mut r, &mut buf, owned_start + window + overlap)?;
             let owned_end = if eof { buf.len() } else { owned_start + window };
-            each(self.candidates(&buf, base, owned_start..owned_end))?;
+            // Candidates a step at a time: a dense window holds hundreds of
+            // thousands of findings, which must not be built all at once.
+            // Each step sees `overlap / 4` bytes before it, as a window does.
+            let (mut at, mut at_pos) = (0, base);
+            let mut step = owned_start;
+            while step < owned_end {
+                let step_end = (step + STEP).min(owned_end);
+                let lo = step.saturating_sub(overlap / 4);
+                at_pos = at_pos.advanced(&buf[at..lo]);
+                at = lo;
+                each(self.candidates(&buf[lo..], at_pos, step - lo..step_end - lo))?;
+                step = step_end;
+            }
             if eof {
                 return Ok(base.byte + buf.len() as u64);
             }

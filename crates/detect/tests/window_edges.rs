@@ -117,6 +117,13 @@ proptest! {
             let opts = StreamOptions { window, overlap: 0 };
             let streamed = e.scan_reader(&text[..], opts).unwrap();
             prop_assert!(whole == streamed, "window {window}, {} bytes: {}", text.len(), diff(&whole, &streamed));
+            let mut gated = Vec::new();
+            e.scan_stream(&text[..], opts, |m| {
+                gated.push(m);
+                Ok(())
+            })
+            .unwrap();
+            prop_assert!(whole == gated, "scan_stream, window {window}: {}", diff(&whole, &gated));
         }
     }
 }

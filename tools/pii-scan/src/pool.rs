@@ -1,47 +1,62 @@
-//! Parallel scanning with ordered output: jobs are numbered as they are
-//! submitted, scanned by a pool of workers on all cores, and their results
-//! released strictly in submission order, so output is stable per file and
-//! follows the order of input events.
+//! Parallel scanning with ordered, streamed output: jobs are numbered as
+//! they are submitted and scanned by a pool of workers; each job streams
+//! its events (findings, notes) through a small bounded channel, and the
+//! calling thread releases them strictly in submission order, the job at
+//! the head as it runs. Output is stable per file and follows the order of
+//! input events, and memory is bounded by the jobs in flight times their
+//! channel, whatever the files hold: a worker whose job is not at the head
+//! waits once its channel is full.
 
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
+use std::io;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use detect::Engine;
 
-use crate::scan::{scan_file, Limits, Outcome};
+use crate::scan::{scan_file, Event, Limits, Report};
 
-/// Submits scans and releases their outcomes in order.
+/// Events sent per channel message.
+const BATCH: usize = 64;
+/// Messages a job's channel holds before its worker waits.
+const DEPTH: usize = 8;
+
+/// A file to scan.
+struct Job {
+    path: PathBuf,
+    /// Content hash from the input event, when it carried one.
+    sha256: Option<String>,
+    events: Sender<Vec<Event>>,
+}
+
+enum Slot {
+    Ready(Vec<Event>),
+    Running(Receiver<Vec<Event>>),
+}
+
+/// Submits scans and releases their events in order.
 pub struct Ordered {
-    tx: Option<Sender<(u64, PathBuf)>>,
-    rx: Receiver<(u64, Outcome)>,
+    tx: Option<Sender<Job>>,
     workers: Vec<JoinHandle<()>>,
-    submitted: u64,
-    next: u64,
-    ready: BTreeMap<u64, Outcome>,
-    max_in_flight: u64,
+    slots: VecDeque<Slot>,
+    max_in_flight: usize,
 }
 
 impl Ordered {
     /// Starts `jobs` workers.
     pub fn new(engine: Arc<Engine>, limits: Limits, jobs: usize) -> Self {
-        let (tx, work_rx) = crossbeam_channel::unbounded::<(u64, PathBuf)>();
-        let (done_tx, rx) = crossbeam_channel::unbounded();
+        let (tx, work_rx) = crossbeam_channel::unbounded::<Job>();
         let workers = (0..jobs.max(1))
             .map(|i| {
-                let (work_rx, done_tx, engine) =
-                    (work_rx.clone(), done_tx.clone(), Arc::clone(&engine));
+                let (work_rx, engine) = (work_rx.clone(), Arc::clone(&engine));
                 std::thread::Builder::new()
                     .name(format!("scan-{i}"))
                     .spawn(move || {
-                        for (seq, path) in work_rx {
-                            let out = scan_guarded(&engine, &path, &limits);
-                            if done_tx.send((seq, out)).is_err() {
-                                break;
-                            }
+                        for job in work_rx {
+                            run_job(&engine, &limits, job);
                         }
                     })
                     .expect("spawning a scan thread")
@@ -49,75 +64,74 @@ impl Ordered {
             .collect();
         Ordered {
             tx: Some(tx),
-            rx,
             workers,
-            submitted: 0,
-            next: 0,
-            ready: BTreeMap::new(),
-            max_in_flight: 4 * jobs.max(1) as u64 + 8,
+            slots: VecDeque::new(),
+            max_in_flight: 4 * jobs.max(1) + 8,
         }
-    }
-
-    /// Number of submitted outcomes not yet released.
-    pub fn in_flight(&self) -> u64 {
-        self.submitted - self.next
     }
 
     /// Queues a file scan.
-    pub fn submit(&mut self, path: PathBuf) {
-        let seq = self.submitted;
-        self.submitted += 1;
+    pub fn submit(&mut self, path: PathBuf, sha256: Option<String>) {
+        let (events, rx) = crossbeam_channel::bounded(DEPTH);
         self.tx
             .as_ref()
             .expect("pool open")
-            .send((seq, path))
+            .send(Job {
+                path,
+                sha256,
+                events,
+            })
             .expect("workers alive");
+        self.slots.push_back(Slot::Running(rx));
     }
 
-    /// Queues an outcome known without scanning (a skip or an error).
-    pub fn submit_outcome(&mut self, o: Outcome) {
-        self.ready.insert(self.submitted, o);
-        self.submitted += 1;
+    /// Queues a note known without scanning (a skip or an error).
+    pub fn submit_note(&mut self, msg: String, rejected: bool) {
+        self.slots
+            .push_back(Slot::Ready(vec![Event::Note { msg, rejected }]));
     }
 
-    /// Releases outcomes that are ready, in order, to `sink`. With `wait`,
+    /// Releases events that are ready, in order, to `sink`. With `wait`,
     /// blocks until everything submitted has been released; otherwise
-    /// blocks only while too many scans are in flight.
+    /// blocks only while too many jobs are in flight.
     pub fn release(
         &mut self,
         wait: bool,
-        sink: &mut impl FnMut(Outcome) -> anyhow::Result<()>,
+        sink: &mut impl FnMut(Event) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         loop {
-            while let Some(o) = self.ready.remove(&self.next) {
-                self.next += 1;
-                sink(o)?;
-            }
-            let must_wait = if wait {
-                self.in_flight() > 0
-            } else {
-                self.in_flight() > self.max_in_flight
-            };
-            let got = if must_wait {
-                self.rx.recv().ok()
-            } else {
-                match self.rx.try_recv() {
-                    Ok(x) => Some(x),
-                    Err(_) => return Ok(()),
-                }
-            };
-            match got {
-                Some((seq, o)) => {
-                    self.ready.insert(seq, o);
-                }
-                None if must_wait => anyhow::bail!("internal error: the scan workers stopped"),
+            let must_wait = wait || self.slots.len() > self.max_in_flight;
+            let batch = match self.slots.front_mut() {
                 None => return Ok(()),
+                Some(Slot::Ready(events)) => Some(std::mem::take(events)),
+                Some(Slot::Running(rx)) if must_wait => rx.recv().ok(),
+                Some(Slot::Running(rx)) => match rx.try_recv() {
+                    Ok(b) => Some(b),
+                    Err(TryRecvError::Empty) => return Ok(()),
+                    Err(TryRecvError::Disconnected) => None,
+                },
+            };
+            match batch {
+                Some(events) => {
+                    if matches!(self.slots.front(), Some(Slot::Ready(_))) {
+                        self.slots.pop_front();
+                    }
+                    for e in events {
+                        sink(e)?;
+                    }
+                }
+                // The job's worker is done with it.
+                None => {
+                    self.slots.pop_front();
+                }
             }
         }
     }
 
-    /// Stops the workers after the queued scans.
+    /// Stops the workers: queued scans whose events are no longer wanted
+    /// end at their next event.
     pub fn close(mut self) {
+        self.slots.clear();
         self.tx.take();
         for w in self.workers.drain(..) {
             let _ = w.join();
@@ -125,23 +139,39 @@ impl Ordered {
     }
 }
 
-/// Scans one file; a panic in the scan becomes that file's failure (a note,
-/// exit status 1) and the worker goes on with the next file.
-fn scan_guarded(engine: &Engine, path: &Path, limits: &Limits) -> Outcome {
-    std::panic::catch_unwind(AssertUnwindSafe(|| {
-        inject_panic(path);
-        scan_file(engine, path, limits)
-    }))
-    .unwrap_or_else(|p| {
-        Outcome::note(
-            format!(
-                "{}: failed: internal error: {}",
-                path.display(),
-                dlp_core::par::panic_message(&*p)
-            ),
-            true,
-        )
-    })
+/// Scans one job's file, sending its events in batches. A panic in the
+/// scan becomes that file's failure (a note, exit status 1) and the worker
+/// goes on with the next file.
+fn run_job(engine: &Engine, limits: &Limits, job: Job) {
+    let mut batch = Vec::with_capacity(BATCH);
+    let events = &job.events;
+    let mut send = |e: Event| -> io::Result<()> {
+        batch.push(e);
+        if batch.len() >= BATCH {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            events
+                .send(full)
+                .map_err(|_| io::Error::other("output closed"))?;
+        }
+        Ok(())
+    };
+    let mut report = Report::new(&job.path, job.sha256.as_deref(), &mut send);
+    let panicked = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        inject_panic(&job.path);
+        scan_file(engine, &job.path, limits, &mut report);
+    }));
+    if let Err(p) = panicked {
+        report.reject(format!(
+            "{}: failed: internal error: {}",
+            job.path.display(),
+            dlp_core::par::panic_message(&*p)
+        ));
+    }
+    report.done();
+    drop(report);
+    if !batch.is_empty() {
+        let _ = events.send(batch);
+    }
 }
 
 /// Debug builds only (tests): panics while scanning a file named by

@@ -24,72 +24,124 @@ pub struct Limits {
     pub stream: StreamOptions,
 }
 
-/// What scanning one file produced.
-#[derive(Debug, Default)]
-pub struct Outcome {
-    pub findings: Vec<Finding>,
-    /// Lines for stderr (without the tool prefix).
-    pub notes: Vec<String>,
-    /// The file could not be read (counts towards exit status 1).
-    pub rejected: bool,
-    pub bytes: u64,
+/// What a scan reports, in order, for one file.
+#[derive(Debug)]
+pub enum Event {
+    Finding(Box<Finding>),
+    /// A line for stderr (without the tool prefix); `rejected` counts
+    /// towards exit status 1.
+    Note {
+        msg: String,
+        rejected: bool,
+    },
+    /// The file is done; `bytes` were read from it.
+    Done {
+        bytes: u64,
+    },
 }
 
-impl Outcome {
-    pub fn note(msg: String, rejected: bool) -> Self {
-        Outcome {
-            notes: vec![msg],
-            rejected,
-            ..Outcome::default()
+/// One file's events on their way out. [`Report::finding`] is the one
+/// place a file's findings pass through, in order, numbered, with the
+/// content hash the input event carried (if any) at hand.
+pub struct Report<'a> {
+    path: &'a Path,
+    sha256: Option<&'a str>,
+    index: u64,
+    timestamp: String,
+    bytes: u64,
+    send: &'a mut dyn FnMut(Event) -> io::Result<()>,
+}
+
+impl<'a> Report<'a> {
+    pub fn new(
+        path: &'a Path,
+        sha256: Option<&'a str>,
+        send: &'a mut dyn FnMut(Event) -> io::Result<()>,
+    ) -> Self {
+        Report {
+            path,
+            sha256,
+            index: 0,
+            timestamp: dlp_core::time::now_rfc3339(),
+            bytes: 0,
+            send,
         }
+    }
+
+    /// The content hash the input event carried, if any.
+    pub fn sha256(&self) -> Option<&str> {
+        self.sha256
+    }
+
+    /// Passes on one finding (`archive` is its path inside containers).
+    /// Fails when the output is gone, which ends the scan.
+    pub fn finding(&mut self, m: Match, archive: &str) -> io::Result<()> {
+        self.index += 1;
+        let f = m.to_finding(self.path, self.index, &self.timestamp, archive);
+        (self.send)(Event::Finding(Box::new(f)))
+    }
+
+    /// A note for stderr.
+    pub fn note(&mut self, msg: String) {
+        let _ = (self.send)(Event::Note {
+            msg,
+            rejected: false,
+        });
+    }
+
+    /// A note for stderr that makes the exit status 1.
+    pub fn reject(&mut self, msg: String) {
+        let _ = (self.send)(Event::Note {
+            msg,
+            rejected: true,
+        });
+    }
+
+    /// Counts bytes read (for the progress line).
+    pub fn add_bytes(&mut self, n: u64) {
+        self.bytes += n;
+    }
+
+    /// Ends the file.
+    pub fn done(&mut self) {
+        let _ = (self.send)(Event::Done { bytes: self.bytes });
     }
 }
 
-/// Scans the file at `path`.
-pub fn scan_file(engine: &Engine, path: &Path, limits: &Limits) -> Outcome {
+/// Scans the file at `path`, reporting to `report`.
+pub fn scan_file(engine: &Engine, path: &Path, limits: &Limits, report: &mut Report) {
     let shown = path.display();
     let mut file = match dlp_core::hash::open_regular(path) {
         Ok(f) => f,
         Err(e) => {
-            return match e.kind() {
-                io::ErrorKind::NotFound => {
-                    Outcome::note(format!("{shown}: skipped: vanished"), false)
-                }
+            match e.kind() {
+                io::ErrorKind::NotFound => report.note(format!("{shown}: skipped: vanished")),
                 io::ErrorKind::InvalidInput => {
-                    Outcome::note(format!("{shown}: skipped: {}", kind_of(path)), false)
+                    report.note(format!("{shown}: skipped: {}", kind_of(path)))
                 }
                 io::ErrorKind::PermissionDenied => {
-                    Outcome::note(format!("{shown}: unreadable: permission denied"), true)
+                    report.reject(format!("{shown}: unreadable: permission denied"))
                 }
-                _ => Outcome::note(format!("{shown}: unreadable: {e}"), true),
+                _ => report.reject(format!("{shown}: unreadable: {e}")),
             }
+            return;
         }
     };
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     if let Some(max) = limits.max_size {
         if size > max {
-            return Outcome::note(
-                format!("{shown}: skipped: {size} bytes exceeds --max-size {max}"),
-                false,
-            );
+            report.note(format!(
+                "{shown}: skipped: {size} bytes exceeds --max-size {max}"
+            ));
+            return;
         }
     }
     let mut head = Vec::with_capacity(SNIFF);
     if let Err(e) = (&mut file).take(SNIFF as u64).read_to_end(&mut head) {
-        return Outcome::note(format!("{shown}: unreadable: {e}"), true);
+        report.reject(format!("{shown}: unreadable: {e}"));
+        return;
     }
-    let mut out = Outcome {
-        bytes: size,
-        ..Outcome::default()
-    };
-    let mut index = 0u64;
-    let mut emit = |out: &mut Outcome, ms: Vec<Match>, archive: &str| {
-        let ts = dlp_core::time::now_rfc3339();
-        for m in ms {
-            index += 1;
-            out.findings.push(m.to_finding(path, index, &ts, archive));
-        }
-    };
+    report.add_bytes(size);
     let result: io::Result<()> = (|| {
         if head.starts_with(&[0x1f, 0x8b]) {
             file.rewind()?;
@@ -101,50 +153,64 @@ pub fn scan_file(engine: &Engine, path: &Path, limits: &Limits) -> Outcome {
             let mut h = Vec::new();
             (&mut dec).take(SNIFF as u64).read_to_end(&mut h)?;
             if h.contains(&0) {
-                out.notes
-                    .push(format!("{shown}: skipped: binary content in gzip"));
+                report.note(format!("{shown}: skipped: binary content in gzip"));
                 return Ok(());
             }
-            let ms = engine.scan_reader(io::Cursor::new(h).chain(&mut dec), limits.stream)?;
+            stream(
+                engine,
+                io::Cursor::new(h).chain(&mut dec),
+                limits,
+                report,
+                &inner,
+            )?;
             if dec.limit() == 0 {
-                out.notes.push(format!(
+                report.note(format!(
                     "{shown}: decompression limit reached; scanned the first {} bytes",
                     limits.max_decompressed
                 ));
             }
-            emit(&mut out, ms, &inner);
         } else if head.starts_with(b"PK\x03\x04") {
             file.rewind()?;
-            scan_zip(
-                engine,
-                file,
-                limits,
-                &mut out,
-                &mut emit,
-                &shown.to_string(),
-            )?;
+            scan_zip(engine, file, limits, report, &shown.to_string())?;
         } else if head.contains(&0) {
-            out.notes.push(format!("{shown}: skipped: binary"));
+            report.note(format!("{shown}: skipped: binary"));
         } else {
             file.rewind()?;
-            let ms = engine.scan_reader(&mut file, limits.stream)?;
-            emit(&mut out, ms, "");
+            stream(engine, &mut file, limits, report, "")?;
         }
         Ok(())
     })();
     if let Err(e) = result {
-        out.notes.push(format!("{shown}: unreadable: {e}"));
-        out.rejected = true;
+        report.reject(format!("{shown}: unreadable: {e}"));
     }
-    out
+}
+
+/// Scans one stream of text, passing findings on as they are found.
+fn stream(
+    engine: &Engine,
+    r: impl Read,
+    limits: &Limits,
+    report: &mut Report,
+    archive: &str,
+) -> io::Result<()> {
+    let summary = engine.scan_stream(r, limits.stream, |m| report.finding(m, archive))?;
+    if summary.withheld > 0 {
+        report.note(format!(
+            "{}{}{archive}: {} findings of an ALL rule were not reported: more than {} were waiting for the rule to fire",
+            report.path.display(),
+            if archive.is_empty() { "" } else { "!" },
+            summary.withheld,
+            detect::gate::HELD_LIMIT
+        ));
+    }
+    Ok(())
 }
 
 fn scan_zip(
     engine: &Engine,
     file: File,
     limits: &Limits,
-    out: &mut Outcome,
-    emit: &mut impl FnMut(&mut Outcome, Vec<Match>, &str),
+    report: &mut Report,
     shown: &str,
 ) -> io::Result<()> {
     let mut zip =
@@ -160,23 +226,24 @@ fn scan_zip(
             continue;
         }
         if member.encrypted() {
-            out.notes
-                .push(format!("{shown}: {}: skipped: encrypted", member.name()));
+            report.note(format!("{shown}: {}: skipped: encrypted", member.name()));
             continue;
         }
         let name = member.name().to_owned();
         if budget == 0 {
-            out.notes.push(format!(
+            report.note(format!(
                 "{shown}: decompression limit reached before {name}"
             ));
             break;
         }
         let mut limited = (&mut member).take(budget);
-        let ms = if office {
+        if office {
             let mut xml = Vec::new();
             limited.read_to_end(&mut xml)?;
             budget -= xml.len() as u64;
-            engine.scan(&office::xml_text(&xml))
+            for m in engine.scan(&office::xml_text(&xml)) {
+                report.finding(m, &name)?;
+            }
         } else {
             let mut h = Vec::new();
             (&mut limited).take(SNIFF as u64).read_to_end(&mut h)?;
@@ -188,15 +255,12 @@ fn scan_zip(
                 inner: io::Cursor::new(h).chain(limited),
                 n: 0,
             };
-            let ms = engine.scan_reader(&mut counted, limits.stream)?;
+            stream(engine, &mut counted, limits, report, &name)?;
             budget = budget.saturating_sub(counted.n);
-            ms
-        };
-        if budget == 0 {
-            out.notes
-                .push(format!("{shown}: decompression limit reached in {name}"));
         }
-        emit(out, ms, &name);
+        if budget == 0 {
+            report.note(format!("{shown}: decompression limit reached in {name}"));
+        }
     }
     Ok(())
 }
