@@ -2,6 +2,7 @@
 //! takes paths), scans the files they are about with the `detect` engine
 //! and writes Finding records, the same ones nf-webhook emits.
 
+mod nest;
 mod office;
 mod pool;
 mod scan;
@@ -39,8 +40,14 @@ EMAIL_ADDRESS, PHONE_NUMBER, IBAN_CODE, US_BANK_ROUTING_MICR, IP_ADDRESS,
 API_KEY, CRYPTOGRAPHIC_KEY (ALL = every one); REGEX and WORD_LIST detectors,
 contextRules and exclusionRules work as on the API.
 
-gzip, zip, docx, xlsx and pptx files are scanned inside (archive_path is the
-member); binary files are skipped; large files are streamed in windows.
+Containers are opened inside one another to --max-depth levels: gzip, zip,
+tar, tar.gz/tgz, and the text of docx, xlsx, pptx, odt, ods and odp.
+archive_path is the chain of members (inner.zip!deep/note.txt). Zip-bomb
+guards count across the whole nest of one file (--max-decompressed bytes,
+--max-entries members). Every member skipped (binary, too deep, larger than
+--max-size, encrypted, corrupt) gets a note on stderr naming its chain; a
+corrupt member also makes the exit status 1. PDF is not read (binary).
+Large files are streamed in windows.
 
 Memory is bounded, whatever the size of the files or their number of
 findings: findings are written as they are found (each file's in order,
@@ -82,9 +89,15 @@ pub struct Cli {
     /// Skip files larger than this (e.g. 500M, 2G)
     #[arg(long, value_name = "SIZE")]
     pub max_size: Option<String>,
-    /// Stop decompressing one container after this many bytes
+    /// Stop decompressing one file (across all its nested containers) after this many bytes
     #[arg(long, value_name = "SIZE", default_value = "1G")]
     pub max_decompressed: String,
+    /// Stop after this many archive members in one file (across all its nested containers)
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub max_entries: u64,
+    /// Containers opened inside one another (a zip in a zip is 2)
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub max_depth: u32,
     /// Treat a malformed input line as fatal (exit 2)
     #[arg(long)]
     pub strict: bool,
@@ -155,6 +168,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let limits = Limits {
         max_size: cli.max_size.as_deref().map(parse_size).transpose()?,
         max_decompressed: parse_size(&cli.max_decompressed)?,
+        max_entries: cli.max_entries,
+        max_depth: cli.max_depth,
         stream: StreamOptions::default(),
     };
     let jobs = cli

@@ -151,7 +151,7 @@ fn run_job(engine: &Engine, limits: &Limits, job: Job) {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
             events
                 .send(full)
-                .map_err(|_| io::Error::other("output closed"))?;
+                .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "output closed"))?;
         }
         Ok(())
     };

@@ -1,26 +1,31 @@
 //! Scanning one file: open it without blocking, skip what is not a regular
-//! readable text file, look inside gzip, zip and Office containers with a
-//! bound on decompressed bytes, and turn matches into Finding records.
+//! readable file, tell text from containers (see [`crate::nest`]) and
+//! binary, and pass findings on through [`Report`] as they are found.
 
-use std::fs::File;
-use std::io::{self, Read, Seek};
+use std::io::{self, Read};
 use std::path::Path;
 
 use detect::{Engine, Match, StreamOptions};
 use dlp_core::Finding;
 
-use crate::office;
+use crate::nest::{Nest, Source};
 
-/// Bytes looked at to tell text from binary.
-const SNIFF: usize = 8 * 1024;
+/// Bytes looked at to tell text from binary and containers apart.
+pub(crate) const SNIFF: usize = 8 * 1024;
 
 /// Limits for one scan.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Skip files larger than this (on disk).
+    /// Skip files (and archive members) larger than this.
     pub max_size: Option<u64>,
-    /// Stop decompressing a container after this many bytes in total.
+    /// Decompressed bytes one file may yield, across all its nested
+    /// containers.
     pub max_decompressed: u64,
+    /// Archive members one file may hold, across all its nested
+    /// containers.
+    pub max_entries: u64,
+    /// Containers opened inside one another (a zip in a zip is 2).
+    pub max_depth: u32,
     pub stream: StreamOptions,
 }
 
@@ -44,7 +49,7 @@ pub enum Event {
 /// place a file's findings pass through, in order, numbered, with the
 /// content hash the input event carried (if any) at hand.
 pub struct Report<'a> {
-    path: &'a Path,
+    pub(crate) path: &'a Path,
     sha256: Option<&'a str>,
     index: u64,
     timestamp: String,
@@ -110,8 +115,8 @@ impl<'a> Report<'a> {
 
 /// Scans the file at `path`, reporting to `report`.
 pub fn scan_file(engine: &Engine, path: &Path, limits: &Limits, report: &mut Report) {
-    let shown = path.display();
-    let mut file = match dlp_core::hash::open_regular(path) {
+    let shown = path.display().to_string();
+    let file = match dlp_core::hash::open_regular(path) {
         Ok(f) => f,
         Err(e) => {
             match e.kind() {
@@ -136,57 +141,50 @@ pub fn scan_file(engine: &Engine, path: &Path, limits: &Limits, report: &mut Rep
             return;
         }
     }
-    let mut head = Vec::with_capacity(SNIFF);
-    if let Err(e) = (&mut file).take(SNIFF as u64).read_to_end(&mut head) {
-        report.reject(format!("{shown}: unreadable: {e}"));
-        return;
-    }
     report.add_bytes(size);
-    let result: io::Result<()> = (|| {
-        if head.starts_with(&[0x1f, 0x8b]) {
-            file.rewind()?;
-            let inner = path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let mut dec = flate2::read::MultiGzDecoder::new(file).take(limits.max_decompressed);
-            let mut h = Vec::new();
-            (&mut dec).take(SNIFF as u64).read_to_end(&mut h)?;
-            if h.contains(&0) {
-                report.note(format!("{shown}: skipped: binary content in gzip"));
-                return Ok(());
-            }
-            stream(
-                engine,
-                io::Cursor::new(h).chain(&mut dec),
-                limits,
-                report,
-                &inner,
-            )?;
-            if dec.limit() == 0 {
-                report.note(format!(
-                    "{shown}: decompression limit reached; scanned the first {} bytes",
-                    limits.max_decompressed
-                ));
-            }
-        } else if head.starts_with(b"PK\x03\x04") {
-            file.rewind()?;
-            scan_zip(engine, file, limits, report, &shown.to_string())?;
-        } else if head.contains(&0) {
-            report.note(format!("{shown}: skipped: binary"));
-        } else {
-            file.rewind()?;
-            stream(engine, &mut file, limits, report, "")?;
+    let gz_name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut nest = Nest::new(engine, limits, report, shown.clone());
+    if let Err(e) = nest.scan(Source::File(file), "", 0, &gz_name) {
+        if !output_closed(&e) {
+            nest.report.reject(format!("{shown}: unreadable: {e}"));
         }
-        Ok(())
-    })();
-    if let Err(e) = result {
-        report.reject(format!("{shown}: unreadable: {e}"));
+    }
+}
+
+/// True for the error a scan ends with when its output is gone.
+pub(crate) fn output_closed(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::BrokenPipe
+}
+
+/// What the first bytes of a stream say it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sniffed {
+    Gzip,
+    Zip,
+    Tar,
+    Text,
+    Binary,
+}
+
+pub(crate) fn sniff(head: &[u8]) -> Sniffed {
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Sniffed::Gzip
+    } else if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        Sniffed::Zip
+    } else if head.len() >= 262 && &head[257..262] == b"ustar" {
+        Sniffed::Tar
+    } else if head.contains(&0) {
+        Sniffed::Binary
+    } else {
+        Sniffed::Text
     }
 }
 
 /// Scans one stream of text, passing findings on as they are found.
-fn stream(
+pub(crate) fn scan_text(
     engine: &Engine,
     r: impl Read,
     limits: &Limits,
@@ -204,78 +202,6 @@ fn stream(
         ));
     }
     Ok(())
-}
-
-fn scan_zip(
-    engine: &Engine,
-    file: File,
-    limits: &Limits,
-    report: &mut Report,
-    shown: &str,
-) -> io::Result<()> {
-    let mut zip =
-        zip::ZipArchive::new(file).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-    let names: Vec<String> = zip.file_names().map(str::to_owned).collect();
-    let office = office::is_office(&names);
-    let mut budget = limits.max_decompressed;
-    for i in 0..zip.len() {
-        let mut member = zip
-            .by_index(i)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        if member.is_dir() || (office && !office::is_text_part(member.name())) {
-            continue;
-        }
-        if member.encrypted() {
-            report.note(format!("{shown}: {}: skipped: encrypted", member.name()));
-            continue;
-        }
-        let name = member.name().to_owned();
-        if budget == 0 {
-            report.note(format!(
-                "{shown}: decompression limit reached before {name}"
-            ));
-            break;
-        }
-        let mut limited = (&mut member).take(budget);
-        if office {
-            let mut xml = Vec::new();
-            limited.read_to_end(&mut xml)?;
-            budget -= xml.len() as u64;
-            for m in engine.scan(&office::xml_text(&xml)) {
-                report.finding(m, &name)?;
-            }
-        } else {
-            let mut h = Vec::new();
-            (&mut limited).take(SNIFF as u64).read_to_end(&mut h)?;
-            if h.contains(&0) {
-                budget -= h.len() as u64;
-                continue;
-            }
-            let mut counted = Counted {
-                inner: io::Cursor::new(h).chain(limited),
-                n: 0,
-            };
-            stream(engine, &mut counted, limits, report, &name)?;
-            budget = budget.saturating_sub(counted.n);
-        }
-        if budget == 0 {
-            report.note(format!("{shown}: decompression limit reached in {name}"));
-        }
-    }
-    Ok(())
-}
-
-struct Counted<R> {
-    inner: R,
-    n: u64,
-}
-
-impl<R: Read> Read for Counted<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.n += n as u64;
-        Ok(n)
-    }
 }
 
 fn kind_of(path: &Path) -> &'static str {

@@ -580,3 +580,207 @@ fn dense_files_scan_in_bounded_memory() {
         assert!(kib < 96 * 1024, "{}: peak RSS {kib} KiB", f.display());
     }
 }
+
+/// A zip archive of `(name, bytes)` members (stored or deflated).
+fn zip_of(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, data) in members {
+        let opts =
+            zip::write::SimpleFileOptions::default().compression_method(if data.len() % 2 == 0 {
+                zip::CompressionMethod::Stored
+            } else {
+                zip::CompressionMethod::Deflated
+            });
+        z.start_file(*name, opts).unwrap();
+        z.write_all(data).unwrap();
+    }
+    z.finish().unwrap().into_inner()
+}
+
+fn gzip_of(data: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
+fn tar_of(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut t = tar::Builder::new(Vec::new());
+    for (name, data) in members {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        t.append_data(&mut h, name, &data[..]).unwrap();
+    }
+    t.into_inner().unwrap()
+}
+
+/// The zip with its one member marked encrypted (general-purpose bit 0 in
+/// the local and central headers), as a ZipCrypto archive has it.
+fn mark_encrypted(mut z: Vec<u8>) -> Vec<u8> {
+    z[6] |= 1;
+    let c = z.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+    z[c + 8] |= 1;
+    z
+}
+
+/// (archive_path, finding) of each record.
+fn chains(recs: &[Value]) -> Vec<(String, String)> {
+    recs.iter()
+        .map(|r| {
+            (
+                r["archive_path"].as_str().unwrap().to_owned(),
+                r["finding"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+const SSN: &str = "536-22-8726";
+
+#[test]
+fn nested_containers_report_the_full_chain_and_every_skip() {
+    let dir = TempDir::new("pii-nest");
+    let text = |s: &str| format!("ssn {s}\n").into_bytes();
+    let docx = zip_of(&[
+        ("[Content_Types].xml", b"<Types/>".to_vec()),
+        (
+            "word/document.xml",
+            format!("<w:document><w:p><w:r><w:t>SSN {SSN}</w:t></w:r></w:p></w:document>")
+                .into_bytes(),
+        ),
+    ]);
+    let odt = zip_of(&[
+        (
+            "mimetype",
+            b"application/vnd.oasis.opendocument.text".to_vec(),
+        ),
+        (
+            "content.xml",
+            format!("<office:text><text:p>SSN<text:tab/>{SSN}</text:p></office:text>").into_bytes(),
+        ),
+    ]);
+    let l4 = zip_of(&[("never.txt", text(SSN))]);
+    let l3 = zip_of(&[("l3.txt", text(SSN)), ("l4.zip", l4)]);
+    let inner = zip_of(&[("deep/note.txt", text(SSN)), ("l3.zip", l3)]);
+    let mut bad_gz = gzip_of(&text(SSN));
+    let n = bad_gz.len();
+    bad_gz[12..n - 8].fill(0xff);
+    let outer = zip_of(&[
+        ("memo.docx", docx),
+        ("report.odt", odt),
+        ("notes.txt.gz", gzip_of(&text(SSN))),
+        ("inner.zip", inner),
+        ("img.bin", b"\0\0\0 536-22-8726".to_vec()),
+        (
+            "secret.zip",
+            mark_encrypted(zip_of(&[("s.txt", text(SSN))])),
+        ),
+        ("bad.gz", bad_gz),
+    ]);
+    std::fs::write(dir.join("outer.zip"), &outer).unwrap();
+    let out = cmd(BIN).arg(dir.join("outer.zip")).run().expect_code(1);
+    let s = |a: &str| (a.to_owned(), SSN.to_owned());
+    assert_eq!(
+        chains(&out.records()),
+        [
+            s("memo.docx!word/document.xml"),
+            s("report.odt!content.xml"),
+            s("notes.txt.gz"),
+            s("inner.zip!deep/note.txt"),
+            s("inner.zip!l3.zip!l3.txt"),
+        ]
+    );
+    let err = out.stderr_str();
+    let o = dir.join("outer.zip").display().to_string();
+    for note in [
+        format!("{o}!inner.zip!l3.zip!l4.zip: skipped: container nested deeper than --max-depth 3"),
+        format!("{o}!img.bin: skipped: binary"),
+        format!("{o}!secret.zip!s.txt: skipped: encrypted"),
+        format!("{o}!bad.gz: skipped: corrupt"),
+    ] {
+        assert!(err.contains(&note), "{note} not in:\n{err}");
+    }
+    // A deeper limit opens the fourth level; --max-depth 1 only the outer zip.
+    let out = cmd(BIN)
+        .args(["--max-depth", "4"])
+        .arg(dir.join("outer.zip"))
+        .run()
+        .expect_code(1);
+    assert!(chains(&out.records()).contains(&s("inner.zip!l3.zip!l4.zip!never.txt")));
+    let out = cmd(BIN)
+        .args(["--max-depth", "1"])
+        .arg(dir.join("outer.zip"))
+        .run()
+        .expect_code(0);
+    assert_eq!(out.records().len(), 0);
+    assert!(out.stderr_str().contains(&format!(
+        "{o}!memo.docx: skipped: container nested deeper than --max-depth 1"
+    )));
+}
+
+#[test]
+fn tar_tgz_and_nest_wide_bomb_guards() {
+    let dir = TempDir::new("pii-tar");
+    let ssn = format!("ssn {SSN}\n").into_bytes();
+    let tarball = tar_of(&[
+        ("etc/secret.txt", ssn.clone()),
+        ("inner.zip", zip_of(&[("a.txt", ssn.clone())])),
+    ]);
+    std::fs::write(dir.join("plain.tar"), &tarball).unwrap();
+    std::fs::write(dir.join("bundle.tgz"), gzip_of(&tarball)).unwrap();
+    std::fs::write(dir.join("bundle.tar.gz"), gzip_of(&tarball)).unwrap();
+    let out = cmd(BIN).arg(dir.path()).run().expect_code(0);
+    let got: Vec<(String, String)> = out
+        .records()
+        .iter()
+        .map(|r| {
+            let p = r["path"].as_str().unwrap();
+            (
+                p.rsplit('/').next().unwrap().to_owned(),
+                r["archive_path"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+    assert_eq!(
+        got,
+        [
+            pair("bundle.tar.gz", "etc/secret.txt"),
+            pair("bundle.tar.gz", "inner.zip!a.txt"),
+            pair("bundle.tgz", "etc/secret.txt"),
+            pair("bundle.tgz", "inner.zip!a.txt"),
+            pair("plain.tar", "etc/secret.txt"),
+            pair("plain.tar", "inner.zip!a.txt"),
+        ]
+    );
+    // Decompressed bytes are counted across the nest: two gzip members of
+    // 3 MiB each in a zip pass a 4 MiB limit together.
+    let big = gzip_of(&vec![b'a'; 3 << 20]);
+    let z = zip_of(&[("one.gz", big.clone()), ("two.gz", big)]);
+    std::fs::write(dir.join("bomb.zip"), z).unwrap();
+    let out = cmd(BIN)
+        .args(["--max-decompressed", "4M"])
+        .arg(dir.join("bomb.zip"))
+        .run()
+        .expect_code(0);
+    assert!(
+        out.stderr_str()
+            .contains("bomb.zip!two.gz: decompression limit reached"),
+        "{}",
+        out.stderr_str()
+    );
+    // Members are counted across the nest too.
+    let out = cmd(BIN)
+        .args(["--max-entries", "1"])
+        .arg(dir.join("plain.tar"))
+        .run()
+        .expect_code(0);
+    assert_eq!(out.records().len(), 1);
+    assert!(
+        out.stderr_str()
+            .contains("member limit reached (--max-entries 1)"),
+        "{}",
+        out.stderr_str()
+    );
+}
