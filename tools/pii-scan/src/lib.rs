@@ -2,6 +2,7 @@
 //! takes paths), scans the files they are about with the `detect` engine
 //! and writes Finding records, the same ones nf-webhook emits.
 
+mod decode;
 mod nest;
 mod office;
 mod pool;
@@ -48,6 +49,11 @@ guards count across the whole nest of one file (--max-decompressed bytes,
 --max-size, encrypted, corrupt) gets a note on stderr naming its chain; a
 corrupt member also makes the exit status 1. PDF is not read (binary).
 Large files are streamed in windows.
+
+UTF-16 text (little or big endian, with a byte-order mark or recognised by
+its zero bytes) and Latin-1/Windows-1252 text (not valid UTF-8) are decoded
+and scanned; byte_range is in the file's own bytes, codepoint_range counts
+UTF-16 code units.
 
 Memory is bounded, whatever the size of the files or their number of
 findings: findings are written as they are found (each file's in order,

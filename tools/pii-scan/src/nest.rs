@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use detect::Engine;
 
+use crate::decode::Decoder;
 use crate::office;
 use crate::scan::{output_closed, scan_text, sniff, Limits, Report, Sniffed, SNIFF};
 
@@ -122,19 +123,20 @@ impl<'a, 'r> Nest<'a, 'r> {
                     .note(format!("{}: skipped: binary", self.at(chain)));
                 Ok(())
             }
-            Sniffed::Text => {
+            Sniffed::Text | Sniffed::Encoded(..) => {
                 let archive = if chain.is_empty() && depth > 0 {
                     gz_name
                 } else {
                     chain
                 };
-                scan_text(
-                    self.engine,
-                    Cursor::new(head).chain(rest),
-                    self.limits,
-                    self.report,
-                    archive,
-                )
+                let (e, l, r) = (self.engine, self.limits, &mut *self.report);
+                match kind {
+                    Sniffed::Encoded(enc, bom) => {
+                        let text = Decoder::new(Cursor::new(&head[bom..]).chain(rest), enc);
+                        scan_text(e, text, l, r, archive, Some((enc, bom)))
+                    }
+                    _ => scan_text(e, Cursor::new(head).chain(rest), l, r, archive, None),
+                }
             }
         }
     }
@@ -257,6 +259,7 @@ impl<'a, 'r> Nest<'a, 'r> {
                     self.limits,
                     self.report,
                     &name,
+                    None,
                 );
                 self.note_budget(&name);
                 result?;

@@ -6,8 +6,9 @@ use std::io::{self, Read};
 use std::path::Path;
 
 use detect::{Engine, Match, StreamOptions};
-use dlp_core::Finding;
+use dlp_core::{Finding, Range};
 
+use crate::decode::{self, Encoding};
 use crate::nest::{Nest, Source};
 
 /// Bytes looked at to tell text from binary and containers apart.
@@ -166,6 +167,8 @@ pub(crate) enum Sniffed {
     Zip,
     Tar,
     Text,
+    /// Text in another encoding, after a byte-order mark of this length.
+    Encoded(Encoding, usize),
     Binary,
 }
 
@@ -176,6 +179,8 @@ pub(crate) fn sniff(head: &[u8]) -> Sniffed {
         Sniffed::Zip
     } else if head.len() >= 262 && &head[257..262] == b"ustar" {
         Sniffed::Tar
+    } else if let Some((enc, bom)) = decode::detect(head, head.len() == SNIFF) {
+        Sniffed::Encoded(enc, bom)
     } else if head.contains(&0) {
         Sniffed::Binary
     } else {
@@ -183,15 +188,28 @@ pub(crate) fn sniff(head: &[u8]) -> Sniffed {
     }
 }
 
-/// Scans one stream of text, passing findings on as they are found.
+/// Scans one stream of text, passing findings on as they are found. With
+/// `encoded`, `r` yields text decoded from that encoding (after a
+/// byte-order mark of that length), and byte ranges are mapped back to the
+/// original bytes.
 pub(crate) fn scan_text(
     engine: &Engine,
     r: impl Read,
     limits: &Limits,
     report: &mut Report,
     archive: &str,
+    encoded: Option<(Encoding, usize)>,
 ) -> io::Result<()> {
-    let summary = engine.scan_stream(r, limits.stream, |m| report.finding(m, archive))?;
+    let summary = engine.scan_stream(r, limits.stream, |mut m| {
+        if let Some((enc, bom)) = encoded {
+            let at = |cp: u64| bom as u64 + enc.unit() * cp;
+            m.byte_range = Range {
+                start: at(m.codepoint_range.start),
+                end: at(m.codepoint_range.end),
+            };
+        }
+        report.finding(m, archive)
+    })?;
     if summary.withheld > 0 {
         report.note(format!(
             "{}{}{archive}: {} findings of an ALL rule were not reported: more than {} were waiting for the rule to fire",

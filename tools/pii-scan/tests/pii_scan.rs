@@ -784,3 +784,76 @@ fn tar_tgz_and_nest_wide_bomb_guards() {
         out.stderr_str()
     );
 }
+
+/// UTF-16 (with and without a byte-order mark, both byte orders) and
+/// Latin-1 text is decoded and scanned; ranges are in the file's bytes.
+#[test]
+fn utf16_and_latin1_files_are_decoded_with_original_byte_ranges() {
+    let dir = TempDir::new("pii-enc");
+    let text = "Nom: Zoë Ærø\r\ncarte 5433-9502-3725-7862\r\nSSN 536-22-8726 €\r\n";
+    let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    let latin1: Vec<u8> = text
+        .chars()
+        .map(|c| if c == '€' { 0x80 } else { c as u32 as u8 })
+        .collect();
+    let files: Vec<(&str, Vec<u8>, u64, u64)> = vec![
+        // (name, bytes, BOM length, bytes per unit)
+        ("bom-le.txt", [&[0xFF, 0xFE][..], &le].concat(), 2, 2),
+        ("bom-be.txt", [&[0xFE, 0xFF][..], &be].concat(), 2, 2),
+        ("plain-le.csv", le.clone(), 0, 2),
+        ("latin1.txt", latin1, 0, 1),
+    ];
+    for (name, bytes, bom, unit) in &files {
+        let f = dir.join(name);
+        std::fs::write(&f, bytes).unwrap();
+        let out = cmd(BIN).arg(&f).run().expect_code(0);
+        let recs = out.records();
+        assert_eq!(recs.len(), 2, "{name}: {}", out.stderr_str());
+        for (r, want) in recs.iter().zip(["5433-9502-3725-7862", SSN]) {
+            assert_eq!(r["finding"], want, "{name}");
+            let at = text[..text.find(want).unwrap()].chars().count() as u64;
+            let start = r["byte_range"]["start"].as_u64().unwrap();
+            let end = r["byte_range"]["end"].as_u64().unwrap();
+            assert_eq!(start, bom + unit * at, "{name}");
+            assert_eq!(end - start, unit * want.len() as u64, "{name}");
+            // The range points at the finding in the original bytes.
+            let orig = &bytes[start as usize..end as usize];
+            let back: String = if *unit == 2 {
+                let units: Vec<u16> = orig
+                    .chunks(2)
+                    .map(|c| {
+                        if name.contains("be") {
+                            u16::from_be_bytes([c[0], c[1]])
+                        } else {
+                            u16::from_le_bytes([c[0], c[1]])
+                        }
+                    })
+                    .collect();
+                String::from_utf16(&units).unwrap()
+            } else {
+                String::from_utf8(orig.to_vec()).unwrap()
+            };
+            assert_eq!(back, want, "{name}");
+            assert_eq!(r["line_range"]["start"], if want == SSN { 3 } else { 2 });
+        }
+        assert!(
+            recs[1]["after_context"].as_str().unwrap().starts_with(" €"),
+            "{name}"
+        );
+    }
+    // Inside a zip too.
+    let z = zip_of(&[("export/ssn.txt", [&[0xFF, 0xFE][..], &le].concat())]);
+    std::fs::write(dir.join("w.zip"), z).unwrap();
+    let out = cmd(BIN).arg(dir.join("w.zip")).run().expect_code(0);
+    assert_eq!(out.records().len(), 2);
+    // Binary data with zero bytes is still skipped.
+    std::fs::write(
+        dir.join("x.bin"),
+        b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0\x01\0\0\0 536-22-8726",
+    )
+    .unwrap();
+    let out = cmd(BIN).arg(dir.join("x.bin")).run().expect_code(0);
+    assert!(out.records().is_empty());
+    assert!(out.stderr_str().contains("skipped: binary"));
+}
