@@ -207,8 +207,7 @@ impl<'a, 'r> Nest<'a, 'r> {
 
     fn zip<R: Read + Seek>(&mut self, r: R, chain: &str, depth: u32) -> io::Result<()> {
         let mut zip = zip::ZipArchive::new(r).map_err(invalid)?;
-        let names: Vec<String> = zip.file_names().map(str::to_owned).collect();
-        let office = office::kind(&names);
+        let office = office::kind(zip.file_names());
         for i in 0..zip.len() {
             if self.budget.get() == 0 {
                 break;
@@ -219,10 +218,10 @@ impl<'a, 'r> Nest<'a, 'r> {
             let (member, is_dir, encrypted, size) = match raw {
                 Ok(x) => x,
                 Err(e) => {
-                    let name = names.get(i).map_or("?", String::as_str);
+                    let name = zip.name_for_index(i).unwrap_or("?").to_owned();
                     self.report.reject(format!(
                         "{}: skipped: corrupt: {e}",
-                        self.at(&join(chain, name))
+                        self.at(&join(chain, &name))
                     ));
                     continue;
                 }

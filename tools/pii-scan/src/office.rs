@@ -18,15 +18,17 @@ pub enum Kind {
 }
 
 /// The office document kind of a zip with these member names, if any.
-pub fn kind(names: &[String]) -> Option<Kind> {
-    let has = |n: &str| names.iter().any(|x| x == n);
-    if has("[Content_Types].xml")
-        && names
-            .iter()
-            .any(|n| n.starts_with("word/") || n.starts_with("xl/") || n.starts_with("ppt/"))
-    {
+pub fn kind<'a>(mut names: impl Iterator<Item = &'a str>) -> Option<Kind> {
+    let (mut types, mut ooxml_dir, mut mimetype, mut content) = (false, false, false, false);
+    for n in &mut names {
+        types |= n == "[Content_Types].xml";
+        ooxml_dir |= n.starts_with("word/") || n.starts_with("xl/") || n.starts_with("ppt/");
+        mimetype |= n == "mimetype";
+        content |= n == "content.xml";
+    }
+    if types && ooxml_dir {
         Some(Kind::Ooxml)
-    } else if has("mimetype") && has("content.xml") {
+    } else if mimetype && content {
         Some(Kind::Odf)
     } else {
         None
