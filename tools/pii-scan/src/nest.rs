@@ -205,7 +205,20 @@ impl<'a, 'r> Nest<'a, 'r> {
         }
     }
 
-    fn zip<R: Read + Seek>(&mut self, r: R, chain: &str, depth: u32) -> io::Result<()> {
+    fn zip<R: Read + Seek>(&mut self, mut r: R, chain: &str, depth: u32) -> io::Result<()> {
+        // The zip reader holds the whole central directory (~600 bytes a
+        // member): refuse one that claims more members than are left.
+        if let Some(n) = zip_members(&mut r)? {
+            if n > self.entries {
+                self.report.note(format!(
+                    "{}: skipped: {n} members exceeds --max-entries {} (left: {})",
+                    self.at(chain),
+                    self.limits.max_entries,
+                    self.entries
+                ));
+                return Ok(());
+            }
+        }
         let mut zip = zip::ZipArchive::new(r).map_err(invalid)?;
         let office = office::kind(zip.file_names());
         for i in 0..zip.len() {
@@ -288,6 +301,45 @@ impl<'a, 'r> Nest<'a, 'r> {
         }
         Ok(())
     }
+}
+
+/// The member count a zip's end-of-central-directory record claims
+/// (zip64 too), if it has one.
+fn zip_members<R: Read + Seek>(r: &mut R) -> io::Result<Option<u64>> {
+    let len = r.seek(io::SeekFrom::End(0))?;
+    let tail_len = len.min(22 + 65535);
+    r.seek(io::SeekFrom::Start(len - tail_len))?;
+    let mut tail = Vec::with_capacity(tail_len as usize);
+    r.take(tail_len).read_to_end(&mut tail)?;
+    r.rewind()?;
+    let Some(at) = tail.windows(4).rposition(|w| w == b"PK\x05\x06") else {
+        return Ok(None);
+    };
+    let Some(n) = tail.get(at + 10..at + 12) else {
+        return Ok(None);
+    };
+    let n = u16::from_le_bytes([n[0], n[1]]);
+    if n != u16::MAX {
+        return Ok(Some(u64::from(n)));
+    }
+    // Zip64: the locator just before points at the zip64 record.
+    let Some(loc) = at.checked_sub(20).and_then(|l| tail.get(l..l + 20)) else {
+        return Ok(None);
+    };
+    if &loc[..4] != b"PK\x06\x07" {
+        return Ok(None);
+    }
+    let off = u64::from_le_bytes(loc[8..16].try_into().expect("8 bytes"));
+    let mut rec = [0u8; 40];
+    r.seek(io::SeekFrom::Start(off))?;
+    let got = r.read_exact(&mut rec);
+    r.rewind()?;
+    if got.is_err() || &rec[..4] != b"PK\x06\x06" {
+        return Ok(None);
+    }
+    Ok(Some(u64::from_le_bytes(
+        rec[32..40].try_into().expect("8 bytes"),
+    )))
 }
 
 fn join(chain: &str, name: &str) -> String {

@@ -798,6 +798,27 @@ fn tar_tgz_and_nest_wide_bomb_guards() {
         "{}",
         out.stderr_str()
     );
+    // A zip claiming more members than --max-entries is refused before
+    // its central directory is read into memory.
+    let many: Vec<(String, Vec<u8>)> = (0..50)
+        .map(|i| (format!("m{i}.txt"), ssn.clone()))
+        .collect();
+    let many: Vec<(&str, Vec<u8>)> = many.iter().map(|(n, d)| (n.as_str(), d.clone())).collect();
+    std::fs::write(dir.join("many.zip"), zip_of(&many)).unwrap();
+    let out = cmd(BIN)
+        .args(["--max-entries", "49"])
+        .arg(dir.join("many.zip"))
+        .run()
+        .expect_code(0);
+    assert!(out.records().is_empty());
+    assert!(
+        out.stderr_str()
+            .contains("many.zip: skipped: 50 members exceeds --max-entries 49"),
+        "{}",
+        out.stderr_str()
+    );
+    let out = cmd(BIN).arg(dir.join("many.zip")).run().expect_code(0);
+    assert_eq!(out.records().len(), 50);
     // Members are counted across the nest too.
     let out = cmd(BIN)
         .args(["--max-entries", "1"])
