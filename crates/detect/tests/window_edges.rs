@@ -108,7 +108,11 @@ fn diff(whole: &[Match], streamed: &[Match]) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+    // 32 cases by default (a few seconds); PROPTEST_CASES=2000 for a deep run.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(32),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn windows_find_what_the_whole_buffer_finds(text in input(), window in window()) {
@@ -145,5 +149,45 @@ fn assignments_across_every_edge() {
             "window {window}: {}",
             diff(&whole, &streamed)
         );
+    }
+}
+
+/// Inputs larger than one candidate step (256 KiB) in one default window:
+/// step edges, like window edges, neither lose nor double a finding.
+#[test]
+fn step_edges_inside_a_large_window() {
+    let pieces = [
+        "7,Ana Díaz,5433-9502-3725-7862,536-22-8726,ana7@example.org\n",
+        "export API_TOKEN=Zf3D0LXCM3EIMbgJpUNnkRtOfOueHznB9x # deploy\n",
+        "call +1 (415) 555-0132 or 2001:db8::8a2e:370:7334\n",
+        "héllo wörld 😀 日本語 iban DE89 3704 0044 0532 0130 00\n",
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAx8J2cL5rT0p9xYwZ3kQ4mN7vB1sD6fH8jK2lP5nR9tU3wE\n-----END RSA PRIVATE KEY-----\n",
+    ];
+    let all = detect::shorthand_rules(&["ALL".into()], Confidence::Possible).unwrap();
+    let e = Engine::new(&all).unwrap();
+    for shift in [0usize, 17, 40] {
+        let mut text = "x".repeat(shift);
+        let mut i = 0;
+        while text.len() < 1_200_000 {
+            text.push_str(pieces[i % pieces.len()]);
+            i += 1;
+        }
+        let whole = e.scan(text.as_bytes());
+        assert!(whole.len() > 20_000, "{}", whole.len());
+        let streamed = e
+            .scan_reader(text.as_bytes(), StreamOptions::default())
+            .unwrap();
+        assert!(
+            whole == streamed,
+            "shift {shift}: {}",
+            diff(&whole, &streamed)
+        );
+        let mut gated = Vec::new();
+        e.scan_stream(text.as_bytes(), StreamOptions::default(), |m| {
+            gated.push(m);
+            Ok(())
+        })
+        .unwrap();
+        assert!(whole == gated, "shift {shift}: {}", diff(&whole, &gated));
     }
 }
