@@ -4,6 +4,10 @@
 # generated mixed-text corpus (Faker prose, addresses, CSV, logs, code, with
 # PII, secrets and decoys sprinkled in).
 #
+# Then a dense corpus (a CSV export with a card, an SSN and an email on
+# every row: ~40 findings per KB) against `rg -o` (which, like pii-scan,
+# writes every match), and 20,000 small files (per-file cost) against rg.
+#
 # usage: bench/pii-scan.sh [MB]   (default 220; detect-secrets runs on a 4 MB subset)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,3 +75,81 @@ echo "$T_PII1 $T_RG1" | awk '{printf "pii-scan/rg per core (ALL detectors):     
 echo "$T_DEF1 $T_RG1" | awk '{printf "pii-scan/rg per core (default rule):       %.2f\n", $2 / $1}'
 echo "$BYTES $T_PII1 $SUB_BYTES $T_DS" | awk '{printf "pii-scan (ALL)/detect-secrets per core:    %.0fx\n", ($1/$2) / ($3/$4)}'
 echo "$BYTES $T_DEF1 $SUB_BYTES $T_DS" | awk '{printf "pii-scan (default)/detect-secrets per core: %.0fx\n", ($1/$2) / ($3/$4)}'
+
+# --- dense PII and many small files -------------------------------------
+if [ ! -f "$OUT/dense.csv" ]; then
+  python3 - "$OUT/dense.csv" "$((MB / 4))" <<'PY'
+import random, sys
+random.seed(7)
+def luhn_ok(d):
+    s = 0
+    for i, c in enumerate(reversed(d)):
+        n = int(c) * (2 if i % 2 else 1)
+        s += n - 9 if n > 9 else n
+    return s % 10 == 0
+def card():
+    while True:
+        d = random.choice(["4", "51", "52", "53", "54", "55"]) + "".join(random.choice("0123456789") for _ in range(14))
+        d = d[:15]
+        for c in "0123456789":
+            if luhn_ok(d + c):
+                d += c
+                break
+        return "-".join(d[i:i + 4] for i in range(0, 16, 4))
+def ssn():
+    return "%03d-%02d-%04d" % (random.choice([n for n in range(1, 900) if n != 666]), random.randint(1, 99), random.randint(1, 9999))
+names = ["Ana Pop", "Marisol Quintero", "Teodor Lindqvist", "Chen Wei", "Amara Okafor", "Luca Romano"]
+want = int(sys.argv[2]) << 20
+with open(sys.argv[1], "w") as f:
+    f.write("id,name,card,ssn,email,city\n")
+    n, i = 0, 0
+    while n < want:
+        nm = random.choice(names)
+        row = "%d,%s,%s,%s,%s@example.com,Tucson\n" % (i, nm, card(), ssn(), nm.split()[0].lower() + str(i))
+        f.write(row)
+        n += len(row)
+        i += 1
+PY
+fi
+if [ ! -d "$OUT/small" ]; then
+  mkdir -p "$OUT/small"
+  python3 - "$OUT/small" <<'PY'
+import os, random, sys
+random.seed(3)
+words = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor".split()
+for d in range(20):
+    os.makedirs(os.path.join(sys.argv[1], "d%02d" % d), exist_ok=True)
+    for i in range(1000):
+        s = " ".join(random.choice(words) for _ in range(random.randint(30, 500)))
+        if i % 50 == 0:
+            s += " ssn 536-22-8726"
+        with open(os.path.join(sys.argv[1], "d%02d" % d, "f%04d.txt" % i), "w") as f:
+            f.write(s + "\n")
+PY
+fi
+cat "$OUT/dense.csv" > /dev/null; find "$OUT/small" -type f -exec cat {} + > /dev/null
+D_BYTES=$(stat -c %s "$OUT/dense.csv")
+S_BYTES=$(du -cb "$OUT"/small | tail -1 | cut -f1)
+T_DDEF=$(best "$BIN" -j 1 "$OUT/dense.csv")
+T_DALL=$(best "$BIN" --detector ALL -j 1 "$OUT/dense.csv")
+T_DRG=$(best rg -o -j 1 "$PAT" "$OUT/dense.csv")
+T_SPRG=$(best rg -o -j 1 "$PAT" "$OUT/corpus")
+T_SMALL=$(best "$BIN" -j "$NCPU" "$OUT/small")
+T_SMALLRG=$(best rg -c -j "$NCPU" "$PAT" "$OUT/small")
+D_FOUND=$("$BIN" "$OUT/dense.csv" | wc -l)
+D_RSS=$( { /usr/bin/time -f %M "$BIN" -j "$NCPU" "$OUT/dense.csv" > /dev/null; } 2>&1 | tail -1)
+echo
+echo "dense: $(echo "$D_BYTES" | awk '{printf "%.0f", $1/1048576}') MiB CSV, $D_FOUND findings with the default rule ($(echo "$D_FOUND $D_BYTES" | awk '{printf "%.0f", $1/($2/1024)}') per KiB), peak RSS ${D_RSS:-?} KiB at -j$NCPU"
+printf '%-52s %9s %9s\n' "tool (1 core)" "seconds" "MiB/s"
+printf '%-52s %9.2f %9s\n' "pii-scan (default rule), sparse corpus" "$T_DEF1" "$(mbs "$BYTES" "$T_DEF1")"
+printf '%-52s %9.2f %9s\n' "rg -o <one alternation>, sparse corpus" "$T_SPRG" "$(mbs "$BYTES" "$T_SPRG")"
+printf '%-52s %9.2f %9s\n' "pii-scan (default rule), dense CSV" "$T_DDEF" "$(mbs "$D_BYTES" "$T_DDEF")"
+printf '%-52s %9.2f %9s\n' "pii-scan --detector ALL, dense CSV" "$T_DALL" "$(mbs "$D_BYTES" "$T_DALL")"
+printf '%-52s %9.2f %9s\n' "rg -o <one alternation>, dense CSV" "$T_DRG" "$(mbs "$D_BYTES" "$T_DRG")"
+echo "$T_DEF1 $T_SPRG" | awk '{printf "pii-scan (default)/rg -o, sparse:  %.2f\n", $2 / $1}'
+echo "$T_DDEF $T_DRG" | awk '{printf "pii-scan (default)/rg -o, dense:   %.2f\n", $2 / $1}'
+echo "$T_DALL $T_DRG" | awk '{printf "pii-scan (ALL)/rg -o, dense:       %.2f\n", $2 / $1}'
+echo
+echo "20,000 small files ($(echo "$S_BYTES" | awk '{printf "%.0f", $1/1048576}') MiB), -j$NCPU:"
+printf '%-52s %9.2f\n' "pii-scan (default rule)" "$T_SMALL"
+printf '%-52s %9.2f\n' "rg -c <one alternation>" "$T_SMALLRG"

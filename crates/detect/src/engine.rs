@@ -21,6 +21,13 @@ use crate::Match;
 /// Default bytes of context on each side of a finding (as Nightfall).
 pub const DEFAULT_CONTEXT_BYTES: usize = 40;
 
+/// Bytes before a stream window's owned part that detectors scan from
+/// (at most a quarter of the minimum overlap, which the buffer keeps).
+pub(crate) const SCAN_MARGIN: usize = 1024;
+
+/// Bytes after the owned part in which run triggers are still looked for.
+const TRIGGER_REACH: usize = 64;
+
 /// Position of a buffer's first byte in the whole input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Position {
@@ -106,8 +113,8 @@ struct RuleInfo {
 /// A detector-level finding before rule semantics are applied.
 #[derive(Debug, Clone)]
 pub struct Candidate {
-    spec: usize,
-    m: Match,
+    pub(crate) spec: usize,
+    pub(crate) m: Match,
 }
 
 /// A compiled set of detection rules.
@@ -229,6 +236,11 @@ impl Engine {
         self
     }
 
+    /// Bytes of context on each side of a finding.
+    pub fn context_bytes(&self) -> usize {
+        self.context_bytes
+    }
+
     /// Problems found while compiling (unimplemented detectors, limits).
     pub fn warnings(&self) -> &[String] {
         &self.warnings
@@ -252,6 +264,17 @@ impl Engine {
     /// Detector-level findings starting in `owned` of `buf`, whose first
     /// byte is at `base` in the whole input.
     pub fn candidates(&self, buf: &[u8], base: Position, owned: StdRange<usize>) -> Vec<Candidate> {
+        // Detectors start scanning a little before the owned part, so a
+        // finding whose trigger (an `=`, a colon, a digit) lies before the
+        // window edge is still seen, and their scanning has settled on the
+        // same candidates as a scan from the start; hits are then kept by
+        // their start.
+        let lo = owned.start.saturating_sub(SCAN_MARGIN);
+        // Runs of digits and IPv6 groups are found from a digit or colon
+        // that may come a little after the finding's start (`+1 (415)`,
+        // `2001:db8`), so their triggers are looked for a little past the
+        // owned part.
+        let reach = (owned.end + TRIGGER_REACH).min(buf.len());
         let mut raw: Vec<(Source, Hit)> = Vec::new();
         let mut hits = Vec::new();
         let mut numeric = Vec::new();
@@ -262,17 +285,17 @@ impl Engine {
                     numeric.push(i);
                     continue;
                 }
-                Kind::Iban => crate::builtin::scan_iban(buf, owned.start, owned.end, &mut hits),
+                Kind::Iban => crate::builtin::scan_iban(buf, lo, owned.end, &mut hits),
                 Kind::ApiKey => {
-                    b.scan(buf, owned.start, owned.end, &mut hits);
-                    crate::builtin::scan_assignments(buf, owned.start, owned.end, &mut hits);
+                    b.scan(buf, lo, owned.end, &mut hits);
+                    crate::builtin::scan_assignments(buf, lo, owned.end, &mut hits);
                 }
-                _ => b.scan(buf, owned.start, owned.end, &mut hits),
+                _ => b.scan(buf, lo, owned.end, &mut hits),
             }
             raw.extend(hits.iter().map(|&h| (Source::Builtin(i), h)));
         }
         if !numeric.is_empty() {
-            crate::builtin::numeric_runs(buf, owned.start, owned.end, |lo, hi, st| {
+            crate::builtin::numeric_runs(buf, lo, reach, |lo, hi, st| {
                 for &i in numeric
                     .iter()
                     .filter(|&&i| self.builtins[i].kind.may_match(st))
@@ -284,7 +307,7 @@ impl Engine {
             });
         }
         if let Some(i) = self.builtins.iter().position(|b| b.kind == Kind::Ip) {
-            crate::builtin::v6_runs(buf, owned.start, owned.end, |lo, hi| {
+            crate::builtin::v6_runs(buf, lo, reach, |lo, hi| {
                 hits.clear();
                 self.builtins[i].scan(buf, lo, hi, &mut hits);
                 raw.extend(
@@ -296,12 +319,12 @@ impl Engine {
         }
         raw.retain(|(_, h)| owned.contains(&h.start));
         for (i, re) in self.customs.iter().enumerate() {
-            let mut pos = owned.start;
+            let mut pos = lo;
             while let Some(m) = re.find_at(buf, pos) {
                 if m.start() >= owned.end {
                     break;
                 }
-                if m.end() > m.start() {
+                if m.end() > m.start() && m.start() >= owned.start {
                     raw.push((
                         Source::Custom(i),
                         Hit::new(m.start(), m.end(), CUSTOM_CONFIDENCE),
@@ -392,6 +415,38 @@ impl Engine {
         out
     }
 
+    /// Number of detector specs (one per detector of each rule).
+    pub(crate) fn spec_count(&self) -> usize {
+        self.specs.len()
+    }
+
+    /// Number of rules.
+    pub(crate) fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// The rule a detector spec belongs to.
+    pub(crate) fn spec_rule(&self, spec: usize) -> usize {
+        self.specs[spec].rule
+    }
+
+    /// A rule's name as reported in `matched_rules`.
+    pub(crate) fn rule_name(&self, rule: usize) -> &str {
+        &self.rules[rule].name
+    }
+
+    /// True when `rule` fires given the candidates counted per spec
+    /// (`minNumFindings` per detector, ANY/ALL across them).
+    pub(crate) fn rule_fires(&self, rule: usize, counts: &[u32]) -> bool {
+        let r = &self.rules[rule];
+        let ok = |&s: &usize| counts[s] >= self.specs[s].min_num;
+        if r.all {
+            r.specs.iter().all(ok)
+        } else {
+            r.specs.iter().any(ok)
+        }
+    }
+
     /// Applies `minNumFindings` and ANY/ALL to all candidates of one input
     /// and returns the findings of firing rules, deduplicated by
     /// (detector, range), in input order.
@@ -400,17 +455,8 @@ impl Engine {
         for c in &cands {
             counts[c.spec] += 1;
         }
-        let fires: Vec<bool> = self
-            .rules
-            .iter()
-            .map(|r| {
-                let ok = |&s: &usize| counts[s] >= self.specs[s].min_num;
-                if r.all {
-                    r.specs.iter().all(ok)
-                } else {
-                    r.specs.iter().any(ok)
-                }
-            })
+        let fires: Vec<bool> = (0..self.rules.len())
+            .map(|r| self.rule_fires(r, &counts))
             .collect();
         let mut merged: BTreeMap<(u64, u64, String), Match> = BTreeMap::new();
         for c in cands {

@@ -1,7 +1,8 @@
 //! Offline detection engine for dlp-pipes: Nightfall's detection-rule
 //! language (`rules`), built-in detectors with validators (`builtin`),
 //! custom regex / word-list detectors (`custom`), the rule engine
-//! (`engine`) and windowed scanning of large inputs (`stream`).
+//! (`engine`), windowed scanning of large inputs (`stream`) and rule
+//! semantics applied while streaming (`gate`).
 //!
 //! ```
 //! let engine = detect::Engine::new(&detect::default_rules()).unwrap();
@@ -14,6 +15,7 @@ pub mod builtin;
 pub mod context;
 pub mod custom;
 pub mod engine;
+pub mod gate;
 pub mod load;
 pub mod rules;
 pub mod stream;
@@ -28,7 +30,7 @@ pub use load::{
     default_rules, load_rules, parse_rules, rule_warnings, shorthand_rules, tutorial_rule,
 };
 pub use rules::DetectionRule;
-pub use stream::StreamOptions;
+pub use stream::{StreamOptions, StreamSummary};
 
 /// One finding of a firing rule, in Nightfall's terms.
 #[derive(Debug, Clone, PartialEq)]

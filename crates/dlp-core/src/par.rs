@@ -42,6 +42,17 @@ struct Done {
     /// (line index within the block, why)
     rejects: Vec<(u64, String)>,
     fatal: Option<anyhow::Error>,
+    /// The worker panicked on this block (the panic's message).
+    panicked: Option<String>,
+}
+
+/// The message a panic was raised with.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
 }
 
 /// Reads `input` into line-aligned blocks until EOF or until the receiver
@@ -119,6 +130,7 @@ fn run_block<B: Block>(seq: u64, item: Item, make: &(impl Fn() -> B + Sync), str
                     format!("line of {n} bytes exceeds the line-length limit"),
                 )],
                 fatal: None,
+                panicked: None,
             }
         }
         Item::Data(d) => d,
@@ -159,6 +171,7 @@ fn run_block<B: Block>(seq: u64, item: Item, make: &(impl Fn() -> B + Sync), str
             lines,
             rejects,
             fatal,
+            panicked: None,
         },
         Err(e) => Done {
             seq,
@@ -166,6 +179,7 @@ fn run_block<B: Block>(seq: u64, item: Item, make: &(impl Fn() -> B + Sync), str
             lines,
             rejects,
             fatal: Some(fatal.unwrap_or(e)),
+            panicked: None,
         },
     }
 }
@@ -194,7 +208,21 @@ pub fn par_for_each_line<B: Block>(
             let (work_rx, done_tx, make) = (work_rx.clone(), done_tx.clone(), &make);
             scope.spawn(move || {
                 for (seq, item) in work_rx {
-                    if done_tx.send(run_block(seq, item, make, strict)).is_err() {
+                    // A panic becomes this block's fatal error: the writer
+                    // waits for every block in order, so a block that never
+                    // arrived would hang the tool.
+                    let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        run_block(seq, item, make, strict)
+                    }))
+                    .unwrap_or_else(|p| Done {
+                        seq,
+                        out: Vec::new(),
+                        lines: 0,
+                        rejects: Vec::new(),
+                        fatal: None,
+                        panicked: Some(panic_message(&*p)),
+                    });
+                    if done_tx.send(done).is_err() {
                         return;
                     }
                 }
@@ -276,6 +304,12 @@ impl<W: Write> Ordered<'_, W> {
                 eprintln!("{}: line {n}: {why}", self.tool);
                 self.rejected = true;
             }
+            if let Some(why) = done.panicked {
+                anyhow::bail!(
+                    "internal error on the input block from line {}: {why}",
+                    self.line_base + 1
+                );
+            }
             if let Some(e) = done.fatal {
                 return Err(e);
             }
@@ -351,6 +385,36 @@ mod tests {
                 String::from_utf8_lossy(&want)
             );
         }
+    }
+
+    struct Explode;
+
+    impl Block for Explode {
+        fn line(&mut self, line: &[u8]) -> anyhow::Result<Result<(), Reject>> {
+            assert!(line != b"boom", "exploded on purpose");
+            Ok(Ok(()))
+        }
+        fn finish(self) -> anyhow::Result<Vec<u8>> {
+            Ok(Vec::new())
+        }
+    }
+
+    #[test]
+    fn a_worker_panic_is_an_error_not_a_hang() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let input = b"a\nb\nc\nboom\nd\n".to_vec();
+            let mut out = Vec::new();
+            let r = par_for_each_line("t", Trickle(input, 4, 0), &mut out, false, 2, || Explode);
+            let _ = tx.send(r.map_err(|e| e.to_string()));
+        });
+        let r = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("par_for_each_line returned");
+        let err = r.unwrap_err();
+        assert!(err.contains("internal error"), "{err}");
+        assert!(err.contains("exploded on purpose"), "{err}");
+        assert!(err.contains("line 4"), "{err}");
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! takes paths), scans the files they are about with the `detect` engine
 //! and writes Finding records, the same ones nf-webhook emits.
 
+mod decode;
+mod nest;
 mod office;
 mod pool;
 mod scan;
@@ -20,7 +22,7 @@ use dlp_core::ndjson::{Line, LineReader};
 use dlp_core::{signals, Confidence, EventType, ExitCode, FsEvent, RecordWriter};
 use state::Tracker;
 
-pub use scan::{scan_file, Limits, Outcome};
+pub use scan::{scan_file, Event, Limits, Report};
 
 const TOOL: &str = "pii-scan";
 
@@ -39,9 +41,10 @@ not change since its last scan is not scanned again; a changed file yields
 only findings that were not in it before (\"status\":\"new\"); findings
 edited out, and those of a file deleted or moved away, come back as
 \"status\":\"resolved\" records (detector, path, last line; the text is not
-kept). FILE keeps per file its sha256 and, per finding, its detector, a
-keyed hash of its text and its occurrence number; the key is FILE.key
-(mode 0600). Delete both to start over.
+kept). Findings inside containers are tracked as part of the outer file,
+by their archive_path. FILE keeps per file its sha256 and, per finding,
+its detector, a keyed hash of its text and its occurrence number; the key
+is FILE.key (mode 0600). Delete both to start over.
 
 Detection follows Nightfall's detection-rule JSON (--rules; an array of
 rules, {\"detectionRules\":[...]} or {\"policy\":{\"detectionRules\":[...]}}).
@@ -52,10 +55,31 @@ EMAIL_ADDRESS, PHONE_NUMBER, IBAN_CODE, US_BANK_ROUTING_MICR, IP_ADDRESS,
 API_KEY, CRYPTOGRAPHIC_KEY (ALL = every one); REGEX and WORD_LIST detectors,
 contextRules and exclusionRules work as on the API.
 
-gzip, zip, docx, xlsx and pptx files are scanned inside (archive_path is the
-member); binary files are skipped; large files are streamed in windows.
+Containers are opened inside one another to --max-depth levels: gzip, zip,
+tar, tar.gz/tgz, and the text of docx, xlsx, pptx, odt, ods and odp.
+archive_path is the chain of members (inner.zip!deep/note.txt). Zip-bomb
+guards count across the whole nest of one file (--max-decompressed bytes,
+--max-entries members). Every member skipped (binary, too deep, larger than
+--max-size, encrypted, corrupt) gets a note on stderr naming its chain; a
+corrupt member also makes the exit status 1. PDF is not read (binary).
+Large files are streamed in windows.
 
-Exit status: 0 ok, 1 some input was malformed or unreadable, 2 fatal.
+UTF-16 text (little or big endian, with a byte-order mark or recognised by
+its zero bytes) and Latin-1/Windows-1252 text (not valid UTF-8) are decoded
+and scanned; byte_range is in the file's own bytes, codepoint_range counts
+UTF-16 code units.
+
+Memory is bounded, whatever the size of the files or their number of
+findings: findings are written as they are found (each file's in order,
+files in input order), and a job holds one 8 MiB window plus 100 KiB of
+overlap. Peak RSS is about 20 MB plus 10 MB per job (-j), under 64 MB at
+-j 2 (a 60 MB CSV of cards and SSNs: 35 MB). A rule that needs several
+findings (minNumFindings > 1, ALL) holds its findings until it fires, at
+most 10,000 per file for an ALL rule (more are reported on stderr).
+
+Exit status: 0 ok; 1 some input was malformed or unreadable, or a file
+failed (an internal error is reported as `PATH: failed: ...` and the scan
+goes on with the next file); 2 usage, configuration or fatal error.
 
 Examples:
   fswatch-json ~/Documents | pii-scan | findings-csv >> results.csv
@@ -86,9 +110,15 @@ pub struct Cli {
     /// Skip files larger than this (e.g. 500M, 2G)
     #[arg(long, value_name = "SIZE")]
     pub max_size: Option<String>,
-    /// Stop decompressing one container after this many bytes
+    /// Stop decompressing one file (across all its nested containers) after this many bytes
     #[arg(long, value_name = "SIZE", default_value = "1G")]
     pub max_decompressed: String,
+    /// Stop after this many archive members in one file (across all its nested containers)
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub max_entries: u64,
+    /// Containers opened inside one another (a zip in a zip is 2)
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub max_depth: u32,
     /// Treat a malformed input line as fatal (exit 2)
     #[arg(long)]
     pub strict: bool,
@@ -168,6 +198,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let limits = Limits {
         max_size: cli.max_size.as_deref().map(parse_size).transpose()?,
         max_decompressed: parse_size(&cli.max_decompressed)?,
+        max_entries: cli.max_entries,
+        max_depth: cli.max_depth,
         stream: StreamOptions::default(),
     };
     let jobs = cli
@@ -199,6 +231,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             _ => 1,
         },
         tracker,
+        current: None,
         last_save: Instant::now(),
     };
     let result = if cli.paths.is_empty() {
@@ -220,6 +253,8 @@ struct Emit {
     /// 0 quiet (errors only), 1 default (no routine skips), 2 verbose.
     verbosity: u8,
     tracker: Option<Rc<Tracker>>,
+    /// With --state: the file whose events are being released.
+    current: Option<state::FileScan>,
     last_save: Instant,
 }
 
@@ -241,36 +276,76 @@ impl Emit {
     }
 
     /// Submits a file: hashed first with --state.
-    fn submit(tracker: Option<&Tracker>, pool: &mut pool::Ordered, path: PathBuf) {
-        match tracker {
-            Some(t) => {
-                let h = t.hashing(&path);
-                pool.submit_hashed(path, h);
-            }
-            None => pool.submit(path),
+    fn submit(
+        tracker: Option<&Tracker>,
+        pool: &mut pool::Ordered,
+        path: PathBuf,
+        sha256: Option<String>,
+    ) {
+        let hashing = tracker.map_or(pool::Hashing::No, |t| t.hashing(&path));
+        pool.submit(path, sha256, hashing);
+    }
+
+    fn note(&mut self, msg: &str, rejected: bool, routine: bool) {
+        if let Some(f) = self.current.as_mut().filter(|_| rejected) {
+            f.incomplete();
+        }
+        self.rejected |= rejected;
+        if rejected || (self.verbosity == 1 && !routine) || self.verbosity > 1 {
+            self.progress.clear();
+            eprintln!("{TOOL}: {msg}");
         }
     }
-}
 
-impl Emit {
     fn sink<'a, W: Write>(
         &'a mut self,
         out: &'a mut RecordWriter<W>,
-    ) -> impl FnMut(Outcome) -> anyhow::Result<()> + 'a {
-        move |mut o: Outcome| {
-            if let Some(t) = &self.tracker {
-                t.apply(&mut o);
+    ) -> impl FnMut(Event) -> anyhow::Result<()> + 'a {
+        move |e: Event| {
+            match e {
+                Event::Finding(mut f) => {
+                    if let Some(file) = &mut self.current {
+                        if !file.keep(&mut f) {
+                            return Ok(());
+                        }
+                    }
+                    out.record(&f)?;
+                    self.progress.found();
+                }
+                Event::Note {
+                    msg,
+                    rejected,
+                    routine,
+                } => self.note(&msg, rejected, routine),
+                Event::Hashed {
+                    path,
+                    sha256,
+                    unchanged,
+                } => {
+                    if unchanged {
+                        let msg = format!("{}: unchanged since the last scan", path.display());
+                        self.note(&msg, false, true);
+                    }
+                    if let Some(t) = &self.tracker {
+                        self.current = Some(t.begin(path, sha256, unchanged));
+                    }
+                }
+                Event::Gone(path) => {
+                    if let Some(t) = &self.tracker {
+                        for f in t.gone(&path) {
+                            out.record(&f)?;
+                        }
+                    }
+                }
+                Event::Done { bytes } => {
+                    if let (Some(t), Some(file)) = (&self.tracker, self.current.take()) {
+                        for f in t.end(file) {
+                            out.record(&f)?;
+                        }
+                    }
+                    self.progress.add(bytes);
+                }
             }
-            let show = o.rejected || (self.verbosity == 1 && !o.routine) || self.verbosity > 1;
-            for n in o.notes.iter().filter(|_| show) {
-                self.progress.clear();
-                eprintln!("{TOOL}: {n}");
-            }
-            self.rejected |= o.rejected;
-            for f in &o.findings {
-                out.record(f)?;
-            }
-            self.progress.add(o.bytes, o.findings.len());
             Ok(())
         }
     }
@@ -310,14 +385,14 @@ fn events<W: Write>(
         let n = reader.line_no();
         match line.and_then(|t| parse_event(&t)) {
             Ok(None) => {}
-            Ok(Some(ev)) => submit_event(&ev, pool, tracker.as_deref()),
+            Ok(Some(ev)) => submit_event(ev, pool, tracker.as_deref()),
             Err(why) => {
                 if cli.strict {
                     pool.release(true, &mut st.sink(out))?;
                     out.flush()?;
                     bail!("line {n}: {why}");
                 }
-                pool.submit_outcome(Outcome::note(format!("line {n}: {why}"), true));
+                pool.submit_note(format!("line {n}: {why}"), true);
             }
         }
         pool.release(false, &mut st.sink(out))?;
@@ -338,31 +413,39 @@ fn parse_event(t: &[u8]) -> Result<Option<FsEvent>, String> {
         .map_err(|e| format!("not an FsEvent record: {e}"))
 }
 
-fn submit_event(ev: &FsEvent, pool: &mut pool::Ordered, tracker: Option<&Tracker>) {
+/// A note on a routine skip (a directory, a deleted file).
+fn routine(msg: String) -> Event {
+    Event::Note {
+        msg,
+        rejected: false,
+        routine: true,
+    }
+}
+
+fn submit_event(ev: FsEvent, pool: &mut pool::Ordered, tracker: Option<&Tracker>) {
     let path = ev.subject();
     if ev.event_type == EventType::Moved && tracker.is_some() {
         // What the source path held has moved away from it.
         let src = dlp_core::records::path_from_field(&ev.src_path, ev.src_path_b64.as_deref());
-        pool.submit_outcome(Outcome {
-            gone: Some(src),
-            ..Outcome::default()
-        });
+        pool.submit_events(vec![Event::Gone(src)]);
     }
     match ev.event_type {
         t if t.may_have_new_content() => {
             if ev.is_directory {
-                pool.submit_outcome(Outcome::routine(format!(
+                pool.submit_events(vec![routine(format!(
                     "{}: skipped: directory",
                     path.display()
-                )));
+                ))]);
             } else {
-                Emit::submit(tracker, pool, path);
+                Emit::submit(tracker, pool, path, ev.sha256);
             }
         }
         EventType::Deleted => {
-            let mut o = Outcome::routine(format!("{}: skipped: deleted", path.display()));
-            o.gone = tracker.map(|_| path);
-            pool.submit_outcome(o);
+            let mut events = vec![routine(format!("{}: skipped: deleted", path.display()))];
+            if tracker.is_some() {
+                events.push(Event::Gone(path));
+            }
+            pool.submit_events(events);
         }
         EventType::Overflow => {
             // The hook cannot fail, so neither can the walk.
@@ -383,7 +466,7 @@ fn walk(
 ) -> anyhow::Result<()> {
     for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
         match entry {
-            Ok(e) if e.file_type().is_file() => Emit::submit(tracker, pool, e.into_path()),
+            Ok(e) if e.file_type().is_file() => Emit::submit(tracker, pool, e.into_path(), None),
             Ok(_) => {}
             Err(err) => {
                 let p = err
@@ -393,7 +476,7 @@ fn walk(
                 let why = err
                     .io_error()
                     .map_or_else(|| err.to_string(), ToString::to_string);
-                pool.submit_outcome(Outcome::note(format!("{p}: unreadable: {why}"), true));
+                pool.submit_note(format!("{p}: unreadable: {why}"), true);
             }
         }
         if after_each(pool)? {
@@ -413,7 +496,7 @@ fn paths<W: Write>(
     let tracker = tracker.as_deref();
     for root in roots {
         match std::fs::symlink_metadata(root) {
-            Err(e) => pool.submit_outcome(Outcome::note(format!("{}: {e}", root.display()), true)),
+            Err(e) => pool.submit_note(format!("{}: {e}", root.display()), true),
             Ok(m) if m.is_dir() => {
                 let mut stopped = false;
                 walk(root, pool, tracker, |pool| {
@@ -426,7 +509,7 @@ fn paths<W: Write>(
                     return pool.release(true, &mut st.sink(out));
                 }
             }
-            Ok(_) => Emit::submit(tracker, pool, root.clone()),
+            Ok(_) => Emit::submit(tracker, pool, root.clone(), None),
         }
         pool.release(false, &mut st.sink(out))?;
     }
@@ -455,10 +538,13 @@ impl Progress {
         }
     }
 
-    fn add(&mut self, bytes: u64, findings: usize) {
+    fn found(&mut self) {
+        self.findings += 1;
+    }
+
+    fn add(&mut self, bytes: u64) {
         self.files += 1;
         self.bytes += bytes;
-        self.findings += findings as u64;
         if self.on && self.last.elapsed() > Duration::from_millis(200) {
             self.last = Instant::now();
             eprint!(

@@ -1,78 +1,198 @@
-//! Text out of Office Open XML (docx, xlsx, pptx): the XML parts that hold
-//! document text, with tags stripped, paragraph/row ends as newlines, cell
-//! ends as tabs and entities decoded. Offsets of findings are offsets in
-//! this extracted text, as for any archive member.
+//! Text out of office documents: Office Open XML (docx, xlsx, pptx) and
+//! OpenDocument (odt, ods, odp). Their XML parts that hold document text
+//! are read through [`XmlText`], which strips tags as it streams (so a
+//! large sheet costs no more memory than a text file), turns paragraph and
+//! row ends into newlines and cell ends into tabs, and decodes entities.
+//! Offsets of findings are offsets in this extracted text, as for any
+//! archive member.
 
-/// True for the members of an Office file that carry user text.
-pub fn is_text_part(name: &str) -> bool {
-    let xml = name.ends_with(".xml");
-    xml && (name == "word/document.xml"
-        || name.starts_with("word/header")
-        || name.starts_with("word/footer")
-        || name == "word/footnotes.xml"
-        || name == "word/comments.xml"
-        || name == "xl/sharedStrings.xml"
-        || name.starts_with("xl/worksheets/sheet")
-        || name.starts_with("ppt/slides/slide")
-        || name.starts_with("ppt/notesSlides/"))
+use std::io::{self, Read};
+
+/// Which kind of office document a zip is, by its member names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Office Open XML.
+    Ooxml,
+    /// OpenDocument.
+    Odf,
 }
 
-/// True when the zip's member names say it is an Office Open XML file.
-pub fn is_office(names: &[String]) -> bool {
-    names.iter().any(|n| n == "[Content_Types].xml")
-        && names
-            .iter()
-            .any(|n| n.starts_with("word/") || n.starts_with("xl/") || n.starts_with("ppt/"))
+/// The office document kind of a zip with these member names, if any.
+pub fn kind<'a>(mut names: impl Iterator<Item = &'a str>) -> Option<Kind> {
+    let (mut types, mut ooxml_dir, mut mimetype, mut content) = (false, false, false, false);
+    for n in &mut names {
+        types |= n == "[Content_Types].xml";
+        ooxml_dir |= n.starts_with("word/") || n.starts_with("xl/") || n.starts_with("ppt/");
+        mimetype |= n == "mimetype";
+        content |= n == "content.xml";
+    }
+    if types && ooxml_dir {
+        Some(Kind::Ooxml)
+    } else if mimetype && content {
+        Some(Kind::Odf)
+    } else {
+        None
+    }
 }
 
-/// Strips tags from WordprocessingML / SpreadsheetML / DrawingML.
-pub fn xml_text(xml: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(xml.len() / 4);
-    let mut i = 0;
-    while i < xml.len() {
-        if xml[i] == b'<' {
-            let end = xml[i..]
-                .iter()
-                .position(|&b| b == b'>')
-                .map_or(xml.len(), |p| i + p + 1);
-            let tag = &xml[i..end];
-            // The tag name runs to a space, '>' or a self-closing '/'
-            // (the '/' of a closing tag is at index 1).
-            let name_end = tag
-                .iter()
-                .skip(2)
-                .position(|&b| b == b' ' || b == b'>' || b == b'/')
-                .map_or(tag.len(), |p| p + 2);
-            let name = &tag[..name_end.max(1)];
-            match name {
-                b"</w:p" | b"</a:p" | b"</si" | b"</row" | b"<w:br" | b"<w:cr" => out.push(b'\n'),
-                b"</c" | b"<w:tab" => out.push(b'\t'),
-                _ => {}
-            }
-            i = end;
-        } else if xml[i] == b'&' {
-            let end = xml[i..]
-                .iter()
-                .take(12)
-                .position(|&b| b == b';')
-                .map(|p| i + p);
-            match end.and_then(|e| entity(&xml[i + 1..e]).map(|c| (e, c))) {
-                Some((e, c)) => {
-                    let mut b = [0u8; 4];
-                    out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
-                    i = e + 1;
-                }
-                None => {
-                    out.push(b'&');
-                    i += 1;
-                }
-            }
-        } else {
-            out.push(xml[i]);
-            i += 1;
+/// True for the members of an office document that carry user text.
+pub fn is_text_part(kind: Kind, name: &str) -> bool {
+    match kind {
+        Kind::Odf => name == "content.xml",
+        Kind::Ooxml => {
+            name.ends_with(".xml")
+                && (name == "word/document.xml"
+                    || name.starts_with("word/header")
+                    || name.starts_with("word/footer")
+                    || name == "word/footnotes.xml"
+                    || name == "word/comments.xml"
+                    || name == "xl/sharedStrings.xml"
+                    || name.starts_with("xl/worksheets/sheet")
+                    || name.starts_with("ppt/slides/slide")
+                    || name.starts_with("ppt/notesSlides/"))
         }
     }
-    out
+}
+
+/// What a tag (its name, with `<` or `</`) becomes in the text.
+fn tag_text(name: &[u8]) -> &'static [u8] {
+    match name {
+        b"</w:p" | b"</a:p" | b"</si" | b"</row" | b"<w:br" | b"<w:cr" | b"</text:p"
+        | b"</text:h" | b"<text:line-break" | b"</table:table-row" => b"\n",
+        b"</c" | b"<w:tab" | b"</table:table-cell" | b"<text:tab" => b"\t",
+        b"<text:s" => b" ",
+        _ => b"",
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Text,
+    Tag,
+    Entity,
+}
+
+/// Longest tag prefix kept to tell its name.
+const TAG_KEEP: usize = 24;
+/// Longest entity body (`#x10FFFF`).
+const ENTITY_MAX: usize = 10;
+
+/// A reader of the text inside the XML that `inner` yields.
+pub struct XmlText<R> {
+    inner: R,
+    chunk: Vec<u8>,
+    out: Vec<u8>,
+    out_pos: usize,
+    state: State,
+    tag: Vec<u8>,
+    ent: Vec<u8>,
+    eof: bool,
+}
+
+impl<R: Read> XmlText<R> {
+    pub fn new(inner: R) -> Self {
+        XmlText {
+            inner,
+            chunk: vec![0; 64 << 10],
+            out: Vec::with_capacity(64 << 10),
+            out_pos: 0,
+            state: State::Text,
+            tag: Vec::with_capacity(TAG_KEEP),
+            ent: Vec::with_capacity(ENTITY_MAX),
+            eof: false,
+        }
+    }
+
+    fn byte(&mut self, b: u8) {
+        match self.state {
+            State::Text => match b {
+                b'<' => {
+                    self.tag.clear();
+                    self.tag.push(b);
+                    self.state = State::Tag;
+                }
+                b'&' => {
+                    self.ent.clear();
+                    self.state = State::Entity;
+                }
+                _ => self.out.push(b),
+            },
+            State::Tag => {
+                if b == b'>' {
+                    // The name runs to a space, '>' or a self-closing '/'
+                    // (the '/' of a closing tag is at index 1).
+                    let t = &self.tag;
+                    let end = t
+                        .iter()
+                        .skip(2)
+                        .position(|&c| c == b' ' || c == b'/' || c == b'\n' || c == b'\t')
+                        .map_or(t.len(), |p| p + 2);
+                    self.out.extend_from_slice(tag_text(&t[..end]));
+                    self.state = State::Text;
+                } else if self.tag.len() < TAG_KEEP {
+                    self.tag.push(b);
+                }
+            }
+            State::Entity => {
+                if b == b';' {
+                    match entity(&self.ent) {
+                        Some(c) => {
+                            let mut u = [0u8; 4];
+                            self.out.extend_from_slice(c.encode_utf8(&mut u).as_bytes());
+                        }
+                        None => {
+                            self.out.push(b'&');
+                            self.out.extend_from_slice(&self.ent);
+                            self.out.push(b';');
+                        }
+                    }
+                    self.state = State::Text;
+                } else if self.ent.len() < ENTITY_MAX && b != b'<' && b != b'&' {
+                    self.ent.push(b);
+                } else {
+                    self.out.push(b'&');
+                    self.out.extend_from_slice(&self.ent);
+                    self.state = State::Text;
+                    self.byte(b);
+                }
+            }
+        }
+    }
+}
+
+impl<R: Read> Read for XmlText<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.out_pos == self.out.len() {
+            if self.eof {
+                return Ok(0);
+            }
+            self.out.clear();
+            self.out_pos = 0;
+            let n = loop {
+                match self.inner.read(&mut self.chunk) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    r => break r?,
+                }
+            };
+            if n == 0 {
+                self.eof = true;
+                if self.state == State::Entity {
+                    self.out.push(b'&');
+                    let ent = std::mem::take(&mut self.ent);
+                    self.out.extend_from_slice(&ent);
+                }
+                continue;
+            }
+            for i in 0..n {
+                let b = self.chunk[i];
+                self.byte(b);
+            }
+        }
+        let k = buf.len().min(self.out.len() - self.out_pos);
+        buf[..k].copy_from_slice(&self.out[self.out_pos..self.out_pos + k]);
+        self.out_pos += k;
+        Ok(k)
+    }
 }
 
 fn entity(name: &[u8]) -> Option<char> {
@@ -82,7 +202,7 @@ fn entity(name: &[u8]) -> Option<char> {
         b"gt" => Some('>'),
         b"quot" => Some('"'),
         b"apos" => Some('\''),
-        [b'#', b'x', hex @ ..] => u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16)
+        [b'#', b'x' | b'X', hex @ ..] => u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16)
             .ok()
             .and_then(char::from_u32),
         [b'#', dec @ ..] => std::str::from_utf8(dec)
@@ -98,11 +218,31 @@ fn entity(name: &[u8]) -> Option<char> {
 mod tests {
     use super::*;
 
+    fn text(xml: &[u8], read_size: usize) -> Vec<u8> {
+        let mut r = XmlText::new(xml);
+        let mut out = Vec::new();
+        let mut buf = vec![0; read_size];
+        loop {
+            let n = r.read(&mut buf).unwrap();
+            if n == 0 {
+                return out;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+    }
+
     #[test]
-    fn strips_word_markup() {
-        let x = br#"<w:document><w:body><w:p><w:r><w:t>SSN&#58; 536-22-8726</w:t></w:r></w:p><w:p><w:r><w:t xml:space="preserve">a &amp; b</w:t></w:r></w:p></w:body></w:document>"#;
-        assert_eq!(xml_text(x), b"SSN: 536-22-8726\na & b\n");
-        assert!(is_text_part("word/document.xml"));
-        assert!(!is_text_part("word/styles.xml"));
+    fn strips_word_and_opendocument_markup() {
+        let x = br#"<w:document><w:body><w:p><w:r><w:t>SSN&#58; 536-22-8726</w:t></w:r></w:p><w:p><w:r><w:t xml:space="preserve">a &amp; b &bogus; c & d</w:t></w:r></w:p></w:body></w:document>"#;
+        for n in [1, 3, 4096] {
+            assert_eq!(text(x, n), b"SSN: 536-22-8726\na & b &bogus; c & d\n");
+        }
+        let odt = br#"<office:text><text:h>Staff</text:h><text:p>SSN<text:tab/>536-22-8726<text:line-break/>x<text:s/>y</text:p></office:text>"#;
+        assert_eq!(text(odt, 7), b"Staff\nSSN\t536-22-8726\nx y\n");
+        let ods = br#"<table:table-row><table:table-cell><text:p>a</text:p></table:table-cell><table:table-cell><text:p>b</text:p></table:table-cell></table:table-row>"#;
+        assert_eq!(text(ods, 5), b"a\n\tb\n\t\n");
+        assert!(is_text_part(Kind::Ooxml, "word/document.xml"));
+        assert!(!is_text_part(Kind::Ooxml, "word/styles.xml"));
+        assert!(is_text_part(Kind::Odf, "content.xml"));
     }
 }

@@ -1,239 +1,251 @@
 //! Scanning one file: open it without blocking, skip what is not a regular
-//! readable text file, look inside gzip, zip and Office containers with a
-//! bound on decompressed bytes, and turn matches into Finding records.
+//! readable file, tell text from containers (see [`crate::nest`]) and
+//! binary, and pass findings on through [`Report`] as they are found.
 
-use std::fs::File;
-use std::io::{self, Read, Seek};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use detect::{Engine, Match, StreamOptions};
-use dlp_core::Finding;
+use dlp_core::{Finding, Range};
 
-use crate::office;
+use crate::decode::{self, Encoding};
+use crate::nest::{Nest, Source};
 
-/// Bytes looked at to tell text from binary.
-const SNIFF: usize = 8 * 1024;
+/// Bytes looked at to tell text from binary and containers apart.
+pub(crate) const SNIFF: usize = 8 * 1024;
 
 /// Limits for one scan.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Skip files larger than this (on disk).
+    /// Skip files (and archive members) larger than this.
     pub max_size: Option<u64>,
-    /// Stop decompressing a container after this many bytes in total.
+    /// Decompressed bytes one file may yield, across all its nested
+    /// containers.
     pub max_decompressed: u64,
+    /// Archive members one file may hold, across all its nested
+    /// containers.
+    pub max_entries: u64,
+    /// Containers opened inside one another (a zip in a zip is 2).
+    pub max_depth: u32,
     pub stream: StreamOptions,
 }
 
-/// What scanning one file produced.
-#[derive(Debug, Default)]
-pub struct Outcome {
-    pub findings: Vec<Finding>,
-    /// Lines for stderr (without the tool prefix).
-    pub notes: Vec<String>,
-    /// The file could not be read (counts towards exit status 1).
-    pub rejected: bool,
-    pub bytes: u64,
-    /// The notes are routine (shown only with --verbose).
-    pub routine: bool,
-    /// The file scanned (set by the pool; with --state).
-    pub subject: Option<PathBuf>,
-    /// SHA-256 of the content scanned (with --state), when it was hashed.
-    pub sha256: Option<String>,
-    /// The content hash is the one the finding state knows: not scanned.
-    pub unchanged: bool,
+/// What a scan reports, in order, for one file.
+#[derive(Debug)]
+pub enum Event {
+    Finding(Box<Finding>),
+    /// A line for stderr (without the tool prefix); `rejected` counts
+    /// towards exit status 1; `routine` ones (a directory, a deleted or
+    /// unchanged file) are shown only with --verbose.
+    Note {
+        msg: String,
+        rejected: bool,
+        routine: bool,
+    },
+    /// With --state, before anything else of a file: the worker hashed it
+    /// (`sha256` is `None` when it could not, or the file is over
+    /// --max-size); `unchanged` when the hash is the one the state knew,
+    /// and the file was not scanned.
+    Hashed {
+        path: PathBuf,
+        sha256: Option<String>,
+        unchanged: bool,
+    },
     /// With --state: this path (a file, or a directory and all under it)
     /// was deleted or moved away.
-    pub gone: Option<PathBuf>,
+    Gone(PathBuf),
+    /// The file is done; `bytes` were read from it.
+    Done {
+        bytes: u64,
+    },
 }
 
-impl Outcome {
-    pub fn note(msg: String, rejected: bool) -> Self {
-        Outcome {
-            notes: vec![msg],
-            rejected,
-            ..Outcome::default()
+/// One file's events on their way out. [`Report::finding`] is the one
+/// place a file's findings pass through, in order, numbered, with the
+/// content hash the input event carried (if any) at hand.
+pub struct Report<'a> {
+    pub(crate) path: &'a Path,
+    sha256: Option<&'a str>,
+    index: u64,
+    timestamp: String,
+    bytes: u64,
+    send: &'a mut dyn FnMut(Event) -> io::Result<()>,
+}
+
+impl<'a> Report<'a> {
+    pub fn new(
+        path: &'a Path,
+        sha256: Option<&'a str>,
+        send: &'a mut dyn FnMut(Event) -> io::Result<()>,
+    ) -> Self {
+        Report {
+            path,
+            sha256,
+            index: 0,
+            timestamp: dlp_core::time::now_rfc3339(),
+            bytes: 0,
+            send,
         }
     }
 
-    /// A note on a routine skip (a directory, a deleted file).
-    pub fn routine(msg: String) -> Self {
-        Outcome {
-            notes: vec![msg],
-            routine: true,
-            ..Outcome::default()
-        }
+    /// The content hash the input event carried, if any.
+    pub fn sha256(&self) -> Option<&str> {
+        self.sha256
+    }
+
+    /// Passes on one finding (`archive` is its path inside containers).
+    /// Fails when the output is gone, which ends the scan.
+    pub fn finding(&mut self, m: Match, archive: &str) -> io::Result<()> {
+        self.index += 1;
+        let mut f = m.to_finding(self.path, self.index, &self.timestamp, archive);
+        f.host = dlp_core::host::this().map(str::to_owned);
+        (self.send)(Event::Finding(Box::new(f)))
+    }
+
+    /// A note for stderr.
+    pub fn note(&mut self, msg: String) {
+        let _ = (self.send)(Event::Note {
+            msg,
+            rejected: false,
+            routine: false,
+        });
+    }
+
+    /// A note for stderr that makes the exit status 1.
+    pub fn reject(&mut self, msg: String) {
+        let _ = (self.send)(Event::Note {
+            msg,
+            rejected: true,
+            routine: false,
+        });
+    }
+
+    /// With --state: the file was hashed before its scan.
+    pub fn hashed(&mut self, sha256: Option<String>, unchanged: bool) {
+        let _ = (self.send)(Event::Hashed {
+            path: self.path.to_path_buf(),
+            sha256,
+            unchanged,
+        });
+    }
+
+    /// Counts bytes read (for the progress line).
+    pub fn add_bytes(&mut self, n: u64) {
+        self.bytes += n;
+    }
+
+    /// Ends the file.
+    pub fn done(&mut self) {
+        let _ = (self.send)(Event::Done { bytes: self.bytes });
     }
 }
 
-/// Scans the file at `path`.
-pub fn scan_file(engine: &Engine, path: &Path, limits: &Limits) -> Outcome {
-    let shown = path.display();
-    let mut file = match dlp_core::hash::open_regular(path) {
+/// Scans the file at `path`, reporting to `report`.
+pub fn scan_file(engine: &Engine, path: &Path, limits: &Limits, report: &mut Report) {
+    let shown = path.display().to_string();
+    let file = match dlp_core::hash::open_regular(path) {
         Ok(f) => f,
         Err(e) => {
-            return match e.kind() {
-                io::ErrorKind::NotFound => {
-                    Outcome::note(format!("{shown}: skipped: vanished"), false)
-                }
+            match e.kind() {
+                io::ErrorKind::NotFound => report.note(format!("{shown}: skipped: vanished")),
                 io::ErrorKind::InvalidInput => {
-                    Outcome::note(format!("{shown}: skipped: {}", kind_of(path)), false)
+                    report.note(format!("{shown}: skipped: {}", kind_of(path)))
                 }
                 io::ErrorKind::PermissionDenied => {
-                    Outcome::note(format!("{shown}: unreadable: permission denied"), true)
+                    report.reject(format!("{shown}: unreadable: permission denied"))
                 }
-                _ => Outcome::note(format!("{shown}: unreadable: {e}"), true),
+                _ => report.reject(format!("{shown}: unreadable: {e}")),
             }
+            return;
         }
     };
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     if let Some(max) = limits.max_size {
         if size > max {
-            return Outcome::note(
-                format!("{shown}: skipped: {size} bytes exceeds --max-size {max}"),
-                false,
-            );
+            report.note(format!(
+                "{shown}: skipped: {size} bytes exceeds --max-size {max}"
+            ));
+            return;
         }
     }
-    let mut head = Vec::with_capacity(SNIFF);
-    if let Err(e) = (&mut file).take(SNIFF as u64).read_to_end(&mut head) {
-        return Outcome::note(format!("{shown}: unreadable: {e}"), true);
-    }
-    let mut out = Outcome {
-        bytes: size,
-        ..Outcome::default()
-    };
-    let mut index = 0u64;
-    let mut emit = |out: &mut Outcome, ms: Vec<Match>, archive: &str| {
-        let ts = dlp_core::time::now_rfc3339();
-        for m in ms {
-            index += 1;
-            let mut f = m.to_finding(path, index, &ts, archive);
-            f.host = dlp_core::host::this().map(str::to_owned);
-            out.findings.push(f);
+    report.add_bytes(size);
+    let gz_name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut nest = Nest::new(engine, limits, report, shown.clone());
+    if let Err(e) = nest.scan(Source::File(file), "", 0, &gz_name) {
+        if !output_closed(&e) {
+            nest.report.reject(format!("{shown}: unreadable: {e}"));
         }
-    };
-    let result: io::Result<()> = (|| {
-        if head.starts_with(&[0x1f, 0x8b]) {
-            file.rewind()?;
-            let inner = path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let mut dec = flate2::read::MultiGzDecoder::new(file).take(limits.max_decompressed);
-            let mut h = Vec::new();
-            (&mut dec).take(SNIFF as u64).read_to_end(&mut h)?;
-            if h.contains(&0) {
-                out.notes
-                    .push(format!("{shown}: skipped: binary content in gzip"));
-                return Ok(());
-            }
-            let ms = engine.scan_reader(io::Cursor::new(h).chain(&mut dec), limits.stream)?;
-            if dec.limit() == 0 {
-                out.notes.push(format!(
-                    "{shown}: decompression limit reached; scanned the first {} bytes",
-                    limits.max_decompressed
-                ));
-            }
-            emit(&mut out, ms, &inner);
-        } else if head.starts_with(b"PK\x03\x04") {
-            file.rewind()?;
-            scan_zip(
-                engine,
-                file,
-                limits,
-                &mut out,
-                &mut emit,
-                &shown.to_string(),
-            )?;
-        } else if head.contains(&0) {
-            out.notes.push(format!("{shown}: skipped: binary"));
-        } else {
-            file.rewind()?;
-            let ms = engine.scan_reader(&mut file, limits.stream)?;
-            emit(&mut out, ms, "");
-        }
-        Ok(())
-    })();
-    if let Err(e) = result {
-        out.notes.push(format!("{shown}: unreadable: {e}"));
-        out.rejected = true;
     }
-    out
 }
 
-fn scan_zip(
+/// True for the error a scan ends with when its output is gone.
+pub(crate) fn output_closed(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::BrokenPipe
+}
+
+/// What the first bytes of a stream say it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sniffed {
+    Gzip,
+    Zip,
+    Tar,
+    Text,
+    /// Text in another encoding, after a byte-order mark of this length.
+    Encoded(Encoding, usize),
+    Binary,
+}
+
+pub(crate) fn sniff(head: &[u8]) -> Sniffed {
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Sniffed::Gzip
+    } else if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        Sniffed::Zip
+    } else if head.len() >= 262 && &head[257..262] == b"ustar" {
+        Sniffed::Tar
+    } else if let Some((enc, bom)) = decode::detect(head, head.len() == SNIFF) {
+        Sniffed::Encoded(enc, bom)
+    } else if head.contains(&0) {
+        Sniffed::Binary
+    } else {
+        Sniffed::Text
+    }
+}
+
+/// Scans one stream of text, passing findings on as they are found. With
+/// `encoded`, `r` yields text decoded from that encoding (after a
+/// byte-order mark of that length), and byte ranges are mapped back to the
+/// original bytes.
+pub(crate) fn scan_text(
     engine: &Engine,
-    file: File,
+    r: impl Read,
     limits: &Limits,
-    out: &mut Outcome,
-    emit: &mut impl FnMut(&mut Outcome, Vec<Match>, &str),
-    shown: &str,
+    report: &mut Report,
+    archive: &str,
+    encoded: Option<(Encoding, usize)>,
 ) -> io::Result<()> {
-    let mut zip =
-        zip::ZipArchive::new(file).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-    let names: Vec<String> = zip.file_names().map(str::to_owned).collect();
-    let office = office::is_office(&names);
-    let mut budget = limits.max_decompressed;
-    for i in 0..zip.len() {
-        let mut member = zip
-            .by_index(i)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        if member.is_dir() || (office && !office::is_text_part(member.name())) {
-            continue;
-        }
-        if member.encrypted() {
-            out.notes
-                .push(format!("{shown}: {}: skipped: encrypted", member.name()));
-            continue;
-        }
-        let name = member.name().to_owned();
-        if budget == 0 {
-            out.notes.push(format!(
-                "{shown}: decompression limit reached before {name}"
-            ));
-            break;
-        }
-        let mut limited = (&mut member).take(budget);
-        let ms = if office {
-            let mut xml = Vec::new();
-            limited.read_to_end(&mut xml)?;
-            budget -= xml.len() as u64;
-            engine.scan(&office::xml_text(&xml))
-        } else {
-            let mut h = Vec::new();
-            (&mut limited).take(SNIFF as u64).read_to_end(&mut h)?;
-            if h.contains(&0) {
-                budget -= h.len() as u64;
-                continue;
-            }
-            let mut counted = Counted {
-                inner: io::Cursor::new(h).chain(limited),
-                n: 0,
+    let summary = engine.scan_stream(r, limits.stream, |mut m| {
+        if let Some((enc, bom)) = encoded {
+            let at = |cp: u64| bom as u64 + enc.unit() * cp;
+            m.byte_range = Range {
+                start: at(m.codepoint_range.start),
+                end: at(m.codepoint_range.end),
             };
-            let ms = engine.scan_reader(&mut counted, limits.stream)?;
-            budget = budget.saturating_sub(counted.n);
-            ms
-        };
-        if budget == 0 {
-            out.notes
-                .push(format!("{shown}: decompression limit reached in {name}"));
         }
-        emit(out, ms, &name);
+        report.finding(m, archive)
+    })?;
+    if summary.withheld > 0 {
+        report.note(format!(
+            "{}{}{archive}: {} findings of an ALL rule were not reported: more than {} were waiting for the rule to fire",
+            report.path.display(),
+            if archive.is_empty() { "" } else { "!" },
+            summary.withheld,
+            detect::gate::HELD_LIMIT
+        ));
     }
     Ok(())
-}
-
-struct Counted<R> {
-    inner: R,
-    n: u64,
-}
-
-impl<R: Read> Read for Counted<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.n += n as u64;
-        Ok(n)
-    }
 }
 
 fn kind_of(path: &Path) -> &'static str {

@@ -218,3 +218,116 @@ fn a_state_in_use_is_refused_and_released_on_exit() {
         .run()
         .expect_code(0);
 }
+
+/// Runs pii-scan --state with `args`; (status, archive_path, path) per record.
+fn run_args(state: &Path, args: &[&Path], input: &str) -> Vec<(String, String, String)> {
+    let out = cmd(BIN)
+        .arg("--state")
+        .arg(state)
+        .args(args)
+        .stdin(input)
+        .run();
+    assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    out.records()
+        .iter()
+        .map(|r: &Value| {
+            (
+                r["status"].as_str().unwrap_or("none").to_owned(),
+                r["archive_path"].as_str().unwrap().to_owned(),
+                r["path"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn zip_of(members: &[(&str, String)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, data) in members {
+        z.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        z.write_all(data.as_bytes()).unwrap();
+    }
+    z.finish().unwrap().into_inner()
+}
+
+#[test]
+fn archive_members_are_tracked_by_their_chain() {
+    let t = TempDir::new("pii-state-zip");
+    let state = t.join("s");
+    let z = t.join("docs.zip");
+    std::fs::write(
+        &z,
+        zip_of(&[
+            ("a.txt", format!("ssn {SSN}\n")),
+            ("b.txt", format!("ssn {SSN2}\n")),
+        ]),
+    )
+    .unwrap();
+    let first = run_args(&state, &[], &ev("created", &z));
+    let chains: Vec<(&str, &str)> = first.iter().map(|r| (r.0.as_str(), r.1.as_str())).collect();
+    assert_eq!(chains, [("new", "a.txt"), ("new", "b.txt")]);
+    assert!(run_args(&state, &[], &ev("modified", &z)).is_empty());
+
+    // a.txt removed from the archive, c.txt added: one new, one resolved.
+    std::fs::write(
+        &z,
+        zip_of(&[
+            ("b.txt", format!("ssn {SSN2}\n")),
+            ("c.txt", format!("card {CARD}\n")),
+        ]),
+    )
+    .unwrap();
+    let recs = run_args(&state, &[], &ev("modified", &z));
+    let chains: Vec<(&str, &str)> = recs.iter().map(|r| (r.0.as_str(), r.1.as_str())).collect();
+    assert_eq!(chains, [("new", "c.txt"), ("resolved", "a.txt")]);
+}
+
+#[test]
+fn many_findings_stream_through_the_state_across_jobs() {
+    let t = TempDir::new("pii-state-many");
+    let state = t.join("s");
+    let dir = t.join("d");
+    std::fs::create_dir(&dir).unwrap();
+    // Far more findings than one job's channel holds, beside small files
+    // scanned by the other worker.
+    let big = dir.join("b.txt");
+    let lines = |n: usize| format!("ssn {SSN}\n").repeat(n);
+    std::fs::write(&big, lines(3000)).unwrap();
+    for name in ["a.txt", "c.txt", "d.txt"] {
+        std::fs::write(dir.join(name), format!("ssn {SSN2}\n")).unwrap();
+    }
+    let j2: &[&Path] = &[Path::new("-j"), Path::new("2"), &dir];
+    let first = run_args(&state, j2, "");
+    assert_eq!(first.len(), 3003);
+    assert!(first.iter().all(|r| r.0 == "new"));
+    let order: Vec<&str> = first.iter().map(|r| r.2.as_str()).collect();
+    let mut sorted = order.clone();
+    sorted.sort();
+    assert_eq!(order, sorted, "files in walk order, each one whole");
+    assert!(run_args(&state, j2, "").is_empty());
+
+    // Five copies edited out, another SSN added: one new, five resolved.
+    std::fs::write(&big, lines(2995) + &format!("{SSN2}\n")).unwrap();
+    let recs = run_args(&state, j2, "");
+    let by: Vec<&str> = recs.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(
+        by,
+        ["new", "resolved", "resolved", "resolved", "resolved", "resolved"]
+    );
+
+    // A scan that fails leaves what is known: its findings come again.
+    std::fs::write(&big, lines(10)).unwrap();
+    let failed = cmd(BIN)
+        .env("PII_SCAN_TEST_PANIC", "b.txt")
+        .arg("--state")
+        .arg(&state)
+        .arg(&big)
+        .run()
+        .expect_code(1);
+    assert!(failed.stderr_str().contains("failed: internal error"));
+    let recs = run_args(&state, &[&big], "");
+    let by: Vec<&str> = recs.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(by.iter().filter(|s| **s == "resolved").count(), 2986);
+    assert!(by.iter().all(|s| *s == "resolved"), "the 10 left are known");
+}

@@ -364,7 +364,9 @@ pub(crate) fn scan_assignments(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<H
         });
         if let Some(h) = hit {
             last_end = h.end;
-            from = from.max(h.end);
+            // The value may run past `hi` (into a stream window's
+            // overlap): stop there, the next window starts after it.
+            from = from.max(h.end).min(hi);
             out.push(h);
         }
     }

@@ -1,0 +1,258 @@
+//! Nightfall's rule semantics while streaming: a finding is passed on as
+//! soon as one of its rules has fired, so memory does not grow with the
+//! number of findings. A rule that needs more than one finding
+//! (`minNumFindings` > 1, or ALL across detectors) holds its findings until
+//! it fires; ANY rules hold fewer than `minNumFindings` per detector, and
+//! what ALL rules hold is capped at [`HELD_LIMIT`] per input.
+//!
+//! The findings passed on are those of [`Engine::finish`] on the whole
+//! input; only `matched_rules` (and the confidence merged across rules) can
+//! differ, when one finding belongs to several rules that fire at
+//! different points: it lists the rules that had fired when it was passed
+//! on.
+
+use std::io;
+
+use dlp_core::Confidence;
+
+use crate::engine::{Candidate, Engine};
+use crate::Match;
+
+/// Findings of not-yet-fired rules kept per input, at most.
+pub const HELD_LIMIT: usize = 10_000;
+
+struct Held {
+    m: Match,
+    /// (rule, confidence) of each candidate merged into this finding.
+    rules: Vec<(usize, Confidence)>,
+}
+
+/// Applies the rules to one input's candidates as they are found.
+pub struct Gate<'e> {
+    engine: &'e Engine,
+    counts: Vec<u32>,
+    fired: Vec<bool>,
+    held: Vec<Held>,
+    /// Findings dropped at the held limit, per pending rule.
+    dropped: Vec<u64>,
+}
+
+impl<'e> Gate<'e> {
+    /// A gate for one input.
+    pub fn new(engine: &'e Engine) -> Self {
+        Gate {
+            engine,
+            counts: vec![0; engine.spec_count()],
+            fired: vec![false; engine.rule_count()],
+            held: Vec::new(),
+            dropped: vec![0; engine.rule_count()],
+        }
+    }
+
+    /// Takes one window's candidates (in input order) and passes the
+    /// findings of fired rules to `emit`, in order.
+    pub fn push(
+        &mut self,
+        cands: Vec<Candidate>,
+        emit: &mut impl FnMut(Match) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let mut it = cands.into_iter().peekable();
+        let mut same_range = Vec::new();
+        while let Some(first) = it.next() {
+            let key = (first.m.byte_range.start, first.m.byte_range.end);
+            same_range.clear();
+            same_range.push(first);
+            while let Some(c) = it.next_if(|c| (c.m.byte_range.start, c.m.byte_range.end) == key) {
+                same_range.push(c);
+            }
+            // One finding per detector name at this range, as `finish`.
+            while !same_range.is_empty() {
+                let name = same_range[0].m.detector.clone();
+                let (group, rest): (Vec<_>, Vec<_>) =
+                    same_range.drain(..).partition(|c| c.m.detector == name);
+                same_range = rest;
+                self.group(group, emit)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn group(
+        &mut self,
+        group: Vec<Candidate>,
+        emit: &mut impl FnMut(Match) -> io::Result<()>,
+    ) -> io::Result<()> {
+        for c in &group {
+            self.counts[c.spec] += 1;
+            let r = self.engine.spec_rule(c.spec);
+            if !self.fired[r] && self.engine.rule_fires(r, &self.counts) {
+                self.fired[r] = true;
+                self.release(r, emit)?;
+            }
+        }
+        let rules: Vec<(usize, Confidence)> = group
+            .iter()
+            .map(|c| (self.engine.spec_rule(c.spec), c.m.confidence))
+            .collect();
+        let base = group
+            .into_iter()
+            .enumerate()
+            .min_by_key(|(i, _)| (!self.fired[rules[*i].0], *i))
+            .map(|(_, c)| c.m)
+            .expect("a group has a candidate");
+        let held = Held { m: base, rules };
+        if held.rules.iter().any(|&(r, _)| self.fired[r]) {
+            emit(self.merged(held))
+        } else if self.held.len() < HELD_LIMIT {
+            self.held.push(held);
+            Ok(())
+        } else {
+            for &(r, _) in &held.rules {
+                self.dropped[r] += 1;
+            }
+            Ok(())
+        }
+    }
+
+    /// Passes on, in order, what `rule` held now that it fired.
+    fn release(
+        &mut self,
+        rule: usize,
+        emit: &mut impl FnMut(Match) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let held = std::mem::take(&mut self.held);
+        for h in held {
+            if h.rules.iter().any(|&(r, _)| r == rule) {
+                emit(self.merged(h))?;
+            } else {
+                self.held.push(h);
+            }
+        }
+        Ok(())
+    }
+
+    /// The finding with the fired rules' names and their best confidence.
+    fn merged(&self, h: Held) -> Match {
+        let mut m = h.m;
+        m.matched_rules.clear();
+        let mut conf = None;
+        for &(r, c) in h.rules.iter().filter(|&&(r, _)| self.fired[r]) {
+            conf = conf.max(Some(c));
+            let name = self.engine.rule_name(r);
+            if !m.matched_rules.iter().any(|n| n == name) {
+                m.matched_rules.push(name.to_owned());
+            }
+        }
+        m.confidence = conf.unwrap_or(m.confidence);
+        m
+    }
+
+    /// Ends the input: findings still held belong to rules that never
+    /// fired and are dropped. Returns how many findings of rules that did
+    /// fire were not passed on because of [`HELD_LIMIT`].
+    pub fn finish(self) -> u64 {
+        self.dropped
+            .iter()
+            .zip(&self.fired)
+            .filter(|(_, &f)| f)
+            .map(|(d, _)| d)
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{parse_rules, Engine, Match, StreamOptions};
+
+    fn streamed(e: &Engine, text: &[u8]) -> Vec<Match> {
+        let mut out = Vec::new();
+        let opts = StreamOptions {
+            window: 7,
+            overlap: 0,
+        };
+        e.scan_stream(text, opts, |m| {
+            out.push(m);
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    fn found(ms: &[Match]) -> Vec<(&str, Vec<&str>)> {
+        ms.iter()
+            .map(|m| {
+                (
+                    m.finding.as_str(),
+                    m.matched_rules.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn min_num_findings_holds_until_the_rule_fires() {
+        let rules = parse_rules(
+            br#"[{"name":"two cards","detectors":[{"nightfallDetector":"CREDIT_CARD_NUMBER","minNumFindings":2,"minConfidence":"LIKELY"}]}]"#,
+        )
+        .unwrap();
+        let e = Engine::new(&rules).unwrap();
+        assert!(streamed(&e, b"card 5433-9502-3725-7862\n").is_empty());
+        let text = b"card 5433-9502-3725-7862\nand 4916-6734-7572-5015\nthen 4532015112830366\n";
+        let got = streamed(&e, text);
+        assert_eq!(got, e.scan(text));
+        assert_eq!(
+            found(&got),
+            [
+                ("5433-9502-3725-7862", vec!["two cards"]),
+                ("4916-6734-7572-5015", vec!["two cards"]),
+                ("4532015112830366", vec!["two cards"]),
+            ]
+        );
+    }
+
+    #[test]
+    fn all_rule_releases_in_order_when_its_last_detector_appears() {
+        let rules = parse_rules(
+            br#"[{"name":"both","logicalOp":"ALL","detectors":[{"nightfallDetector":"CREDIT_CARD_NUMBER","minConfidence":"LIKELY"},
+                 {"nightfallDetector":"EMAIL_ADDRESS","minConfidence":"LIKELY"}]},
+                {"name":"ssn","detectors":[{"nightfallDetector":"US_SOCIAL_SECURITY_NUMBER","minConfidence":"LIKELY"}]}]"#,
+        )
+        .unwrap();
+        let e = Engine::new(&rules).unwrap();
+        let text = "card 5433-9502-3725-7862\nssn 536-22-8726\nand 4916-6734-7572-5015\n"
+            .repeat(50)
+            + "mail a@b.io\n";
+        let mut got = streamed(&e, text.as_bytes());
+        // SSNs go out at once; the cards when the email fires the ALL rule.
+        assert_eq!(got[0].finding, "536-22-8726");
+        assert_eq!(got[50].finding, "5433-9502-3725-7862");
+        assert_eq!(got.len(), 151);
+        got.sort_by_key(|m| m.byte_range.start);
+        assert!(got == e.scan(text.as_bytes()));
+        // Without the email the ALL rule never fires: SSNs only.
+        let text = text.replace("a@b.io", "nobody");
+        let got = streamed(&e, text.as_bytes());
+        assert_eq!(got.len(), 50);
+        assert!(got.iter().all(|m| m.matched_rules == ["ssn"]));
+    }
+
+    #[test]
+    fn a_finding_of_two_rules_lists_those_fired_when_it_is_passed_on() {
+        let rules = parse_rules(
+            br#"[{"name":"two cards","detectors":[{"nightfallDetector":"CREDIT_CARD_NUMBER","minNumFindings":2,"minConfidence":"LIKELY"}]},
+                {"name":"any card","detectors":[{"nightfallDetector":"CREDIT_CARD_NUMBER","minConfidence":"LIKELY"}]}]"#,
+        )
+        .unwrap();
+        let e = Engine::new(&rules).unwrap();
+        let text = b"card 5433-9502-3725-7862\nand 4916-6734-7572-5015\n";
+        assert_eq!(
+            found(&streamed(&e, text)),
+            [
+                ("5433-9502-3725-7862", vec!["any card"]),
+                ("4916-6734-7572-5015", vec!["two cards", "any card"]),
+            ]
+        );
+        // The whole-input semantics list both rules on both.
+        assert_eq!(e.scan(text)[0].matched_rules, ["two cards", "any card"]);
+    }
+}

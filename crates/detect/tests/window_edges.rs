@@ -1,0 +1,193 @@
+//! Window safety: scanning a stream in windows of any size finds exactly
+//! what a whole-buffer scan finds (same findings, ranges, lines, contexts),
+//! on random and adversarial inputs: dense PII, keyword assignments, PEM
+//! blocks, long lines and multi-byte UTF-8.
+
+use detect::{Engine, Match, StreamOptions};
+use dlp_core::Confidence;
+use proptest::prelude::*;
+
+/// Valid test data (Luhn-valid cards, SSA-valid SSNs, a GitHub-CRC token).
+const CARDS: &[&str] = &[
+    "5433-9502-3725-7862",
+    "4916 6734 7572 5015",
+    "4532015112830366",
+    "371449635398431",
+];
+const SSNS: &[&str] = &["536-22-8726", "219-09-9999", "078 05 1121", "123456789"];
+
+fn segment() -> impl Strategy<Value = String> {
+    let card = prop::sample::select(CARDS).prop_map(|c| format!("card {c},"));
+    let ssn = prop::sample::select(SSNS).prop_map(|s| format!("ssn: {s}\n"));
+    let row = (
+        prop::sample::select(CARDS),
+        prop::sample::select(SSNS),
+        0u32..999,
+    )
+        .prop_map(|(c, s, n)| format!("{n},Ana Díaz,{c},{s},ana{n}@example.org\n"));
+    let assign = "[A-Za-z0-9]{20,40}".prop_map(|v| format!("export API_TOKEN={v} # deploy\n"));
+    let json = "[A-Za-z0-9+/]{16,48}".prop_map(|v| format!("{{\"client_secret\": \"{v}\"}}\n"));
+    let pem = "[A-Za-z0-9+/]{64,600}".prop_map(|b| {
+        let lines: Vec<&str> = b
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        format!(
+            "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\n",
+            lines.join("\n")
+        )
+    });
+    let long = ("[a-z ]{1,8}", 500usize..12_000).prop_map(|(w, n)| w.repeat(n / w.len().max(1)));
+    let utf8 = "[héllo wörld😀€ñ日本語 \n]{1,80}";
+    let noise = "[0-9 =:.@a-zA-Z_-]{1,200}";
+    let misc = prop::sample::select(
+        &[
+            "mail bob.smith@example.com now\n",
+            "iban DE89 3704 0044 0532 0130 00\n",
+            "ip 192.168.10.1 and 2001:db8::8a2e:370:7334\n",
+            "routing 011000015\n",
+            "call +1 (415) 555-0132\n",
+            "AWS AKIAQYLPMN5HHHFPZAM2\n",
+            "\n\n\n",
+            "",
+        ][..],
+    )
+    .prop_map(str::to_owned);
+    prop_oneof![
+        4 => card,
+        4 => ssn,
+        6 => row,
+        3 => assign,
+        2 => json,
+        1 => pem,
+        1 => long,
+        3 => utf8,
+        3 => noise,
+        3 => misc,
+    ]
+}
+
+fn input() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(segment(), 1..400).prop_map(|v| v.concat().into_bytes())
+}
+
+fn window() -> impl Strategy<Value = usize> {
+    prop_oneof![1usize..64, 64usize..4096, 4096usize..100_000, Just(8 << 20)]
+}
+
+fn engines() -> Vec<Engine> {
+    let all = detect::shorthand_rules(&["ALL".into()], Confidence::Possible).unwrap();
+    vec![
+        Engine::new(&all).unwrap(),
+        Engine::new(&detect::default_rules()).unwrap(),
+    ]
+}
+
+/// The findings only one side has (or the first that differs).
+fn diff(whole: &[Match], streamed: &[Match]) -> String {
+    let only = |a: &[Match], b: &[Match]| -> Vec<String> {
+        a.iter()
+            .filter(|m| !b.contains(m))
+            .take(3)
+            .map(|m| {
+                format!(
+                    "{} {:?} {:?} {:?}",
+                    m.detector, m.finding, m.byte_range, m.confidence
+                )
+            })
+            .collect()
+    };
+    format!(
+        "{} vs {} findings; only whole: {:?}; only streamed: {:?}",
+        whole.len(),
+        streamed.len(),
+        only(whole, streamed),
+        only(streamed, whole)
+    )
+}
+
+proptest! {
+    // 32 cases by default (a few seconds); PROPTEST_CASES=2000 for a deep run.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(32),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn windows_find_what_the_whole_buffer_finds(text in input(), window in window()) {
+        for e in engines() {
+            let whole = e.scan(&text);
+            let opts = StreamOptions { window, overlap: 0 };
+            let streamed = e.scan_reader(&text[..], opts).unwrap();
+            prop_assert!(whole == streamed, "window {window}, {} bytes: {}", text.len(), diff(&whole, &streamed));
+            let mut gated = Vec::new();
+            e.scan_stream(&text[..], opts, |m| {
+                gated.push(m);
+                Ok(())
+            })
+            .unwrap();
+            prop_assert!(whole == gated, "scan_stream, window {window}: {}", diff(&whole, &gated));
+        }
+    }
+}
+
+/// The file: a keyword assignment on every line, so one straddles
+/// every window edge (this panicked at the edge before).
+#[test]
+fn assignments_across_every_edge() {
+    let line = b"export API_TOKEN=Zf3D0LXCM3EIMbgJpUNnkRtOfOueHznB9x # deploy\n";
+    let text = line.repeat(1000);
+    let e = Engine::new(&detect::default_rules()).unwrap();
+    let whole = e.scan(&text);
+    assert_eq!(whole.len(), 1000);
+    for window in [1, 7, 61, 62, 63, 1000, 4096] {
+        let opts = StreamOptions { window, overlap: 0 };
+        let streamed = e.scan_reader(&text[..], opts).unwrap();
+        assert!(
+            whole == streamed,
+            "window {window}: {}",
+            diff(&whole, &streamed)
+        );
+    }
+}
+
+/// Inputs larger than one candidate step (256 KiB) in one default window:
+/// step edges, like window edges, neither lose nor double a finding.
+#[test]
+fn step_edges_inside_a_large_window() {
+    let pieces = [
+        "7,Ana Díaz,5433-9502-3725-7862,536-22-8726,ana7@example.org\n",
+        "export API_TOKEN=Zf3D0LXCM3EIMbgJpUNnkRtOfOueHznB9x # deploy\n",
+        "call +1 (415) 555-0132 or 2001:db8::8a2e:370:7334\n",
+        "héllo wörld 😀 日本語 iban DE89 3704 0044 0532 0130 00\n",
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAx8J2cL5rT0p9xYwZ3kQ4mN7vB1sD6fH8jK2lP5nR9tU3wE\n-----END RSA PRIVATE KEY-----\n",
+    ];
+    let all = detect::shorthand_rules(&["ALL".into()], Confidence::Possible).unwrap();
+    let e = Engine::new(&all).unwrap();
+    for shift in [0usize, 17, 40] {
+        let mut text = "x".repeat(shift);
+        let mut i = 0;
+        while text.len() < 1_200_000 {
+            text.push_str(pieces[i % pieces.len()]);
+            i += 1;
+        }
+        let whole = e.scan(text.as_bytes());
+        assert!(whole.len() > 20_000, "{}", whole.len());
+        let streamed = e
+            .scan_reader(text.as_bytes(), StreamOptions::default())
+            .unwrap();
+        assert!(
+            whole == streamed,
+            "shift {shift}: {}",
+            diff(&whole, &streamed)
+        );
+        let mut gated = Vec::new();
+        e.scan_stream(text.as_bytes(), StreamOptions::default(), |m| {
+            gated.push(m);
+            Ok(())
+        })
+        .unwrap();
+        assert!(whole == gated, "shift {shift}: {}", diff(&whole, &gated));
+    }
+}
