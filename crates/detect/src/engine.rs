@@ -16,6 +16,7 @@ use crate::builtin::{Builtin, Hit, Kind};
 use crate::context::{ceil_char, floor_char};
 use crate::custom::{self, CompiledContext, CompiledExclusion, CUSTOM_CONFIDENCE};
 use crate::rules::{DetectionRule, DetectorType, LogicalOp, RedactionConfig};
+use crate::structure::ScanState;
 use crate::Match;
 
 /// Default bytes of context on each side of a finding (as Nightfall).
@@ -250,8 +251,26 @@ impl Engine {
     }
 
     /// Detector-level findings starting in `owned` of `buf`, whose first
-    /// byte is at `base` in the whole input.
+    /// byte is at `base` in the whole input (a window with no structural
+    /// context carried from earlier windows; see [`Engine::candidates_with`]).
     pub fn candidates(&self, buf: &[u8], base: Position, owned: StdRange<usize>) -> Vec<Candidate> {
+        self.candidates_with(buf, base, owned, &mut ScanState::new())
+    }
+
+    /// [`Engine::candidates`] with the structural context (a table's
+    /// header and delimiter) that `state` carries from earlier windows of
+    /// the same input. A window loop calls [`ScanState::advance`] with the
+    /// bytes it drops before the next window.
+    pub fn candidates_with(
+        &self,
+        buf: &[u8],
+        base: Position,
+        owned: StdRange<usize>,
+        state: &mut ScanState,
+    ) -> Vec<Candidate> {
+        state.prepare(buf, base.byte == 0);
+        let cx = state.view(buf);
+        let cx = &cx;
         let mut raw: Vec<(Source, Hit)> = Vec::new();
         let mut hits = Vec::new();
         let mut numeric = Vec::new();
@@ -264,10 +283,10 @@ impl Engine {
                 }
                 Kind::Iban => crate::builtin::scan_iban(buf, owned.start, owned.end, &mut hits),
                 Kind::ApiKey => {
-                    b.scan(buf, owned.start, owned.end, &mut hits);
+                    b.scan(buf, owned.start, owned.end, cx, &mut hits);
                     crate::builtin::scan_assignments(buf, owned.start, owned.end, &mut hits);
                 }
-                _ => b.scan(buf, owned.start, owned.end, &mut hits),
+                _ => b.scan(buf, owned.start, owned.end, cx, &mut hits),
             }
             raw.extend(hits.iter().map(|&h| (Source::Builtin(i), h)));
         }
@@ -278,7 +297,7 @@ impl Engine {
                     .filter(|&&i| self.builtins[i].kind.may_match(st))
                 {
                     hits.clear();
-                    self.builtins[i].scan(buf, lo, hi, &mut hits);
+                    self.builtins[i].scan(buf, lo, hi, cx, &mut hits);
                     raw.extend(hits.iter().map(|&h| (Source::Builtin(i), h)));
                 }
             });
@@ -286,7 +305,7 @@ impl Engine {
         if let Some(i) = self.builtins.iter().position(|b| b.kind == Kind::Ip) {
             crate::builtin::v6_runs(buf, owned.start, owned.end, |lo, hi| {
                 hits.clear();
-                self.builtins[i].scan(buf, lo, hi, &mut hits);
+                self.builtins[i].scan(buf, lo, hi, cx, &mut hits);
                 raw.extend(
                     hits.iter()
                         .filter(|h| buf[h.start..h.end].contains(&b':'))

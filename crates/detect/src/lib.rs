@@ -17,6 +17,7 @@ pub mod engine;
 pub mod load;
 pub mod rules;
 pub mod stream;
+pub mod structure;
 
 use std::path::Path;
 
@@ -29,6 +30,7 @@ pub use load::{
 };
 pub use rules::DetectionRule;
 pub use stream::StreamOptions;
+pub use structure::ScanState;
 
 /// One finding of a firing rule, in Nightfall's terms.
 #[derive(Debug, Clone, PartialEq)]

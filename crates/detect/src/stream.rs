@@ -11,6 +11,7 @@
 use std::io::{self, Read};
 
 use crate::engine::{Candidate, Engine, Position};
+use crate::structure::ScanState;
 use crate::Match;
 
 /// Window sizes for [`Engine::scan_reader`].
@@ -64,10 +65,11 @@ impl Engine {
         let mut base = Position::default();
         let mut owned_start = 0usize;
         let mut cands: Vec<Candidate> = Vec::new();
+        let mut state = ScanState::new();
         loop {
             let eof = fill(&mut r, &mut buf, window)?;
             let owned_end = if eof { buf.len() } else { buf.len() - overlap };
-            cands.extend(self.candidates(&buf, base, owned_start..owned_end));
+            cands.extend(self.candidates_with(&buf, base, owned_start..owned_end, &mut state));
             if eof {
                 break;
             }
@@ -80,6 +82,7 @@ impl Engine {
                 .position(|&b| b == b'\n')
                 .map_or(lo, |i| lo + i + 1);
             base = base.advanced(&buf[..cut]);
+            state.advance(&buf[..cut]);
             buf.drain(..cut);
             owned_start = owned_end - cut;
         }

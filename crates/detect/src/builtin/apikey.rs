@@ -13,8 +13,9 @@ use std::sync::OnceLock;
 
 use dlp_core::Confidence;
 
-use super::{adjust, Hit};
-use crate::context::{contains_word, entropy, is_word, near};
+use super::Hit;
+use crate::context::{contains_word, entropy, is_word};
+use crate::structure::Cx;
 
 pub(crate) const VENDOR: &str = r"(?:AKIA|ASIA)[A-Z2-7]{16}|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}|xox[abposr]-[A-Za-z0-9-]{10,250}|[rs]k_(?:live|test)_[A-Za-z0-9]{20,250}|AIza[A-Za-z0-9_-]{35}|glpat-[A-Za-z0-9_-]{20,64}|sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}|eyJ[A-Za-z0-9_-]{10,4000}\.eyJ[A-Za-z0-9_-]{10,8000}\.[A-Za-z0-9_-]{0,2000}";
 const KEYWORD: &str = r#"(?i:api[_.-]?key|apikey|api[_.-]?secret|secret[_.-]?key|client[_.-]?secret|access[_.-]?key|auth[_.-]?token|access[_.-]?token|bearer|secret|token|private[_.-]?key)[A-Za-z0-9_.-]{0,24}["']?[ \t]*(?:=|:|:=|=>)[ \t]*["']?[A-Za-z0-9+/_.=~-]{12,256}"#;
@@ -230,15 +231,7 @@ fn vendor(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
     } else {
         return None;
     };
-    let neg = near(
-        buf,
-        s,
-        e,
-        40,
-        0,
-        &["example", "sample", "dummy", "placeholder", "fake"],
-    );
-    Some(Hit::new(s, e, adjust(c, false, neg)))
+    Some(Hit::new(s, e, c))
 }
 
 /// Validates a keyword-gated assignment starting at `s`.
@@ -294,15 +287,7 @@ fn assignment(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
     } else {
         Confidence::Likely
     };
-    let neg = near(
-        buf,
-        s,
-        ve,
-        40,
-        0,
-        &["example", "sample", "dummy", "placeholder", "fake", "uuid"],
-    );
-    Some(Hit::new(vs, ve, adjust(c, false, neg)))
+    Some(Hit::new(vs, ve, c))
 }
 
 /// Normalised key-name fragments (lowercase, without `_ . -`) that gate
@@ -370,7 +355,7 @@ pub(crate) fn scan_assignments(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<H
     }
 }
 
-pub(crate) fn check(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
+pub(crate) fn check(buf: &[u8], s: usize, e: usize, _cx: &Cx) -> Option<Hit> {
     if vendor_re().is_match(&buf[s..e]) {
         let m = vendor_re().find(&buf[s..e])?;
         if m.end() == e - s {

@@ -10,14 +10,13 @@
 use dlp_core::Confidence;
 
 use super::{adjust, Hit};
-use crate::context::{
-    continues_group_left, is_word, near, numeric_end_ok, numeric_start_ok, NEGATIVE,
-};
+use crate::context::{continues_group_left, evidence, is_word, numeric_end_ok, numeric_start_ok};
+use crate::structure::Cx;
 
 pub(crate) const EMAIL_PATTERN: &str =
     r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}";
 
-pub(crate) const PHONE_PATTERN: &str = r"\+[1-9][0-9]{0,2}[ .-]?(?:\([0-9]{1,4}\)[ .-]?)?[0-9]{1,4}(?:[ .-]?[0-9]{2,4}){1,4}|(?:1[ .-]?)?(?:\([0-9]{3}\)[ ]?|[0-9]{3}[ .-]?)[0-9]{3}[ .-]?[0-9]{4}";
+pub(crate) const PHONE_PATTERN: &str = r"\+[1-9][0-9]{0,2}[ .-]?(?:\([0-9]{1,4}\)[ .-]?)?[0-9]{1,4}(?:[ .-]?[0-9]{2,4}){1,4}|(?:(?:00)?1[ .-]?)?(?:\([0-9]{3}\)[ ]?|[0-9]{3}[ .-]?)[0-9]{3}[ .-]?[0-9]{4}";
 
 const EMAIL_HOT: &[&str] = &["email", "e-mail", "mail", "contact"];
 const FILE_EXT: &[&str] = &[
@@ -26,9 +25,11 @@ const FILE_EXT: &[&str] = &[
 const PHONE_HOT: &[&str] = &[
     "phone", "tel", "mobile", "cell", "call", "fax", "contact", "whatsapp", "sms",
 ];
-const PHONE_NEG: &[&str] = &["ssn", "isbn", "account", "acct", "routing", "id", "version"];
+const PHONE_NEG: &[&str] = &[
+    "ssn", "isbn", "account", "acct", "routing", "id", "card", "iban",
+];
 
-pub(crate) fn check_email(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
+pub(crate) fn check_email(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
     let local_char = |b: u8| b.is_ascii_alphanumeric() || b"._%+-".contains(&b);
     if s > 0 && local_char(buf[s - 1]) {
         return None; // local part longer than 64 bytes
@@ -66,11 +67,8 @@ pub(crate) fn check_email(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
     if FILE_EXT.iter().any(|x| x.as_bytes() == tld_low.as_slice()) {
         return None;
     }
-    let c = adjust(
-        Confidence::Likely,
-        near(buf, s, end, 32, 0, EMAIL_HOT),
-        false,
-    );
+    let ev = evidence(buf, s, end, 32, cx.header(s), EMAIL_HOT, &[]);
+    let c = adjust(Confidence::Likely, ev.up(), false);
     Some(Hit::new(s, end, c))
 }
 
@@ -80,7 +78,7 @@ fn nanp_ok(d: &[u8]) -> bool {
     d.len() == 10 && d[0] >= b'2' && d[3] >= b'2' && !n11(&d[0..3]) && !n11(&d[3..6])
 }
 
-pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
+pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
     let first = buf[s];
     if first != b'+' && first != b'(' && (!numeric_start_ok(buf, s) || continues_group_left(buf, s))
     {
@@ -92,7 +90,8 @@ pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
     if first == b'(' && s > 0 && is_word(buf[s - 1]) {
         return None;
     }
-    if !numeric_end_ok(buf, e) {
+    let ext = extension(buf, e);
+    if ext == e && !numeric_end_ok(buf, e) {
         return None;
     }
     let text = &buf[s..e];
@@ -110,8 +109,8 @@ pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
         .copied()
         .filter(|b| b" .-".contains(b))
         .collect();
-    let hot = near(buf, s, e, 40, 0, PHONE_HOT);
-    let neg = near(buf, s, e, 40, 0, NEGATIVE) || near(buf, s, e, 24, 0, PHONE_NEG);
+    let ev = evidence(buf, s, e, 40, cx.header(s), PHONE_HOT, PHONE_NEG);
+    let (hot, neg) = (ev.up(), ev.down());
     let base = if first == b'+' {
         if !(8..=15).contains(&digits.len()) {
             return None;
@@ -121,16 +120,18 @@ pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
         }
         Confidence::Likely
     } else {
-        let d = if digits.len() == 11 && digits[0] == b'1' {
-            &digits[1..]
+        // A trunk prefix: 1 (NANP) or 001 (international call from NANP).
+        let (d, lead) = if digits.len() == 13 && digits.starts_with(b"001") {
+            (&digits[3..], 1)
+        } else if digits.len() == 11 && digits[0] == b'1' {
+            (&digits[1..], 1)
         } else {
-            &digits[..]
+            (&digits[..], 0)
         };
         if !nanp_ok(d) {
             return None;
         }
         // Separators in both places (or none), all the same kind.
-        let lead = usize::from(digits.len() == 11);
         let consistent = text.contains(&b'(')
             || (seps.iter().all(|&x| x == seps[0]) && (seps.is_empty() || seps.len() == 2 + lead));
         if !consistent {
@@ -142,11 +143,46 @@ pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
             Confidence::Likely
         }
     };
-    // A dotted number next to other dotted numbers is an IP or version.
-    if seps.first() == Some(&b'.') && (buf.get(e) == Some(&b'.') || (s > 0 && buf[s - 1] == b'.')) {
+    // A dotted number inside a dotted run is an IP or version (a dot
+    // that ends a sentence is not: `call 482.389.8446.`).
+    if seps.first() == Some(&b'.') && s > 0 && buf[s - 1] == b'.' {
         return None;
     }
-    Some(Hit::new(s, e, adjust(base, hot, neg)))
+    let base = if ext > e {
+        base.max(Confidence::Likely)
+    } else {
+        base
+    };
+    Some(Hit::new(s, ext, adjust(base, hot, neg)))
+}
+
+/// The end of an extension after a phone number ending at `e`
+/// (`x868`, ` ext. 12`, ` x 12`), or `e` when there is none.
+fn extension(buf: &[u8], e: usize) -> usize {
+    let rest = &buf[e..buf.len().min(e + 16)];
+    let skip = [
+        &b"x"[..],
+        b" x",
+        b" x ",
+        b"ext",
+        b"ext.",
+        b" ext",
+        b" ext.",
+        b" ext. ",
+        b" ext ",
+    ]
+    .iter()
+    .filter(|p| rest.starts_with(p))
+    .map(|p| p.len())
+    .max();
+    let Some(k) = skip else { return e };
+    let digits = rest[k..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let end = e + k + digits;
+    if (1..=6).contains(&digits) && !buf.get(end).is_some_and(|&b| is_word(b)) {
+        end
+    } else {
+        e
+    }
 }
 
 #[cfg(test)]
@@ -155,14 +191,15 @@ mod tests {
 
     fn find(
         pattern: &str,
-        f: fn(&[u8], usize, usize) -> Option<Hit>,
+        f: fn(&[u8], usize, usize, &Cx) -> Option<Hit>,
         text: &str,
     ) -> Option<(String, Confidence)> {
         let re = regex::bytes::Regex::new(pattern).unwrap();
         let b = text.as_bytes();
+        let cx = Cx::none();
         let r = re
             .find_iter(b)
-            .find_map(|m| f(b, m.start(), m.end()))
+            .find_map(|m| f(b, m.start(), m.end(), &cx))
             .map(|h| (text[h.start..h.end].to_owned(), h.confidence));
         r
     }

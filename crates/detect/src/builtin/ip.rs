@@ -5,7 +5,8 @@
 use dlp_core::Confidence;
 
 use super::{adjust, Hit};
-use crate::context::{is_word, near};
+use crate::context::{evidence, is_word};
+use crate::structure::Cx;
 
 pub(crate) const PATTERN: &str = r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}|[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{1,41}";
 
@@ -17,7 +18,7 @@ const VERSION: &[&str] = &[
     "version", "ver", "release", "build", "v", "firmware", "oid", "sdk",
 ];
 
-fn v4(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
+fn v4(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
     if s > 0 && (is_word(buf[s - 1]) || buf[s - 1] == b'.') {
         return None;
     }
@@ -38,8 +39,8 @@ fn v4(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
         }
         small &= v < 10;
     }
-    let hot = near(buf, s, e, 32, 0, HOT);
-    let version = near(buf, s, e, 16, 0, VERSION);
+    let ev = evidence(buf, s, e, 32, cx.header(s), HOT, VERSION);
+    let (hot, version) = (ev.up(), ev.down());
     let base = if small && !hot {
         Confidence::Possible
     } else {
@@ -48,7 +49,7 @@ fn v4(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
     Some(Hit::new(s, e, adjust(base, hot, version)))
 }
 
-fn v6(buf: &[u8], s: usize, mut e: usize) -> Option<Hit> {
+fn v6(buf: &[u8], s: usize, mut e: usize, cx: &Cx) -> Option<Hit> {
     if s > 0 && (is_word(buf[s - 1]) || buf[s - 1] == b':') {
         return None;
     }
@@ -64,15 +65,16 @@ fn v6(buf: &[u8], s: usize, mut e: usize) -> Option<Hit> {
     if groups < 3 {
         return None;
     }
-    let c = adjust(Confidence::Likely, near(buf, s, e, 32, 0, HOT), false);
+    let ev = evidence(buf, s, e, 32, cx.header(s), HOT, VERSION);
+    let c = adjust(Confidence::Likely, ev.up(), ev.down());
     Some(Hit::new(s, e, c))
 }
 
-pub(crate) fn check(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
+pub(crate) fn check(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
     if buf[s..e].contains(&b':') {
-        v6(buf, s, e)
+        v6(buf, s, e, cx)
     } else {
-        v4(buf, s, e)
+        v4(buf, s, e, cx)
     }
 }
 

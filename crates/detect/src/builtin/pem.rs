@@ -5,6 +5,7 @@
 use dlp_core::Confidence;
 
 use super::Hit;
+use crate::structure::Cx;
 
 pub(crate) const PATTERN: &str = r"-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----";
 
@@ -15,7 +16,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(hay, needle)
 }
 
-pub(crate) fn check(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
+pub(crate) fn check(buf: &[u8], s: usize, e: usize, _cx: &Cx) -> Option<Hit> {
     let limit = (s + MAX_BLOCK).min(buf.len());
     // The next armour line must be this block's END line.
     let rel = match find(&buf[e..limit], b"-----") {
@@ -63,12 +64,14 @@ mod tests {
             "x\n-----BEGIN RSA PRIVATE KEY-----\n{body}-----END RSA PRIVATE KEY-----\nafter"
         );
         let b = text.as_bytes();
-        let h = check(b, 2, 2 + 31).unwrap();
+        let h = check(b, 2, 2 + 31, &Cx::none()).unwrap();
         assert_eq!(h.confidence, Confidence::VeryLikely);
         assert!(text[h.start..h.end].ends_with("-----END RSA PRIVATE KEY-----"));
         let empty = "-----BEGIN OPENSSH PRIVATE KEY-----\n...\n-----END OPENSSH PRIVATE KEY-----";
         assert_eq!(
-            check(empty.as_bytes(), 0, 35).unwrap().confidence,
+            check(empty.as_bytes(), 0, 35, &Cx::none())
+                .unwrap()
+                .confidence,
             Confidence::Unlikely
         );
     }

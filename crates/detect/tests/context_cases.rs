@@ -1,0 +1,212 @@
+//! The cases of "detection that holds on data we did not write": each
+//! asserts the exact finding and its confidence band.
+
+use detect::{default_rules, shorthand_rules, Engine, StreamOptions};
+use dlp_core::Confidence::{self, *};
+
+fn all() -> Engine {
+    Engine::new(&shorthand_rules(&["ALL".into()], Unlikely).unwrap()).unwrap()
+}
+
+/// (detector, finding, confidence) of every finding of `det`.
+fn found(e: &Engine, text: &str, det: &str) -> Vec<(String, Confidence)> {
+    e.scan(text.as_bytes())
+        .into_iter()
+        .filter(|m| m.detector == det)
+        .map(|m| (m.finding, m.confidence))
+        .collect()
+}
+
+fn one(text: &str, det: &str) -> (String, Confidence) {
+    let f = found(&all(), text, det);
+    assert_eq!(f.len(), 1, "{text:?}: {f:?}");
+    f[0].clone()
+}
+
+#[test]
+fn a_nearby_example_word_does_not_demote() {
+    let (v, c) = one(
+        "For example, my SSN is 536-22-8726\n",
+        "US_SOCIAL_SECURITY_NUMBER",
+    );
+    assert_eq!((v.as_str(), c), ("536-22-8726", VeryLikely));
+    let row = "Justin Glass,lhayes@example.org,(387)292-1742,671-36-6665,4916673475725015,sample\n";
+    let csv = format!("name,email,phone,ssn,card,notes\n{row}");
+    assert_eq!(
+        one(&csv, "US_SOCIAL_SECURITY_NUMBER"),
+        ("671-36-6665".into(), VeryLikely)
+    );
+    assert_eq!(
+        one(&csv, "CREDIT_CARD_NUMBER"),
+        ("4916673475725015".into(), VeryLikely)
+    );
+    // The default rule (card, SSN, API key at LIKELY) reports both.
+    let e = Engine::new(&default_rules()).unwrap();
+    assert_eq!(e.scan(csv.as_bytes()).len(), 2);
+}
+
+#[test]
+fn negatives_are_specific_to_the_value() {
+    // Published test values stay low however they are labelled.
+    assert_eq!(
+        one("card: 4012 8888 8888 1881\n", "CREDIT_CARD_NUMBER").1,
+        Possible
+    );
+    assert_eq!(
+        one("SSN 078-05-1120\n", "US_SOCIAL_SECURITY_NUMBER").1,
+        Unlikely
+    );
+    assert_eq!(one("key AKIAIOSFODNN7EXAMPLE\n", "API_KEY").1, Unlikely);
+    // A value labelled as another identifier is demoted two levels...
+    assert_eq!(
+        one("Order #: 4916673475725015\n", "CREDIT_CARD_NUMBER").1,
+        Unlikely
+    );
+    assert_eq!(
+        one("tracking number 4916673475725015\n", "CREDIT_CARD_NUMBER").1,
+        Unlikely
+    );
+    // ...but a bound keyword of the detector's kind outranks a loose one.
+    assert_eq!(
+        one(
+            "order 1182 paid, card: 4916673475725015\n",
+            "CREDIT_CARD_NUMBER"
+        )
+        .1,
+        VeryLikely
+    );
+    // Inside a UUID or a hash nothing is found.
+    assert!(found(
+        &all(),
+        "id 4916673475725015-e89b-12d3-a456 x\n",
+        "CREDIT_CARD_NUMBER"
+    )
+    .is_empty());
+}
+
+#[test]
+fn column_headers_are_context_however_far_down() {
+    let mut csv = String::from("name,acct_ssn,mobile,notes\n");
+    for i in 0..200 {
+        csv.push_str(&format!(
+            "Person {i},{},2125550143,\"multi\nline, note\"\n",
+            536228726 + i
+        ));
+    }
+    let e = all();
+    let m = e.scan(csv.as_bytes());
+    let ssn: Vec<_> = m
+        .iter()
+        .filter(|m| m.detector == "US_SOCIAL_SECURITY_NUMBER")
+        .collect();
+    assert_eq!(ssn.len(), 200);
+    assert!(ssn.iter().all(|m| m.confidence == Likely), "{:?}", ssn[199]);
+    let ph: Vec<_> = m.iter().filter(|m| m.detector == "PHONE_NUMBER").collect();
+    assert_eq!(ph.len(), 200);
+    assert!(ph
+        .iter()
+        .all(|m| m.confidence == Likely && m.finding == "2125550143"));
+    // Without the header the bare numbers stay below LIKELY.
+    let body = csv.split_once('\n').unwrap().1;
+    let low = e.scan(format!("x\n{body}").as_bytes());
+    assert!(low
+        .iter()
+        .all(|m| m.confidence < Likely || m.detector == "IP_ADDRESS"));
+}
+
+#[test]
+fn keys_on_the_line_are_context() {
+    for text in [
+        "{\"ssn\": \"536228726\"}\n",
+        "ssn: 536228726\n",
+        "SSN=536228726\n",
+        "<ssn>536228726</ssn>\n",
+        "[person]\nssn = \"536228726\"\n",
+    ] {
+        assert_eq!(
+            one(text, "US_SOCIAL_SECURITY_NUMBER"),
+            ("536228726".into(), Likely),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn a_table_scanned_in_three_windows_matches_the_whole_scan() {
+    let mut csv = String::from("name,ssn,phone,card\n");
+    let mut i = 0u64;
+    while csv.len() < 150 * 1024 {
+        csv.push_str(&format!(
+            "P{i},{},{},\"note\nspanning, lines\"\n",
+            536228726 + i % 1000,
+            2125550143 + i % 1000
+        ));
+        i += 1;
+    }
+    let e = all();
+    let whole = e.scan(csv.as_bytes());
+    let opts = StreamOptions {
+        window: 64 * 1024,
+        overlap: 8 * 1024,
+    };
+    let streamed = e.scan_reader(csv.as_bytes(), opts).unwrap();
+    assert!(whole.iter().filter(|m| m.confidence >= Likely).count() > 2000);
+    assert_eq!(whole, streamed);
+}
+
+#[test]
+fn adjacent_values_are_separate_findings() {
+    let f = found(
+        &all(),
+        "4012888888881881 4012-8888-8888-1881\n",
+        "CREDIT_CARD_NUMBER",
+    );
+    let v: Vec<&str> = f.iter().map(|x| x.0.as_str()).collect();
+    assert_eq!(v, ["4012888888881881", "4012-8888-8888-1881"]);
+    let f = found(
+        &all(),
+        "ssn 536-22-8726 412-67-3390\n",
+        "US_SOCIAL_SECURITY_NUMBER",
+    );
+    assert_eq!(
+        f,
+        [
+            ("536-22-8726".into(), VeryLikely),
+            ("412-67-3390".into(), VeryLikely)
+        ]
+    );
+    let f = found(
+        &all(),
+        "4916673475725015\t5433950237257862\n",
+        "CREDIT_CARD_NUMBER",
+    );
+    assert_eq!(f.len(), 2);
+}
+
+#[test]
+fn dotted_phone_at_a_sentence_end() {
+    assert_eq!(
+        one("call 482.389.8446.\n", "PHONE_NUMBER"),
+        ("482.389.8446".into(), VeryLikely)
+    );
+}
+
+#[test]
+fn faker_us_phone_formats() {
+    assert_eq!(
+        one("tel 739-661-6271x868 ok\n", "PHONE_NUMBER"),
+        ("739-661-6271x868".into(), VeryLikely)
+    );
+    assert_eq!(
+        one("x 001-815-816-9392 y\n", "PHONE_NUMBER"),
+        ("001-815-816-9392".into(), Likely)
+    );
+    assert_eq!(
+        one("x (387)292-1742 y\n", "PHONE_NUMBER"),
+        ("(387)292-1742".into(), Likely)
+    );
+    assert_eq!(
+        one("x +1-777-535-6436x33639\n", "PHONE_NUMBER"),
+        ("+1-777-535-6436x33639".into(), Likely)
+    );
+}
