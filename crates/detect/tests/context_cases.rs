@@ -210,3 +210,68 @@ fn faker_us_phone_formats() {
         ("+1-777-535-6436x33639".into(), Likely)
     );
 }
+
+#[test]
+fn secrets_in_code_syntaxes() {
+    let v = "f8Kq2LmZ9xWv4RtY7pNc3Bd6";
+    for text in [
+        format!("apiKey := `{v}`\n"),
+        format!("var apiKey string = \"{v}\"\n"),
+        format!("API_TOKEN ?= {v}\n"),
+        format!("API_TOKEN ::= {v}\n"),
+        format!("$apiKey .= \"{v}\";\n"),
+        format!("<apiKey>\n    {v}\n</apiKey>\n"),
+    ] {
+        assert_eq!(one(&text, "API_KEY"), (v.into(), Likely), "{text}");
+    }
+}
+
+#[test]
+fn vendor_formats_and_placeholders() {
+    for (text, want) in [
+        ("https://hooks.slack.com/services/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", VeryLikely),
+        ("glptt-8f2d0c4b9a7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c", VeryLikely),
+        ("glrt-Zq3kV9xR2mW8pL4nT6yB", VeryLikely),
+        ("GR1348941Zq3kV9xR2mW8pL4nT6yB", VeryLikely),
+        ("ABIAQYLPMN5HHHFPZAM2", VeryLikely),
+        ("ya29.a0AfH6SMBx3kV9xR2mW8pL4nT6yB1cD5fG7hJ0qZ", Likely),
+        ("sk_test_4eC39HqLyjWDarjtT1zdp7dc", Likely),
+        ("rk_test_51HqLyjWDarjtT1zdp7dcQ8", Likely),
+        ("xoxb-263594206564-FGqddMF8t08v8N7Oq4i57vs1", Likely),
+        ("github_pat_xxxxxxxxxxxxxxxxxxxxxx_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", Unlikely),
+        ("AIzaSyabcdefghijklmnopqrstuvwxyz1234567", Unlikely),
+        ("xoxb-263594206564-####################", Unlikely),
+    ] {
+        let f = one(&format!("x {text} y\n"), "API_KEY");
+        assert_eq!(f.1, want, "{text}: {f:?}");
+    }
+}
+
+#[test]
+fn wrapped_and_escaped_pem_keys() {
+    let body = "MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgwMbRvI0MBZhpF\nY2F0IGlzIG5vdCBhIGtleSBidXQgaXQgaXMgbG9uZyBlbm91Z2ggdG8gcGFzcw==\n";
+    let pem = format!("-----BEGIN RSA PRIVATE KEY-----\n{body}-----END RSA PRIVATE KEY-----\n");
+    let escaped = pem.replace('\n', "\\n");
+    let crlf = pem.replace('\n', "\\r\\n");
+    let split = pem
+        .lines()
+        .map(|l| format!("    \"{l}\\n\""))
+        .collect::<Vec<_>>()
+        .join(" +\n");
+    let b64 = dlp_core::records::base64_lite::encode(pem.as_bytes());
+    for text in [
+        format!("key = \"{escaped}\"\n"),
+        format!("key = \"{crlf}\"\n"),
+        format!("String key =\n{split};\n"),
+        format!("tls.key: {b64}\n"),
+    ] {
+        let m = all().scan(text.as_bytes());
+        let keys: Vec<_> = m
+            .iter()
+            .filter(|m| m.detector == "CRYPTOGRAPHIC_KEY")
+            .collect();
+        assert_eq!(keys.len(), 1, "{text}: {m:?}");
+        assert_eq!(keys[0].confidence, VeryLikely, "{text}");
+        assert!(!m.iter().any(|m| m.detector == "API_KEY"), "{text}: {m:?}");
+    }
+}

@@ -17,14 +17,14 @@ use super::Hit;
 use crate::context::{contains_word, entropy, is_word};
 use crate::structure::Cx;
 
-pub(crate) const VENDOR: &str = r"(?:AKIA|ASIA)[A-Z2-7]{16}|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}|xox[abposr]-[A-Za-z0-9-]{10,250}|[rs]k_(?:live|test)_[A-Za-z0-9]{20,250}|AIza[A-Za-z0-9_-]{35}|glpat-[A-Za-z0-9_-]{20,64}|sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}|eyJ[A-Za-z0-9_-]{10,4000}\.eyJ[A-Za-z0-9_-]{10,8000}\.[A-Za-z0-9_-]{0,2000}";
-const KEYWORD: &str = r#"(?i:api[_.-]?key|apikey|api[_.-]?secret|secret[_.-]?key|client[_.-]?secret|access[_.-]?key|auth[_.-]?token|access[_.-]?token|bearer|secret|token|private[_.-]?key)[A-Za-z0-9_.-]{0,24}["']?[ \t]*(?:=|:|:=|=>)[ \t]*["']?[A-Za-z0-9+/_.=~-]{12,256}"#;
+pub(crate) const VENDOR: &str = r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}|xox[abposre]-[A-Za-z0-9-]{10,250}|xapp-[0-9]-[A-Z0-9]{6,16}-[0-9]{6,16}-[a-f0-9]{32,80}|hooks\.slack\.com/services/T[A-Z0-9]{6,12}/B[A-Z0-9]{6,12}/[A-Za-z0-9]{20,32}|[rs]k_(?:live|test)_[A-Za-z0-9]{20,250}|AIza[A-Za-z0-9_-]{35}|ya29\.[A-Za-z0-9_-]{30,2000}|gl(?:pat|ptt|rt|ft|oas|agent|dt|imt|cbt|soat)-[A-Za-z0-9_-]{20,64}|GR1348941[A-Za-z0-9_-]{20,40}|sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}|eyJ[A-Za-z0-9_-]{10,4000}\.eyJ[A-Za-z0-9_-]{10,8000}\.[A-Za-z0-9_-]{0,2000}";
+const KEYWORD: &str = r#"(?i:api[_.-]?key|apikey|api[_.-]?secret|secret[_.-]?key|client[_.-]?secret|access[_.-]?key|auth[_.-]?token|access[_.-]?token|bearer|secret|token|private[_.-]?key)[A-Za-z0-9_.-]{0,24}["'`]?(?:[ \t]+(?:string|String|str))?[ \t]*(?:(?:=|:|:=|=>|\?=|::=|\.=)[ \t]*|>[ \t\r\n]*)["'`]?[A-Za-z0-9+/_.=~-]{12,256}"#;
 
 #[cfg(test)]
 pub(crate) const PATTERN: &str = concat!(
-    r"(?:AKIA|ASIA)[A-Z2-7]{16}|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}|xox[abposr]-[A-Za-z0-9-]{10,250}|[rs]k_(?:live|test)_[A-Za-z0-9]{20,250}|AIza[A-Za-z0-9_-]{35}|glpat-[A-Za-z0-9_-]{20,64}|sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}|eyJ[A-Za-z0-9_-]{10,4000}\.eyJ[A-Za-z0-9_-]{10,8000}\.[A-Za-z0-9_-]{0,2000}",
+    r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}|xox[abposre]-[A-Za-z0-9-]{10,250}|xapp-[0-9]-[A-Z0-9]{6,16}-[0-9]{6,16}-[a-f0-9]{32,80}|hooks\.slack\.com/services/T[A-Z0-9]{6,12}/B[A-Z0-9]{6,12}/[A-Za-z0-9]{20,32}|[rs]k_(?:live|test)_[A-Za-z0-9]{20,250}|AIza[A-Za-z0-9_-]{35}|ya29\.[A-Za-z0-9_-]{30,2000}|gl(?:pat|ptt|rt|ft|oas|agent|dt|imt|cbt|soat)-[A-Za-z0-9_-]{20,64}|GR1348941[A-Za-z0-9_-]{20,40}|sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}|eyJ[A-Za-z0-9_-]{10,4000}\.eyJ[A-Za-z0-9_-]{10,8000}\.[A-Za-z0-9_-]{0,2000}",
     "|",
-    r#"(?i:api[_.-]?key|apikey|api[_.-]?secret|secret[_.-]?key|client[_.-]?secret|access[_.-]?key|auth[_.-]?token|access[_.-]?token|bearer|secret|token|private[_.-]?key)[A-Za-z0-9_.-]{0,24}["']?[ \t]*(?:=|:|:=|=>)[ \t]*["']?[A-Za-z0-9+/_.=~-]{12,256}"#
+    r#"(?i:api[_.-]?key|apikey|api[_.-]?secret|secret[_.-]?key|client[_.-]?secret|access[_.-]?key|auth[_.-]?token|access[_.-]?token|bearer|secret|token|private[_.-]?key)[A-Za-z0-9_.-]{0,24}["'`]?(?:[ \t]+(?:string|String|str))?[ \t]*(?:(?:=|:|:=|=>|\?=|::=|\.=)[ \t]*|>[ \t\r\n]*)["'`]?[A-Za-z0-9+/_.=~-]{12,256}"#
 );
 
 fn vendor_re() -> &'static regex::bytes::Regex {
@@ -152,6 +152,25 @@ fn placeholder(v: &[u8]) -> bool {
         || AWS_DOC_KEYS.iter().any(|k| k.as_bytes() == v)
 }
 
+/// Placeholder or redacted bodies inside a vendor-shaped token:
+/// `github_pat_xxxx…`, `AIzaSyabcdefghij…`, `xoxb-…-XXXXXXXX`.
+fn redacted(t: &[u8]) -> bool {
+    let low = t.to_ascii_lowercase();
+    let has = |p: &[u8]| low.windows(p.len()).any(|w| w == p);
+    has(b"xxxxxx")
+        || has(b"abcdefgh")
+        || has(b"123456789")
+        || has(b"000000")
+        || has(b"example")
+        || has(b"your_")
+        || has(b"your-")
+        || has(b"redacted")
+        || has(b"placeholder")
+        || has(b"changeme")
+        // A long run of one character.
+        || t.windows(8).any(|w| w.iter().all(|&b| b == w[0]))
+}
+
 fn end_ok(buf: &[u8], e: usize) -> bool {
     !buf.get(e).is_some_and(|&b| is_word(b) || b == b'-')
 }
@@ -165,7 +184,29 @@ fn vendor(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
     if !end_ok(buf, e) {
         return None;
     }
-    let c = if t.starts_with(b"AKIA") || t.starts_with(b"ASIA") {
+    // A token cut short by a redaction mark (`xoxb-…-####`, `sk_live_…***`).
+    if matches!(buf.get(e), Some(b'#' | b'*' | b'.' | b'-'))
+        && matches!(buf.get(e + 1), Some(b'#' | b'*' | b'.' | b'-'))
+        || redacted(t)
+    {
+        return Some(Hit::new(s, e, Confidence::Unlikely));
+    }
+    let c = if t.starts_with(b"hooks.") || t.starts_with(b"GR1348941") {
+        if entropy(t) < 3.5 {
+            Confidence::Unlikely
+        } else {
+            Confidence::VeryLikely
+        }
+    } else if t.starts_with(b"ya29.") || t.starts_with(b"xapp-") {
+        if entropy(t) < 3.5 {
+            Confidence::Unlikely
+        } else {
+            Confidence::Likely
+        }
+    } else if [&b"AKIA"[..], b"ASIA", b"ABIA", b"ACCA"]
+        .iter()
+        .any(|p| t.starts_with(p))
+    {
         if t.ends_with(b"EXAMPLE") || entropy(&t[4..]) < 2.5 {
             Confidence::Unlikely
         } else {
@@ -185,16 +226,22 @@ fn vendor(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
             Confidence::Unlikely
         } else if parts >= 4 && t[5..].iter().any(u8::is_ascii_digit) {
             Confidence::VeryLikely
+        } else if parts >= 3 && t[5..].iter().any(u8::is_ascii_digit) {
+            // Two-part bot tokens (`xoxb-<team>-<secret>`).
+            Confidence::Likely
         } else {
             Confidence::Possible
         }
     } else if t.starts_with(b"sk_") || t.starts_with(b"rk_") {
-        if t[3..].starts_with(b"live") && entropy(&t[8..]) >= 3.5 {
+        // Test-mode keys are credentials too (they read test data).
+        if entropy(&t[8..]) < 3.0 {
+            Confidence::Unlikely
+        } else if t[3..].starts_with(b"live") && entropy(&t[8..]) >= 3.5 {
             Confidence::VeryLikely
         } else {
-            Confidence::Possible
+            Confidence::Likely
         }
-    } else if t.starts_with(b"AIza") || t.starts_with(b"glpat-") {
+    } else if t.starts_with(b"AIza") || t.starts_with(b"gl") {
         if entropy(t) < 3.5 {
             Confidence::Unlikely
         } else {
@@ -252,6 +299,9 @@ fn assignment(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
         }
     }
     let value = &buf[vs..ve];
+    if value.starts_with(super::pem::B64_BEGIN) {
+        return None; // a wrapped PEM key: CRYPTOGRAPHIC_KEY
+    }
     // The whole key name, including what precedes the keyword in it.
     let mut ks = s;
     while ks > 0 && s - ks < 64 && (is_word(buf[ks - 1]) || matches!(buf[ks - 1], b'.' | b'-')) {
@@ -310,19 +360,35 @@ pub(crate) fn scan_assignments(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<H
     let mut norm = Vec::with_capacity(64);
     let mut from = lo;
     let mut last_end = 0;
-    while let Some(k) = memchr::memchr2(b'=', b':', &buf[from..hi]) {
+    while let Some(k) = memchr::memchr3(b'=', b':', b'>', &buf[from..hi]) {
         let c = from + k;
         from = c + 1;
+        let floor = lo.saturating_sub(64);
         let mut j = c;
-        while j > lo.saturating_sub(64) && matches!(buf[j - 1], b' ' | b'\t') {
+        // Compound operators: `?=`, `::=`, `:=`, `.=`.
+        while j > floor && c - j < 2 && matches!(buf[j - 1], b'?' | b':' | b'.') {
             j -= 1;
         }
-        if j > 0 && matches!(buf[j - 1], b'"' | b'\'') {
+        while j > floor && matches!(buf[j - 1], b' ' | b'\t') {
             j -= 1;
         }
-        let id_end = j;
+        if j > 0 && matches!(buf[j - 1], b'"' | b'\'' | b'`') {
+            j -= 1;
+        }
+        let mut id_end = j;
         while j > 0 && id_end - j < 64 && name_char(buf[j - 1]) {
             j -= 1;
+        }
+        // A type between the name and the operator (`var key string = …`).
+        if matches!(&buf[j..id_end], b"string" | b"String" | b"str") {
+            id_end = j;
+            while id_end > floor && matches!(buf[id_end - 1], b' ' | b'\t') {
+                id_end -= 1;
+            }
+            j = id_end;
+            while j > 0 && id_end - j < 64 && name_char(buf[j - 1]) {
+                j -= 1;
+            }
         }
         if j == id_end || j < last_end {
             continue;
@@ -405,7 +471,7 @@ mod tests {
         );
         assert_eq!(
             find("sk_test_4eC39HqLyjWDarjtT1zdp7dc").unwrap().1,
-            Confidence::Possible
+            Confidence::Likely
         );
         assert_eq!(
             find("k=AIzaSyD3x9Q-4vK2mN8pR1tW6yB0cF5hJ7lP3sU").unwrap().1,

@@ -186,7 +186,7 @@ impl Kind {
     /// Longest text the candidate pattern can match.
     pub(crate) fn max_candidate(self) -> usize {
         match self {
-            Kind::ApiKey => 16 * 1024,
+            Kind::ApiKey | Kind::CryptoKey => 16 * 1024,
             Kind::Email => 1024,
             _ => 128,
         }
