@@ -275,3 +275,19 @@ fn wrapped_and_escaped_pem_keys() {
         assert!(!m.iter().any(|m| m.detector == "API_KEY"), "{text}: {m:?}");
     }
 }
+
+#[test]
+fn international_and_national_phones() {
+    for (text, want) in [
+        ("tel +55 11 98456 5666\n", "+55 11 98456 5666"),
+        ("tel 090-1234-5678\n", "090-1234-5678"),
+        ("tel +30 21 0 1234567\n", "+30 21 0 1234567"),
+        ("tel +44 20 7946 0958\n", "+44 20 7946 0958"),
+    ] {
+        let (v, c) = one(text, "PHONE_NUMBER");
+        assert_eq!(v, want);
+        assert!(c >= Likely, "{text}: {c:?}");
+    }
+    // Not a number anywhere: no finding.
+    assert!(found(&all(), "tel +99 12 3456 7890\n", "PHONE_NUMBER").is_empty());
+}

@@ -16,7 +16,39 @@ use crate::structure::Cx;
 pub(crate) const EMAIL_PATTERN: &str =
     r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}";
 
-pub(crate) const PHONE_PATTERN: &str = r"\+[1-9][0-9]{0,2}[ .-]?(?:\([0-9]{1,4}\)[ .-]?)?[0-9]{1,4}(?:[ .-]?[0-9]{2,4}){1,4}|(?:(?:00)?1[ .-]?)?(?:\([0-9]{3}\)[ ]?|[0-9]{3}[ .-]?)[0-9]{3}[ .-]?[0-9]{4}";
+pub(crate) const PHONE_PATTERN: &str = r"\+[1-9][0-9]{0,2}[ .-]?(?:\([0-9]{1,4}\)[ .-]?)?[0-9]{1,5}(?:[ .-]?[0-9]{1,5}){1,5}|(?:(?:00)?1[ .-]?)?(?:\([0-9]{3}\)[ ]?|[0-9]{3}[ .-]?)[0-9]{3}[ .-]?[0-9]{4}|\(?0[0-9]{1,5}\)?[ -]?[0-9]{2,8}(?:[ -]?[0-9]{2,5}){0,4}";
+
+/// Regions tried for a national number (trunk prefix 0) without a
+/// country code, in order.
+const NATIONAL_REGIONS: &[phonenumber::country::Id] = {
+    use phonenumber::country::Id::*;
+    &[DE, FR, GB, JP, BR, IT, ES, NL, IN, AU, AT, CH, BE, MX]
+};
+
+/// What libphonenumber's metadata (the `phonenumber` crate) says of
+/// `text`: `Some(true)` a valid number (international when it starts with
+/// `+`, else national in one of the major regions), `Some(false)` a
+/// number of a known country whose digits are not assigned there, `None`
+/// not a phone number.
+fn valid_number(text: &[u8]) -> Option<bool> {
+    let t = std::str::from_utf8(text).ok()?;
+    // `+49(0) 30 …`: the trunk prefix in parentheses is not dialled.
+    let t = t.replace("(0)", "");
+    if t.starts_with('+') {
+        let n = phonenumber::parse(None, &t).ok()?;
+        return Some(phonenumber::is_valid(&n));
+    }
+    let mut parsed = false;
+    for &r in NATIONAL_REGIONS {
+        if let Ok(n) = phonenumber::parse(Some(r), &t) {
+            if phonenumber::is_valid(&n) {
+                return Some(true);
+            }
+            parsed = true;
+        }
+    }
+    parsed.then_some(false)
+}
 
 const EMAIL_HOT: &[&str] = &["email", "e-mail", "mail", "contact"];
 const FILE_EXT: &[&str] = &[
@@ -111,6 +143,7 @@ pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit
         .collect();
     let ev = evidence(buf, s, e, 40, cx.header(s), PHONE_HOT, PHONE_NEG);
     let (hot, neg) = (ev.up(), ev.down());
+    let national = first == b'0' || (first == b'(' && text.get(1) == Some(&b'0'));
     let base = if first == b'+' {
         if !(8..=15).contains(&digits.len()) {
             return None;
@@ -118,7 +151,21 @@ pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit
         if digits[0] == b'1' && (digits.len() != 11 || !nanp_ok(&digits[1..])) {
             return None;
         }
-        Confidence::Likely
+        match (digits[0] == b'1', valid_number(text)) {
+            (true, _) | (false, Some(true)) => Confidence::Likely,
+            (false, Some(false)) => Confidence::Possible,
+            (false, None) => return None,
+        }
+    } else if national && !(digits.len() == 13 && digits.starts_with(b"001")) {
+        // A national number with its trunk prefix, checked per region.
+        if !(9..=12).contains(&digits.len()) || text.contains(&b'.') {
+            return None;
+        }
+        let printed = !seps.is_empty() || text.contains(&b'(');
+        match valid_number(text)? {
+            true if printed => Confidence::Likely,
+            _ => Confidence::Possible,
+        }
     } else {
         // A trunk prefix: 1 (NANP) or 001 (international call from NANP).
         let (d, lead) = if digits.len() == 13 && digits.starts_with(b"001") {
@@ -231,7 +278,7 @@ mod tests {
         assert_eq!(p("num 4155552671").unwrap().1, Confidence::Possible);
         assert_eq!(p("v 1.2.3"), None);
         assert_eq!(p("ip 192.168.100.1000"), None);
-        assert_eq!(p("x 015-555-2671"), None, "area code starts with 0");
+        assert_eq!(p("x 115-555-2671"), None, "area code starts with 1");
         assert_eq!(p("x 415-555.2671"), None, "mixed separators");
         assert_eq!(p("10.415.555.2671"), None, "dotted run");
         assert_eq!(p("3625 271649 8568"), None, "inside a grouped card number");
