@@ -255,27 +255,47 @@ impl Evidence {
     }
 }
 
-/// `label` with `_ - .` and camelCase humps turned into spaces
-/// (`acct_ssn`, `creditCardNumber`), so keywords match as whole words.
-fn split_words(label: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(label.len() + 8);
+/// Lowercases `label` into `out` with `_ - .` and camelCase humps turned
+/// into spaces (`acct_ssn`, `creditCardNumber`), so keywords match as
+/// whole words; returns the used length.
+fn split_words(label: &[u8], out: &mut [u8; 160]) -> usize {
+    let mut n = 0;
     for (i, &b) in label.iter().enumerate() {
-        if b.is_ascii_uppercase() && i > 0 && label[i - 1].is_ascii_lowercase() {
-            out.push(b' ');
+        if n + 2 > out.len() {
+            break;
         }
-        out.push(if matches!(b, b'_' | b'-' | b'.') {
+        if b.is_ascii_uppercase() && i > 0 && label[i - 1].is_ascii_lowercase() {
+            out[n] = b' ';
+            n += 1;
+        }
+        out[n] = if matches!(b, b'_' | b'-' | b'.') {
             b' '
         } else {
-            b
-        });
+            b.to_ascii_lowercase()
+        };
+        n += 1;
     }
-    out
+    n
+}
+
+/// Whole-word search of lowercase `words` in lowercase `low`.
+fn has_word(low: &[u8], words: &[&str]) -> bool {
+    words.iter().any(|w| {
+        let w = w.as_bytes();
+        memchr::memmem::find_iter(low, w).any(|i| {
+            (i == 0 || !low[i - 1].is_ascii_alphabetic())
+                && !low.get(i + w.len()).is_some_and(u8::is_ascii_alphabetic)
+        })
+    })
 }
 
 /// Collects the evidence for `buf[s..e]`: `header` is the structural label
 /// (the column or key name the value sits under, see `structure`), used
 /// when nothing is bound to the value on its own line. `window` bytes
-/// before the value are searched for loose `hot` keywords.
+/// before the value are searched for loose `hot` keywords. `neg` are this
+/// detector's negative labels; `generic` adds [`NEGATIVE`] (identifiers
+/// such as order and tracking numbers, which only digit runs can be).
+#[allow(clippy::too_many_arguments)]
 pub fn evidence(
     buf: &[u8],
     s: usize,
@@ -284,6 +304,7 @@ pub fn evidence(
     header: Option<&[u8]>,
     hot: &[&str],
     neg: &[&str],
+    generic: bool,
 ) -> Evidence {
     let (ls, le) = label_before(buf, s);
     let label: &[u8] = if ls < le {
@@ -291,11 +312,16 @@ pub fn evidence(
     } else {
         header.unwrap_or_default()
     };
-    let label = split_words(label);
-    let label_pos = !label.is_empty() && contains_word(&label, hot);
-    let label_neg = !label.is_empty()
-        && !label_pos
-        && (contains_word(&label, NEGATIVE) || contains_word(&label, neg));
+    let mut low = [0u8; 160];
+    let n = if label.iter().any(u8::is_ascii_alphabetic) {
+        split_words(label, &mut low)
+    } else {
+        0
+    };
+    let low = &low[..n];
+    let label_pos = n > 0 && has_word(low, hot);
+    let label_neg =
+        n > 0 && !label_pos && ((generic && has_word(low, NEGATIVE)) || has_word(low, neg));
     Evidence {
         label_pos,
         label_neg,

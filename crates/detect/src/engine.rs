@@ -284,7 +284,12 @@ impl Engine {
                 Kind::Iban => crate::builtin::scan_iban(buf, owned.start, owned.end, &mut hits),
                 Kind::ApiKey => {
                     b.scan(buf, owned.start, owned.end, cx, &mut hits);
+                    crate::builtin::scan_more_vendors(buf, owned.start, owned.end, &mut hits);
                     crate::builtin::scan_assignments(buf, owned.start, owned.end, &mut hits);
+                }
+                Kind::CryptoKey => {
+                    b.scan(buf, owned.start, owned.end, cx, &mut hits);
+                    crate::builtin::scan_wrapped_pem(buf, owned.start, owned.end, &mut hits);
                 }
                 _ => b.scan(buf, owned.start, owned.end, cx, &mut hits),
             }

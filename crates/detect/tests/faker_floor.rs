@@ -24,7 +24,9 @@ fn recall_and_precision_floors_at_likely() {
         let text = std::fs::read(dir.join(file)).unwrap();
         let mine: Vec<&serde_json::Value> = labels.iter().filter(|l| l["file"] == file).collect();
         for l in &mine {
-            st.entry(l["detector"].as_str().unwrap().to_owned()).or_default().0 += 1;
+            st.entry(l["detector"].as_str().unwrap().to_owned())
+                .or_default()
+                .0 += 1;
         }
         let mut used = vec![false; mine.len()];
         for m in e.scan(&text) {
@@ -58,6 +60,9 @@ fn recall_and_precision_floors_at_likely() {
         let r = f64::from(tp) / f64::from(n);
         let p = f64::from(tp) / f64::from(tp + fp).max(1.0);
         assert!(n >= 40, "{det}: {n} labels");
-        assert!(r >= recall && p >= precision, "{det}: recall {r:.3} precision {p:.3} ({st:?})");
+        assert!(
+            r >= recall && p >= precision,
+            "{det}: recall {r:.3} precision {p:.3} ({st:?})"
+        );
     }
 }

@@ -173,6 +173,7 @@ pub(crate) fn check_aba(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> 
         cx.header(s),
         ABA_HOT,
         &["ssn", "social", "phone", "tel", "mobile"],
+        true,
     );
     let (hot, neg) = (ev.up(), ev.down());
     let c = if hot {

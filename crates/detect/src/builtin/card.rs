@@ -182,7 +182,7 @@ pub(crate) fn check(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
         } else {
             Confidence::Likely
         };
-        let ev = evidence(buf, s, end, 48, cx.header(s), HOTWORDS, NEGATIVE_CARD);
+        let ev = evidence(buf, s, end, 48, cx.header(s), HOTWORDS, NEGATIVE_CARD, true);
         let mut c = adjust(base, ev.up(), ev.down());
         if TEST_PANS.iter().any(|t| t.as_bytes() == digits.as_slice()) {
             c = c.min(Confidence::Possible);

@@ -25,6 +25,20 @@ const NATIONAL_REGIONS: &[phonenumber::country::Id] = {
     &[DE, FR, GB, JP, BR, IT, ES, NL, IN, AU, AT, CH, BE, MX]
 };
 
+/// Loads libphonenumber's metadata (about 0.1 s of CPU, once per
+/// process) on a background thread, so a scan that meets an international
+/// number does not wait for it.
+pub(crate) fn warm_up_phone_metadata() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = std::thread::Builder::new()
+            .name("phone-metadata".into())
+            .spawn(|| {
+                let _ = phonenumber::parse(None, "+44 20 7946 0958");
+            });
+    });
+}
+
 /// What libphonenumber's metadata (the `phonenumber` crate) says of
 /// `text`: `Some(true)` a valid number (international when it starts with
 /// `+`, else national in one of the major regions), `Some(false)` a
@@ -99,7 +113,7 @@ pub(crate) fn check_email(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit
     if FILE_EXT.iter().any(|x| x.as_bytes() == tld_low.as_slice()) {
         return None;
     }
-    let ev = evidence(buf, s, end, 32, cx.header(s), EMAIL_HOT, &[]);
+    let ev = evidence(buf, s, end, 32, cx.header(s), EMAIL_HOT, &[], false);
     let c = adjust(Confidence::Likely, ev.up(), false);
     Some(Hit::new(s, end, c))
 }
@@ -141,7 +155,7 @@ pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit
         .copied()
         .filter(|b| b" .-".contains(b))
         .collect();
-    let ev = evidence(buf, s, e, 40, cx.header(s), PHONE_HOT, PHONE_NEG);
+    let ev = evidence(buf, s, e, 40, cx.header(s), PHONE_HOT, PHONE_NEG, true);
     let (hot, neg) = (ev.up(), ev.down());
     let national = first == b'0' || (first == b'(' && text.get(1) == Some(&b'0'));
     let base = if first == b'+' {
@@ -161,7 +175,12 @@ pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit
         if !(9..=12).contains(&digits.len()) || text.contains(&b'.') {
             return None;
         }
+        // A bare 0-led digit run is a phone only with a phone label or
+        // keyword (and libphonenumber's check is not cheap).
         let printed = !seps.is_empty() || text.contains(&b'(');
+        if !printed && !hot {
+            return None;
+        }
         match valid_number(text)? {
             true if printed => Confidence::Likely,
             _ => Confidence::Possible,

@@ -39,7 +39,7 @@ fn v4(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
         }
         small &= v < 10;
     }
-    let ev = evidence(buf, s, e, 32, cx.header(s), HOT, VERSION);
+    let ev = evidence(buf, s, e, 32, cx.header(s), HOT, VERSION, false);
     let (hot, version) = (ev.up(), ev.down());
     let base = if small && !hot {
         Confidence::Possible
@@ -65,7 +65,7 @@ fn v6(buf: &[u8], s: usize, mut e: usize, cx: &Cx) -> Option<Hit> {
     if groups < 3 {
         return None;
     }
-    let ev = evidence(buf, s, e, 32, cx.header(s), HOT, VERSION);
+    let ev = evidence(buf, s, e, 32, cx.header(s), HOT, VERSION, false);
     let c = adjust(Confidence::Likely, ev.up(), ev.down());
     Some(Hit::new(s, e, c))
 }

@@ -186,7 +186,7 @@ impl Kind {
     /// Longest text the candidate pattern can match.
     pub(crate) fn max_candidate(self) -> usize {
         match self {
-            Kind::ApiKey | Kind::CryptoKey => 16 * 1024,
+            Kind::ApiKey => 16 * 1024,
             Kind::Email => 1024,
             _ => 128,
         }
@@ -212,6 +212,9 @@ pub struct Builtin {
 impl Builtin {
     /// Compiles `kind`'s candidate pattern.
     pub fn new(kind: Kind) -> Self {
+        if kind == Kind::Phone {
+            contact::warm_up_phone_metadata();
+        }
         let re = regex::bytes::RegexBuilder::new(kind.pattern())
             .unicode(false)
             .size_limit(64 << 20)
@@ -394,7 +397,8 @@ pub(crate) fn v6_runs(buf: &[u8], lo: usize, hi: usize, mut f: impl FnMut(usize,
     }
 }
 
-pub(crate) use apikey::scan_assignments;
+pub(crate) use apikey::{scan_assignments, scan_more as scan_more_vendors};
+pub(crate) use pem::scan_wrapped as scan_wrapped_pem;
 
 /// IBAN candidates without a regex: two capitals and two digits at a word
 /// start, then the validator (country length, mod-97).

@@ -8,7 +8,7 @@ use super::Hit;
 use crate::context::is_word;
 use crate::structure::Cx;
 
-pub(crate) const PATTERN: &str = r"-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----|LS0tLS1CRUdJTi[A-Za-z0-9+/]{40,16000}={0,2}";
+pub(crate) const PATTERN: &str = r"-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----";
 
 /// Base64 of `-----BEGIN`: a whole PEM block wrapped in base64 (as in
 /// Kubernetes secrets and CI variables).
@@ -19,6 +19,31 @@ pub(crate) const MAX_BLOCK: usize = 32 * 1024;
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(hay, needle)
+}
+
+/// Base64-wrapped PEM private keys starting in `lo..hi` (found by their
+/// fixed prefix, not the candidate regex).
+pub(crate) fn scan_wrapped(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<Hit>) {
+    let finder = memchr::memmem::Finder::new(B64_BEGIN);
+    let mut from = lo;
+    while let Some(k) = finder.find(&buf[from..hi.min(buf.len())]) {
+        let s = from + k;
+        let limit = (s + 16 * 1024).min(buf.len());
+        let mut e = s;
+        while e < limit && (buf[e].is_ascii_alphanumeric() || matches!(buf[e], b'+' | b'/')) {
+            e += 1;
+        }
+        while e < limit && buf[e] == b'=' && e - s < 16 * 1024 {
+            e += 1;
+        }
+        if let Some(h) = wrapped(buf, s, e) {
+            out.push(h);
+        }
+        from = e.max(s + 1);
+        if from >= hi {
+            break;
+        }
+    }
 }
 
 /// A base64-wrapped PEM private key at `buf[s..e]`.
@@ -43,9 +68,6 @@ fn wrapped(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
 }
 
 pub(crate) fn check(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
-    if buf[s..].starts_with(B64_BEGIN) {
-        return wrapped(buf, s, e);
-    }
     let e = match memchr::memmem::find(&buf[s..e], b"KEY-----") {
         Some(k) => s + k + 8,
         None => e,

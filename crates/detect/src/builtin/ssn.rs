@@ -65,7 +65,7 @@ pub(crate) fn check(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
     if !issuable(&d) {
         return None;
     }
-    let ev = evidence(buf, s, e, 40, cx.header(s), HOTWORDS, NEGATIVE_SSN);
+    let ev = evidence(buf, s, e, 40, cx.header(s), HOTWORDS, NEGATIVE_SSN, true);
     let (hot, down) = (ev.up(), ev.down());
     let base = match (plain, hot) {
         (false, true) => Confidence::VeryLikely,
