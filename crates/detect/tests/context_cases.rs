@@ -291,3 +291,14 @@ fn international_and_national_phones() {
     // Not a number anywhere: no finding.
     assert!(found(&all(), "tel +99 12 3456 7890\n", "PHONE_NUMBER").is_empty());
 }
+
+#[test]
+fn ipv6_short_forms_cidr_and_idn_emails() {
+    assert_eq!(one("listen [::1]:8080\n", "IP_ADDRESS"), ("::1".into(), Likely));
+    assert_eq!(one("gw fe80::1%eth0\n", "IP_ADDRESS"), ("fe80::1".into(), Likely));
+    assert_eq!(one("route 2001:db8::/32\n", "IP_ADDRESS"), ("2001:db8::/32".into(), Likely));
+    assert_eq!(
+        one("write to a@xn--d1acufc.xn--p1ai today\n", "EMAIL_ADDRESS"),
+        ("a@xn--d1acufc.xn--p1ai".into(), Likely)
+    );
+}

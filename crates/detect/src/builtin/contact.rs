@@ -106,7 +106,11 @@ pub(crate) fn check_email(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit
         return None;
     }
     let tld = labels[labels.len() - 1];
-    if !(2..=24).contains(&tld.len()) || !tld.iter().all(u8::is_ascii_alphabetic) {
+    // Internationalised TLDs are written in punycode (`xn--p1ai`).
+    let idn = tld.len() > 4
+        && tld[..4].eq_ignore_ascii_case(b"xn--")
+        && tld[4..].iter().all(u8::is_ascii_alphanumeric);
+    if !idn && (!(2..=24).contains(&tld.len()) || !tld.iter().all(u8::is_ascii_alphabetic)) {
         return None;
     }
     let tld_low = tld.to_ascii_lowercase();

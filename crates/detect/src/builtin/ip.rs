@@ -60,14 +60,50 @@ fn v6(buf: &[u8], s: usize, mut e: usize, cx: &Cx) -> Option<Hit> {
         return None;
     }
     let text = std::str::from_utf8(&buf[s..e]).ok()?;
-    text.parse::<std::net::Ipv6Addr>().ok()?;
+    let addr = text.parse::<std::net::Ipv6Addr>().ok()?;
     let groups = text.split(':').filter(|g| !g.is_empty()).count();
-    if groups < 3 {
-        return None;
+    // A CIDR prefix length belongs to the finding (`2001:db8::/32`).
+    let mut end = e;
+    if buf.get(e) == Some(&b'/') {
+        let n = buf[e + 1..]
+            .iter()
+            .take(4)
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        let len = std::str::from_utf8(&buf[e + 1..e + 1 + n])
+            .ok()
+            .and_then(|t| t.parse::<u32>().ok());
+        if (1..=3).contains(&n)
+            && len.is_some_and(|l| l <= 128)
+            && !buf.get(e + 1 + n).is_some_and(|&b| is_word(b))
+        {
+            end = e + 1 + n;
+        }
     }
-    let ev = evidence(buf, s, e, 32, cx.header(s), HOT, VERSION, false);
-    let c = adjust(Confidence::Likely, ev.up(), ev.down());
-    Some(Hit::new(s, e, c))
+    // Short forms (`::1`, `fe80::1`) are addresses when they say so: the
+    // loopback, a well-known range, a prefix length, or a label.
+    let base = if groups >= 3 {
+        Confidence::Likely
+    } else {
+        let seg0 = addr.segments()[0];
+        let known = addr.is_loopback()
+            || (seg0 & 0xffc0) == 0xfe80
+            || (seg0 & 0xfe00) == 0xfc00
+            || (seg0 & 0xff00) == 0xff00
+            || seg0 == 0x2001
+            || (seg0 & 0xe000) == 0x2000 && text.contains("::");
+        if !text.contains("::") {
+            return None;
+        }
+        if known || end > e {
+            Confidence::Likely
+        } else {
+            Confidence::Possible
+        }
+    };
+    let ev = evidence(buf, s, end, 32, cx.header(s), HOT, VERSION, false);
+    let c = adjust(base, ev.up(), ev.down());
+    Some(Hit::new(s, end, c))
 }
 
 pub(crate) fn check(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
@@ -103,5 +139,18 @@ mod tests {
         assert_eq!(ip("mac 00:1a:2b:3c:4d:5e"), None);
         assert!(ip("version 1.2.3.4").unwrap().1 < Confidence::Likely);
         assert_eq!(ip("std::vector"), None);
+        assert_eq!(
+            ip("host ::1 ok").unwrap(),
+            ("::1".into(), Confidence::VeryLikely)
+        );
+        assert_eq!(
+            ip("x fe80::1 y").unwrap(),
+            ("fe80::1".into(), Confidence::Likely)
+        );
+        assert_eq!(
+            ip("x 2001:db8::/32 y").unwrap(),
+            ("2001:db8::/32".into(), Confidence::Likely)
+        );
+        assert_eq!(ip("x beef::cafe y").unwrap().1, Confidence::Possible);
     }
 }
