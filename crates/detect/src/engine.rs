@@ -286,6 +286,7 @@ impl Engine {
                     b.scan(buf, owned.start, owned.end, cx, &mut hits);
                     crate::builtin::scan_more_vendors(buf, owned.start, owned.end, &mut hits);
                     crate::builtin::scan_assignments(buf, owned.start, owned.end, &mut hits);
+                    crate::builtin::scan_flags_and_calls(buf, owned.start, owned.end, &mut hits);
                 }
                 Kind::CryptoKey => {
                     b.scan(buf, owned.start, owned.end, cx, &mut hits);

@@ -294,11 +294,36 @@ fn international_and_national_phones() {
 
 #[test]
 fn ipv6_short_forms_cidr_and_idn_emails() {
-    assert_eq!(one("listen [::1]:8080\n", "IP_ADDRESS"), ("::1".into(), Likely));
-    assert_eq!(one("gw fe80::1%eth0\n", "IP_ADDRESS"), ("fe80::1".into(), Likely));
-    assert_eq!(one("route 2001:db8::/32\n", "IP_ADDRESS"), ("2001:db8::/32".into(), Likely));
+    assert_eq!(
+        one("listen [::1]:8080\n", "IP_ADDRESS"),
+        ("::1".into(), Likely)
+    );
+    assert_eq!(
+        one("gw fe80::1%eth0\n", "IP_ADDRESS"),
+        ("fe80::1".into(), Likely)
+    );
+    assert_eq!(
+        one("route 2001:db8::/32\n", "IP_ADDRESS"),
+        ("2001:db8::/32".into(), Likely)
+    );
     assert_eq!(
         one("write to a@xn--d1acufc.xn--p1ai today\n", "EMAIL_ADDRESS"),
         ("a@xn--d1acufc.xn--p1ai".into(), Likely)
     );
+}
+
+#[test]
+fn secrets_in_flags_and_setter_calls() {
+    let v = "f8Kq2LmZ9xWv4RtY7pNc3Bd6";
+    for text in [
+        format!("gitlab-runner register --registration-token \"{v}\" --url x\n"),
+        format!("cli --api-key {v}\n"),
+        format!("System.setProperty(\"API_TOKEN\", \"{v}\");\n"),
+        format!("putenv('SECRET_KEY', '{v}')\n"),
+    ] {
+        assert_eq!(one(&text, "API_KEY"), (v.into(), Likely), "{text}");
+    }
+    // Not secrets: a flag without a keyword, a setter of something else.
+    assert!(found(&all(), &format!("cli --user-name {v}\n"), "API_KEY").is_empty());
+    assert!(found(&all(), &format!("setName(\"title\", \"{v}\")\n"), "API_KEY").is_empty());
 }

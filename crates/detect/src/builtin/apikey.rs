@@ -319,6 +319,12 @@ fn assignment(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
     {
         ve -= 1;
     }
+    judge(buf, s, vs, ve)
+}
+
+/// Judges the value `buf[vs..ve]` assigned to a key whose secret keyword
+/// starts at `s`.
+fn judge(buf: &[u8], s: usize, vs: usize, ve: usize) -> Option<Hit> {
     if let Some(m) = vendor_re().find(&buf[vs..ve]) {
         if let Some(h) = vendor(buf, vs, vs + m.end()) {
             return Some(h);
@@ -364,6 +370,99 @@ fn assignment(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
         Confidence::Likely
     };
     Some(Hit::new(vs, ve, c))
+}
+
+/// True when the lowercase alphanumerics of `name` hold a secret keyword.
+fn secret_name(name: &[u8]) -> bool {
+    let mut norm = [0u8; 64];
+    let mut n = 0;
+    for &b in name.iter().filter(|b| b.is_ascii_alphanumeric()).take(64) {
+        norm[n] = b.to_ascii_lowercase();
+        n += 1;
+    }
+    let norm = &norm[..n];
+    KEY_WORDS
+        .iter()
+        .any(|w| norm.windows(w.len()).any(|x| x == *w))
+}
+
+/// The value right at `vs` (after an optional quote), as `(start, end)`.
+fn value_at(buf: &[u8], mut vs: usize) -> Option<(usize, usize)> {
+    if matches!(buf.get(vs), Some(b'"' | b'\'' | b'`')) {
+        vs += 1;
+    }
+    let value_char = |b: &u8| b.is_ascii_alphanumeric() || b"+/_.=~-".contains(b);
+    let n = buf[vs.min(buf.len())..]
+        .iter()
+        .take(256)
+        .take_while(|b| value_char(b))
+        .count();
+    (n >= 12).then_some((vs, vs + n))
+}
+
+/// Secrets passed as command-line flags (`--registration-token "…"`,
+/// `--api-key …`) and as the second argument of a setter
+/// (`System.setProperty("API_TOKEN", "…")`, `putenv('TOKEN', '…')`).
+pub(crate) fn scan_flags_and_calls(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<Hit>) {
+    let end = hi.min(buf.len());
+    for k in memchr::memmem::find_iter(&buf[lo..end], b"--") {
+        let s = lo + k + 2;
+        if k + lo > 0 && !matches!(buf[lo + k - 1], b' ' | b'\t' | b'"' | b'\'' | b'\n') {
+            continue;
+        }
+        let n = buf[s..]
+            .iter()
+            .take(64)
+            .take_while(|&&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            .count();
+        if n == 0 || !secret_name(&buf[s..s + n]) {
+            continue;
+        }
+        let mut v = s + n;
+        let spaces = buf[v..]
+            .iter()
+            .take(4)
+            .take_while(|&&b| b == b' ' || b == b'\t')
+            .count();
+        if spaces == 0 {
+            continue; // `--token=…` is an assignment, found elsewhere
+        }
+        v += spaces;
+        if let Some((vs, ve)) = value_at(buf, v) {
+            if let Some(h) = judge(buf, s, vs, ve) {
+                out.push(h);
+            }
+        }
+    }
+    for q in [&b"(\""[..], b"('"] {
+        for k in memchr::memmem::find_iter(&buf[lo..end], q) {
+            let s = lo + k + 2;
+            let n = buf[s..]
+                .iter()
+                .take(64)
+                .take_while(|&&b| is_word(b) || b == b'.' || b == b'-')
+                .count();
+            let mut v = s + n;
+            if n == 0 || buf.get(v) != Some(&q[1]) || !secret_name(&buf[s..s + n]) {
+                continue;
+            }
+            v += 1;
+            v += buf[v..].iter().take(4).take_while(|&&b| b == b' ').count();
+            if buf.get(v) != Some(&b',') {
+                continue;
+            }
+            v += 1;
+            v += buf[v..].iter().take(4).take_while(|&&b| b == b' ').count();
+            if !matches!(buf.get(v), Some(b'"' | b'\'')) {
+                continue;
+            }
+            if let Some((vs, ve)) = value_at(buf, v) {
+                if let Some(h) = judge(buf, s, vs, ve) {
+                    out.push(h);
+                }
+            }
+        }
+    }
 }
 
 /// Normalised key-name fragments (lowercase, without `_ . -`) that gate

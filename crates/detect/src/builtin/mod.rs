@@ -397,7 +397,7 @@ pub(crate) fn v6_runs(buf: &[u8], lo: usize, hi: usize, mut f: impl FnMut(usize,
     }
 }
 
-pub(crate) use apikey::{scan_assignments, scan_more as scan_more_vendors};
+pub(crate) use apikey::{scan_assignments, scan_flags_and_calls, scan_more as scan_more_vendors};
 pub(crate) use pem::scan_wrapped as scan_wrapped_pem;
 
 /// IBAN candidates without a regex: two capitals and two digits at a word
