@@ -80,6 +80,17 @@ pub(crate) fn check_email(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit
     if s > 0 && local_char(buf[s - 1]) {
         return None; // local part longer than 64 bytes
     }
+    // `https://user:token@host`: the userinfo of a URL, not an address.
+    if s > 0 && matches!(buf[s - 1], b':' | b'/') {
+        let line_start = buf[..s]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let from = line_start.max(s.saturating_sub(256));
+        if memchr::memmem::find(&buf[from..s], b"://").is_some() {
+            return None;
+        }
+    }
     let at = s + buf[s..e].iter().position(|&b| b == b'@')?;
     let local = &buf[s..at];
     if local.first() == Some(&b'.')
@@ -138,6 +149,9 @@ pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit
         return None;
     }
     if first == b'(' && s > 0 && is_word(buf[s - 1]) {
+        return None;
+    }
+    if inside_grouped_iban(buf, s) {
         return None;
     }
     let ext = extension(buf, e);
@@ -226,6 +240,33 @@ pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit
     Some(Hit::new(s, ext, adjust(base, hot, neg)))
 }
 
+/// True when `s` follows the space-separated four-character groups of an
+/// IBAN (`NL37 TBJL 0425 6545 53`): digits there belong to the account.
+fn inside_grouped_iban(buf: &[u8], s: usize) -> bool {
+    let mut j = s;
+    for _ in 0..8 {
+        if j < 5 || buf[j - 1] != b' ' {
+            return false;
+        }
+        let g = &buf[j - 5..j - 1];
+        if !g
+            .iter()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        {
+            return false;
+        }
+        let at_start = j == 5 || !is_word(buf[j - 6]);
+        if at_start
+            && g[..2].iter().all(u8::is_ascii_uppercase)
+            && g[2..].iter().all(u8::is_ascii_digit)
+        {
+            return true;
+        }
+        j -= 5;
+    }
+    false
+}
+
 /// The end of an extension after a phone number ending at `e`
 /// (`x868`, ` ext. 12`, ` x 12`), or `e` when there is none.
 fn extension(buf: &[u8], e: usize) -> usize {
@@ -285,6 +326,12 @@ mod tests {
         assert_eq!(e("a..b@x.com"), None);
         assert_eq!(e("user@host.c0m"), None);
         assert_eq!(e("git@github.com:org/repo"), Some("git@github.com".into()));
+        assert_eq!(
+            e("clone https://ana:tok3n@github.com/x.git"),
+            None,
+            "URL userinfo"
+        );
+        assert_eq!(e("mailto:ana@x.org"), Some("ana@x.org".into()));
     }
 
     #[test]
@@ -306,5 +353,6 @@ mod tests {
         assert_eq!(p("10.415.555.2671"), None, "dotted run");
         assert_eq!(p("3625 271649 8568"), None, "inside a grouped card number");
         assert_eq!(p("x 415555-2671"), None, "one separator of two");
+        assert_eq!(p("wire to NL37 TBJL 0425 6545 53"), None, "inside an IBAN");
     }
 }
