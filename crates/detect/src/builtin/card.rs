@@ -101,6 +101,8 @@ fn issuer_ok(d: &[u8]) -> bool {
                 || p4 == 2131 && len == 15
         }
         1 => p4 == 1800 && len == 15,
+        // Maestro 0604.
+        0 => p4 == 604 && (12..=19).contains(&len),
         3 => match p2 {
             34 | 37 => len == 15,
             36 => (14..=19).contains(&len),
@@ -117,7 +119,7 @@ fn issuer_ok(d: &[u8]) -> bool {
                 || (622126..=622925).contains(&p6)
                 || p2 == 62)
                 && (16..=19).contains(&len)
-                || ((p4 == 6304 || p2 == 67) && (12..=19).contains(&len))
+                || ((p4 == 6304 || p4 == 6390 || p2 == 67) && (12..=19).contains(&len))
         }
         _ => false,
     }

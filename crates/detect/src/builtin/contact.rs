@@ -16,7 +16,7 @@ use crate::structure::Cx;
 pub(crate) const EMAIL_PATTERN: &str =
     r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}";
 
-pub(crate) const PHONE_PATTERN: &str = r"\+[1-9][0-9]{0,2}[ .-]?(?:\([0-9]{1,4}\)[ .-]?)?[0-9]{1,5}(?:[ .-]?[0-9]{1,5}){1,5}|(?:(?:00)?1[ .-]?)?(?:\([0-9]{3}\)[ ]?|[0-9]{3}[ .-]?)[0-9]{3}[ .-]?[0-9]{4}|\(?0[0-9]{1,5}\)?[ -]?[0-9]{2,8}(?:[ -]?[0-9]{2,5}){0,4}";
+pub(crate) const PHONE_PATTERN: &str = r"\+[1-9][0-9]{0,2}[ .-]?(?:\([0-9]{1,4}\)[ .-]?)?[0-9]{1,5}(?:[ .-]?[0-9]{1,5}){1,5}|\(?0[0-9]{1,5}\)?[ -]?[0-9]{2,8}(?:[ -]?[0-9]{2,5}){0,4}|(?:1[ .-]?)?(?:\([0-9]{3}\)[ ]?|[0-9]{3}[ .-]?)[0-9]{3}[ .-]?[0-9]{4}|[1-9][0-9]{1,3}[ -][0-9]{4,5}-[0-9]{4}";
 
 /// Regions tried for a national number (trunk prefix 0) without a
 /// country code, in order.
@@ -212,13 +212,22 @@ pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit
         } else {
             (&digits[..], 0)
         };
-        if !nanp_ok(d) {
-            return None;
-        }
         // Separators in both places (or none), all the same kind.
         let consistent = text.contains(&b'(')
             || (seps.iter().all(|&x| x == seps[0]) && (seps.is_empty() || seps.len() == 2 + lead));
-        if !consistent {
+        if !nanp_ok(d) || !consistent {
+            // National numbers written without a trunk prefix (Brazil's
+            // `46 9083-0166`, Japan's `66-6176-0313`), when printed so.
+            if lead == 0
+                && (10..=11).contains(&digits.len())
+                && seps.len() == 2
+                && !seps.contains(&b'.')
+            {
+                // Valid in a region, or parsed there under a phone label.
+                return valid_number(text)
+                    .filter(|&v| v || hot)
+                    .map(|_| Hit::new(s, e, adjust(Confidence::Possible, hot, neg)));
+            }
             return None;
         }
         if seps.is_empty() && !text.contains(&b'(') {
@@ -348,7 +357,9 @@ mod tests {
         assert_eq!(p("num 4155552671").unwrap().1, Confidence::Possible);
         assert_eq!(p("v 1.2.3"), None);
         assert_eq!(p("ip 192.168.100.1000"), None);
-        assert_eq!(p("x 115-555-2671"), None, "area code starts with 1");
+        // Not NANP (area code starts with 1); at most a national number
+        // of another country, below LIKELY without a phone label.
+        assert!(p("x 115-555-2671").unwrap().1 < Confidence::Likely);
         assert_eq!(p("x 415-555.2671"), None, "mixed separators");
         assert_eq!(p("10.415.555.2671"), None, "dotted run");
         assert_eq!(p("3625 271649 8568"), None, "inside a grouped card number");
