@@ -327,3 +327,16 @@ fn secrets_in_flags_and_setter_calls() {
     assert!(found(&all(), &format!("cli --user-name {v}\n"), "API_KEY").is_empty());
     assert!(found(&all(), &format!("setName(\"title\", \"{v}\")\n"), "API_KEY").is_empty());
 }
+
+#[test]
+fn two_word_key_names() {
+    let v = "IwJz1SHMccAKUKuskdVoHFfkre73BTyF80nRmcWc";
+    assert_eq!(
+        one(&format!("secret key:{v}\n"), "API_KEY"),
+        (v.into(), Likely)
+    );
+    assert_eq!(
+        one(&format!("API token = {v}\n"), "API_KEY"),
+        (v.into(), Likely)
+    );
+}

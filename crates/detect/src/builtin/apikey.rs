@@ -23,7 +23,7 @@ pub(crate) const VENDOR: &str = r"(?:AKIA|ASIA)[A-Z2-7]{16}|gh[pousr]_[A-Za-z0-9
 /// the fast literal prefilter (a small literal set).
 const VENDOR_MORE: &str = r"(?:ABIA|ACCA)[A-Z2-7]{16}|xoxe-[A-Za-z0-9-]{10,250}|xapp-[0-9]-[A-Z0-9]{6,16}-[0-9]{6,16}-[a-f0-9]{32,80}|hooks\.slack\.com/services/T[A-Z0-9]{6,12}/B[A-Z0-9]{6,12}/[A-Za-z0-9]{20,32}|ya29\.[A-Za-z0-9_-]{30,2000}|gl(?:ptt|rt|ft|oas|agent|dt|imt|cbt|soat)-[A-Za-z0-9_-]{20,64}|GR1348941[A-Za-z0-9_-]{20,40}";
 
-const KEYWORD: &str = r#"(?i:api[_.-]?key|apikey|api[_.-]?secret|secret[_.-]?key|client[_.-]?secret|access[_.-]?key|auth[_.-]?token|access[_.-]?token|bearer|secret|token|private[_.-]?key)[A-Za-z0-9_.-]{0,24}["'`]?(?:[ \t]+(?:string|String|str))?[ \t]*(?:(?:=|:|:=|=>|\?=|::=|\.=)[ \t]*|>[ \t\r\n]*)["'`]?[A-Za-z0-9+/_.=~-]{12,256}"#;
+const KEYWORD: &str = r#"(?i:api[_.-]?key|apikey|api[_.-]?secret|secret[_.-]?key|client[_.-]?secret|access[_.-]?key|auth[_.-]?token|access[_.-]?token|bearer|secret|token|private[_.-]?key)[A-Za-z0-9_.-]{0,24}(?: [A-Za-z]{1,12})?["'`]?(?:[ \t]+(?:string|String|str))?[ \t]*(?:(?:=|:|:=|=>|\?=|::=|\.=)[ \t]*|>[ \t\r\n]*)["'`]?[A-Za-z0-9+/_.=~-]{12,256}"#;
 
 fn more_re() -> &'static regex::bytes::Regex {
     static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
@@ -517,6 +517,16 @@ pub(crate) fn scan_assignments(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<H
         }
         if j == id_end || j < last_end {
             continue;
+        }
+        // A two-word name (`secret key: …`, `API token = …`).
+        if j >= 2 && buf[j - 1] == b' ' && buf[j - 2].is_ascii_alphabetic() && id_end - j <= 12 {
+            let mut k = j - 1;
+            while k > 0 && j - k < 14 && buf[k - 1].is_ascii_alphabetic() {
+                k -= 1;
+            }
+            if k == 0 || !is_word(buf[k - 1]) {
+                j = k;
+            }
         }
         norm.clear();
         norm.extend(
