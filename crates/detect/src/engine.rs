@@ -77,7 +77,7 @@ pub fn count(b: &[u8]) -> (u64, u64) {
     (b.len() as u64 - cont, nl)
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Source {
     Builtin(usize),
     Custom(usize),
@@ -320,6 +320,16 @@ impl Engine {
             });
         }
         raw.retain(|(_, h)| owned.contains(&h.start));
+        if cx.is_table() {
+            let rows = cx.records(owned.clone());
+            let kinds: Vec<Kind> = self.builtins.iter().map(|b| b.kind).collect();
+            cx.vote(&mut raw, rows, |src| match src {
+                Source::Builtin(i) => {
+                    matches!(kinds[i], Kind::CreditCard | Kind::Phone | Kind::Ssn)
+                }
+                _ => false,
+            });
+        }
         for (i, re) in self.customs.iter().enumerate() {
             let mut pos = owned.start;
             while let Some(m) = re.find_at(buf, pos) {

@@ -11,6 +11,10 @@
 //! by [`crate::context::label_before`]; this module covers what is not on
 //! the line: a column header.
 //!
+//! A column where at least four rows in five hold a valid value of the
+//! same detector (and at least five do) raises each of them one level,
+//! header or not: a column of Luhn-valid card numbers is a column of cards.
+//!
 //! A scan in windows carries a [`ScanState`] from one window to the next
 //! (the table's header and delimiter, and the parser state at the first
 //! byte of the next window), so a file scanned in windows gets the same
@@ -20,6 +24,8 @@ use std::cell::OnceCell;
 
 /// Longest first record that is sniffed as a header.
 const MAX_HEADER: usize = 8 * 1024;
+/// Fewest rows, and valid values in a column, for a column vote.
+const MIN_VOTES: usize = 5;
 /// Longest field name kept as a column label.
 const MAX_NAME: usize = 64;
 
@@ -174,7 +180,23 @@ impl Cx<'_> {
     /// The column of the value starting at `s`, when the input is a table.
     pub fn column(&self, s: usize) -> Option<u32> {
         let t = self.table?;
-        let lines = self.lines.get_or_init(|| {
+        let lines = self.lines(t);
+        let i = lines.partition_point(|&(o, _)| o <= s) - 1;
+        let (o, p) = lines[i];
+        Some(p.run(&self.buf[o..s], t.delim).col)
+    }
+
+    /// Records (lines not inside a quoted cell) starting in `r`.
+    pub fn records(&self, r: std::ops::Range<usize>) -> usize {
+        let Some(t) = self.table else { return 0 };
+        self.lines(t)
+            .iter()
+            .filter(|(o, p)| r.contains(o) && !p.quoted)
+            .count()
+    }
+
+    fn lines(&self, t: &Table) -> &Vec<(usize, Pos)> {
+        self.lines.get_or_init(|| {
             let mut v = vec![(0, self.start)];
             let mut pos = self.start;
             let mut from = 0;
@@ -185,10 +207,44 @@ impl Cx<'_> {
                 from = nl;
             }
             v
-        });
-        let i = lines.partition_point(|&(o, _)| o <= s) - 1;
-        let (o, p) = lines[i];
-        Some(p.run(&self.buf[o..s], t.delim).col)
+        })
+    }
+
+    /// True when the input is a delimited table.
+    pub fn is_table(&self) -> bool {
+        self.table.is_some()
+    }
+
+    /// Raises by one level every hit of a column where most rows hold a
+    /// valid value of the same detector (`hits` are (detector, hit) pairs
+    /// of this buffer; `rows` the records in the part scanned): a column of
+    /// Luhn-valid card numbers or NANP phone numbers without a header.
+    pub fn vote<K: Copy + Eq + std::hash::Hash>(
+        &self,
+        hits: &mut [(K, crate::builtin::Hit)],
+        rows: usize,
+        votes: impl Fn(K) -> bool,
+    ) {
+        if self.table.is_none() || rows < MIN_VOTES {
+            return;
+        }
+        let mut counts: std::collections::HashMap<(K, u32), usize> = Default::default();
+        let cols: Vec<Option<u32>> = hits
+            .iter()
+            .map(|(k, h)| votes(*k).then(|| self.column(h.start)).flatten())
+            .collect();
+        for ((k, _), c) in hits.iter().zip(&cols) {
+            if let Some(c) = c {
+                *counts.entry((*k, *c)).or_default() += 1;
+            }
+        }
+        for ((k, h), c) in hits.iter_mut().zip(&cols) {
+            let Some(c) = c else { continue };
+            let n = counts[&(*k, *c)];
+            if n >= MIN_VOTES && n * 5 >= rows * 4 {
+                h.confidence = h.confidence.shift(1);
+            }
+        }
     }
 
     /// The header of the column the value at `s` sits in.

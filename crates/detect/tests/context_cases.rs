@@ -99,13 +99,30 @@ fn column_headers_are_context_however_far_down() {
         .iter()
         .filter(|m| m.detector == "US_SOCIAL_SECURITY_NUMBER")
         .collect();
+    // The header raises each value one level, and a column where every
+    // row validates raises it once more.
     assert_eq!(ssn.len(), 200);
-    assert!(ssn.iter().all(|m| m.confidence == Likely), "{:?}", ssn[199]);
+    assert!(
+        ssn.iter().all(|m| m.confidence == VeryLikely),
+        "{:?}",
+        ssn[199]
+    );
     let ph: Vec<_> = m.iter().filter(|m| m.detector == "PHONE_NUMBER").collect();
     assert_eq!(ph.len(), 200);
     assert!(ph
         .iter()
-        .all(|m| m.confidence == Likely && m.finding == "2125550143"));
+        .all(|m| m.confidence == VeryLikely && m.finding == "2125550143"));
+    // Fewer than five rows: the header alone.
+    let short = "name,acct_ssn,mobile\nA,536228726,2125550143\nB,412673390,4155552671\n";
+    let f = found(&e, short, "US_SOCIAL_SECURITY_NUMBER");
+    assert_eq!(
+        f,
+        [("536228726".into(), Likely), ("412673390".into(), Likely)]
+    );
+    assert_eq!(
+        found(&e, short, "PHONE_NUMBER")[1],
+        ("4155552671".into(), Likely)
+    );
     // Without the header the bare numbers stay below LIKELY.
     let body = csv.split_once('\n').unwrap().1;
     let low = e.scan(format!("x\n{body}").as_bytes());
@@ -339,4 +356,26 @@ fn two_word_key_names() {
         one(&format!("API token = {v}\n"), "API_KEY"),
         (v.into(), Likely)
     );
+}
+
+#[test]
+fn a_column_of_valid_values_raises_each_of_them() {
+    // No header: a column of bare 10-digit NANP numbers is a phone column.
+    let phones = [
+        "2125550143",
+        "4155552671",
+        "3125550198",
+        "6175550110",
+        "7185550123",
+        "2025550164",
+    ];
+    let mut csv = String::new();
+    for (i, p) in phones.iter().enumerate() {
+        csv.push_str(&format!("{i},{p},x\n"));
+    }
+    let f = found(&all(), &csv, "PHONE_NUMBER");
+    assert_eq!(f.len(), 6);
+    assert!(f.iter().all(|(_, c)| *c == Likely), "{f:?}");
+    // One such number alone stays POSSIBLE.
+    assert_eq!(one("0,2125550143,x\n", "PHONE_NUMBER").1, Possible);
 }
