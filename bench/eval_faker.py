@@ -133,6 +133,20 @@ def main():
                      for r in rows]
             table(d, plain, ["name", "ssn", "phone", "notes"], ",", ["name", "acct_ssn", "mobile", "notes"])
             docs.append(d)
+        # Hard negatives, none labelled: an order export whose ids, EANs,
+        # ISBNs, UUIDs, hashes and amounts look like the values above
+        # (16-digit order ids pass Luhn one time in ten).
+        d = Doc(f"orders_{loc}.csv")
+        d.add("order_id,tracking_number,sku,ean13,isbn13,uuid,sha1,amount,ordered_at,zip\n")
+        for _ in range(a.rows):
+            d.add(",".join([
+                str(fake.random_number(digits=16, fix_len=True)),
+                "1Z" + fake.bothify("???#########", letters="ABCDEFGHJKLMNPRSTUVWXYZ"),
+                fake.bothify("SKU-####-????").upper(),
+                fake.ean13(), fake.isbn13(), fake.uuid4(), fake.sha1(),
+                f"{rnd.uniform(1, 5000):.2f}", fake.date_time().isoformat(), fake.postcode(),
+            ]) + "\n")
+        docs.append(d)
         # JSON export.
         d = Doc(f"customers_{loc}.json")
         d.add("[\n")

@@ -24,8 +24,8 @@
 //!    `mobile`, `creditCardNumber`) raises the value one level (a bare
 //!    9-digit SSN to LIKELY, a bare 10-digit phone to LIKELY). A label
 //!    naming another kind of identifier (`order`, `invoice`, `tracking`,
-//!    `serial`, `sku`, `isbn`, `uuid`, `ref`, `ticket`, `build`, `version`,
-//!    and per detector e.g. `phone` for a card or `ssn` for a phone) lowers
+//!    `serial`, `sku`, `isbn`, `ean`, `upc`, `uuid`, `ref`, `ticket`,
+//!    `build`, `version`, and per detector e.g. `phone` for a card or `ssn` for a phone) lowers
 //!    it two levels. A positive label always wins over a negative one. In
 //!    a table, a column where at least four rows in five (and five or more)
 //!    hold a valid card, SSN or phone raises each of them one more level.
