@@ -311,10 +311,12 @@ pub fn evidence(
     generic: bool,
 ) -> Evidence {
     let (ls, le) = label_before(buf, s);
-    let label: &[u8] = if ls < le {
-        &buf[ls..le]
-    } else {
-        header.unwrap_or_default()
+    // An HTML cell tag (`<td>`) is structure, not a label: its column's
+    // header is.
+    let cell = ls > 0 && buf[ls - 1] == b'<' && buf[ls..le].eq_ignore_ascii_case(b"td");
+    let label: &[u8] = match header {
+        Some(h) if ls == le || cell => h,
+        _ => &buf[ls..le],
     };
     let mut low = [0u8; 160];
     let n = if label.iter().any(u8::is_ascii_alphabetic) {

@@ -247,15 +247,82 @@ impl Cx<'_> {
         }
     }
 
-    /// The header of the column the value at `s` sits in.
+    /// The header of the column the value at `s` sits in: a delimited
+    /// table's field name, or an HTML table's `<th>` text for a value that
+    /// opens a `<td>` cell.
     pub fn header(&self, s: usize) -> Option<&[u8]> {
-        let t = self.table?;
+        let Some(t) = self.table else {
+            return html_header(self.buf, s);
+        };
         if t.header.is_empty() {
             return None;
         }
         let c = self.column(s)? as usize;
         t.header.get(c).map(Vec::as_slice)
     }
+}
+
+/// How far back an HTML cell looks for its row and its table's header.
+const HTML_ROW_REACH: usize = 64 * 1024;
+const HTML_HEADER_REACH: usize = 1 << 20;
+
+/// Last occurrence of `<tag` (either case) in `hay`.
+fn rfind_tag(hay: &[u8], lower: &[u8], upper: &[u8]) -> Option<usize> {
+    let a = memchr::memmem::rfind(hay, lower);
+    let b = memchr::memmem::rfind(hay, upper);
+    a.max(b).or(a).or(b)
+}
+
+/// The `<th>` text heading the column of a value that opens a `<td>` cell
+/// at `s` (`<tr><td>Ana</td><td>536-22-8726</td>` under
+/// `<tr><th>Name</th><th>SSN</th>`), however many rows down.
+fn html_header(buf: &[u8], s: usize) -> Option<&[u8]> {
+    if s > buf.len() {
+        return None;
+    }
+    let mut j = s;
+    while j > 0 && buf[j - 1] == b' ' {
+        j -= 1;
+    }
+    if j == 0 || buf[j - 1] != b'>' {
+        return None;
+    }
+    let lt = memchr::memrchr(b'<', &buf[j.saturating_sub(256)..j])? + j.saturating_sub(256);
+    let tag = &buf[lt..j];
+    if tag.len() < 4 || !tag[..3].eq_ignore_ascii_case(b"<td") || !matches!(tag[3], b'>' | b' ') {
+        return None;
+    }
+    let lo = lt.saturating_sub(HTML_ROW_REACH);
+    let row = lo + rfind_tag(&buf[lo..lt], b"<tr", b"<TR")?;
+    let cells = |r: &[u8]| {
+        memchr::memmem::find_iter(r, b"<t")
+            .chain(memchr::memmem::find_iter(r, b"<T"))
+            .filter(|&k| {
+                r.get(k + 2)
+                    .is_some_and(|c| matches!(c, b'd' | b'D' | b'h' | b'H'))
+            })
+            .count()
+    };
+    let col = cells(&buf[row..lt]);
+    let lo = row.saturating_sub(HTML_HEADER_REACH);
+    let th = lo + rfind_tag(&buf[lo..row], b"<th", b"<TH")?;
+    let head_row = lo + rfind_tag(&buf[lo..th], b"<tr", b"<TR").unwrap_or(0);
+    let head_end = th + memchr::memmem::find(&buf[th..row], b"</tr").unwrap_or(row - th);
+    let mut k = head_row;
+    let mut n = 0;
+    while let Some(p) = memchr::memmem::find(&buf[k..head_end], b"<th")
+        .or_else(|| memchr::memmem::find(&buf[k..head_end], b"<TH"))
+    {
+        let open = k + p;
+        let gt = open + memchr::memchr(b'>', &buf[open..head_end])? + 1;
+        let close = gt + memchr::memchr(b'<', &buf[gt..head_end]).unwrap_or(head_end - gt);
+        if n == col {
+            return Some(buf[gt..close].trim_ascii());
+        }
+        n += 1;
+        k = close;
+    }
+    None
 }
 
 /// Splits the first `n` records of `buf` by `delim` (quotes followed):
@@ -363,6 +430,14 @@ mod tests {
         assert_eq!(header_at(tsv, "412673390").as_deref(), Some("acct_ssn"));
         let semi = "\"id\";\"Mobile\"\n1;4155552671\n2;2125550143\n";
         assert_eq!(header_at(semi, "2125550143").as_deref(), Some("Mobile"));
+    }
+
+    #[test]
+    fn html_table_headers() {
+        let html = "<table>\n<tr><th>Name</th><th>SSN</th></tr>\n<tr><td>Ana</td><td>536-22-8726</td></tr>\n<tr><td>Bo</td><td>412-67-3390</td></tr></table>";
+        assert_eq!(header_at(html, "412-67").as_deref(), Some("SSN"));
+        assert_eq!(header_at(html, "Bo").as_deref(), Some("Name"));
+        assert_eq!(header_at("<p>536-22-8726</p>", "536"), None);
     }
 
     #[test]

@@ -379,3 +379,25 @@ fn a_column_of_valid_values_raises_each_of_them() {
     // One such number alone stays POSSIBLE.
     assert_eq!(one("0,2125550143,x\n", "PHONE_NUMBER").1, Possible);
 }
+
+#[test]
+fn html_table_headers_are_context() {
+    let mut html = String::from("<table>\n<tr><th>Name</th><th>SSN</th><th>Mobile</th></tr>\n");
+    for (n, ssn, ph) in [
+        ("Ana", "536228726", "2125550143"),
+        ("Bo", "412673390", "4155552671"),
+    ] {
+        html.push_str(&format!(
+            "<tr><td>{n}</td><td>{ssn}</td><td>{ph}</td></tr>\n"
+        ));
+    }
+    html.push_str("</table>\n");
+    assert_eq!(
+        found(&all(), &html, "US_SOCIAL_SECURITY_NUMBER"),
+        [("536228726".into(), Likely), ("412673390".into(), Likely)]
+    );
+    assert_eq!(
+        found(&all(), &html, "PHONE_NUMBER")[1],
+        ("4155552671".into(), Likely)
+    );
+}

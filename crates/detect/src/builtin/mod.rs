@@ -19,7 +19,8 @@
 //!    right before it on its line, across `: = => # " ' >` and filler
 //!    words (`SSN is …`, `card number: …`, `"ssn": "…"`, `ssn=…`,
 //!    `<ssn>…`), or else the header of the table column it sits in (CSV,
-//!    TSV, `;`/`|` tables: see `structure`), however many rows down. A
+//!    TSV, `;`/`|` tables, HTML `<th>`: see `structure`), however many rows
+//!    down. A
 //!    label naming the detector's kind (`ssn`, `acct_ssn`, `card`,
 //!    `mobile`, `creditCardNumber`) raises the value one level (a bare
 //!    9-digit SSN to LIKELY, a bare 10-digit phone to LIKELY). A label
