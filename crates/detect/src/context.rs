@@ -284,13 +284,17 @@ fn split_words(label: &[u8], out: &mut [u8; 160]) -> usize {
 
 /// Whole-word search of lowercase `words` in lowercase `low`.
 fn has_word(low: &[u8], words: &[&str]) -> bool {
-    words.iter().any(|w| {
-        let w = w.as_bytes();
-        memchr::memmem::find_iter(low, w).any(|i| {
-            (i == 0 || !low[i - 1].is_ascii_alphabetic())
-                && !low.get(i + w.len()).is_some_and(u8::is_ascii_alphabetic)
+    // Labels are short: compare at each word start rather than build a
+    // substring searcher per keyword.
+    (0..low.len())
+        .filter(|&i| low[i].is_ascii_alphabetic() && (i == 0 || !low[i - 1].is_ascii_alphabetic()))
+        .any(|i| {
+            words.iter().any(|w| {
+                let w = w.as_bytes();
+                low[i..].starts_with(w)
+                    && !low.get(i + w.len()).is_some_and(u8::is_ascii_alphabetic)
+            })
         })
-    })
 }
 
 /// Collects the evidence for `buf[s..e]`: `header` is the structural label
