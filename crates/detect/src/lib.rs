@@ -1,6 +1,8 @@
 //! Offline detection engine for dlp-pipes: Nightfall's detection-rule
-//! language (`rules`), built-in detectors with validators (`builtin`),
-//! custom regex / word-list detectors (`custom`), the rule engine
+//! language (`rules`), built-in detectors with validators (`builtin`, whose
+//! docs say how a finding's confidence is decided), the evidence around a
+//! value (`context`: bound labels and keywords; `structure`: table column
+//! headers), custom regex / word-list detectors (`custom`), the rule engine
 //! (`engine`) and windowed scanning of large inputs (`stream`).
 //!
 //! ```
