@@ -100,7 +100,8 @@ fn issuer_ok(d: &[u8]) -> bool {
             ((2221..=2720).contains(&p4) || (2200..=2204).contains(&p4)) && len == 16
                 || p4 == 2131 && len == 15
         }
-        1 => p4 == 1800 && len == 15,
+        // JCB 1800, and UATP (airline) cards: 1 and 15 digits.
+        1 => len == 15,
         // Maestro 0604.
         0 => p4 == 604 && (12..=19).contains(&len),
         3 => match p2 {
@@ -176,8 +177,9 @@ pub(crate) fn check(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
         if !grouped_ok || !issuer_ok(&digits) || !luhn(&digits) {
             continue;
         }
-        // 12-digit Maestro numbers are too short to stand on their own.
-        let base = if digits.len() < 13 {
+        // 12-digit Maestro and UATP numbers (`1…`, 15 digits, a prefix
+        // many identifiers share) do not stand on their own.
+        let base = if digits.len() < 13 || (digits[0] == b'1' && prefix(&digits, 4) != 1800) {
             Confidence::Possible
         } else if grouped {
             Confidence::VeryLikely

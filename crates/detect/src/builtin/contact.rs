@@ -22,7 +22,9 @@ pub(crate) const PHONE_PATTERN: &str = r"\+[1-9][0-9]{0,2}[ .-]?(?:\([0-9]{1,4}\
 /// country code, in order.
 const NATIONAL_REGIONS: &[phonenumber::country::Id] = {
     use phonenumber::country::Id::*;
-    &[DE, FR, GB, JP, BR, IT, ES, NL, IN, AU, AT, CH, BE, MX]
+    &[
+        DE, FR, GB, JP, BR, IT, ES, NL, IN, AU, AT, CH, BE, MX, IL, IE, PL, SE, ZA, NZ,
+    ]
 };
 
 /// Loads libphonenumber's metadata (about 0.1 s of CPU, once per
@@ -34,34 +36,89 @@ pub(crate) fn warm_up_phone_metadata() {
         let _ = std::thread::Builder::new()
             .name("phone-metadata".into())
             .spawn(|| {
-                let _ = phonenumber::parse(None, "+44 20 7946 0958");
+                let _ = valid_number(b"+44 20 7946 0958");
             });
     });
 }
 
-/// What libphonenumber's metadata (the `phonenumber` crate) says of
-/// `text`: `Some(true)` a valid number (international when it starts with
-/// `+`, else national in one of the major regions), `Some(false)` a
-/// number of a known country whose digits are not assigned there, `None`
-/// not a phone number.
-fn valid_number(text: &[u8]) -> Option<bool> {
-    let t = std::str::from_utf8(text).ok()?;
-    // `+49(0) 30 …`: the trunk prefix in parentheses is not dialled.
-    let t = t.replace("(0)", "");
-    if t.starts_with('+') {
-        let n = phonenumber::parse(None, &t).ok()?;
-        return Some(phonenumber::is_valid(&n));
+/// A region's general number pattern from libphonenumber's metadata,
+/// compiled once here (the crate's own regex cache recompiles patterns
+/// as they are evicted, which costs tens of microseconds per number).
+fn general_pattern(meta: &phonenumber::Metadata) -> Option<&'static regex::Regex> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<String, &'static regex::Regex>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut map = cache.lock().ok()?;
+    if let Some(&re) = map.get(meta.id()) {
+        return Some(re);
     }
-    let mut parsed = false;
-    for &r in NATIONAL_REGIONS {
-        if let Ok(n) = phonenumber::parse(Some(r), &t) {
-            if phonenumber::is_valid(&n) {
-                return Some(true);
+    let src = meta.descriptors().general().national_number().as_str();
+    let re = regex::RegexBuilder::new(&format!("^(?:{src})$"))
+        .ignore_whitespace(true)
+        .build()
+        .ok()?;
+    // One pattern per region, a few hundred at most: kept for the process.
+    let re: &'static regex::Regex = Box::leak(Box::new(re));
+    map.insert(meta.id().to_owned(), re);
+    Some(re)
+}
+
+/// `Some(true)` when `nsn` (a national significant number) is valid in
+/// the region of `meta`, `Some(false)` when only its length is possible.
+fn check_nsn(meta: &phonenumber::Metadata, nsn: &str) -> Option<bool> {
+    let general = meta.descriptors().general();
+    let len = u16::try_from(nsn.len()).ok()?;
+    let possible = general.possible_length();
+    if !possible.is_empty() && !possible.contains(&len) {
+        return None;
+    }
+    Some(general_pattern(meta)?.is_match(nsn))
+}
+
+/// What libphonenumber's metadata (the `phonenumber` crate: country
+/// codes, national prefixes, possible lengths and number patterns) says of
+/// `text`: `Some(true)` a valid number (international when it starts with
+/// `+`, else national in one of the major regions), `Some(false)` a number
+/// of a known country whose digits are not assigned there, `None` not a
+/// phone number.
+fn valid_number(text: &[u8]) -> Option<bool> {
+    let db = &*phonenumber::metadata::DATABASE;
+    // `+49(0) 30 …`: the trunk prefix in parentheses is not dialled.
+    let t = std::str::from_utf8(text).ok()?.replace("(0)", "");
+    let digits: String = t.chars().filter(char::is_ascii_digit).collect();
+    if t.starts_with('+') {
+        let mut best = None;
+        for cc_len in 1..=3.min(digits.len()) {
+            let Ok(cc) = digits[..cc_len].parse::<u16>() else {
+                continue;
+            };
+            for meta in db.by_code(&cc).into_iter().flatten() {
+                match check_nsn(meta, &digits[cc_len..]) {
+                    Some(true) => return Some(true),
+                    Some(false) => best = Some(false),
+                    None => {}
+                }
             }
-            parsed = true;
+        }
+        return best;
+    }
+    let mut best = None;
+    for &region in NATIONAL_REGIONS {
+        let Some(meta) = db.by_id(region.as_ref()) else {
+            continue;
+        };
+        let nsn = match meta.national_prefix() {
+            Some(p) if digits.starts_with(p) => &digits[p.len()..],
+            _ => &digits[..],
+        };
+        match check_nsn(meta, nsn) {
+            Some(true) => return Some(true),
+            Some(false) => best = Some(false),
+            None => {}
         }
     }
-    parsed.then_some(false)
+    best
 }
 
 const EMAIL_HOT: &[&str] = &["email", "e-mail", "mail", "contact"];
@@ -189,8 +246,13 @@ pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit
             (false, None) => return None,
         }
     } else if national && !(digits.len() == 13 && digits.starts_with(b"001")) {
-        // A national number with its trunk prefix, checked per region.
-        if !(9..=12).contains(&digits.len()) || text.contains(&b'.') {
+        // A national number with its trunk prefix, checked per region; not
+        // the 3-2-4 shape of an SSN.
+        let ssn_shape = digits.len() == 9
+            && text.len() == 11
+            && !text[3].is_ascii_digit()
+            && !text[6].is_ascii_digit();
+        if !(9..=12).contains(&digits.len()) || text.contains(&b'.') || ssn_shape {
             return None;
         }
         // A bare 0-led digit run is a phone only with a phone label or

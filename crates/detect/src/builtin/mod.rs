@@ -299,7 +299,7 @@ impl Kind {
             Kind::CreditCard => st.digits >= 12,
             Kind::Ssn => st.nine || (st.digits >= 9 && st.longest >= 3 && st.longest < 9),
             Kind::Routing => st.nine,
-            Kind::Phone => st.digits >= 10 || (st.plus && st.digits >= 8),
+            Kind::Phone => st.digits >= 9 || (st.plus && st.digits >= 8),
             Kind::Ip => st.dots >= 3,
             _ => true,
         }

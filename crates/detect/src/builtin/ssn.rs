@@ -10,7 +10,7 @@ use super::{adjust, Hit};
 use crate::context::{continues_group_left, evidence, numeric_end_ok, numeric_start_ok};
 use crate::structure::Cx;
 
-pub(crate) const PATTERN: &str = r"[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}|[0-9]{9}";
+pub(crate) const PATTERN: &str = r"[0-9]{3}[- .][0-9]{2}[- .][0-9]{4}|[0-9]{9}";
 
 const HOTWORDS: &[&str] = &[
     "ssn",
@@ -67,6 +67,9 @@ pub(crate) fn check(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
     }
     let ev = evidence(buf, s, e, 40, cx.header(s), HOTWORDS, NEGATIVE_SSN, true);
     let (hot, down) = (ev.up(), ev.down());
+    // Dots are a rare way to write an SSN (`078.05.1123`): as weak as
+    // bare digits but for a label or keyword.
+    let plain = plain || text[3] == b'.';
     let base = match (plain, hot) {
         (false, true) => Confidence::VeryLikely,
         (false, false) => Confidence::Likely,
