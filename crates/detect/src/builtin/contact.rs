@@ -1,11 +1,16 @@
 //! EMAIL_ADDRESS and PHONE_NUMBER.
 //!
-//! Emails: RFC 5321-ish local part and dotted domain with an alphabetic TLD
-//! that is not a file extension (`logo@2x.png`). Phones: NANP (area and
-//! exchange codes start 2–9 and are not N11) in the usual printed shapes,
-//! and E.164 `+CC …` numbers of 8–15 digits; never the inside of a dotted
-//! run (IP addresses, version strings). A bare 10-digit run needs a phone
-//! hotword.
+//! Emails: RFC 5321-ish local part and dotted domain with an alphabetic (or
+//! punycode `xn--…`) TLD that is not a file extension (`logo@2x.png`), not
+//! the userinfo of a URL. Phones: NANP (area and exchange codes start 2–9
+//! and are not N11) in the usual printed shapes, with a `1`/`001` prefix
+//! and an extension (`x868`, `ext. 12`); E.164 `+CC …` numbers and national
+//! numbers (`030 1234567`, `090-1234-5678`, `46 9083-0166`) checked against
+//! libphonenumber's metadata from the `phonenumber` crate (country code,
+//! national prefix, possible lengths, the region's number pattern); never
+//! the inside of a dotted run (IP addresses, version strings) or of a
+//! grouped IBAN. A bare 10-digit run is POSSIBLE; a phone label or keyword
+//! makes it LIKELY.
 
 use dlp_core::Confidence;
 
