@@ -414,3 +414,24 @@ fn html_table_headers_are_context() {
         ("4155552671".into(), Likely)
     );
 }
+
+#[test]
+fn assignments_across_window_edges_neither_panic_nor_differ() {
+    let e = Engine::new(&shorthand_rules(&["API_KEY".into()], Unlikely).unwrap()).unwrap();
+    let opts = StreamOptions {
+        window: 64 * 1024,
+        overlap: 8 * 1024,
+    };
+    // API_KEY findings reach 16 KiB: windows of 72 KiB own the first 54 KiB.
+    let edge = 54 * 1024;
+    for shift in (0..200).step_by(3) {
+        let mut text = "lorem ipsum dolor sit amet\n".repeat((edge - 100 + shift) / 27 + 1);
+        text.truncate(edge - 100 + shift);
+        text.push_str("export API_TOKEN    =   \"f8Kq2LmZ9xWv4RtY7pNc3Bd6\"\ncli --api-key f8Kq2LmZ9xWv4RtY7pNc3Bd7 x\n");
+        text.push_str(&"tail line\n".repeat(4000));
+        let whole = e.scan(text.as_bytes());
+        let streamed = e.scan_reader(text.as_bytes(), opts).unwrap();
+        assert_eq!(whole.len(), 2, "shift {shift}: {whole:?}");
+        assert_eq!(whole, streamed, "shift {shift}");
+    }
+}

@@ -400,11 +400,20 @@ fn value_at(buf: &[u8], mut vs: usize) -> Option<(usize, usize)> {
     (n >= 12).then_some((vs, vs + n))
 }
 
+/// Farthest a value starts after the operator, flag or call that names it.
+const REACH: usize = 300;
+
 /// Secrets passed as command-line flags (`--registration-token "…"`,
 /// `--api-key …`) and as the second argument of a setter
 /// (`System.setProperty("API_TOKEN", "…")`, `putenv('TOKEN', '…')`).
+///
+/// A value can start a little after its flag or call: triggers are searched
+/// from `REACH` bytes before `lo`, so a value owned by this window is found
+/// when its flag ends the previous one (the caller keeps hits that start in
+/// `lo..hi`).
 pub(crate) fn scan_flags_and_calls(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<Hit>) {
     let end = hi.min(buf.len());
+    let lo = lo.saturating_sub(REACH);
     for k in memchr::memmem::find_iter(&buf[lo..end], b"--") {
         let s = lo + k + 2;
         if k + lo > 0 && !matches!(buf[lo + k - 1], b' ' | b'\t' | b'"' | b'\'' | b'\n') {
@@ -480,15 +489,23 @@ const KEY_WORDS: &[&[u8]] = &[
 /// Keyword-gated assignments without a case-insensitive regex pass: from
 /// each `=` or `:` (memchr), read the key name before it and run the
 /// assignment check only when the name holds a secret keyword.
+///
+/// As for flags, triggers are searched from `REACH` bytes before `lo`, so
+/// a value starting in this window after an operator at the end of the
+/// previous one is found here (the caller keeps hits starting in `lo..hi`).
 pub(crate) fn scan_assignments(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<Hit>) {
     let name_char = |b: u8| is_word(b) || b == b'.' || b == b'-';
     let mut norm = Vec::with_capacity(64);
-    let mut from = lo;
+    let mut from = lo.saturating_sub(REACH);
     let mut last_end = 0;
-    while let Some(k) = memchr::memchr3(b'=', b':', b'>', &buf[from..hi]) {
+    // `from` may pass `hi` after a hit that ends in the next window.
+    while from < hi {
+        let Some(k) = memchr::memchr3(b'=', b':', b'>', &buf[from..hi]) else {
+            break;
+        };
         let c = from + k;
         from = c + 1;
-        let floor = lo.saturating_sub(64);
+        let floor = c.saturating_sub(64);
         let mut j = c;
         // Compound operators: `?=`, `::=`, `:=`, `.=`.
         while j > floor && c - j < 2 && matches!(buf[j - 1], b'?' | b':' | b'.') {
