@@ -150,19 +150,21 @@ def main():
         # JSON export.
         d = Doc(f"customers_{loc}.json")
         d.add("[\n")
-        for i, r in enumerate(rows[:30]):
+        # Halves and quarters of the rows: JSON/YAML, source, prose.
+        half, three_q = len(rows) // 2, len(rows) * 3 // 4
+        for i, r in enumerate(rows[:half]):
             d.add("  {")
             for j, c in enumerate(cols):
                 d.add(("" if j == 0 else ", ") + json.dumps(c) + ": \"")
                 d.value(r[c].replace("\n", "\\n"), DETECTOR.get(c))
                 d.add("\"")
-            d.add("}" + ("," if i < 29 else "") + "\n")
+            d.add("}" + ("," if i < half - 1 else "") + "\n")
         d.add("]\n")
         docs.append(d)
         # YAML.
         d = Doc(f"customers_{loc}.yaml")
         d.add("customers:\n")
-        for r in rows[:30]:
+        for r in rows[:half]:
             d.add(f"  - name: {r['name']}\n")
             for c in cols[1:-1]:
                 d.add(f"    {c}: ")
@@ -182,7 +184,7 @@ def main():
         docs.append(d)
         d = Doc(f"fixtures_{loc}.py")
         d.add("CUSTOMERS = [\n")
-        for r in rows[30:45]:
+        for r in rows[half:three_q]:
             d.add("    {")
             for j, c in enumerate(cols[:-1]):
                 d.add(("" if j == 0 else ", ") + repr(c) + ": '")
@@ -193,7 +195,7 @@ def main():
         docs.append(d)
         # Prose with "for example" / "sample" next to real values.
         d = Doc(f"notes_{loc}.txt")
-        for r in rows[45:]:
+        for r in rows[three_q:]:
             d.add(fake.paragraph() + "\n")
             if us:
                 d.add("For example, my SSN is ")
