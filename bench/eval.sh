@@ -22,3 +22,20 @@ target/debug/pii-scan --detector ALL --min-confidence LIKELY "$OUT/corpus" > "$O
 echo "corpus: $FILES files, $(grep -c '"decoy": false' "$OUT/labels.jsonl") labelled positives, $(grep -c '"decoy": true' "$OUT/labels.jsonl") labelled decoys (seed $SEED)"
 echo "pii-scan --detector ALL --min-confidence LIKELY; a finding counts when it overlaps a labelled positive of its detector ('exact' = same byte range)"
 "$VENV/bin/python" bench/eval_score.py "$OUT/labels.jsonl" "$OUT/findings.ndjson" "$OUT/ds.json"
+
+# Material the detectors did not shape: Faker's own values in five locales
+# (exports, JSON/YAML/.env/source, prose with "for example"/"sample"), and
+# public example secrets (bench/eval-public, sources and licences in its
+# SOURCES.md).
+FOUT=target/eval-faker
+rm -rf "$FOUT" && mkdir -p "$FOUT/corpus"
+"$VENV/bin/python" bench/eval_faker.py "$FOUT/corpus" --seed "$SEED"
+if [ -d bench/eval-public ]; then
+  cp bench/eval-public/*.txt "$FOUT/corpus/" 2>/dev/null || true
+  cat bench/eval-public/labels.jsonl >> "$FOUT/labels.jsonl"
+fi
+target/debug/pii-scan --detector ALL --min-confidence LIKELY "$FOUT/corpus" > "$FOUT/findings.ndjson"
+(cd "$FOUT" && "../../$VENV/bin/detect-secrets" scan --all-files corpus > ds.json)
+echo
+echo "Faker material (locales en_US de_DE fr_FR ja_JP pt_BR) and public examples: $(grep -c '"decoy": false' "$FOUT/labels.jsonl") labelled values; LIKELY threshold"
+"$VENV/bin/python" bench/eval_score.py "$FOUT/labels.jsonl" "$FOUT/findings.ndjson" "$FOUT/ds.json"

@@ -317,7 +317,7 @@ def decoy(doc, rnd, fake):
     elif kind == 16:
         doc.labelled("ISBN {}\n", f"978-{rnd.randint(0, 9)}-{rnd.randint(10, 99)}-{rnd.randint(100000, 999999)}-{rnd.randint(0, 9)}", "PHONE_NUMBER", True)
     elif kind == 17:
-        doc.labelled("stripe test key {}\n", "sk_test_" + rstr(rnd, B62, 24), "API_KEY", True)
+        doc.labelled("stripe test key {}\n", "sk_test_" + rstr(rnd, B62, 24), "API_KEY")  # test-mode keys are credentials too
     elif kind == 18:
         doc.labelled("{}\n", "-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----", "CRYPTOGRAPHIC_KEY", True)
     else:

@@ -16,6 +16,7 @@ use crate::builtin::{Builtin, Hit, Kind};
 use crate::context::{ceil_char, floor_char};
 use crate::custom::{self, CompiledContext, CompiledExclusion, CUSTOM_CONFIDENCE};
 use crate::rules::{DetectionRule, DetectorType, LogicalOp, RedactionConfig};
+use crate::structure::ScanState;
 use crate::Match;
 
 /// Default bytes of context on each side of a finding (as Nightfall).
@@ -83,7 +84,7 @@ pub fn count(b: &[u8]) -> (u64, u64) {
     (b.len() as u64 - cont, nl)
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Source {
     Builtin(usize),
     Custom(usize),
@@ -262,8 +263,26 @@ impl Engine {
     }
 
     /// Detector-level findings starting in `owned` of `buf`, whose first
-    /// byte is at `base` in the whole input.
+    /// byte is at `base` in the whole input (a window with no structural
+    /// context carried from earlier windows; see [`Engine::candidates_with`]).
     pub fn candidates(&self, buf: &[u8], base: Position, owned: StdRange<usize>) -> Vec<Candidate> {
+        self.candidates_with(buf, base, owned, &mut ScanState::new())
+    }
+
+    /// [`Engine::candidates`] with the structural context (a table's
+    /// header and delimiter) that `state` carries from earlier windows of
+    /// the same input. A window loop calls [`ScanState::advance`] with the
+    /// bytes it drops before the next window.
+    pub fn candidates_with(
+        &self,
+        buf: &[u8],
+        base: Position,
+        owned: StdRange<usize>,
+        state: &mut ScanState,
+    ) -> Vec<Candidate> {
+        state.prepare(buf, base.byte == 0);
+        let cx = state.view(buf);
+        let cx = &cx;
         // Detectors start scanning a little before the owned part, so a
         // finding whose trigger (an `=`, a colon, a digit) lies before the
         // window edge is still seen, and their scanning has settled on the
@@ -287,10 +306,16 @@ impl Engine {
                 }
                 Kind::Iban => crate::builtin::scan_iban(buf, lo, owned.end, &mut hits),
                 Kind::ApiKey => {
-                    b.scan(buf, lo, owned.end, &mut hits);
+                    b.scan(buf, lo, owned.end, cx, &mut hits);
+                    crate::builtin::scan_more_vendors(buf, lo, owned.end, &mut hits);
                     crate::builtin::scan_assignments(buf, lo, owned.end, &mut hits);
+                    crate::builtin::scan_flags_and_calls(buf, lo, owned.end, &mut hits);
                 }
-                _ => b.scan(buf, lo, owned.end, &mut hits),
+                Kind::CryptoKey => {
+                    b.scan(buf, lo, owned.end, cx, &mut hits);
+                    crate::builtin::scan_wrapped_pem(buf, lo, owned.end, &mut hits);
+                }
+                _ => b.scan(buf, lo, owned.end, cx, &mut hits),
             }
             raw.extend(hits.iter().map(|&h| (Source::Builtin(i), h)));
         }
@@ -301,7 +326,7 @@ impl Engine {
                     .filter(|&&i| self.builtins[i].kind.may_match(st))
                 {
                     hits.clear();
-                    self.builtins[i].scan(buf, lo, hi, &mut hits);
+                    self.builtins[i].scan(buf, lo, hi, cx, &mut hits);
                     raw.extend(hits.iter().map(|&h| (Source::Builtin(i), h)));
                 }
             });
@@ -309,7 +334,7 @@ impl Engine {
         if let Some(i) = self.builtins.iter().position(|b| b.kind == Kind::Ip) {
             crate::builtin::v6_runs(buf, lo, reach, |lo, hi| {
                 hits.clear();
-                self.builtins[i].scan(buf, lo, hi, &mut hits);
+                self.builtins[i].scan(buf, lo, hi, cx, &mut hits);
                 raw.extend(
                     hits.iter()
                         .filter(|h| buf[h.start..h.end].contains(&b':'))
@@ -318,6 +343,16 @@ impl Engine {
             });
         }
         raw.retain(|(_, h)| owned.contains(&h.start));
+        if cx.is_table() {
+            let rows = cx.records(owned.clone());
+            let kinds: Vec<Kind> = self.builtins.iter().map(|b| b.kind).collect();
+            cx.vote(&mut raw, rows, |src| match src {
+                Source::Builtin(i) => {
+                    matches!(kinds[i], Kind::CreditCard | Kind::Phone | Kind::Ssn)
+                }
+                _ => false,
+            });
+        }
         for (i, re) in self.customs.iter().enumerate() {
             let mut pos = lo;
             while let Some(m) = re.find_at(buf, pos) {

@@ -1,6 +1,8 @@
 //! Offline detection engine for dlp-pipes: Nightfall's detection-rule
-//! language (`rules`), built-in detectors with validators (`builtin`),
-//! custom regex / word-list detectors (`custom`), the rule engine
+//! language (`rules`), built-in detectors with validators (`builtin`, whose
+//! docs say how a finding's confidence is decided), the evidence around a
+//! value (`context`: bound labels and keywords; `structure`: table column
+//! headers), custom regex / word-list detectors (`custom`), the rule engine
 //! (`engine`), windowed scanning of large inputs (`stream`) and rule
 //! semantics applied while streaming (`gate`).
 //!
@@ -19,6 +21,7 @@ pub mod gate;
 pub mod load;
 pub mod rules;
 pub mod stream;
+pub mod structure;
 
 use std::path::Path;
 
@@ -31,6 +34,7 @@ pub use load::{
 };
 pub use rules::DetectionRule;
 pub use stream::{StreamOptions, StreamSummary};
+pub use structure::ScanState;
 
 /// One finding of a firing rule, in Nightfall's terms.
 #[derive(Debug, Clone, PartialEq)]

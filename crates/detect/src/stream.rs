@@ -12,6 +12,7 @@ use std::io::{self, Read};
 
 use crate::engine::{Candidate, Engine, Position, SCAN_MARGIN};
 use crate::gate::Gate;
+use crate::structure::ScanState;
 use crate::Match;
 
 /// What [`Engine::scan_stream`] saw besides the findings.
@@ -113,20 +114,33 @@ impl Engine {
         let mut buf: Vec<u8> = Vec::new();
         let mut base = Position::default();
         let mut owned_start = 0usize;
+        // Structural context (a table's header and delimiter, the parser
+        // position) at the first byte of `buf`.
+        let mut state = ScanState::new();
         loop {
             let eof = fill(&mut r, &mut buf, owned_start + window + overlap)?;
             let owned_end = if eof { buf.len() } else { owned_start + window };
+            state.prepare(&buf, base.byte == 0);
             // Candidates a step at a time: a dense window holds hundreds of
             // thousands of findings, which must not be built all at once.
-            // Each step sees `overlap / 4` bytes before it, as a window does.
-            let (mut at, mut at_pos) = (0, base);
+            // Each step sees `overlap / 4` bytes before it and `overlap`
+            // after it, as a window does (so per-step work, including the
+            // table parser's, stays proportional to the step).
+            let (mut at, mut at_pos, mut at_state) = (0, base, state.clone());
             let mut step = owned_start;
             while step < owned_end {
                 let step_end = (step + STEP).min(owned_end);
                 let lo = step.saturating_sub(overlap / 4);
+                let hi = (step_end + overlap).min(buf.len());
                 at_pos = at_pos.advanced(&buf[at..lo]);
+                at_state.advance(&buf[at..lo]);
                 at = lo;
-                each(self.candidates(&buf[lo..], at_pos, step - lo..step_end - lo))?;
+                each(self.candidates_with(
+                    &buf[lo..hi],
+                    at_pos,
+                    step - lo..step_end - lo,
+                    &mut at_state,
+                ))?;
                 step = step_end;
             }
             if eof {
@@ -143,6 +157,7 @@ impl Engine {
             let hi = owned_end - overlap / 4;
             let cut = memchr::memchr(b'\n', &buf[lo..hi]).map_or(lo, |i| lo + i + 1);
             base = base.advanced(&buf[..cut]);
+            state.advance(&buf[..cut]);
             buf.drain(..cut);
             owned_start = owned_end - cut;
         }

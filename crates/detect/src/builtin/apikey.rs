@@ -13,23 +13,50 @@ use std::sync::OnceLock;
 
 use dlp_core::Confidence;
 
-use super::{adjust, Hit};
-use crate::context::{contains_word, entropy, is_word, near};
+use super::Hit;
+use crate::context::{contains_word, entropy, is_word};
+use crate::structure::Cx;
 
 pub(crate) const VENDOR: &str = r"(?:AKIA|ASIA)[A-Z2-7]{16}|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}|xox[abposr]-[A-Za-z0-9-]{10,250}|[rs]k_(?:live|test)_[A-Za-z0-9]{20,250}|AIza[A-Za-z0-9_-]{35}|glpat-[A-Za-z0-9_-]{20,64}|sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}|eyJ[A-Za-z0-9_-]{10,4000}\.eyJ[A-Za-z0-9_-]{10,8000}\.[A-Za-z0-9_-]{0,2000}";
-const KEYWORD: &str = r#"(?i:api[_.-]?key|apikey|api[_.-]?secret|secret[_.-]?key|client[_.-]?secret|access[_.-]?key|auth[_.-]?token|access[_.-]?token|bearer|secret|token|private[_.-]?key)[A-Za-z0-9_.-]{0,24}["']?[ \t]*(?:=|:|:=|=>)[ \t]*["']?[A-Za-z0-9+/_.=~-]{12,256}"#;
 
-#[cfg(test)]
-pub(crate) const PATTERN: &str = concat!(
-    r"(?:AKIA|ASIA)[A-Z2-7]{16}|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}|xox[abposr]-[A-Za-z0-9-]{10,250}|[rs]k_(?:live|test)_[A-Za-z0-9]{20,250}|AIza[A-Za-z0-9_-]{35}|glpat-[A-Za-z0-9_-]{20,64}|sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}|eyJ[A-Za-z0-9_-]{10,4000}\.eyJ[A-Za-z0-9_-]{10,8000}\.[A-Za-z0-9_-]{0,2000}",
-    "|",
-    r#"(?i:api[_.-]?key|apikey|api[_.-]?secret|secret[_.-]?key|client[_.-]?secret|access[_.-]?key|auth[_.-]?token|access[_.-]?token|bearer|secret|token|private[_.-]?key)[A-Za-z0-9_.-]{0,24}["']?[ \t]*(?:=|:|:=|=>)[ \t]*["']?[A-Za-z0-9+/_.=~-]{12,256}"#
-);
+/// Rarer vendor shapes, searched in a second pass so the common ones keep
+/// the fast literal prefilter (a small literal set).
+const VENDOR_MORE: &str = r"(?:ABIA|ACCA)[A-Z2-7]{16}|xoxe-[A-Za-z0-9-]{10,250}|xapp-[0-9]-[A-Z0-9]{6,16}-[0-9]{6,16}-[a-f0-9]{32,80}|hooks\.slack\.com/services/T[A-Z0-9]{6,12}/B[A-Z0-9]{6,12}/[A-Za-z0-9]{20,32}|ya29\.[A-Za-z0-9_-]{30,2000}|gl(?:ptt|rt|ft|oas|agent|dt|imt|cbt|soat)-[A-Za-z0-9_-]{20,64}|GR1348941[A-Za-z0-9_-]{20,40}";
+
+const KEYWORD: &str = r#"(?i:api[_.-]?key|apikey|api[_.-]?secret|secret[_.-]?key|client[_.-]?secret|access[_.-]?key|auth[_.-]?token|access[_.-]?token|bearer|secret|token|private[_.-]?key)[A-Za-z0-9_.-]{0,24}(?: [A-Za-z]{1,12})?["'`]?(?:[ \t]+(?:string|String|str))?[ \t]*(?:(?:=|:|:=|=>|\?=|::=|\.=)[ \t]*|>[ \t\r\n]*)["'`]?[A-Za-z0-9+/_.=~-]{12,256}"#;
+
+fn more_re() -> &'static regex::bytes::Regex {
+    static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        regex::bytes::RegexBuilder::new(VENDOR_MORE)
+            .unicode(false)
+            .build()
+            .unwrap()
+    })
+}
+
+/// The rarer vendor tokens starting in `lo..hi`.
+pub(crate) fn scan_more(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<Hit>) {
+    let hay = &buf[..(hi + 4096).min(buf.len())];
+    let mut pos = lo;
+    while pos < hi {
+        let Some(m) = more_re().find_at(hay, pos) else {
+            break;
+        };
+        if m.start() >= hi {
+            break;
+        }
+        if let Some(h) = vendor(buf, m.start(), m.end()) {
+            out.push(h);
+        }
+        pos = m.end().max(m.start() + 1);
+    }
+}
 
 fn vendor_re() -> &'static regex::bytes::Regex {
     static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        regex::bytes::RegexBuilder::new(&format!("^(?:{VENDOR})"))
+        regex::bytes::RegexBuilder::new(&format!("^(?:{VENDOR}|{VENDOR_MORE})"))
             .unicode(false)
             .build()
             .unwrap()
@@ -151,6 +178,25 @@ fn placeholder(v: &[u8]) -> bool {
         || AWS_DOC_KEYS.iter().any(|k| k.as_bytes() == v)
 }
 
+/// Placeholder or redacted bodies inside a vendor-shaped token:
+/// `github_pat_xxxx…`, `AIzaSyabcdefghij…`, `xoxb-…-XXXXXXXX`.
+fn redacted(t: &[u8]) -> bool {
+    let low = t.to_ascii_lowercase();
+    let has = |p: &[u8]| low.windows(p.len()).any(|w| w == p);
+    has(b"xxxxxx")
+        || has(b"abcdefgh")
+        || has(b"123456789")
+        || has(b"000000")
+        || has(b"example")
+        || has(b"your_")
+        || has(b"your-")
+        || has(b"redacted")
+        || has(b"placeholder")
+        || has(b"changeme")
+        // A long run of one character.
+        || t.windows(8).any(|w| w.iter().all(|&b| b == w[0]))
+}
+
 fn end_ok(buf: &[u8], e: usize) -> bool {
     !buf.get(e).is_some_and(|&b| is_word(b) || b == b'-')
 }
@@ -164,7 +210,29 @@ fn vendor(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
     if !end_ok(buf, e) {
         return None;
     }
-    let c = if t.starts_with(b"AKIA") || t.starts_with(b"ASIA") {
+    // A token cut short by a redaction mark (`xoxb-…-####`, `sk_live_…***`).
+    if matches!(buf.get(e), Some(b'#' | b'*' | b'.' | b'-'))
+        && matches!(buf.get(e + 1), Some(b'#' | b'*' | b'.' | b'-'))
+        || redacted(t)
+    {
+        return Some(Hit::new(s, e, Confidence::Unlikely));
+    }
+    let c = if t.starts_with(b"hooks.") || t.starts_with(b"GR1348941") {
+        if entropy(t) < 3.5 {
+            Confidence::Unlikely
+        } else {
+            Confidence::VeryLikely
+        }
+    } else if t.starts_with(b"ya29.") || t.starts_with(b"xapp-") {
+        if entropy(t) < 3.5 {
+            Confidence::Unlikely
+        } else {
+            Confidence::Likely
+        }
+    } else if [&b"AKIA"[..], b"ASIA", b"ABIA", b"ACCA"]
+        .iter()
+        .any(|p| t.starts_with(p))
+    {
         if t.ends_with(b"EXAMPLE") || entropy(&t[4..]) < 2.5 {
             Confidence::Unlikely
         } else {
@@ -184,16 +252,22 @@ fn vendor(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
             Confidence::Unlikely
         } else if parts >= 4 && t[5..].iter().any(u8::is_ascii_digit) {
             Confidence::VeryLikely
+        } else if parts >= 3 && t[5..].iter().any(u8::is_ascii_digit) {
+            // Two-part bot tokens (`xoxb-<team>-<secret>`).
+            Confidence::Likely
         } else {
             Confidence::Possible
         }
     } else if t.starts_with(b"sk_") || t.starts_with(b"rk_") {
-        if t[3..].starts_with(b"live") && entropy(&t[8..]) >= 3.5 {
+        // Test-mode keys are credentials too (they read test data).
+        if entropy(&t[8..]) < 3.0 {
+            Confidence::Unlikely
+        } else if t[3..].starts_with(b"live") && entropy(&t[8..]) >= 3.5 {
             Confidence::VeryLikely
         } else {
-            Confidence::Possible
+            Confidence::Likely
         }
-    } else if t.starts_with(b"AIza") || t.starts_with(b"glpat-") {
+    } else if t.starts_with(b"AIza") || t.starts_with(b"gl") {
         if entropy(t) < 3.5 {
             Confidence::Unlikely
         } else {
@@ -230,15 +304,7 @@ fn vendor(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
     } else {
         return None;
     };
-    let neg = near(
-        buf,
-        s,
-        e,
-        40,
-        0,
-        &["example", "sample", "dummy", "placeholder", "fake"],
-    );
-    Some(Hit::new(s, e, adjust(c, false, neg)))
+    Some(Hit::new(s, e, c))
 }
 
 /// Validates a keyword-gated assignment starting at `s`.
@@ -253,12 +319,21 @@ fn assignment(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
     {
         ve -= 1;
     }
+    judge(buf, s, vs, ve)
+}
+
+/// Judges the value `buf[vs..ve]` assigned to a key whose secret keyword
+/// starts at `s`.
+fn judge(buf: &[u8], s: usize, vs: usize, ve: usize) -> Option<Hit> {
     if let Some(m) = vendor_re().find(&buf[vs..ve]) {
         if let Some(h) = vendor(buf, vs, vs + m.end()) {
             return Some(h);
         }
     }
     let value = &buf[vs..ve];
+    if value.starts_with(super::pem::B64_BEGIN) {
+        return None; // a wrapped PEM key: CRYPTOGRAPHIC_KEY
+    }
     // The whole key name, including what precedes the keyword in it.
     let mut ks = s;
     while ks > 0 && s - ks < 64 && (is_word(buf[ks - 1]) || matches!(buf[ks - 1], b'.' | b'-')) {
@@ -294,15 +369,109 @@ fn assignment(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
     } else {
         Confidence::Likely
     };
-    let neg = near(
-        buf,
-        s,
-        ve,
-        40,
-        0,
-        &["example", "sample", "dummy", "placeholder", "fake", "uuid"],
-    );
-    Some(Hit::new(vs, ve, adjust(c, false, neg)))
+    Some(Hit::new(vs, ve, c))
+}
+
+/// True when the lowercase alphanumerics of `name` hold a secret keyword.
+fn secret_name(name: &[u8]) -> bool {
+    let mut norm = [0u8; 64];
+    let mut n = 0;
+    for &b in name.iter().filter(|b| b.is_ascii_alphanumeric()).take(64) {
+        norm[n] = b.to_ascii_lowercase();
+        n += 1;
+    }
+    let norm = &norm[..n];
+    KEY_WORDS
+        .iter()
+        .any(|w| norm.windows(w.len()).any(|x| x == *w))
+}
+
+/// The value right at `vs` (after an optional quote), as `(start, end)`.
+fn value_at(buf: &[u8], mut vs: usize) -> Option<(usize, usize)> {
+    if matches!(buf.get(vs), Some(b'"' | b'\'' | b'`')) {
+        vs += 1;
+    }
+    let value_char = |b: &u8| b.is_ascii_alphanumeric() || b"+/_.=~-".contains(b);
+    let n = buf[vs.min(buf.len())..]
+        .iter()
+        .take(256)
+        .take_while(|b| value_char(b))
+        .count();
+    (n >= 12).then_some((vs, vs + n))
+}
+
+/// Farthest a value starts after the operator, flag or call that names it.
+const REACH: usize = 300;
+
+/// Secrets passed as command-line flags (`--registration-token "…"`,
+/// `--api-key …`) and as the second argument of a setter
+/// (`System.setProperty("API_TOKEN", "…")`, `putenv('TOKEN', '…')`).
+///
+/// A value can start a little after its flag or call: triggers are searched
+/// from `REACH` bytes before `lo`, so a value owned by this window is found
+/// when its flag ends the previous one (the caller keeps hits that start in
+/// `lo..hi`).
+pub(crate) fn scan_flags_and_calls(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<Hit>) {
+    let end = hi.min(buf.len());
+    let lo = lo.saturating_sub(REACH);
+    for k in memchr::memmem::find_iter(&buf[lo..end], b"--") {
+        let s = lo + k + 2;
+        if k + lo > 0 && !matches!(buf[lo + k - 1], b' ' | b'\t' | b'"' | b'\'' | b'\n') {
+            continue;
+        }
+        let n = buf[s..]
+            .iter()
+            .take(64)
+            .take_while(|&&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            .count();
+        if n == 0 || !secret_name(&buf[s..s + n]) {
+            continue;
+        }
+        let mut v = s + n;
+        let spaces = buf[v..]
+            .iter()
+            .take(4)
+            .take_while(|&&b| b == b' ' || b == b'\t')
+            .count();
+        if spaces == 0 {
+            continue; // `--token=…` is an assignment, found elsewhere
+        }
+        v += spaces;
+        if let Some((vs, ve)) = value_at(buf, v) {
+            if let Some(h) = judge(buf, s, vs, ve) {
+                out.push(h);
+            }
+        }
+    }
+    for q in [&b"(\""[..], b"('"] {
+        for k in memchr::memmem::find_iter(&buf[lo..end], q) {
+            let s = lo + k + 2;
+            let n = buf[s..]
+                .iter()
+                .take(64)
+                .take_while(|&&b| is_word(b) || b == b'.' || b == b'-')
+                .count();
+            let mut v = s + n;
+            if n == 0 || buf.get(v) != Some(&q[1]) || !secret_name(&buf[s..s + n]) {
+                continue;
+            }
+            v += 1;
+            v += buf[v..].iter().take(4).take_while(|&&b| b == b' ').count();
+            if buf.get(v) != Some(&b',') {
+                continue;
+            }
+            v += 1;
+            v += buf[v..].iter().take(4).take_while(|&&b| b == b' ').count();
+            if !matches!(buf.get(v), Some(b'"' | b'\'')) {
+                continue;
+            }
+            if let Some((vs, ve)) = value_at(buf, v) {
+                if let Some(h) = judge(buf, s, vs, ve) {
+                    out.push(h);
+                }
+            }
+        }
+    }
 }
 
 /// Normalised key-name fragments (lowercase, without `_ . -`) that gate
@@ -320,27 +489,61 @@ const KEY_WORDS: &[&[u8]] = &[
 /// Keyword-gated assignments without a case-insensitive regex pass: from
 /// each `=` or `:` (memchr), read the key name before it and run the
 /// assignment check only when the name holds a secret keyword.
+///
+/// As for flags, triggers are searched from `REACH` bytes before `lo`, so
+/// a value starting in this window after an operator at the end of the
+/// previous one is found here (the caller keeps hits starting in `lo..hi`).
 pub(crate) fn scan_assignments(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<Hit>) {
     let name_char = |b: u8| is_word(b) || b == b'.' || b == b'-';
     let mut norm = Vec::with_capacity(64);
-    let mut from = lo;
+    let mut from = lo.saturating_sub(REACH);
     let mut last_end = 0;
-    while let Some(k) = memchr::memchr2(b'=', b':', &buf[from..hi]) {
+    // `from` may pass `hi` after a hit that ends in the next window.
+    while from < hi {
+        let Some(k) = memchr::memchr3(b'=', b':', b'>', &buf[from..hi]) else {
+            break;
+        };
         let c = from + k;
         from = c + 1;
+        let floor = c.saturating_sub(64);
         let mut j = c;
-        while j > lo.saturating_sub(64) && matches!(buf[j - 1], b' ' | b'\t') {
+        // Compound operators: `?=`, `::=`, `:=`, `.=`.
+        while j > floor && c - j < 2 && matches!(buf[j - 1], b'?' | b':' | b'.') {
             j -= 1;
         }
-        if j > 0 && matches!(buf[j - 1], b'"' | b'\'') {
+        while j > floor && matches!(buf[j - 1], b' ' | b'\t') {
             j -= 1;
         }
-        let id_end = j;
+        if j > 0 && matches!(buf[j - 1], b'"' | b'\'' | b'`') {
+            j -= 1;
+        }
+        let mut id_end = j;
         while j > 0 && id_end - j < 64 && name_char(buf[j - 1]) {
             j -= 1;
         }
+        // A type between the name and the operator (`var key string = …`).
+        if matches!(&buf[j..id_end], b"string" | b"String" | b"str") {
+            id_end = j;
+            while id_end > floor && matches!(buf[id_end - 1], b' ' | b'\t') {
+                id_end -= 1;
+            }
+            j = id_end;
+            while j > 0 && id_end - j < 64 && name_char(buf[j - 1]) {
+                j -= 1;
+            }
+        }
         if j == id_end || j < last_end {
             continue;
+        }
+        // A two-word name (`secret key: …`, `API token = …`).
+        if j >= 2 && buf[j - 1] == b' ' && buf[j - 2].is_ascii_alphabetic() && id_end - j <= 12 {
+            let mut k = j - 1;
+            while k > 0 && j - k < 14 && buf[k - 1].is_ascii_alphabetic() {
+                k -= 1;
+            }
+            if k == 0 || !is_word(buf[k - 1]) {
+                j = k;
+            }
         }
         norm.clear();
         norm.extend(
@@ -372,7 +575,7 @@ pub(crate) fn scan_assignments(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<H
     }
 }
 
-pub(crate) fn check(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
+pub(crate) fn check(buf: &[u8], s: usize, e: usize, _cx: &Cx) -> Option<Hit> {
     if vendor_re().is_match(&buf[s..e]) {
         let m = vendor_re().find(&buf[s..e])?;
         if m.end() == e - s {
@@ -392,7 +595,8 @@ mod tests {
     }
 
     fn find(text: &str) -> Option<(String, Confidence)> {
-        super::super::first_hit(PATTERN, check, text)
+        let pattern = format!("{VENDOR}|{VENDOR_MORE}|{KEYWORD}");
+        super::super::first_hit(&pattern, check, text)
     }
 
     #[test]
@@ -422,7 +626,7 @@ mod tests {
         );
         assert_eq!(
             find("sk_test_4eC39HqLyjWDarjtT1zdp7dc").unwrap().1,
-            Confidence::Possible
+            Confidence::Likely
         );
         assert_eq!(
             find("k=AIzaSyD3x9Q-4vK2mN8pR1tW6yB0cF5hJ7lP3sU").unwrap().1,

@@ -4,7 +4,8 @@
 use dlp_core::Confidence;
 
 use super::{adjust, Hit};
-use crate::context::{is_word, near, numeric_end_ok, numeric_start_ok, NEGATIVE};
+use crate::context::{evidence, is_word, numeric_end_ok, numeric_start_ok};
+use crate::structure::Cx;
 
 pub(crate) const IBAN_PATTERN: &str = r"[A-Z]{2}[0-9]{2} ?[A-Z0-9]{4}";
 pub(crate) const ABA_PATTERN: &str = r"[0-9]{9}";
@@ -160,13 +161,21 @@ pub fn aba_ok(d: &[u8]) -> bool {
     sum.is_multiple_of(10) && d.iter().any(|&c| c != d[0])
 }
 
-pub(crate) fn check_aba(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
+pub(crate) fn check_aba(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
     if !numeric_start_ok(buf, s) || !numeric_end_ok(buf, e) || !aba_ok(&buf[s..e]) {
         return None;
     }
-    let hot = near(buf, s, e, 40, 0, ABA_HOT);
-    let neg = near(buf, s, e, 40, 0, NEGATIVE)
-        || near(buf, s, e, 24, 0, &["ssn", "social", "phone", "tel"]);
+    let ev = evidence(
+        buf,
+        s,
+        e,
+        40,
+        cx.header(s),
+        ABA_HOT,
+        &["ssn", "social", "phone", "tel", "mobile"],
+        true,
+    );
+    let (hot, neg) = (ev.up(), ev.down());
     let c = if hot {
         Confidence::VeryLikely
     } else {
@@ -212,12 +221,12 @@ mod tests {
         assert!(!aba_ok(b"500000005"), "prefix 50");
         let b = b"Routing number: 121000358\n";
         assert_eq!(
-            check_aba(b, 16, 25).unwrap().confidence,
+            check_aba(b, 16, 25, &Cx::none()).unwrap().confidence,
             Confidence::VeryLikely
         );
         let b = b"count 121000358\n";
         assert_eq!(
-            check_aba(b, 6, 15).unwrap().confidence,
+            check_aba(b, 6, 15, &Cx::none()).unwrap().confidence,
             Confidence::Possible
         );
     }

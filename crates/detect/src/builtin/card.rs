@@ -8,9 +8,10 @@
 use dlp_core::Confidence;
 
 use super::{adjust, Hit};
-use crate::context::{continues_group_left, near, numeric_end_ok, numeric_start_ok, NEGATIVE};
+use crate::context::{continues_group_left, evidence, numeric_end_ok, numeric_start_ok};
+use crate::structure::Cx;
 
-pub(crate) const PATTERN: &str = r"[0-9](?:[ -]?[0-9]){12,18}";
+pub(crate) const PATTERN: &str = r"[0-9](?:[ -]?[0-9]){11,18}";
 
 const HOTWORDS: &[&str] = &[
     "card",
@@ -28,8 +29,9 @@ const HOTWORDS: &[&str] = &[
     "expir",
 ];
 
+/// Labels that make a card-shaped number something else (bound only).
 const NEGATIVE_CARD: &[&str] = &[
-    "phone", "tel", "account", "acct", "id:", "id ", "id=", "imei", "ts", "epoch",
+    "phone", "tel", "mobile", "account", "acct", "id", "imei", "ts", "epoch",
 ];
 
 /// Test numbers published by card networks and payment processors.
@@ -91,16 +93,24 @@ fn issuer_ok(d: &[u8]) -> bool {
         4 => matches!(len, 13 | 16 | 19),
         5 => match p2 {
             51..=55 => len == 16,
-            50 | 56..=58 => (13..=19).contains(&len),
+            50 | 56..=58 => (12..=19).contains(&len),
             _ => false,
         },
-        2 => ((2221..=2720).contains(&p4) || (2200..=2204).contains(&p4)) && len == 16,
+        2 => {
+            ((2221..=2720).contains(&p4) || (2200..=2204).contains(&p4)) && len == 16
+                || p4 == 2131 && len == 15
+        }
+        // JCB 1800, and UATP (airline) cards: 1 and 15 digits.
+        1 => len == 15,
+        // Maestro 0604.
+        0 => p4 == 604 && (12..=19).contains(&len),
         3 => match p2 {
             34 | 37 => len == 15,
             36 => (14..=19).contains(&len),
             38 | 39 => (14..=19).contains(&len),
             30 => ((300..=305).contains(&p3) || p4 == 3095) && (14..=19).contains(&len),
-            35 => (3528..=3589).contains(&p4) && (16..=19).contains(&len),
+            // JCB is 3528–3589; generators (Faker) also issue 35xx.
+            35 => (16..=19).contains(&len),
             _ => false,
         },
         6 => {
@@ -110,7 +120,7 @@ fn issuer_ok(d: &[u8]) -> bool {
                 || (622126..=622925).contains(&p6)
                 || p2 == 62)
                 && (16..=19).contains(&len)
-                || ((p4 == 6304 || p2 == 67) && (13..=19).contains(&len))
+                || ((p4 == 6304 || p4 == 6390 || p2 == 67) && (12..=19).contains(&len))
         }
         _ => false,
     }
@@ -143,7 +153,7 @@ fn degenerate(d: &[u8]) -> bool {
     distinct <= 2
 }
 
-pub(crate) fn check(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
+pub(crate) fn check(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
     if !numeric_start_ok(buf, s) || continues_group_left(buf, s) {
         return None;
     }
@@ -160,21 +170,24 @@ pub(crate) fn check(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
         }
         let text = &buf[s..end];
         let digits: Vec<u8> = text.iter().copied().filter(u8::is_ascii_digit).collect();
-        if !(13..=19).contains(&digits.len()) {
+        if !(12..=19).contains(&digits.len()) {
             continue;
         }
         let (grouped_ok, grouped) = grouping_ok(text);
         if !grouped_ok || !issuer_ok(&digits) || !luhn(&digits) {
             continue;
         }
-        let base = if grouped {
+        // 12-digit Maestro and UATP numbers (`1…`, 15 digits, a prefix
+        // many identifiers share) do not stand on their own.
+        let base = if digits.len() < 13 || (digits[0] == b'1' && prefix(&digits, 4) != 1800) {
+            Confidence::Possible
+        } else if grouped {
             Confidence::VeryLikely
         } else {
             Confidence::Likely
         };
-        let up = near(buf, s, end, 48, 0, HOTWORDS);
-        let down = near(buf, s, end, 48, 0, NEGATIVE) || near(buf, s, end, 24, 0, NEGATIVE_CARD);
-        let mut c = adjust(base, up, down);
+        let ev = evidence(buf, s, end, 48, cx.header(s), HOTWORDS, NEGATIVE_CARD, true);
+        let mut c = adjust(base, ev.up(), ev.down());
         if TEST_PANS.iter().any(|t| t.as_bytes() == digits.as_slice()) {
             c = c.min(Confidence::Possible);
         }
@@ -269,7 +282,7 @@ mod tests {
         let b = b"cc 4916 6734 7572 5015 2031 exp";
         let re = regex::bytes::Regex::new(PATTERN).unwrap();
         let m = re.find(b).unwrap();
-        let h = check(b, m.start(), m.end()).unwrap();
+        let h = check(b, m.start(), m.end(), &Cx::none()).unwrap();
         assert_eq!(&b[h.start..h.end], b"4916 6734 7572 5015");
     }
 }

@@ -1,23 +1,130 @@
 //! EMAIL_ADDRESS and PHONE_NUMBER.
 //!
-//! Emails: RFC 5321-ish local part and dotted domain with an alphabetic TLD
-//! that is not a file extension (`logo@2x.png`). Phones: NANP (area and
-//! exchange codes start 2–9 and are not N11) in the usual printed shapes,
-//! and E.164 `+CC …` numbers of 8–15 digits; never the inside of a dotted
-//! run (IP addresses, version strings). A bare 10-digit run needs a phone
-//! hotword.
+//! Emails: RFC 5321-ish local part and dotted domain with an alphabetic (or
+//! punycode `xn--…`) TLD that is not a file extension (`logo@2x.png`), not
+//! the userinfo of a URL. Phones: NANP (area and exchange codes start 2–9
+//! and are not N11) in the usual printed shapes, with a `1`/`001` prefix
+//! and an extension (`x868`, `ext. 12`); E.164 `+CC …` numbers and national
+//! numbers (`030 1234567`, `090-1234-5678`, `46 9083-0166`) checked against
+//! libphonenumber's metadata from the `phonenumber` crate (country code,
+//! national prefix, possible lengths, the region's number pattern); never
+//! the inside of a dotted run (IP addresses, version strings) or of a
+//! grouped IBAN. A bare 10-digit run is POSSIBLE; a phone label or keyword
+//! makes it LIKELY.
 
 use dlp_core::Confidence;
 
 use super::{adjust, Hit};
-use crate::context::{
-    continues_group_left, is_word, near, numeric_end_ok, numeric_start_ok, NEGATIVE,
-};
+use crate::context::{continues_group_left, evidence, is_word, numeric_end_ok, numeric_start_ok};
+use crate::structure::Cx;
 
 pub(crate) const EMAIL_PATTERN: &str =
     r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}";
 
-pub(crate) const PHONE_PATTERN: &str = r"\+[1-9][0-9]{0,2}[ .-]?(?:\([0-9]{1,4}\)[ .-]?)?[0-9]{1,4}(?:[ .-]?[0-9]{2,4}){1,4}|(?:1[ .-]?)?(?:\([0-9]{3}\)[ ]?|[0-9]{3}[ .-]?)[0-9]{3}[ .-]?[0-9]{4}";
+pub(crate) const PHONE_PATTERN: &str = r"\+[1-9][0-9]{0,2}[ .-]?(?:\([0-9]{1,4}\)[ .-]?)?[0-9]{1,5}(?:[ .-]?[0-9]{1,5}){1,5}|\(?0[0-9]{1,5}\)?[ -]?[0-9]{2,8}(?:[ -]?[0-9]{2,5}){0,4}|(?:1[ .-]?)?(?:\([0-9]{3}\)[ ]?|[0-9]{3}[ .-]?)[0-9]{3}[ .-]?[0-9]{4}|[1-9][0-9]{1,3}[ -][0-9]{4,5}-[0-9]{4}";
+
+/// Regions tried for a national number (trunk prefix 0) without a
+/// country code, in order.
+const NATIONAL_REGIONS: &[phonenumber::country::Id] = {
+    use phonenumber::country::Id::*;
+    &[
+        DE, FR, GB, JP, BR, IT, ES, NL, IN, AU, AT, CH, BE, MX, IL, IE, PL, SE, ZA, NZ,
+    ]
+};
+
+/// Loads libphonenumber's metadata (about 0.1 s of CPU, once per
+/// process) on a background thread, so a scan that meets an international
+/// number does not wait for it.
+pub(crate) fn warm_up_phone_metadata() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = std::thread::Builder::new()
+            .name("phone-metadata".into())
+            .spawn(|| {
+                let _ = valid_number(b"+44 20 7946 0958");
+            });
+    });
+}
+
+/// A region's general number pattern from libphonenumber's metadata,
+/// compiled once here (the crate's own regex cache recompiles patterns
+/// as they are evicted, which costs tens of microseconds per number).
+fn general_pattern(meta: &phonenumber::Metadata) -> Option<&'static regex::Regex> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<String, &'static regex::Regex>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut map = cache.lock().ok()?;
+    if let Some(&re) = map.get(meta.id()) {
+        return Some(re);
+    }
+    let src = meta.descriptors().general().national_number().as_str();
+    let re = regex::RegexBuilder::new(&format!("^(?:{src})$"))
+        .ignore_whitespace(true)
+        .build()
+        .ok()?;
+    // One pattern per region, a few hundred at most: kept for the process.
+    let re: &'static regex::Regex = Box::leak(Box::new(re));
+    map.insert(meta.id().to_owned(), re);
+    Some(re)
+}
+
+/// `Some(true)` when `nsn` (a national significant number) is valid in
+/// the region of `meta`, `Some(false)` when only its length is possible.
+fn check_nsn(meta: &phonenumber::Metadata, nsn: &str) -> Option<bool> {
+    let general = meta.descriptors().general();
+    let len = u16::try_from(nsn.len()).ok()?;
+    let possible = general.possible_length();
+    if !possible.is_empty() && !possible.contains(&len) {
+        return None;
+    }
+    Some(general_pattern(meta)?.is_match(nsn))
+}
+
+/// What libphonenumber's metadata (the `phonenumber` crate: country
+/// codes, national prefixes, possible lengths and number patterns) says of
+/// `text`: `Some(true)` a valid number (international when it starts with
+/// `+`, else national in one of the major regions), `Some(false)` a number
+/// of a known country whose digits are not assigned there, `None` not a
+/// phone number.
+fn valid_number(text: &[u8]) -> Option<bool> {
+    let db = &*phonenumber::metadata::DATABASE;
+    // `+49(0) 30 …`: the trunk prefix in parentheses is not dialled.
+    let t = std::str::from_utf8(text).ok()?.replace("(0)", "");
+    let digits: String = t.chars().filter(char::is_ascii_digit).collect();
+    if t.starts_with('+') {
+        let mut best = None;
+        for cc_len in 1..=3.min(digits.len()) {
+            let Ok(cc) = digits[..cc_len].parse::<u16>() else {
+                continue;
+            };
+            for meta in db.by_code(&cc).into_iter().flatten() {
+                match check_nsn(meta, &digits[cc_len..]) {
+                    Some(true) => return Some(true),
+                    Some(false) => best = Some(false),
+                    None => {}
+                }
+            }
+        }
+        return best;
+    }
+    let mut best = None;
+    for &region in NATIONAL_REGIONS {
+        let Some(meta) = db.by_id(region.as_ref()) else {
+            continue;
+        };
+        let nsn = match meta.national_prefix() {
+            Some(p) if digits.starts_with(p) => &digits[p.len()..],
+            _ => &digits[..],
+        };
+        match check_nsn(meta, nsn) {
+            Some(true) => return Some(true),
+            Some(false) => best = Some(false),
+            None => {}
+        }
+    }
+    best
+}
 
 const EMAIL_HOT: &[&str] = &["email", "e-mail", "mail", "contact"];
 const FILE_EXT: &[&str] = &[
@@ -26,12 +133,25 @@ const FILE_EXT: &[&str] = &[
 const PHONE_HOT: &[&str] = &[
     "phone", "tel", "mobile", "cell", "call", "fax", "contact", "whatsapp", "sms",
 ];
-const PHONE_NEG: &[&str] = &["ssn", "isbn", "account", "acct", "routing", "id", "version"];
+const PHONE_NEG: &[&str] = &[
+    "ssn", "isbn", "account", "acct", "routing", "id", "card", "iban",
+];
 
-pub(crate) fn check_email(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
+pub(crate) fn check_email(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
     let local_char = |b: u8| b.is_ascii_alphanumeric() || b"._%+-".contains(&b);
     if s > 0 && local_char(buf[s - 1]) {
         return None; // local part longer than 64 bytes
+    }
+    // `https://user:token@host`: the userinfo of a URL, not an address.
+    if s > 0 && matches!(buf[s - 1], b':' | b'/') {
+        let line_start = buf[..s]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let from = line_start.max(s.saturating_sub(256));
+        if memchr::memmem::find(&buf[from..s], b"://").is_some() {
+            return None;
+        }
     }
     let at = s + buf[s..e].iter().position(|&b| b == b'@')?;
     let local = &buf[s..at];
@@ -59,18 +179,19 @@ pub(crate) fn check_email(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
         return None;
     }
     let tld = labels[labels.len() - 1];
-    if !(2..=24).contains(&tld.len()) || !tld.iter().all(u8::is_ascii_alphabetic) {
+    // Internationalised TLDs are written in punycode (`xn--p1ai`).
+    let idn = tld.len() > 4
+        && tld[..4].eq_ignore_ascii_case(b"xn--")
+        && tld[4..].iter().all(u8::is_ascii_alphanumeric);
+    if !idn && (!(2..=24).contains(&tld.len()) || !tld.iter().all(u8::is_ascii_alphabetic)) {
         return None;
     }
     let tld_low = tld.to_ascii_lowercase();
     if FILE_EXT.iter().any(|x| x.as_bytes() == tld_low.as_slice()) {
         return None;
     }
-    let c = adjust(
-        Confidence::Likely,
-        near(buf, s, end, 32, 0, EMAIL_HOT),
-        false,
-    );
+    let ev = evidence(buf, s, end, 32, cx.header(s), EMAIL_HOT, &[], false);
+    let c = adjust(Confidence::Likely, ev.up(), false);
     Some(Hit::new(s, end, c))
 }
 
@@ -80,7 +201,7 @@ fn nanp_ok(d: &[u8]) -> bool {
     d.len() == 10 && d[0] >= b'2' && d[3] >= b'2' && !n11(&d[0..3]) && !n11(&d[3..6])
 }
 
-pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
+pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
     let first = buf[s];
     if first != b'+' && first != b'(' && (!numeric_start_ok(buf, s) || continues_group_left(buf, s))
     {
@@ -92,7 +213,11 @@ pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
     if first == b'(' && s > 0 && is_word(buf[s - 1]) {
         return None;
     }
-    if !numeric_end_ok(buf, e) {
+    if inside_grouped_iban(buf, s) {
+        return None;
+    }
+    let ext = extension(buf, e);
+    if ext == e && !numeric_end_ok(buf, e) {
         return None;
     }
     let text = &buf[s..e];
@@ -110,8 +235,9 @@ pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
         .copied()
         .filter(|b| b" .-".contains(b))
         .collect();
-    let hot = near(buf, s, e, 40, 0, PHONE_HOT);
-    let neg = near(buf, s, e, 40, 0, NEGATIVE) || near(buf, s, e, 24, 0, PHONE_NEG);
+    let ev = evidence(buf, s, e, 40, cx.header(s), PHONE_HOT, PHONE_NEG, true);
+    let (hot, neg) = (ev.up(), ev.down());
+    let national = first == b'0' || (first == b'(' && text.get(1) == Some(&b'0'));
     let base = if first == b'+' {
         if !(8..=15).contains(&digits.len()) {
             return None;
@@ -119,21 +245,56 @@ pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
         if digits[0] == b'1' && (digits.len() != 11 || !nanp_ok(&digits[1..])) {
             return None;
         }
-        Confidence::Likely
-    } else {
-        let d = if digits.len() == 11 && digits[0] == b'1' {
-            &digits[1..]
-        } else {
-            &digits[..]
-        };
-        if !nanp_ok(d) {
+        match (digits[0] == b'1', valid_number(text)) {
+            (true, _) | (false, Some(true)) => Confidence::Likely,
+            (false, Some(false)) => Confidence::Possible,
+            (false, None) => return None,
+        }
+    } else if national && !(digits.len() == 13 && digits.starts_with(b"001")) {
+        // A national number with its trunk prefix, checked per region; not
+        // the 3-2-4 shape of an SSN.
+        let ssn_shape = digits.len() == 9
+            && text.len() == 11
+            && !text[3].is_ascii_digit()
+            && !text[6].is_ascii_digit();
+        if !(9..=12).contains(&digits.len()) || text.contains(&b'.') || ssn_shape {
             return None;
         }
+        // A bare 0-led digit run is a phone only with a phone label or
+        // keyword (and libphonenumber's check is not cheap).
+        let printed = !seps.is_empty() || text.contains(&b'(');
+        if !printed && !hot {
+            return None;
+        }
+        match valid_number(text)? {
+            true if printed => Confidence::Likely,
+            _ => Confidence::Possible,
+        }
+    } else {
+        // A trunk prefix: 1 (NANP) or 001 (international call from NANP).
+        let (d, lead) = if digits.len() == 13 && digits.starts_with(b"001") {
+            (&digits[3..], 1)
+        } else if digits.len() == 11 && digits[0] == b'1' {
+            (&digits[1..], 1)
+        } else {
+            (&digits[..], 0)
+        };
         // Separators in both places (or none), all the same kind.
-        let lead = usize::from(digits.len() == 11);
         let consistent = text.contains(&b'(')
             || (seps.iter().all(|&x| x == seps[0]) && (seps.is_empty() || seps.len() == 2 + lead));
-        if !consistent {
+        if !nanp_ok(d) || !consistent {
+            // National numbers written without a trunk prefix (Brazil's
+            // `46 9083-0166`, Japan's `66-6176-0313`), when printed so.
+            if lead == 0
+                && (10..=11).contains(&digits.len())
+                && seps.len() == 2
+                && !seps.contains(&b'.')
+            {
+                // Valid in a region, or parsed there under a phone label.
+                return valid_number(text)
+                    .filter(|&v| v || hot)
+                    .map(|_| Hit::new(s, e, adjust(Confidence::Possible, hot, neg)));
+            }
             return None;
         }
         if seps.is_empty() && !text.contains(&b'(') {
@@ -142,11 +303,73 @@ pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
             Confidence::Likely
         }
     };
-    // A dotted number next to other dotted numbers is an IP or version.
-    if seps.first() == Some(&b'.') && (buf.get(e) == Some(&b'.') || (s > 0 && buf[s - 1] == b'.')) {
+    // A dotted number inside a dotted run is an IP or version (a dot
+    // that ends a sentence is not: `call 482.389.8446.`).
+    if seps.first() == Some(&b'.') && s > 0 && buf[s - 1] == b'.' {
         return None;
     }
-    Some(Hit::new(s, e, adjust(base, hot, neg)))
+    let base = if ext > e {
+        base.max(Confidence::Likely)
+    } else {
+        base
+    };
+    Some(Hit::new(s, ext, adjust(base, hot, neg)))
+}
+
+/// True when `s` follows the space-separated four-character groups of an
+/// IBAN (`NL37 TBJL 0425 6545 53`): digits there belong to the account.
+fn inside_grouped_iban(buf: &[u8], s: usize) -> bool {
+    let mut j = s;
+    for _ in 0..8 {
+        if j < 5 || buf[j - 1] != b' ' {
+            return false;
+        }
+        let g = &buf[j - 5..j - 1];
+        if !g
+            .iter()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        {
+            return false;
+        }
+        let at_start = j == 5 || !is_word(buf[j - 6]);
+        if at_start
+            && g[..2].iter().all(u8::is_ascii_uppercase)
+            && g[2..].iter().all(u8::is_ascii_digit)
+        {
+            return true;
+        }
+        j -= 5;
+    }
+    false
+}
+
+/// The end of an extension after a phone number ending at `e`
+/// (`x868`, ` ext. 12`, ` x 12`), or `e` when there is none.
+fn extension(buf: &[u8], e: usize) -> usize {
+    let rest = &buf[e..buf.len().min(e + 16)];
+    let skip = [
+        &b"x"[..],
+        b" x",
+        b" x ",
+        b"ext",
+        b"ext.",
+        b" ext",
+        b" ext.",
+        b" ext. ",
+        b" ext ",
+    ]
+    .iter()
+    .filter(|p| rest.starts_with(p))
+    .map(|p| p.len())
+    .max();
+    let Some(k) = skip else { return e };
+    let digits = rest[k..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let end = e + k + digits;
+    if (1..=6).contains(&digits) && !buf.get(end).is_some_and(|&b| is_word(b)) {
+        end
+    } else {
+        e
+    }
 }
 
 #[cfg(test)]
@@ -155,14 +378,15 @@ mod tests {
 
     fn find(
         pattern: &str,
-        f: fn(&[u8], usize, usize) -> Option<Hit>,
+        f: fn(&[u8], usize, usize, &Cx) -> Option<Hit>,
         text: &str,
     ) -> Option<(String, Confidence)> {
         let re = regex::bytes::Regex::new(pattern).unwrap();
         let b = text.as_bytes();
+        let cx = Cx::none();
         let r = re
             .find_iter(b)
-            .find_map(|m| f(b, m.start(), m.end()))
+            .find_map(|m| f(b, m.start(), m.end(), &cx))
             .map(|h| (text[h.start..h.end].to_owned(), h.confidence));
         r
     }
@@ -178,6 +402,12 @@ mod tests {
         assert_eq!(e("a..b@x.com"), None);
         assert_eq!(e("user@host.c0m"), None);
         assert_eq!(e("git@github.com:org/repo"), Some("git@github.com".into()));
+        assert_eq!(
+            e("clone https://ana:tok3n@github.com/x.git"),
+            None,
+            "URL userinfo"
+        );
+        assert_eq!(e("mailto:ana@x.org"), Some("ana@x.org".into()));
     }
 
     #[test]
@@ -194,10 +424,13 @@ mod tests {
         assert_eq!(p("num 4155552671").unwrap().1, Confidence::Possible);
         assert_eq!(p("v 1.2.3"), None);
         assert_eq!(p("ip 192.168.100.1000"), None);
-        assert_eq!(p("x 015-555-2671"), None, "area code starts with 0");
+        // Not NANP (area code starts with 1); at most a national number
+        // of another country, below LIKELY without a phone label.
+        assert!(p("x 115-555-2671").unwrap().1 < Confidence::Likely);
         assert_eq!(p("x 415-555.2671"), None, "mixed separators");
         assert_eq!(p("10.415.555.2671"), None, "dotted run");
         assert_eq!(p("3625 271649 8568"), None, "inside a grouped card number");
         assert_eq!(p("x 415555-2671"), None, "one separator of two");
+        assert_eq!(p("wire to NL37 TBJL 0425 6545 53"), None, "inside an IBAN");
     }
 }

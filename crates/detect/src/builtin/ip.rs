@@ -5,7 +5,8 @@
 use dlp_core::Confidence;
 
 use super::{adjust, Hit};
-use crate::context::{is_word, near};
+use crate::context::{evidence, is_word};
+use crate::structure::Cx;
 
 pub(crate) const PATTERN: &str = r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}|[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{1,41}";
 
@@ -17,7 +18,7 @@ const VERSION: &[&str] = &[
     "version", "ver", "release", "build", "v", "firmware", "oid", "sdk",
 ];
 
-fn v4(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
+fn v4(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
     if s > 0 && (is_word(buf[s - 1]) || buf[s - 1] == b'.') {
         return None;
     }
@@ -38,8 +39,8 @@ fn v4(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
         }
         small &= v < 10;
     }
-    let hot = near(buf, s, e, 32, 0, HOT);
-    let version = near(buf, s, e, 16, 0, VERSION);
+    let ev = evidence(buf, s, e, 32, cx.header(s), HOT, VERSION, false);
+    let (hot, version) = (ev.up(), ev.down());
     let base = if small && !hot {
         Confidence::Possible
     } else {
@@ -48,7 +49,7 @@ fn v4(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
     Some(Hit::new(s, e, adjust(base, hot, version)))
 }
 
-fn v6(buf: &[u8], s: usize, mut e: usize) -> Option<Hit> {
+fn v6(buf: &[u8], s: usize, mut e: usize, cx: &Cx) -> Option<Hit> {
     if s > 0 && (is_word(buf[s - 1]) || buf[s - 1] == b':') {
         return None;
     }
@@ -59,20 +60,57 @@ fn v6(buf: &[u8], s: usize, mut e: usize) -> Option<Hit> {
         return None;
     }
     let text = std::str::from_utf8(&buf[s..e]).ok()?;
-    text.parse::<std::net::Ipv6Addr>().ok()?;
+    let addr = text.parse::<std::net::Ipv6Addr>().ok()?;
     let groups = text.split(':').filter(|g| !g.is_empty()).count();
-    if groups < 3 {
-        return None;
+    // A CIDR prefix length belongs to the finding (`2001:db8::/32`).
+    let mut end = e;
+    if buf.get(e) == Some(&b'/') {
+        let n = buf[e + 1..]
+            .iter()
+            .take(4)
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        let len = std::str::from_utf8(&buf[e + 1..e + 1 + n])
+            .ok()
+            .and_then(|t| t.parse::<u32>().ok());
+        if (1..=3).contains(&n)
+            && len.is_some_and(|l| l <= 128)
+            && !buf.get(e + 1 + n).is_some_and(|&b| is_word(b))
+        {
+            end = e + 1 + n;
+        }
     }
-    let c = adjust(Confidence::Likely, near(buf, s, e, 32, 0, HOT), false);
-    Some(Hit::new(s, e, c))
+    // Short forms (`::1`, `fe80::1`) are addresses when they say so: the
+    // loopback, a well-known range, a prefix length, or a label.
+    let base = if groups >= 3 {
+        Confidence::Likely
+    } else {
+        let seg0 = addr.segments()[0];
+        let known = addr.is_loopback()
+            || (seg0 & 0xffc0) == 0xfe80
+            || (seg0 & 0xfe00) == 0xfc00
+            || (seg0 & 0xff00) == 0xff00
+            || seg0 == 0x2001
+            || (seg0 & 0xe000) == 0x2000 && text.contains("::");
+        if !text.contains("::") {
+            return None;
+        }
+        if known || end > e {
+            Confidence::Likely
+        } else {
+            Confidence::Possible
+        }
+    };
+    let ev = evidence(buf, s, end, 32, cx.header(s), HOT, VERSION, false);
+    let c = adjust(base, ev.up(), ev.down());
+    Some(Hit::new(s, end, c))
 }
 
-pub(crate) fn check(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
+pub(crate) fn check(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
     if buf[s..e].contains(&b':') {
-        v6(buf, s, e)
+        v6(buf, s, e, cx)
     } else {
-        v4(buf, s, e)
+        v4(buf, s, e, cx)
     }
 }
 
@@ -101,5 +139,18 @@ mod tests {
         assert_eq!(ip("mac 00:1a:2b:3c:4d:5e"), None);
         assert!(ip("version 1.2.3.4").unwrap().1 < Confidence::Likely);
         assert_eq!(ip("std::vector"), None);
+        assert_eq!(
+            ip("host ::1 ok").unwrap(),
+            ("::1".into(), Confidence::VeryLikely)
+        );
+        assert_eq!(
+            ip("x fe80::1 y").unwrap(),
+            ("fe80::1".into(), Confidence::Likely)
+        );
+        assert_eq!(
+            ip("x 2001:db8::/32 y").unwrap(),
+            ("2001:db8::/32".into(), Confidence::Likely)
+        );
+        assert_eq!(ip("x beef::cafe y").unwrap().1, Confidence::Possible);
     }
 }

@@ -5,6 +5,49 @@
 //! checksums, issuer tables, hotword and negative-context windows. The
 //! validator returns the exact range (it may trim the candidate) and one of
 //! the five confidence levels.
+//!
+//! # How confidence is decided
+//!
+//! 1. **Format** sets the base level. A value that passes its checks
+//!    (Luhn and issuer table for cards, SSA rules for SSNs, NANP rules for
+//!    phones, octet ranges for IPs, vendor shape and checksum for keys) is
+//!    LIKELY; a printed layout (`5433-9502-3725-7862`, `536-22-8726`,
+//!    `(415) 555-2671`) makes a card VERY_LIKELY; bare digit runs that many
+//!    things share start lower: a 9-digit SSN UNLIKELY, a 10-digit phone
+//!    POSSIBLE, a 12-digit Maestro card POSSIBLE.
+//! 2. **The label** of the value is the key or name bound to it: the words
+//!    right before it on its line, across `: = => # " ' >` and filler
+//!    words (`SSN is …`, `card number: …`, `"ssn": "…"`, `ssn=…`,
+//!    `<ssn>…`), or else the header of the table column it sits in (CSV,
+//!    TSV, `;`/`|` tables, HTML `<th>`: see `structure`), however many rows
+//!    down. A
+//!    label naming the detector's kind (`ssn`, `acct_ssn`, `card`,
+//!    `mobile`, `creditCardNumber`) raises the value one level (a bare
+//!    9-digit SSN to LIKELY, a bare 10-digit phone to LIKELY). A label
+//!    naming another kind of identifier (`order`, `invoice`, `tracking`,
+//!    `serial`, `sku`, `isbn`, `ean`, `upc`, `uuid`, `ref`, `ticket`,
+//!    `build`, `version`, and per detector e.g. `phone` for a card or `ssn` for a phone) lowers
+//!    it two levels. A positive label always wins over a negative one. In
+//!    a table, a column where at least four rows in five (and five or more)
+//!    hold a valid card, SSN or phone raises each of them one more level.
+//! 3. **A loose keyword** of the detector's kind within about 40 bytes
+//!    before the value on the same line raises it one level, unless the
+//!    label says otherwise. Words nearby never lower a value: `for
+//!    example`, `sample` or an `@example.com` address next to a real SSN
+//!    change nothing.
+//! 4. **The value itself** can be a known non-secret, and then caps the
+//!    level whatever the context: published test and documentation values
+//!    (`4111 1111 1111 1111` and the other network test cards at
+//!    POSSIBLE; `078-05-1120` and the SSA's advertising numbers, AWS's
+//!    `AKIAIOSFODNN7EXAMPLE` at UNLIKELY), degenerate numbers (one or two
+//!    distinct digits), placeholders in keys (`xxxx`, `your-api-key`,
+//!    `changeme`, `####`). A value glued to letters or digits, or joined by
+//!    a dash to more of an identifier (`…-e89b-12d3-…`), is not a
+//!    candidate at all.
+//!
+//! Adjacent values separated by a space, a tab or a line break are
+//! separate findings: a group continues a number only when it is short and
+//! uses the same separator as the number's own groups.
 
 mod apikey;
 mod bank;
@@ -15,6 +58,8 @@ mod pem;
 mod ssn;
 
 use dlp_core::Confidence;
+
+use crate::structure::Cx;
 
 pub use apikey::github_checksum;
 pub use card::luhn;
@@ -117,17 +162,17 @@ impl Kind {
     }
 
     /// Validates the candidate `buf[s..e]`.
-    pub(crate) fn check(self, buf: &[u8], s: usize, e: usize) -> Option<Hit> {
+    pub(crate) fn check(self, buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
         match self {
-            Kind::CreditCard => card::check(buf, s, e),
-            Kind::Ssn => ssn::check(buf, s, e),
-            Kind::Email => contact::check_email(buf, s, e),
-            Kind::Phone => contact::check_phone(buf, s, e),
+            Kind::CreditCard => card::check(buf, s, e, cx),
+            Kind::Ssn => ssn::check(buf, s, e, cx),
+            Kind::Email => contact::check_email(buf, s, e, cx),
+            Kind::Phone => contact::check_phone(buf, s, e, cx),
             Kind::Iban => bank::check_iban(buf, s, e),
-            Kind::Routing => bank::check_aba(buf, s, e),
-            Kind::Ip => ip::check(buf, s, e),
-            Kind::ApiKey => apikey::check(buf, s, e),
-            Kind::CryptoKey => pem::check(buf, s, e),
+            Kind::Routing => bank::check_aba(buf, s, e, cx),
+            Kind::Ip => ip::check(buf, s, e, cx),
+            Kind::ApiKey => apikey::check(buf, s, e, cx),
+            Kind::CryptoKey => pem::check(buf, s, e, cx),
         }
     }
 
@@ -170,6 +215,9 @@ pub struct Builtin {
 impl Builtin {
     /// Compiles `kind`'s candidate pattern.
     pub fn new(kind: Kind) -> Self {
+        if kind == Kind::Phone {
+            contact::warm_up_phone_metadata();
+        }
         let re = regex::bytes::RegexBuilder::new(kind.pattern())
             .unicode(false)
             .size_limit(64 << 20)
@@ -180,7 +228,7 @@ impl Builtin {
     }
 
     /// Appends validated hits with a start in `lo..hi` to `out`.
-    pub fn scan(&self, buf: &[u8], lo: usize, hi: usize, out: &mut Vec<Hit>) {
+    pub fn scan(&self, buf: &[u8], lo: usize, hi: usize, cx: &Cx, out: &mut Vec<Hit>) {
         // No candidate starting before `hi` reaches past this point, so a
         // search never runs ahead into the rest of the buffer.
         let hay = &buf[..(hi + self.kind.max_candidate()).min(buf.len())];
@@ -192,7 +240,7 @@ impl Builtin {
             if m.start() >= hi {
                 break;
             }
-            match self.kind.check(buf, m.start(), m.end()) {
+            match self.kind.check(buf, m.start(), m.end(), cx) {
                 Some(h) => {
                     out.push(h);
                     pos = h.end.max(m.start() + 1);
@@ -248,10 +296,10 @@ impl Kind {
     /// True when a numeric run with `st` may hold this detector's candidate.
     pub(crate) fn may_match(self, st: &RunStats) -> bool {
         match self {
-            Kind::CreditCard => st.digits >= 13,
+            Kind::CreditCard => st.digits >= 12,
             Kind::Ssn => st.nine || (st.digits >= 9 && st.longest >= 3 && st.longest < 9),
             Kind::Routing => st.nine,
-            Kind::Phone => st.digits >= 10 || (st.plus && st.digits >= 8),
+            Kind::Phone => st.digits >= 9 || (st.plus && st.digits >= 8),
             Kind::Ip => st.dots >= 3,
             _ => true,
         }
@@ -352,7 +400,8 @@ pub(crate) fn v6_runs(buf: &[u8], lo: usize, hi: usize, mut f: impl FnMut(usize,
     }
 }
 
-pub(crate) use apikey::scan_assignments;
+pub(crate) use apikey::{scan_assignments, scan_flags_and_calls, scan_more as scan_more_vendors};
+pub(crate) use pem::scan_wrapped as scan_wrapped_pem;
 
 /// IBAN candidates without a regex: two capitals and two digits at a word
 /// start, then the validator (country length, mod-97).
@@ -396,11 +445,14 @@ pub(crate) fn adjust(c: Confidence, up: bool, down: bool) -> Confidence {
 #[cfg(test)]
 pub(crate) fn first_hit(
     pattern: &str,
-    check: fn(&[u8], usize, usize) -> Option<Hit>,
+    check: fn(&[u8], usize, usize, &Cx) -> Option<Hit>,
     text: &str,
 ) -> Option<(String, Confidence)> {
     let re = regex::bytes::Regex::new(pattern).unwrap();
     let b = text.as_bytes();
-    let hit = re.find_iter(b).find_map(|m| check(b, m.start(), m.end()));
+    let cx = Cx::none();
+    let hit = re
+        .find_iter(b)
+        .find_map(|m| check(b, m.start(), m.end(), &cx));
     hit.map(|h| (text[h.start..h.end].to_owned(), h.confidence))
 }

@@ -5,8 +5,14 @@
 use dlp_core::Confidence;
 
 use super::Hit;
+use crate::context::is_word;
+use crate::structure::Cx;
 
 pub(crate) const PATTERN: &str = r"-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----";
+
+/// Base64 of `-----BEGIN`: a whole PEM block wrapped in base64 (as in
+/// Kubernetes secrets and CI variables).
+pub(crate) const B64_BEGIN: &[u8] = b"LS0tLS1CRUdJTi";
 
 /// Longest block searched for its END line.
 pub(crate) const MAX_BLOCK: usize = 32 * 1024;
@@ -15,7 +21,58 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(hay, needle)
 }
 
-pub(crate) fn check(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
+/// Base64-wrapped PEM private keys starting in `lo..hi` (found by their
+/// fixed prefix, not the candidate regex).
+pub(crate) fn scan_wrapped(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<Hit>) {
+    let finder = memchr::memmem::Finder::new(B64_BEGIN);
+    let mut from = lo;
+    while let Some(k) = finder.find(&buf[from..hi.min(buf.len())]) {
+        let s = from + k;
+        let limit = (s + 16 * 1024).min(buf.len());
+        let mut e = s;
+        while e < limit && (buf[e].is_ascii_alphanumeric() || matches!(buf[e], b'+' | b'/')) {
+            e += 1;
+        }
+        while e < limit && buf[e] == b'=' && e - s < 16 * 1024 {
+            e += 1;
+        }
+        if let Some(h) = wrapped(buf, s, e) {
+            out.push(h);
+        }
+        from = e.max(s + 1);
+        if from >= hi {
+            break;
+        }
+    }
+}
+
+/// A base64-wrapped PEM private key at `buf[s..e]`.
+fn wrapped(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
+    if s > 0 && (is_word(buf[s - 1]) || buf[s - 1] == b'+' || buf[s - 1] == b'/') {
+        return None;
+    }
+    let text = std::str::from_utf8(&buf[s..e]).ok()?;
+    // Decode whole 4-character groups only (the match may end unpadded).
+    let text = &text[..text.len() / 4 * 4];
+    let out = dlp_core::records::base64_lite::decode(text)?;
+    let head = &out[..out.len().min(80)];
+    if !head.starts_with(b"-----BEGIN") || memchr::memmem::find(head, b"PRIVATE KEY").is_none() {
+        return None;
+    }
+    let inner = check(&out, 0, out.len().min(64), &Cx::none());
+    let c = match inner {
+        Some(h) if h.confidence == Confidence::VeryLikely => Confidence::VeryLikely,
+        _ => Confidence::Possible,
+    };
+    Some(Hit::new(s, e, c))
+}
+
+pub(crate) fn check(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
+    let e = match memchr::memmem::find(&buf[s..e], b"KEY-----") {
+        Some(k) => s + k + 8,
+        None => e,
+    };
+    let _ = cx;
     let limit = (s + MAX_BLOCK).min(buf.len());
     // The next armour line must be this block's END line.
     let rel = match find(&buf[e..limit], b"-----") {
@@ -26,30 +83,39 @@ pub(crate) fn check(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
     let body = &buf[e..e + rel];
     let end_line = e + rel;
     let close = find(&buf[end_line + 8..limit], b"-----")? + end_line + 8 + 5;
-    let mut b64 = 0usize;
-    let mut bad = false;
-    'lines: for line in body.split(|&b| b == b'\n') {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.contains(&b':') || line.starts_with(b"=") {
-            continue; // Proc-Type / DEK-Info / armour checksum
-        }
-        for &c in line {
-            match c {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'+' | b'/' | b'=' => b64 += 1,
-                b' ' | b'\t' => {}
-                _ => {
-                    bad = true;
-                    break 'lines;
-                }
-            }
-        }
-    }
+    let (b64, bad) = body_stats(body);
     let c = if bad || b64 < 64 {
         Confidence::Unlikely
     } else {
         Confidence::VeryLikely
     };
     Some(Hit::new(s, close, c))
+}
+
+/// Base64 characters in a PEM body and whether anything else is in it.
+/// Line breaks may be real or escaped inside a string literal (`\n`,
+/// `\r\n`), and the body may be split over concatenated string literals
+/// (`"…\n" +`, `"…" \`, `'…',`), as keys pasted into source code are.
+fn body_stats(body: &[u8]) -> (usize, bool) {
+    let mut b64 = 0usize;
+    for line in body.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.contains(&b':') || line.starts_with(b"=") {
+            continue; // Proc-Type / DEK-Info / armour checksum
+        }
+        let mut i = 0;
+        while i < line.len() {
+            match line[i] {
+                b'\\' if matches!(line.get(i + 1), Some(b'n' | b'r')) => i += 1,
+                b'\\' if i + 1 == line.len() => {}
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'+' | b'/' | b'=' => b64 += 1,
+                b' ' | b'\t' | b'"' | b'\'' | b',' | b';' | b'(' | b')' => {}
+                _ => return (b64, true),
+            }
+            i += 1;
+        }
+    }
+    (b64, false)
 }
 
 #[cfg(test)]
@@ -63,12 +129,14 @@ mod tests {
             "x\n-----BEGIN RSA PRIVATE KEY-----\n{body}-----END RSA PRIVATE KEY-----\nafter"
         );
         let b = text.as_bytes();
-        let h = check(b, 2, 2 + 31).unwrap();
+        let h = check(b, 2, 2 + 31, &Cx::none()).unwrap();
         assert_eq!(h.confidence, Confidence::VeryLikely);
         assert!(text[h.start..h.end].ends_with("-----END RSA PRIVATE KEY-----"));
         let empty = "-----BEGIN OPENSSH PRIVATE KEY-----\n...\n-----END OPENSSH PRIVATE KEY-----";
         assert_eq!(
-            check(empty.as_bytes(), 0, 35).unwrap().confidence,
+            check(empty.as_bytes(), 0, 35, &Cx::none())
+                .unwrap()
+                .confidence,
             Confidence::Unlikely
         );
     }

@@ -7,9 +7,10 @@
 use dlp_core::Confidence;
 
 use super::{adjust, Hit};
-use crate::context::{continues_group_left, near, numeric_end_ok, numeric_start_ok, NEGATIVE};
+use crate::context::{continues_group_left, evidence, numeric_end_ok, numeric_start_ok};
+use crate::structure::Cx;
 
-pub(crate) const PATTERN: &str = r"[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}|[0-9]{9}";
+pub(crate) const PATTERN: &str = r"[0-9]{3}[- .][0-9]{2}[- .][0-9]{4}|[0-9]{9}";
 
 const HOTWORDS: &[&str] = &[
     "ssn",
@@ -51,7 +52,7 @@ pub(crate) fn issuable(d: &[u8]) -> bool {
     area != b"000" && area != b"666" && area[0] != b'9' && &d[3..5] != b"00" && &d[5..9] != b"0000"
 }
 
-pub(crate) fn check(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
+pub(crate) fn check(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
     if !numeric_start_ok(buf, s) || !numeric_end_ok(buf, e) || continues_group_left(buf, s) {
         return None;
     }
@@ -64,8 +65,11 @@ pub(crate) fn check(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
     if !issuable(&d) {
         return None;
     }
-    let hot = near(buf, s, e, 40, 0, HOTWORDS);
-    let down = near(buf, s, e, 40, 0, NEGATIVE) || near(buf, s, e, 32, 0, NEGATIVE_SSN);
+    let ev = evidence(buf, s, e, 40, cx.header(s), HOTWORDS, NEGATIVE_SSN, true);
+    let (hot, down) = (ev.up(), ev.down());
+    // Dots are a rare way to write an SSN (`078.05.1123`): as weak as
+    // bare digits but for a label or keyword.
+    let plain = plain || text[3] == b'.';
     let base = match (plain, hot) {
         (false, true) => Confidence::VeryLikely,
         (false, false) => Confidence::Likely,

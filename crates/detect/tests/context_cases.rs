@@ -1,0 +1,437 @@
+//! The cases of "detection that holds on data we did not write": each
+//! asserts the exact finding and its confidence band.
+
+use detect::{default_rules, shorthand_rules, Engine, StreamOptions};
+use dlp_core::Confidence::{self, *};
+
+fn all() -> Engine {
+    Engine::new(&shorthand_rules(&["ALL".into()], Unlikely).unwrap()).unwrap()
+}
+
+/// (detector, finding, confidence) of every finding of `det`.
+fn found(e: &Engine, text: &str, det: &str) -> Vec<(String, Confidence)> {
+    e.scan(text.as_bytes())
+        .into_iter()
+        .filter(|m| m.detector == det)
+        .map(|m| (m.finding, m.confidence))
+        .collect()
+}
+
+fn one(text: &str, det: &str) -> (String, Confidence) {
+    let f = found(&all(), text, det);
+    assert_eq!(f.len(), 1, "{text:?}: {f:?}");
+    f[0].clone()
+}
+
+#[test]
+fn a_nearby_example_word_does_not_demote() {
+    let (v, c) = one(
+        "For example, my SSN is 536-22-8726\n",
+        "US_SOCIAL_SECURITY_NUMBER",
+    );
+    assert_eq!((v.as_str(), c), ("536-22-8726", VeryLikely));
+    let row = "Justin Glass,lhayes@example.org,(387)292-1742,671-36-6665,4916673475725015,sample\n";
+    let csv = format!("name,email,phone,ssn,card,notes\n{row}");
+    assert_eq!(
+        one(&csv, "US_SOCIAL_SECURITY_NUMBER"),
+        ("671-36-6665".into(), VeryLikely)
+    );
+    assert_eq!(
+        one(&csv, "CREDIT_CARD_NUMBER"),
+        ("4916673475725015".into(), VeryLikely)
+    );
+    // The default rule (card, SSN, API key at LIKELY) reports both.
+    let e = Engine::new(&default_rules()).unwrap();
+    assert_eq!(e.scan(csv.as_bytes()).len(), 2);
+}
+
+#[test]
+fn negatives_are_specific_to_the_value() {
+    // Published test values stay low however they are labelled.
+    assert_eq!(
+        one("card: 4012 8888 8888 1881\n", "CREDIT_CARD_NUMBER").1,
+        Possible
+    );
+    assert_eq!(
+        one("SSN 078-05-1120\n", "US_SOCIAL_SECURITY_NUMBER").1,
+        Unlikely
+    );
+    assert_eq!(one("key AKIAIOSFODNN7EXAMPLE\n", "API_KEY").1, Unlikely);
+    // A value labelled as another identifier is demoted two levels...
+    assert_eq!(
+        one("Order #: 4916673475725015\n", "CREDIT_CARD_NUMBER").1,
+        Unlikely
+    );
+    assert_eq!(
+        one("tracking number 4916673475725015\n", "CREDIT_CARD_NUMBER").1,
+        Unlikely
+    );
+    // ...but a bound keyword of the detector's kind outranks a loose one.
+    assert_eq!(
+        one(
+            "order 1182 paid, card: 4916673475725015\n",
+            "CREDIT_CARD_NUMBER"
+        )
+        .1,
+        VeryLikely
+    );
+    // Inside a UUID or a hash nothing is found.
+    assert!(found(
+        &all(),
+        "id 4916673475725015-e89b-12d3-a456 x\n",
+        "CREDIT_CARD_NUMBER"
+    )
+    .is_empty());
+}
+
+#[test]
+fn column_headers_are_context_however_far_down() {
+    let mut csv = String::from("name,acct_ssn,mobile,notes\n");
+    for i in 0..200 {
+        csv.push_str(&format!(
+            "Person {i},{},2125550143,\"multi\nline, note\"\n",
+            536228726 + i
+        ));
+    }
+    let e = all();
+    let m = e.scan(csv.as_bytes());
+    let ssn: Vec<_> = m
+        .iter()
+        .filter(|m| m.detector == "US_SOCIAL_SECURITY_NUMBER")
+        .collect();
+    // The header raises each value one level, and a column where every
+    // row validates raises it once more.
+    assert_eq!(ssn.len(), 200);
+    assert!(
+        ssn.iter().all(|m| m.confidence == VeryLikely),
+        "{:?}",
+        ssn[199]
+    );
+    let ph: Vec<_> = m.iter().filter(|m| m.detector == "PHONE_NUMBER").collect();
+    assert_eq!(ph.len(), 200);
+    assert!(ph
+        .iter()
+        .all(|m| m.confidence == VeryLikely && m.finding == "2125550143"));
+    // Fewer than five rows: the header alone.
+    let short = "name,acct_ssn,mobile\nA,536228726,2125550143\nB,412673390,4155552671\n";
+    let f = found(&e, short, "US_SOCIAL_SECURITY_NUMBER");
+    assert_eq!(
+        f,
+        [("536228726".into(), Likely), ("412673390".into(), Likely)]
+    );
+    assert_eq!(
+        found(&e, short, "PHONE_NUMBER")[1],
+        ("4155552671".into(), Likely)
+    );
+    // Without the header the bare numbers stay below LIKELY.
+    let body = csv.split_once('\n').unwrap().1;
+    let low = e.scan(format!("x\n{body}").as_bytes());
+    assert!(low
+        .iter()
+        .all(|m| m.confidence < Likely || m.detector == "IP_ADDRESS"));
+}
+
+#[test]
+fn keys_on_the_line_are_context() {
+    for text in [
+        "{\"ssn\": \"536228726\"}\n",
+        "ssn: 536228726\n",
+        "SSN=536228726\n",
+        "<ssn>536228726</ssn>\n",
+        "[person]\nssn = \"536228726\"\n",
+    ] {
+        assert_eq!(
+            one(text, "US_SOCIAL_SECURITY_NUMBER"),
+            ("536228726".into(), Likely),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn a_table_scanned_in_three_windows_matches_the_whole_scan() {
+    let mut csv = String::from("name,ssn,phone,card\n");
+    let mut i = 0u64;
+    while csv.len() < 180 * 1024 {
+        csv.push_str(&format!(
+            "P{i},{},{},\"note\nspanning, lines\"\n",
+            536228726 + i % 1000,
+            2125550143 + i % 1000
+        ));
+        i += 1;
+    }
+    // Digit detectors only, so windows stay at 64 KiB: three of them.
+    let rules = shorthand_rules(
+        &["US_SOCIAL_SECURITY_NUMBER,PHONE_NUMBER,CREDIT_CARD_NUMBER".into()],
+        Unlikely,
+    )
+    .unwrap();
+    let e = Engine::new(&rules).unwrap();
+    let whole = e.scan(csv.as_bytes());
+    let opts = StreamOptions {
+        window: 64 * 1024,
+        overlap: 8 * 1024,
+    };
+    let streamed = e.scan_reader(csv.as_bytes(), opts).unwrap();
+    assert!(whole.iter().filter(|m| m.confidence >= Likely).count() > 4000);
+    // The bare 9-digit SSNs of the last window owe their level to the
+    // header, three windows up.
+    let last = streamed
+        .iter()
+        .rfind(|m| m.detector == "US_SOCIAL_SECURITY_NUMBER")
+        .unwrap();
+    assert!(last.byte_range.start > 128 * 1024 && last.confidence >= Likely);
+    assert_eq!(whole, streamed);
+}
+
+#[test]
+fn adjacent_values_are_separate_findings() {
+    let f = found(
+        &all(),
+        "4012888888881881 4012-8888-8888-1881\n",
+        "CREDIT_CARD_NUMBER",
+    );
+    let v: Vec<&str> = f.iter().map(|x| x.0.as_str()).collect();
+    assert_eq!(v, ["4012888888881881", "4012-8888-8888-1881"]);
+    let f = found(
+        &all(),
+        "ssn 536-22-8726 412-67-3390\n",
+        "US_SOCIAL_SECURITY_NUMBER",
+    );
+    assert_eq!(
+        f,
+        [
+            ("536-22-8726".into(), VeryLikely),
+            ("412-67-3390".into(), VeryLikely)
+        ]
+    );
+    let f = found(
+        &all(),
+        "4916673475725015\t5433950237257862\n",
+        "CREDIT_CARD_NUMBER",
+    );
+    assert_eq!(f.len(), 2);
+}
+
+#[test]
+fn dotted_phone_at_a_sentence_end() {
+    assert_eq!(
+        one("call 482.389.8446.\n", "PHONE_NUMBER"),
+        ("482.389.8446".into(), VeryLikely)
+    );
+}
+
+#[test]
+fn faker_us_phone_formats() {
+    assert_eq!(
+        one("tel 739-661-6271x868 ok\n", "PHONE_NUMBER"),
+        ("739-661-6271x868".into(), VeryLikely)
+    );
+    assert_eq!(
+        one("x 001-815-816-9392 y\n", "PHONE_NUMBER"),
+        ("001-815-816-9392".into(), Likely)
+    );
+    assert_eq!(
+        one("x (387)292-1742 y\n", "PHONE_NUMBER"),
+        ("(387)292-1742".into(), Likely)
+    );
+    assert_eq!(
+        one("x +1-777-535-6436x33639\n", "PHONE_NUMBER"),
+        ("+1-777-535-6436x33639".into(), Likely)
+    );
+}
+
+#[test]
+fn secrets_in_code_syntaxes() {
+    let v = "f8Kq2LmZ9xWv4RtY7pNc3Bd6";
+    for text in [
+        format!("apiKey := `{v}`\n"),
+        format!("var apiKey string = \"{v}\"\n"),
+        format!("API_TOKEN ?= {v}\n"),
+        format!("API_TOKEN ::= {v}\n"),
+        format!("$apiKey .= \"{v}\";\n"),
+        format!("<apiKey>\n    {v}\n</apiKey>\n"),
+    ] {
+        assert_eq!(one(&text, "API_KEY"), (v.into(), Likely), "{text}");
+    }
+}
+
+#[test]
+fn vendor_formats_and_placeholders() {
+    for (text, want) in [
+        ("https://hooks.slack.com/services/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", VeryLikely),
+        ("glptt-8f2d0c4b9a7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c", VeryLikely),
+        ("glrt-Zq3kV9xR2mW8pL4nT6yB", VeryLikely),
+        ("GR1348941Zq3kV9xR2mW8pL4nT6yB", VeryLikely),
+        ("ABIAQYLPMN5HHHFPZAM2", VeryLikely),
+        ("ya29.a0AfH6SMBx3kV9xR2mW8pL4nT6yB1cD5fG7hJ0qZ", Likely),
+        ("sk_test_4eC39HqLyjWDarjtT1zdp7dc", Likely),
+        ("rk_test_51HqLyjWDarjtT1zdp7dcQ8", Likely),
+        ("xoxb-263594206564-FGqddMF8t08v8N7Oq4i57vs1", Likely),
+        ("github_pat_xxxxxxxxxxxxxxxxxxxxxx_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", Unlikely),
+        ("AIzaSyabcdefghijklmnopqrstuvwxyz1234567", Unlikely),
+        ("xoxb-263594206564-####################", Unlikely),
+    ] {
+        let f = one(&format!("x {text} y\n"), "API_KEY");
+        assert_eq!(f.1, want, "{text}: {f:?}");
+    }
+}
+
+#[test]
+fn wrapped_and_escaped_pem_keys() {
+    let body = "MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgwMbRvI0MBZhpF\nY2F0IGlzIG5vdCBhIGtleSBidXQgaXQgaXMgbG9uZyBlbm91Z2ggdG8gcGFzcw==\n";
+    let pem = format!("-----BEGIN RSA PRIVATE KEY-----\n{body}-----END RSA PRIVATE KEY-----\n");
+    let escaped = pem.replace('\n', "\\n");
+    let crlf = pem.replace('\n', "\\r\\n");
+    let split = pem
+        .lines()
+        .map(|l| format!("    \"{l}\\n\""))
+        .collect::<Vec<_>>()
+        .join(" +\n");
+    let b64 = dlp_core::records::base64_lite::encode(pem.as_bytes());
+    for text in [
+        format!("key = \"{escaped}\"\n"),
+        format!("key = \"{crlf}\"\n"),
+        format!("String key =\n{split};\n"),
+        format!("tls.key: {b64}\n"),
+    ] {
+        let m = all().scan(text.as_bytes());
+        let keys: Vec<_> = m
+            .iter()
+            .filter(|m| m.detector == "CRYPTOGRAPHIC_KEY")
+            .collect();
+        assert_eq!(keys.len(), 1, "{text}: {m:?}");
+        assert_eq!(keys[0].confidence, VeryLikely, "{text}");
+        assert!(!m.iter().any(|m| m.detector == "API_KEY"), "{text}: {m:?}");
+    }
+}
+
+#[test]
+fn international_and_national_phones() {
+    for (text, want) in [
+        ("tel +55 11 98456 5666\n", "+55 11 98456 5666"),
+        ("tel 090-1234-5678\n", "090-1234-5678"),
+        ("tel +30 21 0 1234567\n", "+30 21 0 1234567"),
+        ("tel +44 20 7946 0958\n", "+44 20 7946 0958"),
+    ] {
+        let (v, c) = one(text, "PHONE_NUMBER");
+        assert_eq!(v, want);
+        assert!(c >= Likely, "{text}: {c:?}");
+    }
+    // Not a number anywhere: no finding.
+    assert!(found(&all(), "tel +99 12 3456 7890\n", "PHONE_NUMBER").is_empty());
+}
+
+#[test]
+fn ipv6_short_forms_cidr_and_idn_emails() {
+    assert_eq!(
+        one("listen [::1]:8080\n", "IP_ADDRESS"),
+        ("::1".into(), Likely)
+    );
+    assert_eq!(
+        one("gw fe80::1%eth0\n", "IP_ADDRESS"),
+        ("fe80::1".into(), Likely)
+    );
+    assert_eq!(
+        one("route 2001:db8::/32\n", "IP_ADDRESS"),
+        ("2001:db8::/32".into(), Likely)
+    );
+    assert_eq!(
+        one("write to a@xn--d1acufc.xn--p1ai today\n", "EMAIL_ADDRESS"),
+        ("a@xn--d1acufc.xn--p1ai".into(), Likely)
+    );
+}
+
+#[test]
+fn secrets_in_flags_and_setter_calls() {
+    let v = "f8Kq2LmZ9xWv4RtY7pNc3Bd6";
+    for text in [
+        format!("gitlab-runner register --registration-token \"{v}\" --url x\n"),
+        format!("cli --api-key {v}\n"),
+        format!("System.setProperty(\"API_TOKEN\", \"{v}\");\n"),
+        format!("putenv('SECRET_KEY', '{v}')\n"),
+    ] {
+        assert_eq!(one(&text, "API_KEY"), (v.into(), Likely), "{text}");
+    }
+    // Not secrets: a flag without a keyword, a setter of something else.
+    assert!(found(&all(), &format!("cli --user-name {v}\n"), "API_KEY").is_empty());
+    assert!(found(&all(), &format!("setName(\"title\", \"{v}\")\n"), "API_KEY").is_empty());
+}
+
+#[test]
+fn two_word_key_names() {
+    let v = "IwJz1SHMccAKUKuskdVoHFfkre73BTyF80nRmcWc";
+    assert_eq!(
+        one(&format!("secret key:{v}\n"), "API_KEY"),
+        (v.into(), Likely)
+    );
+    assert_eq!(
+        one(&format!("API token = {v}\n"), "API_KEY"),
+        (v.into(), Likely)
+    );
+}
+
+#[test]
+fn a_column_of_valid_values_raises_each_of_them() {
+    // No header: a column of bare 10-digit NANP numbers is a phone column.
+    let phones = [
+        "2125550143",
+        "4155552671",
+        "3125550198",
+        "6175550110",
+        "7185550123",
+        "2025550164",
+    ];
+    let mut csv = String::new();
+    for (i, p) in phones.iter().enumerate() {
+        csv.push_str(&format!("{i},{p},x\n"));
+    }
+    let f = found(&all(), &csv, "PHONE_NUMBER");
+    assert_eq!(f.len(), 6);
+    assert!(f.iter().all(|(_, c)| *c == Likely), "{f:?}");
+    // One such number alone stays POSSIBLE.
+    assert_eq!(one("0,2125550143,x\n", "PHONE_NUMBER").1, Possible);
+}
+
+#[test]
+fn html_table_headers_are_context() {
+    let mut html = String::from("<table>\n<tr><th>Name</th><th>SSN</th><th>Mobile</th></tr>\n");
+    for (n, ssn, ph) in [
+        ("Ana", "536228726", "2125550143"),
+        ("Bo", "412673390", "4155552671"),
+    ] {
+        html.push_str(&format!(
+            "<tr><td>{n}</td><td>{ssn}</td><td>{ph}</td></tr>\n"
+        ));
+    }
+    html.push_str("</table>\n");
+    assert_eq!(
+        found(&all(), &html, "US_SOCIAL_SECURITY_NUMBER"),
+        [("536228726".into(), Likely), ("412673390".into(), Likely)]
+    );
+    assert_eq!(
+        found(&all(), &html, "PHONE_NUMBER")[1],
+        ("4155552671".into(), Likely)
+    );
+}
+
+#[test]
+fn assignments_across_window_edges_neither_panic_nor_differ() {
+    let e = Engine::new(&shorthand_rules(&["API_KEY".into()], Unlikely).unwrap()).unwrap();
+    let opts = StreamOptions {
+        window: 64 * 1024,
+        overlap: 8 * 1024,
+    };
+    // API_KEY findings reach 16 KiB: windows of 72 KiB own the first 54 KiB.
+    let edge = 54 * 1024;
+    for shift in (0..200).step_by(3) {
+        let mut text = "lorem ipsum dolor sit amet\n".repeat((edge - 100 + shift) / 27 + 1);
+        text.truncate(edge - 100 + shift);
+        text.push_str("export API_TOKEN    =   \"f8Kq2LmZ9xWv4RtY7pNc3Bd6\"\ncli --api-key f8Kq2LmZ9xWv4RtY7pNc3Bd7 x\n");
+        text.push_str(&"tail line\n".repeat(4000));
+        let whole = e.scan(text.as_bytes());
+        let streamed = e.scan_reader(text.as_bytes(), opts).unwrap();
+        assert_eq!(whole.len(), 2, "shift {shift}: {whole:?}");
+        assert_eq!(whole, streamed, "shift {shift}");
+    }
+}
