@@ -27,9 +27,12 @@ use futures_util::StreamExt;
 use crate::cli::Config;
 
 /// How long `--exit-at-end` waits for messages the server says are
-/// pending but does not deliver (a cluster electing a leader) before it
-/// fails rather than stop early.
-const END_PATIENCE: Duration = Duration::from_secs(60);
+/// pending or unacknowledged but does not deliver (a cluster electing a
+/// leader, a killed reader's messages before their ack wait ends) before it
+/// fails rather than stop early: a minute, or twice the ack wait.
+fn end_patience(ack_wait: Duration) -> Duration {
+    Duration::from_secs(60).max(2 * ack_wait)
+}
 
 /// Process entry point.
 pub fn main() -> std::process::ExitCode {
@@ -300,18 +303,21 @@ async fn tail(cfg: &Config) -> anyhow::Result<ExitCode> {
         }
         if cfg.exit_at_end && got == 0 {
             // An empty pull is the end only when the server says nothing
-            // is left for this consumer: a pull also comes back empty, or
+            // is left for this consumer: nothing pending, and nothing
+            // delivered but unacknowledged (a killed reader's messages come
+            // back after the ack wait). A pull also comes back empty, or
             // fails, while a cluster elects a stream leader after a node
-            // restart, and leaving then would report nothing.
+            // restart; leaving then would report nothing.
             match c.get_info().await {
-                Ok(info) if info.num_pending == 0 => break,
-                Ok(info) if started.elapsed() > END_PATIENCE => bail!(
-                    "{} message(s) still pending in {} but none delivered for {}s",
+                Ok(info) if info.num_pending == 0 && info.num_ack_pending == 0 => break,
+                Ok(info) if started.elapsed() > end_patience(info.config.ack_wait) => bail!(
+                    "{} message(s) still pending and {} unacknowledged in {} but none delivered for {}s",
                     info.num_pending,
+                    info.num_ack_pending,
                     cfg.stream,
-                    END_PATIENCE.as_secs()
+                    started.elapsed().as_secs()
                 ),
-                Err(e) if started.elapsed() > END_PATIENCE => {
+                Err(e) if started.elapsed() > end_patience(cfg.ack_wait) => {
                     bail!("asking {} how much is left: {e}", cfg.stream)
                 }
                 _ => {

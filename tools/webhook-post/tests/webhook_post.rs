@@ -1087,7 +1087,16 @@ fn buffered_records_take_at_most_about_twice_their_size() {
     const LINES: usize = 6;
     const SIZE: usize = 8 << 20;
     let mut p = wp(tmp.path())
-        .args(["--url", &rx.url(), "--batch", "100", "--flush-after", "300"])
+        // All six lines in one batch: the flush comes well after they are
+        // written, even on a loaded machine.
+        .args([
+            "--url",
+            &rx.url(),
+            "--batch",
+            "100",
+            "--flush-after",
+            "3000",
+        ])
         .spawn();
     let filler = "a".repeat(SIZE);
     let mut sent = 0;
