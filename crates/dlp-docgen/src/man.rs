@@ -65,6 +65,11 @@ fn page(cmd: &Command, version: &str, all: &[&str]) -> io::Result<ManPage> {
         .manual("dlp-pipes manual");
     let mut out = Vec::new();
     man.render_title(&mut out)?;
+    // Ragged right and no hyphenation: the pages are full of flags, paths
+    // and JSON that must not be split or stretched (as git's pages do).
+    let mut roff = Roff::new();
+    roff.control("ad", ["l"]).control("nh", []);
+    roff.to_writer(&mut out)?;
     man.render_name_section(&mut out)?;
     man.render_synopsis_section(&mut out)?;
 
