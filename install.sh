@@ -150,6 +150,9 @@ done
 
 # Files go to $stage$PATH: the destdir (empty: the real prefix).
 stage=${destdir%/}
+if [ -n "$destdir" ]; then
+    mkdir -p -- "$destdir" || die "cannot create $destdir"
+fi
 if [ -z "$destdir" ] && [ -f "$manifest" ]; then
     printf '%s: replacing the previous install under %s\n' "$PROG" "$prefix" >&2
     remove_installed "$manifest" >/dev/null
@@ -164,6 +167,7 @@ printf '# dlp-pipes install manifest: ./install.sh --uninstall --prefix %s remov
 make_dirs() {
     local d=$1 missing=()
     while [ ! -d "$stage$d" ]; do
+        [ "$d" != / ] || die "cannot create $stage$1"
         missing=("$d" "${missing[@]}")
         d=$(dirname "$d")
     done
