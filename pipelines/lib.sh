@@ -9,7 +9,8 @@
 #
 # Environment understood by every script:
 #   DLP_BIN_DIR       use the tool binaries in this directory and never build
-#                     (tests point it at target/debug; packagers at /usr/bin)
+#                     (tests point it at target/debug); installed copies of
+#                     this file default it to the installed tools (below)
 #   DLP_STOP_TIMEOUT  seconds a pipeline may take to drain after SIGTERM
 #                     before its whole process group is killed (default 20)
 #   DLP_ENV_FILE      the settings file (default
@@ -21,6 +22,11 @@ if [ -z "${BASH_VERSION:-}" ]; then
 fi
 
 DLP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# The directory of the installed tools: empty in a checkout (the scripts
+# build the tools); install.sh and the Debian package write it in their
+# copy of this file, so installed scripts run the installed tools.
+DLP_INSTALLED_BIN_DIR=
 DLP_PROG=${DLP_PROG:-$(basename "$0" .sh)}
 
 # --- logging ---------------------------------------------------------------
@@ -141,7 +147,8 @@ dlp_tools_current() {
 }
 
 # dlp_tools TOOL...: put the tools on PATH, building them when needed.
-# With DLP_BIN_DIR set, only checks that the binaries are there. Otherwise,
+# With DLP_BIN_DIR set (or, in an installed copy, DLP_INSTALLED_BIN_DIR),
+# only checks that the binaries are there. Otherwise,
 # unless the binaries in target/release are current (dlp_tools_current),
 # runs `cargo build --release --locked` for all the tools at once from the
 # repository root, with cargo's own progress on stderr, and puts
@@ -149,8 +156,8 @@ dlp_tools_current() {
 # target/release are used as they are.
 dlp_tools() {
     local bindir t missing=()
-    if [ -n "${DLP_BIN_DIR:-}" ]; then
-        bindir=$DLP_BIN_DIR
+    if [ -n "${DLP_BIN_DIR:-$DLP_INSTALLED_BIN_DIR}" ]; then
+        bindir=${DLP_BIN_DIR:-$DLP_INSTALLED_BIN_DIR}
     else
         bindir=${CARGO_TARGET_DIR:-$DLP_ROOT/target}/release
         if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then

@@ -13,7 +13,7 @@ use crate::rules::{DetectionRule, Detector, DetectorType, LogicalOp};
 /// The API's limit on detection rules in one file-scan policy.
 pub const MAX_FILE_SCAN_RULES: usize = 10;
 
-/// Every `nightfallDetector` name the API documents (nightfall-api.md §3.1).
+/// Every `nightfallDetector` name the API documents (docs/nightfall-api.md §3.1).
 pub const NIGHTFALL_DETECTORS: &[&str] = &[
     "AMERICAN_BANKERS_CUSIP_ID",
     "API_KEY",

@@ -1,4 +1,4 @@
-//! Nightfall's inline detection-rule JSON (nightfall-api.md §3) as serde
+//! Nightfall's inline detection-rule JSON (docs/nightfall-api.md §3) as serde
 //! types, so one rules file drives both `nf-upload --rules` (sent to the
 //! real API) and `pii-scan --rules` (run offline).
 //!

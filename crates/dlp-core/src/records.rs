@@ -1,4 +1,4 @@
-//! The record contract between pipeline stages (see DESIGN.md).
+//! The record contract between pipeline stages (README.md, "Records"; docs/ARCHITECTURE.md).
 //!
 //! Field names are snake_case and flat; optional fields are omitted rather
 //! than null; timestamps are RFC 3339 UTC. Readers are lenient: unknown
@@ -74,7 +74,7 @@ impl EventType {
     }
 }
 
-/// One file-system event (FsEvent in DESIGN.md).
+/// One file-system event (FsEvent in README.md, "Records").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FsEvent {
     pub event_type: EventType,
@@ -314,7 +314,7 @@ pub struct Range {
     pub end: u64,
 }
 
-/// One finding (Finding in DESIGN.md), from nf-webhook or pii-scan.
+/// One finding (Finding in README.md, "Records"), from nf-webhook or pii-scan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -394,7 +394,7 @@ pub enum ScanStatus {
     Failed,
 }
 
-/// A ScanRequest record (DESIGN.md).
+/// A ScanRequest record (README.md, "Records").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScanRequest {
     pub status: ScanStatus,

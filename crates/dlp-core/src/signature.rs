@@ -32,7 +32,7 @@ pub fn verify(secret: &[u8], timestamp: &str, body: &[u8], signature_hex: &str) 
 mod tests {
     use super::*;
 
-    // Test vectors from Nightfall's SDKs (see the API reference, §4.3).
+    // Test vectors from Nightfall's SDKs (docs/nightfall-api.md §4.3).
     const VECTORS: &[(&str, &str, &str, &str)] = &[
         (
             "super-secret-shhhh",

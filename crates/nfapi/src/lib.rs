@@ -2,7 +2,7 @@
 //! speak, so the client (nf-upload), the receiver (nf-webhook) and the
 //! offline stand-in (nf-emulator) agree on one wire form.
 //!
-//! The contract is /work/shared/reference/nightfall-api.md: §2 (upload),
+//! The contract is docs/nightfall-api.md: §2 (upload),
 //! §4 (webhook notification and challenge), §5 (findings document).
 //! Readers are lenient (missing optional fields default, unknown fields are
 //! ignored); writers emit Nightfall's field names in Nightfall's key order.

@@ -278,6 +278,12 @@ pub fn list(cli: &Cli, output: impl Write) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::Ok)
 }
 
+/// The command-line definition (what `--help` shows), for the man page and
+/// shell completions that `dlp-docgen` generates.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
 /// Entry point of the `dlp-remediate` binary.
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

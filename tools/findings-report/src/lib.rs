@@ -21,6 +21,12 @@ use dlp_core::ExitCode;
 use crate::agg::Agg;
 use crate::input::Format;
 
+/// The command-line definition (what `--help` shows), for the man page and
+/// shell completions that `dlp-docgen` generates.
+pub fn command() -> clap::Command {
+    <Args as clap::CommandFactory>::command()
+}
+
 const LONG_ABOUT: &str = "\
 Turn Finding records into one self-contained HTML report: totals by host, detector and \
 confidence, a chart of findings over time (per hour, day or week by the span), the files and \

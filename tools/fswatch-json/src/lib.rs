@@ -108,6 +108,12 @@ impl Backend {
     }
 }
 
+/// The command-line definition (what `--help` shows), for the man page and
+/// shell completions that `dlp-docgen` generates.
+pub fn command() -> clap::Command {
+    <cli::Args as clap::CommandFactory>::command()
+}
+
 /// Entry point for the binary.
 pub fn main() -> std::process::ExitCode {
     let args = cli::Args::parse();

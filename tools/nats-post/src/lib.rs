@@ -32,6 +32,12 @@ use tokio::sync::mpsc::{error::TryRecvError, UnboundedReceiver};
 use crate::cli::Config;
 use crate::input::Msg;
 
+/// The command-line definition (what `--help` shows), for the man page and
+/// shell completions that `dlp-docgen` generates.
+pub fn command() -> clap::Command {
+    <cli::Args as clap::CommandFactory>::command()
+}
+
 /// Process entry point.
 pub fn main() -> std::process::ExitCode {
     dlp_core::run_main("nats-post", || {

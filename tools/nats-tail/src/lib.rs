@@ -26,6 +26,12 @@ use futures_util::StreamExt;
 
 use crate::cli::Config;
 
+/// The command-line definition (what `--help` shows), for the man page and
+/// shell completions that `dlp-docgen` generates.
+pub fn command() -> clap::Command {
+    <cli::Args as clap::CommandFactory>::command()
+}
+
 /// How long `--exit-at-end` waits for messages the server says are
 /// pending or unacknowledged but does not deliver (a cluster electing a
 /// leader, a killed reader's messages before their ack wait ends) before it

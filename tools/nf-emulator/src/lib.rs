@@ -200,6 +200,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::Ok)
 }
 
+/// The command-line definition (what `--help` shows), for the man page and
+/// shell completions that `dlp-docgen` generates.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
 /// Entry point of the `nf-emulator` binary.
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

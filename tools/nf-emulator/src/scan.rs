@@ -26,9 +26,9 @@ pub struct Job {
     pub metadata: String,
 }
 
-/// The challenge handshake (§4.1): POST `{"challenge": "..."}` and expect
-/// 200 with exactly the challenge as the body. A URL that passed is
-/// trusted for 24 hours.
+/// The challenge handshake (docs/nightfall-api.md §4.1): POST
+/// `{"challenge": "..."}` and expect 200 with exactly the challenge as the
+/// body. A URL that passed is trusted for 24 hours.
 pub fn validate_webhook(emu: &Emulator, url: &str) -> Result<(), Resp> {
     {
         let seen = emu.validated.lock().unwrap_or_else(|e| e.into_inner());
@@ -182,7 +182,7 @@ fn deliver(emu: &Emulator, url: &str, body: &str, id: &str, n: usize) {
     let mut backoff =
         dlp_core::backoff::Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
     for attempt in 0..=emu.cli.webhook_retries {
-        // Never stamp a time ahead of the receiver's clock (§4.3).
+        // Never stamp a time ahead of the receiver's clock (docs/nightfall-api.md §4.3).
         let ts = dlp_core::time::unix_now().to_string();
         let sig = signature::sign(&emu.signing_secret, &ts, body.as_bytes());
         let result = emu

@@ -328,6 +328,12 @@ pub fn run(cli: &Cli, input: impl Read + Send + 'static) -> anyhow::Result<ExitC
     ))
 }
 
+/// The command-line definition (what `--help` shows), for the man page and
+/// shell completions that `dlp-docgen` generates.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
 /// Entry point of the `nf-upload` binary.
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

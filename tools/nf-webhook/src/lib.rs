@@ -202,6 +202,12 @@ impl Ctx {
     }
 }
 
+/// The command-line definition (what `--help` shows), for the man page and
+/// shell completions that `dlp-docgen` generates.
+pub fn command() -> clap::Command {
+    <Args as clap::CommandFactory>::command()
+}
+
 /// Entry point for the binary.
 pub fn main() -> std::process::ExitCode {
     dlp_core::run_main(TOOL, || run(Args::parse()))

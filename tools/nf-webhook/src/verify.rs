@@ -2,7 +2,7 @@
 //! `"<timestamp>:<raw body>"` (checked in constant time by dlp-core), a
 //! freshness window around our clock, and a replay cache so a captured
 //! request cannot be delivered twice inside that window. The SDKs do none
-//! of the last three (reference §4.3).
+//! of the last three (docs/nightfall-api.md §4.3).
 
 use std::collections::HashMap;
 use std::sync::Mutex;

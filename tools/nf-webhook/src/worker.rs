@@ -39,7 +39,8 @@ pub struct SpoolEntry {
     pub notification: WebhookNotification,
 }
 
-/// How long findings stay fetchable when `validUntil` is missing (§4.2).
+/// How long findings stay fetchable when `validUntil` is missing
+/// (docs/nightfall-api.md §4.2).
 const DEFAULT_VALIDITY: Duration = Duration::from_secs(24 * 3600);
 
 /// Runs jobs until the channel closes or shutdown begins.

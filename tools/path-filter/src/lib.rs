@@ -203,6 +203,12 @@ pub fn run_parallel(
     })
 }
 
+/// The command-line definition (what `--help` shows), for the man page and
+/// shell completions that `dlp-docgen` generates.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
 /// Entry point of the `path-filter` binary.
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

@@ -180,6 +180,12 @@ pub fn build_engine(cli: &Cli) -> anyhow::Result<Engine> {
     Ok(Engine::new(&rules)?.with_context_bytes(cli.context_bytes))
 }
 
+/// The command-line definition (what `--help` shows), for the man page and
+/// shell completions that `dlp-docgen` generates.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
 /// Entry point for the binary.
 pub fn main() -> std::process::ExitCode {
     dlp_core::run_main(TOOL, || {

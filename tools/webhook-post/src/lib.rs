@@ -36,6 +36,12 @@ use crate::input::Msg;
 use crate::limit::Limiter;
 use crate::report::Out;
 
+/// The command-line definition (what `--help` shows), for the man page and
+/// shell completions that `dlp-docgen` generates.
+pub fn command() -> clap::Command {
+    <cli::Args as clap::CommandFactory>::command()
+}
+
 /// Process entry point.
 pub fn main() -> std::process::ExitCode {
     dlp_core::run_main("webhook-post", || {

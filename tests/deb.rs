@@ -1,0 +1,185 @@
+//! The Debian package: `packaging/build-deb.sh` (cargo-deb over the tree
+//! `install.sh --destdir` stages, here from the debug binaries) builds a
+//! .deb that `dpkg -i` installs into the system; the installed tools, man
+//! pages, completions and scripts work from /usr; `dpkg -r` removes them.
+//!
+//! Needs root, dpkg and cargo-deb. CI (CI=true) runs as root and installs
+//! cargo-deb (.ci/run), so there a missing piece fails the test; elsewhere
+//! the test says SKIPPED and passes.
+
+use std::path::{Path, PathBuf};
+
+use e2e::PLANTED;
+use testkit::{bin, cmd, TempDir};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+fn sh(script: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", script])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Why this machine cannot run the test, if it cannot.
+fn missing(path: &str) -> Option<String> {
+    if !sh("[ \"$(id -u)\" = 0 ]") {
+        return Some("not root (dpkg -i installs into the system)".into());
+    }
+    if !sh("command -v dpkg && command -v dpkg-deb") {
+        return Some("dpkg is not installed".into());
+    }
+    if !sh(&format!("PATH='{path}' command -v cargo-deb")) {
+        return Some("cargo-deb is not installed (cargo install cargo-deb --locked)".into());
+    }
+    None
+}
+
+/// Removes the package even when an assertion fails half-way.
+struct Installed;
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("dpkg")
+            .args(["-r", "dlp-pipes"])
+            .output();
+    }
+}
+
+#[test]
+fn deb_installs_with_dpkg_runs_from_usr_and_removes_cleanly() {
+    let home = std::env::var("HOME").unwrap_or_default();
+    let path = format!(
+        "{}:{home}/.cargo/bin",
+        std::env::var("PATH").unwrap_or_default()
+    );
+    if let Some(why) = missing(&path) {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("the .deb test cannot run in CI: {why}; .ci/run must provide it");
+        }
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    if sh("dpkg -s dlp-pipes >/dev/null 2>&1") {
+        panic!("dlp-pipes is already installed on this system; not touching it (dpkg -r dlp-pipes first)");
+    }
+
+    let t = TempDir::new("deb");
+    let debug = bin("dlp-docgen").parent().unwrap().to_path_buf();
+    let out = cmd(root().join("packaging/build-deb.sh"))
+        .env("PATH", &path)
+        .env("DLP_DEB_FAST", "1")
+        .arg("--bin-dir")
+        .arg(&debug)
+        .arg("--output")
+        .arg(t.join("out"))
+        .run()
+        .expect_code(0);
+    let deb = PathBuf::from(out.stdout_str().trim().lines().last().unwrap());
+    assert!(deb.is_file(), "{}", out.stderr_str());
+    assert!(
+        deb.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("dlp-pipes_"),
+        "{deb:?}"
+    );
+
+    let info = cmd("dpkg-deb")
+        .arg("-f")
+        .arg(&deb)
+        .run()
+        .expect_code(0)
+        .stdout_str();
+    assert!(info.contains("Package: dlp-pipes"), "{info}");
+    assert!(info.contains("Depends: bash, libc6"), "{info}");
+
+    let _installed = Installed;
+    cmd("dpkg").arg("-i").arg(&deb).run().expect_code(0);
+
+    let tools: Vec<String> = cmd(bin("dlp-docgen"))
+        .arg("--list")
+        .run()
+        .expect_code(0)
+        .stdout_str()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    // What the package holds (an image may path-exclude /usr/share/man
+    // from installs, so the list comes from the .deb, not the disk).
+    let listed: String = cmd("dpkg-deb")
+        .arg("-c")
+        .arg(&deb)
+        .run()
+        .expect_code(0)
+        .stdout_str()
+        .lines()
+        .filter_map(|l| l.split_whitespace().last())
+        .map(|p| format!("{}\n", p.trim_start_matches('.')))
+        .collect();
+    for tool in &tools {
+        let v = cmd(format!("/usr/bin/{tool}"))
+            .arg("--version")
+            .run()
+            .expect_code(0)
+            .stdout_str();
+        assert!(v.starts_with(&format!("{tool} ")), "{v}");
+        for f in [
+            format!("/usr/share/man/man1/{tool}.1.gz"),
+            format!("/usr/share/bash-completion/completions/{tool}"),
+            format!("/usr/share/zsh/vendor-completions/_{tool}"),
+            format!("/usr/share/fish/vendor_completions.d/{tool}.fish"),
+        ] {
+            assert!(listed.lines().any(|l| l == f), "{f} not in the package");
+        }
+    }
+    for unit in [
+        "dlp-local.service",
+        "dlp-endpoint.service",
+        "dlp-fim@.service",
+    ] {
+        let text = std::fs::read_to_string(format!("/usr/lib/systemd/user/{unit}")).unwrap();
+        assert!(
+            text.contains("ExecStart=/usr/share/dlp-pipes/pipelines/"),
+            "{unit}: {text}"
+        );
+    }
+    if sh("command -v man") && Path::new("/usr/share/man/man1/pii-scan.1.gz").exists() {
+        let text = cmd("man")
+            .env("MANWIDTH", "80")
+            .arg("pii-scan")
+            .run()
+            .expect_code(0)
+            .stdout_str();
+        assert!(text.contains("--min-confidence"), "{text}");
+    }
+
+    // The packaged script runs the packaged tools from /usr/bin.
+    let data = t.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("a.txt"), PLANTED).unwrap();
+    let run = cmd("/usr/bin/local-dlp")
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", t.path())
+        .env("DLP_BIN_DIR", "")
+        .env("XDG_STATE_HOME", t.join("state"))
+        .args(["--once", "-o"])
+        .arg(t.join("r.csv"))
+        .arg(&data)
+        .run()
+        .expect_code(0);
+    let said = run.stdout_str() + &run.stderr_str();
+    assert!(said.contains("3 finding(s)"), "{said}");
+
+    cmd("dpkg").args(["-r", "dlp-pipes"]).run().expect_code(0);
+    for tool in &tools {
+        assert!(!Path::new(&format!("/usr/bin/{tool}")).exists(), "{tool}");
+    }
+    assert!(!Path::new("/usr/share/dlp-pipes").exists());
+    assert!(!Path::new("/usr/lib/systemd/user/dlp-local.service").exists());
+}
