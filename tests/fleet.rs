@@ -691,10 +691,14 @@ fn nats_tail_filters_by_subject_and_rejects_foreign_messages() {
         .args(["--durable", "c", "--exit-at-end"])
         .run();
     assert_eq!(rest.code(), 0);
-    assert_eq!(
-        path_counts(&rest.records()).len(),
-        2000,
-        "all of them again (at least once)"
+    // What nats-tail wrote before it saw the closed pipe (the line read
+    // here, the rest of this reader's 8 KiB buffer, the 64 KiB the pipe
+    // holds) was written, so acknowledged; everything else comes back.
+    let written_max = (8 + 64) * 1024 / first.len() + 1;
+    let back = path_counts(&rest.records()).len();
+    assert!(
+        back >= 2000 - written_max && back <= 2000,
+        "all but what was written come back: {back} of 2000 (at most {written_max} written)"
     );
     // A missing stream with --exit-at-end is an error, not a hang.
     let out = tail(&n.url())
