@@ -236,7 +236,7 @@ fn state_reports_changes_made_while_down_and_sigterm_saves_it() {
     until(&mut w, |v| is(v, "created", &d.join("live")));
     w.signal(15);
     let st1 = w.wait_timeout(T).expect("exits on SIGTERM");
-    assert_eq!(st1.code(), Some(0), "stderr: {}", w.stderr_text());
+    assert_eq!(st1.code(), Some(143), "stderr: {}", w.stderr_text());
     let saved = std::fs::read_to_string(&state).unwrap();
     assert!(saved.contains(d.join("live").to_str().unwrap()), "{saved}");
 

@@ -158,7 +158,7 @@ fn challenge_ping_and_routing() {
     );
     hook.sp.signal(15);
     let st = hook.sp.wait_timeout(T).expect("exits on SIGTERM");
-    assert_eq!(st.code(), Some(0));
+    assert_eq!(st.code(), Some(143));
     assert!(hook.sp.drain_records(Duration::from_millis(100)).is_empty());
     assert!(!hook.sp.stderr_text().contains(SECRET));
 }
@@ -222,7 +222,7 @@ fn valid_result_emits_findings_with_path_from_metadata() {
         (Some("up-2"), Some(""), Some("7"))
     );
     hook.sp.signal(15);
-    assert_eq!(hook.sp.wait_timeout(T).unwrap().code(), Some(0));
+    assert_eq!(hook.sp.wait_timeout(T).unwrap().code(), Some(143));
     assert!(spool_entries(spool.path()).is_empty());
 }
 
@@ -483,7 +483,7 @@ fn kill_9_after_acceptance_then_restart_emits_once() {
         .drain_records(Duration::from_millis(500))
         .is_empty());
     again.sp.signal(15);
-    assert_eq!(again.sp.wait_timeout(T).unwrap().code(), Some(0));
+    assert_eq!(again.sp.wait_timeout(T).unwrap().code(), Some(143));
     assert!(spool_entries(spool.path()).is_empty());
 }
 
@@ -712,7 +712,7 @@ fn concurrent_results_share_one_spool_write() {
         spool_entries(spool.path()).is_empty()
     });
     hook.sp.signal(15);
-    assert_eq!(hook.sp.wait_timeout(T).unwrap().code(), Some(0));
+    assert_eq!(hook.sp.wait_timeout(T).unwrap().code(), Some(143));
     assert!(hook
         .sp
         .stderr_text()
@@ -776,7 +776,7 @@ fn kill_9_inside_a_batch_replays_only_unfinished_items() {
         spool_entries(spool.path()).is_empty()
     });
     again.sp.signal(15);
-    assert_eq!(again.sp.wait_timeout(T).unwrap().code(), Some(0));
+    assert_eq!(again.sp.wait_timeout(T).unwrap().code(), Some(143));
 }
 
 #[test]

@@ -845,7 +845,7 @@ fn sigterm_while_endpoint_down_leaves_records_in_the_spool() {
     std::thread::sleep(Duration::from_millis(200));
     p.signal(15);
     let st = p.wait_timeout(T).expect("exits after SIGTERM");
-    assert_eq!(st.code(), Some(0), "{}", p.stderr_text());
+    assert_eq!(st.code(), Some(143), "{}", p.stderr_text());
     assert_eq!(spool_entries(tmp.path()), 1);
     let recs = p.drain_records(Duration::from_millis(200));
     assert_eq!(statuses(&recs).last().map(String::as_str), Some("spooled"));
@@ -870,7 +870,7 @@ fn sigterm_during_end_of_input_retries_cuts_to_the_grace_period() {
     let st = p
         .wait_timeout(Duration::from_secs(10))
         .expect("stops within the grace period, not --max-retry-time");
-    assert_eq!(st.code(), Some(0), "{}", p.stderr_text());
+    assert_eq!(st.code(), Some(143), "{}", p.stderr_text());
     assert_eq!(spool_entries(tmp.path()), 1);
 }
 
