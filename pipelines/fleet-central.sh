@@ -110,6 +110,10 @@ if [ -n "$once" ]; then
     nats-tail "${tail_args[@]}" --exit-at-end 2>>"$log" | findings-csv --columns "$columns" "${csv_args[@]}" >>"$output" 2>>"$log"
     st=("${PIPESTATUS[@]}")
     set -e
+    if dlp_stopped_by_signal "${st[@]}"; then
+        dlp_log "stopped by a signal"
+        exit 0
+    fi
     if [ "${st[0]}" -ge 2 ] || [ "${st[1]}" -ge 2 ]; then
         dlp_log "reading the stream failed (nats-tail ${st[0]}, findings-csv ${st[1]}); last lines of $log:"
         dlp_log_tail "$log" 0

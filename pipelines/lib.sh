@@ -292,6 +292,17 @@ dlp_traps() {
     trap 'dlp_stop_jobs >/dev/null 2>&1 || true' EXIT
 }
 
+# dlp_stopped_by_signal STATUS...: true when a status says a tool was ended
+# by SIGINT or SIGTERM (the tools exit 128 + the signal: 130, 143), which the
+# scripts report as "stopped by a signal", not as a failure.
+dlp_stopped_by_signal() {
+    local s
+    for s in "$@"; do
+        case $s in 130 | 143) return 0 ;; esac
+    done
+    return 1
+}
+
 # dlp_alive PGID: true while any process of the group exists.
 dlp_alive() { kill -0 -- "-$1" 2>/dev/null; }
 

@@ -180,9 +180,9 @@ actions=${DLP_ACTIONS:-$(dirname -- "$output")/actions.ndjson}
 actions_from=$(dlp_file_size "$actions")
 remediate() {
     [ ${#rem_args[@]} -gt 0 ] || { cat; return; }
-    local st=0
+    local st=0 r=0
     tee >(dlp-remediate "${rem_args[@]}" >>"$actions") || st=$?
-    wait $! || [ $? -lt 2 ] || st=2
+    wait $! || { r=$? && [ $r -lt 2 ]; } || dlp_stopped_by_signal "$r" || st=2
     return $st
 }
 # remediation_summary: one line per action kind, after a --once scan.
@@ -223,6 +223,10 @@ if [ -n "$once" ]; then
     pii-scan "${scan_state[@]}" "${dirs[@]}" | path-filter --preset ignore-temp | tee "$found" | write_csv "${csv_args[@]}"
     st=("${PIPESTATUS[@]}")
     set -e
+    if dlp_stopped_by_signal "${st[@]}"; then
+        dlp_log "stopped by a signal"
+        exit 0
+    fi
     if [ "${st[0]}" -ge 2 ] || [ "${st[1]}" -ge 2 ] || [ "${st[2]}" -ne 0 ] || [ "${st[3]}" -ne 0 ]; then
         dlp_die 2 "scan failed (pii-scan ${st[0]}, path-filter ${st[1]}, tee ${st[2]}, findings-csv ${st[3]})"
     fi

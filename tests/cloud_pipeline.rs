@@ -13,7 +13,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use e2e::{Emulator, KEY, PLANTED, SECRET};
-use testkit::{bin, free_port, wait_port, TempDir};
+use testkit::{bin, TempDir};
 
 /// Kills every process of a pipeline when the test ends, pass or fail.
 struct Pipeline(Vec<Child>);
@@ -85,18 +85,27 @@ fn a_file_with_planted_pii_ends_up_as_csv_rows_naming_it() {
     std::fs::create_dir(&watched).unwrap();
     let spool = dir.join("spool");
     let results = dir.join("results.csv");
-    let port = free_port();
-
-    // Webhook half: nf-webhook | findings-csv >> results.csv
+    // Webhook half: nf-webhook | findings-csv >> results.csv, on a port the
+    // kernel picks; the port is read from its "listening on" line.
     let mut hook = Command::new(bin("nf-webhook"))
-        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--listen", "127.0.0.1:0"])
         .arg("--spool")
         .arg(&spool)
         .env("NIGHTFALL_SIGNING_SECRET", SECRET)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let hook_err = lines_of(hook.stderr.take().unwrap());
+    let listening = hook_err
+        .recv_timeout(Duration::from_secs(20))
+        .expect("nf-webhook reports its address");
+    let port: u16 = listening
+        .split("listening on http://127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {listening:?}"));
     let out = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -108,7 +117,6 @@ fn a_file_with_planted_pii_ends_up_as_csv_rows_naming_it() {
         .spawn()
         .unwrap();
     let mut procs = Pipeline(vec![hook, csv]);
-    assert!(wait_port(port, Duration::from_secs(20)));
 
     // Scanner half: fswatch-json DIR | path-filter --preset ignore-temp | nf-upload
     let mut watch = Command::new(bin("fswatch-json"))

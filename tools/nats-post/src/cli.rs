@@ -43,9 +43,10 @@ Connection: --servers URL,... or $NATS_URL (default nats://127.0.0.1:4222). Cred
 the environment or a file: --creds FILE or $NATS_CREDS (an nsc .creds file), $NATS_USER with \
 $NATS_PASSWORD, or $NATS_TOKEN; TLS with tls:// URLs, $NATS_CA, $NATS_CERT and $NATS_KEY.
 
-Exit status: 0 all acknowledged (or stopped by SIGINT/SIGTERM: what is not acknowledged stays in \
-the spool and is sent first on the next start); 1 malformed input lines, or batches still \
-unacknowledged after --max-retry-time at end of input; 2 usage or configuration error.
+Exit status: 0 all acknowledged; 1 malformed input lines, or batches still unacknowledged after \
+--max-retry-time at end of input; 2 usage or configuration error; 130/143 stopped by \
+SIGINT/SIGTERM (what is not acknowledged stays in the spool and is sent first on the next \
+start).
 
 Examples:
   fswatch-json ~/Documents | pii-scan | nats-post --servers nats://central:4222

@@ -28,9 +28,9 @@ Connection: --servers URL,... or $NATS_URL (default nats://127.0.0.1:4222). Cred
 the environment or a file: --creds FILE or $NATS_CREDS, $NATS_USER with $NATS_PASSWORD, or \
 $NATS_TOKEN; TLS with tls:// URLs, $NATS_CA, $NATS_CERT and $NATS_KEY.
 
-Exit status: 0 ok (stopped by SIGINT/SIGTERM, stdout closed, or --exit-at-end reached the end); 1 \
-messages that were not one JSON object (reported, acknowledged as terminated, not written); 2 \
-usage, configuration or fatal error.
+Exit status: 0 ok (stdout closed, or --exit-at-end reached the end); 1 messages that were not \
+one JSON object (reported, acknowledged as terminated, not written); 2 usage, configuration or \
+fatal error; 130/143 stopped by SIGINT/SIGTERM.
 
 Examples:
   nats-tail --durable central | findings-csv >> central.csv

@@ -122,6 +122,18 @@ pub struct Args {
     pub commit_min_batch: usize,
 }
 
+/// The hidden `--commit-min-batch` test hook takes effect in debug builds
+/// only (the integration tests run those); a release build refuses it.
+fn commit_min_batch(args: &Args) -> anyhow::Result<usize> {
+    if cfg!(debug_assertions) {
+        Ok(args.commit_min_batch.max(1))
+    } else if args.commit_min_batch > 1 {
+        bail!("--commit-min-batch is a test hook of debug builds")
+    } else {
+        Ok(1)
+    }
+}
+
 /// Most results written to the spool with one fsync.
 const COMMIT_MAX_ITEMS: usize = 256;
 
@@ -302,7 +314,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let lim = commit::Limits {
         max_items: COMMIT_MAX_ITEMS,
         max_bytes: COMMIT_MAX_BYTES,
-        min_items: args.commit_min_batch.max(1),
+        min_items: commit_min_batch(&args)?,
     };
     // The test hook needs one committer, or another would take part of
     // the batch it waits for.

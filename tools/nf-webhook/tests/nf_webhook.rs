@@ -8,7 +8,7 @@ use std::time::Duration;
 use dlp_core::signature::sign;
 use dlp_core::time::unix_now;
 use serde_json::{json, Value};
-use testkit::{cmd, free_port, http, Spawned, TempDir};
+use testkit::{cmd, http, Spawned, TempDir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_nf-webhook");
 const SECRET: &str = "test-signing-secret";
@@ -20,18 +20,13 @@ struct Hook {
 }
 
 fn start(spool: &std::path::Path, extra: &[&str]) -> Hook {
-    let port = free_port();
     let mut sp = cmd(BIN)
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--spool"])
+        .args(["--listen", "127.0.0.1:0", "--spool"])
         .arg(spool)
         .args(extra)
         .env("NIGHTFALL_SIGNING_SECRET", SECRET)
         .spawn();
-    assert!(
-        sp.wait_stderr("listening on", T),
-        "no start: {}",
-        sp.stderr_text()
-    );
+    let port = sp.listening_port(T);
     Hook { sp, port }
 }
 
@@ -163,7 +158,7 @@ fn challenge_ping_and_routing() {
     );
     hook.sp.signal(15);
     let st = hook.sp.wait_timeout(T).expect("exits on SIGTERM");
-    assert_eq!(st.code(), Some(0));
+    assert_eq!(st.code(), Some(143));
     assert!(hook.sp.drain_records(Duration::from_millis(100)).is_empty());
     assert!(!hook.sp.stderr_text().contains(SECRET));
 }
@@ -227,7 +222,7 @@ fn valid_result_emits_findings_with_path_from_metadata() {
         (Some("up-2"), Some(""), Some("7"))
     );
     hook.sp.signal(15);
-    assert_eq!(hook.sp.wait_timeout(T).unwrap().code(), Some(0));
+    assert_eq!(hook.sp.wait_timeout(T).unwrap().code(), Some(143));
     assert!(spool_entries(spool.path()).is_empty());
 }
 
@@ -488,7 +483,7 @@ fn kill_9_after_acceptance_then_restart_emits_once() {
         .drain_records(Duration::from_millis(500))
         .is_empty());
     again.sp.signal(15);
-    assert_eq!(again.sp.wait_timeout(T).unwrap().code(), Some(0));
+    assert_eq!(again.sp.wait_timeout(T).unwrap().code(), Some(143));
     assert!(spool_entries(spool.path()).is_empty());
 }
 
@@ -520,9 +515,8 @@ fn missing_secret_is_fatal() {
 fn closed_stdout_exits_quietly() {
     let spool = TempDir::new("nfw");
     let fs = findings_server(0, false);
-    let port = free_port();
     let mut child = std::process::Command::new(BIN)
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--spool"])
+        .args(["--listen", "127.0.0.1:0", "--spool"])
         .arg(spool.path())
         .env("NIGHTFALL_SIGNING_SECRET", SECRET)
         .stdout(std::process::Stdio::piped())
@@ -530,7 +524,16 @@ fn closed_stdout_exits_quietly() {
         .spawn()
         .unwrap();
     drop(child.stdout.take());
-    assert!(testkit::wait_port(port, T));
+    // The port it bound, from its first stderr line ("listening on http://ADDR").
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut err, &mut first).unwrap();
+    let port: u16 = first
+        .split("listening on http://127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no listening line: {first:?}"));
     let body = notification(
         "pipe-1",
         &format!("http://127.0.0.1:{}/doc?n=1", fs.port),
@@ -538,14 +541,11 @@ fn closed_stdout_exits_quietly() {
         "",
     );
     assert_eq!(post_signed(port, unix_now(), &body).0, 200);
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("error"));
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{rest}");
+    assert!(!rest.contains("error"), "{rest}");
     // Not emitted, so still spooled for the next start.
     assert_eq!(spool_entries(spool.path()).len(), 1);
 }
@@ -712,7 +712,7 @@ fn concurrent_results_share_one_spool_write() {
         spool_entries(spool.path()).is_empty()
     });
     hook.sp.signal(15);
-    assert_eq!(hook.sp.wait_timeout(T).unwrap().code(), Some(0));
+    assert_eq!(hook.sp.wait_timeout(T).unwrap().code(), Some(143));
     assert!(hook
         .sp
         .stderr_text()
@@ -776,7 +776,7 @@ fn kill_9_inside_a_batch_replays_only_unfinished_items() {
         spool_entries(spool.path()).is_empty()
     });
     again.sp.signal(15);
-    assert_eq!(again.sp.wait_timeout(T).unwrap().code(), Some(0));
+    assert_eq!(again.sp.wait_timeout(T).unwrap().code(), Some(143));
 }
 
 #[test]

@@ -313,5 +313,18 @@ fn live_records_are_flushed_and_sigterm_exits_cleanly() {
     let st = p
         .wait_timeout(Duration::from_secs(10))
         .expect("exits on SIGTERM");
-    assert_eq!(st.code(), Some(0));
+    // 128 + SIGTERM, so a shell loop around the tool sees it was stopped.
+    assert_eq!(st.code(), Some(143));
+}
+
+#[test]
+fn sigint_while_waiting_for_input_exits_130() {
+    let mut p = cmd(BIN).args(["--include", "keep"]).spawn();
+    p.write_line(&ev("created", "/keep/1", ""));
+    assert!(p.next_record(Duration::from_secs(10)).is_some());
+    p.signal(2);
+    let st = p
+        .wait_timeout(Duration::from_secs(10))
+        .expect("exits on SIGINT");
+    assert_eq!(st.code(), Some(130), "{}", p.stderr_text());
 }

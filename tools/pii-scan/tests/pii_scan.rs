@@ -427,7 +427,7 @@ fn live_events_are_answered_at_once_and_sigterm_ends_cleanly() {
     let status = child
         .wait_timeout(std::time::Duration::from_secs(10))
         .expect("exits on SIGTERM");
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(status.code(), Some(143));
 }
 
 #[test]

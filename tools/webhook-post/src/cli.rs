@@ -60,9 +60,10 @@ or [ is JSON: a placeholder inside a quoted string is inserted JSON-escaped (\"{
 outside quotes as a JSON value (strings quoted, missing fields null, {json} the whole record), \
 and the template is checked at start-up to render valid JSON.
 
-Exit status: 0 all delivered (or stopped by SIGINT/SIGTERM, or stdout closed: whatever is not \
-delivered stays in the spool); 1 malformed input lines, permanently failed batches, or batches \
-still undelivered after --max-retry-time at end of input; 2 usage or configuration error.
+Exit status: 0 all delivered (or stdout closed: whatever is not delivered stays in the spool); \
+1 malformed input lines, permanently failed batches, or batches still undelivered after \
+--max-retry-time at end of input; 2 usage or configuration error; 130/143 stopped by \
+SIGINT/SIGTERM (what is not delivered stays in the spool).
 
 Examples:
   fswatch-json --hash /srv/user_pii | webhook-post --url \"$WATCH_WEBHOOK_URL\"

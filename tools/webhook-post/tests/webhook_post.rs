@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use testkit::{cmd, free_port, Cmd, TempDir};
+use testkit::{closed_port, cmd, Cmd, TempDir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_webhook-post");
 const T: Duration = Duration::from_secs(20);
@@ -58,11 +58,26 @@ struct Receiver {
 
 impl Receiver {
     fn start() -> Self {
-        Self::on(free_port(), Script::new())
+        Self::scripted(Script::new())
     }
 
+    /// A receiver on a port the kernel picks (port 0).
+    fn scripted(script: Script) -> Self {
+        Self::listen(TcpListener::bind("127.0.0.1:0").unwrap(), script)
+    }
+
+    /// A receiver on `port`, for endpoint-comes-back cases: the port came
+    /// from `closed_port` (bound and released), so binding it again can fail
+    /// if another process took it meanwhile; that fails the test loudly here
+    /// rather than making it pass or fail by timing.
     fn on(port: u16, script: Script) -> Self {
-        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .unwrap_or_else(|e| panic!("re-binding 127.0.0.1:{port}: {e}"));
+        Self::listen(listener, script)
+    }
+
+    fn listen(listener: TcpListener, script: Script) -> Self {
+        let port = listener.local_addr().unwrap().port();
         listener.set_nonblocking(true).unwrap();
         let state = Arc::new(Mutex::new(State {
             reqs: Vec::new(),
@@ -450,7 +465,7 @@ fn per_minute_cap_turns_excess_into_one_summary() {
 
 #[test]
 fn endpoint_down_then_back_delivers_everything_once_in_order() {
-    let port = free_port();
+    let port = closed_port();
     let tmp = TempDir::new("wp-down");
     let url = format!("http://127.0.0.1:{port}/hook");
     let mut p = wp(tmp.path())
@@ -491,7 +506,7 @@ fn endpoint_down_then_back_delivers_everything_once_in_order() {
 #[test]
 fn server_errors_are_retried_until_success() {
     let script: Script = vec![(500, vec![], "oops".into()), (503, vec![], String::new())].into();
-    let rx = Receiver::on(free_port(), script);
+    let rx = Receiver::scripted(script);
     let tmp = TempDir::new("wp-500");
     let out = wp(tmp.path())
         .args(["--url", &rx.url(), "--max-backoff", "0.1"])
@@ -510,7 +525,7 @@ fn server_errors_are_retried_until_success() {
 #[test]
 fn timeouts_are_retried() {
     let script: Script = vec![(0, vec![], String::new())].into();
-    let rx = Receiver::on(free_port(), script);
+    let rx = Receiver::scripted(script);
     let tmp = TempDir::new("wp-timeout");
     let out = wp(tmp.path())
         .args([
@@ -543,7 +558,7 @@ fn timeouts_are_retried() {
 #[test]
 fn too_many_requests_honours_retry_after() {
     let script: Script = vec![(429, vec![("Retry-After", "1".into())], "slow down".into())].into();
-    let rx = Receiver::on(free_port(), script);
+    let rx = Receiver::scripted(script);
     let tmp = TempDir::new("wp-429");
     let out = wp(tmp.path())
         .args(["--url", &rx.url(), "--max-backoff", "0.05"])
@@ -563,7 +578,7 @@ fn too_many_requests_honours_retry_after() {
 #[test]
 fn permanent_client_error_is_logged_and_exits_1() {
     let script: Script = vec![(400, vec![], "invalid_payload: missing text".into())].into();
-    let rx = Receiver::on(free_port(), script);
+    let rx = Receiver::scripted(script);
     let tmp = TempDir::new("wp-400");
     let url = format!(
         "http://127.0.0.1:{}/services/T000/B000/SECRETTOKEN",
@@ -603,7 +618,7 @@ fn permanent_client_error_is_logged_and_exits_1() {
 
 #[test]
 fn kill_9_with_full_spool_then_restart_delivers_exactly_once() {
-    let port = free_port();
+    let port = closed_port();
     let tmp = TempDir::new("wp-kill");
     let url = format!("http://127.0.0.1:{port}/hook");
     let mut p = wp(tmp.path())
@@ -808,7 +823,7 @@ fn closed_stdout_exits_0_and_keeps_the_rest_in_the_spool() {
 
 #[test]
 fn sigterm_while_endpoint_down_leaves_records_in_the_spool() {
-    let port = free_port();
+    let port = closed_port();
     let tmp = TempDir::new("wp-term");
     let url = format!("http://127.0.0.1:{port}/hook");
     let mut p = wp(tmp.path())
@@ -830,7 +845,7 @@ fn sigterm_while_endpoint_down_leaves_records_in_the_spool() {
     std::thread::sleep(Duration::from_millis(200));
     p.signal(15);
     let st = p.wait_timeout(T).expect("exits after SIGTERM");
-    assert_eq!(st.code(), Some(0), "{}", p.stderr_text());
+    assert_eq!(st.code(), Some(143), "{}", p.stderr_text());
     assert_eq!(spool_entries(tmp.path()), 1);
     let recs = p.drain_records(Duration::from_millis(200));
     assert_eq!(statuses(&recs).last().map(String::as_str), Some("spooled"));
@@ -842,7 +857,7 @@ fn sigterm_while_endpoint_down_leaves_records_in_the_spool() {
 
 #[test]
 fn sigterm_during_end_of_input_retries_cuts_to_the_grace_period() {
-    let port = free_port();
+    let port = closed_port();
     let tmp = TempDir::new("wp-term-eof");
     let url = format!("http://127.0.0.1:{port}/hook");
     let mut p = wp(tmp.path())
@@ -855,13 +870,13 @@ fn sigterm_during_end_of_input_retries_cuts_to_the_grace_period() {
     let st = p
         .wait_timeout(Duration::from_secs(10))
         .expect("stops within the grace period, not --max-retry-time");
-    assert_eq!(st.code(), Some(0), "{}", p.stderr_text());
+    assert_eq!(st.code(), Some(143), "{}", p.stderr_text());
     assert_eq!(spool_entries(tmp.path()), 1);
 }
 
 #[test]
 fn gives_up_after_max_retry_time_with_exit_1() {
-    let port = free_port();
+    let port = closed_port();
     let tmp = TempDir::new("wp-giveup");
     let url = format!("http://127.0.0.1:{port}/hook");
     let out = wp(tmp.path())
@@ -883,7 +898,7 @@ fn gives_up_after_max_retry_time_with_exit_1() {
 
 #[test]
 fn one_spool_one_instance() {
-    let port = free_port();
+    let port = closed_port();
     let tmp = TempDir::new("wp-lock");
     let url = format!("http://127.0.0.1:{port}/hook");
     let mut p = wp(tmp.path()).args(["--url", &url]).spawn();
@@ -916,7 +931,7 @@ fn too_large_batches_are_split_down_to_single_records() {
         (413, vec![], "too big".into()),
     ]
     .into();
-    let rx = Receiver::on(free_port(), script);
+    let rx = Receiver::scripted(script);
     let tmp = TempDir::new("wp-413");
     let out = wp(tmp.path())
         .args(["--url", &rx.url(), "--batch", "4"])
@@ -960,7 +975,7 @@ fn too_large_batches_are_split_down_to_single_records() {
 #[test]
 fn a_single_record_still_too_large_goes_to_the_dead_letter_directory_and_can_be_refed() {
     let script: Script = vec![(413, vec![], "too big".into())].into();
-    let rx = Receiver::on(free_port(), script);
+    let rx = Receiver::scripted(script);
     let tmp = TempDir::new("wp-413-one");
     let out = wp(tmp.path())
         .args(["--url", &rx.url()])
@@ -1016,7 +1031,7 @@ fn same_origin_307_308_are_followed_and_nothing_is_dropped_on_other_redirects() 
         ),
     ]
     .into();
-    let rx = Receiver::on(free_port(), script);
+    let rx = Receiver::scripted(script);
     let tmp = TempDir::new("wp-3xx");
     let out = wp(tmp.path())
         .args(["--url", &rx.url()])
@@ -1055,7 +1070,7 @@ fn same_origin_307_308_are_followed_and_nothing_is_dropped_on_other_redirects() 
 #[test]
 fn batches_failing_past_their_retry_budget_move_to_the_dead_letter_directory() {
     let script: Script = (0..50).map(|_| (503, vec![], "down".to_owned())).collect();
-    let rx = Receiver::on(free_port(), script);
+    let rx = Receiver::scripted(script);
     let tmp = TempDir::new("wp-budget");
     let out = wp(tmp.path())
         .args([

@@ -599,6 +599,48 @@ mod tests {
         super::super::first_hit(&pattern, check, text)
     }
 
+    /// Known answers computed outside this crate (Python's `zlib.crc32`
+    /// and the base62 alphabet `0-9A-Za-z`, most significant digit first),
+    /// so a wrong polynomial, bit order or digit order fails here.
+    #[test]
+    fn crc32_and_github_checksum_known_answers() {
+        // The CRC-32/ISO-HDLC check value from the CRC catalogue.
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(crc32(b""), 0);
+        for (random30, crc, sum) in [
+            ("Zq3kV9xR2mW8pL4nT6yB1cD5fG7hJ0", 0xEEE6_B490, "4NFZ6O"),
+            ("000000000000000000000000000000", 0x77E5_DB82, "2C8GjS"),
+            ("abcdefghijklmnopqrstuvwxyz0123", 0x806D_9A54, "2LolCm"),
+            ("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 0x317F_6A1B, "0uCPlr"),
+            ("Xk7pQ2mN9vR4tW8yB3cF6hJ1lS5dG0", 0xFF92_0511, "4gB09R"),
+            ("b8Hq2LzT5wYc9Nf3Rk6Vm1Pd4Sg7Jx", 0x6BBB_4CF8, "1yJowS"),
+        ] {
+            assert_eq!(crc32(random30.as_bytes()), crc, "{random30}");
+            assert_eq!(&github_checksum(random30.as_bytes()), sum.as_bytes());
+        }
+        // Whole tokens, written out: each is found as very likely, and the
+        // same token with its checksum's last digit changed is not.
+        for t in [
+            "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",
+            "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",
+            "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",
+        ] {
+            assert_eq!(
+                find(&format!("tok {t} x")).unwrap(),
+                (t.to_owned(), Confidence::VeryLikely)
+            );
+            let mut bad = t.to_owned().into_bytes();
+            let last = bad.len() - 1;
+            bad[last] = if bad[last] == b'a' { b'b' } else { b'a' };
+            let bad = String::from_utf8(bad).unwrap();
+            assert_ne!(
+                find(&format!("tok {bad} x")).map(|h| h.1),
+                Some(Confidence::VeryLikely),
+                "{bad}"
+            );
+        }
+    }
+
     #[test]
     fn vendor_tokens() {
         assert_eq!(
