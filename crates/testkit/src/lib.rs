@@ -645,3 +645,35 @@ pub fn first_line_then_close(
         },
     )
 }
+
+/// Whether a test can use a system facility it needs (`ok`). When it
+/// cannot, `why` says what is missing: under CI (`CI=true`) that fails the
+/// test, since CI must provide the facility and must not pass by skipping;
+/// elsewhere the test is skipped with a note on stderr. Returns `ok`.
+pub fn facility(ok: bool, why: &str) -> bool {
+    if !ok {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{why} (CI must provide it)"
+        );
+        eprintln!("SKIPPED: {why}");
+    }
+    ok
+}
+
+/// True when this machine lets a test create a private mount namespace and
+/// mount a tmpfs in it (root, or CAP_SYS_ADMIN).
+pub fn can_mount() -> bool {
+    cmd("unshare")
+        .args([
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            "mount -t tmpfs none /mnt",
+        ])
+        .run()
+        .code()
+        == 0
+}
