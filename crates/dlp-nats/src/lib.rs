@@ -40,6 +40,26 @@ fn non_empty(v: Option<String>) -> Option<String> {
     v.filter(|s| !s.trim().is_empty())
 }
 
+/// The connection flags of nats-post and nats-tail (the rest of the
+/// settings come from the environment, see [`Conn::from_args`]).
+#[derive(Debug, clap::Args)]
+pub struct ConnectArgs {
+    /// NATS servers, comma-separated [default: $NATS_URL, else nats://127.0.0.1:4222].
+    #[arg(long, value_name = "URL,...")]
+    pub servers: Option<String>,
+
+    /// Credentials file (user JWT and NKey seed, as `nsc` writes) [default: $NATS_CREDS].
+    #[arg(long, value_name = "FILE")]
+    pub creds: Option<PathBuf>,
+}
+
+impl ConnectArgs {
+    /// The validated connection settings (`env` reads the environment).
+    pub fn conn(self, tool: &str, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Conn> {
+        Conn::from_args(tool, self.servers.as_deref(), self.creds, env)
+    }
+}
+
 impl Conn {
     /// Validates the connection settings: `servers` from the flag (or
     /// `None`), `creds` from the flag, the rest from `env`.

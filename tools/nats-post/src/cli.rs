@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::bail;
 use clap::Parser;
-use dlp_nats::Conn;
+use dlp_nats::{Conn, ConnectArgs};
 
 use crate::subject::Template;
 
@@ -57,13 +57,8 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(name = "nats-post", version, about = "Publish NDJSON records to a NATS JetStream stream, acknowledged, deduplicated, with a durable spool", long_about = LONG_ABOUT)]
 pub struct Args {
-    /// NATS servers, comma-separated [default: $NATS_URL, else nats://127.0.0.1:4222].
-    #[arg(long, value_name = "URL,...")]
-    pub servers: Option<String>,
-
-    /// Credentials file (user JWT and NKey seed, as `nsc` writes) [default: $NATS_CREDS].
-    #[arg(long, value_name = "FILE")]
-    pub creds: Option<PathBuf>,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
 
     /// Stream to publish to (created when missing).
     #[arg(long, value_name = "NAME", default_value = "DLP")]
@@ -149,7 +144,7 @@ pub fn check_stream_name(s: &str) -> anyhow::Result<()> {
 impl Args {
     /// Validates the flags; `env` reads the environment.
     pub fn into_config(self, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Config> {
-        let conn = Conn::from_args("nats-post", self.servers.as_deref(), self.creds, &env)?;
+        let conn = self.connect.conn("nats-post", &env)?;
         check_stream_name(&self.stream)?;
         let template = Template::parse(&self.subject)?;
         let host = match self.host {

@@ -1,11 +1,10 @@
 //! Command-line flags and their validation into a [`Config`].
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::bail;
 use clap::Parser;
-use dlp_nats::Conn;
+use dlp_nats::{Conn, ConnectArgs};
 
 const LONG_ABOUT: &str = "\
 Read a NATS JetStream stream as NDJSON on stdout: the centre's end of the fleet transport (the \
@@ -41,13 +40,8 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(name = "nats-tail", version, about = "Read a NATS JetStream stream as NDJSON through a durable consumer, acknowledging only what is written", long_about = LONG_ABOUT)]
 pub struct Args {
-    /// NATS servers, comma-separated [default: $NATS_URL, else nats://127.0.0.1:4222].
-    #[arg(long, value_name = "URL,...")]
-    pub servers: Option<String>,
-
-    /// Credentials file (user JWT and NKey seed, as `nsc` writes) [default: $NATS_CREDS].
-    #[arg(long, value_name = "FILE")]
-    pub creds: Option<PathBuf>,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
 
     /// Stream to read.
     #[arg(long, value_name = "NAME", default_value = "DLP")]
@@ -105,7 +99,7 @@ fn name_ok(s: &str) -> bool {
 impl Args {
     /// Validates the flags; `env` reads the environment.
     pub fn into_config(self, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Config> {
-        let conn = Conn::from_args("nats-tail", self.servers.as_deref(), self.creds, &env)?;
+        let conn = self.connect.conn("nats-tail", &env)?;
         if !name_ok(&self.stream) {
             bail!(
                 "stream name '{}' must be letters, digits, '-' and '_'",
