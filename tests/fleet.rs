@@ -285,7 +285,7 @@ fn servers_down_at_start_records_are_spooled_then_delivered() {
 }
 
 #[test]
-fn nats_post_on_sigterm_keeps_what_is_unacknowledged_in_the_spool_and_exits_0() {
+fn nats_post_on_sigterm_keeps_what_is_unacknowledged_in_the_spool_and_exits_143() {
     let tmp = TempDir::new("np-term");
     // Nothing listens on port 1: every batch waits in the spool.
     let mut p = post("nats://127.0.0.1:1", &tmp, "spool")
