@@ -8,7 +8,9 @@
 //! becomes U+FFFD), so a finding's code-point range maps back to the
 //! original file's bytes by arithmetic: `prefix + unit × code point`.
 
-use std::io::{self, Read};
+use std::io::Read;
+
+use crate::transcode::{Transcoder, Transform};
 
 /// A text encoding pii-scan decodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,30 +72,30 @@ const CP1252: [u16; 32] = [
 ];
 
 /// A reader of `inner` decoded to UTF-8.
-pub struct Decoder<R> {
-    inner: R,
+pub type Decoder<R> = Transcoder<R, Decode>;
+
+/// Decoding to UTF-8, a chunk at a time.
+pub struct Decode {
     enc: Encoding,
-    chunk: Vec<u8>,
     /// The first byte of a UTF-16 unit cut by a read.
     odd: Option<u8>,
     out: Vec<u8>,
-    pos: usize,
-    eof: bool,
 }
 
-impl<R: Read> Decoder<R> {
-    pub fn new(inner: R, enc: Encoding) -> Self {
-        Decoder {
-            inner,
+/// A reader of `inner` (text in `enc`) decoded to UTF-8.
+pub fn decoder<R: Read>(inner: R, enc: Encoding) -> Decoder<R> {
+    Transcoder::new(
+        inner,
+        Decode {
             enc,
-            chunk: vec![0; 32 << 10],
             odd: None,
             out: Vec::with_capacity(96 << 10),
-            pos: 0,
-            eof: false,
-        }
-    }
+        },
+        32 << 10,
+    )
+}
 
+impl Decode {
     fn push(&mut self, cp: u32) {
         let c = char::from_u32(cp).unwrap_or(char::REPLACEMENT_CHARACTER);
         let mut b = [0u8; 4];
@@ -110,63 +112,48 @@ impl<R: Read> Decoder<R> {
     }
 }
 
-impl<R: Read> Read for Decoder<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pos == self.out.len() {
-            if self.eof {
-                return Ok(0);
-            }
-            self.out.clear();
-            self.pos = 0;
-            let n = loop {
-                match self.inner.read(&mut self.chunk) {
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    r => break r?,
-                }
-            };
-            if n == 0 {
-                self.eof = true;
-                if self.odd.take().is_some() {
-                    self.push(0xFFFD);
-                }
-                continue;
-            }
-            let chunk = std::mem::take(&mut self.chunk);
-            match self.enc {
-                Encoding::Latin1 => {
-                    for &b in &chunk[..n] {
-                        let cp = match b {
-                            0x80..=0x9F => u32::from(CP1252[usize::from(b - 0x80)]),
-                            _ => u32::from(b),
-                        };
-                        if cp < 0x80 {
-                            self.out.push(b);
-                        } else {
-                            self.push(cp);
-                        }
-                    }
-                }
-                Encoding::Utf16Le | Encoding::Utf16Be => {
-                    let mut i = 0;
-                    if let Some(a) = self.odd.take() {
-                        self.unit(a, chunk[0]);
-                        i = 1;
-                    }
-                    while i + 1 < n {
-                        self.unit(chunk[i], chunk[i + 1]);
-                        i += 2;
-                    }
-                    if i < n {
-                        self.odd = Some(chunk[i]);
+impl Transform for Decode {
+    fn out(&mut self) -> &mut Vec<u8> {
+        &mut self.out
+    }
+
+    fn feed(&mut self, chunk: &[u8]) {
+        match self.enc {
+            Encoding::Latin1 => {
+                for &b in chunk {
+                    let cp = match b {
+                        0x80..=0x9F => u32::from(CP1252[usize::from(b - 0x80)]),
+                        _ => u32::from(b),
+                    };
+                    if cp < 0x80 {
+                        self.out.push(b);
+                    } else {
+                        self.push(cp);
                     }
                 }
             }
-            self.chunk = chunk;
+            Encoding::Utf16Le | Encoding::Utf16Be => {
+                let n = chunk.len();
+                let mut i = 0;
+                if let Some(a) = self.odd.take() {
+                    self.unit(a, chunk[0]);
+                    i = 1;
+                }
+                while i + 1 < n {
+                    self.unit(chunk[i], chunk[i + 1]);
+                    i += 2;
+                }
+                if i < n {
+                    self.odd = Some(chunk[i]);
+                }
+            }
         }
-        let k = buf.len().min(self.out.len() - self.pos);
-        buf[..k].copy_from_slice(&self.out[self.pos..self.pos + k]);
-        self.pos += k;
-        Ok(k)
+    }
+
+    fn finish(&mut self) {
+        if self.odd.take().is_some() {
+            self.push(0xFFFD);
+        }
     }
 }
 
@@ -176,7 +163,7 @@ mod tests {
 
     fn decode(bytes: &[u8], enc: Encoding) -> String {
         let mut s = String::new();
-        Decoder::new(bytes, enc).read_to_string(&mut s).unwrap();
+        decoder(bytes, enc).read_to_string(&mut s).unwrap();
         s
     }
 

@@ -8,6 +8,7 @@ mod office;
 mod pool;
 mod scan;
 mod state;
+mod transcode;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use detect::Engine;
 
-use crate::decode::Decoder;
+use crate::decode;
 use crate::office;
 use crate::scan::{output_closed, scan_text, sniff, Limits, Report, Sniffed, SNIFF};
 
@@ -132,7 +132,7 @@ impl<'a, 'r> Nest<'a, 'r> {
                 let (e, l, r) = (self.engine, self.limits, &mut *self.report);
                 match kind {
                     Sniffed::Encoded(enc, bom) => {
-                        let text = Decoder::new(Cursor::new(&head[bom..]).chain(rest), enc);
+                        let text = decode::decoder(Cursor::new(&head[bom..]).chain(rest), enc);
                         scan_text(e, text, l, r, archive, Some((enc, bom)))
                     }
                     _ => scan_text(e, Cursor::new(head).chain(rest), l, r, archive, None),
@@ -267,7 +267,7 @@ impl<'a, 'r> Nest<'a, 'r> {
                 // Document text, not a member that may be a container.
                 let result = scan_text(
                     self.engine,
-                    office::XmlText::new(&mut r),
+                    office::xml_text(&mut r),
                     self.limits,
                     self.report,
                     &name,

@@ -6,7 +6,9 @@
 //! Offsets of findings are offsets in this extracted text, as for any
 //! archive member.
 
-use std::io::{self, Read};
+use std::io::Read;
+
+use crate::transcode::{Transcoder, Transform};
 
 /// Which kind of office document a zip is, by its member names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,31 +80,31 @@ const TAG_KEEP: usize = 24;
 const ENTITY_MAX: usize = 10;
 
 /// A reader of the text inside the XML that `inner` yields.
-pub struct XmlText<R> {
-    inner: R,
-    chunk: Vec<u8>,
+pub type XmlText<R> = Transcoder<R, Xml>;
+
+/// The text of XML, a chunk at a time.
+pub struct Xml {
     out: Vec<u8>,
-    out_pos: usize,
     state: State,
     tag: Vec<u8>,
     ent: Vec<u8>,
-    eof: bool,
 }
 
-impl<R: Read> XmlText<R> {
-    pub fn new(inner: R) -> Self {
-        XmlText {
-            inner,
-            chunk: vec![0; 64 << 10],
+/// A reader of the text inside the XML that `inner` yields.
+pub fn xml_text<R: Read>(inner: R) -> XmlText<R> {
+    Transcoder::new(
+        inner,
+        Xml {
             out: Vec::with_capacity(64 << 10),
-            out_pos: 0,
             state: State::Text,
             tag: Vec::with_capacity(TAG_KEEP),
             ent: Vec::with_capacity(ENTITY_MAX),
-            eof: false,
-        }
-    }
+        },
+        64 << 10,
+    )
+}
 
+impl Xml {
     fn byte(&mut self, b: u8) {
         match self.state {
             State::Text => match b {
@@ -160,38 +162,23 @@ impl<R: Read> XmlText<R> {
     }
 }
 
-impl<R: Read> Read for XmlText<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.out_pos == self.out.len() {
-            if self.eof {
-                return Ok(0);
-            }
-            self.out.clear();
-            self.out_pos = 0;
-            let n = loop {
-                match self.inner.read(&mut self.chunk) {
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    r => break r?,
-                }
-            };
-            if n == 0 {
-                self.eof = true;
-                if self.state == State::Entity {
-                    self.out.push(b'&');
-                    let ent = std::mem::take(&mut self.ent);
-                    self.out.extend_from_slice(&ent);
-                }
-                continue;
-            }
-            for i in 0..n {
-                let b = self.chunk[i];
-                self.byte(b);
-            }
+impl Transform for Xml {
+    fn out(&mut self) -> &mut Vec<u8> {
+        &mut self.out
+    }
+
+    fn feed(&mut self, chunk: &[u8]) {
+        for &b in chunk {
+            self.byte(b);
         }
-        let k = buf.len().min(self.out.len() - self.out_pos);
-        buf[..k].copy_from_slice(&self.out[self.out_pos..self.out_pos + k]);
-        self.out_pos += k;
-        Ok(k)
+    }
+
+    fn finish(&mut self) {
+        if self.state == State::Entity {
+            self.out.push(b'&');
+            let ent = std::mem::take(&mut self.ent);
+            self.out.extend_from_slice(&ent);
+        }
     }
 }
 
@@ -219,7 +206,7 @@ mod tests {
     use super::*;
 
     fn text(xml: &[u8], read_size: usize) -> Vec<u8> {
-        let mut r = XmlText::new(xml);
+        let mut r = xml_text(xml);
         let mut out = Vec::new();
         let mut buf = vec![0; read_size];
         loop {
