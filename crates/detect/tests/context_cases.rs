@@ -288,7 +288,7 @@ fn wrapped_and_escaped_pem_keys() {
         .map(|l| format!("    \"{l}\\n\""))
         .collect::<Vec<_>>()
         .join(" +\n");
-    let b64 = dlp_core::records::base64_lite::encode(pem.as_bytes());
+    let b64 = dlp_core::records::b64::encode(pem.as_bytes());
     for text in [
         format!("key = \"{escaped}\"\n"),
         format!("key = \"{crlf}\"\n"),

@@ -5,6 +5,7 @@
 //! fields are ignored and missing booleans default to false, so records
 //! written by hand, by `jq` or by Python watchdog adapters are accepted.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -163,15 +164,48 @@ impl FsEvent {
         self
     }
 
-    /// The file the event is about: `dest_path` when set, else `src_path`,
-    /// with the exact bytes when the path was not UTF-8.
+    /// The file the event is about ([`subject_bytes`]), with the exact
+    /// bytes when the path was not UTF-8.
     pub fn subject(&self) -> PathBuf {
-        if self.dest_path.is_empty() && self.dest_path_b64.is_none() {
-            path_from_field(&self.src_path, self.src_path_b64.as_deref())
-        } else {
-            path_from_field(&self.dest_path, self.dest_path_b64.as_deref())
+        use std::os::unix::ffi::OsStrExt;
+        let field = |name: &str| match name {
+            "dest_path" => Some(self.dest_path.as_str()),
+            "dest_path_b64" => self.dest_path_b64.as_deref(),
+            "src_path" => Some(self.src_path.as_str()),
+            "src_path_b64" => self.src_path_b64.as_deref(),
+            _ => None,
+        };
+        match subject_bytes(field) {
+            Some(bytes) => PathBuf::from(std::ffi::OsStr::from_bytes(&bytes)),
+            None => PathBuf::from(&self.src_path),
         }
     }
+}
+
+/// The fields that can name the file a record is about, in order of
+/// precedence, each with its `*_b64` twin that holds the exact bytes of a
+/// path that is not UTF-8.
+pub const SUBJECT_FIELDS: [(&str, &str); 3] = [
+    ("dest_path", "dest_path_b64"),
+    ("src_path", "src_path_b64"),
+    ("path", "path_b64"),
+];
+
+/// The file a record is about: the first of `dest_path` (a move's
+/// destination), `src_path` (an event) and `path` (a finding, a scan
+/// request) that is set, as the exact bytes of its `*_b64` twin when that is
+/// present and valid, else as its text. `field` looks up one top-level string
+/// field of the record; every tool that picks "the record's file" goes
+/// through here, so they all agree.
+pub fn subject_bytes<'a>(field: impl Fn(&str) -> Option<&'a str>) -> Option<Cow<'a, [u8]>> {
+    SUBJECT_FIELDS.iter().find_map(|&(text, raw)| {
+        if let Some(bytes) = field(raw).and_then(b64::decode) {
+            return Some(Cow::Owned(bytes));
+        }
+        field(text)
+            .filter(|t| !t.is_empty())
+            .map(|t| Cow::Borrowed(t.as_bytes()))
+    })
 }
 
 /// A path as a record field: lossy UTF-8 text, plus the raw bytes as
@@ -181,7 +215,7 @@ pub fn path_field(p: &Path) -> (String, Option<String>) {
     match p.to_str() {
         Some(s) => (s.to_owned(), None),
         None => {
-            use base64_lite::encode;
+            use b64::encode;
             (
                 p.to_string_lossy().into_owned(),
                 Some(encode(p.as_os_str().as_bytes())),
@@ -193,68 +227,40 @@ pub fn path_field(p: &Path) -> (String, Option<String>) {
 /// Inverse of [`path_field`]: the exact path bytes when `b64` is present.
 pub fn path_from_field(text: &str, b64: Option<&str>) -> PathBuf {
     use std::os::unix::ffi::OsStrExt;
-    if let Some(bytes) = b64.and_then(base64_lite::decode) {
+    if let Some(bytes) = b64.and_then(b64::decode) {
         return PathBuf::from(std::ffi::OsStr::from_bytes(&bytes));
     }
     PathBuf::from(text)
 }
 
-/// Standard base64 (RFC 4648, padded) for path bytes; tiny, no dependency.
-pub mod base64_lite {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/// Base64 as records and detectors use it, on the `base64` crate with the
+/// two configurations the project needs.
+pub mod b64 {
+    use base64::alphabet;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    use base64::Engine as _;
 
-    /// Encodes bytes.
+    /// Encodes padded, decodes padded or not; trailing bits are tolerated so
+    /// that a detector can decode text cut at any length.
+    const LENIENT: GeneralPurposeConfig = GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true);
+    const STANDARD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, LENIENT);
+    const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT);
+
+    /// Standard base64 (RFC 4648 §4), padded.
     pub fn encode(input: &[u8]) -> String {
-        let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-        for chunk in input.chunks(3) {
-            let b = [
-                chunk[0],
-                *chunk.get(1).unwrap_or(&0),
-                *chunk.get(2).unwrap_or(&0),
-            ];
-            let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
+        STANDARD.encode(input)
     }
 
     /// Decodes padded or unpadded standard base64; `None` if malformed.
     pub fn decode(input: &str) -> Option<Vec<u8>> {
-        decode_with(input.as_bytes(), ALPHABET)
+        STANDARD.decode(input).ok()
     }
 
-    /// Decodes unpadded URL-safe base64 (RFC 4648 §5, as in JWTs).
+    /// Decodes URL-safe base64 (RFC 4648 §5, as in JWTs), padded or not.
     pub fn decode_url(input: &[u8]) -> Option<Vec<u8>> {
-        decode_with(
-            input,
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
-        )
-    }
-
-    fn decode_with(input: &[u8], alphabet: &[u8; 64]) -> Option<Vec<u8>> {
-        let mut s = input;
-        while let Some(rest) = s.strip_suffix(b"=") {
-            s = rest;
-        }
-        let mut out = Vec::with_capacity(s.len() * 3 / 4);
-        let (mut acc, mut bits) = (0u32, 0u32);
-        for &c in s {
-            let v = alphabet.iter().position(|&a| a == c)? as u32;
-            acc = acc << 6 | v;
-            bits += 6;
-            if bits >= 8 {
-                bits -= 8;
-                out.push((acc >> bits) as u8);
-                acc &= (1 << bits) - 1;
-            }
-        }
-        Some(out)
+        URL_SAFE.decode(input).ok()
     }
 }
 
@@ -540,18 +546,53 @@ mod tests {
     }
 
     #[test]
+    fn subject_precedence_and_raw_bytes() {
+        let rec = |pairs: &[(&'static str, &'static str)]| {
+            let pairs = pairs.to_vec();
+            subject_bytes(move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| *v))
+                .map(|b| b.into_owned())
+        };
+        assert_eq!(
+            rec(&[("src_path", "/a"), ("dest_path", "/b")]).unwrap(),
+            b"/b"
+        );
+        assert_eq!(
+            rec(&[("src_path", "/a"), ("dest_path", "")]).unwrap(),
+            b"/a"
+        );
+        assert_eq!(rec(&[("path", "/f")]).unwrap(), b"/f");
+        // The exact bytes win over the lossy text, for every field.
+        let raw = b64::encode(b"/x\xff");
+        let raw: &'static str = Box::leak(raw.into_boxed_str());
+        assert_eq!(
+            rec(&[("path", "/x\u{fffd}"), ("path_b64", raw)]).unwrap(),
+            b"/x\xff"
+        );
+        assert_eq!(
+            rec(&[
+                ("dest_path", ""),
+                ("dest_path_b64", raw),
+                ("src_path", "/a")
+            ])
+            .unwrap(),
+            b"/x\xff"
+        );
+        assert_eq!(rec(&[("src_path", ""), ("other", "/a")]), None);
+    }
+
+    #[test]
     fn base64_round_trip() {
         for n in 0..20u8 {
             let v: Vec<u8> = (0..n).map(|i| i.wrapping_mul(37)).collect();
-            assert_eq!(base64_lite::decode(&base64_lite::encode(&v)).unwrap(), v);
+            assert_eq!(b64::decode(&b64::encode(&v)).unwrap(), v);
         }
-        assert_eq!(base64_lite::encode(b"foobar"), "Zm9vYmFy");
-        assert_eq!(base64_lite::encode(b"fo"), "Zm8=");
+        assert_eq!(b64::encode(b"foobar"), "Zm9vYmFy");
+        assert_eq!(b64::encode(b"fo"), "Zm8=");
         assert_eq!(
-            base64_lite::decode_url(b"eyJhIjoiPz8_In0").unwrap(),
+            b64::decode_url(b"eyJhIjoiPz8_In0").unwrap(),
             br#"{"a":"???"}"#.to_vec()
         );
-        assert_eq!(base64_lite::decode_url(b"a+b"), None);
+        assert_eq!(b64::decode_url(b"a+b"), None);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 #[cfg(test)]
 use std::fmt;
 
-use dlp_core::records::base64_lite;
+use dlp_core::records::{b64, subject_bytes};
 use dlp_core::Reject;
 #[cfg(test)]
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
@@ -41,33 +41,28 @@ pub struct Extracted<'a> {
 }
 
 impl Extracted<'_> {
-    /// The path to match, as raw bytes (decoded from `*_b64` when present).
+    /// The path to match, as raw bytes (decoded from `*_b64` when present):
+    /// the named field, or the record's file as
+    /// [`dlp_core::records::subject_bytes`] defines it.
     pub fn path_bytes(&self) -> Result<Cow<'_, [u8]>, Reject> {
-        let (text, b64, name) = match &self.named_field {
-            Some(n) => (&self.named, &self.named_b64, n.as_str()),
-            None => {
-                if self.dest_path.as_deref().is_some_and(|d| !d.is_empty())
-                    || self.dest_path_b64.is_some()
-                {
-                    (&self.dest_path, &self.dest_path_b64, "dest_path")
-                } else if self.src_path.is_some() || self.src_path_b64.is_some() {
-                    (&self.src_path, &self.src_path_b64, "src_path")
-                } else {
-                    (&self.path, &self.path_b64, "path")
-                }
-            }
+        let Some(name) = &self.named_field else {
+            return subject_bytes(|k| match k {
+                "dest_path" => self.dest_path.as_deref(),
+                "dest_path_b64" => self.dest_path_b64.as_deref(),
+                "src_path" => self.src_path.as_deref(),
+                "src_path_b64" => self.src_path_b64.as_deref(),
+                "path" => self.path.as_deref(),
+                "path_b64" => self.path_b64.as_deref(),
+                _ => None,
+            })
+            .ok_or_else(|| Reject("record has no src_path, dest_path or path field".into()));
         };
-        if let Some(raw) = b64.as_deref().and_then(base64_lite::decode) {
+        if let Some(raw) = self.named_b64.as_deref().and_then(b64::decode) {
             return Ok(Cow::Owned(raw));
         }
-        match text {
+        match &self.named {
             Some(t) => Ok(Cow::Borrowed(t.as_bytes())),
-            None if self.named_field.is_some() => {
-                Err(Reject(format!("record has no field {name:?}")))
-            }
-            None => Err(Reject(
-                "record has no src_path, dest_path or path field".into(),
-            )),
+            None => Err(Reject(format!("record has no field {name:?}"))),
         }
     }
 }

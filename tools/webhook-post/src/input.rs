@@ -47,7 +47,7 @@ fn parse(line: &[u8]) -> Result<Rec, String> {
     }
     Ok(Rec {
         raw: line.to_vec(),
-        path: crate::template::subject_path(&value).map(str::to_owned),
+        path: crate::template::subject_path(&value),
     })
 }
 

@@ -146,7 +146,7 @@ pub fn summary_line(v: &Value) -> String {
         return fs_event_line(v, kind, src);
     }
     if let (Some(det), Some(conf)) = (field(v, "detector"), field(v, "confidence")) {
-        let path = subject_path(v).unwrap_or("?");
+        let path = subject_path(v).unwrap_or_else(|| "?".into());
         let mut s = if field(v, "status") == Some("resolved") {
             format!(":white_check_mark: resolved: {det} ({conf}) no longer in {path}")
         } else {

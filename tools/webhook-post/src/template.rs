@@ -32,12 +32,11 @@ pub struct Ctx<'a> {
     pub count: usize,
 }
 
-/// The file a record is about: `dest_path` when set, else `src_path`, else `path`.
-pub fn subject_path(v: &Value) -> Option<&str> {
-    ["dest_path", "src_path", "path"]
-        .iter()
-        .filter_map(|k| v.get(*k).and_then(Value::as_str))
-        .find(|s| !s.is_empty())
+/// The file a record is about, as [`dlp_core::records::subject_bytes`]
+/// defines it, as text (lossy where the path is not UTF-8).
+pub fn subject_path(v: &Value) -> Option<String> {
+    dlp_core::records::subject_bytes(|k| v.get(k).and_then(Value::as_str))
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
 }
 
 impl Template {
@@ -136,7 +135,7 @@ impl Template {
             "summary" => ctx.summary.into(),
             "lines" => ctx.lines.into(),
             "count" => ctx.count.into(),
-            "path" => subject_path(ctx.record).unwrap_or("").into(),
+            "path" => subject_path(ctx.record).unwrap_or_default().into(),
             _ => ctx.record.get(name).cloned().unwrap_or(Value::Null),
         };
         match (self.json, in_string, value) {
@@ -190,6 +189,16 @@ mod tests {
             render("{summary}|{count}|{json}", serde_json::json!({"x": 1})),
             "S|2|{\"x\":1}"
         );
+    }
+
+    #[test]
+    fn path_takes_the_exact_bytes_of_a_non_utf8_name() {
+        // A finding on a file named b"/d/caf\xe9.csv" (Latin-1): the text
+        // field is lossy, the `path_b64` twin holds the bytes.
+        let r = serde_json::json!({"path": "/d/caf\u{fffd}.csv", "path_b64": "L2QvY2Fm6S5jc3Y=", "dest_path": ""});
+        assert_eq!(render("{path}", r.clone()), "/d/caf\u{fffd}.csv");
+        let r = serde_json::json!({"path": "", "path_b64": "L2QvY2Fm6S5jc3Y="});
+        assert_eq!(render("{path}", r), "/d/caf\u{fffd}.csv");
     }
 
     #[test]

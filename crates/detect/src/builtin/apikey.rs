@@ -165,7 +165,7 @@ pub fn github_checksum(random30: &[u8]) -> [u8; 6] {
 }
 
 fn b64url_json(part: &[u8]) -> Option<serde_json::Value> {
-    let out = dlp_core::records::base64_lite::decode_url(part)?;
+    let out = dlp_core::records::b64::decode_url(part)?;
     let v: serde_json::Value = serde_json::from_slice(&out).ok()?;
     v.is_object().then_some(v)
 }

@@ -54,7 +54,7 @@ fn wrapped(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
     let text = std::str::from_utf8(&buf[s..e]).ok()?;
     // Decode whole 4-character groups only (the match may end unpadded).
     let text = &text[..text.len() / 4 * 4];
-    let out = dlp_core::records::base64_lite::decode(text)?;
+    let out = dlp_core::records::b64::decode(text)?;
     let head = &out[..out.len().min(80)];
     if !head.starts_with(b"-----BEGIN") || memchr::memmem::find(head, b"PRIVATE KEY").is_none() {
         return None;
