@@ -25,7 +25,7 @@ pub mod time;
 
 pub use exit::{run_main, ExitCode};
 pub use ndjson::{for_each_line, LineReader, LoopOptions, Reject};
-pub use output::{Flush, RecordWriter};
+pub use output::{Emitted, Flush, RecordWriter, SharedOutput};
 pub use records::{
     Action, ActionRecord, Confidence, EventType, Finding, FindingStatus, FsEvent, Range,
     ScanRequest, ScanStatus,

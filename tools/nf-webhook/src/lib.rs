@@ -7,12 +7,11 @@
 //! replaces the tutorial's Flask app. Module map: [`server`] (HTTP),
 //! [`verify`] (who may post), [`commit`] (group commit to the spool),
 //! [`batch`] (a spool entry's items), [`worker`] (spool item to records),
-//! [`fetch`] (findings URL), [`output`] (the single stdout writer).
+//! [`fetch`] (findings URL), [`dlp_core::SharedOutput`] (the single stdout writer).
 
 pub mod batch;
 pub mod commit;
 pub mod fetch;
-pub mod output;
 pub mod rejectlog;
 pub mod replay;
 pub mod server;
@@ -160,7 +159,7 @@ pub struct Ctx {
     pub dead: Spool,
     pub replay: replay::ReplayLog,
     pub jobs: crossbeam_channel::Sender<worker::Job>,
-    pub out: output::Output,
+    pub out: dlp_core::SharedOutput,
     pub fetcher: fetch::Fetcher,
     pub max_body: usize,
     pub rejects: rejectlog::RejectLog,
@@ -272,7 +271,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         dead,
         replay: replay_log,
         jobs: tx,
-        out: output::Output::stdout(),
+        out: dlp_core::SharedOutput::stdout(),
         fetcher: fetch::Fetcher::new(
             Duration::from_secs(args.fetch_timeout.max(1)),
             args.max_findings_bytes,

@@ -17,7 +17,7 @@ use dlp_core::spool::{Draft, Spool};
 use crate::cli::Config;
 use crate::delivery::{self, Ctl};
 use crate::limit;
-use crate::report::Out;
+use crate::report::{self, Out};
 
 /// The batch being filled.
 pub struct Batcher<'a> {
@@ -113,7 +113,7 @@ impl<'a> Batcher<'a> {
 pub fn summarise(b: &mut Batcher<'_>, out: &Out, s: limit::Summary) -> anyhow::Result<()> {
     b.flush()?;
     let rec = s.record();
-    out.record(&serde_json::json!({
+    report::log(out, &serde_json::json!({
         "status": "summary",
         "records": s.count,
         "path": rec["src_path"],

@@ -26,7 +26,7 @@ use dlp_core::spool::Spool;
 use crate::cli::Config;
 use crate::http::{Outcome, Poster};
 use crate::render::{Item, Renderer};
-use crate::report::{Delivery, Out};
+use crate::report::{self, Delivery, Out};
 
 /// Messages from the main loop.
 pub enum Ctl {
@@ -299,7 +299,7 @@ impl Worker {
                         down = false;
                     }
                     rec.http_status = Some(status);
-                    self.out.record(&rec.to_value());
+                    report::log(&self.out, &rec.to_value());
                     None
                 }
                 Outcome::TooLarge { error } if head.lines && records > 1 => {
@@ -312,7 +312,7 @@ impl Worker {
                             rec.status = "split";
                             rec.http_status = Some(413);
                             rec.error = Some(&error);
-                            self.out.record(&rec.to_value());
+                            report::log(&self.out, &rec.to_value());
                             announced.remove(&key);
                             attempts = 0;
                             backoff.reset();
@@ -357,7 +357,7 @@ impl Worker {
                             rec.status = "spooled";
                             rec.http_status = status;
                             rec.error = Some(&error);
-                            self.out.record(&rec.to_value());
+                            report::log(&self.out, &rec.to_value());
                         }
                         Some(retry_after.unwrap_or_else(|| backoff.next_delay()))
                     }
@@ -397,7 +397,7 @@ impl Worker {
                     batch: key,
                     dead_letter: None,
                 };
-                self.out.record(&rec.to_value());
+                report::log(&self.out, &rec.to_value());
             }
         }
         report
@@ -487,7 +487,7 @@ impl Worker {
                 rec.http_status = status;
                 rec.error = Some(error);
                 rec.dead_letter = Some(path.display().to_string());
-                self.out.record(&rec.to_value());
+                report::log(&self.out, &rec.to_value());
                 None
             }
             Err(e) => {

@@ -86,7 +86,7 @@ pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::R
         let _ = wake.try_send(Msg::Wake);
     });
     let wake = tx.clone();
-    let out = Arc::new(Out::stdout(move || {
+    let out = Arc::new(Out::stdout().on_stop(move || {
         let _ = wake.try_send(Msg::Wake);
     }));
     let rejected = Arc::new(AtomicBool::new(false));

@@ -5,62 +5,16 @@
 //! reading, leaves what is undelivered in the spool and exits 0; any other
 //! output error is fatal. Either way the main loop is woken so it notices.
 
-use std::io::{self, Stdout};
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Mutex;
-
-use dlp_core::RecordWriter;
+use dlp_core::SharedOutput;
 use serde_json::Value;
 
-const OPEN: u8 = 0;
-const CLOSED: u8 = 1;
-const FAILED: u8 = 2;
+/// The delivery log: stdout, shared by the reading and delivery threads.
+pub type Out = SharedOutput;
 
-/// Shared stdout record writer.
-pub struct Out {
-    w: Mutex<RecordWriter<Stdout>>,
-    state: AtomicU8,
-    error: Mutex<Option<String>>,
-    wake: Box<dyn Fn() + Send + Sync>,
-}
-
-impl Out {
-    /// A writer on stdout; `wake` is called when output stops working.
-    pub fn stdout(wake: impl Fn() + Send + Sync + 'static) -> Self {
-        Out {
-            w: Mutex::new(RecordWriter::new(io::stdout())),
-            state: AtomicU8::new(OPEN),
-            error: Mutex::new(None),
-            wake: Box::new(wake),
-        }
-    }
-
-    /// Writes and flushes one record; failures are remembered, not returned.
-    pub fn record(&self, rec: &Value) {
-        if self.state.load(Ordering::SeqCst) != OPEN {
-            return;
-        }
-        let mut w = self.w.lock().unwrap_or_else(|e| e.into_inner());
-        if let Err(e) = w.record(rec).and_then(|_| w.flush()) {
-            let closed = dlp_core::exit::is_broken_pipe(&e);
-            self.state
-                .store(if closed { CLOSED } else { FAILED }, Ordering::SeqCst);
-            if !closed {
-                *self.error.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!("{e:#}"));
-            }
-            (self.wake)();
-        }
-    }
-
-    /// True once stdout is closed or failing: time to stop.
-    pub fn stopped(&self) -> bool {
-        self.state.load(Ordering::SeqCst) != OPEN
-    }
-
-    /// The output error, when stdout failed for another reason than being closed.
-    pub fn error(&self) -> Option<String> {
-        self.error.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
+/// Writes and flushes one log record. A failure is not returned: the output
+/// remembers it and reports itself stopped, and the main loop acts on that.
+pub fn log(out: &Out, rec: &Value) {
+    let _ = out.batch(|w| w.record(rec));
 }
 
 /// A delivery record.
