@@ -15,6 +15,8 @@ use tokio::time::Instant;
 use crate::conns::Slot;
 
 const MAX_HEAD: usize = 16 * 1024;
+/// Header fields a request may have (webhook senders use about ten).
+const MAX_HEADERS: usize = 64;
 
 /// One parsed request.
 #[derive(Debug)]
@@ -192,7 +194,7 @@ pub async fn read_request(
             };
         }
     };
-    let mut rq = parse_head(&buf[..head_end], peer)?;
+    let mut rq = parse_head(&buf[..head_end + 4], peer)?;
     let mut rest = buf.split_off(head_end + 4);
     let (limit, limit_name) = max_body(&rq);
     let deadline = Instant::now() + body_timeout;
@@ -240,31 +242,36 @@ pub async fn read_request(
     Ok(Some(rq))
 }
 
+/// Parses a request head (`raw` ends with its blank line) with `httparse`.
+/// On top of it: only HTTP/1.0 and 1.1, a purely alphabetic method, and
+/// UTF-8 header values.
 fn parse_head(raw: &[u8], peer: SocketAddr) -> Result<Request, BadRequest> {
-    let head = std::str::from_utf8(raw).map_err(|_| bad(400, "request head is not UTF-8"))?;
-    let mut lines = head.split("\r\n");
-    let mut parts = lines.next().unwrap_or("").split(' ');
-    let (Some(method), Some(target), Some(version), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut slots);
+    match req.parse(raw) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => return Err(bad(400, "incomplete request head")),
+        Err(httparse::Error::Version) => return Err(bad(505, "unsupported protocol version")),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(bad(431, format!("more than {MAX_HEADERS} header fields")))
+        }
+        Err(httparse::Error::HeaderName) => return Err(bad(400, "malformed header name")),
+        Err(e) => return Err(bad(400, format!("malformed request head: {e}"))),
+    }
+    let (Some(method), Some(target)) = (req.method, req.path) else {
         return Err(bad(400, "malformed request line"));
     };
-    if !matches!(version, "HTTP/1.1" | "HTTP/1.0") {
-        return Err(bad(505, format!("unsupported protocol {version:?}")));
-    }
-    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
+    if !method.bytes().all(|b| b.is_ascii_alphabetic()) {
         return Err(bad(400, "malformed method"));
     }
-    let mut headers = Vec::new();
-    for line in lines {
-        let Some((k, v)) = line.split_once(':') else {
-            return Err(bad(400, "malformed header line"));
-        };
-        if k.is_empty() || k.bytes().any(|b| b.is_ascii_whitespace()) {
-            return Err(bad(400, "malformed header name"));
-        }
-        headers.push((k.to_owned(), v.trim().to_owned()));
-    }
+    let headers = req
+        .headers
+        .iter()
+        .map(|h| match std::str::from_utf8(h.value) {
+            Ok(v) => Ok((h.name.to_owned(), v.trim().to_owned())),
+            Err(_) => Err(bad(400, format!("header {} is not UTF-8", h.name))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let target = target.split('#').next().unwrap_or("");
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     Ok(Request {
@@ -309,14 +316,12 @@ async fn read_chunked(
                 return Err(bad(400, "malformed chunked body"));
             }
         };
-        let size_text = std::str::from_utf8(&raw[..line_end])
-            .unwrap_or("")
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim();
-        let size =
-            usize::from_str_radix(size_text, 16).map_err(|_| bad(400, "malformed chunk size"))?;
+        let size = match httparse::parse_chunk_size(&raw[..line_end + 2]) {
+            Ok(httparse::Status::Complete((_, size))) => {
+                usize::try_from(size).unwrap_or(usize::MAX)
+            }
+            _ => return Err(bad(400, "malformed chunk size")),
+        };
         if size > max.saturating_sub(body.len()) {
             return Err(bad(413, format!("body larger than {max_name} {max}")));
         }
@@ -346,18 +351,27 @@ mod tests {
     #[test]
     fn head_splits_path_query_and_headers() {
         let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
-        let rq = parse_head(b"get /a/b?x=1#f HTTP/1.1\r\nHost: h\r\nX-A:  v ", peer).unwrap();
+        let rq = parse_head(
+            b"GET /a/b?x=1#f HTTP/1.1\r\nHost: h\r\nX-A:  v \r\n\r\n",
+            peer,
+        )
+        .unwrap();
         assert_eq!((rq.method.as_str(), rq.path.as_str()), ("GET", "/a/b"));
         assert_eq!(rq.query, "x=1");
         assert_eq!(rq.header("x-a"), Some("v"));
         for bad_head in [
-            &b"GET / HTTP/2.0"[..],
-            b"GET /",
-            b"G3T / HTTP/1.1",
-            b"GET / HTTP/1.1\r\nNoColon",
-            b"GET / HTTP/1.1\r\nBad Name: v",
+            (&b"GET / HTTP/2.0\r\n\r\n"[..], 505),
+            (b"GET /\r\n\r\n", 400),
+            (b"G3T / HTTP/1.1\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nNoColon\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nBad Name: v\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nX: \xff\r\n\r\n", 400),
         ] {
-            assert!(parse_head(bad_head, peer).is_err(), "{bad_head:?}");
+            let status = parse_head(bad_head.0, peer).map(|_| ()).unwrap_err().status;
+            assert_eq!(status, bad_head.1, "{:?}", bad_head.0);
         }
+        let many: String = (0..=MAX_HEADERS).map(|i| format!("H{i}: v\r\n")).collect();
+        let head = format!("GET / HTTP/1.1\r\n{many}\r\n");
+        assert_eq!(parse_head(head.as_bytes(), peer).unwrap_err().status, 431);
     }
 }

@@ -21,8 +21,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::batch::{self, Batch};
 use crate::fetch::FetchError;
-use dlp_core::Emitted;
 use crate::Ctx;
+use dlp_core::Emitted;
 
 /// One item of a spooled batch, for a fetch worker.
 #[derive(Debug, Clone)]
@@ -151,7 +151,10 @@ pub fn process(ctx: &Ctx, job: &Job) {
         let rec = nfapi::to_finding(f, id, meta.as_ref(), i as u64 + 1, &entry.accepted_at);
         lines.push(serde_json::to_vec(&rec).expect("Finding serialises"));
     }
-    match ctx.out.batch(|w| lines.iter().try_for_each(|l| w.raw_line(l))) {
+    match ctx
+        .out
+        .batch(|w| lines.iter().try_for_each(|l| w.raw_line(l)))
+    {
         Ok(Emitted::Done) => done(ctx, &job.batch, job.index, true),
         Ok(Emitted::Closed) => {}
         Err(e) => ctx.fail(e),

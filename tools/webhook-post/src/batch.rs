@@ -113,12 +113,15 @@ impl<'a> Batcher<'a> {
 pub fn summarise(b: &mut Batcher<'_>, out: &Out, s: limit::Summary) -> anyhow::Result<()> {
     b.flush()?;
     let rec = s.record();
-    report::log(out, &serde_json::json!({
-        "status": "summary",
-        "records": s.count,
-        "path": rec["src_path"],
-        "message": rec["message"],
-        "timestamp": rec["timestamp"],
-    }));
+    report::log(
+        out,
+        &serde_json::json!({
+            "status": "summary",
+            "records": s.count,
+            "path": rec["src_path"],
+            "message": rec["message"],
+            "timestamp": rec["timestamp"],
+        }),
+    );
     b.send(&[rec.to_string().into_bytes()])
 }
