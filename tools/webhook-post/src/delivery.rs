@@ -169,6 +169,37 @@ struct Worker {
     set: Settings,
 }
 
+/// The delivery thread's running state across attempts.
+struct Progress {
+    report: Report,
+    backoff: Backoff,
+    /// Batches already logged as spooled (logged once, not per retry).
+    announced: HashSet<String>,
+    /// Attempts on the current queue front.
+    attempts: u32,
+    /// The endpoint is failing (said once, and once when it is back).
+    down: bool,
+}
+
+impl Progress {
+    /// The queue front is done with (delivered, dead-lettered or split).
+    fn settled(&mut self, key: &str) {
+        self.announced.remove(key);
+        self.attempts = 0;
+        self.backoff.reset();
+    }
+}
+
+/// What comes after an attempt.
+enum Next {
+    /// The batch is done with: next one.
+    Settled,
+    /// The batch was replaced by its two halves at the queue front.
+    Split,
+    /// Retry the same batch after this delay.
+    Retry(Duration),
+}
+
 /// Starts the thread with the keys already pending in the spool.
 pub fn spawn(
     spool: Spool,
@@ -224,159 +255,182 @@ impl Worker {
         }
     }
 
+    /// Delivers the queue front to back until it is empty after a drain
+    /// request, or the drain deadline passes; then reports what is left.
     fn run(mut self) -> Report {
-        let mut report = Report::default();
-        let mut backoff = Backoff::new(Duration::from_millis(250), self.set.max_backoff);
-        let mut announced: HashSet<String> = HashSet::new();
-        let mut attempts = 0u32;
-        let mut down = false;
-        loop {
-            while let Ok(m) = self.rx.try_recv() {
-                self.handle(m);
-            }
-            let Some(key) = self.queue.front().cloned() else {
-                if self.drain.is_some() {
-                    break;
-                }
-                match self.rx.recv() {
-                    Ok(m) => self.handle(m),
-                    Err(_) => break,
-                }
+        let mut st = Progress {
+            report: Report::default(),
+            backoff: Backoff::new(Duration::from_millis(250), self.set.max_backoff),
+            announced: HashSet::new(),
+            attempts: 0,
+            down: false,
+        };
+        while let Some(key) = self.next_key() {
+            let Some((head, body)) = self.load_entry(&key) else {
+                self.queue.pop_front();
                 continue;
             };
-            if self.drain.is_some_and(|d| Instant::now() >= d) {
-                break;
-            }
-            let (head, body) = match self.load(&key) {
-                Ok(Some(loaded)) => loaded,
-                Ok(None) => {
-                    let bad = self.spool.dir().join(format!("{key}.bad"));
-                    let _ = std::fs::rename(self.spool.dir().join(format!("{key}.entry")), &bad);
-                    eprintln!(
-                        "webhook-post: spool entry {key} is corrupt; moved aside to {}",
-                        bad.display()
-                    );
+            match self.attempt(&key, &head, body, &mut st) {
+                Next::Settled => {
                     self.queue.pop_front();
-                    continue;
+                    st.settled(&key);
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    // Listed twice (a split interrupted by a crash) and already handled.
-                    self.queue.pop_front();
-                    continue;
-                }
-                Err(e) => {
-                    eprintln!("webhook-post: spool entry {key} unreadable ({e}); skipped");
-                    self.queue.pop_front();
-                    continue;
-                }
-            };
-            let records = head.records;
-            attempts += 1;
-            let t0 = Instant::now();
-            let outcome = self.poster.post(&body);
-            drop(body);
-            let latency_ms = t0.elapsed().as_millis() as u64;
-            let mut rec = Delivery {
-                status: "delivered",
-                records,
-                http_status: None,
-                attempts,
-                latency_ms,
-                error: None,
-                batch: &key,
-                dead_letter: None,
-            };
-            let retry = match outcome {
-                Outcome::Delivered { status } => {
-                    if let Err(e) = self.spool.remove(&key) {
-                        eprintln!("webhook-post: delivered batch {key} but cannot remove it from the spool: {e}");
-                    }
-                    if down {
-                        eprintln!(
-                            "webhook-post: {} reachable again; delivering the spool",
-                            self.set.shown_url
-                        );
-                        down = false;
-                    }
-                    rec.http_status = Some(status);
-                    report::log(&self.out, &rec.to_value());
-                    None
-                }
-                Outcome::TooLarge { error } if head.lines && records > 1 => {
-                    match self.split(&key) {
-                        Ok((a, b)) => {
-                            eprintln!(
-                                "webhook-post: batch of {records} records too large for {} ({error}); split into {a} + {b}",
-                                self.set.shown_url
-                            );
-                            rec.status = "split";
-                            rec.http_status = Some(413);
-                            rec.error = Some(&error);
-                            report::log(&self.out, &rec.to_value());
-                            announced.remove(&key);
-                            attempts = 0;
-                            backoff.reset();
-                            continue;
-                        }
-                        Err(e) => {
-                            eprintln!("webhook-post: splitting batch {key}: {e}; retrying");
-                            Some(backoff.next_delay())
-                        }
-                    }
-                }
-                Outcome::TooLarge { error } => {
-                    self.give_up(&key, records, Some(413), &error, &mut rec, &mut report)
-                }
-                Outcome::Permanent { status, error } => {
-                    self.give_up(&key, records, Some(status), &error, &mut rec, &mut report)
-                }
-                Outcome::Retry {
-                    status,
-                    retry_after,
-                    error,
-                } => {
-                    let age = Spool::key_time(&key)
-                        .and_then(|t| t.elapsed().ok())
-                        .unwrap_or_default();
-                    if age > self.set.dead_letter_after {
-                        let why = format!(
-                            "{error}; undeliverable for {}s (--dead-letter-after)",
-                            age.as_secs()
-                        );
-                        self.give_up(&key, records, status, &why, &mut rec, &mut report)
-                    } else {
-                        if !down {
-                            eprintln!(
-                                "webhook-post: {} unavailable ({error}); batches wait in {} and are retried",
-                                self.set.shown_url,
-                                self.spool.dir().display()
-                            );
-                            down = true;
-                        }
-                        if announced.insert(key.clone()) {
-                            rec.status = "spooled";
-                            rec.http_status = status;
-                            rec.error = Some(&error);
-                            report::log(&self.out, &rec.to_value());
-                        }
-                        Some(retry_after.unwrap_or_else(|| backoff.next_delay()))
-                    }
-                }
-            };
-            match retry {
-                None => {
-                    self.queue.pop_front();
-                    announced.remove(&key);
-                    attempts = 0;
-                    backoff.reset();
-                }
-                Some(delay) => {
+                Next::Split => st.settled(&key),
+                Next::Retry(delay) => {
                     if !self.wait_until(Instant::now() + delay) {
                         break;
                     }
                 }
             }
         }
+        self.report_left(st)
+    }
+
+    /// The batch to deliver next; `None` when it is time to stop.
+    fn next_key(&mut self) -> Option<String> {
+        loop {
+            while let Ok(m) = self.rx.try_recv() {
+                self.handle(m);
+            }
+            let Some(key) = self.queue.front().cloned() else {
+                if self.drain.is_some() {
+                    return None;
+                }
+                match self.rx.recv() {
+                    Ok(m) => self.handle(m),
+                    Err(_) => return None,
+                }
+                continue;
+            };
+            if self.drain.is_some_and(|d| Instant::now() >= d) {
+                return None;
+            }
+            return Some(key);
+        }
+    }
+
+    /// The entry's head and POST body; `None` (with a note) when it is
+    /// corrupt (moved aside), already handled, or unreadable.
+    fn load_entry(&self, key: &str) -> Option<(Head, Vec<u8>)> {
+        match self.load(key) {
+            Ok(Some(loaded)) => Some(loaded),
+            Ok(None) => {
+                let bad = self.spool.dir().join(format!("{key}.bad"));
+                let _ = std::fs::rename(self.spool.dir().join(format!("{key}.entry")), &bad);
+                eprintln!(
+                    "webhook-post: spool entry {key} is corrupt; moved aside to {}",
+                    bad.display()
+                );
+                None
+            }
+            // Listed twice (a split interrupted by a crash) and already handled.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                eprintln!("webhook-post: spool entry {key} unreadable ({e}); skipped");
+                None
+            }
+        }
+    }
+
+    /// Posts one batch and acts on the outcome: remove it when delivered,
+    /// split it when too large, dead-letter it when refused for good or
+    /// undeliverable for too long, else retry later.
+    fn attempt(&mut self, key: &str, head: &Head, body: Vec<u8>, st: &mut Progress) -> Next {
+        let records = head.records;
+        st.attempts += 1;
+        let t0 = Instant::now();
+        let outcome = self.poster.post(&body);
+        drop(body);
+        let mut rec = Delivery {
+            status: "delivered",
+            records,
+            http_status: None,
+            attempts: st.attempts,
+            latency_ms: t0.elapsed().as_millis() as u64,
+            error: None,
+            batch: key,
+            dead_letter: None,
+        };
+        match outcome {
+            Outcome::Delivered { status } => {
+                if let Err(e) = self.spool.remove(key) {
+                    eprintln!("webhook-post: delivered batch {key} but cannot remove it from the spool: {e}");
+                }
+                if st.down {
+                    eprintln!(
+                        "webhook-post: {} reachable again; delivering the spool",
+                        self.set.shown_url
+                    );
+                    st.down = false;
+                }
+                rec.http_status = Some(status);
+                report::log(&self.out, &rec.to_value());
+                Next::Settled
+            }
+            Outcome::TooLarge { error } if head.lines && records > 1 => match self.split(key) {
+                Ok((a, b)) => {
+                    eprintln!(
+                        "webhook-post: batch of {records} records too large for {} ({error}); split into {a} + {b}",
+                        self.set.shown_url
+                    );
+                    rec.status = "split";
+                    rec.http_status = Some(413);
+                    rec.error = Some(&error);
+                    report::log(&self.out, &rec.to_value());
+                    Next::Split
+                }
+                Err(e) => {
+                    eprintln!("webhook-post: splitting batch {key}: {e}; retrying");
+                    Next::Retry(st.backoff.next_delay())
+                }
+            },
+            Outcome::TooLarge { error } => {
+                self.give_up(key, records, Some(413), &error, &mut rec, &mut st.report)
+            }
+            Outcome::Permanent { status, error } => {
+                self.give_up(key, records, Some(status), &error, &mut rec, &mut st.report)
+            }
+            Outcome::Retry {
+                status,
+                retry_after,
+                error,
+            } => {
+                let age = Spool::key_time(key)
+                    .and_then(|t| t.elapsed().ok())
+                    .unwrap_or_default();
+                if age > self.set.dead_letter_after {
+                    let why = format!(
+                        "{error}; undeliverable for {}s (--dead-letter-after)",
+                        age.as_secs()
+                    );
+                    return self.give_up(key, records, status, &why, &mut rec, &mut st.report);
+                }
+                if !st.down {
+                    eprintln!(
+                        "webhook-post: {} unavailable ({error}); batches wait in {} and are retried",
+                        self.set.shown_url,
+                        self.spool.dir().display()
+                    );
+                    st.down = true;
+                }
+                if st.announced.insert(key.to_owned()) {
+                    rec.status = "spooled";
+                    rec.http_status = status;
+                    rec.error = Some(&error);
+                    report::log(&self.out, &rec.to_value());
+                }
+                Next::Retry(retry_after.unwrap_or_else(|| st.backoff.next_delay()))
+            }
+        }
+    }
+
+    /// Counts (and logs as spooled, once) the batches still queued at exit.
+    fn report_left(&self, st: Progress) -> Report {
+        let Progress {
+            mut report,
+            announced,
+            ..
+        } = st;
         for key in &self.queue {
             let records = self
                 .spool
@@ -474,7 +528,7 @@ impl Worker {
         error: &'a str,
         rec: &mut Delivery<'a>,
         report: &mut Report,
-    ) -> Option<Duration> {
+    ) -> Next {
         match self.dead_letter(key) {
             Ok(path) => {
                 eprintln!(
@@ -488,13 +542,13 @@ impl Worker {
                 rec.error = Some(error);
                 rec.dead_letter = Some(path.display().to_string());
                 report::log(&self.out, &rec.to_value());
-                None
+                Next::Settled
             }
             Err(e) => {
                 eprintln!(
                     "webhook-post: batch {key} rejected ({error}) but cannot be moved to the dead-letter directory: {e}; it stays in the spool"
                 );
-                Some(self.set.max_backoff)
+                Next::Retry(self.set.max_backoff)
             }
         }
     }

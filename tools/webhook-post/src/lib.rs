@@ -61,10 +61,68 @@ enum Stop {
     Interrupted,
 }
 
-/// Runs the tool over `input` with a validated configuration.
+/// Runs the tool over `input` with a validated configuration, in four
+/// phases: open the spool, read records into spooled batches until end of
+/// input or a stop, drain the delivery queue, and turn the outcome into an
+/// exit status.
 pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::Result<ExitCode> {
     signals::install().context("installing signal handlers")?;
-    // Opening the spool locks it, so two instances never deliver the same entries.
+    let (spool, pending) = open_spool(&cfg)?;
+
+    let (tx, rx) = crossbeam_channel::bounded::<Msg>(1024);
+    let wake = tx.clone();
+    signals::on_signal(move || {
+        let _ = wake.try_send(Msg::Wake);
+    });
+    let wake = tx.clone();
+    let out = Arc::new(Out::stdout().on_stop(move || {
+        let _ = wake.try_send(Msg::Wake);
+    }));
+    let reader = ReaderFlags::default();
+    input::spawn(
+        input,
+        tx,
+        cfg.strict,
+        reader.rejected.clone(),
+        reader.stopping.clone(),
+        reader.idle.clone(),
+    );
+    let (ctl, worker) = delivery::spawn(
+        spool.clone(),
+        http::Poster::new(&cfg),
+        out.clone(),
+        pending,
+        delivery::Settings::from_config(&cfg),
+    );
+
+    let mut intake = Intake {
+        batcher: Batcher::new(&cfg, &spool, &ctl),
+        limiter: cfg.max_per_minute.map(Limiter::new),
+        out: &out,
+    };
+    let stop = intake.read(&rx)?;
+    if matches!(stop, Stop::Interrupted) {
+        intake.take_rest(&rx, &reader)?;
+    }
+    intake.finish()?;
+
+    let (report, interrupted) = drain(&cfg, &ctl, worker, &out, matches!(stop, Stop::Interrupted));
+    if let Some(e) = out.error() {
+        bail!("writing output: {e}");
+    }
+    let code = exit_status(&spool, report.as_ref(), interrupted, &reader);
+    if let Stop::Fatal(why) = stop {
+        bail!("{why}");
+    }
+    if out.stopped() {
+        return Ok(ExitCode::Ok);
+    }
+    Ok(code)
+}
+
+/// Opens (and so locks) the spool, so two instances never deliver the same
+/// entries, and lists what an earlier run left in it.
+fn open_spool(cfg: &Config) -> anyhow::Result<(Spool, Vec<String>)> {
     let spool = Spool::open(&cfg.spool).map_err(|e| match e.kind() {
         std::io::ErrorKind::WouldBlock => anyhow::anyhow!("{e}"),
         _ => anyhow::anyhow!("opening spool {}: {e}", cfg.spool.display()),
@@ -79,107 +137,127 @@ pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::R
             cfg.spool.display()
         );
     }
+    Ok((spool, pending))
+}
 
-    let (tx, rx) = crossbeam_channel::bounded::<Msg>(1024);
-    let wake = tx.clone();
-    signals::on_signal(move || {
-        let _ = wake.try_send(Msg::Wake);
-    });
-    let wake = tx.clone();
-    let out = Arc::new(Out::stdout().on_stop(move || {
-        let _ = wake.try_send(Msg::Wake);
-    }));
-    let rejected = Arc::new(AtomicBool::new(false));
-    let stopping = Arc::new(AtomicBool::new(false));
-    let reader_idle = Arc::new(AtomicBool::new(false));
-    input::spawn(
-        input,
-        tx,
-        cfg.strict,
-        rejected.clone(),
-        stopping.clone(),
-        reader_idle.clone(),
-    );
+/// What the reader thread tells the main loop besides records.
+#[derive(Default)]
+struct ReaderFlags {
+    /// A line was rejected (exit status 1).
+    rejected: Arc<AtomicBool>,
+    /// Set by the main loop: hand over what has been read and stop.
+    stopping: Arc<AtomicBool>,
+    /// The reader is waiting on input with everything read sent.
+    idle: Arc<AtomicBool>,
+}
 
-    let poster = http::Poster::new(&cfg);
-    let (ctl, worker) = delivery::spawn(
-        spool.clone(),
-        poster,
-        out.clone(),
-        pending,
-        delivery::Settings::from_config(&cfg),
-    );
-    let mut limiter = cfg.max_per_minute.map(Limiter::new);
-    let mut b = Batcher::new(&cfg, &spool, &ctl);
+/// The reading side: records into batches, under the per-minute cap.
+struct Intake<'a> {
+    batcher: Batcher<'a>,
+    limiter: Option<Limiter>,
+    out: &'a Out,
+}
 
-    // A record enters the current batch unless the per-minute cap holds it back.
-    let take =
-        |b: &mut Batcher, limiter: &mut Option<Limiter>, rec: input::Rec| -> anyhow::Result<()> {
-            let now = Instant::now();
-            let admitted = match limiter.as_mut() {
-                Some(l) => l.admit(now, rec.path.as_deref()),
-                None => true,
-            };
-            if admitted {
-                b.push(rec.raw, now)?;
-            }
-            Ok(())
-        };
-    let stop = loop {
-        if signals::requested() || out.stopped() {
-            break Stop::Interrupted;
-        }
+impl Intake<'_> {
+    /// A record enters the current batch unless the per-minute cap holds it back.
+    fn take(&mut self, rec: input::Rec) -> anyhow::Result<()> {
         let now = Instant::now();
-        if let Some(s) = limiter.as_mut().and_then(|l| l.poll(now, false)) {
-            summarise(&mut b, &out, s)?;
+        let admitted = match self.limiter.as_mut() {
+            Some(l) => l.admit(now, rec.path.as_deref()),
+            None => true,
+        };
+        if admitted {
+            self.batcher.push(rec.raw, now)?;
         }
-        if b.due().is_some_and(|d| d <= now) {
-            b.flush()?;
-        }
-        let wake_at = [b.due(), limiter.as_ref().and_then(Limiter::due)]
+        Ok(())
+    }
+
+    /// Reads until end of input, a fatal reader error, a signal or a
+    /// closed stdout, flushing batches and cap summaries as they fall due.
+    fn read(&mut self, rx: &crossbeam_channel::Receiver<Msg>) -> anyhow::Result<Stop> {
+        loop {
+            if signals::requested() || self.out.stopped() {
+                return Ok(Stop::Interrupted);
+            }
+            let now = Instant::now();
+            if let Some(s) = self.limiter.as_mut().and_then(|l| l.poll(now, false)) {
+                summarise(&mut self.batcher, self.out, s)?;
+            }
+            if self.batcher.due().is_some_and(|d| d <= now) {
+                self.batcher.flush()?;
+            }
+            let wake_at = [
+                self.batcher.due(),
+                self.limiter.as_ref().and_then(Limiter::due),
+            ]
             .into_iter()
             .flatten()
             .min();
-        let msg = match wake_at {
-            Some(t) => rx.recv_timeout(t.saturating_duration_since(now)),
-            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-        };
-        match msg {
-            Err(RecvTimeoutError::Timeout) | Ok(Msg::Wake | Msg::Drained) => {}
-            Err(RecvTimeoutError::Disconnected) | Ok(Msg::Eof) => break Stop::Eof,
-            Ok(Msg::Fatal(why)) => break Stop::Fatal(why),
-            Ok(Msg::Record(item)) => take(&mut b, &mut limiter, item)?,
+            let msg = match wake_at {
+                Some(t) => rx.recv_timeout(t.saturating_duration_since(now)),
+                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            match msg {
+                Err(RecvTimeoutError::Timeout) | Ok(Msg::Wake | Msg::Drained) => {}
+                Err(RecvTimeoutError::Disconnected) | Ok(Msg::Eof) => return Ok(Stop::Eof),
+                Ok(Msg::Fatal(why)) => return Ok(Stop::Fatal(why)),
+                Ok(Msg::Record(item)) => self.take(item)?,
+            }
         }
-    };
+    }
 
-    // Nothing read is dropped: records already parsed when a signal or a
-    // closed stdout stopped the loop, the partial batch and any pending
-    // summary go to the spool.
-    if matches!(stop, Stop::Interrupted) {
-        // The reader hands over what it has read; a reader waiting on a
-        // quiet input with everything sent holds nothing more.
-        stopping.store(true, Ordering::SeqCst);
+    /// After a signal or a closed stdout: nothing read is dropped. The
+    /// reader hands over what it has read (a reader waiting on a quiet
+    /// input with everything sent holds nothing more), and it is batched.
+    fn take_rest(
+        &mut self,
+        rx: &crossbeam_channel::Receiver<Msg>,
+        reader: &ReaderFlags,
+    ) -> anyhow::Result<()> {
+        reader.stopping.store(true, Ordering::SeqCst);
         let deadline = Instant::now() + Duration::from_millis(500);
         while Instant::now() < deadline {
             match rx.recv_timeout(Duration::from_millis(10)) {
-                Ok(Msg::Record(item)) => take(&mut b, &mut limiter, item)?,
+                Ok(Msg::Record(item)) => self.take(item)?,
                 Ok(Msg::Wake) => {}
                 Ok(Msg::Drained | Msg::Eof | Msg::Fatal(_))
                 | Err(RecvTimeoutError::Disconnected) => break,
                 Err(RecvTimeoutError::Timeout)
-                    if reader_idle.load(Ordering::SeqCst) && rx.is_empty() =>
+                    if reader.idle.load(Ordering::SeqCst) && rx.is_empty() =>
                 {
                     break
                 }
                 Err(RecvTimeoutError::Timeout) => {}
             }
         }
+        Ok(())
     }
-    b.flush()?;
-    if let Some(s) = limiter.as_mut().and_then(|l| l.poll(Instant::now(), true)) {
-        summarise(&mut b, &out, s)?;
+
+    /// Spools the partial batch and any pending cap summary.
+    fn finish(mut self) -> anyhow::Result<()> {
+        self.batcher.flush()?;
+        if let Some(s) = self
+            .limiter
+            .as_mut()
+            .and_then(|l| l.poll(Instant::now(), true))
+        {
+            summarise(&mut self.batcher, self.out, s)?;
+        }
+        Ok(())
     }
-    let mut interrupted = matches!(stop, Stop::Interrupted);
+}
+
+/// Lets the delivery thread deliver what is queued: until --max-retry-time
+/// at end of input, for --grace after a signal (also one that arrives
+/// while draining). Returns the thread's report (`None`: still delivering
+/// at the deadline) and whether the run was interrupted.
+fn drain(
+    cfg: &Config,
+    ctl: &crossbeam_channel::Sender<Ctl>,
+    worker: std::thread::JoinHandle<delivery::Report>,
+    out: &Out,
+    mut interrupted: bool,
+) -> (Option<delivery::Report>, bool) {
     let drain_for = |budget: Duration, interrupted: bool| {
         let deadline = Instant::now() + budget;
         let _ = ctl.send(Ctl::Drain(deadline));
@@ -191,20 +269,17 @@ pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::R
                 cfg.timeout + Duration::from_secs(1)
             }
     };
-    let mut hard = drain_for(
-        if interrupted {
-            cfg.grace
-        } else {
-            cfg.max_retry_time
-        },
-        interrupted,
-    );
+    let budget = if interrupted {
+        cfg.grace
+    } else {
+        cfg.max_retry_time
+    };
+    let mut hard = drain_for(budget, interrupted);
     let report = loop {
         if worker.is_finished() {
             break worker.join().ok();
         }
         if !interrupted && (signals::requested() || out.stopped()) {
-            // A signal while delivering the rest at end of input: only the grace period is left.
             interrupted = true;
             hard = hard.min(drain_for(cfg.grace, true));
         }
@@ -213,12 +288,20 @@ pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::R
         }
         std::thread::sleep(Duration::from_millis(10));
     };
+    (report, interrupted)
+}
 
-    if let Some(e) = out.error() {
-        bail!("writing output: {e}");
-    }
-    let mut code = ExitCode::from_rejected(rejected.load(Ordering::SeqCst));
-    match &report {
+/// The exit status, with a note on what stays in the spool: 1 when a line
+/// was rejected, a batch failed for good, or batches were left undelivered
+/// at end of input (after a signal, leaving them is the expected outcome).
+fn exit_status(
+    spool: &Spool,
+    report: Option<&delivery::Report>,
+    interrupted: bool,
+    reader: &ReaderFlags,
+) -> ExitCode {
+    let mut code = ExitCode::from_rejected(reader.rejected.load(Ordering::SeqCst));
+    match report {
         Some(r) => {
             if r.left_batches > 0 {
                 eprintln!(
@@ -246,11 +329,5 @@ pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::R
             }
         }
     }
-    if let Stop::Fatal(why) = stop {
-        bail!("{why}");
-    }
-    if out.stopped() {
-        return Ok(ExitCode::Ok);
-    }
-    Ok(code)
+    code
 }
