@@ -235,26 +235,12 @@ fn signing_secret() -> anyhow::Result<Vec<u8>> {
     }
 }
 
-/// Runs the server until SIGINT/SIGTERM or a fatal output error.
+/// Runs the server until SIGINT/SIGTERM or a fatal output error: open the
+/// spool, queue what it holds, start the fetch workers, the spool writers
+/// and the HTTP server, serve, then shut down within --drain-timeout.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let secret = signing_secret()?;
-    if let Some(dir) = &args.spool {
-        // A spool named on the command line is not created as a whole tree.
-        dlp_core::spool::check_spool_dir(dir, "--spool")?;
-    }
-    let spool_dir = args
-        .spool
-        .clone()
-        .unwrap_or_else(|| dlp_core::spool::default_state_dir(TOOL));
-    // Opening the spool locks it: one instance per spool.
-    let spool = Spool::open(&spool_dir).map_err(|e| match e.kind() {
-        std::io::ErrorKind::WouldBlock => anyhow::anyhow!("{e}"),
-        _ => anyhow::anyhow!("opening spool {}: {e}", spool_dir.display()),
-    })?;
-    let dead = Spool::open(spool_dir.join("failed"))
-        .with_context(|| format!("opening {}/failed", spool_dir.display()))?;
-    let (replay_log, remembered) = replay::ReplayLog::open(&spool_dir, dlp_core::time::unix_now())
-        .with_context(|| format!("opening {}/{}", spool_dir.display(), replay::FILE))?;
+    let state = open_state(&args)?;
     dlp_core::signals::install().context("installing signal handlers")?;
     let listener =
         httpd::bind(&args.listen).with_context(|| format!("listening on {}", args.listen))?;
@@ -267,9 +253,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             FUTURE_SKEW_SECS,
             args.replay_cache,
         ),
-        spool,
-        dead,
-        replay: replay_log,
+        spool: state.spool,
+        dead: state.dead,
+        replay: state.replay,
         jobs: tx,
         out: dlp_core::SharedOutput::stdout(),
         fetcher: fetch::Fetcher::new(
@@ -282,33 +268,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         drain: AtomicBool::new(false),
         fatal: Mutex::new(None),
     });
-
-    ctx.verifier.seed(&remembered);
-    let (pending, items) = worker::load_spool(&ctx).context("reading the spool")?;
-    if items > 0 {
-        ctx.log(&format!(
-            "replaying {items} spooled result(s) from {} ({} file(s))",
-            spool_dir.display(),
-            pending.len()
-        ));
-    }
-    for batch in pending {
-        for index in 0..batch.len() {
-            let _ = ctx.jobs.send(worker::Job {
-                batch: batch.clone(),
-                index,
-            });
-        }
-    }
-    let workers: Vec<_> = (0..args.workers)
-        .map(|i| {
-            let (ctx, rx) = (ctx.clone(), rx.clone());
-            std::thread::Builder::new()
-                .name(format!("fetch-{i}"))
-                .spawn(move || worker::run(&ctx, rx))
-        })
-        .collect::<Result<_, _>>()
-        .context("starting fetch workers")?;
+    ctx.verifier.seed(&state.remembered);
+    queue_spooled(&ctx, &state.dir)?;
+    let workers = spawn_threads("fetch", args.workers.into(), |_| {
+        let (ctx, rx) = (ctx.clone(), rx.clone());
+        move || worker::run(&ctx, rx)
+    })
+    .context("starting fetch workers")?;
     let (commit_tx, commit_rx) = crossbeam_channel::bounded(COMMIT_QUEUE);
     let lim = commit::Limits {
         max_items: COMMIT_MAX_ITEMS,
@@ -318,15 +284,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // The test hook needs one committer, or another would take part of
     // the batch it waits for.
     let ncommit = if lim.min_items > 1 { 1 } else { COMMITTERS };
-    let committers: Vec<_> = (0..ncommit)
-        .map(|i| {
-            let (ctx, rx) = (ctx.clone(), commit_rx.clone());
-            std::thread::Builder::new()
-                .name(format!("commit-{i}"))
-                .spawn(move || commit::run(&ctx, rx, lim))
-        })
-        .collect::<Result<_, _>>()
-        .context("starting the spool writer")?;
+    let committers = spawn_threads("commit", ncommit, |_| {
+        let (ctx, rx) = (ctx.clone(), commit_rx.clone());
+        move || commit::run(&ctx, rx, lim)
+    })
+    .context("starting the spool writer")?;
     drop(commit_rx);
     let server = httpd::Server::start(
         listener,
@@ -345,7 +307,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     .context("starting the HTTP server")?;
     ctx.log(&format!(
         "listening on http://{addr} (spool {})",
-        spool_dir.display()
+        state.dir.display()
     ));
 
     while !dlp_core::signals::requested() && !ctx.stopping() {
@@ -354,9 +316,101 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ctx.log(&line);
         }
     }
-    // One deadline for the whole shutdown: stop accepting, close idle
-    // connections now, let requests in hand (and then fetches in hand)
-    // finish until it, and leave the rest in the spool.
+    shutdown(&ctx, &args, server, committers, &workers);
+    let closed = ctx.out.close();
+    if let Some(err) = ctx.fatal.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        return Err(err);
+    }
+    closed?;
+    Ok(ExitCode::Ok)
+}
+
+/// What the spool directory holds.
+struct State {
+    dir: PathBuf,
+    spool: Spool,
+    /// Results refused for good (`failed/`).
+    dead: Spool,
+    replay: replay::ReplayLog,
+    /// Signatures accepted before the last stop (the replay cache).
+    remembered: Vec<replay::Seen>,
+}
+
+/// Opens (and so locks: one instance per spool) the spool, its dead-letter
+/// directory and the persisted replay cache.
+fn open_state(args: &Args) -> anyhow::Result<State> {
+    if let Some(dir) = &args.spool {
+        // A spool named on the command line is not created as a whole tree.
+        dlp_core::spool::check_spool_dir(dir, "--spool")?;
+    }
+    let dir = args
+        .spool
+        .clone()
+        .unwrap_or_else(|| dlp_core::spool::default_state_dir(TOOL));
+    let spool = Spool::open(&dir).map_err(|e| match e.kind() {
+        std::io::ErrorKind::WouldBlock => anyhow::anyhow!("{e}"),
+        _ => anyhow::anyhow!("opening spool {}: {e}", dir.display()),
+    })?;
+    let dead = Spool::open(dir.join("failed"))
+        .with_context(|| format!("opening {}/failed", dir.display()))?;
+    let (replay, remembered) = replay::ReplayLog::open(&dir, dlp_core::time::unix_now())
+        .with_context(|| format!("opening {}/{}", dir.display(), replay::FILE))?;
+    Ok(State {
+        dir,
+        spool,
+        dead,
+        replay,
+        remembered,
+    })
+}
+
+/// Queues for the fetch workers every result an earlier run accepted but
+/// did not finish.
+fn queue_spooled(ctx: &Ctx, dir: &std::path::Path) -> anyhow::Result<()> {
+    let (pending, items) = worker::load_spool(ctx).context("reading the spool")?;
+    if items > 0 {
+        ctx.log(&format!(
+            "replaying {items} spooled result(s) from {} ({} file(s))",
+            dir.display(),
+            pending.len()
+        ));
+    }
+    for batch in pending {
+        for index in 0..batch.len() {
+            let _ = ctx.jobs.send(worker::Job {
+                batch: batch.clone(),
+                index,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Starts `n` named threads, each running what `make(i)` returns.
+fn spawn_threads<T: Send + 'static, F: FnOnce() -> T + Send + 'static>(
+    name: &str,
+    n: usize,
+    make: impl Fn(usize) -> F,
+) -> std::io::Result<Vec<std::thread::JoinHandle<T>>> {
+    (0..n)
+        .map(|i| {
+            std::thread::Builder::new()
+                .name(format!("{name}-{i}"))
+                .spawn(make(i))
+        })
+        .collect()
+}
+
+/// One deadline for the whole shutdown: stop accepting, close idle
+/// connections now, let requests in hand (and then fetches in hand) finish
+/// until it, and leave the rest in the spool.
+fn shutdown(
+    ctx: &Ctx,
+    args: &Args,
+    server: httpd::Server,
+    committers: Vec<std::thread::JoinHandle<commit::Stats>>,
+    workers: &[std::thread::JoinHandle<()>],
+) {
     let deadline = Instant::now() + Duration::from_secs(args.drain_timeout);
     ctx.stop.store(true, Ordering::SeqCst);
     let cut = server.shutdown(deadline);
@@ -371,8 +425,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     {
         ctx.log(&line);
     }
-    // The handlers' senders are gone: the committer writes and answers
-    // what is queued, then returns.
+    // The handlers' senders are gone: the committers write and answer
+    // what is queued, then return.
     let st = committers.into_iter().filter_map(|c| c.join().ok()).fold(
         commit::Stats::default(),
         |a, b| commit::Stats {
@@ -381,13 +435,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             largest: a.largest.max(b.largest),
         },
     );
-    {
-        if st.writes > 0 {
-            ctx.log(&format!(
-                "spooled {} result(s) in {} write(s) (largest batch {})",
-                st.items, st.writes, st.largest
-            ));
-        }
+    if st.writes > 0 {
+        ctx.log(&format!(
+            "spooled {} result(s) in {} write(s) (largest batch {})",
+            st.items, st.writes, st.largest
+        ));
     }
     // Workers finish the fetch in hand; queued entries stay in the spool.
     ctx.drain.store(true, Ordering::SeqCst);
@@ -399,10 +451,4 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "drain time-out: fetches still in progress are left in the spool for the next start",
         );
     }
-    let closed = ctx.out.close();
-    if let Some(err) = ctx.fatal.lock().unwrap_or_else(|e| e.into_inner()).take() {
-        return Err(err);
-    }
-    closed?;
-    Ok(ExitCode::Ok)
 }
