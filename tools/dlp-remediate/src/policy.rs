@@ -13,6 +13,7 @@
 //! content differs is skipped with reason "changed since scanned".
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use dlp_core::hash::sha256_file;
@@ -21,6 +22,10 @@ use dlp_core::{Action, ActionRecord, Confidence, Finding, Reject};
 
 use crate::vault::{DetectorCount, Outcome, Request, Vault};
 use crate::{notify, Config, Mode};
+
+/// A phase of acting on a file: go on with `T`, or end with this record
+/// (`None`: nothing to report).
+type Step<T> = ControlFlow<Option<ActionRecord>, T>;
 
 #[derive(Default)]
 struct Pending {
@@ -164,19 +169,57 @@ impl Remediator {
         r
     }
 
+    /// Acts on a settled file: the record of what was done, or `None` when
+    /// this content was acted on already.
     fn act(&mut self, path: &Path, p: &Pending) -> Option<ActionRecord> {
-        let reference = p.scanned_sha.clone().or_else(|| p.first_sha.clone());
+        match self.act_steps(path, p) {
+            ControlFlow::Break(r) => r,
+            ControlFlow::Continue(r) => Some(r),
+        }
+    }
+
+    /// The phases of [`Self::act`]; each may end it early with its record.
+    fn act_steps(&mut self, path: &Path, p: &Pending) -> Step<ActionRecord> {
         let primary = match self.cfg.mode {
             Mode::Quarantine => Action::Quarantined,
             Mode::Delete => Action::Deleted,
             Mode::NotifyOnly => Action::Notified,
         };
-        let mut r = self.record(primary, path, p);
+        let r = self.record(primary, path, p);
+        let (mut r, meta, current) = self.inspect(path, p, r)?;
+        if self.acted.get(path) == Some(&current) {
+            return ControlFlow::Break(None);
+        }
+        self.acted.insert(path.to_path_buf(), current.clone());
+        if self.cfg.dry_run {
+            r.dry_run = true;
+            return ControlFlow::Break(Some(r));
+        }
+        let r = self.apply(path, p, r, current)?;
+        if !self.cfg.notify {
+            return ControlFlow::Continue(r);
+        }
+        self.notify_owner(primary, path, &meta, r)
+    }
+
+    /// Checks the file before acting: not inside the vault, still there
+    /// (or already in the vault), a regular file, and the content that was
+    /// scanned. Continues with its metadata and current hash.
+    fn inspect(
+        &mut self,
+        path: &Path,
+        p: &Pending,
+        mut r: ActionRecord,
+    ) -> Step<(ActionRecord, std::fs::Metadata, String)> {
+        let reference = p.scanned_sha.clone().or_else(|| p.first_sha.clone());
+        let skip = |mut r: ActionRecord, why: &str| {
+            r.action = Action::Skipped;
+            r.reason = Some(why.into());
+            ControlFlow::Break(Some(r))
+        };
         if let Some(v) = &self.vault {
             if std::path::absolute(path).is_ok_and(|p| p.starts_with(v.dir())) {
-                r.action = Action::Skipped;
-                r.reason = Some("inside the quarantine vault".into());
-                return Some(r);
+                return skip(r, "inside the quarantine vault");
             }
         }
         let meta = match std::fs::symlink_metadata(path) {
@@ -189,42 +232,41 @@ impl Remediator {
                         r.id = Some(m.id);
                         r.sha256 = Some(m.sha256);
                         r.reason = Some("already in the vault".into());
-                        return Some(r);
+                        return ControlFlow::Break(Some(r));
                     }
                 }
-                r.action = Action::Skipped;
-                r.reason = Some("vanished since scanned".into());
-                return Some(r);
+                return skip(r, "vanished since scanned");
             }
-            Err(e) => return Some(self.fail(r, format!("{e}"))),
+            Err(e) => return ControlFlow::Break(Some(self.fail(r, format!("{e}")))),
         };
         if !meta.is_file() {
-            r.action = Action::Skipped;
-            r.reason = Some("not a regular file".into());
-            return Some(r);
+            return skip(r, "not a regular file");
         }
         let current = match sha256_file(path) {
             Ok(h) => h,
-            Err(e) => return Some(self.fail(r, format!("hashing: {e}"))),
+            Err(e) => return ControlFlow::Break(Some(self.fail(r, format!("hashing: {e}")))),
         };
         r.sha256 = Some(current.clone());
         if let Some(want) = reference.filter(|w| *w != current) {
-            r.action = Action::Skipped;
             r.scanned_sha256 = Some(want);
-            r.reason = Some("changed since scanned".into());
-            return Some(r);
+            return skip(r, "changed since scanned");
         }
-        if self.acted.get(path) == Some(&current) {
-            return None;
-        }
-        self.acted.insert(path.to_path_buf(), current.clone());
-        if self.cfg.dry_run {
-            r.dry_run = true;
-            return Some(r);
-        }
+        ControlFlow::Continue((r, meta, current))
+    }
+
+    /// Quarantines or deletes the file (`--mode`); nothing for notify-only.
+    fn apply(
+        &mut self,
+        path: &Path,
+        p: &Pending,
+        mut r: ActionRecord,
+        current: String,
+    ) -> Step<ActionRecord> {
         match self.cfg.mode {
             Mode::Quarantine => {
-                let vault = self.vault.as_ref()?;
+                let Some(vault) = self.vault.as_ref() else {
+                    return ControlFlow::Break(None);
+                };
                 let req = Request {
                     path,
                     sha256: &current,
@@ -244,7 +286,7 @@ impl Remediator {
                 match vault.quarantine(&req) {
                     Ok(Outcome::Quarantined(m)) | Ok(Outcome::Resumed(m)) => {
                         if m.sha256 != current {
-                            r.scanned_sha256 = Some(current.clone());
+                            r.scanned_sha256 = Some(current);
                         }
                         r.sha256 = Some(m.sha256);
                         r.note = m.note;
@@ -256,48 +298,60 @@ impl Remediator {
                         r.sha256 = Some(now);
                         r.scanned_sha256 = Some(current);
                         r.reason = Some("changed since scanned".into());
-                        return Some(r);
+                        return ControlFlow::Break(Some(r));
                     }
                     Err(e) => {
                         self.acted.remove(path);
-                        return Some(self.fail(r, format!("{e:#}")));
+                        return ControlFlow::Break(Some(self.fail(r, format!("{e:#}"))));
                     }
                 }
             }
             Mode::Delete => {
                 if let Err(e) = std::fs::remove_file(path) {
                     self.acted.remove(path);
-                    return Some(self.fail(r, format!("deleting: {e}")));
+                    return ControlFlow::Break(Some(self.fail(r, format!("deleting: {e}"))));
                 }
             }
             Mode::NotifyOnly => {}
         }
-        if self.cfg.notify {
-            use std::os::unix::fs::MetadataExt;
-            let (summary, body) = notify::text(
-                match primary {
-                    Action::Quarantined => "quarantined",
-                    Action::Deleted => "deleted",
-                    _ => "notified",
-                },
-                path,
-                &r.detectors,
-                r.id.as_deref(),
-            );
-            match notify::send(meta.uid(), meta.gid(), &summary, &body) {
-                Ok(()) => r.notified = Some(true),
-                Err(e) if primary == Action::Notified => return Some(self.fail(r, e)),
-                Err(e) => {
-                    eprintln!(
-                        "dlp-remediate: {}: notification not delivered: {e}",
-                        path.display()
-                    );
-                    r.notified = Some(false);
-                    r.notify_error = Some(e);
-                }
+        ControlFlow::Continue(r)
+    }
+
+    /// Tells the file's owner on their desktop (`--notify`). A failed
+    /// notification fails a notify-only action and is noted on others.
+    fn notify_owner(
+        &mut self,
+        primary: Action,
+        path: &Path,
+        meta: &std::fs::Metadata,
+        mut r: ActionRecord,
+    ) -> Step<ActionRecord> {
+        use std::os::unix::fs::MetadataExt;
+        let (summary, body) = notify::text(
+            match primary {
+                Action::Quarantined => "quarantined",
+                Action::Deleted => "deleted",
+                _ => "notified",
+            },
+            path,
+            &r.detectors,
+            r.id.as_deref(),
+        );
+        match notify::send(meta.uid(), meta.gid(), &summary, &body) {
+            Ok(()) => r.notified = Some(true),
+            Err(e) if primary == Action::Notified => {
+                return ControlFlow::Break(Some(self.fail(r, e)))
+            }
+            Err(e) => {
+                eprintln!(
+                    "dlp-remediate: {}: notification not delivered: {e}",
+                    path.display()
+                );
+                r.notified = Some(false);
+                r.notify_error = Some(e);
             }
         }
-        Some(r)
+        ControlFlow::Continue(r)
     }
 
     fn fail(&mut self, mut r: ActionRecord, error: String) -> ActionRecord {
