@@ -31,7 +31,10 @@ Environment (required; never put them on a command line):
   NIGHTFALL_SIGNING_SECRET  webhook signing secret checked by nf-webhook
   NIGHTFALL_SERVER_URL      public base URL of nf-webhook (/ingest is appended)
 Optional:
-  LISTEN             nf-webhook's listen address (default 127.0.0.1:8000)
+  LISTEN             nf-webhook's listen address (default 127.0.0.1:8000);
+                     port 0 lets nf-webhook pick a free port (tests, a local
+                     nf-emulator), and a NIGHTFALL_SERVER_URL ending in :0
+                     then gets that port
   NIGHTFALL_API_URL  API base URL (default https://api.nightfall.ai)
   DLP_DEBOUNCE_MS    quiet time before a changed file is uploaded (default 500)
 
@@ -132,6 +135,18 @@ for ((i = 0; i < 200; i++)); do
     kill -0 "${DLP_JOB_PIDS[0]}" 2>/dev/null || fail_start "nf-webhook did not start" "$webhook_log" "$webhook_from"
     dlp_nap 0.1
 done
+if [ "${listen##*:}" = 0 ]; then
+    # The port nf-webhook picked, from its "listening on http://ADDR" line.
+    bound=$(tail -c "+$((webhook_from + 1))" "$webhook_log" |
+        sed -n 's|.*nf-webhook: listening on http://\([^ ]*\).*|\1|p' | tail -n 1)
+    if [ -n "$bound" ]; then
+        listen=$bound
+        case $NIGHTFALL_SERVER_URL in
+        *:0) NIGHTFALL_SERVER_URL=${NIGHTFALL_SERVER_URL%:0}:${bound##*:} ;;
+        esac
+        export NIGHTFALL_SERVER_URL
+    fi
+fi
 if ! dlp_log_has "$webhook_log" "$webhook_from" "nf-webhook: listening" || ! dlp_tcp_open "$listen"; then
     fail_start "nf-webhook is not listening on $listen after 20 s" "$webhook_log" "$webhook_from"
 fi

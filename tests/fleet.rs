@@ -848,12 +848,17 @@ impl Drop for Server {
 }
 
 /// Spawns a JetStream server of its own with user/password authorization.
-fn server_with_password(dir: &TempDir, port: u16) -> Server {
+/// A single nats-server requiring a user and password, on a port it picks
+/// itself (`-1`) and reports in its ports file: no race for a free port.
+fn server_with_password(dir: &TempDir) -> (Server, u16) {
     let conf = dir.join("auth.conf");
+    let ports = dir.join("ports");
+    std::fs::create_dir_all(&ports).unwrap();
     std::fs::write(
         &conf,
         format!(
-            "listen: 127.0.0.1:{port}\njetstream {{ store_dir: \"{}\" }}\nauthorization {{ user: dlp, password: s3cret-pw }}\n",
+            "listen: 127.0.0.1:-1\nports_file_dir: \"{}\"\njetstream {{ store_dir: \"{}\" }}\nauthorization {{ user: dlp, password: s3cret-pw }}\n",
+            ports.display(),
             dir.join("js").display()
         ),
     )
@@ -873,9 +878,26 @@ fn server_with_password(dir: &TempDir, port: u16) -> Server {
         .stderr(Stdio::null())
         .spawn()
         .expect("nats-server (Debian: apt-get install nats-server)");
+    let ports = ports.join(format!("nats-server_{}.ports", child.id()));
     let server = Server(child);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let port = loop {
+        let url = std::fs::read(&ports)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .and_then(|v| v["nats"][0].as_str().map(str::to_owned));
+        if let Some(port) = url.and_then(|u| u.rsplit(':').next()?.parse::<u16>().ok()) {
+            break port;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nats-server wrote no ports file {}",
+            ports.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
     assert!(testkit::wait_port(port, Duration::from_secs(10)));
-    server
+    (server, port)
 }
 
 #[test]
@@ -883,8 +905,7 @@ fn credentials_come_from_the_environment_and_are_never_shown() {
     // Makes sure Debian's nats-server is installed (nats-dev.sh installs it).
     drop(Nats::start(&root(), 1));
     let tmp = TempDir::new("nats-auth");
-    let port = testkit::free_port();
-    let _server = server_with_password(&tmp, port);
+    let (_server, port) = server_with_password(&tmp);
     let url = format!("nats://127.0.0.1:{port}");
     let ok = cmd(bin("nats-post"))
         .args(["--servers", &url, "--host", "h", "--spool"])

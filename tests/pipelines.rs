@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use e2e::{Emulator, KEY, PLANTED, SECRET};
 use serde_json::Value;
-use testkit::{bin, cmd, free_port, Cmd, Spawned, TempDir};
+use testkit::{bin, cmd, Cmd, Spawned, TempDir};
 
 // ---------------------------------------------------------------- helpers
 
@@ -854,13 +854,27 @@ fn endpoint_refuses_to_start_naming_each_missing_variable() {
 }
 
 /// endpoint-dlp.sh against `emu` on `port`, watching `dir`.
-fn endpoint(t: &TempDir, emu: &Emulator, port: u16, dir: &Path) -> Cmd {
+/// The port in the script's "nf-webhook on 127.0.0.1:PORT" ready line.
+fn nf_webhook_port(stderr: &str) -> u16 {
+    let at =
+        stderr.find("nf-webhook on 127.0.0.1:").expect(stderr) + "nf-webhook on 127.0.0.1:".len();
+    let digits: String = stderr[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let port: u16 = digits.parse().expect(stderr);
+    assert_ne!(port, 0, "{stderr}");
+    port
+}
+
+/// The endpoint script with nf-webhook on `listen` (port 0: one it picks).
+fn endpoint(t: &TempDir, emu: &Emulator, listen: &str, dir: &Path) -> Cmd {
     script("endpoint-dlp.sh", t)
         .env("NIGHTFALL_API_KEY", KEY)
         .env("NIGHTFALL_SIGNING_SECRET", SECRET)
         .env("NIGHTFALL_API_URL", emu.url())
-        .env("NIGHTFALL_SERVER_URL", format!("http://127.0.0.1:{port}"))
-        .env("LISTEN", format!("127.0.0.1:{port}"))
+        .env("NIGHTFALL_SERVER_URL", format!("http://{listen}"))
+        .env("LISTEN", listen)
         .env("DLP_DEBOUNCE_MS", "100")
         .arg("--output")
         .arg(t.join("results.csv"))
@@ -879,9 +893,9 @@ fn endpoint_runs_against_the_emulator_and_stops_both_halves_on_sigterm() {
     let dir = t.join("watched");
     std::fs::create_dir_all(&dir).unwrap();
     let emu = Emulator::start(&[]);
-    let port = free_port();
-    let mut run = Running(endpoint(&t, &emu, port, &dir).spawn());
+    let mut run = Running(endpoint(&t, &emu, "127.0.0.1:0", &dir).spawn());
     run.wait_stderr("endpoint-dlp: ready", 30);
+    let port = nf_webhook_port(&run.0.stderr_text());
 
     let file = dir.join("customers.txt");
     write(&file, PLANTED);
@@ -936,10 +950,10 @@ fn endpoint_exits_nonzero_when_a_half_cannot_run() {
     let emu = Emulator::start(&[]);
     // Something else holds the port: nf-webhook cannot listen.
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = taken.local_addr().unwrap().port();
+    let listen = taken.local_addr().unwrap().to_string();
     // The port answers (it is taken), so readiness passes: the script
     // must notice that the webhook half died and stop the other half.
-    let mut run = Running(endpoint(&t, &emu, port, &dir).spawn());
+    let mut run = Running(endpoint(&t, &emu, &listen, &dir).spawn());
     let st = run
         .0
         .wait_timeout(Duration::from_secs(40))

@@ -416,12 +416,6 @@ impl Drop for TempDir {
 /// refused. Another process could take it meanwhile; a test that needs a live
 /// server binds port 0 and reads the port back instead of using this.
 pub fn closed_port() -> u16 {
-    free_port()
-}
-
-/// A TCP port on 127.0.0.1 that was free a moment ago. Racy for starting a
-/// server on it: only for servers that cannot report the port they bound.
-pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
