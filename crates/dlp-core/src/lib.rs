@@ -17,6 +17,7 @@ pub mod json_scan;
 pub mod ndjson;
 pub mod output;
 pub mod par;
+pub mod pool;
 pub mod records;
 pub mod signals;
 pub mod signature;

@@ -9,15 +9,15 @@
 //! has been written, i.e. when the tool is about to wait for input. The
 //! conventions are those of [`crate::ndjson::for_each_line`].
 
-use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::time::Duration;
 
 use anyhow::Context;
-use crossbeam_channel::{bounded, select, unbounded};
+use crossbeam_channel::{bounded, RecvTimeoutError};
 
 use crate::exit::ExitCode;
 use crate::ndjson::{Reject, DEFAULT_MAX_LINE};
+use crate::pool::Ordered;
 use crate::signals;
 
 const BLOCK: usize = 256 * 1024;
@@ -36,7 +36,6 @@ enum Item {
 }
 
 struct Done {
-    seq: u64,
     out: Vec<u8>,
     lines: u64,
     /// (line index within the block, why)
@@ -118,11 +117,10 @@ fn read_blocks(
     }
 }
 
-fn run_block<B: Block>(seq: u64, item: Item, make: &(impl Fn() -> B + Sync), strict: bool) -> Done {
+fn run_block<B: Block>(item: Item, make: &(impl Fn() -> B + Sync), strict: bool) -> Done {
     let data = match item {
         Item::TooLong(n) => {
             return Done {
-                seq,
                 out: Vec::new(),
                 lines: 1,
                 rejects: vec![(
@@ -166,7 +164,6 @@ fn run_block<B: Block>(seq: u64, item: Item, make: &(impl Fn() -> B + Sync), str
     }
     match block.finish() {
         Ok(out) => Done {
-            seq,
             out,
             lines,
             rejects,
@@ -174,7 +171,6 @@ fn run_block<B: Block>(seq: u64, item: Item, make: &(impl Fn() -> B + Sync), str
             panicked: None,
         },
         Err(e) => Done {
-            seq,
             out: Vec::new(),
             lines,
             rejects,
@@ -185,7 +181,8 @@ fn run_block<B: Block>(seq: u64, item: Item, make: &(impl Fn() -> B + Sync), str
 }
 
 /// Runs `make()`-built blocks over every line of `input` on `jobs` worker
-/// threads and writes their output to `out` in input order.
+/// threads (a [`crate::pool::Ordered`] pool) and writes their output to
+/// `out` in input order.
 pub fn par_for_each_line<B: Block>(
     tool: &str,
     input: impl Read + Send + 'static,
@@ -201,121 +198,96 @@ pub fn par_for_each_line<B: Block>(
         .name("reader".into())
         .spawn(move || read_blocks(input, read_tx, DEFAULT_MAX_LINE))
         .context("starting the reader thread")?;
-    let (work_tx, work_rx) = bounded::<(u64, Item)>(jobs * 2);
-    let (done_tx, done_rx) = unbounded::<Done>();
+    let make = &make;
     std::thread::scope(|scope| {
-        for _ in 0..jobs.max(1) {
-            let (work_rx, done_tx, make) = (work_rx.clone(), done_tx.clone(), &make);
-            scope.spawn(move || {
-                for (seq, item) in work_rx {
-                    // A panic becomes this block's fatal error: the writer
-                    // waits for every block in order, so a block that never
-                    // arrived would hang the tool.
-                    let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        run_block(seq, item, make, strict)
-                    }))
-                    .unwrap_or_else(|p| Done {
-                        seq,
-                        out: Vec::new(),
-                        lines: 0,
-                        rejects: Vec::new(),
-                        fatal: None,
-                        panicked: Some(panic_message(&*p)),
-                    });
-                    if done_tx.send(done).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-        drop(done_tx);
-        let mut writer = Ordered {
+        // A panic becomes its block's fatal error: blocks are written in
+        // order, so a block that never arrived would hang the tool.
+        let mut pool = Ordered::scoped(scope, "block", jobs, Done::panicked)
+            .context("starting worker threads")?;
+        let mut writer = Writer {
             tool,
             out: &mut *out,
-            next: 0,
             line_base: 0,
-            pending: BTreeMap::new(),
             rejected: false,
             strict,
         };
-        let mut sent = 0u64;
         let mut reading = true;
-        let closed = crossbeam_channel::never();
         let result = (|| -> anyhow::Result<()> {
-            while reading || writer.next < sent {
+            while reading || !pool.is_empty() {
                 if signals::requested() {
                     break;
                 }
-                select! {
-                    recv(if reading { &read_rx } else { &closed }) -> msg => match msg {
-                        Ok(Ok(item)) => {
-                            work_tx.send((sent, item)).map_err(|_| anyhow::anyhow!("worker threads stopped"))?;
-                            sent += 1;
-                        }
+                if reading {
+                    // Poll briefly while blocks are in flight, so their
+                    // output is written as soon as it is ready.
+                    let wait = if pool.is_empty() { 100 } else { 1 };
+                    match read_rx.recv_timeout(Duration::from_millis(wait)) {
+                        Ok(Ok(item)) => pool.submit(move |em| {
+                            let _ = em.send(run_block(item, make, strict));
+                        }),
                         Ok(Err(e)) => return Err(anyhow::Error::new(e).context("reading input")),
-                        Err(_) => reading = false,
-                    },
-                    recv(done_rx) -> done => {
-                        let done = done.map_err(|_| anyhow::anyhow!("worker threads stopped"))?;
-                        writer.accept(done)?;
+                        Err(RecvTimeoutError::Timeout) => {}
+                        Err(RecvTimeoutError::Disconnected) => reading = false,
                     }
-                    default(Duration::from_millis(100)) => {}
                 }
-                if writer.next == sent {
+                pool.release(!reading, &mut |done| writer.accept(done))?;
+                if pool.is_empty() {
                     writer.out.flush().context("writing output")?;
                 }
             }
             // After a signal: finish the blocks in hand, in order.
-            drop(work_tx);
-            while writer.next < sent {
-                match done_rx.recv() {
-                    Ok(done) => writer.accept(done)?,
-                    Err(_) => break,
-                }
-            }
+            pool.release(true, &mut |done| writer.accept(done))?;
             writer.out.flush().context("writing output")
         })();
+        pool.close();
         result.map(|()| ExitCode::from_rejected(writer.rejected))
     })
 }
 
-/// Writes finished blocks in input order.
-struct Ordered<'a, W: Write> {
+impl Done {
+    fn panicked(why: String) -> Done {
+        Done {
+            out: Vec::new(),
+            lines: 0,
+            rejects: Vec::new(),
+            fatal: None,
+            panicked: Some(why),
+        }
+    }
+}
+
+/// Writes finished blocks (they arrive in input order) and reports their
+/// rejected lines with line numbers counted across blocks.
+struct Writer<'a, W: Write> {
     tool: &'a str,
     out: &'a mut W,
-    next: u64,
     line_base: u64,
-    pending: BTreeMap<u64, Done>,
     rejected: bool,
     strict: bool,
 }
 
-impl<W: Write> Ordered<'_, W> {
+impl<W: Write> Writer<'_, W> {
     fn accept(&mut self, done: Done) -> anyhow::Result<()> {
-        self.pending.insert(done.seq, done);
-        while let Some(done) = self.pending.remove(&self.next) {
-            self.out.write_all(&done.out).context("writing output")?;
-            for (idx, why) in &done.rejects {
-                let n = self.line_base + idx + 1;
-                if self.strict {
-                    self.out.flush().context("writing output")?;
-                    anyhow::bail!("line {n}: {why}");
-                }
-                eprintln!("{}: line {n}: {why}", self.tool);
-                self.rejected = true;
+        self.out.write_all(&done.out).context("writing output")?;
+        for (idx, why) in &done.rejects {
+            let n = self.line_base + idx + 1;
+            if self.strict {
+                self.out.flush().context("writing output")?;
+                anyhow::bail!("line {n}: {why}");
             }
-            if let Some(why) = done.panicked {
-                anyhow::bail!(
-                    "internal error on the input block from line {}: {why}",
-                    self.line_base + 1
-                );
-            }
-            if let Some(e) = done.fatal {
-                return Err(e);
-            }
-            self.line_base += done.lines;
-            self.next += 1;
+            eprintln!("{}: line {n}: {why}", self.tool);
+            self.rejected = true;
         }
+        if let Some(why) = done.panicked {
+            anyhow::bail!(
+                "internal error on the input block from line {}: {why}",
+                self.line_base + 1
+            );
+        }
+        if let Some(e) = done.fatal {
+            return Err(e);
+        }
+        self.line_base += done.lines;
         Ok(())
     }
 }
