@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use e2e::PLANTED;
+use e2e::run_installed_local_dlp;
 use testkit::{bin, cmd, TempDir};
 
 fn root() -> PathBuf {
@@ -157,21 +157,7 @@ fn deb_installs_with_dpkg_runs_from_usr_and_removes_cleanly() {
     }
 
     // The packaged script runs the packaged tools from /usr/bin.
-    let data = t.join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    std::fs::write(data.join("a.txt"), PLANTED).unwrap();
-    let run = cmd("/usr/bin/local-dlp")
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", t.path())
-        .env("DLP_BIN_DIR", "")
-        .env("XDG_STATE_HOME", t.join("state"))
-        .args(["--once", "-o"])
-        .arg(t.join("r.csv"))
-        .arg(&data)
-        .run()
-        .expect_code(0);
-    let said = run.stdout_str() + &run.stderr_str();
-    assert!(said.contains("3 finding(s)"), "{said}");
+    run_installed_local_dlp(Path::new("/usr/bin/local-dlp"), t.path(), t.path());
 
     cmd("dpkg").args(["-r", "dlp-pipes"]).run().expect_code(0);
     for tool in &tools {

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use e2e::PLANTED;
+use e2e::run_installed_local_dlp;
 use testkit::{bin, cmd, Cmd, TempDir};
 
 fn root() -> PathBuf {
@@ -186,23 +186,9 @@ fn install_renders_man_pages_loads_completions_runs_scripts_and_uninstalls_clean
 
     // An installed script runs the installed tools: no cargo, no checkout
     // binaries on PATH, no DLP_BIN_DIR, a HOME without ~/.cargo.
-    let data = t.join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    std::fs::write(data.join("a.txt"), PLANTED).unwrap();
     let home = t.join("home");
     std::fs::create_dir_all(&home).unwrap();
-    let out = cmd(prefix.join("bin/local-dlp"))
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", &home)
-        .env("DLP_BIN_DIR", "")
-        .env("XDG_STATE_HOME", t.join("state"))
-        .args(["--once", "-o"])
-        .arg(t.join("r.csv"))
-        .arg(&data)
-        .run()
-        .expect_code(0);
-    let said = out.stdout_str() + &out.stderr_str();
-    assert!(said.contains("3 finding(s)"), "{said}");
+    let said = run_installed_local_dlp(&prefix.join("bin/local-dlp"), t.path(), &home);
     assert!(!said.contains("build"), "{said}");
     let csv = std::fs::read_to_string(t.join("r.csv")).unwrap();
     for finding in ["5433-9502-3725-7862", "3457-389808-83234", "536-22-8726"] {

@@ -97,6 +97,29 @@ pub fn event(kind: &str, path: &Path) -> String {
 /// excluded), line 2 holding the first card at bytes 36..55.
 pub const PLANTED: &str = "Name\tCredit Card\nRep. Viviana Hintz\t5433-9502-3725-7862\nEloisa Champlin\t3457-389808-83234\nSSN of record: 536-22-8726\n";
 
+/// Runs an installed `local-dlp` script (`script`) once over a directory
+/// holding [`PLANTED`], with only the system's PATH (no cargo, no checkout
+/// binaries, no DLP_BIN_DIR) and `home` as HOME; checks it reports the
+/// three findings and returns what it said on stdout and stderr.
+pub fn run_installed_local_dlp(script: &Path, work: &Path, home: &Path) -> String {
+    let data = work.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("a.txt"), PLANTED).unwrap();
+    let out = cmd(script)
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", home)
+        .env("DLP_BIN_DIR", "")
+        .env("XDG_STATE_HOME", work.join("state"))
+        .args(["--once", "-o"])
+        .arg(work.join("r.csv"))
+        .arg(&data)
+        .run()
+        .expect_code(0);
+    let said = out.stdout_str() + &out.stderr_str();
+    assert!(said.contains("3 finding(s)"), "{said}");
+    said
+}
+
 /// The Python with the official Nightfall SDK (created once by
 /// tests/py/ensure-venv.sh from PyPI).
 pub fn sdk_python() -> std::path::PathBuf {
