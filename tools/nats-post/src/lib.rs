@@ -127,6 +127,18 @@ struct Publisher<'a> {
     fatal: Option<String>,
 }
 
+/// The publishing loop's state across attempts.
+struct Progress {
+    backoff: Backoff,
+    /// The stream is known to exist (checked once per connection problem).
+    stream_ready: bool,
+    /// The current outage, said once on stderr.
+    down: Option<String>,
+    /// Attempts on the current queue front.
+    attempts: u32,
+    started: Instant,
+}
+
 impl Publisher<'_> {
     fn handle(&mut self, m: Msg) {
         match m {
@@ -213,11 +225,42 @@ impl Publisher<'_> {
             .max_ack_inflight(self.cfg.batch.max(1024) * 2)
             .backpressure_on_inflight(true)
             .build(client.clone());
-        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
-        let mut stream_ready = false;
-        let mut down: Option<String> = None;
-        let mut attempts = 0u32;
-        let started = Instant::now();
+        let mut st = Progress {
+            backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(2)),
+            stream_ready: false,
+            down: None,
+            attempts: 0,
+            started: Instant::now(),
+        };
+        while let Some(key) = self.next_key().await {
+            if let Some(why) = self.problem(&client, &js, &mut st).await {
+                if st.started.elapsed() < Duration::from_secs(2) {
+                    // The first connection is still being made: give it a
+                    // moment before saying so.
+                    self.pause(Duration::from_millis(20)).await;
+                    continue;
+                }
+                self.unavailable(&mut st.down, &why, &key);
+                let d = st.backoff.next_delay();
+                self.pause(d).await;
+                continue;
+            }
+            let Some(recs) = self.load_entry(&key) else {
+                self.queue.pop_front();
+                continue;
+            };
+            self.publish(&js, &key, &recs, &mut st).await;
+        }
+        let left = self.report_left();
+        // Acks of publishes are in; make sure nothing of ours sits in the
+        // client's buffer at exit.
+        let _ = tokio::time::timeout(Duration::from_secs(1), client.flush()).await;
+        Ok(left)
+    }
+
+    /// The batch to publish next; `None` when input has ended and the
+    /// queue is empty, or the deadline has passed.
+    async fn next_key(&mut self) -> Option<String> {
         loop {
             self.poll_input();
             if signals::requested() {
@@ -225,7 +268,7 @@ impl Publisher<'_> {
             }
             let Some(key) = self.queue.front().cloned() else {
                 if self.eof_at.is_some() {
-                    break;
+                    return None;
                 }
                 match self.rx.recv().await {
                     Some(m) => self.handle(m),
@@ -236,102 +279,114 @@ impl Publisher<'_> {
                 continue;
             };
             if self.deadline().is_some_and(|d| Instant::now() >= d) {
-                break;
+                return None;
             }
-            let problem = if client.connection_state() != async_nats::connection::State::Connected {
-                Some(format!("no server reachable at {}", self.cfg.conn.shown()))
-            } else if !stream_ready {
-                match publish::ensure_stream(&js, self.cfg).await {
-                    Ok(()) => {
-                        stream_ready = true;
-                        None
-                    }
-                    Err(e) => Some(e),
-                }
-            } else {
-                None
-            };
-            if let Some(why) = problem {
-                if stream_ready || started.elapsed() < Duration::from_secs(2) {
-                    // The first connection is still being made (or the client
-                    // is reconnecting): give it a moment before saying so.
-                    if started.elapsed() < Duration::from_secs(2) {
-                        self.pause(Duration::from_millis(20)).await;
-                        continue;
-                    }
-                }
-                self.unavailable(&mut down, &why, &key);
-                let d = backoff.next_delay();
-                self.pause(d).await;
-                continue;
-            }
-            let data = match self.spool.read(&key) {
-                Ok(d) => d,
-                Err(e) => {
-                    eprintln!("nats-post: spool entry {key} unreadable ({e}); skipped");
-                    self.queue.pop_front();
-                    continue;
-                }
-            };
-            let Some(recs) = entry::decode(&data) else {
-                let bad = self.spool.dir().join(format!("{key}.bad"));
-                let _ = std::fs::rename(self.spool.dir().join(format!("{key}.entry")), &bad);
-                eprintln!(
-                    "nats-post: spool entry {key} is corrupt; moved aside to {}",
-                    bad.display()
-                );
-                self.queue.pop_front();
-                continue;
-            };
-            attempts += 1;
-            let t0 = Instant::now();
-            let o = publish::batch(&js, self.cfg, &recs).await;
-            let latency_ms = t0.elapsed().as_millis() as u64;
-            if o.failed.is_empty() {
-                if let Err(e) = self.spool.remove(&key) {
-                    eprintln!(
-                        "nats-post: published batch {key} but cannot remove it from the spool: {e}"
-                    );
-                }
-                if down.take().is_some() {
-                    eprintln!(
-                        "nats-post: {} reachable again; publishing the spool",
-                        self.cfg.conn.shown()
-                    );
-                }
-                self.log(json!({
-                    "status": "delivered",
-                    "records": o.acked,
-                    "duplicates": o.duplicates,
-                    "stream": self.cfg.stream,
-                    "seq": o.seq,
-                    "attempts": attempts,
-                    "latency_ms": latency_ms,
-                    "timestamp": dlp_core::time::now_rfc3339(),
-                    "batch": key,
-                }));
-                self.queue.pop_front();
-                self.announced.remove(&key);
-                attempts = 0;
-                backoff.reset();
-                continue;
-            }
-            // Keep only what was not acknowledged.
-            if o.acked > 0 {
-                let rest: Vec<_> = o.failed.iter().map(|&i| recs[i].clone()).collect();
-                if let Err(e) = self.spool.rewrite(&key, &entry::encode(&rest)) {
-                    eprintln!("nats-post: cannot rewrite spool entry {key}: {e}; the whole batch is sent again (the duplicate window drops what was stored)");
-                }
-            }
-            let why = o.error.unwrap_or_else(|| "not acknowledged".into());
-            if why.contains("no stream listens") {
-                stream_ready = false;
-            }
-            self.unavailable(&mut down, &why, &key);
-            let d = backoff.next_delay();
-            self.pause(d).await;
+            return Some(key);
         }
-        // What is left stays in the spool.
+    }
+
+    /// Why nothing can be published now (no server, no stream), if so.
+    async fn problem(
+        &self,
+        client: &async_nats::Client,
+        js: &async_nats::jetstream::Context,
+        st: &mut Progress,
+    ) -> Option<String> {
+        if client.connection_state() != async_nats::connection::State::Connected {
+            return Some(format!("no server reachable at {}", self.cfg.conn.shown()));
+        }
+        if !st.stream_ready {
+            match publish::ensure_stream(js, self.cfg).await {
+                Ok(()) => st.stream_ready = true,
+                Err(e) => return Some(e),
+            }
+        }
+        None
+    }
+
+    /// A spool entry's records; `None` (with a note) when it is unreadable
+    /// or corrupt (moved aside).
+    fn load_entry(&self, key: &str) -> Option<Vec<subject::Prepared>> {
+        let data = match self.spool.read(key) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("nats-post: spool entry {key} unreadable ({e}); skipped");
+                return None;
+            }
+        };
+        let recs = entry::decode(&data);
+        if recs.is_none() {
+            let bad = self.spool.dir().join(format!("{key}.bad"));
+            let _ = std::fs::rename(self.spool.dir().join(format!("{key}.entry")), &bad);
+            eprintln!(
+                "nats-post: spool entry {key} is corrupt; moved aside to {}",
+                bad.display()
+            );
+        }
+        recs
+    }
+
+    /// Publishes one batch: removed from the spool when every record is
+    /// acknowledged; otherwise only what was not is kept, and retried after
+    /// a back-off.
+    async fn publish(
+        &mut self,
+        js: &async_nats::jetstream::Context,
+        key: &str,
+        recs: &[subject::Prepared],
+        st: &mut Progress,
+    ) {
+        st.attempts += 1;
+        let t0 = Instant::now();
+        let o = publish::batch(js, self.cfg, recs).await;
+        let latency_ms = t0.elapsed().as_millis() as u64;
+        if o.failed.is_empty() {
+            if let Err(e) = self.spool.remove(key) {
+                eprintln!(
+                    "nats-post: published batch {key} but cannot remove it from the spool: {e}"
+                );
+            }
+            if st.down.take().is_some() {
+                eprintln!(
+                    "nats-post: {} reachable again; publishing the spool",
+                    self.cfg.conn.shown()
+                );
+            }
+            self.log(json!({
+                "status": "delivered",
+                "records": o.acked,
+                "duplicates": o.duplicates,
+                "stream": self.cfg.stream,
+                "seq": o.seq,
+                "attempts": st.attempts,
+                "latency_ms": latency_ms,
+                "timestamp": dlp_core::time::now_rfc3339(),
+                "batch": key,
+            }));
+            self.queue.pop_front();
+            self.announced.remove(key);
+            st.attempts = 0;
+            st.backoff.reset();
+            return;
+        }
+        // Keep only what was not acknowledged.
+        if o.acked > 0 {
+            let rest: Vec<_> = o.failed.iter().map(|&i| recs[i].clone()).collect();
+            if let Err(e) = self.spool.rewrite(key, &entry::encode(&rest)) {
+                eprintln!("nats-post: cannot rewrite spool entry {key}: {e}; the whole batch is sent again (the duplicate window drops what was stored)");
+            }
+        }
+        let why = o.error.unwrap_or_else(|| "not acknowledged".into());
+        if why.contains("no stream listens") {
+            st.stream_ready = false;
+        }
+        self.unavailable(&mut st.down, &why, key);
+        let d = st.backoff.next_delay();
+        self.pause(d).await;
+    }
+
+    /// Counts (and logs as spooled, once) what stays in the spool at exit.
+    fn report_left(&mut self) -> (u64, u64) {
         let mut left = (0u64, 0u64);
         for key in self.queue.clone() {
             let n = self
@@ -352,10 +407,7 @@ impl Publisher<'_> {
                 }));
             }
         }
-        // Acks of publishes are in; make sure nothing of ours sits in the
-        // client's buffer at exit.
-        let _ = tokio::time::timeout(Duration::from_secs(1), client.flush()).await;
-        Ok(left)
+        left
     }
 
     /// Logs (once per outage on stderr, once per batch on stdout) that the

@@ -184,13 +184,49 @@ impl Out {
     }
 }
 
+/// Retries after a problem: said once on stderr per distinct problem, then
+/// a back-off sleep during which a signal may end the process.
+struct Retry {
+    backoff: Backoff,
+    said: Option<String>,
+    started: std::time::Instant,
+}
+
+impl Retry {
+    fn say(&mut self, e: String) {
+        if self.said.as_deref() != Some(&e) {
+            eprintln!("nats-tail: {e}; retrying");
+            self.said = Some(e);
+        }
+    }
+
+    async fn sleep(&mut self) {
+        let _idle = signals::idle();
+        tokio::time::sleep(self.backoff.next_delay()).await;
+    }
+}
+
+/// How a pull ended.
+enum Pulled {
+    /// Messages written (0: an empty pull or a read error).
+    Got(usize),
+    /// A signal came while nothing was in hand: stop now.
+    Stop,
+}
+
+/// Pulls batches from the durable consumer and writes them, acknowledging
+/// what has been flushed to stdout, until a signal, a closed stdout or
+/// (with --exit-at-end) the end of the stream.
 async fn tail(cfg: &Config) -> anyhow::Result<ExitCode> {
     let client = cfg.conn.connect().await?;
     let js = async_nats::jetstream::context::ContextBuilder::new()
         .timeout(Duration::from_secs(5))
         .build(client.clone());
-    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
-    let mut said: Option<String> = None;
+    let mut retry = Retry {
+        backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(2)),
+        said: None,
+        started: std::time::Instant::now(),
+    };
     let mut out = Out {
         w: BufWriter::with_capacity(64 * 1024, std::io::stdout()),
         unacked: Vec::new(),
@@ -198,139 +234,39 @@ async fn tail(cfg: &Config) -> anyhow::Result<ExitCode> {
         rejected: false,
         closed: false,
     };
-    let started = std::time::Instant::now();
     let mut consumer_handle: Option<Consumer> = None;
-    'pulls: loop {
-        if signals::requested() || out.closed {
-            break;
-        }
+    while !signals::requested() && !out.closed {
         let c = match &consumer_handle {
             Some(c) => c.clone(),
             None => match consumer(&js, cfg).await {
-                Ok(c) => {
-                    consumer_handle = Some(c.clone());
-                    c
-                }
+                Ok(c) => consumer_handle.insert(c).clone(),
                 Err(e) => {
                     let missing = e.contains("not found");
-                    if cfg.exit_at_end && (missing || started.elapsed() > Duration::from_secs(30)) {
+                    let waited = retry.started.elapsed();
+                    if cfg.exit_at_end && (missing || waited > Duration::from_secs(30)) {
                         bail!("{e}");
                     }
-                    if said.as_deref() != Some(&e) && started.elapsed() > Duration::from_secs(2) {
-                        eprintln!("nats-tail: {e}; retrying");
-                        said = Some(e);
+                    if waited > Duration::from_secs(2) {
+                        retry.say(e);
                     }
-                    let _idle = signals::idle();
-                    tokio::time::sleep(backoff.next_delay()).await;
+                    retry.sleep().await;
                     continue;
                 }
             },
         };
-        let batch = if cfg.exit_at_end {
-            c.fetch().max_messages(cfg.batch).messages().await
-        } else {
-            c.batch()
-                .max_messages(cfg.batch)
-                .expires(Duration::from_secs(10))
-                .heartbeat(Duration::from_secs(3))
-                .messages()
-                .await
+        let got = match pull(&c, cfg, &client, &mut out, &mut retry).await? {
+            Pulled::Stop => break,
+            Pulled::Got(n) => n,
         };
-        let mut msgs = match batch {
-            Ok(b) => b,
-            Err(e) => {
-                let e = format!("pulling from {}: {e}", cfg.stream);
-                if said.as_deref() != Some(&e) {
-                    eprintln!("nats-tail: {e}; retrying");
-                    said = Some(e);
-                }
-                let _idle = signals::idle();
-                tokio::time::sleep(backoff.next_delay()).await;
-                continue;
-            }
-        };
-        let mut got = 0usize;
-        loop {
-            let next = if out.unacked.is_empty() {
-                // Nothing in hand once the server has our acks (the next
-                // pull is already on its way): a signal may end the
-                // process right here.
-                out.sync(&client).await;
-                let _idle = signals::idle();
-                if _idle.is_none() {
-                    break 'pulls;
-                }
-                msgs.next().await
-            } else {
-                match tokio::time::timeout(Duration::ZERO, msgs.next()).await {
-                    Ok(n) => n,
-                    Err(_) => {
-                        out.commit(&client, true).await?;
-                        continue;
-                    }
-                }
-            };
-            match next {
-                None => break,
-                Some(Ok(m)) => {
-                    got += 1;
-                    out.write(m, &client).await?;
-                    if out.closed {
-                        // Messages of this pull already here but not written
-                        // go back too, rather than wait for --ack-wait.
-                        while let Ok(Some(Ok(m))) =
-                            tokio::time::timeout(Duration::ZERO, msgs.next()).await
-                        {
-                            let _ = m.ack_with(AckKind::Nak(None)).await;
-                        }
-                        let _ = tokio::time::timeout(Duration::from_secs(5), client.flush()).await;
-                        break;
-                    }
-                    if signals::requested() {
-                        break;
-                    }
-                }
-                Some(Err(e)) => {
-                    let e = format!("reading from {}: {e}", cfg.stream);
-                    if said.as_deref() != Some(&e) {
-                        eprintln!("nats-tail: {e}; retrying");
-                        said = Some(e);
-                    }
-                    break;
-                }
-            }
-        }
         out.commit(&client, false).await?;
         if got > 0 {
-            backoff.reset();
-            if said.take().is_some() {
+            retry.backoff.reset();
+            if retry.said.take().is_some() {
                 eprintln!("nats-tail: reading {} again", cfg.stream);
             }
         }
-        if cfg.exit_at_end && got == 0 {
-            // An empty pull is the end only when the server says nothing
-            // is left for this consumer: nothing pending, and nothing
-            // delivered but unacknowledged (a killed reader's messages come
-            // back after the ack wait). A pull also comes back empty, or
-            // fails, while a cluster elects a stream leader after a node
-            // restart; leaving then would report nothing.
-            match c.get_info().await {
-                Ok(info) if info.num_pending == 0 && info.num_ack_pending == 0 => break,
-                Ok(info) if started.elapsed() > end_patience(info.config.ack_wait) => bail!(
-                    "{} message(s) still pending and {} unacknowledged in {} but none delivered for {}s",
-                    info.num_pending,
-                    info.num_ack_pending,
-                    cfg.stream,
-                    started.elapsed().as_secs()
-                ),
-                Err(e) if started.elapsed() > end_patience(cfg.ack_wait) => {
-                    bail!("asking {} how much is left: {e}", cfg.stream)
-                }
-                _ => {
-                    let _idle = signals::idle();
-                    tokio::time::sleep(backoff.next_delay()).await;
-                }
-            }
+        if cfg.exit_at_end && got == 0 && at_end(&c, cfg, &mut retry).await? {
+            break;
         }
     }
     out.commit(&client, true).await?;
@@ -339,4 +275,106 @@ async fn tail(cfg: &Config) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::Ok);
     }
     Ok(ExitCode::from_rejected(out.rejected))
+}
+
+/// One pull: writes its messages as they come, committing (flush, then
+/// ack) whenever none is waiting.
+async fn pull(
+    c: &Consumer,
+    cfg: &Config,
+    client: &async_nats::Client,
+    out: &mut Out,
+    retry: &mut Retry,
+) -> anyhow::Result<Pulled> {
+    let batch = if cfg.exit_at_end {
+        c.fetch().max_messages(cfg.batch).messages().await
+    } else {
+        c.batch()
+            .max_messages(cfg.batch)
+            .expires(Duration::from_secs(10))
+            .heartbeat(Duration::from_secs(3))
+            .messages()
+            .await
+    };
+    let mut msgs = match batch {
+        Ok(b) => b,
+        Err(e) => {
+            retry.say(format!("pulling from {}: {e}", cfg.stream));
+            retry.sleep().await;
+            return Ok(Pulled::Got(0));
+        }
+    };
+    let mut got = 0usize;
+    loop {
+        let next = if out.unacked.is_empty() {
+            // Nothing in hand once the server has our acks (the next
+            // pull is already on its way): a signal may end the
+            // process right here.
+            out.sync(client).await;
+            let _idle = signals::idle();
+            if _idle.is_none() {
+                return Ok(Pulled::Stop);
+            }
+            msgs.next().await
+        } else {
+            match tokio::time::timeout(Duration::ZERO, msgs.next()).await {
+                Ok(n) => n,
+                Err(_) => {
+                    out.commit(client, true).await?;
+                    continue;
+                }
+            }
+        };
+        match next {
+            None => break,
+            Some(Ok(m)) => {
+                got += 1;
+                out.write(m, client).await?;
+                if out.closed {
+                    // Messages of this pull already here but not written
+                    // go back too, rather than wait for --ack-wait.
+                    while let Ok(Some(Ok(m))) =
+                        tokio::time::timeout(Duration::ZERO, msgs.next()).await
+                    {
+                        let _ = m.ack_with(AckKind::Nak(None)).await;
+                    }
+                    let _ = tokio::time::timeout(Duration::from_secs(5), client.flush()).await;
+                    break;
+                }
+                if signals::requested() {
+                    break;
+                }
+            }
+            Some(Err(e)) => {
+                retry.say(format!("reading from {}: {e}", cfg.stream));
+                break;
+            }
+        }
+    }
+    Ok(Pulled::Got(got))
+}
+
+/// With --exit-at-end, after an empty pull: true when the stream is read
+/// to its end. An empty pull is the end only when the server says nothing
+/// is left for this consumer: nothing pending, and nothing delivered but
+/// unacknowledged (a killed reader's messages come back after the ack
+/// wait). A pull also comes back empty, or fails, while a cluster elects a
+/// stream leader after a node restart; leaving then would report nothing.
+async fn at_end(c: &Consumer, cfg: &Config, retry: &mut Retry) -> anyhow::Result<bool> {
+    let waited = retry.started.elapsed();
+    match c.get_info().await {
+        Ok(info) if info.num_pending == 0 && info.num_ack_pending == 0 => return Ok(true),
+        Ok(info) if waited > end_patience(info.config.ack_wait) => bail!(
+            "{} message(s) still pending and {} unacknowledged in {} but none delivered for {}s",
+            info.num_pending,
+            info.num_ack_pending,
+            cfg.stream,
+            waited.as_secs()
+        ),
+        Err(e) if waited > end_patience(cfg.ack_wait) => {
+            bail!("asking {} how much is left: {e}", cfg.stream)
+        }
+        _ => retry.sleep().await,
+    }
+    Ok(false)
 }
