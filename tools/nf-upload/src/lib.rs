@@ -417,3 +417,54 @@ pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     dlp_core::run_main(TOOL, || run(&cli, std::io::stdin()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(args: &[&str]) -> anyhow::Result<FileScanRequest> {
+        let cli = Cli::try_parse_from(
+            ["nf-upload", "--webhook-url", "https://h.example/ingest"]
+                .iter()
+                .chain(args),
+        )
+        .unwrap();
+        scan_request(&cli)
+    }
+
+    #[test]
+    fn the_scan_request_follows_the_flags() {
+        let tutorial = request(&[]).unwrap();
+        let policy = tutorial.policy.as_ref().unwrap();
+        assert_eq!(policy.webhook(), Some("https://h.example/ingest"));
+        assert_eq!(policy.detection_rules, [nfapi::tutorial_rule()]);
+        assert_eq!(tutorial.validate(), Ok(()));
+        // Any documented Nightfall detector, also one pii-scan lacks.
+        let r = request(&[
+            "--detector",
+            "person_name,API_KEY",
+            "--min-confidence",
+            "possible",
+        ])
+        .unwrap();
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            v["policy"]["detectionRules"][0]["detectors"][0],
+            serde_json::json!({"minNumFindings": 1, "minConfidence": "POSSIBLE",
+                               "detectorType": "NIGHTFALL_DETECTOR", "nightfallDetector": "PERSON_NAME"})
+        );
+        let e = request(&["--detector", "NOT_A_DETECTOR"]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("unknown detector \"NOT_A_DETECTOR\""),
+            "{e}"
+        );
+        let e = request(&["--detector", "API_KEY", "--min-confidence", "SURE"]).unwrap_err();
+        assert_eq!(e.to_string(), "unknown confidence \"SURE\"");
+        let by_uuid = request(&["--policy-uuid", "p-1"]).unwrap();
+        assert_eq!(
+            serde_json::to_value(&by_uuid).unwrap(),
+            serde_json::json!({"policyUUID": "p-1"})
+        );
+    }
+}
