@@ -370,4 +370,26 @@ mod tests {
         let orig: serde_json::Value = serde_json::from_str(src).unwrap();
         assert_eq!(back, orig);
     }
+
+    #[test]
+    fn redaction_configs_are_typed() {
+        for src in [
+            r#"{"removeFinding":true,"infoTypeSubstitutionConfig":{}}"#,
+            r#"{"cryptoConfig":{"publicKey":"-----BEGIN PUBLIC KEY-----"}}"#,
+            r#"{"substitutionConfig":{"substitutionPhrase":"[REDACTED]"}}"#,
+            r#"{"maskConfig":{"maskingChar":"*","numCharsToLeaveUnmasked":3,"charsToIgnore":["-"],"maskRightToLeft":true}}"#,
+        ] {
+            let r: RedactionConfig = serde_json::from_str(src).unwrap();
+            assert_eq!(serde_json::to_string(&r).unwrap(), src);
+        }
+        let r: RedactionConfig =
+            serde_json::from_str(r#"{"infoTypeSubstitutionConfig":{}}"#).unwrap();
+        assert_eq!(
+            r.info_type_substitution_config,
+            Some(InfoTypeSubstitutionConfig {})
+        );
+        assert!(
+            serde_json::from_str::<RedactionConfig>(r#"{"cryptoConfig":{"publicKey":7}}"#).is_err()
+        );
+    }
 }
