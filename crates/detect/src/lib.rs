@@ -1,5 +1,5 @@
 //! Offline detection engine for dlp-pipes: Nightfall's detection-rule
-//! language (`rules`), built-in detectors with validators (`builtin`, whose
+//! language (`rules`, whose wire types are `nfapi`'s), built-in detectors with validators (`builtin`, whose
 //! docs say how a finding's confidence is decided), the evidence around a
 //! value (`context`: bound labels and keywords; `structure`: table column
 //! headers), custom regex / word-list detectors (`custom`), the rule engine

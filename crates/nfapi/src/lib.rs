@@ -2,20 +2,50 @@
 //! speak, so the client (nf-upload), the receiver (nf-webhook) and the
 //! offline stand-in (nf-emulator) agree on one wire form.
 //!
-//! The contract is docs/nightfall-api.md: §2 (upload),
-//! §4 (webhook notification and challenge), §5 (findings document).
-//! Readers are lenient (missing optional fields default, unknown fields are
-//! ignored); writers emit Nightfall's field names in Nightfall's key order.
+//! The contract is docs/nightfall-api.md: §2 (upload and the scan
+//! request), §3 (detection rules, with the checks the API makes and the
+//! tutorial's rule), §4 (webhook notification and challenge), §5 (findings
+//! document). Readers are lenient where the service is (missing optional
+//! fields default, `null` and `""` count as absent, unknown fields are
+//! ignored) and strict where it is (a value outside an enum, a field of the
+//! wrong type); writers emit Nightfall's field names in Nightfall's key
+//! order.
 
 pub mod findings;
+pub mod load;
 pub mod metadata;
+pub mod rules;
+pub mod scan;
 pub mod upload;
 pub mod webhook;
 
 pub use findings::{to_finding, Detector, FindingsDocument, Location, NfFinding};
+pub use load::{
+    load_rules, parse_rules, shorthand_rules, tutorial_rule, validate_rules, RuleError,
+    MAX_FILE_SCAN_RULES, NIGHTFALL_DETECTORS,
+};
 pub use metadata::RequestMetadata;
+pub use rules::DetectionRule;
+pub use scan::{AlertConfig, FileScanRequest, ScanPolicy};
 pub use upload::{FileUpload, InitUpload, ScanResponse};
 pub use webhook::{Challenge, ErrorBody, WebhookNotification};
+
+/// Treats `null` and `""` like an absent field (Go and Java clients
+/// serialise unset fields so, docs/nightfall-api.md §2.4).
+pub(crate) fn empty_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    use serde::Deserialize;
+    match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) if s.is_empty() => Ok(None),
+        Some(v) => T::deserialize(v)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+    }
+}
 
 /// Deserialises `null` as the type's default (Nightfall's Go backend may
 /// send `null` for an empty list or map).

@@ -5,9 +5,13 @@
 //! accepted. Errors carry Nightfall's `{code,message,description}` body.
 
 use std::io::Read;
+use std::sync::Arc;
 
 use httpd::{Request, Response};
-use serde_json::{json, Value};
+use nfapi::{FileScanRequest, FileUpload, InitUpload, ScanResponse};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::json;
 
 use crate::limits::Verdict;
 use crate::store::{Phase, Upload};
@@ -17,12 +21,25 @@ type Resp = Response;
 
 /// Largest JSON request body.
 pub const MAX_JSON_BODY: u64 = 1 << 20;
-const MAX_RULES: usize = 10;
-const MAX_METADATA: usize = 10 * 1024;
 
 /// A JSON response.
-pub fn json_resp(status: u16, body: &Value) -> Resp {
-    Response::json(status, body.to_string())
+pub fn json_resp(status: u16, body: &impl Serialize) -> Resp {
+    Response::json(
+        status,
+        serde_json::to_vec(body).expect("response body serialises"),
+    )
+}
+
+/// A JSON request body as its wire type; anything else is the service's
+/// 400 "Invalid Request" (unknown fields are ignored, as the service does:
+/// docs/nightfall-api.md §2.4).
+fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Resp> {
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return Err(bad_request(
+            "Invalid request payload: expected a JSON object",
+        ));
+    }
+    serde_json::from_slice(body).map_err(|e| bad_request(&format!("Invalid request payload: {e}")))
 }
 
 /// A Nightfall error response.
@@ -163,8 +180,13 @@ fn read_body(req: &Request, limit: u64) -> Result<&[u8], Resp> {
     Ok(&req.body)
 }
 
-fn file_upload(id: &str, u: &Upload) -> Value {
-    json!({"id": id, "fileSizeBytes": u.size, "chunkSize": u.chunk_size, "mimeType": u.mime})
+fn file_upload(id: &str, u: &Upload) -> FileUpload {
+    FileUpload {
+        id: id.to_owned(),
+        file_size_bytes: u.size,
+        chunk_size: u.chunk_size,
+        mime_type: u.mime.clone(),
+    }
 }
 
 fn init(emu: &Emulator, req: &Request, key: &str) -> Resp {
@@ -172,12 +194,12 @@ fn init(emu: &Emulator, req: &Request, key: &str) -> Resp {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let v: Value = match serde_json::from_slice(body) {
+    let InitUpload {
+        file_size_bytes: size,
+        mime_type,
+    } = match parse_json(body) {
         Ok(v) => v,
-        Err(e) => return bad_request(&format!("Invalid request payload: {e}")),
-    };
-    let Some(size) = v.get("fileSizeBytes").and_then(Value::as_u64) else {
-        return bad_request("fileSizeBytes must be a positive integer");
+        Err(r) => return r,
     };
     if size == 0 {
         return bad_request("fileSizeBytes must be greater than 0");
@@ -188,11 +210,7 @@ fn init(emu: &Emulator, req: &Request, key: &str) -> Resp {
             emu.cli.max_file_size
         ));
     }
-    let mime = v
-        .get("mimeType")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned();
+    let mime = mime_type.unwrap_or_default();
     let id = crate::uuid4();
     if let Err(e) = emu.store.create(&id, size) {
         return error(
@@ -322,66 +340,39 @@ fn sniff(path: &std::path::Path) -> String {
     }
 }
 
-/// A string field that Nightfall's clients may send as null, "" or absent.
-fn text<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
-    v.pointer(ptr)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-}
-
 fn start_scan(emu: &Emulator, req: &Request, key: &str, id: &str) -> Resp {
     let body = match read_body(req, MAX_JSON_BODY) {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let v: Value = match serde_json::from_slice(body) {
-        Ok(v @ Value::Object(_)) => v,
-        Ok(_) => return bad_request("Invalid request payload: expected a JSON object"),
-        Err(e) => return bad_request(&format!("Invalid request payload: {e}")),
+    let request: FileScanRequest = match parse_json(body) {
+        Ok(r) => r,
+        Err(r) => return r,
     };
-    let policy = v.get("policy").filter(|p| p.is_object());
-    let policy_uuid = text(&v, "/policyUUID");
-    if policy.is_some() == policy_uuid.is_some() {
-        return bad_request("Exactly one of policyUUID or policy should be provided");
+    if let Err(why) = request.validate() {
+        return bad_request(&why);
     }
-    let metadata = text(&v, "/requestMetadata").unwrap_or("").to_owned();
-    if metadata.len() > MAX_METADATA {
-        return bad_request("requestMetadata is larger than 10 KB");
-    }
-    let inline = policy
-        .and_then(|p| p.get("detectionRules"))
-        .filter(|r| !r.is_null());
-    let rule_uuids = policy
-        .and_then(|p| p.get("detectionRuleUUIDs"))
-        .and_then(Value::as_array)
-        .map_or(0, Vec::len);
-    let rules = match inline {
-        Some(r) => match detect::parse_rules(r.to_string().as_bytes()) {
-            Ok(rules) => rules,
+    let FileScanRequest {
+        policy,
+        policy_uuid,
+        request_metadata,
+    } = request;
+    let engine = match policy.as_ref().map(|p| &p.detection_rules) {
+        Some(rules) if !rules.is_empty() => match detect::Engine::new(rules) {
+            Ok(e) => Arc::new(e),
             Err(e) => return bad_request(&format!("invalid detectionRules: {e:#}")),
         },
-        None => Vec::new(),
+        // Rule UUIDs or a policy UUID: only Nightfall knows what they hold.
+        _ => emu.uuid_engine.clone(),
     };
-    if rules.len() > MAX_RULES || rule_uuids > MAX_RULES {
-        return bad_request(
-            "a file scan policy takes at most 10 detectionRules and 10 detectionRuleUUIDs",
-        );
-    }
-    if policy.is_some() && rules.is_empty() && rule_uuids == 0 {
-        return bad_request("detectionRuleUUIDs and detectionRules can't both be empty");
-    }
-    let rules = if rules.is_empty() {
-        emu.uuid_rules.clone()
-    } else {
-        rules
-    };
-    let webhook = policy
-        .and_then(|p| text(p, "/webhookURL").or_else(|| text(p, "/alertConfig/url/address")))
-        .or(emu
+    let webhook = match &policy {
+        Some(p) => p.webhook(),
+        None => emu
             .cli
             .default_webhook
             .as_deref()
-            .filter(|_| policy_uuid.is_some()));
+            .filter(|_| policy_uuid.is_some()),
+    };
     let Some(webhook) = webhook.map(str::to_owned) else {
         return bad_request("no webhook URL (policy.webhookURL or policy.alertConfig.url.address; for policyUUID scans start the emulator with --default-webhook): file scan results are delivered by webhook");
     };
@@ -406,9 +397,9 @@ fn start_scan(emu: &Emulator, req: &Request, key: &str, id: &str) -> Resp {
     }
     let job = scan::Job {
         id: id.to_owned(),
-        rules,
+        engine,
         webhook,
-        metadata,
+        metadata: request_metadata.unwrap_or_default(),
     };
     if emu.scans.try_send(job).is_err() {
         return error(
@@ -418,5 +409,11 @@ fn start_scan(emu: &Emulator, req: &Request, key: &str, id: &str) -> Resp {
             "scan queue is full; retry later",
         );
     }
-    json_resp(200, &json!({"id": id, "message": "scan initiated"}))
+    json_resp(
+        200,
+        &ScanResponse {
+            id: id.to_owned(),
+            message: "scan initiated".into(),
+        },
+    )
 }

@@ -125,7 +125,8 @@ pub struct Emulator {
     pub api_key: Option<String>,
     pub store: store::Store,
     pub limits: limits::Limits,
-    pub uuid_rules: Vec<detect::DetectionRule>,
+    /// The rules scans by policy or rule UUID run with, compiled once.
+    pub uuid_engine: Arc<detect::Engine>,
     pub scans: std::sync::mpsc::SyncSender<scan::Job>,
     pub http: ureq::Agent,
     pub validated: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
@@ -142,9 +143,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .filter(|s| !s.is_empty());
     anyhow::ensure!(cli.chunk_size > 0, "--chunk-size must be positive");
     let uuid_rules = match &cli.uuid_rules {
-        Some(p) => detect::load_rules(p)?,
+        Some(p) => nfapi::load_rules(p)?,
         None => detect::default_rules(),
     };
+    let uuid_engine = Arc::new(detect::Engine::new(&uuid_rules).context("--uuid-rules")?);
     let listener =
         httpd::bind(cli.listen).with_context(|| format!("cannot listen on {}", cli.listen))?;
     let addr = listener.local_addr().context("listening address")?;
@@ -170,7 +172,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         api_key,
         store,
         limits,
-        uuid_rules,
+        uuid_engine,
         scans: tx,
         http,
         validated: Default::default(),
@@ -228,12 +230,9 @@ pub fn uuid4() -> String {
     )
 }
 
-/// `N` bytes from /dev/urandom.
+/// `N` bytes from the OS's random source.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
-    use std::io::Read;
     let mut b = [0u8; N];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut b))
-        .expect("reading /dev/urandom");
+    getrandom::getrandom(&mut b).expect("the OS random source");
     b
 }

@@ -7,10 +7,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use dlp_core::signature;
-use nfapi::{Detector, ErrorBody, FindingsDocument, Location, NfFinding, WebhookNotification};
-use serde_json::json;
+use nfapi::{
+    Challenge, Detector, ErrorBody, FindingsDocument, Location, NfFinding, WebhookNotification,
+};
 
-use crate::api::{error, json_resp};
+use crate::api::error;
 use crate::store::{Phase, Served};
 use crate::Emulator;
 
@@ -21,7 +22,8 @@ const VALIDITY: u64 = 24 * 3600;
 /// A scan to run after the scan request was accepted.
 pub struct Job {
     pub id: String,
-    pub rules: Vec<detect::DetectionRule>,
+    /// The scan's rules, compiled when the request was accepted.
+    pub engine: Arc<detect::Engine>,
     pub webhook: String,
     pub metadata: String,
 }
@@ -40,7 +42,10 @@ pub fn validate_webhook(emu: &Emulator, url: &str) -> Result<(), Resp> {
         }
     }
     let challenge = dlp_core::hash::hex(&crate::random_bytes::<15>());
-    let body = json!({ "challenge": challenge }).to_string();
+    let body = serde_json::to_string(&Challenge {
+        challenge: challenge.clone(),
+    })
+    .expect("challenge serialises");
     let unreachable = |why: String| {
         eprintln!("nf-emulator: webhook {url} failed validation: {why}");
         error(400, 40012, "Webhook URL validation failed", &why)
@@ -116,10 +121,10 @@ fn to_nf(m: &detect::Match) -> NfFinding {
 }
 
 fn scan_file(emu: &Emulator, job: &Job) -> Result<Vec<NfFinding>, String> {
-    let engine = detect::Engine::new(&job.rules).map_err(|e| format!("{e:#}"))?;
     let file =
         std::fs::File::open(emu.store.path(&job.id)).map_err(|e| format!("reading upload: {e}"))?;
-    let matches = engine
+    let matches = job
+        .engine
         .scan_reader(file, detect::StreamOptions::default())
         .map_err(|e| format!("reading upload: {e}"))?;
     Ok(matches.iter().map(to_nf).collect())
@@ -238,8 +243,7 @@ pub fn serve_findings(emu: &Emulator, token: &str, query: &str) -> Resp {
     let findings = emu.store.findings.lock().unwrap_or_else(|e| e.into_inner());
     match findings.get(token) {
         Some(s) if s.expires.to_string() == expires && dlp_core::time::unix_now() <= s.expires => {
-            let body: serde_json::Value = serde_json::from_slice(&s.body).unwrap_or_default();
-            json_resp(200, &body)
+            httpd::Response::json(200, s.body.clone())
         }
         Some(_) => denied("the findings URL has expired"),
         None => error(404, 40400, "Not Found", "no such findings document"),

@@ -277,6 +277,84 @@ fn scan_requires_a_valid_policy_and_a_passed_challenge() {
     );
 }
 
+/// The scan body is read into nfapi's typed request: a value outside an
+/// enum or of the wrong type is the service's 400 naming it, a rule the API
+/// would refuse is a 400 naming the rule, fields the service does not know
+/// (JAVA's `violation`, PY's `maskRightToLeft`) are ignored.
+#[test]
+fn scan_bodies_are_typed_and_bad_values_named() {
+    let emu = start(&["--rate", "0"]);
+    let recv = Receiver::start();
+    let id = finished_upload(&emu, b"card 5433-9502-3725-7862 here\n");
+    let path = format!("/v3/upload/{id}/scan");
+    let post = |body: &str| emu.call("POST", &path, &[AUTH], body.as_bytes());
+    let refused = |body: Value, needle: &str| {
+        let (s, v, _) = post(&body.to_string());
+        assert_eq!((s, v["code"].as_i64()), (400, Some(40000)), "{v}");
+        assert_eq!(v["message"], "Invalid Request", "{v}");
+        let d = v["description"].as_str().unwrap();
+        assert!(d.contains(needle), "{needle:?} not in {d:?}");
+    };
+    let with_rule =
+        |rule: Value| json!({"policy": {"webhookURL": recv.url(), "detectionRules": [rule]}});
+    refused(
+        with_rule(json!({"logicalOp": "SOME", "detectors": [{"nightfallDetector": "API_KEY"}]})),
+        "unknown variant `SOME`, expected `ANY` or `ALL`",
+    );
+    refused(
+        with_rule(
+            json!({"detectors": [{"nightfallDetector": "API_KEY", "minConfidence": "SURE"}]}),
+        ),
+        "unknown variant `SURE`",
+    );
+    refused(
+        with_rule(
+            json!({"detectors": [{"nightfallDetector": "API_KEY", "minNumFindings": "one"}]}),
+        ),
+        "invalid type: string \"one\"",
+    );
+    refused(
+        with_rule(json!({"detectors": [{"nightfallDetector": "NOT_A_DETECTOR"}]})),
+        "invalid detectionRules: detection rule #1: detector #1: unknown nightfallDetector \"NOT_A_DETECTOR\"",
+    );
+    refused(
+        with_rule(json!({"detectors": [{"regex": {"pattern": "(unclosed"}}]})),
+        "detection rule #1: detector #1: invalid regex",
+    );
+    refused(
+        json!({"policy": {"webhookURL": recv.url(), "detectionRuleUUIDs": "not-a-list"}}),
+        "invalid type",
+    );
+    for body in ["[]", "\"policy\"", "{\"policy\":"] {
+        let (s, v, _) = post(body);
+        assert_eq!(s, 400, "{body}: {v}");
+        assert!(
+            v["description"]
+                .as_str()
+                .unwrap()
+                .starts_with("Invalid request payload"),
+            "{v}"
+        );
+    }
+    // Unknown fields anywhere are ignored and the scan goes ahead.
+    let rule = json!({"detectors": [{"nightfallDetector": "CREDIT_CARD_NUMBER", "minConfidence": "LIKELY",
+                                     "displayName": "Card", "futureOption": true,
+                                     "redactionConfig": {"maskConfig": {"maskingChar": "*", "maskRightToLeft": true}}}],
+                      "logicalOp": "ANY"});
+    let (s, v, _) = post(
+        &json!({"violation": null, "policy": {"webhookURL": recv.url(), "detectionRules": [rule],
+                                              "alertConfig": {"siem": null}}})
+        .to_string(),
+    );
+    assert_eq!(
+        (s, &v),
+        (200, &json!({"id": id, "message": "scan initiated"}))
+    );
+    let note: Value =
+        serde_json::from_slice(&recv.next(Duration::from_secs(20)).unwrap().body).unwrap();
+    assert_eq!(note["findingsPresent"], true);
+}
+
 fn dlp_verify(ts: &str, body: &[u8], sig: &str) -> bool {
     dlp_core::signature::verify(b"s3cret", ts, body, sig)
 }

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use dlp_core::backoff::{parse_retry_after, Backoff};
-use nfapi::{ErrorBody, FileUpload, ScanResponse};
+use nfapi::{ErrorBody, FileScanRequest, FileUpload, ScanResponse};
 
 /// Why a call failed for good.
 #[derive(Debug)]
@@ -227,12 +227,13 @@ impl Api {
     }
 
     /// `POST /v3/upload/{id}/scan`; returns the id Nightfall reports.
-    pub fn scan(&self, id: &str, request: &serde_json::Value) -> Result<String, ApiError> {
+    pub fn scan(&self, id: &str, request: &FileScanRequest) -> Result<String, ApiError> {
+        let body = serde_json::to_string(request).expect("scan request serialises");
         let (_, bytes) = self.call(
             "POST",
             &format!("/v3/upload/{id}/scan"),
             None,
-            Body::Json(request.to_string()),
+            Body::Json(body),
         )?;
         let r: ScanResponse = serde_json::from_slice(&bytes)
             .map_err(|e| ApiError(format!("POST scan: unexpected response: {e}")))?;

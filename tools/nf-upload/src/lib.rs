@@ -13,13 +13,15 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use crossbeam_channel::{bounded, RecvTimeoutError};
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
 use dlp_core::ndjson::Line;
 use dlp_core::{Confidence, ExitCode, FsEvent, LineReader, RecordWriter, ScanStatus};
+use nfapi::{FileScanRequest, ScanPolicy};
 
 use upload::{Ctx, Job};
 
@@ -99,34 +101,45 @@ pub struct Cli {
     pub strict: bool,
 }
 
-/// The scan request body (policy part) from the command line.
-fn policy(cli: &Cli) -> anyhow::Result<serde_json::Value> {
+/// The scan request, without `requestMetadata`, from the command line:
+/// a saved policy's UUID, or an inline policy with the webhook and the
+/// rules (`--rules`, `--detector`, or the tutorial's rule).
+fn scan_request(cli: &Cli) -> anyhow::Result<FileScanRequest> {
     if let Some(uuid) = &cli.policy_uuid {
         // A policyUUID request carries no policy of its own (the API takes
         // exactly one of the two): the policy's alert configuration applies.
         if let Some(url) = webhook(cli)? {
             eprintln!("{TOOL}: --policy-uuid given: results go where the policy's alert configuration says, not to {url}");
         }
-        return Ok(serde_json::json!({ "policyUUID": uuid }));
+        return Ok(FileScanRequest {
+            policy_uuid: Some(uuid.clone()),
+            ..FileScanRequest::default()
+        });
     }
     let url = webhook(cli)?.context(
         "no webhook for results: set NIGHTFALL_SERVER_URL (the public URL of nf-webhook; /ingest is appended) or pass --webhook-url",
     )?;
     let rules = match (&cli.rules, cli.detector.is_empty()) {
-        (Some(path), _) => detect::load_rules(path)?,
+        (Some(path), _) => nfapi::load_rules(path)?,
         (None, false) => {
             let min = Confidence::parse(&cli.min_confidence)
                 .with_context(|| format!("unknown confidence {:?}", cli.min_confidence))?;
-            detect::shorthand_rules(&cli.detector, min)?
+            // Nightfall runs every documented detector, not only those
+            // pii-scan implements offline.
+            nfapi::shorthand_rules(&cli.detector, min, nfapi::NIGHTFALL_DETECTORS)?
         }
-        (None, true) => vec![detect::tutorial_rule()],
+        (None, true) => vec![nfapi::tutorial_rule()],
     };
     anyhow::ensure!(
-        rules.len() <= 10,
-        "a file scan policy takes at most 10 detection rules ({} given)",
+        rules.len() <= nfapi::MAX_FILE_SCAN_RULES,
+        "a file scan policy takes at most {} detection rules ({} given)",
+        nfapi::MAX_FILE_SCAN_RULES,
         rules.len()
     );
-    Ok(serde_json::json!({ "policy": { "webhookURL": url, "detectionRules": rules } }))
+    Ok(FileScanRequest {
+        policy: Some(ScanPolicy::inline(url, rules)),
+        ..FileScanRequest::default()
+    })
 }
 
 fn webhook(cli: &Cli) -> anyhow::Result<Option<String>> {
@@ -179,16 +192,53 @@ fn to_job(cli: &Cli, line: &[u8]) -> Result<Result<Job, (Job, String)>, String> 
     Ok(Ok(job))
 }
 
-type Out = Arc<Mutex<RecordWriter<std::io::Stdout>>>;
-
-fn emit(out: &Out, rec: &dlp_core::ScanRequest) -> anyhow::Result<()> {
-    let mut w = out.lock().unwrap_or_else(|e| e.into_inner());
-    w.record(rec)?;
-    w.flush()
+/// What the input loop and the workers share: the record writer, whether
+/// a file failed, and the first output error (fatal).
+struct Shared {
+    out: Mutex<RecordWriter<std::io::Stdout>>,
+    failed: AtomicBool,
+    fatal: Mutex<Option<anyhow::Error>>,
 }
 
-/// Runs the uploader over `input`.
+impl Shared {
+    fn emit(&self, rec: &dlp_core::ScanRequest) -> anyhow::Result<()> {
+        let mut w = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        w.record(rec)?;
+        w.flush()
+    }
+
+    fn has_fatal(&self) -> bool {
+        self.fatal
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+}
+
+/// One message from the input thread: a line, the end, or why a line was
+/// unusable.
+type LineMsg = Result<Option<Vec<u8>>, String>;
+
+/// Runs the uploader over `input`, in phases: the context (credentials,
+/// scan request), the input thread, the upload workers, the loop that
+/// feeds them, and the drain that waits for them and reports.
 pub fn run(cli: &Cli, input: impl Read + Send + 'static) -> anyhow::Result<ExitCode> {
+    let ctx = Arc::new(context(cli)?);
+    dlp_core::signals::install()?;
+    let shared = Arc::new(Shared {
+        out: Mutex::new(RecordWriter::new(std::io::stdout())),
+        failed: AtomicBool::new(false),
+        fatal: Mutex::new(None),
+    });
+    let lines = read_input(input);
+    let (jobs, workers) = start_workers(cli, &ctx, &shared);
+    let rejected = feed(cli, &lines, &jobs, &shared)?;
+    drop(jobs);
+    drain(workers, &shared, rejected)
+}
+
+/// Phase 1: the API client and the scan request every upload shares.
+fn context(cli: &Cli) -> anyhow::Result<Ctx> {
     let key = std::env::var("NIGHTFALL_API_KEY")
         .ok()
         .filter(|s| !s.is_empty())
@@ -197,8 +247,8 @@ pub fn run(cli: &Cli, input: impl Read + Send + 'static) -> anyhow::Result<ExitC
         .ok()
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "https://api.nightfall.ai".into());
-    let policy = policy(cli)?;
-    let ctx = Arc::new(Ctx {
+    let request = scan_request(cli)?;
+    Ok(Ctx {
         api: api::Api::new(
             &base,
             key,
@@ -207,19 +257,18 @@ pub fn run(cli: &Cli, input: impl Read + Send + 'static) -> anyhow::Result<ExitC
             cli.rate,
             cli.burst,
         ),
-        policy,
+        request,
         max_size: cli.max_size,
         dedupe_window: Duration::from_secs(cli.dedupe_window),
         seen: Mutex::default(),
         host: host_name(),
-    });
-    dlp_core::signals::install()?;
-    let out: Out = Arc::new(Mutex::new(RecordWriter::new(std::io::stdout())));
-    let failed = Arc::new(AtomicBool::new(false));
-    let fatal: Arc<Mutex<Option<anyhow::Error>>> = Arc::default();
+    })
+}
 
-    // Input on its own thread, so a signal is noticed while stdin is quiet.
-    let (line_tx, line_rx) = bounded::<Result<Option<Vec<u8>>, String>>(64);
+/// Phase 2: input on its own thread, so a signal is noticed while stdin
+/// is quiet.
+fn read_input(input: impl Read + Send + 'static) -> Receiver<LineMsg> {
+    let (line_tx, line_rx) = bounded::<LineMsg>(64);
     std::thread::spawn(move || {
         let mut reader = LineReader::new(input);
         loop {
@@ -236,49 +285,70 @@ pub fn run(cli: &Cli, input: impl Read + Send + 'static) -> anyhow::Result<ExitC
             }
         }
     });
+    line_rx
+}
 
+/// Phase 3: `--concurrency` workers, each taking files from the returned
+/// channel through the whole upload flow and writing one record per file.
+fn start_workers(
+    cli: &Cli,
+    ctx: &Arc<Ctx>,
+    shared: &Arc<Shared>,
+) -> (Sender<Job>, Vec<JoinHandle<()>>) {
     let (job_tx, job_rx) = bounded::<Job>(cli.concurrency.max(1));
-    let mut workers = Vec::new();
-    for _ in 0..cli.concurrency.max(1) {
-        let (ctx, out, rx, failed, fatal) = (
-            ctx.clone(),
-            out.clone(),
-            job_rx.clone(),
-            failed.clone(),
-            fatal.clone(),
-        );
-        workers.push(std::thread::spawn(move || {
-            for job in rx {
-                let rec = if dlp_core::signals::requested() {
-                    upload::skipped(&job, "interrupted before upload; feed it again")
-                } else {
-                    upload::process(&ctx, &job)
-                };
-                if rec.status == ScanStatus::Failed {
-                    failed.store(true, Ordering::SeqCst);
-                    eprintln!(
-                        "{TOOL}: {}: {}",
-                        rec.path,
-                        rec.error.as_deref().unwrap_or("")
-                    );
+    let workers = (0..cli.concurrency.max(1))
+        .map(|_| {
+            let (ctx, shared, rx) = (ctx.clone(), shared.clone(), job_rx.clone());
+            std::thread::spawn(move || {
+                for job in rx {
+                    let rec = if dlp_core::signals::requested() {
+                        upload::skipped(&job, "interrupted before upload; feed it again")
+                    } else {
+                        upload::process(&ctx, &job)
+                    };
+                    if rec.status == ScanStatus::Failed {
+                        shared.failed.store(true, Ordering::SeqCst);
+                        eprintln!(
+                            "{TOOL}: {}: {}",
+                            rec.path,
+                            rec.error.as_deref().unwrap_or("")
+                        );
+                    }
+                    if let Err(e) = shared.emit(&rec) {
+                        *shared.fatal.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                        return;
+                    }
                 }
-                if let Err(e) = emit(&out, &rec) {
-                    *fatal.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                    return;
-                }
-            }
-        }));
-    }
+            })
+        })
+        .collect();
+    (job_tx, workers)
+}
 
+/// Phase 4: turns input lines into jobs for the workers (or skip records,
+/// or rejections) until the input ends, a signal arrives or output fails.
+/// Returns whether a line was rejected.
+fn feed(
+    cli: &Cli,
+    lines: &Receiver<LineMsg>,
+    jobs: &Sender<Job>,
+    shared: &Shared,
+) -> anyhow::Result<bool> {
     let mut line_no = 0u64;
     let mut rejected = false;
+    let mut reject = |line_no: u64, why: String| {
+        if cli.strict {
+            anyhow::bail!("line {line_no}: {why}");
+        }
+        eprintln!("{TOOL}: line {line_no}: {why}");
+        rejected = true;
+        Ok(())
+    };
     loop {
-        if dlp_core::signals::requested()
-            || fatal.lock().unwrap_or_else(|p| p.into_inner()).is_some()
-        {
+        if dlp_core::signals::requested() || shared.has_fatal() {
             break;
         }
-        let msg = match line_rx.recv_timeout(Duration::from_millis(200)) {
+        let msg = match lines.recv_timeout(Duration::from_millis(200)) {
             Ok(m) => m,
             Err(RecvTimeoutError::Timeout) => continue,
             Err(RecvTimeoutError::Disconnected) => break,
@@ -288,11 +358,7 @@ pub fn run(cli: &Cli, input: impl Read + Send + 'static) -> anyhow::Result<ExitC
             Ok(Some(l)) => l,
             Ok(None) => break,
             Err(why) => {
-                if cli.strict {
-                    anyhow::bail!("line {line_no}: {why}");
-                }
-                eprintln!("{TOOL}: line {line_no}: {why}");
-                rejected = true;
+                reject(line_no, why)?;
                 continue;
             }
         };
@@ -301,30 +367,42 @@ pub fn run(cli: &Cli, input: impl Read + Send + 'static) -> anyhow::Result<ExitC
         }
         match to_job(cli, &line) {
             Ok(Ok(job)) => {
-                if job_tx.send(job).is_err() {
+                if jobs.send(job).is_err() {
                     break;
                 }
             }
-            Ok(Err((job, reason))) => emit(&out, &upload::skipped(&job, reason))?,
-            Err(why) => {
-                if cli.strict {
-                    anyhow::bail!("line {line_no}: {why}");
-                }
-                eprintln!("{TOOL}: line {line_no}: {why}");
-                rejected = true;
-            }
+            Ok(Err((job, reason))) => shared.emit(&upload::skipped(&job, reason))?,
+            Err(why) => reject(line_no, why)?,
         }
     }
-    drop(job_tx);
+    Ok(rejected)
+}
+
+/// Phase 5: waits for the workers to finish the files in hand, then
+/// reports an output error or the exit status.
+fn drain(
+    workers: Vec<JoinHandle<()>>,
+    shared: &Shared,
+    rejected: bool,
+) -> anyhow::Result<ExitCode> {
     for w in workers {
         let _ = w.join();
     }
-    if let Some(e) = fatal.lock().unwrap_or_else(|p| p.into_inner()).take() {
+    if let Some(e) = shared
+        .fatal
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+    {
         return Err(e);
     }
-    out.lock().unwrap_or_else(|e| e.into_inner()).flush()?;
+    shared
+        .out
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .flush()?;
     Ok(ExitCode::from_rejected(
-        rejected || failed.load(Ordering::SeqCst),
+        rejected || shared.failed.load(Ordering::SeqCst),
     ))
 }
 
@@ -338,4 +416,55 @@ pub fn command() -> clap::Command {
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     dlp_core::run_main(TOOL, || run(&cli, std::io::stdin()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(args: &[&str]) -> anyhow::Result<FileScanRequest> {
+        let cli = Cli::try_parse_from(
+            ["nf-upload", "--webhook-url", "https://h.example/ingest"]
+                .iter()
+                .chain(args),
+        )
+        .unwrap();
+        scan_request(&cli)
+    }
+
+    #[test]
+    fn the_scan_request_follows_the_flags() {
+        let tutorial = request(&[]).unwrap();
+        let policy = tutorial.policy.as_ref().unwrap();
+        assert_eq!(policy.webhook(), Some("https://h.example/ingest"));
+        assert_eq!(policy.detection_rules, [nfapi::tutorial_rule()]);
+        assert_eq!(tutorial.validate(), Ok(()));
+        // Any documented Nightfall detector, also one pii-scan lacks.
+        let r = request(&[
+            "--detector",
+            "person_name,API_KEY",
+            "--min-confidence",
+            "possible",
+        ])
+        .unwrap();
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            v["policy"]["detectionRules"][0]["detectors"][0],
+            serde_json::json!({"minNumFindings": 1, "minConfidence": "POSSIBLE",
+                               "detectorType": "NIGHTFALL_DETECTOR", "nightfallDetector": "PERSON_NAME"})
+        );
+        let e = request(&["--detector", "NOT_A_DETECTOR"]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("unknown detector \"NOT_A_DETECTOR\""),
+            "{e}"
+        );
+        let e = request(&["--detector", "API_KEY", "--min-confidence", "SURE"]).unwrap_err();
+        assert_eq!(e.to_string(), "unknown confidence \"SURE\"");
+        let by_uuid = request(&["--policy-uuid", "p-1"]).unwrap();
+        assert_eq!(
+            serde_json::to_value(&by_uuid).unwrap(),
+            serde_json::json!({"policyUUID": "p-1"})
+        );
+    }
 }

@@ -21,8 +21,8 @@ use crate::api::{Api, ApiError};
 /// What the workers share.
 pub struct Ctx {
     pub api: Api,
-    /// The scan request body without `requestMetadata`.
-    pub policy: serde_json::Value,
+    /// The scan request without `requestMetadata`.
+    pub request: nfapi::FileScanRequest,
     pub max_size: u64,
     pub dedupe_window: Duration,
     pub seen: Mutex<HashMap<(Vec<u8>, String), Instant>>,
@@ -278,9 +278,9 @@ fn upload(ctx: &Ctx, job: &Job, size: u64, sha: &str) -> Result<Outcome, ApiErro
         meta.path_b64 = None;
         meta.encode()
     });
-    let mut request = ctx.policy.clone();
-    if let Some(m) = encoded {
-        request["requestMetadata"] = serde_json::Value::String(m);
-    }
+    let request = nfapi::FileScanRequest {
+        request_metadata: encoded,
+        ..ctx.request.clone()
+    };
     ctx.api.scan(&up.id, &request).map(Outcome::Scanned)
 }

@@ -93,9 +93,8 @@ pub(super) fn load_or_create_key(path: &Path, state_exists: bool) -> anyhow::Res
                 bail!("key {shown} is missing; delete the state file too to start over");
             }
             let mut key = [0u8; 32];
-            File::open("/dev/urandom")
-                .and_then(|mut r| r.read_exact(&mut key))
-                .context("reading /dev/urandom for a new key")?;
+            getrandom::getrandom(&mut key)
+                .map_err(|e| anyhow::anyhow!("the OS random source, for a new key: {e}"))?;
             let mut f = OpenOptions::new()
                 .write(true)
                 .create_new(true)
