@@ -608,8 +608,20 @@ pub fn first_line_then_close(
     line: &str,
     times: usize,
 ) -> (String, Output) {
+    first_line_then_close_env(bin, args, &[], line, times)
+}
+
+/// [`first_line_then_close`] with environment variables set for the tool.
+pub fn first_line_then_close_env(
+    bin: impl AsRef<Path>,
+    args: &[&str],
+    envs: &[(&str, &str)],
+    line: &str,
+    times: usize,
+) -> (String, Output) {
     let mut child = Command::new(bin.as_ref())
         .args(args)
+        .envs(envs.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

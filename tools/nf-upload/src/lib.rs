@@ -20,7 +20,7 @@ use anyhow::Context;
 use clap::Parser;
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
 use dlp_core::ndjson::Line;
-use dlp_core::{Confidence, ExitCode, FsEvent, LineReader, RecordWriter, ScanStatus};
+use dlp_core::{Confidence, ExitCode, FsEvent, LineReader, ScanStatus};
 use nfapi::{FileScanRequest, ScanPolicy};
 
 use upload::{Ctx, Job};
@@ -195,16 +195,18 @@ fn to_job(cli: &Cli, line: &[u8]) -> Result<Result<Job, (Job, String)>, String> 
 /// What the input loop and the workers share: the record writer, whether
 /// a file failed, and the first output error (fatal).
 struct Shared {
-    out: Mutex<RecordWriter<std::io::Stdout>>,
+    out: dlp_core::SharedOutput,
     failed: AtomicBool,
     fatal: Mutex<Option<anyhow::Error>>,
 }
 
 impl Shared {
+    /// Writes and flushes one record; an error once output has failed.
     fn emit(&self, rec: &dlp_core::ScanRequest) -> anyhow::Result<()> {
-        let mut w = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        w.record(rec)?;
-        w.flush()
+        match self.out.batch(|w| w.record(rec))? {
+            dlp_core::Emitted::Done => Ok(()),
+            dlp_core::Emitted::Closed => anyhow::bail!("output closed"),
+        }
     }
 
     fn has_fatal(&self) -> bool {
@@ -226,7 +228,7 @@ pub fn run(cli: &Cli, input: impl Read + Send + 'static) -> anyhow::Result<ExitC
     let ctx = Arc::new(context(cli)?);
     dlp_core::signals::install()?;
     let shared = Arc::new(Shared {
-        out: Mutex::new(RecordWriter::new(std::io::stdout())),
+        out: dlp_core::SharedOutput::stdout(),
         failed: AtomicBool::new(false),
         fatal: Mutex::new(None),
     });
@@ -315,7 +317,12 @@ fn start_workers(
                         );
                     }
                     if let Err(e) = shared.emit(&rec) {
-                        *shared.fatal.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                        // The first output error is the one reported.
+                        shared
+                            .fatal
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .get_or_insert(e);
                         return;
                     }
                 }
@@ -396,11 +403,7 @@ fn drain(
     {
         return Err(e);
     }
-    shared
-        .out
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .flush()?;
+    shared.out.close()?;
     Ok(ExitCode::from_rejected(
         rejected || shared.failed.load(Ordering::SeqCst),
     ))

@@ -149,3 +149,23 @@ fn skips_need_no_server_and_unreachable_api_fails_cleanly() {
         out.stderr_str()
     );
 }
+
+#[test]
+fn closed_stdout_ends_quietly_and_stops_the_workers() {
+    // Skip records need no server: a stream of deleted-file events, and a
+    // reader that goes away after the first record.
+    let line = event("deleted", Path::new("/gone/x.txt"), false);
+    let (first, out) = testkit::first_line_then_close_env(
+        BIN,
+        &["--webhook-url", "http://127.0.0.1:9/ingest"],
+        &[
+            ("NIGHTFALL_API_KEY", "NF-test-key"),
+            ("NIGHTFALL_API_URL", "http://127.0.0.1:9"),
+        ],
+        &line,
+        200_000,
+    );
+    assert!(first.contains("event_type deleted"), "{first}");
+    assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    assert_eq!(out.stderr_str(), "");
+}
