@@ -282,12 +282,42 @@ impl Engine {
     ) -> Vec<Candidate> {
         state.prepare(buf, base.byte == 0);
         let cx = state.view(buf);
-        let cx = &cx;
-        // Detectors start scanning a little before the owned part, so a
-        // finding whose trigger (an `=`, a colon, a digit) lies before the
-        // window edge is still seen, and their scanning has settled on the
-        // same candidates as a scan from the start; hits are then kept by
-        // their start.
+        let mut raw = self.builtin_hits(buf, owned.clone(), &cx);
+        raw.retain(|(_, h)| owned.contains(&h.start));
+        if cx.is_table() {
+            let rows = cx.records(owned.clone());
+            let kinds: Vec<Kind> = self.builtins.iter().map(|b| b.kind).collect();
+            cx.vote(&mut raw, rows, |src| match src {
+                Source::Builtin(i) => {
+                    matches!(kinds[i], Kind::CreditCard | Kind::Phone | Kind::Ssn)
+                }
+                _ => false,
+            });
+        }
+        self.custom_hits(buf, owned, &mut raw);
+        let src_key = |s: &Source| match *s {
+            Source::Builtin(i) => i,
+            Source::Custom(i) => 1000 + i,
+            Source::Nothing => usize::MAX,
+        };
+        raw.sort_by_key(|(src, h)| (h.start, h.end, src_key(src)));
+        raw.dedup_by(|a, b| {
+            a.1.start == b.1.start && a.1.end == b.1.end && src_key(&a.0) == src_key(&b.0)
+        });
+        self.to_candidates(buf, base, raw)
+    }
+
+    /// Phase 1: the built-in detectors' hits around the owned part.
+    /// Detectors start scanning a little before it, so a finding whose
+    /// trigger (an `=`, a colon, a digit) lies before the window edge is
+    /// still seen, and their scanning has settled on the same candidates as
+    /// a scan from the start; hits are kept by their start afterwards.
+    fn builtin_hits(
+        &self,
+        buf: &[u8],
+        owned: StdRange<usize>,
+        cx: &crate::structure::Cx<'_>,
+    ) -> Vec<(Source, Hit)> {
         let lo = owned.start.saturating_sub(SCAN_MARGIN);
         // Runs of digits and IPv6 groups are found from a digit or colon
         // that may come a little after the finding's start (`+1 (415)`,
@@ -342,17 +372,13 @@ impl Engine {
                 );
             });
         }
-        raw.retain(|(_, h)| owned.contains(&h.start));
-        if cx.is_table() {
-            let rows = cx.records(owned.clone());
-            let kinds: Vec<Kind> = self.builtins.iter().map(|b| b.kind).collect();
-            cx.vote(&mut raw, rows, |src| match src {
-                Source::Builtin(i) => {
-                    matches!(kinds[i], Kind::CreditCard | Kind::Phone | Kind::Ssn)
-                }
-                _ => false,
-            });
-        }
+        raw
+    }
+
+    /// Phase 2: the rules' REGEX detectors' matches starting in the owned
+    /// part (searched from a little before it, like the built-ins).
+    fn custom_hits(&self, buf: &[u8], owned: StdRange<usize>, raw: &mut Vec<(Source, Hit)>) {
+        let lo = owned.start.saturating_sub(SCAN_MARGIN);
         for (i, re) in self.customs.iter().enumerate() {
             let mut pos = lo;
             while let Some(m) = re.find_at(buf, pos) {
@@ -368,15 +394,12 @@ impl Engine {
                 pos = m.end().max(m.start() + 1);
             }
         }
-        let src_key = |s: &Source| match *s {
-            Source::Builtin(i) => i,
-            Source::Custom(i) => 1000 + i,
-            Source::Nothing => usize::MAX,
-        };
-        raw.sort_by_key(|(src, h)| (h.start, h.end, src_key(src)));
-        raw.dedup_by(|a, b| {
-            a.1.start == b.1.start && a.1.end == b.1.end && src_key(&a.0) == src_key(&b.0)
-        });
+    }
+
+    /// Phase 3: each hit (in order) as a candidate of every detector spec
+    /// it belongs to, with its positions, context and the spec's context
+    /// and exclusion rules applied.
+    fn to_candidates(&self, buf: &[u8], base: Position, raw: Vec<(Source, Hit)>) -> Vec<Candidate> {
         let mut out = Vec::new();
         let mut cursor = (0usize, base);
         for (src, hit) in raw {
@@ -394,27 +417,9 @@ impl Engine {
             let after = &buf[hit.end..after_end.max(hit.end)];
             let finding = &buf[hit.start..hit.end];
             for (si, spec) in self.specs.iter().enumerate() {
-                let same = match (spec.source, src) {
-                    (Source::Builtin(a), Source::Builtin(b))
-                    | (Source::Custom(a), Source::Custom(b)) => a == b,
-                    _ => false,
+                let Some(conf) = spec_confidence(spec, src, hit, buf) else {
+                    continue;
                 };
-                if !same {
-                    continue;
-                }
-                let mut conf = hit.confidence;
-                for c in &spec.contexts {
-                    let lo = hit.start.saturating_sub(c.before);
-                    let hi = (hit.end + c.after).min(buf.len());
-                    if c.re.is_match(&buf[lo..hit.start]) || c.re.is_match(&buf[hit.end..hi]) {
-                        if let Some(f) = c.fixed {
-                            conf = f;
-                        }
-                    }
-                }
-                if conf < spec.min_conf || spec.exclusions.iter().any(|x| x.excludes(finding)) {
-                    continue;
-                }
                 let text = String::from_utf8_lossy(finding).into_owned();
                 let redacted = spec
                     .redaction
@@ -513,6 +518,34 @@ impl Engine {
         }
         merged.into_values().collect()
     }
+}
+
+/// The confidence `spec` gives a hit from `src`: `None` when the hit is
+/// not the spec's detector, falls below its minimum confidence after its
+/// context rules, or is excluded.
+fn spec_confidence(spec: &Spec, src: Source, hit: Hit, buf: &[u8]) -> Option<Confidence> {
+    let same = match (spec.source, src) {
+        (Source::Builtin(a), Source::Builtin(b)) | (Source::Custom(a), Source::Custom(b)) => a == b,
+        _ => false,
+    };
+    if !same {
+        return None;
+    }
+    let mut conf = hit.confidence;
+    for c in &spec.contexts {
+        let lo = hit.start.saturating_sub(c.before);
+        let hi = (hit.end + c.after).min(buf.len());
+        if c.re.is_match(&buf[lo..hit.start]) || c.re.is_match(&buf[hit.end..hi]) {
+            if let Some(f) = c.fixed {
+                conf = f;
+            }
+        }
+    }
+    let finding = &buf[hit.start..hit.end];
+    if conf < spec.min_conf || spec.exclusions.iter().any(|x| x.excludes(finding)) {
+        return None;
+    }
+    Some(conf)
 }
 
 #[cfg(test)]
