@@ -91,6 +91,10 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| bad("too large".into()))
 }
 
+/// The longest duration accepted (about 31.7 years): any deadline it sets
+/// is far inside what `Instant` can represent.
+pub const MAX_DURATION_SECS: u64 = 1_000_000_000;
+
 /// The unit of a bare number in a duration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bare {
@@ -113,9 +117,11 @@ pub fn parse_duration(s: &str, bare: Bare) -> Result<Duration, String> {
         "d" => 86_400 * SEC,
         _ => return Err(bad(format!("unknown unit {suffix:?} (ms, s, m, h, d)"))),
     };
-    let nanos = n.times(unit).ok_or_else(|| bad("too large".into()))?;
-    let secs = u64::try_from(nanos / SEC).map_err(|_| bad("too large".into()))?;
-    Ok(Duration::new(secs, (nanos % SEC) as u32))
+    let nanos = n
+        .times(unit)
+        .filter(|&n| n <= u128::from(MAX_DURATION_SECS) * SEC)
+        .ok_or_else(|| bad("longer than 31 years".into()))?;
+    Ok(Duration::new((nanos / SEC) as u64, (nanos % SEC) as u32))
 }
 
 /// Clap value parser: a size in bytes.
@@ -226,8 +232,8 @@ mod tests {
             assert_eq!(parse_duration(s, bare), Ok(want), "{s}");
         }
         assert_eq!(
-            parse_duration("18446744073709551615", Bare::Seconds),
-            Ok(Duration::from_secs(u64::MAX))
+            parse_duration("1000000000", Bare::Seconds),
+            Ok(Duration::from_secs(MAX_DURATION_SECS))
         );
     }
 
@@ -240,8 +246,10 @@ mod tests {
             ("s", "does not start with a number"),
             ("-1s", "negative"),
             ("1.0000000001s", "more than 9 decimals"),
-            ("18446744073709551616", "too large"),
-            ("999999999999999999999d", "too large"),
+            ("1000000001", "longer than 31 years"),
+            ("18446744073709551616", "longer than 31 years"),
+            ("999999999999999999999d", "longer than 31 years"),
+            ("9999999999999999999999999999999999999999999", "too large"),
         ] {
             let e = parse_duration(s, Bare::Seconds).unwrap_err();
             assert!(e.contains(why), "{s}: {e}");

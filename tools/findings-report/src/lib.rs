@@ -84,7 +84,8 @@ pub struct Args {
 
 /// Process entry point.
 pub fn main() -> std::process::ExitCode {
-    dlp_core::run_main("findings-report", || run(Args::parse()))
+    let args: Args = dlp_core::cli::parse("findings-report", command());
+    dlp_core::run_main("findings-report", || run(args))
 }
 
 /// Reads every source and writes the page to stdout.
