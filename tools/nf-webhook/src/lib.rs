@@ -25,7 +25,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use clap::Parser;
 use dlp_core::spool::Spool;
 use dlp_core::ExitCode;
 
@@ -68,7 +67,7 @@ Examples:
   curl -s localhost:8000/ping";
 
 /// Command line.
-#[derive(Debug, Parser)]
+#[derive(Debug, clap::Parser)]
 #[command(name = TOOL, version, about = "Verified, durable receiver for Nightfall scan-result webhooks", long_about = LONG_ABOUT)]
 pub struct Args {
     /// Address to listen on.
@@ -77,14 +76,14 @@ pub struct Args {
     /// Spool directory for accepted results [default: $XDG_STATE_HOME/dlp-pipes/nf-webhook].
     #[arg(long, value_name = "DIR")]
     pub spool: Option<PathBuf>,
-    /// Oldest accepted X-Nightfall-Timestamp, in seconds before now.
-    #[arg(long, value_name = "SECS", default_value_t = 300)]
-    pub tolerance: u64,
-    /// Largest accepted request body in bytes (larger gets 413).
-    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
+    /// Oldest accepted X-Nightfall-Timestamp before now (DURATION, e.g. 30s, 5m; bare number: seconds).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = dlp_core::units::secs)]
+    pub tolerance: std::time::Duration,
+    /// Largest accepted request body; larger gets 413 (SIZE, e.g. 64K, 500M, 1G; bare number: bytes).
+    #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = dlp_core::units::size_usize)]
     pub max_body: usize,
-    /// Largest findings document fetched, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024 * 1024)]
+    /// Largest findings document fetched (SIZE, e.g. 64K, 500M, 1G; bare number: bytes).
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = dlp_core::units::size)]
     pub max_findings_bytes: u64,
     /// Event-loop threads serving connections.
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=256))]
@@ -92,46 +91,36 @@ pub struct Args {
     /// Most open connections; at the cap the idlest one is closed for a new one.
     #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
-    /// Time a client has from connecting to the end of its request head, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
-    pub head_timeout: u64,
-    /// Time a client has from the end of the head to the end of the body, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
-    pub body_timeout: u64,
+    /// Time a client has from connecting to the end of its request head (DURATION, e.g. 30s, 5m; bare number: seconds).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = dlp_core::units::secs_nonzero)]
+    pub head_timeout: std::time::Duration,
+    /// Time a client has from the end of the head to the end of the body (DURATION, e.g. 30s, 5m; bare number: seconds).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = dlp_core::units::secs_nonzero)]
+    pub body_timeout: std::time::Duration,
     /// Rejected requests logged in full per source address and interval (the rest are counted).
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub log_burst: u32,
-    /// Interval of the rejection summary lines, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
-    pub log_interval: u64,
+    /// Interval of the rejection summary lines (DURATION, e.g. 30s, 5m; bare number: seconds).
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = dlp_core::units::secs_nonzero)]
+    pub log_interval: std::time::Duration,
     /// Findings fetch workers.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub workers: u16,
-    /// Time limit for one findings fetch attempt, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    pub fetch_timeout: u64,
+    /// Time limit for one findings fetch attempt (DURATION, e.g. 30s, 5m; bare number: seconds).
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = dlp_core::units::secs)]
+    pub fetch_timeout: std::time::Duration,
     /// Signatures remembered for replay detection (when full, new results get 503).
     #[arg(long, value_name = "N", default_value_t = 65_536)]
     pub replay_cache: usize,
-    /// On SIGTERM/SIGINT, how long requests and fetches in progress may take to finish, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
-    pub drain_timeout: u64,
-    /// Test hook: one spool writer, which waits (up to 10 s) for this many
-    /// results before a write.
-    #[arg(long, value_name = "N", default_value_t = 1, hide = true)]
+    /// On SIGTERM/SIGINT, how long requests and fetches in progress may take to finish (DURATION, e.g. 30s, 5m; bare number: seconds).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = dlp_core::units::secs)]
+    pub drain_timeout: std::time::Duration,
+    /// Test hook of debug builds (the integration tests run those): one
+    /// spool writer, which waits (up to 10 s) for this many results before
+    /// a write. A release build has no such flag (clap refuses it, exit 2).
+    #[cfg_attr(debug_assertions, arg(long, value_name = "N", default_value_t = 1, hide = true))]
+    #[cfg_attr(not(debug_assertions), arg(skip = 1usize))]
     pub commit_min_batch: usize,
-}
-
-/// The hidden `--commit-min-batch` test hook takes effect in debug builds
-/// only (the integration tests run those); a release build refuses it.
-fn commit_min_batch(args: &Args) -> anyhow::Result<usize> {
-    if cfg!(debug_assertions) {
-        Ok(args.commit_min_batch.max(1))
-    } else if args.commit_min_batch > 1 {
-        bail!("--commit-min-batch is a test hook of debug builds")
-    } else {
-        Ok(1)
-    }
 }
 
 /// Most results written to the spool with one fsync.
@@ -222,7 +211,8 @@ pub fn command() -> clap::Command {
 
 /// Entry point for the binary.
 pub fn main() -> std::process::ExitCode {
-    dlp_core::run_main(TOOL, || run(Args::parse()))
+    let args: Args = dlp_core::cli::parse(TOOL, command());
+    dlp_core::run_main(TOOL, || run(args))
 }
 
 fn signing_secret() -> anyhow::Result<Vec<u8>> {
@@ -264,7 +254,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let ctx = Arc::new(Ctx {
         verifier: verify::Verifier::new(
             secret,
-            args.tolerance,
+            args.tolerance.as_secs(),
             FUTURE_SKEW_SECS,
             args.replay_cache,
         ),
@@ -274,11 +264,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         jobs: tx,
         out: output::Output::stdout(),
         fetcher: fetch::Fetcher::new(
-            Duration::from_secs(args.fetch_timeout.max(1)),
+            args.fetch_timeout.max(Duration::from_secs(1)),
             args.max_findings_bytes,
         ),
         max_body: args.max_body,
-        rejects: rejectlog::RejectLog::new(args.log_burst, Duration::from_secs(args.log_interval)),
+        rejects: rejectlog::RejectLog::new(args.log_burst, args.log_interval),
         stop: AtomicBool::new(false),
         drain: AtomicBool::new(false),
         fatal: Mutex::new(None),
@@ -314,7 +304,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let lim = commit::Limits {
         max_items: COMMIT_MAX_ITEMS,
         max_bytes: COMMIT_MAX_BYTES,
-        min_items: commit_min_batch(&args)?,
+        min_items: args.commit_min_batch.max(1),
     };
     // The test hook needs one committer, or another would take part of
     // the batch it waits for.
@@ -333,8 +323,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         listener,
         httpd::Config {
             max_connections: args.max_connections as usize,
-            head_timeout: Duration::from_secs(args.head_timeout),
-            body_timeout: Duration::from_secs(args.body_timeout),
+            head_timeout: args.head_timeout,
+            body_timeout: args.body_timeout,
             memory_budget: MEMORY_BUDGET.max(args.max_body.saturating_mul(4)),
             threads: usize::from(args.threads),
         },
@@ -358,7 +348,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // One deadline for the whole shutdown: stop accepting, close idle
     // connections now, let requests in hand (and then fetches in hand)
     // finish until it, and leave the rest in the spool.
-    let deadline = Instant::now() + Duration::from_secs(args.drain_timeout);
+    let deadline = Instant::now() + args.drain_timeout;
     ctx.stop.store(true, Ordering::SeqCst);
     let cut = server.shutdown(deadline);
     if cut > 0 {
@@ -368,7 +358,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if let Some(line) = ctx
         .rejects
-        .tick(Instant::now() + Duration::from_secs(args.log_interval))
+        .tick(Instant::now() + args.log_interval)
     {
         ctx.log(&line);
     }
@@ -406,4 +396,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     closed?;
     Ok(ExitCode::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The `--commit-min-batch` test hook exists in debug builds only
+    /// (`cargo test --release -p nf-webhook` checks the release side).
+    #[test]
+    fn commit_min_batch_is_a_flag_of_debug_builds_only() {
+        let mut cmd = super::command();
+        let got = dlp_core::cli::try_parse_from::<super::Args>(
+            &mut cmd,
+            ["nf-webhook", "--commit-min-batch", "3"],
+        );
+        if cfg!(debug_assertions) {
+            assert_eq!(got.unwrap().commit_min_batch, 3);
+        } else {
+            let e = got.unwrap_err();
+            assert_eq!(e.kind(), clap::error::ErrorKind::UnknownArgument, "{e}");
+            assert_eq!(e.exit_code(), 2);
+        }
+        let defaults: super::Args =
+            dlp_core::cli::try_parse_from(&mut cmd, ["nf-webhook"]).unwrap();
+        assert_eq!(defaults.commit_min_batch, 1);
+    }
 }
