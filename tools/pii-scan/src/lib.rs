@@ -35,7 +35,9 @@ scans the file each created, modified, moved or closed event is about;
 deleted events, directories, FIFOs, devices, vanished and unreadable files
 are skipped with a line on stderr (routine skips, such as directories and
 deleted files, only with -v). With PATHs, scans those files and
-directories recursively (progress on stderr when it is a terminal).
+directories recursively (progress on stderr when it is a terminal); with
+--files-from FILE, those listed in FILE (- for stdin), one per line or,
+with -0, NUL-separated.
 
 With --state FILE, each finding is reported once: a file whose content did
 not change since its last scan is not scanned again; a changed file yields
@@ -85,6 +87,7 @@ goes on with the next file); 2 usage, configuration or fatal error.
 Examples:
   fswatch-json ~/Documents | pii-scan | findings-csv >> results.csv
   pii-scan ~/Downloads ~/Desktop > findings.ndjson
+  find /srv/share -name '*.csv' -print0 | pii-scan --files-from - -0 --max-size 500M
   pii-scan --detector ALL --min-confidence POSSIBLE notes.txt
   pii-scan --rules rules.json --context-bytes 20 -j 2 /srv/share
   fswatch-json --state base.state ~/Documents | pii-scan --state pii.state";
