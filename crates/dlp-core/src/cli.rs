@@ -196,7 +196,10 @@ mod tests {
             text.starts_with("t: error: unexpected argument '--initial-scna'"),
             "{text}"
         );
-        assert!(text.contains("similar argument exists: '--initial-scan'"), "{text}");
+        assert!(
+            text.contains("similar argument exists: '--initial-scan'"),
+            "{text}"
+        );
         assert!(text.contains("Usage: t"), "{text}");
         assert_eq!(e.exit_code(), 2);
     }
@@ -224,9 +227,15 @@ mod tests {
             .unwrap();
         assert_eq!(s, "one\ntwo\nthree\none\n");
         let missing = dir.join("missing");
-        let e = Inputs::open(&[a, missing.clone()]).err().unwrap().to_string();
+        let e = Inputs::open(&[a, missing.clone()])
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.starts_with(&format!("{}: ", missing.display())), "{e}");
-        let e = Inputs::open(std::slice::from_ref(&dir)).err().unwrap().to_string();
+        let e = Inputs::open(std::slice::from_ref(&dir))
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.ends_with("is a directory"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -83,7 +83,13 @@ pub struct Cli {
     #[arg(long)]
     pub dry_run: bool,
     /// Ignore findings below this confidence
-    #[arg(long, value_name = "LEVEL", default_value = "VERY_LIKELY", value_enum, ignore_case = true)]
+    #[arg(
+        long,
+        value_name = "LEVEL",
+        default_value = "VERY_LIKELY",
+        value_enum,
+        ignore_case = true
+    )]
     pub min_confidence: Confidence,
     /// Act only on findings of this detector (name or UUID; repeatable)
     #[arg(long, value_name = "NAME")]

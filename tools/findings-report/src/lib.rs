@@ -98,6 +98,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         args.files.clone()
     };
+    // Every FILE is checked before any is read (a typo fails at once).
+    for f in files.iter().filter(|f| !dlp_core::cli::is_stdin(f)) {
+        std::fs::File::open(f).with_context(|| f.display().to_string())?;
+    }
     for f in &files {
         if f.as_os_str() == "-" {
             names.push("stdin".to_owned());

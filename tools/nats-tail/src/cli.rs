@@ -122,7 +122,8 @@ impl Args {
                 bail!("--filter '{f}' is not a NATS subject (tokens separated by '.', '*' for one token, '>' at the end for the rest)");
             }
         }
-        if self.ack_wait < Duration::from_millis(100) || self.ack_wait > Duration::from_secs(86_400) {
+        if self.ack_wait < Duration::from_millis(100) || self.ack_wait > Duration::from_secs(86_400)
+        {
             bail!("--ack-wait must be between 100ms and 1d");
         }
         Ok(Config {

@@ -71,7 +71,13 @@ pub struct Cli {
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     pub detector: Vec<String>,
     /// Minimum confidence for --detector rules
-    #[arg(long, value_name = "LEVEL", default_value = "LIKELY", value_enum, ignore_case = true)]
+    #[arg(
+        long,
+        value_name = "LEVEL",
+        default_value = "LIKELY",
+        value_enum,
+        ignore_case = true
+    )]
     pub min_confidence: Confidence,
     /// Nightfall detectionRules JSON (the same file pii-scan --rules reads)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["detector", "policy_uuid"])]
@@ -120,9 +126,7 @@ fn policy(cli: &Cli) -> anyhow::Result<serde_json::Value> {
     )?;
     let rules = match (&cli.rules, cli.detector.is_empty()) {
         (Some(path), _) => detect::load_rules(path)?,
-        (None, false) => {
-            detect::shorthand_rules(&cli.detector, cli.min_confidence)?
-        }
+        (None, false) => detect::shorthand_rules(&cli.detector, cli.min_confidence)?,
         (None, true) => vec![detect::tutorial_rule()],
     };
     anyhow::ensure!(
@@ -344,6 +348,9 @@ pub fn main() -> std::process::ExitCode {
     let cli: Cli = dlp_core::cli::parse(TOOL, command());
     dlp_core::run_main(TOOL, || {
         let terminator = if cli.null { b'\0' } else { b'\n' };
-        run(&cli, dlp_core::cli::Inputs::open_with(&cli.files, terminator)?)
+        run(
+            &cli,
+            dlp_core::cli::Inputs::open_with(&cli.files, terminator)?,
+        )
     })
 }

@@ -118,7 +118,10 @@ pub struct Args {
     /// Test hook of debug builds (the integration tests run those): one
     /// spool writer, which waits (up to 10 s) for this many results before
     /// a write. A release build has no such flag (clap refuses it, exit 2).
-    #[cfg_attr(debug_assertions, arg(long, value_name = "N", default_value_t = 1, hide = true))]
+    #[cfg_attr(
+        debug_assertions,
+        arg(long, value_name = "N", default_value_t = 1, hide = true)
+    )]
     #[cfg_attr(not(debug_assertions), arg(skip = 1usize))]
     pub commit_min_batch: usize,
 }
@@ -356,10 +359,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "drain time-out: closed {cut} connection(s) with requests still in progress"
         ));
     }
-    if let Some(line) = ctx
-        .rejects
-        .tick(Instant::now() + args.log_interval)
-    {
+    if let Some(line) = ctx.rejects.tick(Instant::now() + args.log_interval) {
         ctx.log(&line);
     }
     // The handlers' senders are gone: the committer writes and answers

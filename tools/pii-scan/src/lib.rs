@@ -227,7 +227,12 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let result = match &cli.files_from {
         Some(list) => files_from(list, cli.null, &mut pool, &mut out, &mut state),
         None if cli.paths.is_empty() => events(cli, &mut pool, &mut out, &mut state),
-        None => paths(cli.paths.iter().cloned().map(Ok), &mut pool, &mut out, &mut state),
+        None => paths(
+            cli.paths.iter().cloned().map(Ok),
+            &mut pool,
+            &mut out,
+            &mut state,
+        ),
     };
     state.progress.finish();
     pool.close();
@@ -497,7 +502,9 @@ fn files_from<W: Write>(
                 return Some(Ok(PathBuf::from(std::ffi::OsStr::from_bytes(t))))
             }
             Ok(Some(Line::TooLong(n))) => {
-                return Some(Err(format!("--files-from: a path of {n} bytes is too long")))
+                return Some(Err(format!(
+                    "--files-from: a path of {n} bytes is too long"
+                )))
             }
             Ok(None) => return None,
             Err(e) => {
