@@ -497,7 +497,7 @@ fn files_from<W: Write>(
     let mut failed = None;
     let entries = std::iter::from_fn(|| loop {
         match reader.next_line() {
-            Ok(Some(Line::Text(t))) if t.is_empty() => continue,
+            Ok(Some(Line::Text([]))) => continue,
             Ok(Some(Line::Text(t))) => {
                 return Some(Ok(PathBuf::from(std::ffi::OsStr::from_bytes(t))))
             }
