@@ -400,8 +400,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 #[cfg(test)]
 mod tests {
-    /// The `--commit-min-batch` test hook exists in debug builds only
-    /// (`cargo test --release -p nf-webhook` checks the release side).
+    /// The `--commit-min-batch` test hook exists in debug builds only. The
+    /// release side is checked by `cargo test --release -p nf-webhook --lib`
+    /// or, without a release build, `cargo test -p nf-webhook --lib --config
+    /// 'profile.dev.package.nf-webhook.debug-assertions=false'`.
     #[test]
     fn commit_min_batch_is_a_flag_of_debug_builds_only() {
         let mut cmd = super::command();
