@@ -401,10 +401,7 @@ fn a_missing_file_operand_is_named_and_nothing_is_read() {
             .expect_code(2);
         assert_eq!(
             out.stderr_str().trim_end(),
-            format!(
-                "{tool}: {}: No such file or directory (os error 2)",
-                missing.display()
-            ),
+            format!("{tool}: {}: No such file or directory", missing.display()),
             "{tool}"
         );
         assert!(

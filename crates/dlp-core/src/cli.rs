@@ -138,8 +138,12 @@ pub fn is_stdin(p: &Path) -> bool {
     p.as_os_str() == "-"
 }
 
+/// `FILE: No such file or directory`, as cat says it (without Rust's
+/// "(os error 2)").
 fn with_path(p: &Path, e: io::Error) -> io::Error {
-    io::Error::new(e.kind(), format!("{}: {e}", p.display()))
+    let text = e.to_string();
+    let why = text.split(" (os error ").next().unwrap_or(&text);
+    io::Error::new(e.kind(), format!("{}: {why}", p.display()))
 }
 
 fn open(p: &Path) -> io::Result<File> {
@@ -231,7 +235,10 @@ mod tests {
             .err()
             .unwrap()
             .to_string();
-        assert!(e.starts_with(&format!("{}: ", missing.display())), "{e}");
+        assert_eq!(
+            e,
+            format!("{}: No such file or directory", missing.display())
+        );
         let e = Inputs::open(std::slice::from_ref(&dir))
             .err()
             .unwrap()

@@ -100,7 +100,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     // Every FILE is checked before any is read (a typo fails at once).
     for f in files.iter().filter(|f| !dlp_core::cli::is_stdin(f)) {
-        std::fs::File::open(f).with_context(|| f.display().to_string())?;
+        dlp_core::cli::Inputs::open(std::slice::from_ref(f))?;
     }
     for f in &files {
         if f.as_os_str() == "-" {
