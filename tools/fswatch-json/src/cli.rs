@@ -42,7 +42,7 @@ pub struct Args {
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
-    /// Poll at this interval instead of using kernel notifications: NFS, CIFS, FUSE (DURATION, e.g. 500ms, 2s; bare number: milliseconds).
+    /// Poll at this interval instead of using kernel notifications: NFS, CIFS, FUSE (e.g. 500ms, 2s; bare number: milliseconds).
     #[arg(long, value_name = "DURATION", value_parser = dlp_core::units::millis_nonzero)]
     pub poll: Option<std::time::Duration>,
 
@@ -63,7 +63,7 @@ pub struct Args {
     pub initial_scan: bool,
 
     /// Coalesce a burst of events on one path into one event (the last type) after this long without events;
-    /// an atomic save (temp file renamed over the target) becomes one `modified` (DURATION, e.g. 500ms, 2s; bare number: milliseconds).
+    /// an atomic save (temp file renamed over the target) becomes one `modified` (e.g. 500ms, 2s; bare number: milliseconds).
     #[arg(long, value_name = "DURATION", value_parser = dlp_core::units::millis_nonzero)]
     pub debounce: Option<std::time::Duration>,
 
@@ -80,7 +80,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
 
-    /// Time between periodic saves of --state; it is also saved on exit (DURATION, e.g. 30s, 5m; bare number: seconds).
+    /// Time between periodic saves of --state; it is also saved on exit (e.g. 30s, 5m; bare number: seconds).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = dlp_core::units::secs)]
     pub state_interval: std::time::Duration,
 

@@ -76,7 +76,7 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=5))]
     pub replicas: u8,
 
-    /// Duplicate window of a stream this tool creates (DURATION, e.g. 30s, 5m; bare number: seconds).
+    /// Duplicate window of a stream this tool creates (e.g. 30s, 5m; bare number: seconds).
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = dlp_core::units::secs)]
     pub duplicate_window: std::time::Duration,
 
@@ -92,15 +92,15 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub spool: Option<PathBuf>,
 
-    /// Time to wait for one acknowledgement (DURATION, e.g. 30s, 5m; bare number: seconds).
+    /// Time to wait for one acknowledgement (e.g. 30s, 5m; bare number: seconds).
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = dlp_core::units::secs)]
     pub timeout: std::time::Duration,
 
-    /// At end of input, how long to keep trying to deliver the spool (DURATION, e.g. 30s, 5m; bare number: seconds).
+    /// At end of input, how long to keep trying to deliver the spool (e.g. 30s, 5m; bare number: seconds).
     #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = dlp_core::units::secs)]
     pub max_retry_time: std::time::Duration,
 
-    /// After SIGINT/SIGTERM, how long to go on delivering the spool (DURATION, e.g. 30s, 5m; bare number: seconds).
+    /// After SIGINT/SIGTERM, how long to go on delivering the spool (e.g. 30s, 5m; bare number: seconds).
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = dlp_core::units::secs)]
     pub grace: std::time::Duration,
 

@@ -67,7 +67,7 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub batch: u32,
 
-    /// Time before an unacknowledged message is delivered again (DURATION, e.g. 30s, 5m; bare number: seconds).
+    /// Time before an unacknowledged message is delivered again (e.g. 30s, 5m; bare number: seconds).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = dlp_core::units::secs)]
     pub ack_wait: std::time::Duration,
 

@@ -54,10 +54,10 @@ pub struct Cli {
     /// Base URL that findingsURL links use (default: http://<listen address>)
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
-    /// chunkSize returned by POST /v3/upload (SIZE, e.g. 64K, 500M, 1G; bare number: bytes)
+    /// chunkSize returned by POST /v3/upload (e.g. 64K, 500M, 1G; bare number: bytes)
     #[arg(long, value_name = "SIZE", default_value = "10M", value_parser = dlp_core::units::size)]
     pub chunk_size: u64,
-    /// Largest fileSizeBytes accepted (SIZE, e.g. 64K, 500M, 1G; bare number: bytes)
+    /// Largest fileSizeBytes accepted (e.g. 64K, 500M, 1G; bare number: bytes)
     #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = dlp_core::units::size)]
     pub max_file_size: u64,
     /// Requests per second allowed per API key and endpoint (0: unlimited)
@@ -72,7 +72,7 @@ pub struct Cli {
     /// Answer every Nth API request with 500
     #[arg(long, value_name = "N")]
     pub inject_500_every: Option<u64>,
-    /// Retry-After sent with injected 429s, in whole seconds rounded up (DURATION, e.g. 30s, 5m; bare number: seconds)
+    /// Retry-After sent with injected 429s, in whole seconds rounded up (e.g. 30s, 5m; bare number: seconds)
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = dlp_core::units::secs)]
     pub retry_after: std::time::Duration,
     /// Detection rules (Nightfall JSON) used for scans that reference policy or rule UUIDs

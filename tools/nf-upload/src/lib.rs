@@ -85,10 +85,10 @@ pub struct Cli {
     /// Use a policy configured in Nightfall instead of inline rules
     #[arg(long, value_name = "UUID", conflicts_with = "detector")]
     pub policy_uuid: Option<String>,
-    /// Skip files larger than (SIZE, e.g. 64K, 500M, 1G; bare number: bytes)
+    /// Skip files larger than (e.g. 64K, 500M, 1G; bare number: bytes)
     #[arg(long, value_name = "SIZE", default_value = "512M", value_parser = dlp_core::units::size)]
     pub max_size: u64,
-    /// Upload identical (path, sha256) pairs only once within (0: off) (DURATION, e.g. 30s, 5m; bare number: seconds)
+    /// Upload identical (path, sha256) pairs only once within (0: off) (e.g. 30s, 5m; bare number: seconds)
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = dlp_core::units::secs)]
     pub dedupe_window: std::time::Duration,
     /// Files uploaded in parallel
@@ -103,7 +103,7 @@ pub struct Cli {
     /// Attempts per API request before the file is reported failed
     #[arg(long, value_name = "N", default_value_t = 6)]
     pub attempts: u32,
-    /// Time-out of one HTTP request (DURATION, e.g. 30s, 5m; bare number: seconds)
+    /// Time-out of one HTTP request (e.g. 30s, 5m; bare number: seconds)
     #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = dlp_core::units::secs)]
     pub timeout: std::time::Duration,
     /// Treat a malformed input line as fatal (exit 2)

@@ -76,13 +76,13 @@ pub struct Args {
     /// Spool directory for accepted results [default: $XDG_STATE_HOME/dlp-pipes/nf-webhook].
     #[arg(long, value_name = "DIR")]
     pub spool: Option<PathBuf>,
-    /// Oldest accepted X-Nightfall-Timestamp before now (DURATION, e.g. 30s, 5m; bare number: seconds).
+    /// Oldest accepted X-Nightfall-Timestamp before now (e.g. 30s, 5m; bare number: seconds).
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = dlp_core::units::secs)]
     pub tolerance: std::time::Duration,
-    /// Largest accepted request body; larger gets 413 (SIZE, e.g. 64K, 500M, 1G; bare number: bytes).
+    /// Largest accepted request body; larger gets 413 (e.g. 64K, 500M, 1G; bare number: bytes).
     #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = dlp_core::units::size_usize)]
     pub max_body: usize,
-    /// Largest findings document fetched (SIZE, e.g. 64K, 500M, 1G; bare number: bytes).
+    /// Largest findings document fetched (e.g. 64K, 500M, 1G; bare number: bytes).
     #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = dlp_core::units::size)]
     pub max_findings_bytes: u64,
     /// Event-loop threads serving connections.
@@ -91,28 +91,28 @@ pub struct Args {
     /// Most open connections; at the cap the idlest one is closed for a new one.
     #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
-    /// Time a client has from connecting to the end of its request head (DURATION, e.g. 30s, 5m; bare number: seconds).
+    /// Time a client has from connecting to the end of its request head (e.g. 30s, 5m; bare number: seconds).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = dlp_core::units::secs_nonzero)]
     pub head_timeout: std::time::Duration,
-    /// Time a client has from the end of the head to the end of the body (DURATION, e.g. 30s, 5m; bare number: seconds).
+    /// Time a client has from the end of the head to the end of the body (e.g. 30s, 5m; bare number: seconds).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = dlp_core::units::secs_nonzero)]
     pub body_timeout: std::time::Duration,
     /// Rejected requests logged in full per source address and interval (the rest are counted).
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub log_burst: u32,
-    /// Interval of the rejection summary lines (DURATION, e.g. 30s, 5m; bare number: seconds).
+    /// Interval of the rejection summary lines (e.g. 30s, 5m; bare number: seconds).
     #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = dlp_core::units::secs_nonzero)]
     pub log_interval: std::time::Duration,
     /// Findings fetch workers.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub workers: u16,
-    /// Time limit for one findings fetch attempt (DURATION, e.g. 30s, 5m; bare number: seconds).
+    /// Time limit for one findings fetch attempt (e.g. 30s, 5m; bare number: seconds).
     #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = dlp_core::units::secs)]
     pub fetch_timeout: std::time::Duration,
     /// Signatures remembered for replay detection (when full, new results get 503).
     #[arg(long, value_name = "N", default_value_t = 65_536)]
     pub replay_cache: usize,
-    /// On SIGTERM/SIGINT, how long requests and fetches in progress may take to finish (DURATION, e.g. 30s, 5m; bare number: seconds).
+    /// On SIGTERM/SIGINT, how long requests and fetches in progress may take to finish (e.g. 30s, 5m; bare number: seconds).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = dlp_core::units::secs)]
     pub drain_timeout: std::time::Duration,
     /// Test hook of debug builds (the integration tests run those): one

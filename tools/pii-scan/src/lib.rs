@@ -119,10 +119,10 @@ pub struct Cli {
     /// Bytes of context before and after each finding
     #[arg(long, value_name = "N", default_value_t = 40)]
     pub context_bytes: usize,
-    /// Skip files larger than this (SIZE: 500M, 2G, 64K; bare number = bytes)
+    /// Skip files larger than this (e.g. 500M, 2G, 64K; bare number: bytes)
     #[arg(long, value_name = "SIZE", value_parser = dlp_core::units::size)]
     pub max_size: Option<u64>,
-    /// Stop decompressing one file (across all its nested containers) after this much (SIZE)
+    /// Stop decompressing one file (across all its nested containers) after this much (e.g. 1G, 500M; bare number: bytes)
     #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = dlp_core::units::size)]
     pub max_decompressed: u64,
     /// Stop after this many archive members in one file (across all its nested containers)

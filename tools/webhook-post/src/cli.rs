@@ -109,7 +109,7 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub batch: u32,
 
-    /// Send a partial batch once its first record is this old (DURATION, e.g. 500ms, 2s; bare number: milliseconds).
+    /// Send a partial batch once its first record is this old (e.g. 500ms, 2s; bare number: milliseconds).
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = dlp_core::units::millis)]
     pub flush_after: std::time::Duration,
 
@@ -121,19 +121,19 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub spool: Option<PathBuf>,
 
-    /// At end of input, keep retrying for at most this long; the rest stays in the spool (DURATION, e.g. 30s, 5m; bare number: seconds).
+    /// At end of input, keep retrying for at most this long; the rest stays in the spool (e.g. 30s, 5m; bare number: seconds).
     #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = dlp_core::units::secs)]
     pub max_retry_time: std::time::Duration,
 
-    /// Longest wait between two retries (DURATION, e.g. 30s, 5m; bare number: seconds).
+    /// Longest wait between two retries (e.g. 30s, 5m; bare number: seconds).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = dlp_core::units::secs)]
     pub max_backoff: std::time::Duration,
 
-    /// On SIGINT/SIGTERM, let delivery go on for at most this long (DURATION, e.g. 30s, 5m; bare number: seconds).
+    /// On SIGINT/SIGTERM, let delivery go on for at most this long (e.g. 30s, 5m; bare number: seconds).
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = dlp_core::units::secs)]
     pub grace: std::time::Duration,
 
-    /// Overall time-out of one POST; connecting is limited to 10 s (DURATION, e.g. 30s, 5m; bare number: seconds).
+    /// Overall time-out of one POST; connecting is limited to 10 s (e.g. 30s, 5m; bare number: seconds).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = dlp_core::units::secs)]
     pub timeout: std::time::Duration,
 
@@ -153,7 +153,7 @@ pub struct Args {
     #[arg(long, value_name = "PREFIX", default_value = "X-Webhook")]
     pub signature_header_prefix: String,
 
-    /// Move a batch still failing this long after it was spooled to <spool>/dead-letter (DURATION, e.g. 30s, 5m; bare number: seconds).
+    /// Move a batch still failing this long after it was spooled to <spool>/dead-letter (e.g. 30s, 5m; bare number: seconds).
     #[arg(long, value_name = "DURATION", default_value = "1d", value_parser = dlp_core::units::secs)]
     pub dead_letter_after: std::time::Duration,
 
