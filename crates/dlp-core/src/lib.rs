@@ -9,6 +9,7 @@
 //! durable spool directory, retry back-off).
 
 pub mod backoff;
+pub mod cli;
 pub mod exit;
 pub mod finding_state;
 pub mod hash;
@@ -23,6 +24,7 @@ pub mod signals;
 pub mod signature;
 pub mod spool;
 pub mod time;
+pub mod units;
 
 pub use exit::{run_main, ExitCode};
 pub use ndjson::{for_each_line, LineReader, LoopOptions, Reject};

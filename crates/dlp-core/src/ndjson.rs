@@ -30,6 +30,7 @@ pub struct LineReader<R> {
     buf: Vec<u8>,
     line_no: u64,
     max_line: usize,
+    terminator: u8,
 }
 
 impl<R: Read> LineReader<R> {
@@ -45,7 +46,15 @@ impl<R: Read> LineReader<R> {
             buf: Vec::new(),
             line_no: 0,
             max_line,
+            terminator: b'\n',
         }
+    }
+
+    /// Lines end with `terminator` instead of `\n` (`b'\0'` for the path
+    /// lists of `-0/--null`; such a line keeps a trailing `\r`).
+    pub fn with_terminator(mut self, terminator: u8) -> Self {
+        self.terminator = terminator;
+        self
     }
 
     /// Number of the line last returned (1-based).
@@ -75,7 +84,7 @@ impl<R: Read> LineReader<R> {
                 }
                 break;
             }
-            let (take, done) = match memchr::memchr(b'\n', chunk) {
+            let (take, done) = match memchr::memchr(self.terminator, chunk) {
                 Some(i) => (i + 1, true),
                 None => (chunk.len(), false),
             };
@@ -96,7 +105,7 @@ impl<R: Read> LineReader<R> {
         if too_long {
             return Ok(Some(Line::TooLong(total)));
         }
-        if self.buf.last() == Some(&b'\r') {
+        if self.terminator == b'\n' && self.buf.last() == Some(&b'\r') {
             self.buf.pop();
         }
         Ok(Some(Line::Text(&self.buf)))
@@ -193,6 +202,16 @@ mod tests {
         assert_eq!(lines(b"a\nbb\r\nccc", 100), ["a", "bb", "ccc"]);
         assert_eq!(lines(b"", 100), Vec::<String>::new());
         assert_eq!(lines(b"\n", 100), [""]);
+    }
+
+    #[test]
+    fn nul_terminated_records_keep_newlines() {
+        let mut r = LineReader::new(&b"a\nb\r\0c\0"[..]).with_terminator(0);
+        let mut v = Vec::new();
+        while let Some(Line::Text(t)) = r.next_line().unwrap() {
+            v.push(t.to_vec());
+        }
+        assert_eq!(v, [b"a\nb\r".to_vec(), b"c".to_vec()]);
     }
 
     #[test]

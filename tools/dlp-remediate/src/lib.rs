@@ -61,6 +61,9 @@ Examples:
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// NDJSON Finding files to read, in order (- or none: stdin)
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     /// Move files with findings into this vault directory (created with mode 0700)
     #[arg(long, value_name = "DIR", global = true)]
     pub quarantine: Option<PathBuf>,
@@ -80,7 +83,13 @@ pub struct Cli {
     #[arg(long)]
     pub dry_run: bool,
     /// Ignore findings below this confidence
-    #[arg(long, value_name = "LEVEL", default_value = "VERY_LIKELY", value_parser = parse_confidence)]
+    #[arg(
+        long,
+        value_name = "LEVEL",
+        default_value = "VERY_LIKELY",
+        value_enum,
+        ignore_case = true
+    )]
     pub min_confidence: Confidence,
     /// Act only on findings of this detector (name or UUID; repeatable)
     #[arg(long, value_name = "NAME")]
@@ -114,12 +123,6 @@ pub enum Command {
         summary: String,
         body: String,
     },
-}
-
-fn parse_confidence(s: &str) -> Result<Confidence, String> {
-    Confidence::parse(s).ok_or_else(|| {
-        format!("unknown confidence {s:?} (VERY_UNLIKELY, UNLIKELY, POSSIBLE, LIKELY, VERY_LIKELY)")
-    })
 }
 
 /// What to do with a file that qualifies.
@@ -286,7 +289,7 @@ pub fn command() -> clap::Command {
 
 /// Entry point of the `dlp-remediate` binary.
 pub fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = dlp_core::cli::parse(TOOL, command());
     dlp_core::run_main(TOOL, || {
         dlp_core::signals::install()?;
         match &cli.command {
@@ -302,7 +305,11 @@ pub fn main() -> std::process::ExitCode {
                 Ok(()) => Ok(ExitCode::Ok),
                 Err(e) => bail!("{e}"),
             },
-            None => run(&cli, io::stdin().lock(), io::stdout().lock()),
+            None => run(
+                &cli,
+                dlp_core::cli::Inputs::open(&cli.files)?,
+                io::stdout().lock(),
+            ),
         }
     })
 }

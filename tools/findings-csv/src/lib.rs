@@ -78,6 +78,9 @@ impl Cli {
 #[derive(Debug, Parser)]
 #[command(name = TOOL, version, about = "Turn Finding records into spreadsheet-safe CSV rows", long_about = LONG_ABOUT)]
 pub struct Cli {
+    /// NDJSON files to read, in order (- or none: stdin)
+    #[arg(value_name = "FILE")]
+    pub files: Vec<std::path::PathBuf>,
     /// Comma-separated columns to write, in order
     #[arg(long, value_name = "LIST", default_value = DEFAULT_COLUMNS)]
     pub columns: String,
@@ -258,17 +261,18 @@ pub fn command() -> clap::Command {
 
 /// Entry point of the `findings-csv` binary.
 pub fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = dlp_core::cli::parse(TOOL, command());
     dlp_core::run_main(TOOL, || {
         dlp_core::signals::install()?;
+        let input = dlp_core::cli::Inputs::open(&cli.files)?;
         let header = match cli.header {
             HeaderMode::Always => true,
             HeaderMode::Never => false,
             HeaderMode::Auto => auto_header_wanted(),
         };
         match dlp_core::par::default_jobs() {
-            1 => run(&cli, io::stdin().lock(), io::stdout().lock(), header),
-            jobs => run_parallel(&cli, io::stdin(), io::stdout().lock(), header, jobs),
+            1 => run(&cli, input, io::stdout().lock(), header),
+            jobs => run_parallel(&cli, input, io::stdout().lock(), header, jobs),
         }
     })
 }

@@ -84,7 +84,8 @@ pub struct Args {
 
 /// Process entry point.
 pub fn main() -> std::process::ExitCode {
-    dlp_core::run_main("findings-report", || run(Args::parse()))
+    let args: Args = dlp_core::cli::parse("findings-report", command());
+    dlp_core::run_main("findings-report", || run(args))
 }
 
 /// Reads every source and writes the page to stdout.
@@ -97,6 +98,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         args.files.clone()
     };
+    // Every FILE is checked before any is read (a typo fails at once).
+    for f in files.iter().filter(|f| !dlp_core::cli::is_stdin(f)) {
+        dlp_core::cli::Inputs::open(std::slice::from_ref(f))?;
+    }
     for f in &files {
         if f.as_os_str() == "-" {
             names.push("stdin".to_owned());

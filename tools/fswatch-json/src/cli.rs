@@ -42,9 +42,9 @@ pub struct Args {
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
-    /// Poll every MS milliseconds instead of using kernel notifications (NFS, CIFS, FUSE).
-    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
-    pub poll: Option<u64>,
+    /// Poll at this interval instead of using kernel notifications: NFS, CIFS, FUSE (e.g. 500ms, 2s; bare number: milliseconds).
+    #[arg(long, value_name = "DURATION", value_parser = dlp_core::units::millis_nonzero)]
+    pub poll: Option<std::time::Duration>,
 
     /// Watch only the given directories, not their subdirectories.
     #[arg(long)]
@@ -62,10 +62,10 @@ pub struct Args {
     #[arg(long)]
     pub initial_scan: bool,
 
-    /// Coalesce a burst of events on one path into one event (the last type) after MS quiet ms;
-    /// an atomic save (temp file renamed over the target) becomes one `modified`.
-    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
-    pub debounce: Option<u64>,
+    /// Coalesce a burst of events on one path into one event (the last type) after this long without events;
+    /// an atomic save (temp file renamed over the target) becomes one `modified` (e.g. 500ms, 2s; bare number: milliseconds).
+    #[arg(long, value_name = "DURATION", value_parser = dlp_core::units::millis_nonzero)]
+    pub debounce: Option<std::time::Duration>,
 
     /// Add size, mtime, mode and uid to events.
     #[arg(long)]
@@ -80,9 +80,9 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
 
-    /// Seconds between periodic saves of --state (it is also saved on exit).
-    #[arg(long, value_name = "SECS", default_value_t = 30)]
-    pub state_interval: u64,
+    /// Time between periodic saves of --state; it is also saved on exit (e.g. 30s, 5m; bare number: seconds).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = dlp_core::units::secs)]
+    pub state_interval: std::time::Duration,
 
     /// Drop modified/closed events whose content hash did not change. Implies --hash.
     #[arg(long)]
@@ -133,16 +133,16 @@ impl Args {
             .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(Config {
             paths,
-            poll: self.poll.map(Duration::from_millis),
+            poll: self.poll,
             recursive: !self.no_recursive,
             access: self.access,
             exclude,
             initial_scan: self.initial_scan,
-            debounce: self.debounce.map(Duration::from_millis),
+            debounce: self.debounce,
             stat: self.stat,
             hash: self.hash || self.only_content_changes || self.state.is_some(),
             state: self.state,
-            state_interval: Duration::from_secs(self.state_interval.max(1)),
+            state_interval: self.state_interval.max(Duration::from_secs(1)),
             only_content_changes: self.only_content_changes,
             mounts: self.mounts,
             mount_roots: if self.mount_root.is_empty() {

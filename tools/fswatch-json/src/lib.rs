@@ -26,7 +26,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use clap::Parser;
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 use dlp_core::exit::ExitCode;
 use dlp_core::output::RecordWriter;
@@ -116,7 +115,7 @@ pub fn command() -> clap::Command {
 
 /// Entry point for the binary.
 pub fn main() -> std::process::ExitCode {
-    let args = cli::Args::parse();
+    let args: cli::Args = dlp_core::cli::parse("fswatch-json", command());
     dlp_core::exit::run_main("fswatch-json", || run(args))
 }
 

@@ -57,6 +57,10 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(name = "nats-post", version, about = "Publish NDJSON records to a NATS JetStream stream, acknowledged, deduplicated, with a durable spool", long_about = LONG_ABOUT)]
 pub struct Args {
+    /// NDJSON files to read, in order (- or none: stdin).
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
     #[command(flatten)]
     pub connect: ConnectArgs,
 
@@ -72,9 +76,9 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=5))]
     pub replicas: u8,
 
-    /// Duplicate window of a stream this tool creates, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 120)]
-    pub duplicate_window: u64,
+    /// Duplicate window of a stream this tool creates (e.g. 30s, 5m; bare number: seconds).
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = dlp_core::units::secs)]
+    pub duplicate_window: std::time::Duration,
 
     /// Host name for records without a `host` field [default: this machine's].
     #[arg(long, value_name = "NAME")]
@@ -88,17 +92,17 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub spool: Option<PathBuf>,
 
-    /// Time to wait for one acknowledgement, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
-    pub timeout: f64,
+    /// Time to wait for one acknowledgement (e.g. 30s, 5m; bare number: seconds).
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = dlp_core::units::secs)]
+    pub timeout: std::time::Duration,
 
-    /// At end of input, how long to keep trying to deliver the spool, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
-    pub max_retry_time: f64,
+    /// At end of input, how long to keep trying to deliver the spool (e.g. 30s, 5m; bare number: seconds).
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = dlp_core::units::secs)]
+    pub max_retry_time: std::time::Duration,
 
-    /// After SIGINT/SIGTERM, how long to go on delivering the spool, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
-    pub grace: f64,
+    /// After SIGINT/SIGTERM, how long to go on delivering the spool (e.g. 30s, 5m; bare number: seconds).
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = dlp_core::units::secs)]
+    pub grace: std::time::Duration,
 
     /// Make a malformed input line fatal (exit 2) instead of skipping it.
     #[arg(long)]
@@ -122,11 +126,11 @@ pub struct Config {
     pub strict: bool,
 }
 
-fn secs(name: &str, v: f64) -> anyhow::Result<Duration> {
-    if !v.is_finite() || !(0.0..=1e7).contains(&v) {
-        bail!("--{name} must be a number of seconds between 0 and 10000000");
+fn secs(name: &str, v: Duration) -> anyhow::Result<Duration> {
+    if v > Duration::from_secs(10_000_000) {
+        bail!("--{name} must be at most 10000000s (115 days)");
     }
-    Ok(Duration::from_secs_f64(v))
+    Ok(v)
 }
 
 /// A valid stream name: letters, digits, `-` and `_`.
@@ -167,7 +171,7 @@ impl Args {
             stream: self.stream,
             template,
             replicas: self.replicas as usize,
-            duplicate_window: Duration::from_secs(self.duplicate_window),
+            duplicate_window: self.duplicate_window,
             host,
             batch: self.batch as usize,
             spool,

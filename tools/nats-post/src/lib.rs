@@ -21,7 +21,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use clap::Parser;
 use dlp_core::backoff::Backoff;
 use dlp_core::spool::Spool;
 use dlp_core::{signals, ExitCode, RecordWriter};
@@ -40,9 +39,11 @@ pub fn command() -> clap::Command {
 
 /// Process entry point.
 pub fn main() -> std::process::ExitCode {
+    let args: cli::Args = dlp_core::cli::parse("nats-post", command());
     dlp_core::run_main("nats-post", || {
-        let cfg = cli::Args::parse().into_config(|k| std::env::var(k).ok())?;
-        run(cfg, std::io::stdin())
+        let input = dlp_core::cli::Inputs::open(&args.files)?;
+        let cfg = args.into_config(|k| std::env::var(k).ok())?;
+        run(cfg, input)
     })
 }
 

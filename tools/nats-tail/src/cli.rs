@@ -67,9 +67,9 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub batch: u32,
 
-    /// Seconds before an unacknowledged message is delivered again.
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
-    pub ack_wait: f64,
+    /// Time before an unacknowledged message is delivered again (e.g. 30s, 5m; bare number: seconds).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = dlp_core::units::secs)]
+    pub ack_wait: std::time::Duration,
 
     /// Most messages delivered and not yet acknowledged, for all instances.
     #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
@@ -122,8 +122,9 @@ impl Args {
                 bail!("--filter '{f}' is not a NATS subject (tokens separated by '.', '*' for one token, '>' at the end for the rest)");
             }
         }
-        if !self.ack_wait.is_finite() || self.ack_wait < 0.1 || self.ack_wait > 86_400.0 {
-            bail!("--ack-wait must be between 0.1 and 86400 seconds");
+        if self.ack_wait < Duration::from_millis(100) || self.ack_wait > Duration::from_secs(86_400)
+        {
+            bail!("--ack-wait must be between 100ms and 1d");
         }
         Ok(Config {
             conn,
@@ -133,7 +134,7 @@ impl Args {
             from_beginning: self.from_beginning,
             exit_at_end: self.exit_at_end,
             batch: self.batch as usize,
-            ack_wait: Duration::from_secs_f64(self.ack_wait),
+            ack_wait: self.ack_wait,
             max_ack_pending: self.max_ack_pending as i64,
         })
     }

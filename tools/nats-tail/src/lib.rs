@@ -18,7 +18,6 @@ use async_nats::jetstream::consumer::pull::{self, Config as ConsumerConfig};
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy};
 use async_nats::jetstream::message::AckKind;
 use async_nats::jetstream::Message;
-use clap::Parser;
 use dlp_core::backoff::Backoff;
 use dlp_core::{signals, ExitCode};
 use dlp_nats::async_nats;
@@ -42,8 +41,9 @@ fn end_patience(ack_wait: Duration) -> Duration {
 
 /// Process entry point.
 pub fn main() -> std::process::ExitCode {
+    let args: cli::Args = dlp_core::cli::parse("nats-tail", command());
     dlp_core::run_main("nats-tail", || {
-        let cfg = cli::Args::parse().into_config(|k| std::env::var(k).ok())?;
+        let cfg = args.into_config(|k| std::env::var(k).ok())?;
         run(cfg)
     })
 }

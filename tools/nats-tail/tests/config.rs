@@ -15,7 +15,11 @@ fn bad_settings_are_refused_up_front() {
         ),
         (
             vec!["--ack-wait", "0"],
-            "--ack-wait must be between 0.1 and 86400 seconds",
+            "--ack-wait must be between 100ms and 1d",
+        ),
+        (
+            vec!["--ack-wait", "25h"],
+            "--ack-wait must be between 100ms and 1d",
         ),
         (vec!["--filter", "dlp..x"], "is not a NATS subject"),
     ] {

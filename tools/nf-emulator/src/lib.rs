@@ -54,11 +54,11 @@ pub struct Cli {
     /// Base URL that findingsURL links use (default: http://<listen address>)
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
-    /// chunkSize returned by POST /v3/upload
-    #[arg(long, default_value_t = 10 * 1024 * 1024, value_name = "BYTES")]
+    /// chunkSize returned by POST /v3/upload (e.g. 64K, 500M, 1G; bare number: bytes)
+    #[arg(long, value_name = "SIZE", default_value = "10M", value_parser = dlp_core::units::size)]
     pub chunk_size: u64,
-    /// Largest fileSizeBytes accepted
-    #[arg(long, default_value_t = 2 * 1024 * 1024 * 1024, value_name = "BYTES")]
+    /// Largest fileSizeBytes accepted (e.g. 64K, 500M, 1G; bare number: bytes)
+    #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = dlp_core::units::size)]
     pub max_file_size: u64,
     /// Requests per second allowed per API key and endpoint (0: unlimited)
     #[arg(long, default_value_t = 10.0, value_name = "N")]
@@ -72,9 +72,9 @@ pub struct Cli {
     /// Answer every Nth API request with 500
     #[arg(long, value_name = "N")]
     pub inject_500_every: Option<u64>,
-    /// Retry-After seconds sent with injected 429s
-    #[arg(long, default_value_t = 1, value_name = "SECS")]
-    pub retry_after: u64,
+    /// Retry-After sent with injected 429s, in whole seconds rounded up (e.g. 30s, 5m; bare number: seconds)
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = dlp_core::units::secs)]
+    pub retry_after: std::time::Duration,
     /// Detection rules (Nightfall JSON) used for scans that reference policy or rule UUIDs
     #[arg(long, value_name = "FILE")]
     pub uuid_rules: Option<PathBuf>,
@@ -210,7 +210,7 @@ pub fn command() -> clap::Command {
 
 /// Entry point of the `nf-emulator` binary.
 pub fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = dlp_core::cli::parse(TOOL, command());
     dlp_core::run_main(TOOL, || run(cli))
 }
 

@@ -43,7 +43,7 @@ impl Limits {
             burst: cli.burst.max(1.0),
             every_429: cli.inject_429_every.filter(|&n| n > 0),
             every_500: cli.inject_500_every.filter(|&n| n > 0),
-            retry_after: cli.retry_after,
+            retry_after: cli.retry_after.as_secs() + u64::from(cli.retry_after.subsec_nanos() > 0),
             count: AtomicU64::new(0),
             buckets: Mutex::default(),
         }

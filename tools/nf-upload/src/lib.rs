@@ -17,7 +17,6 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::Parser;
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
 use dlp_core::ndjson::Line;
 use dlp_core::{Confidence, ExitCode, FsEvent, LineReader, ScanStatus};
@@ -50,16 +49,23 @@ size and host name, so the webhook side knows which file findings belong to.
 
 Examples:
   fswatch-json ~/Downloads | path-filter --preset ignore-temp | nf-upload
-  find ~/Documents -type f | nf-upload --paths --concurrency 4
+  find ~/Documents -type f -print0 | nf-upload --paths -0 --concurrency 4
+  nf-upload --max-size 100M --timeout 2m events-1.ndjson events-2.ndjson
   nf-upload --rules rules.json --webhook-url https://hooks.example.com/ingest < events.ndjson";
 
 /// Command-line arguments.
-#[derive(Debug, Parser)]
+#[derive(Debug, clap::Parser)]
 #[command(name = TOOL, version, about = "Upload changed files to Nightfall for scanning", long_about = LONG_ABOUT)]
 pub struct Cli {
+    /// Files to read, in order: FsEvent records, or path lists with --paths (- or none: stdin)
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     /// Read one file path per line instead of FsEvent records
     #[arg(long)]
     pub paths: bool,
+    /// With --paths: paths are separated by NUL bytes (find -print0)
+    #[arg(short = '0', long, requires = "paths")]
+    pub null: bool,
     /// Webhook for results (default: $NIGHTFALL_SERVER_URL/ingest)
     #[arg(long, value_name = "URL")]
     pub webhook_url: Option<String>,
@@ -67,20 +73,26 @@ pub struct Cli {
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     pub detector: Vec<String>,
     /// Minimum confidence for --detector rules
-    #[arg(long, value_name = "LEVEL", default_value = "LIKELY")]
-    pub min_confidence: String,
+    #[arg(
+        long,
+        value_name = "LEVEL",
+        default_value = "LIKELY",
+        value_enum,
+        ignore_case = true
+    )]
+    pub min_confidence: Confidence,
     /// Nightfall detectionRules JSON (the same file pii-scan --rules reads)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["detector", "policy_uuid"])]
     pub rules: Option<PathBuf>,
     /// Use a policy configured in Nightfall instead of inline rules
     #[arg(long, value_name = "UUID", conflicts_with = "detector")]
     pub policy_uuid: Option<String>,
-    /// Skip files larger than this many bytes
-    #[arg(long, value_name = "BYTES", default_value_t = 512 * 1024 * 1024)]
+    /// Skip files larger than (e.g. 64K, 500M, 1G; bare number: bytes)
+    #[arg(long, value_name = "SIZE", default_value = "512M", value_parser = dlp_core::units::size)]
     pub max_size: u64,
-    /// Upload identical (path, sha256) pairs only once within this many seconds (0: off)
-    #[arg(long, value_name = "SECS", default_value_t = 300)]
-    pub dedupe_window: u64,
+    /// Upload identical (path, sha256) pairs only once within (0: off) (e.g. 30s, 5m; bare number: seconds)
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = dlp_core::units::secs)]
+    pub dedupe_window: std::time::Duration,
     /// Files uploaded in parallel
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub concurrency: usize,
@@ -93,9 +105,9 @@ pub struct Cli {
     /// Attempts per API request before the file is reported failed
     #[arg(long, value_name = "N", default_value_t = 6)]
     pub attempts: u32,
-    /// Time-out of one HTTP request, in seconds
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    pub timeout: u64,
+    /// Time-out of one HTTP request (e.g. 30s, 5m; bare number: seconds)
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = dlp_core::units::secs)]
+    pub timeout: std::time::Duration,
     /// Treat a malformed input line as fatal (exit 2)
     #[arg(long)]
     pub strict: bool,
@@ -121,13 +133,13 @@ fn scan_request(cli: &Cli) -> anyhow::Result<FileScanRequest> {
     )?;
     let rules = match (&cli.rules, cli.detector.is_empty()) {
         (Some(path), _) => nfapi::load_rules(path)?,
-        (None, false) => {
-            let min = Confidence::parse(&cli.min_confidence)
-                .with_context(|| format!("unknown confidence {:?}", cli.min_confidence))?;
-            // Nightfall runs every documented detector, not only those
-            // pii-scan implements offline.
-            nfapi::shorthand_rules(&cli.detector, min, nfapi::NIGHTFALL_DETECTORS)?
-        }
+        // Nightfall runs every documented detector, not only those
+        // pii-scan implements offline.
+        (None, false) => nfapi::shorthand_rules(
+            &cli.detector,
+            cli.min_confidence,
+            nfapi::NIGHTFALL_DETECTORS,
+        )?,
         (None, true) => vec![nfapi::tutorial_rule()],
     };
     anyhow::ensure!(
@@ -232,7 +244,7 @@ pub fn run(cli: &Cli, input: impl Read + Send + 'static) -> anyhow::Result<ExitC
         failed: AtomicBool::new(false),
         fatal: Mutex::new(None),
     });
-    let lines = read_input(input);
+    let lines = read_input(input, if cli.null { b'\0' } else { b'\n' });
     let (jobs, workers) = start_workers(cli, &ctx, &shared);
     let rejected = feed(cli, &lines, &jobs, &shared)?;
     drop(jobs);
@@ -254,25 +266,25 @@ fn context(cli: &Cli) -> anyhow::Result<Ctx> {
         api: api::Api::new(
             &base,
             key,
-            Duration::from_secs(cli.timeout.max(1)),
+            cli.timeout.max(Duration::from_secs(1)),
             cli.attempts,
             cli.rate,
             cli.burst,
         ),
         request,
         max_size: cli.max_size,
-        dedupe_window: Duration::from_secs(cli.dedupe_window),
+        dedupe_window: cli.dedupe_window,
         seen: Mutex::default(),
         host: host_name(),
     })
 }
 
 /// Phase 2: input on its own thread, so a signal is noticed while stdin
-/// is quiet.
-fn read_input(input: impl Read + Send + 'static) -> Receiver<LineMsg> {
+/// is quiet. Records end at `terminator` (NUL with `--paths -0`).
+fn read_input(input: impl Read + Send + 'static, terminator: u8) -> Receiver<LineMsg> {
     let (line_tx, line_rx) = bounded::<LineMsg>(64);
     std::thread::spawn(move || {
-        let mut reader = LineReader::new(input);
+        let mut reader = LineReader::new(input).with_terminator(terminator);
         loop {
             let msg = match reader.next_line() {
                 Ok(Some(Line::Text(t))) => Ok(Some(t.to_vec())),
@@ -369,7 +381,7 @@ fn feed(
                 continue;
             }
         };
-        if line.iter().all(u8::is_ascii_whitespace) {
+        if line.is_empty() || (!cli.null && line.iter().all(u8::is_ascii_whitespace)) {
             continue;
         }
         match to_job(cli, &line) {
@@ -417,13 +429,20 @@ pub fn command() -> clap::Command {
 
 /// Entry point of the `nf-upload` binary.
 pub fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    dlp_core::run_main(TOOL, || run(&cli, std::io::stdin()))
+    let cli: Cli = dlp_core::cli::parse(TOOL, command());
+    dlp_core::run_main(TOOL, || {
+        let terminator = if cli.null { b'\0' } else { b'\n' };
+        run(
+            &cli,
+            dlp_core::cli::Inputs::open_with(&cli.files, terminator)?,
+        )
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
 
     fn request(args: &[&str]) -> anyhow::Result<FileScanRequest> {
         let cli = Cli::try_parse_from(
@@ -462,8 +481,6 @@ mod tests {
                 .starts_with("unknown detector \"NOT_A_DETECTOR\""),
             "{e}"
         );
-        let e = request(&["--detector", "API_KEY", "--min-confidence", "SURE"]).unwrap_err();
-        assert_eq!(e.to_string(), "unknown confidence \"SURE\"");
         let by_uuid = request(&["--policy-uuid", "p-1"]).unwrap();
         assert_eq!(
             serde_json::to_value(&by_uuid).unwrap(),

@@ -24,7 +24,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use clap::Parser;
 use dlp_core::spool::Spool;
 use dlp_core::ExitCode;
 
@@ -67,7 +66,7 @@ Examples:
   curl -s localhost:8000/ping";
 
 /// Command line.
-#[derive(Debug, Parser)]
+#[derive(Debug, clap::Parser)]
 #[command(name = TOOL, version, about = "Verified, durable receiver for Nightfall scan-result webhooks", long_about = LONG_ABOUT)]
 pub struct Args {
     /// Address to listen on.
@@ -76,14 +75,14 @@ pub struct Args {
     /// Spool directory for accepted results [default: $XDG_STATE_HOME/dlp-pipes/nf-webhook].
     #[arg(long, value_name = "DIR")]
     pub spool: Option<PathBuf>,
-    /// Oldest accepted X-Nightfall-Timestamp, in seconds before now.
-    #[arg(long, value_name = "SECS", default_value_t = 300)]
-    pub tolerance: u64,
-    /// Largest accepted request body in bytes (larger gets 413).
-    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
+    /// Oldest accepted X-Nightfall-Timestamp before now (e.g. 30s, 5m; bare number: seconds).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = dlp_core::units::secs)]
+    pub tolerance: std::time::Duration,
+    /// Largest accepted request body; larger gets 413 (e.g. 64K, 500M, 1G; bare number: bytes).
+    #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = dlp_core::units::size_usize)]
     pub max_body: usize,
-    /// Largest findings document fetched, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024 * 1024)]
+    /// Largest findings document fetched (e.g. 64K, 500M, 1G; bare number: bytes).
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = dlp_core::units::size)]
     pub max_findings_bytes: u64,
     /// Event-loop threads serving connections.
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=256))]
@@ -91,46 +90,39 @@ pub struct Args {
     /// Most open connections; at the cap the idlest one is closed for a new one.
     #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
-    /// Time a client has from connecting to the end of its request head, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
-    pub head_timeout: u64,
-    /// Time a client has from the end of the head to the end of the body, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
-    pub body_timeout: u64,
+    /// Time a client has from connecting to the end of its request head (e.g. 30s, 5m; bare number: seconds).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = dlp_core::units::secs_nonzero)]
+    pub head_timeout: std::time::Duration,
+    /// Time a client has from the end of the head to the end of the body (e.g. 30s, 5m; bare number: seconds).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = dlp_core::units::secs_nonzero)]
+    pub body_timeout: std::time::Duration,
     /// Rejected requests logged in full per source address and interval (the rest are counted).
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub log_burst: u32,
-    /// Interval of the rejection summary lines, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
-    pub log_interval: u64,
+    /// Interval of the rejection summary lines (e.g. 30s, 5m; bare number: seconds).
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = dlp_core::units::secs_nonzero)]
+    pub log_interval: std::time::Duration,
     /// Findings fetch workers.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub workers: u16,
-    /// Time limit for one findings fetch attempt, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    pub fetch_timeout: u64,
+    /// Time limit for one findings fetch attempt (e.g. 30s, 5m; bare number: seconds).
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = dlp_core::units::secs)]
+    pub fetch_timeout: std::time::Duration,
     /// Signatures remembered for replay detection (when full, new results get 503).
     #[arg(long, value_name = "N", default_value_t = 65_536)]
     pub replay_cache: usize,
-    /// On SIGTERM/SIGINT, how long requests and fetches in progress may take to finish, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
-    pub drain_timeout: u64,
-    /// Test hook: one spool writer, which waits (up to 10 s) for this many
-    /// results before a write.
-    #[arg(long, value_name = "N", default_value_t = 1, hide = true)]
+    /// On SIGTERM/SIGINT, how long requests and fetches in progress may take to finish (e.g. 30s, 5m; bare number: seconds).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = dlp_core::units::secs)]
+    pub drain_timeout: std::time::Duration,
+    /// Test hook of debug builds (the integration tests run those): one
+    /// spool writer, which waits (up to 10 s) for this many results before
+    /// a write. A release build has no such flag (clap refuses it, exit 2).
+    #[cfg_attr(
+        debug_assertions,
+        arg(long, value_name = "N", default_value_t = 1, hide = true)
+    )]
+    #[cfg_attr(not(debug_assertions), arg(skip = 1usize))]
     pub commit_min_batch: usize,
-}
-
-/// The hidden `--commit-min-batch` test hook takes effect in debug builds
-/// only (the integration tests run those); a release build refuses it.
-fn commit_min_batch(args: &Args) -> anyhow::Result<usize> {
-    if cfg!(debug_assertions) {
-        Ok(args.commit_min_batch.max(1))
-    } else if args.commit_min_batch > 1 {
-        bail!("--commit-min-batch is a test hook of debug builds")
-    } else {
-        Ok(1)
-    }
 }
 
 /// Most results written to the spool with one fsync.
@@ -221,7 +213,8 @@ pub fn command() -> clap::Command {
 
 /// Entry point for the binary.
 pub fn main() -> std::process::ExitCode {
-    dlp_core::run_main(TOOL, || run(Args::parse()))
+    let args: Args = dlp_core::cli::parse(TOOL, command());
+    dlp_core::run_main(TOOL, || run(args))
 }
 
 fn signing_secret() -> anyhow::Result<Vec<u8>> {
@@ -249,7 +242,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let ctx = Arc::new(Ctx {
         verifier: verify::Verifier::new(
             secret,
-            args.tolerance,
+            args.tolerance.as_secs(),
             FUTURE_SKEW_SECS,
             args.replay_cache,
         ),
@@ -259,11 +252,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         jobs: tx,
         out: dlp_core::SharedOutput::stdout(),
         fetcher: fetch::Fetcher::new(
-            Duration::from_secs(args.fetch_timeout.max(1)),
+            args.fetch_timeout.max(Duration::from_secs(1)),
             args.max_findings_bytes,
         ),
         max_body: args.max_body,
-        rejects: rejectlog::RejectLog::new(args.log_burst, Duration::from_secs(args.log_interval)),
+        rejects: rejectlog::RejectLog::new(args.log_burst, args.log_interval),
         stop: AtomicBool::new(false),
         drain: AtomicBool::new(false),
         fatal: Mutex::new(None),
@@ -279,7 +272,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let lim = commit::Limits {
         max_items: COMMIT_MAX_ITEMS,
         max_bytes: COMMIT_MAX_BYTES,
-        min_items: commit_min_batch(&args)?,
+        min_items: args.commit_min_batch.max(1),
     };
     // The test hook needs one committer, or another would take part of
     // the batch it waits for.
@@ -294,8 +287,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         listener,
         httpd::Config {
             max_connections: args.max_connections as usize,
-            head_timeout: Duration::from_secs(args.head_timeout),
-            body_timeout: Duration::from_secs(args.body_timeout),
+            head_timeout: args.head_timeout,
+            body_timeout: args.body_timeout,
             memory_budget: MEMORY_BUDGET.max(args.max_body.saturating_mul(4)),
             threads: usize::from(args.threads),
         },
@@ -411,7 +404,7 @@ fn shutdown(
     committers: Vec<std::thread::JoinHandle<commit::Stats>>,
     workers: &[std::thread::JoinHandle<()>],
 ) {
-    let deadline = Instant::now() + Duration::from_secs(args.drain_timeout);
+    let deadline = Instant::now() + args.drain_timeout;
     ctx.stop.store(true, Ordering::SeqCst);
     let cut = server.shutdown(deadline);
     if cut > 0 {
@@ -419,10 +412,7 @@ fn shutdown(
             "drain time-out: closed {cut} connection(s) with requests still in progress"
         ));
     }
-    if let Some(line) = ctx
-        .rejects
-        .tick(Instant::now() + Duration::from_secs(args.log_interval))
-    {
+    if let Some(line) = ctx.rejects.tick(Instant::now() + args.log_interval) {
         ctx.log(&line);
     }
     // The handlers' senders are gone: the committers write and answer
@@ -450,5 +440,31 @@ fn shutdown(
         ctx.log(
             "drain time-out: fetches still in progress are left in the spool for the next start",
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The `--commit-min-batch` test hook exists in debug builds only. The
+    /// release side is checked by `cargo test --release -p nf-webhook --lib`
+    /// or, without a release build, `cargo test -p nf-webhook --lib --config
+    /// 'profile.dev.package.nf-webhook.debug-assertions=false'`.
+    #[test]
+    fn commit_min_batch_is_a_flag_of_debug_builds_only() {
+        let mut cmd = super::command();
+        let got = dlp_core::cli::try_parse_from::<super::Args>(
+            &mut cmd,
+            ["nf-webhook", "--commit-min-batch", "3"],
+        );
+        if cfg!(debug_assertions) {
+            assert_eq!(got.unwrap().commit_min_batch, 3);
+        } else {
+            let e = got.unwrap_err();
+            assert_eq!(e.kind(), clap::error::ErrorKind::UnknownArgument, "{e}");
+            assert_eq!(e.exit_code(), 2);
+        }
+        let defaults: super::Args =
+            dlp_core::cli::try_parse_from(&mut cmd, ["nf-webhook"]).unwrap();
+        assert_eq!(defaults.commit_min_batch, 1);
     }
 }

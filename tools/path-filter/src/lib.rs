@@ -9,7 +9,6 @@ mod presets;
 use std::io::{Read, Write};
 
 use anyhow::Context;
-use clap::Parser;
 use dlp_core::{for_each_line, ExitCode, LoopOptions, RecordWriter, Reject};
 use regex::bytes::{RegexSet, RegexSetBuilder};
 
@@ -46,9 +45,12 @@ Examples:
   pii-scan ~/Downloads | path-filter --field path --exclude '/fixtures/'";
 
 /// Command-line arguments.
-#[derive(Debug, Parser)]
+#[derive(Debug, clap::Parser)]
 #[command(name = TOOL, version, about = "Keep or drop NDJSON records by regex on a path field", long_about = LONG_ABOUT)]
 pub struct Cli {
+    /// NDJSON files to read, in order (- or none: stdin)
+    #[arg(value_name = "FILE")]
+    pub files: Vec<std::path::PathBuf>,
     /// Keep records whose path matches RE (repeatable; any may match)
     #[arg(long, value_name = "RE")]
     pub include: Vec<String>,
@@ -62,7 +64,8 @@ pub struct Cli {
     #[arg(long, value_name = "NAME")]
     pub field: Option<String>,
     /// Keep only these event types (comma-separated or repeated)
-    #[arg(long, value_name = "TYPES", value_delimiter = ',')]
+    #[arg(long, value_name = "TYPES", value_delimiter = ',',
+          value_parser = clap::builder::PossibleValuesParser::new(dlp_core::EventType::ALL.map(dlp_core::EventType::as_str)))]
     pub event_type: Vec<String>,
     /// Keep the records that would be dropped, and drop the rest
     #[arg(long)]
@@ -108,18 +111,6 @@ impl Filter {
             let preset = presets::get(p).with_context(|| format!("unknown preset {p:?}"))?;
             include.extend(preset.include.iter().map(|s| s.to_string()));
             exclude.extend(preset.exclude.iter().map(|s| s.to_string()));
-        }
-        for t in &cli.event_type {
-            if dlp_core::EventType::parse(t).is_none() {
-                let all: Vec<&str> = dlp_core::EventType::ALL
-                    .iter()
-                    .map(|t| t.as_str())
-                    .collect();
-                anyhow::bail!(
-                    "unknown event type {t:?} (expected one of {})",
-                    all.join(", ")
-                );
-            }
         }
         Ok(Filter {
             include: regex_set(&include, cli.ignore_case, "--include")?,
@@ -211,12 +202,13 @@ pub fn command() -> clap::Command {
 
 /// Entry point of the `path-filter` binary.
 pub fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = dlp_core::cli::parse(TOOL, command());
     dlp_core::run_main(TOOL, || {
         dlp_core::signals::install()?;
+        let input = dlp_core::cli::Inputs::open(&cli.files)?;
         match dlp_core::par::default_jobs() {
-            1 => run(&cli, std::io::stdin().lock(), std::io::stdout().lock()),
-            jobs => run_parallel(&cli, std::io::stdin(), std::io::stdout().lock(), jobs),
+            1 => run(&cli, input, std::io::stdout().lock()),
+            jobs => run_parallel(&cli, input, std::io::stdout().lock(), jobs),
         }
     })
 }

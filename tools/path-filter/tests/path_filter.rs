@@ -265,10 +265,12 @@ fn usage_errors_exit_2_before_reading() {
         .run()
         .expect_code(2);
     assert!(
-        out.stderr_str().contains("unknown event type"),
+        out.stderr_str()
+            .starts_with("path-filter: error: invalid value 'exploded' for '--event-type <TYPES>'"),
         "{}",
         out.stderr_str()
     );
+    assert!(out.stderr_str().contains("closed_no_write"));
     let out = cmd(BIN).args(["--preset", "nope"]).run().expect_code(2);
     assert!(out.stderr_str().contains("nope"));
     cmd(BIN).arg("--help").run().expect_code(0);

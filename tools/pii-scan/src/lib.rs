@@ -35,7 +35,9 @@ scans the file each created, modified, moved or closed event is about;
 deleted events, directories, FIFOs, devices, vanished and unreadable files
 are skipped with a line on stderr (routine skips, such as directories and
 deleted files, only with -v). With PATHs, scans those files and
-directories recursively (progress on stderr when it is a terminal).
+directories recursively (progress on stderr when it is a terminal); with
+--files-from FILE, those listed in FILE (- for stdin), one per line or,
+with -0, NUL-separated.
 
 With --state FILE, each finding is reported once: a file whose content did
 not change since its last scan is not scanned again; a changed file yields
@@ -85,6 +87,7 @@ goes on with the next file); 2 usage, configuration or fatal error.
 Examples:
   fswatch-json ~/Documents | pii-scan | findings-csv >> results.csv
   pii-scan ~/Downloads ~/Desktop > findings.ndjson
+  find /srv/share -name '*.csv' -print0 | pii-scan --files-from - -0 --max-size 500M
   pii-scan --detector ALL --min-confidence POSSIBLE notes.txt
   pii-scan --rules rules.json --context-bytes 20 -j 2 /srv/share
   fswatch-json --state base.state ~/Documents | pii-scan --state pii.state";
@@ -96,24 +99,32 @@ pub struct Cli {
     /// Files or directories to scan (default: FsEvent records on stdin)
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Scan the files and directories listed in FILE, one per line (- = stdin)
+    #[arg(long, value_name = "FILE", conflicts_with = "paths")]
+    pub files_from: Option<PathBuf>,
+    /// With --files-from: paths are separated by NUL bytes (find -print0)
+    #[arg(short = '0', long, requires = "files_from")]
+    pub null: bool,
     /// Nightfall detection-rule JSON file
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
     /// Built-in detector to run (repeatable or comma-separated; ALL = every one)
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_delimiter = ',', ignore_case = true,
+          value_parser = clap::builder::PossibleValuesParser::new(
+              detect::Kind::ALL.iter().map(|k| k.name()).chain(["ALL"])))]
     pub detector: Vec<String>,
-    /// Minimum confidence for --detector and the default rule
-    #[arg(long, value_name = "LEVEL")]
-    pub min_confidence: Option<String>,
+    /// Minimum confidence for --detector and the default rule [default: LIKELY]
+    #[arg(long, value_name = "LEVEL", value_enum, ignore_case = true)]
+    pub min_confidence: Option<Confidence>,
     /// Bytes of context before and after each finding
     #[arg(long, value_name = "N", default_value_t = 40)]
     pub context_bytes: usize,
-    /// Skip files larger than this (e.g. 500M, 2G)
-    #[arg(long, value_name = "SIZE")]
-    pub max_size: Option<String>,
-    /// Stop decompressing one file (across all its nested containers) after this many bytes
-    #[arg(long, value_name = "SIZE", default_value = "1G")]
-    pub max_decompressed: String,
+    /// Skip files larger than this (e.g. 500M, 2G, 64K; bare number: bytes)
+    #[arg(long, value_name = "SIZE", value_parser = dlp_core::units::size)]
+    pub max_size: Option<u64>,
+    /// Stop decompressing one file (across all its nested containers) after this much (e.g. 1G, 500M; bare number: bytes)
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = dlp_core::units::size)]
+    pub max_decompressed: u64,
     /// Stop after this many archive members in one file (across all its nested containers)
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub max_entries: u64,
@@ -137,31 +148,9 @@ pub struct Cli {
     pub verbose: bool,
 }
 
-/// Parses `123`, `64K`, `500M`, `2G` (powers of 1024).
-pub fn parse_size(s: &str) -> anyhow::Result<u64> {
-    let t = s.trim();
-    let (num, mult) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
-        Some('K') => (&t[..t.len() - 1], 1u64 << 10),
-        Some('M') => (&t[..t.len() - 1], 1 << 20),
-        Some('G') => (&t[..t.len() - 1], 1 << 30),
-        Some('T') => (&t[..t.len() - 1], 1 << 40),
-        _ => (t, 1),
-    };
-    let n: u64 = num
-        .trim()
-        .parse()
-        .with_context(|| format!("invalid size {s:?} (e.g. 500M)"))?;
-    Ok(n.saturating_mul(mult))
-}
-
 /// Builds the engine the flags describe.
 pub fn build_engine(cli: &Cli) -> anyhow::Result<Engine> {
-    let min = match &cli.min_confidence {
-        Some(s) => Confidence::parse(s).with_context(|| {
-            format!("invalid --min-confidence {s:?} (VERY_UNLIKELY, UNLIKELY, POSSIBLE, LIKELY, VERY_LIKELY)")
-        })?,
-        None => Confidence::Likely,
-    };
+    let min = cli.min_confidence.unwrap_or(Confidence::Likely);
     let mut rules = match &cli.rules {
         Some(p) => detect::load_rules(p)?,
         None => Vec::new(),
@@ -190,11 +179,7 @@ pub fn command() -> clap::Command {
 /// Entry point for the binary.
 pub fn main() -> std::process::ExitCode {
     dlp_core::run_main(TOOL, || {
-        let cli = Cli::try_parse().unwrap_or_else(|e| {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
-            std::process::exit(code)
-        });
+        let cli: Cli = dlp_core::cli::parse(TOOL, command());
         run(&cli)
     })
 }
@@ -203,8 +188,8 @@ pub fn main() -> std::process::ExitCode {
 pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let engine = Arc::new(build_engine(cli)?);
     let limits = Limits {
-        max_size: cli.max_size.as_deref().map(parse_size).transpose()?,
-        max_decompressed: parse_size(&cli.max_decompressed)?,
+        max_size: cli.max_size,
+        max_decompressed: cli.max_decompressed,
         max_entries: cli.max_entries,
         max_depth: cli.max_depth,
         stream: StreamOptions::default(),
@@ -231,7 +216,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     }
     let mut state = Emit {
         rejected: false,
-        progress: Progress::new(!cli.paths.is_empty()),
+        progress: Progress::new(!cli.paths.is_empty() || cli.files_from.is_some()),
         verbosity: match (cli.quiet, cli.verbose) {
             (true, _) => 0,
             (_, true) => 2,
@@ -241,10 +226,15 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         current: None,
         last_save: Instant::now(),
     };
-    let result = if cli.paths.is_empty() {
-        events(cli, &mut pool, &mut out, &mut state)
-    } else {
-        paths(&cli.paths, &mut pool, &mut out, &mut state)
+    let result = match &cli.files_from {
+        Some(list) => files_from(list, cli.null, &mut pool, &mut out, &mut state),
+        None if cli.paths.is_empty() => events(cli, &mut pool, &mut out, &mut state),
+        None => paths(
+            cli.paths.iter().cloned().map(Ok),
+            &mut pool,
+            &mut out,
+            &mut state,
+        ),
     };
     state.progress.finish();
     pool.close();
@@ -493,8 +483,49 @@ fn walk(
     Ok(())
 }
 
+/// Scans the paths listed in `list` (`-`: stdin), one per line or, with
+/// `nul`, NUL-separated; empty entries are ignored.
+fn files_from<W: Write>(
+    list: &Path,
+    nul: bool,
+    pool: &mut pool::Ordered,
+    out: &mut RecordWriter<W>,
+    st: &mut Emit,
+) -> anyhow::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let sep = if nul { b'\0' } else { b'\n' };
+    let input = dlp_core::cli::Inputs::open_with(std::slice::from_ref(&list.to_path_buf()), sep)?;
+    let mut reader = LineReader::new(input).with_terminator(sep);
+    let mut failed = None;
+    let entries = std::iter::from_fn(|| loop {
+        match reader.next_line() {
+            Ok(Some(Line::Text([]))) => continue,
+            Ok(Some(Line::Text(t))) => {
+                return Some(Ok(PathBuf::from(std::ffi::OsStr::from_bytes(t))))
+            }
+            Ok(Some(Line::TooLong(n))) => {
+                return Some(Err(format!(
+                    "--files-from: a path of {n} bytes is too long"
+                )))
+            }
+            Ok(None) => return None,
+            Err(e) => {
+                failed = Some(e);
+                return None;
+            }
+        }
+    });
+    paths(entries, pool, out, st)?;
+    match failed {
+        Some(e) => Err(e).with_context(|| format!("reading --files-from {}", list.display())),
+        None => Ok(()),
+    }
+}
+
+/// Scans each root: a file, or a directory walked recursively; an `Err`
+/// entry is reported in its place.
 fn paths<W: Write>(
-    roots: &[PathBuf],
+    roots: impl IntoIterator<Item = Result<PathBuf, String>>,
     pool: &mut pool::Ordered,
     out: &mut RecordWriter<W>,
     st: &mut Emit,
@@ -502,6 +533,14 @@ fn paths<W: Write>(
     let tracker = st.tracker.clone();
     let tracker = tracker.as_deref();
     for root in roots {
+        let root = match root {
+            Ok(r) => r,
+            Err(why) => {
+                pool.submit_note(why, true);
+                continue;
+            }
+        };
+        let root = &root;
         match std::fs::symlink_metadata(root) {
             Err(e) => pool.submit_note(format!("{}: {e}", root.display()), true),
             Ok(m) if m.is_dir() => {

@@ -85,6 +85,10 @@ pub enum FormatArg {
 #[derive(Debug, Parser)]
 #[command(name = "webhook-post", version, about = "POST NDJSON records to a webhook with batching, rate limiting, retries and a durable spool", long_about = LONG_ABOUT)]
 pub struct Args {
+    /// NDJSON files to read, in order (- or none: stdin).
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
     /// Webhook URL [default: $WATCH_WEBHOOK_URL].
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
@@ -105,9 +109,9 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub batch: u32,
 
-    /// Send a partial batch once its first record is this old (milliseconds).
-    #[arg(long, value_name = "MS", default_value_t = 1000)]
-    pub flush_after: u64,
+    /// Send a partial batch once its first record is this old (e.g. 500ms, 2s; bare number: milliseconds).
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = dlp_core::units::millis)]
+    pub flush_after: std::time::Duration,
 
     /// Post at most N records a minute; the rest become one summary message per minute.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -117,21 +121,21 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub spool: Option<PathBuf>,
 
-    /// At end of input, keep retrying for at most this long (seconds); the rest stays in the spool.
-    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
-    pub max_retry_time: f64,
+    /// At end of input, keep retrying for at most this long; the rest stays in the spool (e.g. 30s, 5m; bare number: seconds).
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = dlp_core::units::secs)]
+    pub max_retry_time: std::time::Duration,
 
-    /// Longest wait between two retries (seconds).
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
-    pub max_backoff: f64,
+    /// Longest wait between two retries (e.g. 30s, 5m; bare number: seconds).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = dlp_core::units::secs)]
+    pub max_backoff: std::time::Duration,
 
-    /// On SIGINT/SIGTERM, let delivery go on for at most this long (seconds).
-    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
-    pub grace: f64,
+    /// On SIGINT/SIGTERM, let delivery go on for at most this long (e.g. 30s, 5m; bare number: seconds).
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = dlp_core::units::secs)]
+    pub grace: std::time::Duration,
 
-    /// Overall time-out of one POST (seconds; connecting is limited to 10 s).
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
-    pub timeout: f64,
+    /// Overall time-out of one POST; connecting is limited to 10 s (e.g. 30s, 5m; bare number: seconds).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = dlp_core::units::secs)]
+    pub timeout: std::time::Duration,
 
     /// Extra header 'Name: value' (repeatable). Put tokens in --header-env instead.
     #[arg(long = "header", value_name = "'K: V'")]
@@ -149,9 +153,9 @@ pub struct Args {
     #[arg(long, value_name = "PREFIX", default_value = "X-Webhook")]
     pub signature_header_prefix: String,
 
-    /// Move a batch still failing this long after it was spooled to <spool>/dead-letter (seconds).
-    #[arg(long, value_name = "SECS", default_value_t = 86400.0)]
-    pub dead_letter_after: f64,
+    /// Move a batch still failing this long after it was spooled to <spool>/dead-letter (e.g. 30s, 5m; bare number: seconds).
+    #[arg(long, value_name = "DURATION", default_value = "1d", value_parser = dlp_core::units::secs)]
+    pub dead_letter_after: std::time::Duration,
 
     /// A malformed input line is fatal (exit 2) instead of reported and skipped.
     #[arg(long)]
@@ -186,13 +190,6 @@ pub struct Config {
     pub headers: Vec<(String, String)>,
     pub signer: Option<Signer>,
     pub strict: bool,
-}
-
-fn secs(name: &str, v: f64) -> anyhow::Result<Duration> {
-    if !v.is_finite() || !(0.0..=1e9).contains(&v) {
-        bail!("--{name} must be a number of seconds >= 0");
-    }
-    Ok(Duration::from_secs_f64(v))
 }
 
 fn is_token(s: &str) -> bool {
@@ -307,16 +304,16 @@ impl Args {
             raw,
             content_type,
             batch,
-            flush_after: Duration::from_millis(self.flush_after),
+            flush_after: self.flush_after,
             max_per_minute: self.max_per_minute,
             spool: self
                 .spool
                 .unwrap_or_else(|| dlp_core::spool::default_state_dir("webhook-post")),
-            max_retry_time: secs("max-retry-time", self.max_retry_time)?,
-            max_backoff: secs("max-backoff", self.max_backoff)?.max(Duration::from_millis(10)),
-            grace: secs("grace", self.grace)?,
-            timeout: secs("timeout", self.timeout)?.max(Duration::from_millis(100)),
-            dead_letter_after: secs("dead-letter-after", self.dead_letter_after)?,
+            max_retry_time: self.max_retry_time,
+            max_backoff: self.max_backoff.max(Duration::from_millis(10)),
+            grace: self.grace,
+            timeout: self.timeout.max(Duration::from_millis(100)),
+            dead_letter_after: self.dead_letter_after,
             headers,
             signer,
             strict: self.strict,

@@ -24,7 +24,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use clap::Parser;
 use crossbeam_channel::RecvTimeoutError;
 use dlp_core::spool::Spool;
 use dlp_core::{signals, ExitCode};
@@ -44,9 +43,11 @@ pub fn command() -> clap::Command {
 
 /// Process entry point.
 pub fn main() -> std::process::ExitCode {
+    let args: cli::Args = dlp_core::cli::parse("webhook-post", command());
     dlp_core::run_main("webhook-post", || {
-        let cfg = cli::Args::parse().into_config(|k| std::env::var(k).ok())?;
-        run(cfg, std::io::stdin())
+        let input = dlp_core::cli::Inputs::open(&args.files)?;
+        let cfg = args.into_config(|k| std::env::var(k).ok())?;
+        run(cfg, input)
     })
 }
 
