@@ -271,6 +271,17 @@ fn vendor_formats_and_placeholders() {
         ("github_pat_xxxxxxxxxxxxxxxxxxxxxx_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", Unlikely),
         ("AIzaSyabcdefghijklmnopqrstuvwxyz1234567", Unlikely),
         ("xoxb-263594206564-####################", Unlikely),
+        // GitHub: a CRC32 checksum that holds is VERY_LIKELY; a
+        // random-looking token whose checksum fails (Nosey Parker's
+        // examples, a copy with a character changed) is still LIKELY, as
+        // gitleaks and Nosey Parker report it; placeholders are not.
+        ("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", VeryLikely),
+        ("ghp_Zq3kV9xR2mW8pL4nT6yB1cD5fG7hJ04NFZ6a", Likely),
+        ("ghu_16C7e42F292c69C2E7C10c838347Ae178B4a", Likely),
+        ("ghr_1B4a2e77838347a7E420ce178F2E7c6912E169246c3CE1ccbF66C46812d16D5B1A9Dc86A1498", Likely),
+        ("ghp_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX", Unlikely),
+        ("ghp_abcdefghijklmnopqrstuvwxyz0123456789", Unlikely),
+        ("ghs_thisisnotarealtokenjustsomelowercase", Unlikely),
     ] {
         let f = one(&format!("x {text} y\n"), "API_KEY");
         assert_eq!(f.1, want, "{text}: {f:?}");

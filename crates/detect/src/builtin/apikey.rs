@@ -17,7 +17,7 @@ use super::Hit;
 use crate::context::{contains_word, entropy, is_word};
 use crate::structure::Cx;
 
-pub(crate) const VENDOR: &str = r"(?:AKIA|ASIA)[A-Z2-7]{16}|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}|xox[abposr]-[A-Za-z0-9-]{10,250}|[rs]k_(?:live|test)_[A-Za-z0-9]{20,250}|AIza[A-Za-z0-9_-]{35}|glpat-[A-Za-z0-9_-]{20,64}|sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}|eyJ[A-Za-z0-9_-]{10,4000}\.eyJ[A-Za-z0-9_-]{10,8000}\.[A-Za-z0-9_-]{0,2000}";
+pub(crate) const VENDOR: &str = r"(?:AKIA|ASIA)[A-Z2-7]{16}|ghr_[A-Za-z0-9]{76}|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}|xox[abposr]-[A-Za-z0-9-]{10,250}|[rs]k_(?:live|test)_[A-Za-z0-9]{20,250}|AIza[A-Za-z0-9_-]{35}|glpat-[A-Za-z0-9_-]{20,64}|sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}|eyJ[A-Za-z0-9_-]{10,4000}\.eyJ[A-Za-z0-9_-]{10,8000}\.[A-Za-z0-9_-]{0,2000}";
 
 /// Rarer vendor shapes, searched in a second pass so the common ones keep
 /// the fast literal prefilter (a small literal set).
@@ -197,6 +197,16 @@ fn redacted(t: &[u8]) -> bool {
         || t.windows(8).any(|w| w.iter().all(|&b| b == w[0]))
 }
 
+/// Random-looking: upper- and lowercase letters and digits, and an
+/// entropy random base62 strings of this length reach (a 36-character
+/// one averages about 4.6 bits per character; 3.5 is kept as the floor).
+fn token_like(body: &[u8]) -> bool {
+    body.iter().any(u8::is_ascii_uppercase)
+        && body.iter().any(u8::is_ascii_lowercase)
+        && body.iter().any(u8::is_ascii_digit)
+        && entropy(body) >= 3.5
+}
+
 fn end_ok(buf: &[u8], e: usize) -> bool {
     !buf.get(e).is_some_and(|&b| is_word(b) || b == b'-')
 }
@@ -241,8 +251,13 @@ fn vendor(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
     } else if t.starts_with(b"github_pat_") {
         Confidence::VeryLikely
     } else if t.starts_with(b"gh") {
-        if github_checksum(&t[4..34]) == t[34..40] {
+        // A checksum that holds proves the shape; one that fails is still
+        // a token-shaped string (a copy with a character changed, a test
+        // fixture) that peers report, unless it is not random.
+        if t.len() == 40 && github_checksum(&t[4..34]) == t[34..40] {
             Confidence::VeryLikely
+        } else if token_like(&t[4..]) {
+            Confidence::Likely
         } else {
             Confidence::Unlikely
         }
@@ -656,11 +671,13 @@ mod tests {
             find(&format!("tok {t}")).unwrap(),
             (t.clone(), Confidence::VeryLikely)
         );
+        // A failed checksum: still a random-looking token (LIKELY), but
+        // not proven (VERY_LIKELY).
         let mut bad = t.clone().into_bytes();
         bad[10] = if bad[10] == b'a' { b'b' } else { b'a' };
         assert_eq!(
             find(std::str::from_utf8(&bad).unwrap()).unwrap().1,
-            Confidence::Unlikely
+            Confidence::Likely
         );
         assert_eq!(
             find("sk_live_4eC39HqLyjWDarjtT1zdp7dc").unwrap().1,
