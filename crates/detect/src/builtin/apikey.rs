@@ -2,7 +2,12 @@
 //! keyword-gated high-entropy assignments.
 //!
 //! Vendor shapes: AWS access key IDs (AKIA/ASIA + 16 of `[A-Z2-7]`), GitHub
-//! classic tokens (`ghp_` etc. + 30 random + 6-char base62 CRC32) and
+//! classic tokens (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_` + 30 random +
+//! 6-char base62 CRC32: VERY_LIKELY when the checksum holds, LIKELY when it
+//! fails but the body is random-looking, with upper- and lowercase letters
+//! and digits and at least 3.5 bits of entropy per character, as gitleaks
+//! and Nosey Parker report such tokens too; UNLIKELY otherwise), 76-character
+//! `ghr_` refresh tokens (LIKELY on the same test) and
 //! fine-grained `github_pat_`, Slack `xox?-`, Stripe secret/restricted
 //! keys (test keys lower), Google `AIza`, GitLab `glpat-`, OpenAI `sk-`,
 //! and JWTs whose header and payload decode to JSON. Generic: `api_key =
