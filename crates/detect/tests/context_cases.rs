@@ -149,6 +149,68 @@ fn keys_on_the_line_are_context() {
 }
 
 #[test]
+fn keys_on_the_line_above_are_context() {
+    for (text, det, value, want) in [
+        (
+            "ssn:\n  536228726\n",
+            "US_SOCIAL_SECURITY_NUMBER",
+            "536228726",
+            Likely,
+        ),
+        (
+            "person:\n  ssn: |\n    536228726\n",
+            "US_SOCIAL_SECURITY_NUMBER",
+            "536228726",
+            Likely,
+        ),
+        (
+            "{\n  \"card\":\n    \"4916673475725015\"\n}\n",
+            "CREDIT_CARD_NUMBER",
+            "4916673475725015",
+            VeryLikely,
+        ),
+        (
+            "mobile:\n  4155552671\n",
+            "PHONE_NUMBER",
+            "4155552671",
+            Likely,
+        ),
+        // The same values under keys that do not name them, or none.
+        (
+            "notes:\n  536228726\n",
+            "US_SOCIAL_SECURITY_NUMBER",
+            "536228726",
+            Unlikely,
+        ),
+        (
+            "Hello\n536228726\n",
+            "US_SOCIAL_SECURITY_NUMBER",
+            "536228726",
+            Unlikely,
+        ),
+        (
+            "{\n  \"order_id\":\n    \"4916673475725015\"\n}\n",
+            "CREDIT_CARD_NUMBER",
+            "4916673475725015",
+            Unlikely,
+        ),
+        (
+            "notes:\n  4155552671\n",
+            "PHONE_NUMBER",
+            "4155552671",
+            Possible,
+        ),
+    ] {
+        assert_eq!(one(text, det), (value.into(), want), "{text}");
+    }
+    let list = "ssn:\n  - 412673390\n  - 536228726\n";
+    assert_eq!(
+        found(&all(), list, "US_SOCIAL_SECURITY_NUMBER"),
+        [("412673390".into(), Likely), ("536228726".into(), Likely)]
+    );
+}
+
+#[test]
 fn a_table_scanned_in_three_windows_matches_the_whole_scan() {
     let mut csv = String::from("name,ssn,phone,card\n");
     let mut i = 0u64;

@@ -22,7 +22,10 @@
 //! 2. **The label** of the value is the key or name bound to it: the words
 //!    right before it on its line, across `: = => # " ' >` and filler
 //!    words (`SSN is …`, `card number: …`, `"ssn": "…"`, `ssn=…`,
-//!    `<ssn>…`), or else the header of the table column it sits in (CSV,
+//!    `<ssn>…`); for a value alone on its line, the key above it (`ssn:`
+//!    or `"card":` on the line before, a YAML block scalar `notes: |` or
+//!    list `ssn:` over `- …` items: see `context::label_above`); or else
+//!    the header of the table column it sits in (CSV,
 //!    TSV, `;`/`|` tables, HTML `<th>`: see `structure`), however many rows
 //!    down. A
 //!    label naming the detector's kind (`ssn`, `acct_ssn`, `card`,
