@@ -416,6 +416,25 @@ fn ipv6_short_forms_cidr_and_idn_emails() {
 }
 
 #[test]
+fn unicode_email_domains() {
+    for (text, want) in [
+        ("write to user@пример.рф today\n", "user@пример.рф"),
+        ("ask a@bücher.de.\n", "a@bücher.de"),
+        ("info@例え.テスト\n", "info@例え.テスト"),
+        // Text right after an ASCII TLD is not part of it.
+        (
+            "連絡先はtaro@example.jpまでお願いします\n",
+            "taro@example.jp",
+        ),
+        ("送信先：hanako@example.co.jp。\n", "hanako@example.co.jp"),
+    ] {
+        assert_eq!(one(text, "EMAIL_ADDRESS"), (want.into(), Likely), "{text}");
+    }
+    // Not letters: no address.
+    assert!(found(&all(), "x a@b★c.de y\n", "EMAIL_ADDRESS").is_empty());
+}
+
+#[test]
 fn secrets_in_flags_and_setter_calls() {
     let v = "f8Kq2LmZ9xWv4RtY7pNc3Bd6";
     for text in [
