@@ -352,7 +352,17 @@ impl<'a, 'r> Nest<'a, 'r> {
         };
         self.note_budget(&name);
         match read {
-            Ok(s) => Ok(Some(s)),
+            Ok(s) => {
+                if s.dropped > 0 {
+                    self.report.note(format!(
+                        "{}: {} shared strings past the first {} not kept; the cells that use them are scanned empty",
+                        self.at(&name),
+                        s.dropped,
+                        xlsx::MAX_STRINGS
+                    ));
+                }
+                Ok(Some(s))
+            }
             Err(e) if output_closed(&e) => Err(e),
             Err(e) => {
                 self.report

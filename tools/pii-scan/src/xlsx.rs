@@ -22,6 +22,9 @@ use crate::transcode::{Transcoder, Transform};
 /// Shared strings up to this many bytes are kept in memory, more in an
 /// unlinked temporary file.
 const IN_MEMORY: usize = 16 << 20;
+/// Shared strings kept (their offsets stay in memory, 8 bytes each);
+/// cells that use a later one are scanned empty, with a note.
+pub const MAX_STRINGS: usize = 4 << 20;
 /// Longest cell value kept (Excel's own limit is 32,767 characters).
 const MAX_CELL: usize = 64 << 10;
 /// Widest row padded or filled (a stray cell in column XFD does not make
@@ -186,21 +189,33 @@ pub struct SharedStrings {
     /// Offsets of each string's start in `text`, and one past the last.
     ends: Vec<u64>,
     text: Store,
+    /// Strings past [`MAX_STRINGS`], not kept.
+    pub dropped: u64,
+    in_memory: usize,
 }
 
 enum Store {
     Memory(Vec<u8>),
+    /// Spilled to a temporary file, still being written.
+    Writing(io::BufWriter<File>),
     Disk(File),
 }
 
 impl SharedStrings {
     /// Reads `xl/sharedStrings.xml`: each `<si>` is the text of its `<t>`
     /// runs (phonetic `<rPh>` runs left out).
-    pub fn read(mut r: impl Read) -> io::Result<SharedStrings> {
+    pub fn read(r: impl Read) -> io::Result<SharedStrings> {
+        SharedStrings::read_spilling_at(r, IN_MEMORY)
+    }
+
+    /// [`SharedStrings::read`], kept in memory up to `in_memory` bytes.
+    fn read_spilling_at(mut r: impl Read, in_memory: usize) -> io::Result<SharedStrings> {
         let mut lexer = Lexer::default();
         let mut ss = SharedStrings {
             ends: vec![0],
             text: Store::Memory(Vec::new()),
+            dropped: 0,
+            in_memory,
         };
         let (mut in_t, mut in_rph) = (false, false);
         let mut cur: Vec<u8> = Vec::new();
@@ -238,20 +253,34 @@ impl SharedStrings {
                 return Err(e);
             }
         }
+        ss.text = match ss.text {
+            Store::Writing(w) => {
+                Store::Disk(w.into_inner().map_err(io::IntoInnerError::into_error)?)
+            }
+            t => t,
+        };
         Ok(ss)
     }
 
     fn push(&mut self, s: &[u8]) -> io::Result<()> {
+        if self.ends.len() > MAX_STRINGS {
+            self.dropped += 1;
+            return Ok(());
+        }
         let end = self.ends.last().copied().unwrap_or(0) + s.len() as u64;
         match &mut self.text {
-            Store::Memory(v) if v.len() + s.len() <= IN_MEMORY => v.extend_from_slice(s),
+            Store::Memory(v) if v.len() + s.len() <= self.in_memory => v.extend_from_slice(s),
             Store::Memory(v) => {
-                let mut f = crate::nest::unlinked_temp("xlsx-strings")?;
+                let mut f = io::BufWriter::with_capacity(
+                    64 << 10,
+                    crate::nest::unlinked_temp("xlsx-strings")?,
+                );
                 f.write_all(v)?;
                 f.write_all(s)?;
-                self.text = Store::Disk(f);
+                self.text = Store::Writing(f);
             }
-            Store::Disk(f) => f.write_all(s)?,
+            Store::Writing(f) => f.write_all(s)?,
+            Store::Disk(_) => unreachable!("strings are only added while read"),
         }
         self.ends.push(end);
         Ok(())
@@ -270,6 +299,7 @@ impl SharedStrings {
         };
         match &self.text {
             Store::Memory(v) => out.extend_from_slice(&v[a as usize..b as usize]),
+            Store::Writing(_) => {}
             Store::Disk(f) => {
                 let at = out.len();
                 out.resize(at + (b - a) as usize, 0);
@@ -465,7 +495,16 @@ impl Transform for Sheet<'_> {
         self.lexer = lexer;
     }
 
-    fn finish(&mut self) {}
+    fn finish(&mut self) {
+        // A sheet cut short (a budget reached): its last cell and row
+        // still count.
+        if !self.cell.is_empty() {
+            self.end_cell();
+        }
+        if self.fields > 0 {
+            self.end_row();
+        }
+    }
 }
 
 impl<R: Read> SheetText<'_, R> {
@@ -539,15 +578,20 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
+    const SHEET: &[u8] = br#"<worksheet><dimension ref="A1:D3"/><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="inlineStr"><is><t>phone</t></is></c></row><row r="2"><c r="A2" t="s"><v>2</v></c><c r="B2"><v>536228726</v></c><c r="D2"><f>B2*2</f><v>4.823898446E9</v></c></row><row r="3" spans="1:4"><c r="A3" t="s" s="1"/></row><row r="4"><c r="C4" t="s"><v>4</v></c><c t="b"><v>1</v></c></row></sheetData></worksheet>"#;
+
     #[test]
     fn shared_and_inline_strings_become_a_table() {
         let sst = br#"<?xml version="1.0"?><sst count="5"><si><t>name</t></si><si><t>ssn</t></si><si><r><t>Ana </t></r><r><rPr/><t>Ruiz</t></r><rPh><t>x</t></rPh></si><si/><si><t xml:space="preserve">two&#10;lines, "q"</t></si></sst>"#;
         for n in [1, 7, 1 << 16] {
+            // In memory, and spilled to a temporary file after 6 bytes.
             let ss = SharedStrings::read(Slow(sst, n)).unwrap();
             assert_eq!(ss.len(), 5);
-            let sheet = br#"<worksheet><dimension ref="A1:D3"/><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="inlineStr"><is><t>phone</t></is></c></row><row r="2"><c r="A2" t="s"><v>2</v></c><c r="B2"><v>536228726</v></c><c r="D2"><f>B2*2</f><v>4.823898446E9</v></c></row><row r="3" spans="1:4"><c r="A3" t="s" s="1"/></row><row r="4"><c r="C4" t="s"><v>4</v></c><c t="b"><v>1</v></c></row></sheetData></worksheet>"#;
+            let spilled = SharedStrings::read_spilling_at(Slow(sst, n), 6).unwrap();
+            assert!(matches!(spilled.text, Store::Disk(_)));
+            assert_eq!(table(SHEET, Some(&spilled), n), table(SHEET, Some(&ss), n));
             assert_eq!(
-                table(sheet, Some(&ss), n),
+                table(SHEET, Some(&ss), n),
                 "name\tssn\tphone\t\nAna Ruiz\t536228726\t\t4823898446\n\t\t\"two\nlines, \"\"q\"\"\"\t1\n"
             );
         }
@@ -566,5 +610,10 @@ mod tests {
         );
         assert_eq!(integer_digits(b"1.5E0"), None);
         assert_eq!(integer_digits(b"536228726"), None);
+        // A sheet cut short keeps its last row.
+        assert_eq!(
+            table(b"<row><c><v>5</v></c><c t=\"inlineStr\"><is><t>a", None, 3),
+            "5\ta\n"
+        );
     }
 }
