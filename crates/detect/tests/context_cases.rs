@@ -313,8 +313,24 @@ fn secrets_in_code_syntaxes() {
         format!("API_TOKEN ::= {v}\n"),
         format!("$apiKey .= \"{v}\";\n"),
         format!("<apiKey>\n    {v}\n</apiKey>\n"),
+        // The value on the line after its key: YAML, a YAML block scalar,
+        // pretty-printed JSON.
+        format!("api_key:\n  {v}\n"),
+        format!("deploy:\n  token: |\n    {v}\n"),
+        format!("{{\n  \"client_secret\":\n    \"{v}\"\n}}\n"),
     ] {
         assert_eq!(one(&text, "API_KEY"), (v.into(), Likely), "{text}");
+    }
+}
+
+#[test]
+fn a_key_above_a_non_secret_reports_nothing() {
+    for text in [
+        "token:\n  name: deploy\n",
+        "secret:\n  get_secret_from_environment\n",
+        "api_key:\n\nSee the docs for how to create one.\n",
+    ] {
+        assert!(found(&all(), text, "API_KEY").is_empty(), "{text}");
     }
 }
 

@@ -11,8 +11,10 @@
 //! fine-grained `github_pat_`, Slack `xox?-`, Stripe secret/restricted
 //! keys (test keys lower), Google `AIza`, GitLab `glpat-`, OpenAI `sk-`,
 //! and JWTs whose header and payload decode to JSON. Generic: `api_key =
-//! "…"`, `secret: …` and the like, with an entropy floor, mixed character
-//! classes, and placeholder / documentation-example suppression.
+//! "…"`, `secret: …` and the like (the value may be on the line after a
+//! `key:`, as in YAML, a YAML block scalar `key: |` or pretty-printed
+//! JSON), with an entropy floor, mixed character classes, and placeholder
+//! / documentation-example suppression.
 
 use std::sync::OnceLock;
 
@@ -28,7 +30,7 @@ pub(crate) const VENDOR: &str = r"(?:AKIA|ASIA)[A-Z2-7]{16}|ghr_[A-Za-z0-9]{76}|
 /// the fast literal prefilter (a small literal set).
 const VENDOR_MORE: &str = r"(?:ABIA|ACCA)[A-Z2-7]{16}|xoxe-[A-Za-z0-9-]{10,250}|xapp-[0-9]-[A-Z0-9]{6,16}-[0-9]{6,16}-[a-f0-9]{32,80}|hooks\.slack\.com/services/T[A-Z0-9]{6,12}/B[A-Z0-9]{6,12}/[A-Za-z0-9]{20,32}|ya29\.[A-Za-z0-9_-]{30,2000}|gl(?:ptt|rt|ft|oas|agent|dt|imt|cbt|soat)-[A-Za-z0-9_-]{20,64}|GR1348941[A-Za-z0-9_-]{20,40}";
 
-const KEYWORD: &str = r#"(?i:api[_.-]?key|apikey|api[_.-]?secret|secret[_.-]?key|client[_.-]?secret|access[_.-]?key|auth[_.-]?token|access[_.-]?token|bearer|secret|token|private[_.-]?key)[A-Za-z0-9_.-]{0,24}(?: [A-Za-z]{1,12})?["'`]?(?:[ \t]+(?:string|String|str))?[ \t]*(?:(?:=|:|:=|=>|\?=|::=|\.=)[ \t]*|>[ \t\r\n]*)["'`]?[A-Za-z0-9+/_.=~-]{12,256}"#;
+const KEYWORD: &str = r#"(?i:api[_.-]?key|apikey|api[_.-]?secret|secret[_.-]?key|client[_.-]?secret|access[_.-]?key|auth[_.-]?token|access[_.-]?token|bearer|secret|token|private[_.-]?key)[A-Za-z0-9_.-]{0,24}(?: [A-Za-z]{1,12})?["'`]?(?:[ \t]+(?:string|String|str))?[ \t]*(?:(?:=|:=|=>|\?=|::=|\.=)[ \t]*|:[ \t]*(?:[|>][-+]?[ \t]*)?(?:\r?\n[ \t]*)?|>[ \t\r\n]*)["'`]?[A-Za-z0-9+/_.=~-]{12,256}"#;
 
 fn more_re() -> &'static regex::bytes::Regex {
     static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
