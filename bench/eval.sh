@@ -11,7 +11,7 @@ SEED=${2:-7}
 OUT=target/eval-pii-scan
 VENV=target/bench-venv
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/python" -c 'import faker, detect_secrets' 2>/dev/null || "$VENV/bin/pip" install -q faker detect-secrets
+"$VENV/bin/python" -c 'import faker, detect_secrets, openpyxl' 2>/dev/null || "$VENV/bin/pip" install -q faker detect-secrets openpyxl
 
 rm -rf "$OUT" && mkdir -p "$OUT/corpus"
 "$VENV/bin/python" bench/eval_corpus.py "$OUT/corpus" --files "$FILES" --seed "$SEED"
@@ -24,7 +24,7 @@ echo "pii-scan --detector ALL --min-confidence LIKELY; a finding counts when it 
 "$VENV/bin/python" bench/eval_score.py "$OUT/labels.jsonl" "$OUT/findings.ndjson" "$OUT/ds.json"
 
 # Material the detectors did not shape: Faker's own values in five locales
-# (exports, JSON/YAML/.env/source, prose with "for example"/"sample"), and
+# (CSV/TSV/xlsx exports, JSON/YAML/.env/source, prose with "for example"/"sample"), and
 # public example secrets (bench/eval-public, sources and licences in its
 # SOURCES.md).
 FOUT=target/eval-faker
@@ -37,5 +37,5 @@ fi
 target/debug/pii-scan --detector ALL --min-confidence LIKELY "$FOUT/corpus" > "$FOUT/findings.ndjson"
 (cd "$FOUT" && "../../$VENV/bin/detect-secrets" scan --all-files corpus > ds.json)
 echo
-echo "Faker material (locales en_US de_DE fr_FR ja_JP pt_BR) and public examples: $(grep -c '"decoy": false' "$FOUT/labels.jsonl") labelled values; LIKELY threshold"
+echo "Faker material (locales en_US de_DE fr_FR ja_JP pt_BR; CSV, TSV, xlsx, JSON, YAML, .env, source, prose) and public examples: $(grep -c '"decoy": false' "$FOUT/labels.jsonl") labelled values; LIKELY threshold"
 "$VENV/bin/python" bench/eval_score.py "$FOUT/labels.jsonl" "$FOUT/findings.ndjson" "$FOUT/ds.json"

@@ -166,7 +166,12 @@ def api_key(rnd, fake):
     if k == "aws":
         return rnd.choice(["AKIA", "ASIA"]) + rstr(rnd, B32, 16), "AWS_ACCESS_KEY_ID={}"
     if k == "gh":
-        return gh_token(rnd, rnd.choice(["ghp_", "gho_", "ghs_"])), "GITHUB_TOKEN={}"
+        t = gh_token(rnd, rnd.choice(["ghp_", "gho_", "ghs_"]))
+        if rnd.random() < 0.25:
+            # A copy with a character changed: its checksum fails, but it is
+            # still a token to look at (pii-scan: LIKELY, as peers report it).
+            t = t[:-1] + ("A" if t[-1] != "A" else "B")
+        return t, "GITHUB_TOKEN={}"
     if k == "ghpat":
         return "github_pat_" + rstr(rnd, B62, 22) + "_" + rstr(rnd, B62, 59), "token: {}"
     if k == "slack":
@@ -296,9 +301,10 @@ def decoy(doc, rnd, fake):
     elif kind == 8:
         doc.labelled(rnd.choice(['api_key = "{}"\n', "token: {}\n"]), rnd.choice(["your-api-key-here", "<YOUR_TOKEN>", "${API_TOKEN}", "xxxxxxxxxxxxxxxxxxxxxxxx", "changeme-changeme-123"]), "API_KEY", True)
     elif kind == 9:
-        bad = bytearray(gh_token(rnd).encode())
-        bad[-1] = ord("A") if bad[-1] != ord("A") else ord("B")
-        doc.labelled("GITHUB_TOKEN={}\n", bad.decode(), "API_KEY", True)
+        # Placeholders in GitHub's token shape.
+        fake_token = rnd.choice(["ghp_" + "x" * 36, "ghp_" + "X" * 36, "gho_" + "0" * 36,
+                                 "ghp_abcdefghijklmnopqrstuvwxyz0123456789"])
+        doc.labelled("GITHUB_TOKEN={}\n", fake_token, "API_KEY", True)
     elif kind == 10:
         doc.labelled("Order #{} shipped\n", str(rnd.randint(10**15, 10**16 - 1)), "CREDIT_CARD_NUMBER", True)
     elif kind == 11:

@@ -5,8 +5,8 @@ Every SSN, card number, phone number, email and IP address here comes from
 Faker's providers (faker.ssn(), faker.credit_card_number(),
 faker.phone_number(), faker.email(), faker.ipv4_public(), faker.ipv6()) in
 the locale named by the file, written the way exports and notes hold them:
-CSV and TSV customer exports (some with SSNs and phones as bare digits, as
-databases store them), JSON, YAML, .env, Python source, and prose with
+CSV, TSV and xlsx (openpyxl) customer exports (some with SSNs and phones
+as bare digits, as databases store them), JSON, YAML, .env, Python source, and prose with
 "for example" and "sample" next to real values. Nothing is formatted with
 the detectors' own rules. A value is labelled with the detector that
 should report it; labels.jsonl lines are
@@ -104,6 +104,24 @@ def table(doc, rows, cols, delim, header=None):
         doc.add("\n")
 
 
+def xlsx(out, lab, name, rows, cols):
+    """The same export as an Excel workbook written by openpyxl (one sheet,
+    text cells). Labels are offsets in the sheet as pii-scan reads it: a
+    tab-separated table, a value holding a tab, quote or line break quoted
+    CSV-style, which is the TSV export's text."""
+    import openpyxl
+    d = Doc(name)
+    table(d, rows, cols, "\t")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(cols)
+    for r in rows:
+        ws.append([r[c] for c in cols])
+    wb.save(os.path.join(out, name))
+    for l in d.labels:
+        lab.write(json.dumps(l) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
@@ -113,6 +131,7 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     rnd = random.Random(a.seed)
     docs = []
+    sheets = []
     for loc in LOCALES:
         fake = Faker(loc)
         fake.seed_instance(a.seed)
@@ -125,6 +144,7 @@ def main():
             d = Doc(f"customers_{loc}.{ext}")
             table(d, rows, cols, delim)
             docs.append(d)
+        sheets.append((f"customers_{loc}.xlsx", rows, cols))
         if us:
             # Database exports: SSNs as 9 digits, phones as 10, under a header.
             d = Doc(f"accounts_{loc}.csv")
@@ -213,6 +233,8 @@ def main():
     with open(os.path.join(a.out, "..", "labels.jsonl"), "w") as lab:
         for d in docs:
             d.write(a.out, lab)
+        for name, rows, cols in sheets:
+            xlsx(a.out, lab, name, rows, cols)
 
 
 if __name__ == "__main__":

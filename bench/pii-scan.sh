@@ -8,7 +8,7 @@
 # every row: ~40 findings per KB) against `rg -o` (which, like pii-scan,
 # writes every match), and 20,000 small files (per-file cost) against rg.
 #
-# usage: bench/pii-scan.sh [MB]   (default 220; detect-secrets runs on a 4 MB subset)
+# usage: [PII_SCAN_BIN=path] bench/pii-scan.sh [MB]   (default 220; detect-secrets runs on a 4 MB subset)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MB=${1:-220}
@@ -29,8 +29,14 @@ fi
 rm -rf "$OUT/subset" && mkdir -p "$OUT/subset"
 head -c $((4 * 1024 * 1024)) "$(ls "$OUT"/corpus/* | head -1)" > "$OUT/subset/part.txt"
 
-cargo build --release -q -p pii-scan
-BIN=target/release/pii-scan
+# PII_SCAN_BIN=path runs another build (e.g. the previous commit's) on
+# the same corpus, for a back-to-back comparison.
+if [ -n "${PII_SCAN_BIN:-}" ]; then
+  BIN=$PII_SCAN_BIN
+else
+  cargo build --release -q -p pii-scan
+  BIN=target/release/pii-scan
+fi
 BYTES=$(du -cb "$OUT"/corpus/* | tail -1 | cut -f1)
 SUB_BYTES=$(stat -c %s "$OUT/subset/part.txt")
 

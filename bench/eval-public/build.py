@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes np_examples.txt and labels.jsonl from Nosey Parker's rule examples.
+"""Writes np_examples.txt, gitleaks_examples.txt and labels.jsonl from
+Nosey Parker's rule examples and gitleaks' rule test cases.
 
 The snippets below are the `examples` and `negative_examples` of Nosey
 Parker's default rules (see SOURCES.md for the repository, commit and
@@ -96,22 +97,54 @@ CASES = [
      "//////////////////////\n++++++++++++++++++++++\n.s3.amazonaws.com\ns3.amazonaws.com/", []),
 ]
 
+# gitleaks' rule test cases (cmd/generate/config/rules/*.go, MIT): the
+# literal true positives (`tps`) and false positives (`fps`) of generic.go
+# and gitlab.go. gitleaks renders a bare sample secret inside an
+# assignment; those are written here as `<keyword> = "<secret>"`. The two
+# go.sum lines are among generic.go's tps but are meant to be ignored (by
+# file name there): they are module hashes, not secrets, so they are
+# negatives here.
+GL_CASES = [
+    ("generic", 'clojars_token = "CLOJARS_34bf0e88955ff5a1c328d6a7491acc4f48e865a7b8dd4d70a70749037443"',
+     ["CLOJARS_34bf0e88955ff5a1c328d6a7491acc4f48e865a7b8dd4d70a70749037443"]),
+    ("generic", 'generic_secret = "Zf3D0LXCM3EIMbgJpUNnkRtOfOueHznB"', ["Zf3D0LXCM3EIMbgJpUNnkRtOfOueHznB"]),
+    ("generic", '"client_secret" : "6da89121079f83b2eb6acccf8219ea982c3d79bccc3e9c6a85856480661f8fde",',
+     ["6da89121079f83b2eb6acccf8219ea982c3d79bccc3e9c6a85856480661f8fde"]),
+    # Negatives.
+    ("generic", "golang.org/x/oauth2 v0.15.0 h1:s8pnnxNVzjWyrvYdFUQq5llS1PX2zhPXmccZv99h7uQ=", []),
+    ("generic", "google.golang.org/api v0.81.0 h1:o8WF5AvfidafWbFjsRyupxyEQJNUWxLZJCK5NXrxZZ8=", []),
+    ("generic", "client_vpn_endpoint_id = aws_ec2_client_vpn_endpoint.client-vpn-endpoint.id", []),
+    ("generic", "password combination.\n\nR5: Regulatory--21", []),
+    ("gitlab", "glpat-XXXXXXXXXXX-XXXXXXXX", []),
+    ("gitlab", "glpat-xxxxxxxx-xxxxxxxxxxxxxxxxxx.xxxxxxxxx", []),
+    ("gitlab", "glptt-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", []),
+    ("gitlab", "GR134894112312312312312312312", []),
+    ("gitlab", "GR1348941XXXXXXXXXXXXXXXXXXXX", []),
+    ("gitlab", "glrt-tx_xxxxxxxxxxxxxxxxxxxxxxxxxxx.xxxxxxxxx", []),
+]
 
-def main():
+
+def write(name, header, cases, lab):
     pos, line = 0, 1
-    with open("np_examples.txt", "w") as f, open("labels.jsonl", "w") as lab:
-        for rule, snip, secrets in CASES:
-            text = f"# --- Nosey Parker example ({rule}.yml) ---\n{snip}\n\n"
+    with open(name, "w") as f:
+        for rule, snip, secrets in cases:
+            text = f"# --- {header} ({rule}) ---\n{snip}\n\n"
             f.write(text)
             for s in secrets:
                 i = text.index(s)
                 start = pos + len(text[:i].encode())
-                det = "CRYPTOGRAPHIC_KEY" if rule == "pem" else A
-                lab.write(json.dumps({"file": "np_examples.txt", "start": start, "end": start + len(s.encode()),
+                det = "CRYPTOGRAPHIC_KEY" if rule == "pem.yml" else A
+                lab.write(json.dumps({"file": name, "start": start, "end": start + len(s.encode()),
                                       "line": line + text[:i].count("\n"), "detector": det, "text": s[:80],
                                       "decoy": False}) + "\n")
             pos += len(text.encode())
             line += text.count("\n")
+
+
+def main():
+    with open("labels.jsonl", "w") as lab:
+        write("np_examples.txt", "Nosey Parker example", [(f"{r}.yml", s, x) for r, s, x in CASES], lab)
+        write("gitleaks_examples.txt", "gitleaks rule test case", [(f"{r}.go", s, x) for r, s, x in GL_CASES], lab)
 
 
 if __name__ == "__main__":

@@ -233,6 +233,112 @@ pub fn label_before(buf: &[u8], s: usize) -> (usize, usize) {
     (j, end)
 }
 
+/// How far back [`label_above`] looks for the key of a value on its own
+/// line (it stays within what a stream window keeps before its part).
+const ABOVE_REACH: usize = 1024;
+const ABOVE_LINES: usize = 16;
+
+/// The key a value on a line of its own belongs to, as a byte range of
+/// `buf`: the key of the line above ending in `:` (`ssn:` in YAML,
+/// `"card":` in pretty-printed JSON, `My SSN:` in prose), or of the
+/// nearest less-indented line that opens a YAML block scalar (`key: |`,
+/// `key: >-`) or list (`key:` above `- value` items), over more-indented
+/// lines of the same block. The value's line holds only indentation, a
+/// list dash or an opening quote before it. `None` when there is no such
+/// key within 16 lines and 1 KiB.
+pub fn label_above(buf: &[u8], s: usize) -> Option<(usize, usize)> {
+    let line_start = memchr::memrchr(b'\n', &buf[..s]).map_or(0, |p| p + 1);
+    if line_start == 0 {
+        return None;
+    }
+    let lead = &buf[line_start..s];
+    let indent = lead
+        .iter()
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count();
+    let rest = &lead[indent..];
+    let item = rest.starts_with(b"- ");
+    if !matches!(rest, b"" | b"\"" | b"'" | b"- " | b"- \"" | b"- '") {
+        return None;
+    }
+    let floor = s.saturating_sub(ABOVE_REACH);
+    let mut end = line_start - 1; // the '\n' ending the line above
+    let mut n = 0;
+    while n < ABOVE_LINES && end >= floor {
+        let start = memchr::memrchr(b'\n', &buf[floor..end]).map_or(floor, |p| floor + p + 1);
+        if start == floor && floor > 0 && buf[floor - 1] != b'\n' {
+            return None; // the line is cut by the reach
+        }
+        let line = &buf[start..end];
+        let ind = line
+            .iter()
+            .take_while(|&&b| b == b' ' || b == b'\t')
+            .count();
+        let text = line.trim_ascii_end();
+        if text.len() > ind {
+            let (key_end, opens_block) = key_of(text);
+            match key_end {
+                // `key:` (or `key: |`) right above the value, or a block
+                // scalar or list opened by a less-indented key further up.
+                Some(k) if n == 0 || (ind < indent && (opens_block || item)) => {
+                    let ke = start + k;
+                    let mut ks = start + ind;
+                    if let Some(p) = buf[ks..ke].iter().rposition(|b| b",{[".contains(b)) {
+                        ks += p + 1;
+                    }
+                    while ks < ke && matches!(buf[ks], b' ' | b'-' | b'"' | b'\'') {
+                        ks += 1;
+                    }
+                    let ks = ks.max(ke.saturating_sub(48));
+                    return (ks < ke).then_some((ks, ke));
+                }
+                // A line of the same block (as indented or more): keep
+                // going up.
+                _ if ind >= indent => {}
+                // A less-indented line that opens no block: another block.
+                _ => return None,
+            }
+            n += 1;
+        }
+        if start == 0 {
+            return None;
+        }
+        end = start - 1;
+    }
+    None
+}
+
+/// Where the key of a `key:` line ends (before its closing quote and
+/// colon), and whether the line opens a YAML block scalar (`key: |`).
+fn key_of(text: &[u8]) -> (Option<usize>, bool) {
+    let mut t = text;
+    let mut block = false;
+    // A block scalar indicator: `|` or `>`, a chomping sign, an indent digit.
+    let mut k = t.len();
+    while k > 0 && matches!(t[k - 1], b'-' | b'+' | b'0'..=b'9') && t.len() - k < 2 {
+        k -= 1;
+    }
+    if k > 0 && matches!(t[k - 1], b'|' | b'>') {
+        let before = t[..k - 1].trim_ascii_end();
+        if before.ends_with(b":") {
+            t = before;
+            block = true;
+        }
+    }
+    let Some(t) = t.strip_suffix(b":") else {
+        return (None, false);
+    };
+    let t = t.trim_ascii_end();
+    let t = t
+        .strip_suffix(b"\"")
+        .or_else(|| t.strip_suffix(b"'"))
+        .unwrap_or(t);
+    if t.is_empty() || !t.iter().any(u8::is_ascii_alphabetic) {
+        return (None, false);
+    }
+    (Some(t.len()), block)
+}
+
 /// The evidence for one value: its bound label (a key, a field or column
 /// name, the words right before it) and keywords loosely nearby.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -318,8 +424,15 @@ pub fn evidence(
     // An HTML cell tag (`<td>`) is structure, not a label: its column's
     // header is.
     let cell = ls > 0 && buf[ls - 1] == b'<' && buf[ls..le].eq_ignore_ascii_case(b"td");
+    // Punctuation alone (a list dash) binds nothing.
+    let unbound = !buf[ls..le].iter().any(u8::is_ascii_alphanumeric);
     let label: &[u8] = match header {
-        Some(h) if ls == le || cell => h,
+        Some(h) if unbound || cell => h,
+        // Nothing bound on the value's own line: the key above it.
+        None if unbound => match label_above(buf, s) {
+            Some((a, b)) => &buf[a..b],
+            None => &buf[ls..le],
+        },
         _ => &buf[ls..le],
     };
     let mut low = [0u8; 160];
@@ -342,6 +455,35 @@ pub fn evidence(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_above_a_value_on_its_own_line() {
+        let above = |text: &str, needle: &str| {
+            let s = text.find(needle).unwrap();
+            label_above(text.as_bytes(), s).map(|(a, b)| text[a..b].to_owned())
+        };
+        assert_eq!(
+            above("ssn:\n  123-45-6789\n", "123").as_deref(),
+            Some("ssn")
+        );
+        assert_eq!(
+            above("{\n  \"card\":\n    \"4111\"\n}", "4111").as_deref(),
+            Some("card")
+        );
+        let block = "person:\n  notes: |\n    called twice\n    536-22-8726\n";
+        assert_eq!(above(block, "536").as_deref(), Some("notes"));
+        let list = "ssns:\n  - 536-22-8726\n  - 412-67-3390\n";
+        assert_eq!(above(list, "412").as_deref(), Some("ssns"));
+        assert_eq!(
+            above("My SSN:\n536-22-8726\n", "536").as_deref(),
+            Some("My SSN")
+        );
+        // Prose, a key two lines up at the same indentation, another block.
+        assert_eq!(above("Hello\n536-22-8726\n", "536"), None);
+        assert_eq!(above("ssn:\nnote\n536-22-8726\n", "536"), None);
+        assert_eq!(above("a:\n  b: 1\nc\n  536-22-8726\n", "536"), None);
+        assert_eq!(above("ssn: x 536-22-8726\n", "536"), None);
+    }
 
     #[test]
     fn boundaries_and_words() {

@@ -3,7 +3,9 @@
 //! When an input starts like a delimited table (CSV, TSV, `;` or `|`
 //! separated: the first records have the same number of fields, two or
 //! more), the field names of its first record are the labels of every
-//! value under them, however many rows down. Quoted fields, doubled
+//! value under them, however many rows down (of its second record when
+//! the first holds only a title in its first field, `Customer export,,,`
+//! as spreadsheets export it). Quoted fields, doubled
 //! quotes and line breaks inside quoted cells are followed, so a
 //! multi-line note does not shift the columns of the rows after it.
 //!
@@ -380,18 +382,19 @@ fn sniff(buf: &[u8]) -> Option<Table> {
         }
     }
     let (_, delim) = best?;
-    let head = &records(buf, delim, 1)[0];
-    let names: Vec<Vec<u8>> = head
-        .iter()
-        .map(|&(a, b)| {
-            let f = buf[a..b].trim_ascii();
-            let f = f
-                .strip_prefix(b"\"")
-                .and_then(|f| f.strip_suffix(b"\""))
-                .unwrap_or(f);
-            f.trim_ascii().to_vec()
-        })
-        .collect();
+    let recs = records(buf, delim, 2);
+    let names = |rec: &[(usize, usize)]| -> Vec<Vec<u8>> {
+        rec.iter()
+            .map(|&(a, b)| {
+                let f = buf[a..b].trim_ascii();
+                let f = f
+                    .strip_prefix(b"\"")
+                    .and_then(|f| f.strip_suffix(b"\""))
+                    .unwrap_or(f);
+                f.trim_ascii().to_vec()
+            })
+            .collect()
+    };
     // A header names its columns: short, with a letter, not a number.
     let is_name = |f: &Vec<u8>| {
         f.len() <= MAX_NAME
@@ -399,8 +402,16 @@ fn sniff(buf: &[u8]) -> Option<Table> {
             && f.iter().filter(|b| b.is_ascii_digit()).count() < 4
             && !f.contains(&b'@')
     };
-    let header = if names.iter().all(|f| f.is_empty() || is_name(f)) {
-        names
+    let is_header = |n: &[Vec<u8>]| n.iter().all(|f| f.is_empty() || is_name(f));
+    let filled = |n: &[Vec<u8>]| n.iter().filter(|f| !f.is_empty()).count();
+    let first = names(&recs[0]);
+    let second = names(&recs[1]);
+    // A title in the first cell alone (`Customer export,,,`, a sheet's
+    // title row) above a header: the header is the second record.
+    let header = if filled(&first) == 1 && filled(&second) >= 2 && is_header(&second) {
+        second
+    } else if is_header(&first) {
+        first
     } else {
         Vec::new()
     };
@@ -430,6 +441,10 @@ mod tests {
         assert_eq!(header_at(tsv, "412673390").as_deref(), Some("acct_ssn"));
         let semi = "\"id\";\"Mobile\"\n1;4155552671\n2;2125550143\n";
         assert_eq!(header_at(semi, "2125550143").as_deref(), Some("Mobile"));
+        let titled = "Customer export,,\nname,ssn,phone\nAna,536228726,4155552671\n";
+        assert_eq!(header_at(titled, "536").as_deref(), Some("ssn"));
+        let one_col = "Totals,,\n12,,\n13,,\n";
+        assert_eq!(header_at(one_col, "13").as_deref(), Some("Totals"));
     }
 
     #[test]

@@ -149,6 +149,68 @@ fn keys_on_the_line_are_context() {
 }
 
 #[test]
+fn keys_on_the_line_above_are_context() {
+    for (text, det, value, want) in [
+        (
+            "ssn:\n  536228726\n",
+            "US_SOCIAL_SECURITY_NUMBER",
+            "536228726",
+            Likely,
+        ),
+        (
+            "person:\n  ssn: |\n    536228726\n",
+            "US_SOCIAL_SECURITY_NUMBER",
+            "536228726",
+            Likely,
+        ),
+        (
+            "{\n  \"card\":\n    \"4916673475725015\"\n}\n",
+            "CREDIT_CARD_NUMBER",
+            "4916673475725015",
+            VeryLikely,
+        ),
+        (
+            "mobile:\n  4155552671\n",
+            "PHONE_NUMBER",
+            "4155552671",
+            Likely,
+        ),
+        // The same values under keys that do not name them, or none.
+        (
+            "notes:\n  536228726\n",
+            "US_SOCIAL_SECURITY_NUMBER",
+            "536228726",
+            Unlikely,
+        ),
+        (
+            "Hello\n536228726\n",
+            "US_SOCIAL_SECURITY_NUMBER",
+            "536228726",
+            Unlikely,
+        ),
+        (
+            "{\n  \"order_id\":\n    \"4916673475725015\"\n}\n",
+            "CREDIT_CARD_NUMBER",
+            "4916673475725015",
+            Unlikely,
+        ),
+        (
+            "notes:\n  4155552671\n",
+            "PHONE_NUMBER",
+            "4155552671",
+            Possible,
+        ),
+    ] {
+        assert_eq!(one(text, det), (value.into(), want), "{text}");
+    }
+    let list = "ssn:\n  - 412673390\n  - 536228726\n";
+    assert_eq!(
+        found(&all(), list, "US_SOCIAL_SECURITY_NUMBER"),
+        [("412673390".into(), Likely), ("536228726".into(), Likely)]
+    );
+}
+
+#[test]
 fn a_table_scanned_in_three_windows_matches_the_whole_scan() {
     let mut csv = String::from("name,ssn,phone,card\n");
     let mut i = 0u64;
@@ -251,8 +313,24 @@ fn secrets_in_code_syntaxes() {
         format!("API_TOKEN ::= {v}\n"),
         format!("$apiKey .= \"{v}\";\n"),
         format!("<apiKey>\n    {v}\n</apiKey>\n"),
+        // The value on the line after its key: YAML, a YAML block scalar,
+        // pretty-printed JSON.
+        format!("api_key:\n  {v}\n"),
+        format!("deploy:\n  token: |\n    {v}\n"),
+        format!("{{\n  \"client_secret\":\n    \"{v}\"\n}}\n"),
     ] {
         assert_eq!(one(&text, "API_KEY"), (v.into(), Likely), "{text}");
+    }
+}
+
+#[test]
+fn a_key_above_a_non_secret_reports_nothing() {
+    for text in [
+        "token:\n  name: deploy\n",
+        "secret:\n  get_secret_from_environment\n",
+        "api_key:\n\nSee the docs for how to create one.\n",
+    ] {
+        assert!(found(&all(), text, "API_KEY").is_empty(), "{text}");
     }
 }
 
@@ -271,6 +349,17 @@ fn vendor_formats_and_placeholders() {
         ("github_pat_xxxxxxxxxxxxxxxxxxxxxx_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", Unlikely),
         ("AIzaSyabcdefghijklmnopqrstuvwxyz1234567", Unlikely),
         ("xoxb-263594206564-####################", Unlikely),
+        // GitHub: a CRC32 checksum that holds is VERY_LIKELY; a
+        // random-looking token whose checksum fails (Nosey Parker's
+        // examples, a copy with a character changed) is still LIKELY, as
+        // gitleaks and Nosey Parker report it; placeholders are not.
+        ("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", VeryLikely),
+        ("ghp_Zq3kV9xR2mW8pL4nT6yB1cD5fG7hJ04NFZ6a", Likely),
+        ("ghu_16C7e42F292c69C2E7C10c838347Ae178B4a", Likely),
+        ("ghr_1B4a2e77838347a7E420ce178F2E7c6912E169246c3CE1ccbF66C46812d16D5B1A9Dc86A1498", Likely),
+        ("ghp_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX", Unlikely),
+        ("ghp_abcdefghijklmnopqrstuvwxyz0123456789", Unlikely),
+        ("ghs_thisisnotarealtokenjustsomelowercase", Unlikely),
     ] {
         let f = one(&format!("x {text} y\n"), "API_KEY");
         assert_eq!(f.1, want, "{text}: {f:?}");
@@ -340,6 +429,25 @@ fn ipv6_short_forms_cidr_and_idn_emails() {
         one("write to a@xn--d1acufc.xn--p1ai today\n", "EMAIL_ADDRESS"),
         ("a@xn--d1acufc.xn--p1ai".into(), Likely)
     );
+}
+
+#[test]
+fn unicode_email_domains() {
+    for (text, want) in [
+        ("write to user@пример.рф today\n", "user@пример.рф"),
+        ("ask a@bücher.de.\n", "a@bücher.de"),
+        ("info@例え.テスト\n", "info@例え.テスト"),
+        // Text right after an ASCII TLD is not part of it.
+        (
+            "連絡先はtaro@example.jpまでお願いします\n",
+            "taro@example.jp",
+        ),
+        ("送信先：hanako@example.co.jp。\n", "hanako@example.co.jp"),
+    ] {
+        assert_eq!(one(text, "EMAIL_ADDRESS"), (want.into(), Likely), "{text}");
+    }
+    // Not letters: no address.
+    assert!(found(&all(), "x a@b★c.de y\n", "EMAIL_ADDRESS").is_empty());
 }
 
 #[test]

@@ -9,6 +9,7 @@ mod pool;
 mod scan;
 mod state;
 mod transcode;
+mod xlsx;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};

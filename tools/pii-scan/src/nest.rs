@@ -17,6 +17,7 @@ use detect::Engine;
 use crate::decode;
 use crate::office;
 use crate::scan::{output_closed, scan_text, sniff, Limits, Report, Sniffed, SNIFF};
+use crate::xlsx;
 
 /// A nested zip up to this size is opened in memory, a larger one from an
 /// unlinked temporary file.
@@ -221,6 +222,19 @@ impl<'a, 'r> Nest<'a, 'r> {
         }
         let mut zip = zip::ZipArchive::new(r).map_err(invalid)?;
         let office = office::kind(zip.file_names());
+        // A workbook's shared strings are read first: its sheets' text
+        // cells point into them.
+        let strings_at = match office {
+            Some(office::Kind::Ooxml) => (0..zip.len()).find(|&i| {
+                zip.name_for_index(i)
+                    .is_some_and(|n| n.eq_ignore_ascii_case(xlsx::SHARED_STRINGS))
+            }),
+            _ => None,
+        };
+        let strings = match strings_at {
+            Some(i) => self.shared_strings(&mut zip, i, chain)?,
+            None => None,
+        };
         for i in 0..zip.len() {
             if self.budget.get() == 0 {
                 break;
@@ -240,7 +254,10 @@ impl<'a, 'r> Nest<'a, 'r> {
                 }
             };
             let name = join(chain, &member);
-            if is_dir || office.is_some_and(|k| !office::is_text_part(k, &member)) {
+            if is_dir
+                || office.is_some_and(|k| !office::is_text_part(k, &member))
+                || strings_at == Some(i)
+            {
                 continue;
             }
             if !self.entry(&name) {
@@ -263,7 +280,26 @@ impl<'a, 'r> Nest<'a, 'r> {
                 }
             };
             let mut r = self.budgeted(&mut m);
-            if office.is_some() {
+            if office == Some(office::Kind::Ooxml) && xlsx::is_sheet(&member) {
+                // A sheet: a table with its header row.
+                let mut text = xlsx::sheet_text(&mut r, strings.as_ref());
+                let result = scan_text(
+                    self.engine,
+                    &mut text,
+                    self.limits,
+                    self.report,
+                    &name,
+                    None,
+                );
+                self.note_budget(&name);
+                result?;
+                if let Some(e) = text.take_error() {
+                    self.report.reject(format!(
+                        "{}: shared strings unreadable: {e}",
+                        self.at(&name)
+                    ));
+                }
+            } else if office.is_some() {
                 // Document text, not a member that may be a container.
                 let result = scan_text(
                     self.engine,
@@ -280,6 +316,60 @@ impl<'a, 'r> Nest<'a, 'r> {
             }
         }
         Ok(())
+    }
+
+    /// Reads a workbook's shared strings (member `i`), counted as a member
+    /// and against the decompression budget like any other; `None`, with
+    /// a note, when they cannot be read (the sheets' text cells are then
+    /// empty).
+    fn shared_strings<R: Read + Seek>(
+        &mut self,
+        zip: &mut zip::ZipArchive<R>,
+        i: usize,
+        chain: &str,
+    ) -> io::Result<Option<xlsx::SharedStrings>> {
+        let name = join(chain, zip.name_for_index(i).unwrap_or(xlsx::SHARED_STRINGS));
+        let meta = zip.by_index_raw(i).map(|m| (m.encrypted(), m.size()));
+        let (encrypted, size) = match meta {
+            Ok(x) => x,
+            Err(e) => {
+                self.report
+                    .reject(format!("{}: skipped: corrupt: {e}", self.at(&name)));
+                return Ok(None);
+            }
+        };
+        if !self.entry(&name) || self.too_large(&name, size) {
+            return Ok(None);
+        }
+        if encrypted {
+            self.report
+                .note(format!("{}: skipped: encrypted", self.at(&name)));
+            return Ok(None);
+        }
+        let read = match zip.by_index(i) {
+            Ok(mut m) => xlsx::SharedStrings::read(self.budgeted(&mut m)),
+            Err(e) => Err(invalid(e)),
+        };
+        self.note_budget(&name);
+        match read {
+            Ok(s) => {
+                if s.dropped > 0 {
+                    self.report.note(format!(
+                        "{}: {} shared strings past the first {} not kept; the cells that use them are scanned empty",
+                        self.at(&name),
+                        s.dropped,
+                        xlsx::MAX_STRINGS
+                    ));
+                }
+                Ok(Some(s))
+            }
+            Err(e) if output_closed(&e) => Err(e),
+            Err(e) => {
+                self.report
+                    .reject(format!("{}: skipped: corrupt: {e}", self.at(&name)));
+                Ok(None)
+            }
+        }
     }
 
     fn tar(&mut self, r: impl Read, chain: &str, depth: u32) -> io::Result<()> {
@@ -388,23 +478,29 @@ fn spool(head: Vec<u8>, rest: &mut dyn Read) -> io::Result<Spooled> {
     if buf.len() <= SPOOL_IN_MEMORY {
         return Ok(Spooled::Memory(Cursor::new(buf)));
     }
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    let path = std::env::temp_dir().join(format!(
-        "pii-scan-{}-{}.zip",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
-    let mut f = File::options()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&path)?;
-    let _ = std::fs::remove_file(&path);
+    let mut f = unlinked_temp("zip")?;
     f.write_all(&buf)?;
     drop(buf);
     io::copy(rest, &mut f)?;
     f.rewind()?;
     Ok(Spooled::Disk(f))
+}
+
+/// A new temporary file, already unlinked (gone when closed).
+pub(crate) fn unlinked_temp(what: &str) -> io::Result<File> {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let path = std::env::temp_dir().join(format!(
+        "pii-scan-{}-{}.{what}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
+    let f = File::options()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
+    let _ = std::fs::remove_file(&path);
+    Ok(f)
 }
 
 impl Read for Spooled {

@@ -4,7 +4,8 @@
 //! large sheet costs no more memory than a text file), turns paragraph and
 //! row ends into newlines and cell ends into tabs, and decodes entities.
 //! Offsets of findings are offsets in this extracted text, as for any
-//! archive member.
+//! archive member. Excel worksheets are read by [`crate::xlsx`] instead,
+//! as tables.
 
 use std::io::Read;
 
@@ -182,7 +183,7 @@ impl Transform for Xml {
     }
 }
 
-fn entity(name: &[u8]) -> Option<char> {
+pub(crate) fn entity(name: &[u8]) -> Option<char> {
     match name {
         b"amp" => Some('&'),
         b"lt" => Some('<'),

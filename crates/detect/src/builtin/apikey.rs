@@ -2,12 +2,19 @@
 //! keyword-gated high-entropy assignments.
 //!
 //! Vendor shapes: AWS access key IDs (AKIA/ASIA + 16 of `[A-Z2-7]`), GitHub
-//! classic tokens (`ghp_` etc. + 30 random + 6-char base62 CRC32) and
+//! classic tokens (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_` + 30 random +
+//! 6-char base62 CRC32: VERY_LIKELY when the checksum holds, LIKELY when it
+//! fails but the body is random-looking, with upper- and lowercase letters
+//! and digits and at least 3.5 bits of entropy per character, as gitleaks
+//! and Nosey Parker report such tokens too; UNLIKELY otherwise), 76-character
+//! `ghr_` refresh tokens (LIKELY on the same test) and
 //! fine-grained `github_pat_`, Slack `xox?-`, Stripe secret/restricted
 //! keys (test keys lower), Google `AIza`, GitLab `glpat-`, OpenAI `sk-`,
 //! and JWTs whose header and payload decode to JSON. Generic: `api_key =
-//! "…"`, `secret: …` and the like, with an entropy floor, mixed character
-//! classes, and placeholder / documentation-example suppression.
+//! "…"`, `secret: …` and the like (the value may be on the line after a
+//! `key:`, as in YAML, a YAML block scalar `key: |` or pretty-printed
+//! JSON), with an entropy floor, mixed character classes, and placeholder
+//! / documentation-example suppression.
 
 use std::sync::OnceLock;
 
@@ -21,9 +28,9 @@ pub(crate) const VENDOR: &str = r"(?:AKIA|ASIA)[A-Z2-7]{16}|gh[pousr]_[A-Za-z0-9
 
 /// Rarer vendor shapes, searched in a second pass so the common ones keep
 /// the fast literal prefilter (a small literal set).
-const VENDOR_MORE: &str = r"(?:ABIA|ACCA)[A-Z2-7]{16}|xoxe-[A-Za-z0-9-]{10,250}|xapp-[0-9]-[A-Z0-9]{6,16}-[0-9]{6,16}-[a-f0-9]{32,80}|hooks\.slack\.com/services/T[A-Z0-9]{6,12}/B[A-Z0-9]{6,12}/[A-Za-z0-9]{20,32}|ya29\.[A-Za-z0-9_-]{30,2000}|gl(?:ptt|rt|ft|oas|agent|dt|imt|cbt|soat)-[A-Za-z0-9_-]{20,64}|GR1348941[A-Za-z0-9_-]{20,40}";
+const VENDOR_MORE: &str = r"ghr_[A-Za-z0-9]{76}|(?:ABIA|ACCA)[A-Z2-7]{16}|xoxe-[A-Za-z0-9-]{10,250}|xapp-[0-9]-[A-Z0-9]{6,16}-[0-9]{6,16}-[a-f0-9]{32,80}|hooks\.slack\.com/services/T[A-Z0-9]{6,12}/B[A-Z0-9]{6,12}/[A-Za-z0-9]{20,32}|ya29\.[A-Za-z0-9_-]{30,2000}|gl(?:ptt|rt|ft|oas|agent|dt|imt|cbt|soat)-[A-Za-z0-9_-]{20,64}|GR1348941[A-Za-z0-9_-]{20,40}";
 
-const KEYWORD: &str = r#"(?i:api[_.-]?key|apikey|api[_.-]?secret|secret[_.-]?key|client[_.-]?secret|access[_.-]?key|auth[_.-]?token|access[_.-]?token|bearer|secret|token|private[_.-]?key)[A-Za-z0-9_.-]{0,24}(?: [A-Za-z]{1,12})?["'`]?(?:[ \t]+(?:string|String|str))?[ \t]*(?:(?:=|:|:=|=>|\?=|::=|\.=)[ \t]*|>[ \t\r\n]*)["'`]?[A-Za-z0-9+/_.=~-]{12,256}"#;
+const KEYWORD: &str = r#"(?i:api[_.-]?key|apikey|api[_.-]?secret|secret[_.-]?key|client[_.-]?secret|access[_.-]?key|auth[_.-]?token|access[_.-]?token|bearer|secret|token|private[_.-]?key)[A-Za-z0-9_.-]{0,24}(?: [A-Za-z]{1,12})?["'`]?(?:[ \t]+(?:string|String|str))?[ \t]*(?:(?:=|:=|=>|\?=|::=|\.=)[ \t]*|:[ \t]*(?:[|>][-+]?[ \t]*)?(?:\r?\n[ \t]*)?|>[ \t\r\n]*)["'`]?[A-Za-z0-9+/_.=~-]{12,256}"#;
 
 fn more_re() -> &'static regex::bytes::Regex {
     static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
@@ -56,7 +63,7 @@ pub(crate) fn scan_more(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<Hit>) {
 fn vendor_re() -> &'static regex::bytes::Regex {
     static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        regex::bytes::RegexBuilder::new(&format!("^(?:{VENDOR}|{VENDOR_MORE})"))
+        regex::bytes::RegexBuilder::new(&format!("^(?:{VENDOR_MORE}|{VENDOR})"))
             .unicode(false)
             .build()
             .unwrap()
@@ -181,6 +188,16 @@ fn redacted(t: &[u8]) -> bool {
         || t.windows(8).any(|w| w.iter().all(|&b| b == w[0]))
 }
 
+/// Random-looking: upper- and lowercase letters and digits, and an
+/// entropy random base62 strings of this length reach (a 36-character
+/// one averages about 4.6 bits per character; 3.5 is kept as the floor).
+fn token_like(body: &[u8]) -> bool {
+    body.iter().any(u8::is_ascii_uppercase)
+        && body.iter().any(u8::is_ascii_lowercase)
+        && body.iter().any(u8::is_ascii_digit)
+        && entropy(body) >= 3.5
+}
+
 fn end_ok(buf: &[u8], e: usize) -> bool {
     !buf.get(e).is_some_and(|&b| is_word(b) || b == b'-')
 }
@@ -225,8 +242,13 @@ fn vendor(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
     } else if t.starts_with(b"github_pat_") {
         Confidence::VeryLikely
     } else if t.starts_with(b"gh") {
-        if github_checksum(&t[4..34]) == t[34..40] {
+        // A checksum that holds proves the shape; one that fails is still
+        // a token-shaped string (a copy with a character changed, a test
+        // fixture) that peers report, unless it is not random.
+        if t.len() == 40 && github_checksum(&t[4..34]) == t[34..40] {
             Confidence::VeryLikely
+        } else if token_like(&t[4..]) {
+            Confidence::Likely
         } else {
             Confidence::Unlikely
         }
@@ -640,11 +662,13 @@ mod tests {
             find(&format!("tok {t}")).unwrap(),
             (t.clone(), Confidence::VeryLikely)
         );
+        // A failed checksum: still a random-looking token (LIKELY), but
+        // not proven (VERY_LIKELY).
         let mut bad = t.clone().into_bytes();
         bad[10] = if bad[10] == b'a' { b'b' } else { b'a' };
         assert_eq!(
             find(std::str::from_utf8(&bad).unwrap()).unwrap().1,
-            Confidence::Unlikely
+            Confidence::Likely
         );
         assert_eq!(
             find("sk_live_4eC39HqLyjWDarjtT1zdp7dc").unwrap().1,

@@ -2,7 +2,9 @@
 //!
 //! Emails: RFC 5321-ish local part and dotted domain with an alphabetic (or
 //! punycode `xn--…`) TLD that is not a file extension (`logo@2x.png`), not
-//! the userinfo of a URL. Phones: NANP (area and exchange codes start 2–9
+//! the userinfo of a URL; a domain may be written in Unicode letters
+//! (`user@пример.рф`, `a@bücher.de`; an ASCII TLD ends at the first
+//! non-ASCII byte, so `taro@example.jpまで` is `taro@example.jp`). Phones: NANP (area and exchange codes start 2–9
 //! and are not N11) in the usual printed shapes, with a `1`/`001` prefix
 //! and an extension (`x868`, `ext. 12`); E.164 `+CC …` numbers and national
 //! numbers (`030 1234567`, `090-1234-5678`, `46 9083-0166`) checked against
@@ -19,7 +21,7 @@ use crate::context::{continues_group_left, evidence, is_word, numeric_end_ok, nu
 use crate::structure::Cx;
 
 pub(crate) const EMAIL_PATTERN: &str =
-    r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}";
+    r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9\x80-\xFF-]{1,63}(?:\.[A-Za-z0-9\x80-\xFF-]{1,63}){1,8}";
 
 pub(crate) const PHONE_PATTERN: &str = r"\+[1-9][0-9]{0,2}[ .-]?(?:\([0-9]{1,4}\)[ .-]?)?[0-9]{1,5}(?:[ .-]?[0-9]{1,5}){1,5}|\(?0[0-9]{1,5}\)?[ -]?[0-9]{2,8}(?:[ -]?[0-9]{2,5}){0,4}|(?:1[ .-]?)?(?:\([0-9]{3}\)[ ]?|[0-9]{3}[ .-]?)[0-9]{3}[ .-]?[0-9]{4}|[1-9][0-9]{1,3}[ -][0-9]{4,5}-[0-9]{4}";
 
@@ -169,7 +171,30 @@ pub(crate) fn check_email(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit
     if buf.get(end).is_some_and(|&b| is_word(b)) {
         return None;
     }
+    // Text written right after an address (`taro@example.jpまで`,
+    // `….com。`) is not part of its TLD: an ASCII TLD ends at the first
+    // non-ASCII byte.
+    let last_dot = at + 1 + memchr::memrchr(b'.', &buf[at + 1..end]).unwrap_or(0);
+    let tld_start = last_dot + 1;
+    if buf.get(tld_start).is_some_and(u8::is_ascii_alphabetic) {
+        if let Some(k) = buf[tld_start..end].iter().position(|&b| b >= 0x80) {
+            end = tld_start + k;
+        }
+    }
     let domain = &buf[at + 1..end];
+    // An internationalised domain written in Unicode (`пример.рф`,
+    // `bücher.de`): valid UTF-8, letters and digits.
+    if !domain.is_ascii() {
+        let Ok(d) = std::str::from_utf8(domain) else {
+            return None;
+        };
+        if !d
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '.' || c == '-')
+        {
+            return None;
+        }
+    }
     let labels: Vec<&[u8]> = domain.split(|&b| b == b'.').collect();
     if labels.len() < 2
         || labels
@@ -182,7 +207,11 @@ pub(crate) fn check_email(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit
     // Internationalised TLDs are written in punycode (`xn--p1ai`).
     let idn = tld.len() > 4
         && tld[..4].eq_ignore_ascii_case(b"xn--")
-        && tld[4..].iter().all(u8::is_ascii_alphanumeric);
+        && tld[4..].iter().all(u8::is_ascii_alphanumeric)
+        // … or in Unicode letters (`рф`, `中国`).
+        || !tld.is_ascii()
+            && std::str::from_utf8(tld)
+                .is_ok_and(|t| t.chars().count() >= 2 && t.chars().all(char::is_alphabetic));
     if !idn && (!(2..=24).contains(&tld.len()) || !tld.iter().all(u8::is_ascii_alphabetic)) {
         return None;
     }

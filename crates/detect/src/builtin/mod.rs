@@ -14,11 +14,18 @@
 //!    LIKELY; a printed layout (`5433-9502-3725-7862`, `536-22-8726`,
 //!    `(415) 555-2671`) makes a card VERY_LIKELY; bare digit runs that many
 //!    things share start lower: a 9-digit SSN UNLIKELY, a 10-digit phone
-//!    POSSIBLE, a 12-digit Maestro card POSSIBLE.
+//!    POSSIBLE, a 12-digit Maestro card POSSIBLE. A GitHub token is
+//!    VERY_LIKELY when its CRC32 checksum holds and LIKELY when it fails
+//!    but the token looks random (mixed case and digits, entropy).
+//!    Excel sheets are read as tables, so the same rules apply to them as
+//!    to CSV.
 //! 2. **The label** of the value is the key or name bound to it: the words
 //!    right before it on its line, across `: = => # " ' >` and filler
 //!    words (`SSN is …`, `card number: …`, `"ssn": "…"`, `ssn=…`,
-//!    `<ssn>…`), or else the header of the table column it sits in (CSV,
+//!    `<ssn>…`); for a value alone on its line, the key above it (`ssn:`
+//!    or `"card":` on the line before, a YAML block scalar `notes: |` or
+//!    list `ssn:` over `- …` items: see `context::label_above`); or else
+//!    the header of the table column it sits in (CSV,
 //!    TSV, `;`/`|` tables, HTML `<th>`: see `structure`), however many rows
 //!    down. A
 //!    label naming the detector's kind (`ssn`, `acct_ssn`, `card`,
