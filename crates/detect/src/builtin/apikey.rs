@@ -218,99 +218,128 @@ fn vendor(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
     {
         return Some(Hit::new(s, e, Confidence::Unlikely));
     }
-    let c = if t.starts_with(b"hooks.") || t.starts_with(b"GR1348941") {
-        if entropy(t) < 3.5 {
-            Confidence::Unlikely
-        } else {
-            Confidence::VeryLikely
-        }
-    } else if t.starts_with(b"ya29.") || t.starts_with(b"xapp-") {
-        if entropy(t) < 3.5 {
-            Confidence::Unlikely
-        } else {
-            Confidence::Likely
-        }
+    vendor_confidence(t).map(|c| Hit::new(s, e, c))
+}
+
+/// `high` unless `t` is too regular to be random (`entropy < min`).
+fn random_or_unlikely(t: &[u8], min: f64, high: Confidence) -> Confidence {
+    if entropy(t) < min {
+        Confidence::Unlikely
+    } else {
+        high
+    }
+}
+
+/// The confidence a vendor's token format gives `t`, by its prefix;
+/// `None` when the prefix is not one of them or the token fails its
+/// format's test.
+fn vendor_confidence(t: &[u8]) -> Option<Confidence> {
+    let starts = |p: &[u8]| t.starts_with(p);
+    Some(if starts(b"hooks.") || starts(b"GR1348941") {
+        random_or_unlikely(t, 3.5, Confidence::VeryLikely)
+    } else if starts(b"ya29.") || starts(b"xapp-") {
+        random_or_unlikely(t, 3.5, Confidence::Likely)
     } else if [&b"AKIA"[..], b"ASIA", b"ABIA", b"ACCA"]
         .iter()
-        .any(|p| t.starts_with(p))
+        .any(|p| starts(p))
     {
-        if t.ends_with(b"EXAMPLE") || entropy(&t[4..]) < 2.5 {
+        if t.ends_with(b"EXAMPLE") {
             Confidence::Unlikely
         } else {
-            Confidence::VeryLikely
+            random_or_unlikely(&t[4..], 2.5, Confidence::VeryLikely)
         }
-    } else if t.starts_with(b"github_pat_") {
+    } else if starts(b"github_pat_") {
         Confidence::VeryLikely
-    } else if t.starts_with(b"gh") {
-        // A checksum that holds proves the shape; one that fails is still
-        // a token-shaped string (a copy with a character changed, a test
-        // fixture) that peers report, unless it is not random.
-        if t.len() == 40 && github_checksum(&t[4..34]) == t[34..40] {
-            Confidence::VeryLikely
-        } else if token_like(&t[4..]) {
-            Confidence::Likely
-        } else {
-            Confidence::Unlikely
-        }
-    } else if t.starts_with(b"xox") {
-        let parts = t.split(|&b| b == b'-').count();
-        if placeholder(t) || entropy(t) < 3.0 {
-            Confidence::Unlikely
-        } else if parts >= 4 && t[5..].iter().any(u8::is_ascii_digit) {
-            Confidence::VeryLikely
-        } else if parts >= 3 && t[5..].iter().any(u8::is_ascii_digit) {
-            // Two-part bot tokens (`xoxb-<team>-<secret>`).
-            Confidence::Likely
-        } else {
-            Confidence::Possible
-        }
-    } else if t.starts_with(b"sk_") || t.starts_with(b"rk_") {
-        // Test-mode keys are credentials too (they read test data).
-        if entropy(&t[8..]) < 3.0 {
-            Confidence::Unlikely
-        } else if t[3..].starts_with(b"live") && entropy(&t[8..]) >= 3.5 {
-            Confidence::VeryLikely
-        } else {
-            Confidence::Likely
-        }
-    } else if t.starts_with(b"AIza") || t.starts_with(b"gl") {
-        if entropy(t) < 3.5 {
-            Confidence::Unlikely
-        } else {
-            Confidence::VeryLikely
-        }
-    } else if t.starts_with(b"sk-") {
-        let body = &t[3..];
-        let classes = [
-            body.iter().any(u8::is_ascii_uppercase),
-            body.iter().any(u8::is_ascii_lowercase),
-            body.iter().any(u8::is_ascii_digit),
-        ];
-        if body.windows(8).any(|w| w == b"T3BlbkFJ") {
-            Confidence::VeryLikely
-        } else if body.len() >= 40
-            && classes.iter().all(|&c| c)
-            && entropy(body) >= 4.0
-            && !placeholder(body)
-        {
-            Confidence::Likely
-        } else {
-            return None;
-        }
-    } else if t.starts_with(b"eyJ") {
-        let mut parts = t.split(|&b| b == b'.');
-        let header = b64url_json(parts.next()?)?;
-        b64url_json(parts.next()?)?;
-        let sig = parts.next().unwrap_or_default();
-        if header.get("alg").is_some() && sig.len() >= 16 {
-            Confidence::VeryLikely
-        } else {
-            Confidence::Likely
-        }
+    } else if starts(b"gh") {
+        github(t)
+    } else if starts(b"xox") {
+        slack(t)
+    } else if starts(b"sk_") || starts(b"rk_") {
+        stripe(t)
+    } else if starts(b"AIza") || starts(b"gl") {
+        random_or_unlikely(t, 3.5, Confidence::VeryLikely)
+    } else if starts(b"sk-") {
+        openai(&t[3..])?
+    } else if starts(b"eyJ") {
+        jwt(t)?
     } else {
         return None;
-    };
-    Some(Hit::new(s, e, c))
+    })
+}
+
+/// GitHub `gh?_` tokens. A checksum that holds proves the shape; one that
+/// fails is still a token-shaped string (a copy with a character changed,
+/// a test fixture) that peers report, unless it is not random.
+fn github(t: &[u8]) -> Confidence {
+    if t.len() == 40 && github_checksum(&t[4..34]) == t[34..40] {
+        Confidence::VeryLikely
+    } else if token_like(&t[4..]) {
+        Confidence::Likely
+    } else {
+        Confidence::Unlikely
+    }
+}
+
+/// Slack `xox?-` tokens: the more dash-separated parts with digits, the
+/// surer.
+fn slack(t: &[u8]) -> Confidence {
+    let parts = t.split(|&b| b == b'-').count();
+    if placeholder(t) || entropy(t) < 3.0 {
+        Confidence::Unlikely
+    } else if parts >= 4 && t[5..].iter().any(u8::is_ascii_digit) {
+        Confidence::VeryLikely
+    } else if parts >= 3 && t[5..].iter().any(u8::is_ascii_digit) {
+        // Two-part bot tokens (`xoxb-<team>-<secret>`).
+        Confidence::Likely
+    } else {
+        Confidence::Possible
+    }
+}
+
+/// Stripe secret and restricted keys. Test-mode keys are credentials too
+/// (they read test data).
+fn stripe(t: &[u8]) -> Confidence {
+    if entropy(&t[8..]) < 3.0 {
+        Confidence::Unlikely
+    } else if t[3..].starts_with(b"live") && entropy(&t[8..]) >= 3.5 {
+        Confidence::VeryLikely
+    } else {
+        Confidence::Likely
+    }
+}
+
+/// OpenAI `sk-` keys (`body` after the prefix): the `T3BlbkFJ` marker, or
+/// a long random mixed-case body.
+fn openai(body: &[u8]) -> Option<Confidence> {
+    let classes = [
+        body.iter().any(u8::is_ascii_uppercase),
+        body.iter().any(u8::is_ascii_lowercase),
+        body.iter().any(u8::is_ascii_digit),
+    ];
+    if body.windows(8).any(|w| w == b"T3BlbkFJ") {
+        Some(Confidence::VeryLikely)
+    } else if body.len() >= 40
+        && classes.iter().all(|&c| c)
+        && entropy(body) >= 4.0
+        && !placeholder(body)
+    {
+        Some(Confidence::Likely)
+    } else {
+        None
+    }
+}
+
+/// A JSON Web Token: header and payload must decode as JSON objects.
+fn jwt(t: &[u8]) -> Option<Confidence> {
+    let mut parts = t.split(|&b| b == b'.');
+    let header = b64url_json(parts.next()?)?;
+    b64url_json(parts.next()?)?;
+    let sig = parts.next().unwrap_or_default();
+    Some(if header.get("alg").is_some() && sig.len() >= 16 {
+        Confidence::VeryLikely
+    } else {
+        Confidence::Likely
+    })
 }
 
 /// Validates a keyword-gated assignment starting at `s`.

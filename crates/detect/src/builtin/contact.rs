@@ -231,6 +231,53 @@ fn nanp_ok(d: &[u8]) -> bool {
 }
 
 pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
+    let ext = phone_bounds(buf, s, e)?;
+    let text = &buf[s..e];
+    // No doubled separators, and dots only in a consistent x.x.x shape.
+    let doubled = |w: &[u8]| {
+        let pair_ok = matches!((w[0], w[1]), (b')', b' ') | (b' ', b'('));
+        !(w[0].is_ascii_digit() || w[1].is_ascii_digit() || pair_ok)
+    };
+    if text.windows(2).any(doubled) {
+        return None;
+    }
+    let digits: Vec<u8> = text.iter().copied().filter(u8::is_ascii_digit).collect();
+    let seps: Vec<u8> = text
+        .iter()
+        .copied()
+        .filter(|b| b" .-".contains(b))
+        .collect();
+    let ev = evidence(buf, s, e, 40, cx.header(s), PHONE_HOT, PHONE_NEG, true);
+    let (hot, neg) = (ev.up(), ev.down());
+    let first = text[0];
+    let national = first == b'0' || (first == b'(' && text.get(1) == Some(&b'0'));
+    let base = if first == b'+' {
+        international_phone(text, &digits)?
+    } else if national && !(digits.len() == 13 && digits.starts_with(b"001")) {
+        national_phone(text, &digits, &seps, hot)?
+    } else {
+        match nanp_phone(text, &digits, &seps, hot)? {
+            Nanp::Number(c) => c,
+            // Judged in its region: no extension, no dotted-run check.
+            Nanp::Regional => return Some(Hit::new(s, e, adjust(Confidence::Possible, hot, neg))),
+        }
+    };
+    // A dotted number inside a dotted run is an IP or version (a dot
+    // that ends a sentence is not: `call 482.389.8446.`).
+    if seps.first() == Some(&b'.') && s > 0 && buf[s - 1] == b'.' {
+        return None;
+    }
+    let base = if ext > e {
+        base.max(Confidence::Likely)
+    } else {
+        base
+    };
+    Some(Hit::new(s, ext, adjust(base, hot, neg)))
+}
+
+/// Where a phone candidate may start and end: not inside a longer word,
+/// digit group or grouped IBAN. Returns the end including an extension.
+fn phone_bounds(buf: &[u8], s: usize, e: usize) -> Option<usize> {
     let first = buf[s];
     if first != b'+' && first != b'(' && (!numeric_start_ok(buf, s) || continues_group_left(buf, s))
     {
@@ -249,100 +296,87 @@ pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit
     if ext == e && !numeric_end_ok(buf, e) {
         return None;
     }
-    let text = &buf[s..e];
-    // No doubled separators, and dots only in a consistent x.x.x shape.
-    let doubled = |w: &[u8]| {
-        let pair_ok = matches!((w[0], w[1]), (b')', b' ') | (b' ', b'('));
-        !(w[0].is_ascii_digit() || w[1].is_ascii_digit() || pair_ok)
-    };
-    if text.windows(2).any(doubled) {
+    Some(ext)
+}
+
+/// `+CC …`: 8 to 15 digits; NANP numbers checked by their own rules,
+/// others by libphonenumber's metadata.
+fn international_phone(text: &[u8], digits: &[u8]) -> Option<Confidence> {
+    if !(8..=15).contains(&digits.len()) {
         return None;
     }
-    let digits: Vec<u8> = text.iter().copied().filter(u8::is_ascii_digit).collect();
-    let seps: Vec<u8> = text
-        .iter()
-        .copied()
-        .filter(|b| b" .-".contains(b))
-        .collect();
-    let ev = evidence(buf, s, e, 40, cx.header(s), PHONE_HOT, PHONE_NEG, true);
-    let (hot, neg) = (ev.up(), ev.down());
-    let national = first == b'0' || (first == b'(' && text.get(1) == Some(&b'0'));
-    let base = if first == b'+' {
-        if !(8..=15).contains(&digits.len()) {
-            return None;
-        }
-        if digits[0] == b'1' && (digits.len() != 11 || !nanp_ok(&digits[1..])) {
-            return None;
-        }
-        match (digits[0] == b'1', valid_number(text)) {
-            (true, _) | (false, Some(true)) => Confidence::Likely,
-            (false, Some(false)) => Confidence::Possible,
-            (false, None) => return None,
-        }
-    } else if national && !(digits.len() == 13 && digits.starts_with(b"001")) {
-        // A national number with its trunk prefix, checked per region; not
-        // the 3-2-4 shape of an SSN.
-        let ssn_shape = digits.len() == 9
-            && text.len() == 11
-            && !text[3].is_ascii_digit()
-            && !text[6].is_ascii_digit();
-        if !(9..=12).contains(&digits.len()) || text.contains(&b'.') || ssn_shape {
-            return None;
-        }
-        // A bare 0-led digit run is a phone only with a phone label or
-        // keyword (and libphonenumber's check is not cheap).
-        let printed = !seps.is_empty() || text.contains(&b'(');
-        if !printed && !hot {
-            return None;
-        }
-        match valid_number(text)? {
-            true if printed => Confidence::Likely,
-            _ => Confidence::Possible,
-        }
-    } else {
-        // A trunk prefix: 1 (NANP) or 001 (international call from NANP).
-        let (d, lead) = if digits.len() == 13 && digits.starts_with(b"001") {
-            (&digits[3..], 1)
-        } else if digits.len() == 11 && digits[0] == b'1' {
-            (&digits[1..], 1)
-        } else {
-            (&digits[..], 0)
-        };
-        // Separators in both places (or none), all the same kind.
-        let consistent = text.contains(&b'(')
-            || (seps.iter().all(|&x| x == seps[0]) && (seps.is_empty() || seps.len() == 2 + lead));
-        if !nanp_ok(d) || !consistent {
-            // National numbers written without a trunk prefix (Brazil's
-            // `46 9083-0166`, Japan's `66-6176-0313`), when printed so.
-            if lead == 0
-                && (10..=11).contains(&digits.len())
-                && seps.len() == 2
-                && !seps.contains(&b'.')
-            {
-                // Valid in a region, or parsed there under a phone label.
-                return valid_number(text)
-                    .filter(|&v| v || hot)
-                    .map(|_| Hit::new(s, e, adjust(Confidence::Possible, hot, neg)));
-            }
-            return None;
-        }
-        if seps.is_empty() && !text.contains(&b'(') {
-            Confidence::Possible
-        } else {
-            Confidence::Likely
-        }
-    };
-    // A dotted number inside a dotted run is an IP or version (a dot
-    // that ends a sentence is not: `call 482.389.8446.`).
-    if seps.first() == Some(&b'.') && s > 0 && buf[s - 1] == b'.' {
+    if digits[0] == b'1' && (digits.len() != 11 || !nanp_ok(&digits[1..])) {
         return None;
     }
-    let base = if ext > e {
-        base.max(Confidence::Likely)
+    match (digits[0] == b'1', valid_number(text)) {
+        (true, _) | (false, Some(true)) => Some(Confidence::Likely),
+        (false, Some(false)) => Some(Confidence::Possible),
+        (false, None) => None,
+    }
+}
+
+/// A national number with its trunk prefix (`0…`), checked per region;
+/// not the 3-2-4 shape of an SSN.
+fn national_phone(text: &[u8], digits: &[u8], seps: &[u8], hot: bool) -> Option<Confidence> {
+    let ssn_shape = digits.len() == 9
+        && text.len() == 11
+        && !text[3].is_ascii_digit()
+        && !text[6].is_ascii_digit();
+    if !(9..=12).contains(&digits.len()) || text.contains(&b'.') || ssn_shape {
+        return None;
+    }
+    // A bare 0-led digit run is a phone only with a phone label or
+    // keyword (and libphonenumber's check is not cheap).
+    let printed = !seps.is_empty() || text.contains(&b'(');
+    if !printed && !hot {
+        return None;
+    }
+    Some(match valid_number(text)? {
+        true if printed => Confidence::Likely,
+        _ => Confidence::Possible,
+    })
+}
+
+/// How a number without `+` or a national trunk prefix was judged.
+enum Nanp {
+    /// A NANP number (with an optional 1 or 001 prefix) at this confidence.
+    Number(Confidence),
+    /// Not NANP, but a national number of another region written without
+    /// its trunk prefix, valid there (or parsed there under a phone label).
+    Regional,
+}
+
+fn nanp_phone(text: &[u8], digits: &[u8], seps: &[u8], hot: bool) -> Option<Nanp> {
+    // A trunk prefix: 1 (NANP) or 001 (international call from NANP).
+    let (d, lead) = if digits.len() == 13 && digits.starts_with(b"001") {
+        (&digits[3..], 1)
+    } else if digits.len() == 11 && digits[0] == b'1' {
+        (&digits[1..], 1)
     } else {
-        base
+        (digits, 0)
     };
-    Some(Hit::new(s, ext, adjust(base, hot, neg)))
+    // Separators in both places (or none), all the same kind.
+    let consistent = text.contains(&b'(')
+        || (seps.iter().all(|&x| x == seps[0]) && (seps.is_empty() || seps.len() == 2 + lead));
+    if !nanp_ok(d) || !consistent {
+        // National numbers written without a trunk prefix (Brazil's
+        // `46 9083-0166`, Japan's `66-6176-0313`), when printed so.
+        if lead == 0
+            && (10..=11).contains(&digits.len())
+            && seps.len() == 2
+            && !seps.contains(&b'.')
+        {
+            return valid_number(text)
+                .filter(|&v| v || hot)
+                .map(|_| Nanp::Regional);
+        }
+        return None;
+    }
+    Some(Nanp::Number(if seps.is_empty() && !text.contains(&b'(') {
+        Confidence::Possible
+    } else {
+        Confidence::Likely
+    }))
 }
 
 /// True when `s` follows the space-separated four-character groups of an
