@@ -280,42 +280,46 @@ impl<'a, 'r> Nest<'a, 'r> {
                 }
             };
             let mut r = self.budgeted(&mut m);
-            if office == Some(office::Kind::Ooxml) && xlsx::is_sheet(&member) {
-                // A sheet: a table with its header row.
-                let mut text = xlsx::sheet_text(&mut r, strings.as_ref());
-                let result = scan_text(
-                    self.engine,
-                    &mut text,
-                    self.limits,
-                    self.report,
-                    &name,
-                    None,
-                );
-                self.note_budget(&name);
-                result?;
-                if let Some(e) = text.take_error() {
-                    self.report.reject(format!(
-                        "{}: shared strings unreadable: {e}",
-                        self.at(&name)
-                    ));
-                }
-            } else if office.is_some() {
-                // Document text, not a member that may be a container.
-                let result = scan_text(
-                    self.engine,
-                    office::xml_text(&mut r),
-                    self.limits,
-                    self.report,
-                    &name,
-                    None,
-                );
-                self.note_budget(&name);
-                result?;
-            } else {
-                self.member(&mut r, &name, depth)?;
+            match office {
+                Some(kind) => self.office_part(&mut r, kind, &member, &name, strings.as_ref())?,
+                None => self.member(&mut r, &name, depth)?,
             }
         }
         Ok(())
+    }
+
+    /// Scans a text part of an Office document: a workbook's sheet as a
+    /// table with its header row, any other part as document text (never
+    /// as a member that may be a container).
+    fn office_part(
+        &mut self,
+        r: &mut impl Read,
+        kind: office::Kind,
+        member: &str,
+        name: &str,
+        strings: Option<&xlsx::SharedStrings>,
+    ) -> io::Result<()> {
+        if kind == office::Kind::Ooxml && xlsx::is_sheet(member) {
+            let mut text = xlsx::sheet_text(r, strings);
+            let result = scan_text(self.engine, &mut text, self.limits, self.report, name, None);
+            self.note_budget(name);
+            result?;
+            if let Some(e) = text.take_error() {
+                self.report
+                    .reject(format!("{}: shared strings unreadable: {e}", self.at(name)));
+            }
+            return Ok(());
+        }
+        let result = scan_text(
+            self.engine,
+            office::xml_text(r),
+            self.limits,
+            self.report,
+            name,
+            None,
+        );
+        self.note_budget(name);
+        result
     }
 
     /// Reads a workbook's shared strings (member `i`), counted as a member
