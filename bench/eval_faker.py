@@ -127,12 +127,14 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--rows", type=int, default=60)
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--locales", default=",".join(LOCALES),
+                    help="comma-separated Faker locales (en_US adds SSN columns)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     rnd = random.Random(a.seed)
     docs = []
     sheets = []
-    for loc in LOCALES:
+    for loc in a.locales.split(","):
         fake = Faker(loc)
         fake.seed_instance(a.seed)
         us = loc == "en_US"

@@ -23,7 +23,7 @@ use crate::structure::Cx;
 pub(crate) const EMAIL_PATTERN: &str =
     r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9\x80-\xFF-]{1,63}(?:\.[A-Za-z0-9\x80-\xFF-]{1,63}){1,8}";
 
-pub(crate) const PHONE_PATTERN: &str = r"\+[1-9][0-9]{0,2}[ .-]?(?:\([0-9]{1,4}\)[ .-]?)?[0-9]{1,5}(?:[ .-]?[0-9]{1,5}){1,5}|\(?0[0-9]{1,5}\)?[ -]?[0-9]{2,8}(?:[ -]?[0-9]{2,5}){0,4}|(?:1[ .-]?)?(?:\([0-9]{3}\)[ ]?|[0-9]{3}[ .-]?)[0-9]{3}[ .-]?[0-9]{4}|[1-9][0-9]{1,3}[ -][0-9]{4,5}-[0-9]{4}";
+pub(crate) const PHONE_PATTERN: &str = r"\+[1-9][0-9]{0,2}[ .-]?(?:\([0-9]{1,4}\)[ .-]?)?[0-9]{1,5}(?:[ .-]?[0-9]{1,5}){1,5}|\(?0[0-9]{1,5}\)?[ -]?[0-9]{2,8}(?:[ -]?[0-9]{2,5}){0,4}|(?:1[ .-]?)?(?:\([0-9]{3}\)[ ]?|[0-9]{3}[ .-]?)[0-9]{3}[ .-]?[0-9]{4}|[1-9][0-9]{1,3}[ -][0-9]{4,5}-[0-9]{4}|[1-9][0-9]{1,3}(?:[ -][0-9]{2,4}){2,3}|[1-9][0-9]{8,10}";
 
 /// Regions tried for a national number (trunk prefix 0) without a
 /// country code, in order.
@@ -133,7 +133,22 @@ const FILE_EXT: &[&str] = &[
     "png", "jpg", "jpeg", "gif", "svg", "webp", "css", "js", "ico", "bmp", "tif", "tiff", "pdf",
 ];
 const PHONE_HOT: &[&str] = &[
-    "phone", "tel", "mobile", "cell", "call", "fax", "contact", "whatsapp", "sms",
+    "phone",
+    "tel",
+    "mobile",
+    "cell",
+    "call",
+    "fax",
+    "contact",
+    "whatsapp",
+    "sms",
+    // The same labels in the languages of the national formats above.
+    "telephone",
+    "telefon",
+    "telefono",
+    "telefone",
+    "handy",
+    "mobil",
 ];
 const PHONE_NEG: &[&str] = &[
     "ssn", "isbn", "account", "acct", "routing", "id", "card", "iban",
@@ -235,7 +250,7 @@ pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit
     let text = &buf[s..e];
     // No doubled separators, and dots only in a consistent x.x.x shape.
     let doubled = |w: &[u8]| {
-        let pair_ok = matches!((w[0], w[1]), (b')', b' ') | (b' ', b'('));
+        let pair_ok = matches!((w[0], w[1]), (b')', b' ' | b'-') | (b' ', b'('));
         !(w[0].is_ascii_digit() || w[1].is_ascii_digit() || pair_ok)
     };
     if text.windows(2).any(doubled) {
@@ -359,15 +374,21 @@ fn nanp_phone(text: &[u8], digits: &[u8], seps: &[u8], hot: bool) -> Option<Nanp
     let consistent = text.contains(&b'(')
         || (seps.iter().all(|&x| x == seps[0]) && (seps.is_empty() || seps.len() == 2 + lead));
     if !nanp_ok(d) || !consistent {
-        // National numbers written without a trunk prefix (Brazil's
-        // `46 9083-0166`, Japan's `66-6176-0313`), when printed so.
-        if lead == 0
-            && (10..=11).contains(&digits.len())
-            && seps.len() == 2
-            && !seps.contains(&b'.')
-        {
+        // National numbers of other regions written without a trunk
+        // prefix: printed in groups (Brazil's `46 9083-0166`, Japan's
+        // `66-6176-0313`, Poland's `668 707 229` and `22 176 25 11`), valid
+        // in a region or parsed there under a phone label; or a bare digit
+        // run under a phone label (India's `2474116677`), valid in a region.
+        // Never the 3-2-4 shape of an SSN.
+        let ssn_shape = digits.len() == 9
+            && text.len() == 11
+            && !text[3].is_ascii_digit()
+            && !text[6].is_ascii_digit();
+        let grouped = (2..=3).contains(&seps.len()) && !seps.contains(&b'.');
+        let bare = seps.is_empty() && !text.contains(&b'(');
+        if lead == 0 && (9..=11).contains(&digits.len()) && !ssn_shape && (grouped || bare && hot) {
             return valid_number(text)
-                .filter(|&v| v || hot)
+                .filter(|&v| v || grouped && hot)
                 .map(|_| Nanp::Regional);
         }
         return None;
