@@ -357,6 +357,9 @@ impl Engine {
                 {
                     hits.clear();
                     self.builtins[i].scan(buf, lo, hi, cx, &mut hits);
+                    if hits.is_empty() && self.builtins[i].kind == Kind::Phone {
+                        crate::builtin::labelled_phone(buf, lo, hi, cx, &mut hits);
+                    }
                     raw.extend(hits.iter().map(|&h| (Source::Builtin(i), h)));
                 }
             });

@@ -151,7 +151,7 @@ const PHONE_HOT: &[&str] = &[
     "mobil",
 ];
 const PHONE_NEG: &[&str] = &[
-    "ssn", "isbn", "account", "acct", "routing", "id", "card", "iban",
+    "ssn", "isbn", "account", "acct", "routing", "id", "card", "iban", "zip", "postal", "postcode",
 ];
 
 pub(crate) fn check_email(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
@@ -398,6 +398,63 @@ fn nanp_phone(text: &[u8], digits: &[u8], seps: &[u8], hot: bool) -> Option<Nanp
     } else {
         Confidence::Likely
     }))
+}
+
+/// A phone number under a phone label or column header (`phone:`, a
+/// `telefon` column), written in any region's style: the numeric run
+/// `buf[lo..hi]` (trimmed) holds 9 to 15 digits, optionally after `+`, in
+/// groups separated by at most two of ` ./-()`, with an optional
+/// extension. Used when the stricter rules of [`check_phone`] found no
+/// phone in the run: the label is the evidence, so the value is POSSIBLE
+/// raised one level by it, LIKELY.
+pub(crate) fn labelled_phone(buf: &[u8], lo: usize, hi: usize, cx: &Cx, out: &mut Vec<Hit>) {
+    let mut s = lo;
+    while s < hi && !(buf[s].is_ascii_digit() || buf[s] == b'+' || buf[s] == b'(') {
+        s += 1;
+    }
+    let mut e = hi;
+    while e > s && !(buf[e - 1].is_ascii_digit() || buf[e - 1] == b')') {
+        e -= 1;
+    }
+    let text = &buf[s..e];
+    let digits = text.iter().filter(|b| b.is_ascii_digit()).count();
+    // `+` only first, or first in parentheses: `(+358) 457246392`.
+    let plus_at = usize::from(text.starts_with(b"(+"));
+    if !(9..=15).contains(&digits) || text[plus_at + 1..].contains(&b'+') {
+        return;
+    }
+    // At most two separators in a row, and parentheses that pair up.
+    let mut gap = 0;
+    let mut open = false;
+    for &b in text {
+        match b {
+            b'0'..=b'9' => gap = 0,
+            b'(' if !open => (open, gap) = (true, gap + 1),
+            b')' if open => (open, gap) = (false, gap + 1),
+            b' ' | b'.' | b'-' | b'/' | b'+' => gap += 1,
+            _ => return,
+        }
+        if gap > 2 {
+            return;
+        }
+    }
+    if open || text.iter().filter(|&&b| b == b')').count() > 1 {
+        return;
+    }
+    let Some(ext) = phone_bounds(buf, s, e) else {
+        return;
+    };
+    let ev = evidence(buf, s, e, 40, cx.header(s), PHONE_HOT, PHONE_NEG, true);
+    // After `+`, the country code must exist.
+    let intl = text[plus_at] == b'+';
+    let plain: Vec<u8> = text
+        .iter()
+        .copied()
+        .filter(|&b| b != b'(' && b != b')')
+        .collect();
+    if ev.label_pos && (!intl || valid_number(&plain).is_some()) {
+        out.push(Hit::new(s, ext, adjust(Confidence::Possible, true, false)));
+    }
 }
 
 /// True when `s` follows the space-separated four-character groups of an

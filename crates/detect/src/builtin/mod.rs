@@ -37,6 +37,12 @@
 //!    it two levels. A positive label always wins over a negative one. In
 //!    a table, a column where at least four rows in five (and five or more)
 //!    hold a valid card, SSN or phone raises each of them one more level.
+//!    A phone label (`phone`, `tel`, `telefon`, …) also makes a value that
+//!    no regional rule accepts a phone, LIKELY, when it is printed like one:
+//!    9 to 15 digits in groups separated by spaces, dots, hyphens, slashes
+//!    or parentheses, after `+`, `(+CC)` (a country code that exists) or
+//!    `00`, with an optional extension (`06-79/280 1217`,
+//!    `8 (937) 683-26-15`, `00420 608 567 928`).
 //! 3. **A loose keyword** of the detector's kind within about 40 bytes
 //!    before the value on the same line raises it one level, unless the
 //!    label says otherwise. Words nearby never lower a value: `for
@@ -184,7 +190,7 @@ impl Kind {
     }
 
     /// True for detectors whose candidates lie inside a run of digits and
-    /// `space ( ) + . -` holding at least 9 digits (cards, SSNs, phones,
+    /// `space ( ) + . - /` holding at least 9 digits (cards, SSNs, phones,
     /// routing numbers): they only look inside such runs.
     pub(crate) fn numeric(self) -> bool {
         matches!(
@@ -282,6 +288,7 @@ const fn numeric_class() -> [bool; 256] {
     t[b'+' as usize] = true;
     t[b'.' as usize] = true;
     t[b'-' as usize] = true;
+    t[b'/' as usize] = true;
     t
 }
 
@@ -408,6 +415,7 @@ pub(crate) fn v6_runs(buf: &[u8], lo: usize, hi: usize, mut f: impl FnMut(usize,
 }
 
 pub(crate) use apikey::{scan_assignments, scan_flags_and_calls, scan_more as scan_more_vendors};
+pub(crate) use contact::labelled_phone;
 pub(crate) use pem::scan_wrapped as scan_wrapped_pem;
 
 /// IBAN candidates without a regex: two capitals and two digits at a word
