@@ -420,6 +420,26 @@ pub fn evidence(
     neg: &[&str],
     generic: bool,
 ) -> Evidence {
+    let (label_pos, label_neg) = bound_label(buf, s, header, hot, neg, generic);
+    Evidence {
+        label_pos,
+        label_neg,
+        near_pos: !label_pos && near(buf, s, e, window, 0, hot),
+    }
+}
+
+/// The label part of [`evidence`] alone (no look at the words nearby):
+/// whether the label bound to the value at `s`, or its column `header`,
+/// names the detector's kind (`hot`), and whether it names another
+/// identifier instead.
+pub fn bound_label(
+    buf: &[u8],
+    s: usize,
+    header: Option<&[u8]>,
+    hot: &[&str],
+    neg: &[&str],
+    generic: bool,
+) -> (bool, bool) {
     let (ls, le) = label_before(buf, s);
     // An HTML cell tag (`<td>`) is structure, not a label: its column's
     // header is.
@@ -445,11 +465,7 @@ pub fn evidence(
     let label_pos = n > 0 && has_word(low, hot);
     let label_neg =
         n > 0 && !label_pos && ((generic && has_word(low, NEGATIVE)) || has_word(low, neg));
-    Evidence {
-        label_pos,
-        label_neg,
-        near_pos: !label_pos && near(buf, s, e, window, 0, hot),
-    }
+    (label_pos, label_neg)
 }
 
 #[cfg(test)]

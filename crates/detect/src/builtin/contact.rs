@@ -17,7 +17,9 @@
 use dlp_core::Confidence;
 
 use super::{adjust, Hit};
-use crate::context::{continues_group_left, evidence, is_word, numeric_end_ok, numeric_start_ok};
+use crate::context::{
+    bound_label, continues_group_left, evidence, is_word, numeric_end_ok, numeric_start_ok,
+};
 use crate::structure::Cx;
 
 pub(crate) const EMAIL_PATTERN: &str =
@@ -262,19 +264,42 @@ pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit
         .copied()
         .filter(|b| b" .-".contains(b))
         .collect();
-    let ev = evidence(buf, s, e, 40, cx.header(s), PHONE_HOT, PHONE_NEG, true);
-    let (hot, neg) = (ev.up(), ev.down());
     let first = text[0];
     let national = first == b'0' || (first == b'(' && text.get(1) == Some(&b'0'));
+    // A bare digit run that is no NANP number is a phone only under a
+    // phone label: ask for that (cheap) before weighing all the evidence.
+    let bare = seps.is_empty() && !text.contains(&b'(') && first != b'+' && !national;
+    let nanp_digits = match digits.len() {
+        10 => nanp_ok(&digits),
+        11 => digits[0] == b'1' && nanp_ok(&digits[1..]),
+        13 => digits.starts_with(b"001") && nanp_ok(&digits[3..]),
+        _ => false,
+    };
+    if bare && !nanp_digits && !bound_label(buf, s, cx.header(s), PHONE_HOT, PHONE_NEG, true).0 {
+        return None;
+    }
+    // The evidence around the value is weighed only when a rule needs it
+    // (most digit runs fail on their shape first).
+    let ev = std::cell::OnceCell::new();
+    let ev =
+        || *ev.get_or_init(|| evidence(buf, s, e, 40, cx.header(s), PHONE_HOT, PHONE_NEG, true));
+    let hot = || ev().up();
     let base = if first == b'+' {
         international_phone(text, &digits)?
     } else if national && !(digits.len() == 13 && digits.starts_with(b"001")) {
-        national_phone(text, &digits, &seps, hot)?
+        national_phone(text, &digits, &seps, &hot)?
     } else {
-        match nanp_phone(text, &digits, &seps, hot)? {
+        match nanp_phone(text, &digits, &seps, &hot)? {
             Nanp::Number(c) => c,
             // Judged in its region: no extension, no dotted-run check.
-            Nanp::Regional => return Some(Hit::new(s, e, adjust(Confidence::Possible, hot, neg))),
+            Nanp::Regional => {
+                let ev = ev();
+                return Some(Hit::new(
+                    s,
+                    e,
+                    adjust(Confidence::Possible, ev.up(), ev.down()),
+                ));
+            }
         }
     };
     // A dotted number inside a dotted run is an IP or version (a dot
@@ -287,7 +312,8 @@ pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit
     } else {
         base
     };
-    Some(Hit::new(s, ext, adjust(base, hot, neg)))
+    let ev = ev();
+    Some(Hit::new(s, ext, adjust(base, ev.up(), ev.down())))
 }
 
 /// Where a phone candidate may start and end: not inside a longer word,
@@ -332,7 +358,12 @@ fn international_phone(text: &[u8], digits: &[u8]) -> Option<Confidence> {
 
 /// A national number with its trunk prefix (`0…`), checked per region;
 /// not the 3-2-4 shape of an SSN.
-fn national_phone(text: &[u8], digits: &[u8], seps: &[u8], hot: bool) -> Option<Confidence> {
+fn national_phone(
+    text: &[u8],
+    digits: &[u8],
+    seps: &[u8],
+    hot: &dyn Fn() -> bool,
+) -> Option<Confidence> {
     let ssn_shape = digits.len() == 9
         && text.len() == 11
         && !text[3].is_ascii_digit()
@@ -343,7 +374,7 @@ fn national_phone(text: &[u8], digits: &[u8], seps: &[u8], hot: bool) -> Option<
     // A bare 0-led digit run is a phone only with a phone label or
     // keyword (and libphonenumber's check is not cheap).
     let printed = !seps.is_empty() || text.contains(&b'(');
-    if !printed && !hot {
+    if !printed && !hot() {
         return None;
     }
     Some(match valid_number(text)? {
@@ -361,7 +392,7 @@ enum Nanp {
     Regional,
 }
 
-fn nanp_phone(text: &[u8], digits: &[u8], seps: &[u8], hot: bool) -> Option<Nanp> {
+fn nanp_phone(text: &[u8], digits: &[u8], seps: &[u8], hot: &dyn Fn() -> bool) -> Option<Nanp> {
     // A trunk prefix: 1 (NANP) or 001 (international call from NANP).
     let (d, lead) = if digits.len() == 13 && digits.starts_with(b"001") {
         (&digits[3..], 1)
@@ -386,9 +417,10 @@ fn nanp_phone(text: &[u8], digits: &[u8], seps: &[u8], hot: bool) -> Option<Nanp
             && !text[6].is_ascii_digit();
         let grouped = (2..=3).contains(&seps.len()) && !seps.contains(&b'.');
         let bare = seps.is_empty() && !text.contains(&b'(');
-        if lead == 0 && (9..=11).contains(&digits.len()) && !ssn_shape && (grouped || bare && hot) {
+        if lead == 0 && (9..=11).contains(&digits.len()) && !ssn_shape && (grouped || bare && hot())
+        {
             return valid_number(text)
-                .filter(|&v| v || grouped && hot)
+                .filter(|&v| v || grouped && hot())
                 .map(|_| Nanp::Regional);
         }
         return None;
@@ -444,7 +476,7 @@ pub(crate) fn labelled_phone(buf: &[u8], lo: usize, hi: usize, cx: &Cx, out: &mu
     let Some(ext) = phone_bounds(buf, s, e) else {
         return;
     };
-    let ev = evidence(buf, s, e, 40, cx.header(s), PHONE_HOT, PHONE_NEG, true);
+    let (label_pos, _) = bound_label(buf, s, cx.header(s), PHONE_HOT, PHONE_NEG, true);
     // After `+`, the country code must exist.
     let intl = text[plus_at] == b'+';
     let plain: Vec<u8> = text
@@ -452,7 +484,7 @@ pub(crate) fn labelled_phone(buf: &[u8], lo: usize, hi: usize, cx: &Cx, out: &mu
         .copied()
         .filter(|&b| b != b'(' && b != b')')
         .collect();
-    if ev.label_pos && (!intl || valid_number(&plain).is_some()) {
+    if label_pos && (!intl || valid_number(&plain).is_some()) {
         out.push(Hit::new(s, ext, adjust(Confidence::Possible, true, false)));
     }
 }
