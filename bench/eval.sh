@@ -41,15 +41,16 @@ echo "Faker material (locales en_US de_DE fr_FR ja_JP pt_BR; CSV, TSV, xlsx, JSO
 "$VENV/bin/python" bench/eval_score.py "$FOUT/labels.jsonl" "$FOUT/findings.ndjson" "$FOUT/ds.json"
 
 # Held out: Faker locales no detector rule was written or tuned against
-# (another seed). These figures are the honest estimate for data from
-# regions the other runs do not cover; see README ("How confidence is
-# decided") for what is known to be missed.
+# (another seed; earlier held-out sets were used to find the phone and
+# card gaps and are no longer held out). These figures are the honest
+# estimate for data from regions the other runs do not cover; README
+# ("How confidence is decided") says what is known to be missed.
 HOUT=target/eval-heldout
-HELD=en_US,en_NZ,de_AT,fr_CH,nl_BE,pt_PT,fi_FI,da_DK,no_NO,ro_RO,el_GR,uk_UA,th_TH,id_ID,vi_VN
+HELD=en_US,en_IE,de_CH,fr_QC,es_AR,es_CO,hr_HR,sk_SK,sl_SI,lt_LT,lv_LV,et_EE,bg_BG,he_IL,fa_IR,ar_SA,hi_IN,zh_TW,hy_AM,ka_GE,az_AZ,bn_BD,ne_NP
 rm -rf "$HOUT" && mkdir -p "$HOUT/corpus"
-"$VENV/bin/python" bench/eval_faker.py "$HOUT/corpus" --seed 31337 --locales "$HELD"
+"$VENV/bin/python" bench/eval_faker.py "$HOUT/corpus" --seed 777 --locales "$HELD"
 target/debug/pii-scan --detector ALL --min-confidence LIKELY "$HOUT/corpus" > "$HOUT/findings.ndjson"
 (cd "$HOUT" && "../../$VENV/bin/detect-secrets" scan --all-files corpus > ds.json)
 echo
-echo "Held-out Faker locales ($HELD), seed 31337: $(grep -c '"decoy": false' "$HOUT/labels.jsonl") labelled values; LIKELY threshold"
+echo "Held-out Faker locales ($HELD), seed 777: $(grep -c '"decoy": false' "$HOUT/labels.jsonl") labelled values; LIKELY threshold"
 "$VENV/bin/python" bench/eval_score.py "$HOUT/labels.jsonl" "$HOUT/findings.ndjson" "$HOUT/ds.json"

@@ -356,8 +356,13 @@ impl Engine {
                     .filter(|&&i| self.builtins[i].kind.may_match(st))
                 {
                     hits.clear();
-                    self.builtins[i].scan(buf, lo, hi, cx, &mut hits);
-                    if hits.is_empty() && self.builtins[i].kind == Kind::Phone {
+                    let phone = self.builtins[i].kind == Kind::Phone;
+                    // A run too short for every other phone rule can only
+                    // be a local number under a phone label.
+                    if !phone || st.digits >= 9 || (st.plus && st.digits >= 8) {
+                        self.builtins[i].scan(buf, lo, hi, cx, &mut hits);
+                    }
+                    if phone && hits.is_empty() {
                         crate::builtin::labelled_phone(buf, lo, hi, cx, &mut hits);
                     }
                     raw.extend(hits.iter().map(|&h| (Source::Builtin(i), h)));

@@ -8,7 +8,9 @@
 use dlp_core::Confidence;
 
 use super::{adjust, Hit};
-use crate::context::{continues_group_left, evidence, numeric_end_ok, numeric_start_ok};
+use crate::context::{
+    bound_label, continues_group_left, evidence, numeric_end_ok, numeric_start_ok,
+};
 use crate::structure::Cx;
 
 pub(crate) const PATTERN: &str = r"[0-9](?:[ -]?[0-9]){11,18}";
@@ -174,18 +176,28 @@ pub(crate) fn check(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
             continue;
         }
         let (grouped_ok, grouped) = grouping_ok(text);
-        if !grouped_ok || !issuer_ok(&digits) || !luhn(&digits) {
+        if !grouped_ok || !luhn(&digits) {
+            continue;
+        }
+        // An issuer prefix no scheme in the table has (a national scheme,
+        // a generator's): a card only under a card label or column.
+        let known = issuer_ok(&digits);
+        let labelled = || {
+            digits.len() >= 13 && bound_label(buf, s, cx.header(s), HOTWORDS, NEGATIVE_CARD, true).0
+        };
+        if !known && !labelled() {
             continue;
         }
         // 12-digit Maestro and UATP numbers (`1…`, 15 digits, a prefix
         // many identifiers share) do not stand on their own.
-        let base = if digits.len() < 13 || (digits[0] == b'1' && prefix(&digits, 4) != 1800) {
-            Confidence::Possible
-        } else if grouped {
-            Confidence::VeryLikely
-        } else {
-            Confidence::Likely
-        };
+        let base =
+            if !known || digits.len() < 13 || (digits[0] == b'1' && prefix(&digits, 4) != 1800) {
+                Confidence::Possible
+            } else if grouped {
+                Confidence::VeryLikely
+            } else {
+                Confidence::Likely
+            };
         let ev = evidence(buf, s, end, 48, cx.header(s), HOTWORDS, NEGATIVE_CARD, true);
         let mut c = adjust(base, ev.up(), ev.down());
         if TEST_PANS.iter().any(|t| t.as_bytes() == digits.as_slice()) {

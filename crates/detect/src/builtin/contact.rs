@@ -434,7 +434,7 @@ fn nanp_phone(text: &[u8], digits: &[u8], seps: &[u8], hot: &dyn Fn() -> bool) -
 
 /// A phone number under a phone label or column header (`phone:`, a
 /// `telefon` column), written in any region's style: the numeric run
-/// `buf[lo..hi]` (trimmed) holds 9 to 15 digits, optionally after `+`, in
+/// `buf[lo..hi]` (trimmed) holds 7 to 15 digits, optionally after `+`, in
 /// groups separated by at most two of ` ./-()`, with an optional
 /// extension. Used when the stricter rules of [`check_phone`] found no
 /// phone in the run: the label is the evidence, so the value is POSSIBLE
@@ -452,7 +452,7 @@ pub(crate) fn labelled_phone(buf: &[u8], lo: usize, hi: usize, cx: &Cx, out: &mu
     let digits = text.iter().filter(|b| b.is_ascii_digit()).count();
     // `+` only first, or first in parentheses: `(+358) 457246392`.
     let plus_at = usize::from(text.starts_with(b"(+"));
-    if !(9..=15).contains(&digits) || text[plus_at + 1..].contains(&b'+') {
+    if !(7..=15).contains(&digits) || text[plus_at + 1..].contains(&b'+') {
         return;
     }
     // At most two separators in a row, and parentheses that pair up.
@@ -470,7 +470,7 @@ pub(crate) fn labelled_phone(buf: &[u8], lo: usize, hi: usize, cx: &Cx, out: &mu
             return;
         }
     }
-    if open || text.iter().filter(|&&b| b == b')').count() > 1 {
+    if open || text.iter().filter(|&&b| b == b')').count() > 1 || date_like(text) {
         return;
     }
     let Some(ext) = phone_bounds(buf, s, e) else {
@@ -487,6 +487,19 @@ pub(crate) fn labelled_phone(buf: &[u8], lo: usize, hi: usize, cx: &Cx, out: &mu
     if label_pos && (!intl || valid_number(&plain).is_some()) {
         out.push(Hit::new(s, ext, adjust(Confidence::Possible, true, false)));
     }
+}
+
+/// `2024-01-15`, `15.01.2024`, `01/15/2024`: a date, never a phone.
+fn date_like(t: &[u8]) -> bool {
+    let groups: Vec<usize> = t
+        .split(|b| !b.is_ascii_digit())
+        .filter(|g| !g.is_empty())
+        .map(<[u8]>::len)
+        .collect();
+    let seps: Vec<u8> = t.iter().copied().filter(|b| !b.is_ascii_digit()).collect();
+    t.len() == 10
+        && matches!(groups.as_slice(), [4, 2, 2] | [2, 2, 4])
+        && matches!(seps.as_slice(), [a, b] if a == b && b"-/.".contains(a))
 }
 
 /// True when `s` follows the space-separated four-character groups of an

@@ -39,10 +39,12 @@
 //!    hold a valid card, SSN or phone raises each of them one more level.
 //!    A phone label (`phone`, `tel`, `telefon`, …) also makes a value that
 //!    no regional rule accepts a phone, LIKELY, when it is printed like one:
-//!    9 to 15 digits in groups separated by spaces, dots, hyphens, slashes
+//!    7 to 15 digits in groups separated by spaces, dots, hyphens, slashes
 //!    or parentheses, after `+`, `(+CC)` (a country code that exists) or
 //!    `00`, with an optional extension (`06-79/280 1217`,
-//!    `8 (937) 683-26-15`, `00420 608 567 928`).
+//!    `8 (937) 683-26-15`, `00420 608 567 928`, `41860999`). A card label
+//!    likewise makes a Luhn-valid number of 13 to 19 digits a card (LIKELY)
+//!    when its issuer prefix is none the table knows (national schemes).
 //! 3. **A loose keyword** of the detector's kind within about 40 bytes
 //!    before the value on the same line raises it one level, unless the
 //!    label says otherwise. Words nearby never lower a value: `for
@@ -190,7 +192,7 @@ impl Kind {
     }
 
     /// True for detectors whose candidates lie inside a run of digits and
-    /// `space ( ) + . - /` holding at least 9 digits (cards, SSNs, phones,
+    /// `space ( ) + . - /` holding at least 7 digits (cards, SSNs, phones,
     /// routing numbers): they only look inside such runs.
     pub(crate) fn numeric(self) -> bool {
         matches!(
@@ -313,7 +315,8 @@ impl Kind {
             Kind::CreditCard => st.digits >= 12,
             Kind::Ssn => st.nine || (st.digits >= 9 && st.longest >= 3 && st.longest < 9),
             Kind::Routing => st.nine,
-            Kind::Phone => st.digits >= 9 || (st.plus && st.digits >= 8),
+            // Local numbers of 7 and 8 digits only under a phone label.
+            Kind::Phone => st.digits >= 7,
             Kind::Ip => st.dots >= 3,
             _ => true,
         }
