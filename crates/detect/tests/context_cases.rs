@@ -17,6 +17,20 @@ fn found(e: &Engine, text: &str, det: &str) -> Vec<(String, Confidence)> {
         .collect()
 }
 
+/// The findings of `det` at LIKELY or above, in order.
+fn likely(text: &str, det: &str) -> Vec<String> {
+    found(&all(), text, det)
+        .into_iter()
+        .filter(|(_, c)| *c >= Likely)
+        .map(|(v, _)| v)
+        .collect()
+}
+
+/// True when no finding of `det` in `text` reaches LIKELY.
+fn none_likely(text: &str, det: &str) -> bool {
+    likely(text, det).is_empty()
+}
+
 fn one(text: &str, det: &str) -> (String, Confidence) {
     let f = found(&all(), text, det);
     assert_eq!(f.len(), 1, "{text:?}: {f:?}");
@@ -574,8 +588,7 @@ fn national_numbers_without_a_trunk_prefix() {
         "id 2474116677\n",
         "ssn: 536-22-8726\n",
     ] {
-        let f = found(&all(), text, "PHONE_NUMBER");
-        assert!(f.iter().all(|(_, c)| *c < Likely), "{text:?}: {f:?}");
+        assert!(none_likely(text, "PHONE_NUMBER"), "{text:?}");
     }
 }
 
@@ -601,13 +614,7 @@ fn a_phone_label_makes_any_regional_style_a_phone() {
     for p in phones {
         csv.push_str(&format!("Ana,{p},03252-3682\n"));
     }
-    let f = found(&all(), &csv, "PHONE_NUMBER");
-    let likely: Vec<&str> = f
-        .iter()
-        .filter(|(_, c)| *c >= Likely)
-        .map(|(v, _)| v.as_str())
-        .collect();
-    assert_eq!(likely, phones, "{f:?}");
+    assert_eq!(likely(&csv, "PHONE_NUMBER"), phones);
     // Without a phone label they are not reported at LIKELY, and a `+`
     // needs a country code that exists.
     for text in [
@@ -617,8 +624,7 @@ fn a_phone_label_makes_any_regional_style_a_phone() {
         "phone: +99 12 3456 7890\n",
         "phone: 2024-01-15\n",
     ] {
-        let f = found(&all(), text, "PHONE_NUMBER");
-        assert!(f.iter().all(|(_, c)| *c < Likely), "{text:?}: {f:?}");
+        assert!(none_likely(text, "PHONE_NUMBER"), "{text:?}");
     }
 }
 
@@ -631,13 +637,7 @@ fn a_card_label_accepts_an_issuer_outside_the_table() {
     for c in cards {
         csv.push_str(&format!("Ana,{c}\n"));
     }
-    let f = found(&all(), &csv, "CREDIT_CARD_NUMBER");
-    let likely: Vec<&str> = f
-        .iter()
-        .filter(|(_, c)| *c >= Likely)
-        .map(|(v, _)| v.as_str())
-        .collect();
-    assert_eq!(likely, cards, "{f:?}");
+    assert_eq!(likely(&csv, "CREDIT_CARD_NUMBER"), cards);
     // Without the label they are not cards, and Luhn must hold.
     assert!(found(&all(), "ref 9189656587377980\n", "CREDIT_CARD_NUMBER").is_empty());
     assert!(found(&all(), "card: 9189656587377981\n", "CREDIT_CARD_NUMBER").is_empty());
