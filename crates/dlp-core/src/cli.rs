@@ -96,7 +96,8 @@ impl clap::ValueEnum for EventType {
 /// Every operand is checked when the reader is made, so a missing or
 /// unreadable FILE is reported (`FILE: No such file or directory`) before
 /// anything is read; each file is then opened when its turn comes, so any
-/// number of them can be named.
+/// number of them can be named. FIFOs (`<(cmd)`, `mkfifo`) are opened
+/// once, when their turn comes.
 pub struct Inputs {
     pending: std::vec::IntoIter<PathBuf>,
     current: Option<Box<dyn Read + Send>>,
@@ -119,9 +120,15 @@ impl Inputs {
             files.to_vec()
         };
         for f in files.iter().filter(|f| !is_stdin(f)) {
-            let meta = open(f)?.metadata().map_err(|e| with_path(f, e))?;
+            let meta = std::fs::metadata(f).map_err(|e| with_path(f, e))?;
             if meta.is_dir() {
                 anyhow::bail!("{}: is a directory", f.display());
+            }
+            // A regular file is opened now, so an unreadable one is
+            // reported before anything is read. A FIFO is not: opening it
+            // twice would let its writer write into the first, closed open.
+            if meta.is_file() {
+                open(f)?;
             }
         }
         Ok(Inputs {
@@ -244,6 +251,33 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(e.ends_with("is a directory"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_fifo_operand_is_opened_once_and_loses_nothing() {
+        let dir = std::env::temp_dir().join(format!("dlp-core-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("f");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let w = fifo.clone();
+        let writer = std::thread::spawn(move || {
+            let mut f = std::fs::OpenOptions::new().write(true).open(&w).unwrap();
+            for i in 0..1000 {
+                std::io::Write::write_all(&mut f, format!("line {i}\n").as_bytes()).unwrap();
+            }
+        });
+        let mut s = String::new();
+        Inputs::open(std::slice::from_ref(&fifo))
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
+        writer.join().unwrap();
+        assert_eq!(s.lines().count(), 1000);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
