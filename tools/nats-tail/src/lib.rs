@@ -210,6 +210,9 @@ impl Retry {
 enum Pulled {
     /// Messages written (0: an empty pull or a read error).
     Got(usize),
+    /// The pull request itself failed (waited out already): pull again,
+    /// without taking the empty result for the end of the stream.
+    Failed,
     /// A signal came while nothing was in hand: stop now.
     Stop,
 }
@@ -256,6 +259,7 @@ async fn tail(cfg: &Config) -> anyhow::Result<ExitCode> {
         };
         let got = match pull(&c, cfg, &client, &mut out, &mut retry).await? {
             Pulled::Stop => break,
+            Pulled::Failed => continue,
             Pulled::Got(n) => n,
         };
         out.commit(&client, false).await?;
@@ -265,7 +269,7 @@ async fn tail(cfg: &Config) -> anyhow::Result<ExitCode> {
                 eprintln!("nats-tail: reading {} again", cfg.stream);
             }
         }
-        if cfg.exit_at_end && got == 0 && at_end(&c, cfg, &mut retry).await? {
+        if cfg.exit_at_end && got == 0 && at_end(&js, &c, cfg, &mut retry).await? {
             break;
         }
     }
@@ -301,7 +305,7 @@ async fn pull(
         Err(e) => {
             retry.say(format!("pulling from {}: {e}", cfg.stream));
             retry.sleep().await;
-            return Ok(Pulled::Got(0));
+            return Ok(Pulled::Failed);
         }
     };
     let mut got = 0usize;
@@ -360,10 +364,37 @@ async fn pull(
 /// unacknowledged (a killed reader's messages come back after the ack
 /// wait). A pull also comes back empty, or fails, while a cluster elects a
 /// stream leader after a node restart; leaving then would report nothing.
-async fn at_end(c: &Consumer, cfg: &Config, retry: &mut Retry) -> anyhow::Result<bool> {
+/// And the consumer's leader counts what is pending from its own replica
+/// of the stream, which a node that has just restarted may not have caught
+/// up: without --filter, the end also needs the acknowledged floor to have
+/// reached the stream leader's last sequence.
+async fn at_end(
+    js: &async_nats::jetstream::Context,
+    c: &Consumer,
+    cfg: &Config,
+    retry: &mut Retry,
+) -> anyhow::Result<bool> {
     let waited = retry.started.elapsed();
     match c.get_info().await {
-        Ok(info) if info.num_pending == 0 && info.num_ack_pending == 0 => return Ok(true),
+        Ok(info) if info.num_pending == 0 && info.num_ack_pending == 0 => {
+            if cfg.filter.is_some() {
+                return Ok(true);
+            }
+            let last = match js.get_stream(&cfg.stream).await {
+                Ok(mut stream) => stream.info().await.map(|i| i.state.last_sequence).ok(),
+                Err(_) => None,
+            };
+            match last {
+                Some(last) if info.ack_floor.stream_sequence >= last => return Ok(true),
+                Some(last) if waited > end_patience(info.config.ack_wait) => bail!(
+                    "{} reports nothing pending, but its acknowledged floor {} is short of the stream's last sequence {last} after {}s",
+                    cfg.stream,
+                    info.ack_floor.stream_sequence,
+                    waited.as_secs()
+                ),
+                _ => retry.sleep().await,
+            }
+        }
         Ok(info) if waited > end_patience(info.config.ack_wait) => bail!(
             "{} message(s) still pending and {} unacknowledged in {} but none delivered for {}s",
             info.num_pending,
