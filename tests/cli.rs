@@ -10,15 +10,10 @@ use std::time::Duration;
 use serde_json::Value;
 use testkit::{bin, cmd, http, TempDir};
 
-/// Every tool (dlp-docgen's list, which its own test keeps equal to tools/).
+/// Every tool.
 fn tools() -> Vec<String> {
-    let list = cmd(bin("dlp-docgen"))
-        .arg("--list")
-        .run()
-        .expect_code(0)
-        .stdout_str();
-    let tools: Vec<String> = list.lines().map(str::to_owned).collect();
-    assert_eq!(tools.len(), 12, "{list}");
+    let tools = e2e::tool_names();
+    assert_eq!(tools.len(), 12, "{tools:?}");
     tools
 }
 

@@ -99,14 +99,7 @@ fn deb_installs_with_dpkg_runs_from_usr_and_removes_cleanly() {
     let _installed = Installed;
     cmd("dpkg").arg("-i").arg(&deb).run().expect_code(0);
 
-    let tools: Vec<String> = cmd(bin("dlp-docgen"))
-        .arg("--list")
-        .run()
-        .expect_code(0)
-        .stdout_str()
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    let tools = e2e::tool_names();
     // What the package holds (an image may path-exclude /usr/share/man
     // from installs, so the list comes from the .deb, not the disk).
     let listed: String = cmd("dpkg-deb")

@@ -79,14 +79,7 @@ fn install_renders_man_pages_loads_completions_runs_scripts_and_uninstalls_clean
         .stderr_str();
     assert!(err.contains("install.sh: installed "), "{err}");
 
-    let tools: Vec<String> = cmd(bin("dlp-docgen"))
-        .arg("--list")
-        .run()
-        .expect_code(0)
-        .stdout_str()
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    let tools = e2e::tool_names();
     assert!(tools.len() >= 9, "{tools:?}");
     for tool in &tools {
         let v = cmd(prefix.join("bin").join(tool))

@@ -97,6 +97,19 @@ pub fn event(kind: &str, path: &Path) -> String {
 /// excluded), line 2 holding the first card at bytes 36..55.
 pub const PLANTED: &str = "Name\tCredit Card\nRep. Viviana Hintz\t5433-9502-3725-7862\nEloisa Champlin\t3457-389808-83234\nSSN of record: 536-22-8726\n";
 
+/// Every tool, as dlp-docgen lists them (its own test keeps the list equal
+/// to the crates under tools/).
+pub fn tool_names() -> Vec<String> {
+    let list = cmd(bin("dlp-docgen"))
+        .arg("--list")
+        .run()
+        .expect_code(0)
+        .stdout_str();
+    let tools: Vec<String> = list.lines().map(str::to_owned).collect();
+    assert!(tools.len() >= 12, "{list}");
+    tools
+}
+
 /// Runs an installed `local-dlp` script (`script`) once over a directory
 /// holding [`PLANTED`], with only the system's PATH (no cargo, no checkout
 /// binaries, no DLP_BIN_DIR) and `home` as HOME; checks it reports the
