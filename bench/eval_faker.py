@@ -12,7 +12,7 @@ the detectors' own rules. A value is labelled with the detector that
 should report it; labels.jsonl lines are
 {"file","start","end","line","detector","text","decoy"} (byte offsets).
 
-usage: eval_faker.py OUTDIR [--rows N] [--seed S]
+usage: eval_faker.py OUTDIR [--rows N] [--seed S] [--locales L,L]
 """
 import argparse
 import json
@@ -22,24 +22,18 @@ import re
 
 from faker import Faker
 
+import eval_corpus  # same directory: bench/
+
 LOCALES = ["en_US", "de_DE", "fr_FR", "ja_JP", "pt_BR"]
 
 
-class Doc:
-    """A file being written, tracking byte offsets and lines of labels."""
+class Doc(eval_corpus.Doc):
+    """A named file being written (eval_corpus's Doc, which tracks byte
+    offsets and lines of labels)."""
 
     def __init__(self, name):
+        super().__init__()
         self.name = name
-        self.parts = []
-        self.size = 0
-        self.lines = 1
-        self.labels = []
-
-    def add(self, text):
-        b = text.encode()
-        self.parts.append(b)
-        self.size += len(b)
-        self.lines += text.count("\n")
 
     def value(self, text, detector):
         if detector:
