@@ -21,14 +21,30 @@ fn moved(from: &Path, to: &Path) -> String {
 
 /// Runs pii-scan --state on `input`; (status, finding text or "", path) per record.
 fn run(state: &Path, input: &str) -> Vec<(String, String, String)> {
-    let out = cmd(BIN).arg("--state").arg(state).stdin(input).run();
+    scan_with_state(state, &[], input, "finding")
+}
+
+/// Runs pii-scan --state with `args` on `input`; (status, the record's
+/// `field`, path) per record.
+fn scan_with_state(
+    state: &Path,
+    args: &[&Path],
+    input: &str,
+    field: &str,
+) -> Vec<(String, String, String)> {
+    let out = cmd(BIN)
+        .arg("--state")
+        .arg(state)
+        .args(args)
+        .stdin(input)
+        .run();
     assert_eq!(out.code(), 0, "{}", out.stderr_str());
     out.records()
         .iter()
         .map(|r: &Value| {
             (
                 r["status"].as_str().unwrap_or("none").to_owned(),
-                r["finding"].as_str().unwrap().to_owned(),
+                r[field].as_str().unwrap().to_owned(),
                 r["path"].as_str().unwrap().to_owned(),
             )
         })
@@ -221,23 +237,7 @@ fn a_state_in_use_is_refused_and_released_on_exit() {
 
 /// Runs pii-scan --state with `args`; (status, archive_path, path) per record.
 fn run_args(state: &Path, args: &[&Path], input: &str) -> Vec<(String, String, String)> {
-    let out = cmd(BIN)
-        .arg("--state")
-        .arg(state)
-        .args(args)
-        .stdin(input)
-        .run();
-    assert_eq!(out.code(), 0, "{}", out.stderr_str());
-    out.records()
-        .iter()
-        .map(|r: &Value| {
-            (
-                r["status"].as_str().unwrap_or("none").to_owned(),
-                r["archive_path"].as_str().unwrap().to_owned(),
-                r["path"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
+    scan_with_state(state, args, input, "archive_path")
 }
 
 fn zip_of(members: &[(&str, String)]) -> Vec<u8> {
