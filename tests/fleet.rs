@@ -951,3 +951,81 @@ fn credentials_come_from_the_environment_and_are_never_shown() {
         );
     }
 }
+
+// ------------------------------------------------- live tail (no --exit-at-end)
+
+/// Bursts of `per` records posted with `gaps` (ms) between them into a live
+/// `nats-tail --durable` left running: every record must be written exactly
+/// once, each within `within` of its post. `between(i)` runs before burst
+/// `i` (to kill or restart a node). Gaps longer than the pull heartbeat
+/// (3 s) are what the earlier tail lost: a delivery that came after an idle
+/// heartbeat sat unread until its pull expired.
+fn live_bursts(n: &Nats, tmp: &TempDir, gaps: &[u64], per: usize, between: impl Fn(usize)) {
+    let within = Duration::from_secs(8);
+    let mut live = tail(&n.url())
+        .args(["--durable", "live", "--from-beginning", "--ack-wait", "5s"])
+        .spawn();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (i, gap) in gaps.iter().enumerate() {
+        std::thread::sleep(Duration::from_millis(*gap));
+        between(i);
+        let tag = format!("b{i}");
+        let out = post(&n.url(), tmp, "spool")
+            .args(["--host", "h", "--replicas", &n.nodes.to_string()])
+            .stdin(findings(&tag, per, None))
+            .run();
+        assert_eq!(out.code(), 0, "burst {i}: {}", out.stderr_str());
+        let want = all_paths(&tag, per);
+        let got = live.records_until(within, |v| {
+            v.iter()
+                .filter(|r| want.contains(r["path"].as_str().unwrap_or("")))
+                .count()
+                >= per
+        });
+        for r in &got {
+            *seen
+                .entry(r["path"].as_str().unwrap().to_owned())
+                .or_default() += 1;
+        }
+        let missing: Vec<_> = want.iter().filter(|p| !seen.contains_key(*p)).collect();
+        assert!(
+            missing.is_empty(),
+            "burst {i} after a {gap} ms gap: {missing:?} not written within {within:?}; stderr: {}",
+            live.stderr_text()
+        );
+    }
+    // Nothing more arrives: each record was written once.
+    for r in live.drain_records(Duration::from_secs(2)) {
+        *seen
+            .entry(r["path"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, c)| **c > 1).collect();
+    assert!(twice.is_empty(), "written more than once: {twice:?}");
+    assert_eq!(seen.len(), gaps.len() * per);
+}
+
+#[test]
+fn a_live_tail_writes_every_burst_after_idle_gaps() {
+    let n = Nats::start(&root(), 1);
+    let tmp = TempDir::new("live-1");
+    live_bursts(
+        &n,
+        &tmp,
+        &[0, 1200, 3600, 300, 4200, 2500, 6500, 100],
+        2,
+        |_| {},
+    );
+}
+
+#[test]
+fn a_live_tail_on_a_cluster_writes_every_burst_through_a_node_restart() {
+    let n = Nats::start(&root(), 3);
+    let tmp = TempDir::new("live-3");
+    let gaps = [0, 800, 3500, 400, 4300, 1500, 3300, 200, 2600];
+    live_bursts(&n, &tmp, &gaps, 3, |i| match i {
+        3 => n.kill_node(0),
+        6 => n.start_node(0),
+        _ => {}
+    });
+}

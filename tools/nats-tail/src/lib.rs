@@ -1,29 +1,32 @@
 //! `nats-tail`: a NATS JetStream stream to NDJSON on stdout, through a
 //! pull consumer with explicit acknowledgements.
 //!
-//! Messages of a pull batch are written to a buffered stdout as they
-//! arrive; whenever no further message is ready at once (and at the end
-//! of each pull), stdout is flushed and only then are the written
-//! messages acknowledged (and the acknowledgements flushed to the server).
-//! So a crash can only cause messages to be written again, never lost.
+//! Messages are pulled on one inbox ([`pull`]: every message delivered
+//! there is written, whichever request it answers) and written to a
+//! buffered stdout as they arrive; whenever no further message is ready at
+//! once (and at the end of each pull request), stdout is flushed and only
+//! then are the written messages acknowledged (and the acknowledgements
+//! flushed to the server). So a crash can only cause messages to be
+//! written again, never lost.
 //! Flags are validated in [`cli`].
 
 pub mod cli;
+mod pull;
 
 use std::io::{BufWriter, Stdout, Write};
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
-use async_nats::jetstream::consumer::pull::{self, Config as ConsumerConfig};
+use async_nats::jetstream::consumer::pull::{self as js_pull, Config as ConsumerConfig};
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy};
 use async_nats::jetstream::message::AckKind;
 use async_nats::jetstream::Message;
 use dlp_core::backoff::Backoff;
 use dlp_core::{signals, ExitCode};
 use dlp_nats::async_nats;
-use futures_util::StreamExt;
 
 use crate::cli::Config;
+use crate::pull::{Next, Puller};
 
 /// The command-line definition (what `--help` shows), for the man page and
 /// shell completions that `dlp-docgen` generates.
@@ -58,7 +61,7 @@ pub fn run(cfg: Config) -> anyhow::Result<ExitCode> {
     rt.block_on(tail(&cfg))
 }
 
-type Consumer = async_nats::jetstream::consumer::Consumer<pull::Config>;
+type Consumer = async_nats::jetstream::consumer::Consumer<js_pull::Config>;
 
 /// Finds or creates the consumer; `Ok(None)` while the stream is not there yet.
 async fn consumer(js: &async_nats::jetstream::Context, cfg: &Config) -> Result<Consumer, String> {
@@ -206,20 +209,9 @@ impl Retry {
     }
 }
 
-/// How a pull ended.
-enum Pulled {
-    /// Messages written (0: an empty pull or a read error).
-    Got(usize),
-    /// The pull request itself failed (waited out already): pull again,
-    /// without taking the empty result for the end of the stream.
-    Failed,
-    /// A signal came while nothing was in hand: stop now.
-    Stop,
-}
-
-/// Pulls batches from the durable consumer and writes them, acknowledging
-/// what has been flushed to stdout, until a signal, a closed stdout or
-/// (with --exit-at-end) the end of the stream.
+/// Reads the consumer through pull requests on one inbox and writes what
+/// arrives, acknowledging what has been flushed to stdout, until a signal,
+/// a closed stdout or (with --exit-at-end) the end of the stream.
 async fn tail(cfg: &Config) -> anyhow::Result<ExitCode> {
     let client = cfg.conn.connect().await?;
     let js = async_nats::jetstream::context::ContextBuilder::new()
@@ -237,12 +229,12 @@ async fn tail(cfg: &Config) -> anyhow::Result<ExitCode> {
         rejected: false,
         closed: false,
     };
-    let mut consumer_handle: Option<Consumer> = None;
+    let mut puller: Option<Puller> = None;
     while !signals::requested() && !out.closed {
-        let c = match &consumer_handle {
-            Some(c) => c.clone(),
-            None => match consumer(&js, cfg).await {
-                Ok(c) => consumer_handle.insert(c).clone(),
+        let p = match &mut puller {
+            Some(p) => p,
+            None => match open(&client, &js, cfg).await {
+                Ok(p) => puller.insert(p),
                 Err(e) => {
                     let missing = e.contains("not found");
                     let waited = retry.started.elapsed();
@@ -257,20 +249,51 @@ async fn tail(cfg: &Config) -> anyhow::Result<ExitCode> {
                 }
             },
         };
-        let got = match pull(&c, cfg, &client, &mut out, &mut retry).await? {
-            Pulled::Stop => break,
-            Pulled::Failed => continue,
-            Pulled::Got(n) => n,
-        };
-        out.commit(&client, false).await?;
-        if got > 0 {
-            retry.backoff.reset();
-            if retry.said.take().is_some() {
-                eprintln!("nats-tail: reading {} again", cfg.stream);
+        let next = if out.unacked.is_empty() {
+            // Nothing in hand once the server has our acks: a signal may
+            // end the process right here.
+            out.sync(&client).await;
+            let idle = signals::idle();
+            if idle.is_none() {
+                break;
             }
-        }
-        if cfg.exit_at_end && got == 0 && at_end(&js, &c, cfg, &mut retry).await? {
-            break;
+            p.next(true).await
+        } else {
+            p.next(false).await
+        };
+        match next {
+            // Nothing more ready now: what was written goes out, then waits.
+            None => out.commit(&client, true).await?,
+            Some(Next::Msg(m)) => {
+                out.write(*m, &client).await?;
+                if out.closed {
+                    // What already arrived goes back at once too, rather
+                    // than wait for --ack-wait.
+                    for m in p.drain_ready() {
+                        let _ = m.ack_with(AckKind::Nak(None)).await;
+                    }
+                    let _ = tokio::time::timeout(Duration::from_secs(5), client.flush()).await;
+                }
+            }
+            Some(Next::Ended { got }) => {
+                out.commit(&client, false).await?;
+                if got > 0 {
+                    retry.backoff.reset();
+                    if retry.said.take().is_some() {
+                        eprintln!("nats-tail: reading {} again", cfg.stream);
+                    }
+                } else if cfg.exit_at_end && at_end(&js, p.consumer(), cfg, &mut retry).await? {
+                    break;
+                }
+            }
+            Some(Next::Failed { why, recreate }) => {
+                out.commit(&client, true).await?;
+                retry.say(format!("pulling from {}: {why}", cfg.stream));
+                if recreate {
+                    puller = None;
+                }
+                retry.sleep().await;
+            }
         }
     }
     out.commit(&client, true).await?;
@@ -281,81 +304,14 @@ async fn tail(cfg: &Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from_rejected(out.rejected))
 }
 
-/// One pull: writes its messages as they come, committing (flush, then
-/// ack) whenever none is waiting.
-async fn pull(
-    c: &Consumer,
-    cfg: &Config,
+/// Finds or creates the consumer and subscribes its pull inbox.
+async fn open(
     client: &async_nats::Client,
-    out: &mut Out,
-    retry: &mut Retry,
-) -> anyhow::Result<Pulled> {
-    let batch = if cfg.exit_at_end {
-        c.fetch().max_messages(cfg.batch).messages().await
-    } else {
-        c.batch()
-            .max_messages(cfg.batch)
-            .expires(Duration::from_secs(10))
-            .heartbeat(Duration::from_secs(3))
-            .messages()
-            .await
-    };
-    let mut msgs = match batch {
-        Ok(b) => b,
-        Err(e) => {
-            retry.say(format!("pulling from {}: {e}", cfg.stream));
-            retry.sleep().await;
-            return Ok(Pulled::Failed);
-        }
-    };
-    let mut got = 0usize;
-    loop {
-        let next = if out.unacked.is_empty() {
-            // Nothing in hand once the server has our acks (the next
-            // pull is already on its way): a signal may end the
-            // process right here.
-            out.sync(client).await;
-            let _idle = signals::idle();
-            if _idle.is_none() {
-                return Ok(Pulled::Stop);
-            }
-            msgs.next().await
-        } else {
-            match tokio::time::timeout(Duration::ZERO, msgs.next()).await {
-                Ok(n) => n,
-                Err(_) => {
-                    out.commit(client, true).await?;
-                    continue;
-                }
-            }
-        };
-        match next {
-            None => break,
-            Some(Ok(m)) => {
-                got += 1;
-                out.write(m, client).await?;
-                if out.closed {
-                    // Messages of this pull already here but not written
-                    // go back too, rather than wait for --ack-wait.
-                    while let Ok(Some(Ok(m))) =
-                        tokio::time::timeout(Duration::ZERO, msgs.next()).await
-                    {
-                        let _ = m.ack_with(AckKind::Nak(None)).await;
-                    }
-                    let _ = tokio::time::timeout(Duration::from_secs(5), client.flush()).await;
-                    break;
-                }
-                if signals::requested() {
-                    break;
-                }
-            }
-            Some(Err(e)) => {
-                retry.say(format!("reading from {}: {e}", cfg.stream));
-                break;
-            }
-        }
-    }
-    Ok(Pulled::Got(got))
+    js: &async_nats::jetstream::Context,
+    cfg: &Config,
+) -> Result<Puller, String> {
+    let c = consumer(js, cfg).await?;
+    Puller::new(client, js.clone(), c, cfg.batch, cfg.exit_at_end).await
 }
 
 /// With --exit-at-end, after an empty pull: true when the stream is read
