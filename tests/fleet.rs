@@ -851,13 +851,18 @@ impl Drop for Server {
 /// A single nats-server requiring a user and password, on a port it picks
 /// itself (`-1`) and reports in its ports file: no race for a free port.
 fn server_with_password(dir: &TempDir) -> (Server, u16) {
-    let conf = dir.join("auth.conf");
+    server_with(dir, "authorization { user: dlp, password: s3cret-pw }\n")
+}
+
+/// A JetStream server of its own with `extra` configuration.
+fn server_with(dir: &TempDir, extra: &str) -> (Server, u16) {
+    let conf = dir.join("server.conf");
     let ports = dir.join("ports");
     std::fs::create_dir_all(&ports).unwrap();
     std::fs::write(
         &conf,
         format!(
-            "listen: 127.0.0.1:-1\nports_file_dir: \"{}\"\njetstream {{ store_dir: \"{}\" }}\nauthorization {{ user: dlp, password: s3cret-pw }}\n",
+            "listen: 127.0.0.1:-1\nports_file_dir: \"{}\"\njetstream {{ store_dir: \"{}\" }}\n{extra}",
             ports.display(),
             dir.join("js").display()
         ),
@@ -1028,4 +1033,108 @@ fn a_live_tail_on_a_cluster_writes_every_burst_through_a_node_restart() {
         6 => n.start_node(0),
         _ => {}
     });
+}
+
+#[test]
+fn a_record_over_max_payload_is_set_aside_and_the_rest_delivered() {
+    drop(Nats::start(&root(), 1));
+    let tmp = TempDir::new("nats-big");
+    let (_server, port) = server_with(&tmp, "max_payload: 4096\n");
+    let url = format!("nats://127.0.0.1:{port}");
+    let mut input = findings("big", 6, None);
+    let mut big = serde_json::json!({
+        "path": "/home/u/big/huge.csv", "detector": "US Social Security Number",
+        "confidence": "LIKELY", "finding": "536-22-0001", "before_context": "x".repeat(20_000),
+    })
+    .to_string();
+    big.push('\n');
+    input.insert_str(input.find('\n').unwrap() + 1, &big);
+    let spool = tmp.join("spool");
+    let out = post(&url, &tmp, "spool")
+        .args(["--host", "h"])
+        .stdin(input)
+        .run();
+    assert_eq!(out.code(), 1, "{}", out.stderr_str());
+    assert_eq!(delivered(&out), (6, 0), "the rest is delivered");
+    let err = out.stderr_str();
+    let dead = spool.join("dead-letter.ndjson");
+    assert!(err.contains("max_payload (4096 bytes"), "{err}");
+    assert!(
+        err.contains(&format!("< {}", dead.display())),
+        "a re-feed command: {err}"
+    );
+    let kept = std::fs::read_to_string(&dead).unwrap();
+    assert_eq!(kept.lines().count(), 1);
+    assert!(kept.contains("huge.csv"));
+    assert!(out
+        .records()
+        .iter()
+        .any(|r| r["status"] == "failed" && r["records"] == 1));
+    // Nothing is left to block the next run.
+    let next = post(&url, &tmp, "spool")
+        .args(["--host", "h"])
+        .stdin(findings("after", 3, None))
+        .run();
+    assert_eq!(next.code(), 0, "{}", next.stderr_str());
+    assert_eq!(delivered(&next), (3, 0));
+    let paths: Vec<Value> = read_all(&url);
+    assert_eq!(paths.len(), 9);
+    assert!(!paths.iter().any(|r| r["path"] == "/home/u/big/huge.csv"));
+}
+
+#[test]
+fn records_never_land_in_another_stream_than_the_one_named() {
+    let n = Nats::start(&root(), 1);
+    let tmp = TempDir::new("nats-stream");
+    // DLP owns dlp.*.* ...
+    let first = post(&n.url(), &tmp, "s1")
+        .args(["--host", "h"])
+        .stdin(findings("d", 2, None))
+        .run();
+    assert_eq!(first.code(), 0, "{}", first.stderr_str());
+    // ... and S2 exists with other subjects.
+    let s2 = post(&n.url(), &tmp, "s2")
+        .args([
+            "--host",
+            "h",
+            "--stream",
+            "S2",
+            "--subject",
+            "other.{type}.{host}",
+        ])
+        .stdin(findings("o", 1, None))
+        .run();
+    assert_eq!(s2.code(), 0, "{}", s2.stderr_str());
+    // --stream S2 with the default subject: refused, said, kept in the spool.
+    let wrong = post(&n.url(), &tmp, "s3")
+        .args(["--host", "h", "--stream", "S2"])
+        .stdin(findings("w", 3, None))
+        .run();
+    assert_eq!(wrong.code(), 2, "{}", wrong.stderr_str());
+    let err = wrong.stderr_str();
+    assert!(err.contains("another stream than S2"), "{err}");
+    assert!(!wrong.records().iter().any(|r| r["status"] == "delivered"));
+    assert_eq!(read_all(&n.url()).len(), 2, "nothing went to DLP");
+    let left = std::fs::read_dir(tmp.join("s3"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "entry")
+        })
+        .count();
+    assert_eq!(left, 1, "the batch waits in the spool");
+    // A new stream whose subjects another stream owns: refused at once too.
+    let overlap = post(&n.url(), &tmp, "s4")
+        .args(["--host", "h", "--stream", "S3"])
+        .stdin(findings("x", 1, None))
+        .run();
+    assert_eq!(overlap.code(), 2, "{}", overlap.stderr_str());
+    assert!(
+        overlap.stderr_str().contains("--stream"),
+        "{}",
+        overlap.stderr_str()
+    );
 }

@@ -89,6 +89,10 @@ impl Match {
             detection_rules: self.matched_rules.clone(),
             sha256: None,
             status: None,
+            finding_id: None,
+            first_seen: None,
+            removable: None,
+            copied_from: None,
             host: None,
         }
     }

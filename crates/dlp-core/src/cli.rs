@@ -281,3 +281,20 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+/// `--host NAME`, for every tool that stamps `host` on its records.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct HostArg {
+    /// Host name stamped on records [default: $DLP_HOST, else this machine's name].
+    #[arg(long, value_name = "NAME", value_parser = crate::host::check)]
+    pub host: Option<String>,
+}
+
+impl HostArg {
+    /// Makes the name the one [`crate::host::this`] returns.
+    pub fn apply(&self) {
+        if let Some(h) = &self.host {
+            crate::host::set(h);
+        }
+    }
+}

@@ -72,6 +72,20 @@ struct Known {
     /// Line of the finding when last seen (for resolved records).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     line: Option<u64>,
+    /// Byte range of the finding when last seen (for resolved records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bytes: Option<Range>,
+    /// When this occurrence was first reported (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    first_seen: Option<String>,
+}
+
+impl Known {
+    /// The finding's key in records (`Finding::finding_id`): the keyed
+    /// hash and the occurrence number.
+    fn finding_id(&self) -> String {
+        format!("{}.{}", self.id, self.n)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -233,7 +247,12 @@ impl FindingState {
         let old = self
             .files
             .get(file)
-            .map(|e| e.findings.iter().map(|k| (k.id.clone(), k.n)).collect())
+            .map(|e| {
+                e.findings
+                    .iter()
+                    .map(|k| ((k.id.clone(), k.n), k.first_seen.clone()))
+                    .collect()
+            })
             .unwrap_or_default();
         FileScan {
             path: file.to_path_buf(),
@@ -256,7 +275,7 @@ impl FindingState {
                 .findings
                 .iter()
                 .filter(|k| !now.contains(&(k.id.clone(), k.n)))
-                .map(|k| resolved_record(&scan.path, k))
+                .map(|k| resolved_record(&scan.path, k, &e.sha256))
                 .collect(),
             None => Vec::new(),
         };
@@ -289,7 +308,7 @@ impl FindingState {
                 self.dirty = true;
                 e.findings
                     .iter()
-                    .map(|k| resolved_record(file, k))
+                    .map(|k| resolved_record(file, k, &e.sha256))
                     .collect()
             }
             None => Vec::new(),
@@ -386,15 +405,17 @@ impl FindingState {
 pub struct FileScan {
     path: PathBuf,
     key: [u8; 32],
-    old: HashSet<(String, u32)>,
+    /// What the file held at its last scan, with when each was first seen.
+    old: HashMap<(String, u32), Option<String>>,
     counts: HashMap<String, u32>,
     seen: Vec<Known>,
 }
 
 impl FileScan {
-    /// Records `f` (the file's findings must come in file order). Returns
-    /// true, and sets `status` to `new`, when the file did not hold this
-    /// finding at its last scan; false when it is already known.
+    /// Records `f` (the file's findings must come in file order) and sets
+    /// its `finding_id`. Returns true, and sets `status` to `new` and
+    /// `first_seen`, when the file did not hold this finding at its last
+    /// scan; false when it is already known.
     pub fn observe(&mut self, f: &mut Finding) -> bool {
         let id = mac(
             &self.key,
@@ -407,23 +428,38 @@ impl FileScan {
         let n = self.counts.entry(id.clone()).or_insert(0);
         let occurrence = *n;
         *n += 1;
-        let is_new = !self.old.contains(&(id.clone(), occurrence));
-        self.seen.push(Known {
+        let known = self.old.get(&(id.clone(), occurrence));
+        let is_new = known.is_none();
+        let first_seen = match known {
+            Some(Some(t)) => Some(t.clone()),
+            // Known from a state written before first_seen was kept.
+            Some(None) => None,
+            None => Some(f.timestamp.clone()).filter(|t| !t.is_empty()),
+        };
+        let k = Known {
             id,
             n: occurrence,
             detector: f.detector.clone(),
             confidence: f.confidence,
             archive_path: f.archive_path.clone(),
             line: f.line_range.map(|r| r.start),
-        });
+            bytes: Some(f.byte_range),
+            first_seen,
+        };
+        f.finding_id = Some(k.finding_id());
         if is_new {
             f.status = Some(FindingStatus::New);
+            f.first_seen.clone_from(&k.first_seen);
         }
+        self.seen.push(k);
         is_new
     }
 }
 
-fn resolved_record(file: &Path, k: &Known) -> Finding {
+/// The record saying `k` is gone from `file`, whose content it was last
+/// seen in is `sha256`: its key, detector, confidence and where it was
+/// (line, byte range, container path), never its text.
+fn resolved_record(file: &Path, k: &Known, sha256: &str) -> Finding {
     let (path, path_b64) = path_field(file);
     Finding {
         upload_id: String::new(),
@@ -438,7 +474,7 @@ fn resolved_record(file: &Path, k: &Known) -> Finding {
         redacted_finding: None,
         before_context: String::new(),
         after_context: String::new(),
-        byte_range: Range::default(),
+        byte_range: k.bytes.unwrap_or_default(),
         codepoint_range: Range::default(),
         line_range: k.line.map(|l| Range { start: l, end: l }),
         row_range: None,
@@ -447,8 +483,12 @@ fn resolved_record(file: &Path, k: &Known) -> Finding {
         host: crate::host::this().map(str::to_owned),
         archive_path: k.archive_path.clone(),
         detection_rules: Vec::new(),
-        sha256: None,
+        sha256: Some(sha256.to_owned()).filter(|s| !s.is_empty()),
         status: Some(FindingStatus::Resolved),
+        finding_id: Some(k.finding_id()),
+        first_seen: k.first_seen.clone(),
+        removable: None,
+        copied_from: None,
     }
 }
 

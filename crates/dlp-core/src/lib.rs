@@ -23,6 +23,7 @@ pub mod records;
 pub mod signals;
 pub mod signature;
 pub mod spool;
+pub mod text;
 pub mod time;
 pub mod units;
 
@@ -31,5 +32,5 @@ pub use ndjson::{for_each_line, LineReader, LoopOptions, Reject};
 pub use output::{Emitted, Flush, RecordWriter, SharedOutput};
 pub use records::{
     Action, ActionRecord, Confidence, EventType, Finding, FindingStatus, FsEvent, Range,
-    ScanRequest, ScanStatus,
+    ScanRequest, ScanStatus, Severity,
 };

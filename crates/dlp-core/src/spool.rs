@@ -132,6 +132,33 @@ impl Spool {
         File::open(&self.dir)?.sync_all()
     }
 
+    /// The dead-letter file: records that can never be delivered as they
+    /// are (`dead-letter.ndjson` in the spool directory, never listed as
+    /// an entry).
+    pub fn dead_letter_path(&self) -> PathBuf {
+        self.dir.join("dead-letter.ndjson")
+    }
+
+    /// Appends `lines` (one record each, without newlines) to the
+    /// dead-letter file durably (mode 0600), and returns its path.
+    pub fn dead_letter(&self, lines: &[&[u8]]) -> io::Result<PathBuf> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = self.dead_letter_path();
+        let mut f = fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(&path)?;
+        let mut buf = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+        for l in lines {
+            buf.extend_from_slice(l);
+            buf.push(b'\n');
+        }
+        f.write_all(&buf)?;
+        f.sync_all()?;
+        Ok(path)
+    }
+
     /// When a key made by [`Spool::put`] was made (nanoseconds since the
     /// Unix epoch); also for keys derived from one (`K.0`).
     pub fn key_time(key: &str) -> Option<SystemTime> {

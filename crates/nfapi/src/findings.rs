@@ -184,6 +184,10 @@ pub fn to_finding(
         detection_rules: nf.matched_detection_rules.clone(),
         sha256: meta.map(|m| m.sha256.clone()).filter(|s| !s.is_empty()),
         status: None,
+        finding_id: None,
+        first_seen: None,
+        removable: None,
+        copied_from: None,
         host: meta.map(|m| m.host.clone()).filter(|s| !s.is_empty()),
     }
 }

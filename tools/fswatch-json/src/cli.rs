@@ -96,6 +96,9 @@ pub struct Args {
     /// default /media, /run/media, /mnt).
     #[arg(long, value_name = "DIR", requires = "mounts")]
     pub mount_root: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub host: dlp_core::cli::HostArg,
 }
 
 /// Validated settings.
@@ -121,6 +124,7 @@ pub struct Config {
 impl Args {
     /// Checks the arguments and resolves implied options.
     pub fn into_config(self) -> anyhow::Result<Config> {
+        self.host.apply();
         let exclude = if self.exclude.is_empty() {
             None
         } else {

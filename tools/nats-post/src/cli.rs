@@ -80,8 +80,8 @@ pub struct Args {
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = dlp_core::units::secs)]
     pub duplicate_window: std::time::Duration,
 
-    /// Host name for records without a `host` field [default: this machine's].
-    #[arg(long, value_name = "NAME")]
+    /// Host name for records without a `host` field [default: $DLP_HOST, else this machine's name].
+    #[arg(long, value_name = "NAME", value_parser = dlp_core::host::check)]
     pub host: Option<String>,
 
     /// Records per batch (one spool write and one round of acknowledgements).
@@ -151,14 +151,10 @@ impl Args {
         let conn = self.connect.conn("nats-post", &env)?;
         check_stream_name(&self.stream)?;
         let template = Template::parse(&self.subject)?;
-        let host = match self.host {
-            Some(h) if h.trim().is_empty() => bail!("--host must not be empty"),
-            Some(h) => h,
-            None => match dlp_core::host::name() {
-                n if n.is_empty() => "unknown".to_owned(),
-                n => n,
-            },
-        };
+        if let Some(h) = &self.host {
+            dlp_core::host::set(h);
+        }
+        let host = dlp_core::host::this().unwrap_or("unknown").to_owned();
         let timeout = secs("timeout", self.timeout)?;
         if timeout.is_zero() {
             bail!("--timeout must be more than 0");

@@ -90,6 +90,7 @@ pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::R
         announced: HashSet::new(),
         eof_at: None,
         fatal: None,
+        rejected: rejected.clone(),
     };
     let left = rt.block_on(p.run())?;
     let mut code = ExitCode::from_rejected(rejected.load(Ordering::SeqCst));
@@ -126,7 +127,15 @@ struct Publisher<'a> {
     /// When the input ended (EOF, a signal, a fatal error).
     eof_at: Option<Instant>,
     fatal: Option<String>,
+    /// Set when a record was rejected (malformed input, set aside as too
+    /// large): exit status 1.
+    rejected: Arc<AtomicBool>,
 }
+
+/// Headers and framing a message adds to its payload on the wire
+/// (`Nats-Msg-Id`, `Nats-Expected-Stream` and the header preamble), kept
+/// generous: what counts against the server's max_payload.
+const HEADER_ROOM: usize = 256;
 
 /// The publishing loop's state across attempts.
 struct Progress {
@@ -241,6 +250,13 @@ impl Publisher<'_> {
                     self.pause(Duration::from_millis(20)).await;
                     continue;
                 }
+                if why.contains("overlap") {
+                    // Another stream owns these subjects: no retry helps.
+                    self.fatal = Some(format!(
+                        "{why} (name the stream that owns them with --stream, or choose another --subject)"
+                    ));
+                    break;
+                }
                 self.unavailable(&mut st.down, &why, &key);
                 let d = st.backoff.next_delay();
                 self.pause(d).await;
@@ -250,7 +266,15 @@ impl Publisher<'_> {
                 self.queue.pop_front();
                 continue;
             };
+            let max = client.server_info().max_payload;
+            let Some(recs) = self.set_aside_oversized(&key, recs, max) else {
+                self.queue.pop_front();
+                continue;
+            };
             self.publish(&js, &key, &recs, &mut st).await;
+            if self.fatal.is_some() {
+                break;
+            }
         }
         let left = self.report_left();
         // Acks of publishes are in; make sure nothing of ours sits in the
@@ -327,6 +351,65 @@ impl Publisher<'_> {
         recs
     }
 
+    /// Records that can never be one message on this server (payload and
+    /// headers over its `max_payload`) are moved out of the batch into the
+    /// spool's dead-letter file, each reported (stderr, a `failed`
+    /// delivery record, exit status 1), so the rest is delivered. Returns
+    /// the records left, `None` when none is (the entry is removed).
+    fn set_aside_oversized(
+        &mut self,
+        key: &str,
+        recs: Vec<subject::Prepared>,
+        max_payload: usize,
+    ) -> Option<Vec<subject::Prepared>> {
+        let fits = |r: &subject::Prepared| {
+            max_payload == 0 || r.payload.len() + HEADER_ROOM <= max_payload
+        };
+        if recs.iter().all(fits) {
+            return Some(recs);
+        }
+        let (keep, big): (Vec<_>, Vec<_>) = recs.into_iter().partition(fits);
+        let lines: Vec<&[u8]> = big.iter().map(|r| r.payload.as_slice()).collect();
+        let dead = match self.spool.dead_letter(&lines) {
+            Ok(p) => p,
+            Err(e) => {
+                // Nothing is lost: the batch stays whole in the spool.
+                self.fatal = Some(format!(
+                    "cannot write the dead-letter file {}: {e}",
+                    self.spool.dead_letter_path().display()
+                ));
+                return None;
+            }
+        };
+        let biggest = big.iter().map(|r| r.payload.len()).max().unwrap_or(0);
+        eprintln!(
+            "nats-post: {} larger than the server's max_payload ({max_payload} bytes; the largest is {biggest} bytes) set aside in {}; the rest is delivered. Raise max_payload on every server, then re-feed it: nats-post --stream {} < {} && rm {}",
+            count(big.len() as u64, "record", "records"),
+            dead.display(),
+            self.cfg.stream,
+            dead.display(),
+            dead.display()
+        );
+        self.rejected.store(true, Ordering::SeqCst);
+        self.log(json!({
+            "status": "failed",
+            "records": big.len(),
+            "error": format!("larger than the server's max_payload ({max_payload} bytes)"),
+            "dead_letter": dead.display().to_string(),
+            "timestamp": dlp_core::time::now_rfc3339(),
+            "batch": key,
+        }));
+        let written = if keep.is_empty() {
+            self.spool.remove(key)
+        } else {
+            self.spool.rewrite(key, &entry::encode(&keep))
+        };
+        if let Err(e) = written {
+            eprintln!("nats-post: cannot rewrite spool entry {key}: {e}");
+        }
+        (!keep.is_empty()).then_some(keep)
+    }
+
     /// Publishes one batch: removed from the spool when every record is
     /// acknowledged; otherwise only what was not is kept, and retried after
     /// a back-off.
@@ -378,7 +461,13 @@ impl Publisher<'_> {
             }
         }
         let why = o.error.unwrap_or_else(|| "not acknowledged".into());
-        if why.contains("no stream listens") {
+        if o.wrong_stream {
+            // Retrying cannot help; what is not delivered stays spooled.
+            self.fatal = Some(why);
+            self.eof_at.get_or_insert_with(Instant::now);
+            return;
+        }
+        if why.contains("no stream stores") {
             st.stream_ready = false;
         }
         self.unavailable(&mut st.down, &why, key);

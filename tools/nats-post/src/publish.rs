@@ -31,6 +31,10 @@ pub struct Outcome {
     /// Indexes of records not acknowledged, with the first error.
     pub failed: Vec<usize>,
     pub error: Option<String>,
+    /// The server refused a record because its subject is stored by
+    /// another stream than `--stream`: a configuration error, not an
+    /// outage.
+    pub wrong_stream: bool,
 }
 
 /// Creates the stream unless it exists.
@@ -56,13 +60,19 @@ pub async fn ensure_stream(js: &Context, cfg: &Config) -> Result<(), String> {
 
 fn describe(kind: PublishErrorKind, e: &dyn std::fmt::Display, subject: &str) -> String {
     match kind {
-        PublishErrorKind::StreamNotFound => {
-            format!(
-                "no stream listens on subject {subject} (the stream exists with other subjects?)"
-            )
-        }
+        PublishErrorKind::StreamNotFound => format!(
+            "no stream stores subject {subject} yet (normal while a stream is created or elects a leader; if it lasts, the stream has other subjects)"
+        ),
         _ => e.to_string(),
     }
+}
+
+/// True when the server refused a publish for the `Nats-Expected-Stream`
+/// header: the subject is stored by another stream.
+fn is_wrong_stream(e: &dyn std::fmt::Display) -> bool {
+    e.to_string()
+        .to_ascii_lowercase()
+        .contains("expected stream")
 }
 
 /// Publishes `recs` and waits for their acks until `cfg.timeout` after
@@ -75,9 +85,11 @@ pub async fn batch(js: &Context, cfg: &Config, recs: &[Prepared]) -> Outcome {
             out.failed.push(i);
             continue;
         }
+        // The server stores it only in --stream, or refuses it.
         let p = PublishMessage::build()
             .payload(Bytes::copy_from_slice(&r.payload))
-            .message_id(r.id.as_str());
+            .message_id(r.id.as_str())
+            .expected_stream(&cfg.stream);
         match js.send_publish(r.subject.clone(), p).await {
             Ok(f) => futs.push((i, f)),
             Err(e) => {
@@ -97,7 +109,13 @@ pub async fn batch(js: &Context, cfg: &Config, recs: &[Prepared]) -> Outcome {
                 out.seq = out.seq.max(ack.sequence);
             }
             Ok(Err(e)) => {
-                if out.error.is_none() {
+                if is_wrong_stream(&e) {
+                    out.wrong_stream = true;
+                    out.error = Some(format!(
+                        "subject {} is stored by another stream than {}: a stream that owns it already exists (name that stream with --stream, or choose another --subject)",
+                        recs[i].subject, cfg.stream
+                    ));
+                } else if out.error.is_none() {
                     out.error = Some(describe(e.kind(), &e, &recs[i].subject));
                 }
                 out.failed.push(i);

@@ -123,36 +123,64 @@ enum Key {
     Status,
     Records,
     Action,
+    Path,
+    PathB64,
+    ArchivePath,
+    FindingId,
+    FirstSeen,
+    Finding,
+    ByteRange,
+}
+
+const KEYS: usize = 15;
+
+fn key(k: &str) -> Option<Key> {
+    Some(match k {
+        "host" => Key::Host,
+        "detector" => Key::Detector,
+        "event_type" => Key::EventType,
+        "src_path" => Key::SrcPath,
+        "upload_id" => Key::UploadId,
+        "status" => Key::Status,
+        "records" => Key::Records,
+        "action" => Key::Action,
+        "path" => Key::Path,
+        "path_b64" => Key::PathB64,
+        "archive_path" => Key::ArchivePath,
+        "finding_id" => Key::FindingId,
+        "first_seen" => Key::FirstSeen,
+        "finding" => Key::Finding,
+        "byte_range" => Key::ByteRange,
+        _ => return None,
+    })
 }
 
 /// Classifies, addresses and identifies one input line (an object).
+///
+/// The message id (JetStream's `Nats-Msg-Id`, which drops a message its
+/// stream already holds within the duplicate window) of a Finding is its
+/// identity, not its bytes: host, file (`path`, `path_b64`,
+/// `archive_path`), detector and status, with `finding_id` and
+/// `first_seen` when finding state gave them (else the finding's text and
+/// byte range). So a finding reported again (a rescan without state, a
+/// re-sent batch) is dropped by the stream, while the same finding
+/// resolved, or reopened later, is a message of its own. Other records are
+/// identified by host and content.
 pub fn prepare(line: &[u8], t: &Template, default_host: &str) -> Result<Prepared, String> {
-    let mut host: Option<String> = None;
-    let mut seen = [false; 8];
-    json_scan::top_level(
-        line,
-        |k| match k {
-            "host" => Some(Key::Host),
-            "detector" => Some(Key::Detector),
-            "event_type" => Some(Key::EventType),
-            "src_path" => Some(Key::SrcPath),
-            "upload_id" => Some(Key::UploadId),
-            "status" => Some(Key::Status),
-            "records" => Some(Key::Records),
-            "action" => Some(Key::Action),
-            _ => None,
-        },
-        |k, _, v| {
-            seen[k as usize] = true;
-            if let (Key::Host, Val::Str(s)) = (k, &v) {
-                if !s.is_empty() {
-                    host = Some(s.to_string());
-                }
-            }
-            Ok(())
-        },
-    )?;
-    let has = |k: Key| seen[k as usize];
+    let mut vals: [Option<Vec<u8>>; KEYS] = Default::default();
+    let mut given: Option<String> = None;
+    json_scan::top_level(line, key, |k, _, v| {
+        if let (Key::Host, Val::Str(s)) = (k, &v) {
+            given = Some(s.to_string()).filter(|s| !s.is_empty());
+        }
+        vals[k as usize] = Some(match v {
+            Val::Str(s) => s.into_owned().into_bytes(),
+            Val::Raw(r) => r.as_bytes().to_vec(),
+            Val::Null => Vec::new(),
+        });
+        Ok(())
+    })?;
+    let has = |k: Key| vals[k as usize].is_some();
     let kind = if has(Key::Detector) {
         "finding"
     } else if has(Key::EventType) && has(Key::SrcPath) {
@@ -166,7 +194,7 @@ pub fn prepare(line: &[u8], t: &Template, default_host: &str) -> Result<Prepared
     } else {
         "record"
     };
-    let (host, payload) = match host {
+    let (host, payload) = match given {
         Some(h) => (h, line.to_vec()),
         None if has(Key::Host) => {
             // `"host":""` or a non-string: left as it is, addressed by --host.
@@ -177,7 +205,31 @@ pub fn prepare(line: &[u8], t: &Template, default_host: &str) -> Result<Prepared
     let mut seed = Vec::with_capacity(host.len() + 1 + payload.len());
     seed.extend_from_slice(host.as_bytes());
     seed.push(b'\n');
-    seed.extend_from_slice(&payload);
+    if kind == "finding" {
+        seed.extend_from_slice(b"finding identity v1");
+        let mut field = |k: Key| {
+            seed.push(0x1f);
+            seed.extend_from_slice(vals[k as usize].as_deref().unwrap_or_default());
+        };
+        for k in [
+            Key::Path,
+            Key::PathB64,
+            Key::ArchivePath,
+            Key::Detector,
+            Key::Status,
+        ] {
+            field(k);
+        }
+        if has(Key::FindingId) {
+            field(Key::FindingId);
+            field(Key::FirstSeen);
+        } else {
+            field(Key::Finding);
+            field(Key::ByteRange);
+        }
+    } else {
+        seed.extend_from_slice(&payload);
+    }
     let id = dlp_core::hash::sha256_bytes(&seed)[..32].to_owned();
     Ok(Prepared {
         subject: t.render(kind, &host),
@@ -238,6 +290,54 @@ mod tests {
         assert_eq!(p.payload, br#"{"host":"h"}"#);
         assert_eq!(p.subject, "dlp.record.h");
         assert_eq!(t().filter(), "dlp.*.*");
+    }
+
+    #[test]
+    fn a_finding_is_identified_by_what_it_is_not_when_it_was_sent() {
+        let f = |extra: &str| {
+            prepare(
+                format!(
+                    r#"{{"path":"/a","detector":"SSN","finding":"536-22-8726","byte_range":{{"start":3,"end":14}},"host":"h"{extra}}}"#
+                )
+                .as_bytes(),
+                &t(),
+                "z",
+            )
+            .unwrap()
+            .id
+        };
+        // Without finding state: the same finding at the same place is one
+        // message whenever it was scanned.
+        assert_eq!(
+            f(r#","timestamp":"2026-12-01T10:00:00Z""#),
+            f(r#","timestamp":"2026-12-02T11:00:00Z""#)
+        );
+        // With state: the key, the lifecycle and when it was first seen.
+        let st = |status: &str, first: &str, extra: &str| {
+            f(&format!(
+                r#","finding_id":"ab.0","status":"{status}","first_seen":"{first}"{extra}"#
+            ))
+        };
+        let t1 = "2026-12-01T10:00:00Z";
+        assert_eq!(
+            st("new", t1, r#","timestamp":"x""#),
+            st("new", t1, r#","timestamp":"y","before_context":"other""#)
+        );
+        assert_ne!(st("new", t1, ""), st("resolved", t1, ""));
+        assert_ne!(
+            st("new", t1, ""),
+            st("new", "2026-12-03T08:00:00Z", ""),
+            "reopened later: a message of its own"
+        );
+        // Another file or host is another finding.
+        let other_path = prepare(
+            br#"{"path":"/b","detector":"SSN","finding":"536-22-8726","byte_range":{"start":3,"end":14},"host":"h"}"#,
+            &t(),
+            "z",
+        )
+        .unwrap()
+        .id;
+        assert_ne!(other_path, f(""));
     }
 
     #[test]

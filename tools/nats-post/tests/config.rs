@@ -16,7 +16,12 @@ fn bad_settings_are_refused_up_front() {
             None,
             "stream name 'a.b' must be letters, digits",
         ),
-        (vec!["--host", " "], None, "--host must not be empty"),
+        (vec!["--host", " "], None, "a host name must not be empty"),
+        (
+            vec!["--host", "web\u{202e}01"],
+            None,
+            "control or invisible characters",
+        ),
         (
             vec![],
             Some(("NATS_USER", "u")),

@@ -111,6 +111,8 @@ pub struct Cli {
     /// Treat a malformed input line as fatal (exit 2)
     #[arg(long)]
     pub strict: bool,
+    #[command(flatten)]
+    pub host: dlp_core::cli::HostArg,
 }
 
 /// The scan request, without `requestMetadata`, from the command line:
@@ -170,13 +172,6 @@ fn webhook(cli: &Cli) -> anyhow::Result<Option<String>> {
         "webhook URL must be an http(s) URL (Nightfall requires https)"
     );
     Ok(Some(url))
-}
-
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_default()
 }
 
 /// Turns one input line into a job, a skip record, or a reject reason.
@@ -275,7 +270,7 @@ fn context(cli: &Cli) -> anyhow::Result<Ctx> {
         max_size: cli.max_size,
         dedupe_window: cli.dedupe_window,
         seen: Mutex::default(),
-        host: host_name(),
+        host: dlp_core::host::this().unwrap_or_default().to_owned(),
     })
 }
 
@@ -430,6 +425,7 @@ pub fn command() -> clap::Command {
 /// Entry point of the `nf-upload` binary.
 pub fn main() -> std::process::ExitCode {
     let cli: Cli = dlp_core::cli::parse(TOOL, command());
+    cli.host.apply();
     dlp_core::run_main(TOOL, || {
         let terminator = if cli.null { b'\0' } else { b'\n' };
         run(

@@ -147,6 +147,8 @@ pub struct Cli {
     /// Also routine skips on stderr (directories, deleted and unchanged files)
     #[arg(short = 'v', long)]
     pub verbose: bool,
+    #[command(flatten)]
+    pub host: dlp_core::cli::HostArg,
 }
 
 /// Builds the engine the flags describe.
@@ -187,6 +189,7 @@ pub fn main() -> std::process::ExitCode {
 
 /// Runs the tool.
 pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
+    cli.host.apply();
     let engine = Arc::new(build_engine(cli)?);
     let limits = Limits {
         max_size: cli.max_size,
@@ -278,10 +281,10 @@ impl Emit {
         tracker: Option<&Tracker>,
         pool: &mut pool::Ordered,
         path: PathBuf,
-        sha256: Option<String>,
+        source: scan::Origin,
     ) {
         let hashing = tracker.map_or(pool::Hashing::No, |t| t.hashing(&path));
-        pool.submit(path, sha256, hashing);
+        pool.submit(path, source, hashing);
     }
 
     fn note(&mut self, msg: &str, rejected: bool, routine: bool) {
@@ -435,7 +438,12 @@ fn submit_event(ev: FsEvent, pool: &mut pool::Ordered, tracker: Option<&Tracker>
                     path.display()
                 ))]);
             } else {
-                Emit::submit(tracker, pool, path, ev.sha256);
+                let source = scan::Origin {
+                    sha256: ev.sha256,
+                    removable: ev.removable,
+                    copied_from: ev.copied_from,
+                };
+                Emit::submit(tracker, pool, path, source);
             }
         }
         EventType::Deleted => {
@@ -464,7 +472,9 @@ fn walk(
 ) -> anyhow::Result<()> {
     for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
         match entry {
-            Ok(e) if e.file_type().is_file() => Emit::submit(tracker, pool, e.into_path(), None),
+            Ok(e) if e.file_type().is_file() => {
+                Emit::submit(tracker, pool, e.into_path(), Default::default())
+            }
             Ok(_) => {}
             Err(err) => {
                 let p = err
@@ -556,7 +566,7 @@ fn paths<W: Write>(
                     return pool.release(true, &mut st.sink(out));
                 }
             }
-            Ok(_) => Emit::submit(tracker, pool, root.clone(), None),
+            Ok(_) => Emit::submit(tracker, pool, root.clone(), Default::default()),
         }
         pool.release(false, &mut st.sink(out))?;
     }

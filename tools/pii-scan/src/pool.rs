@@ -11,7 +11,7 @@ use std::sync::Arc;
 use detect::Engine;
 use dlp_core::pool::{self, Emitter};
 
-use crate::scan::{scan_file, Event, Limits, Report};
+use crate::scan::{scan_file, Event, Limits, Origin, Report};
 
 /// Whether a worker hashes a file before scanning it (`--state`).
 #[derive(Debug, Clone)]
@@ -48,11 +48,10 @@ impl Ordered {
     }
 
     /// Queues a file scan, hashing the file first when asked.
-    pub fn submit(&mut self, path: PathBuf, sha256: Option<String>, hashing: Hashing) {
+    pub fn submit(&mut self, path: PathBuf, source: Origin, hashing: Hashing) {
         let (engine, limits) = (Arc::clone(&self.engine), self.limits);
-        self.pool.submit(move |events| {
-            run_job(&engine, &limits, &path, sha256.as_deref(), &hashing, events)
-        });
+        self.pool
+            .submit(move |events| run_job(&engine, &limits, &path, &source, &hashing, events));
     }
 
     /// Queues a note known without scanning (a skip or an error).
@@ -93,12 +92,12 @@ fn run_job(
     engine: &Engine,
     limits: &Limits,
     path: &Path,
-    sha256: Option<&str>,
+    source: &Origin,
     hashing: &Hashing,
     events: &mut Emitter<Event>,
 ) {
     let mut send = |e: Event| events.send(e);
-    let mut report = Report::new(path, sha256, &mut send);
+    let mut report = Report::new(path, source, &mut send);
     let unchanged = match hashing {
         Hashing::No => false,
         Hashing::Yes(known) => {

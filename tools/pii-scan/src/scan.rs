@@ -60,12 +60,23 @@ pub enum Event {
     },
 }
 
+/// What the input event said about a file, carried to its findings.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    /// The content hash the event carried.
+    pub sha256: Option<String>,
+    /// The file is on removable media (`fswatch-json --mounts`).
+    pub removable: Option<bool>,
+    /// The watched file whose content this file on removable media has.
+    pub copied_from: Option<String>,
+}
+
 /// One file's events on their way out. [`Report::finding`] is the one
-/// place a file's findings pass through, in order, numbered, with the
-/// content hash the input event carried (if any) at hand.
+/// place a file's findings pass through, in order, numbered, with what
+/// the input event said of the file (if anything) at hand.
 pub struct Report<'a> {
     pub(crate) path: &'a Path,
-    sha256: Option<&'a str>,
+    source: &'a Origin,
     index: u64,
     timestamp: String,
     bytes: u64,
@@ -75,12 +86,12 @@ pub struct Report<'a> {
 impl<'a> Report<'a> {
     pub fn new(
         path: &'a Path,
-        sha256: Option<&'a str>,
+        source: &'a Origin,
         send: &'a mut dyn FnMut(Event) -> io::Result<()>,
     ) -> Self {
         Report {
             path,
-            sha256,
+            source,
             index: 0,
             timestamp: dlp_core::time::now_rfc3339(),
             bytes: 0,
@@ -90,7 +101,7 @@ impl<'a> Report<'a> {
 
     /// The content hash the input event carried, if any.
     pub fn sha256(&self) -> Option<&str> {
-        self.sha256
+        self.source.sha256.as_deref()
     }
 
     /// Passes on one finding (`archive` is its path inside containers).
@@ -99,6 +110,8 @@ impl<'a> Report<'a> {
         self.index += 1;
         let mut f = m.to_finding(self.path, self.index, &self.timestamp, archive);
         f.host = dlp_core::host::this().map(str::to_owned);
+        f.removable = self.source.removable;
+        f.copied_from.clone_from(&self.source.copied_from);
         (self.send)(Event::Finding(Box::new(f)))
     }
 

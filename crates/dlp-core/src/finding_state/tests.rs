@@ -52,6 +52,10 @@ fn finding(detector: &str, text: &str, line: u64) -> Finding {
         detection_rules: Vec::new(),
         sha256: None,
         status: None,
+        finding_id: None,
+        first_seen: None,
+        removable: None,
+        copied_from: None,
         host: None,
     }
 }
@@ -279,4 +283,45 @@ fn one_process_at_a_time() {
     // ... and so is one whose pid now runs another program (pid 1).
     fs::write(suffixed(&state, ".lock"), "1\n").unwrap();
     FindingState::open(&state).unwrap();
+}
+
+#[test]
+fn a_resolved_record_names_the_finding_it_resolves() {
+    let t = Tmp::new();
+    let mut st = FindingState::open(&t.0.join("pii.state")).unwrap();
+    let file = Path::new("/d/a.txt");
+    let mut s = st.begin(file);
+    let mut cards = Vec::new();
+    for (i, at) in [(0u64, "2026-12-01T10:00:00Z"), (40, "2026-12-01T10:00:00Z")] {
+        let mut f = finding("Card", CARD, 2 + i);
+        f.timestamp = at.into();
+        f.byte_range = Range {
+            start: 10 + i,
+            end: 29 + i,
+        };
+        assert!(s.observe(&mut f));
+        assert_eq!(f.first_seen.as_deref(), Some(at));
+        cards.push(f);
+    }
+    // Two equal cards in one file: two keys.
+    assert_ne!(cards[0].finding_id, cards[1].finding_id);
+    st.finish(s, "h1");
+    // The second card is edited out later: its resolved record carries its
+    // key, where it was, when it was first seen and the content it was in.
+    let mut s = st.begin(file);
+    let mut f = finding("Card", CARD, 2);
+    f.timestamp = "2026-12-02T09:00:00Z".into();
+    assert!(!s.observe(&mut f), "the first card is known");
+    assert_eq!(f.finding_id, cards[0].finding_id, "same key on every scan");
+    assert_eq!(f.first_seen, None, "only new records carry first_seen");
+    let res = st.finish(s, "h2");
+    assert_eq!(res.len(), 1);
+    let r = &res[0];
+    assert_eq!(r.status, Some(FindingStatus::Resolved));
+    assert_eq!(r.finding_id, cards[1].finding_id);
+    assert_eq!(r.first_seen.as_deref(), Some("2026-12-01T10:00:00Z"));
+    assert_eq!(r.byte_range, Range { start: 50, end: 69 });
+    assert_eq!(r.sha256.as_deref(), Some("h1"));
+    assert_eq!(r.finding, "", "never the text");
+    assert!(!r.is_open());
 }
