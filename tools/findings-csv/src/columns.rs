@@ -14,6 +14,17 @@ pub const DEFAULT: &str =
 pub const TUTORIAL: &str =
     "upload_id,#,datetime,before_context,finding,after_context,detector,confidence,loc,detection_rules";
 
+/// The columns `pipelines/local-dlp.sh` writes (`--preset local`): the
+/// default columns and the finding's status.
+pub const LOCAL: &str =
+    "upload_id,index,timestamp,path,before_context,finding,after_context,detector,confidence,byte_range,detection_rules,status";
+
+/// The columns of the fleet's central CSV (`--preset fleet`): where the
+/// finding is (host, file, container, line), what and how sure, its
+/// status and stable key, and the removable-media fields.
+pub const FLEET: &str =
+    "host,timestamp,status,severity,path,archive_path,line,detector,confidence,finding,before_context,after_context,byte_range,finding_id,first_seen,removable,copied_from,upload_id";
+
 /// Other names `--columns` accepts (the tutorial's): alias → column.
 pub const ALIASES: &[(&str, &str)] = &[
     ("#", "index"),
@@ -45,6 +56,11 @@ pub const ALL: &[&str] = &[
     "sha256",
     "status",
     "host",
+    "finding_id",
+    "first_seen",
+    "removable",
+    "copied_from",
+    "severity",
 ];
 
 /// A range as it appears in a finding.
@@ -78,6 +94,10 @@ pub struct FindingView<'a> {
     pub sha256: Option<Cow<'a, str>>,
     pub status: Option<Cow<'a, str>>,
     pub host: Cow<'a, str>,
+    pub finding_id: Cow<'a, str>,
+    pub first_seen: Cow<'a, str>,
+    pub removable: Option<bool>,
+    pub copied_from: Cow<'a, str>,
 }
 
 fn string<'a>(key: &str, v: Val<'a>) -> Result<Cow<'a, str>, String> {
@@ -134,16 +154,21 @@ fn range(key: &str, v: Val<'_>) -> Result<Option<Range>, String> {
 pub struct Needed(u32);
 
 impl Needed {
-    /// Fields for `cols`, plus detector, confidence and finding.
+    /// Fields for `cols`, plus detector, confidence, finding and status.
     pub fn of(cols: &[Column]) -> Needed {
-        let mut bits = [Column::Detector, Column::Confidence, Column::Finding]
-            .iter()
-            .fold(0u32, |b, c| b | 1 << *c as u32);
+        let mut bits = [
+            Column::Detector,
+            Column::Confidence,
+            Column::Finding,
+            Column::Status,
+        ]
+        .iter()
+        .fold(0u32, |b, c| b | 1 << *c as u32);
         for c in cols {
-            let c = if *c == Column::Line {
-                Column::LineRange
-            } else {
-                *c
+            let c = match *c {
+                Column::Line => Column::LineRange,
+                Column::Severity => Column::Detector,
+                c => c,
             };
             bits |= 1 << c as u32;
         }
@@ -166,8 +191,12 @@ impl<'a> FindingView<'a> {
     pub fn parse(line: &'a [u8], needed: Needed) -> Result<Self, String> {
         let mut f = FindingView::default();
         let mut required = [false; 3];
-        // Every column but `line` (derived from line_range) is a top-level field.
-        let field = |k: &str| Column::parse(k).filter(|c| *c != Column::Line && needed.has(*c));
+        // Every column but `line` (from line_range) and `severity` (from
+        // detector) is a top-level field.
+        let field = |k: &str| {
+            Column::parse(k)
+                .filter(|c| !matches!(c, Column::Line | Column::Severity) && needed.has(*c))
+        };
         json_scan::top_level(line, field, |c, key, v| {
             match c {
                 Column::UploadId => f.upload_id = string(key, v)?,
@@ -197,6 +226,11 @@ impl<'a> FindingView<'a> {
                 Column::Sha256 => f.sha256 = Some(string(key, v)?),
                 Column::Status => f.status = Some(string(key, v)?),
                 Column::Host => f.host = string(key, v)?,
+                Column::FindingId => f.finding_id = string(key, v)?,
+                Column::FirstSeen => f.first_seen = string(key, v)?,
+                Column::Removable => f.removable = parsed(key, v, "a boolean")?,
+                Column::CopiedFrom => f.copied_from = string(key, v)?,
+                Column::Severity => {}
             }
             Ok(())
         })?;
@@ -235,6 +269,11 @@ pub enum Column {
     Sha256,
     Status,
     Host,
+    FindingId,
+    FirstSeen,
+    Removable,
+    CopiedFrom,
+    Severity,
 }
 
 impl Column {
@@ -264,6 +303,11 @@ impl Column {
             "sha256" => Sha256,
             "status" => Status,
             "host" => Host,
+            "finding_id" => FindingId,
+            "first_seen" => FirstSeen,
+            "removable" => Removable,
+            "copied_from" => CopiedFrom,
+            "severity" => Severity,
             _ => return None,
         })
     }
@@ -338,6 +382,15 @@ impl Column {
             Column::Sha256 => f.sha256.as_deref().map(Cow::Borrowed).unwrap_or_default(),
             Column::Status => f.status.as_deref().map(Cow::Borrowed).unwrap_or_default(),
             Column::Host => Cow::Borrowed(&f.host),
+            Column::FindingId => Cow::Borrowed(&f.finding_id),
+            Column::FirstSeen => Cow::Borrowed(&f.first_seen),
+            Column::Removable => match f.removable {
+                Some(true) => Cow::Borrowed("true"),
+                Some(false) => Cow::Borrowed("false"),
+                None => Cow::Borrowed(""),
+            },
+            Column::CopiedFrom => Cow::Borrowed(&f.copied_from),
+            Column::Severity => Cow::Borrowed(dlp_core::Severity::of(&f.detector).as_str()),
         }
     }
 }

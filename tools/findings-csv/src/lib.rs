@@ -7,13 +7,15 @@ mod safety;
 use std::borrow::Cow;
 use std::io::{self, Read, Write};
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use dlp_core::{for_each_line, ExitCode, Flush, LoopOptions, Reject};
 
 pub use columns::{
     Column, FindingView, Needed, ALIASES, ALL as ALL_COLUMNS, DEFAULT as DEFAULT_COLUMNS,
-    TUTORIAL as TUTORIAL_COLUMNS,
+    FLEET as FLEET_COLUMNS, LOCAL as LOCAL_COLUMNS, TUTORIAL as TUTORIAL_COLUMNS,
 };
 pub use safety::{mask, neutralise};
 
@@ -28,18 +30,31 @@ Default columns, in order (Nightfall's tutorial CSV plus the file path):
 byte_range is written as start-end and detection_rules joined with ';'.
 Other columns: archive_path, detector_uuid, redacted_finding, codepoint_range,
 line_range, line (first line number), row_range, column_range, sha256,
-status (new or resolved, with pii-scan --state; empty otherwise).
+status (new, resolved or quarantined, with finding state; empty otherwise),
+finding_id (the finding's stable key, with finding state), first_seen,
+severity (critical, high, medium or low, from the detector), removable and
+copied_from (files on removable media, fswatch-json --mounts).
+
+A finding's status decides what a row means. Without a status column, only
+open findings (no status, or new) are written: a resolved or quarantined
+record would read as a finding, so it is left out and counted on stderr.
 The tutorial's names are accepted as aliases: # (index), datetime
 (timestamp), loc (byte_range); the header row keeps the names as given.
---preset tutorial writes exactly the tutorial's columns:
+--preset tutorial writes exactly the tutorial's columns (open findings only):
   upload_id,#,datetime,before_context,finding,after_context,detector,
   confidence,loc,detection_rules
-host (the machine, in findings gathered from a fleet).
+--preset local: the default columns and status (pipelines/local-dlp.sh).
+--preset fleet: host,timestamp,status,severity,path,archive_path,line,
+  detector,confidence,finding,before_context,after_context,byte_range,
+  finding_id,first_seen,removable,copied_from,upload_id (the central CSV).
+host: the machine, in findings gathered from a fleet.
 
 Cells a spreadsheet would read as a formula (leading = + - @ tab CR) are
 prefixed with ' (OWASP CSV-injection advice); --raw turns this off.
 With --header auto (the default) the header row is written unless stdout is
-a non-empty regular file, so `>> results.csv` run many times has one header.
+a non-empty regular file, so `>> results.csv` run many times has one header;
+appending to a file whose header names other columns is refused (exit 2)
+rather than making it unreadable as one table.
 
 Examples:
   pii-scan ~/Documents | findings-csv >> results.csv
@@ -62,6 +77,10 @@ pub enum HeaderMode {
 pub enum Preset {
     /// upload_id,#,datetime,before_context,finding,after_context,detector,confidence,loc,detection_rules
     Tutorial,
+    /// The default columns and status (pipelines/local-dlp.sh)
+    Local,
+    /// The fleet's central CSV: host, status, severity, where, what, finding_id, first_seen, removable media
+    Fleet,
 }
 
 impl Cli {
@@ -69,10 +88,23 @@ impl Cli {
     pub fn column_list(&self) -> &str {
         match self.preset {
             Some(Preset::Tutorial) => TUTORIAL_COLUMNS,
+            Some(Preset::Local) => LOCAL_COLUMNS,
+            Some(Preset::Fleet) => FLEET_COLUMNS,
             None => &self.columns,
         }
     }
+
+    /// The header row this run writes, as CSV text without its newline.
+    pub fn header_line(&self) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let _ = w.write_record(self.column_list().split(',').map(str::trim));
+        let v = w.into_inner().unwrap_or_default();
+        String::from_utf8_lossy(&v).trim_end().to_owned()
+    }
 }
+
+/// Records left out because the columns cannot say they are not open.
+static LEFT_OUT: AtomicU64 = AtomicU64::new(0);
 
 /// Command-line arguments.
 #[derive(Debug, Parser)]
@@ -84,7 +116,7 @@ pub struct Cli {
     /// Comma-separated columns to write, in order
     #[arg(long, value_name = "LIST", default_value = DEFAULT_COLUMNS)]
     pub columns: String,
-    /// A named column list: tutorial (Nightfall's tutorial CSV, exactly)
+    /// A named column list: tutorial (Nightfall's tutorial CSV, exactly), local, fleet
     #[arg(long, value_enum, value_name = "NAME", conflicts_with = "columns")]
     pub preset: Option<Preset>,
     /// Write the header row: auto, always, never
@@ -129,8 +161,10 @@ impl<W: Write> CsvOut<W> {
     }
 }
 
-/// Whether `--header auto` should write a header on this stdout.
-pub fn auto_header_wanted() -> bool {
+/// Whether `--header auto` should write a header on this stdout: yes,
+/// unless stdout is a non-empty regular file; then its first line must be
+/// `header` (appending other columns would make it unreadable as a table).
+pub fn auto_header_wanted(header: &str) -> anyhow::Result<bool> {
     use std::os::fd::AsFd;
     let meta = io::stdout()
         .as_fd()
@@ -138,8 +172,51 @@ pub fn auto_header_wanted() -> bool {
         .map(std::fs::File::from)
         .and_then(|f| f.metadata());
     match meta {
-        Ok(m) if m.is_file() => m.len() == 0,
-        _ => true,
+        Ok(m) if m.is_file() && m.len() > 0 => {
+            if let Some(first) = first_line_of_stdout() {
+                anyhow::ensure!(
+                    first == header,
+                    "the file on stdout has other columns than this run writes (its header: {}); write to a new file, or choose the columns it has",
+                    first.chars().take(200).collect::<String>()
+                );
+            }
+            Ok(false)
+        }
+        _ => Ok(true),
+    }
+}
+
+/// The first line of the regular file on stdout, read through a second
+/// descriptor (`>>` opens it for writing only); `None` when it cannot be
+/// read.
+fn first_line_of_stdout() -> Option<String> {
+    let mut f = std::fs::File::open("/proc/self/fd/1").ok()?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => {
+                n += k;
+                if buf[..n].contains(&b'\n') {
+                    break;
+                }
+            }
+            Err(_) => return None,
+        }
+    }
+    let line = buf[..n].split(|&b| b == b'\n').next()?;
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    Some(String::from_utf8_lossy(line).into_owned())
+}
+
+/// Says on stderr how many records were left out (see [`LEFT_OUT`]).
+fn report_left_out() {
+    let n = LEFT_OUT.swap(0, Ordering::Relaxed);
+    if n > 0 {
+        eprintln!(
+            "{TOOL}: {n} resolved or quarantined record(s) not written: the columns have no status to tell them from open findings (add status to --columns, or use --preset local or fleet)"
+        );
     }
 }
 
@@ -161,13 +238,15 @@ pub fn run(
         let names: Vec<&str> = cli.column_list().split(',').map(str::trim).collect();
         out.row(names)?;
     }
-    for_each_line(
+    let code = for_each_line(
         TOOL,
         input,
         &mut out,
         LoopOptions { strict: cli.strict },
         |line, out| write_row(cli, &cols, needed, line, &mut out.wtr),
-    )
+    );
+    report_left_out();
+    code
 }
 
 /// Writes the CSV row of one Finding line, or says why the line is rejected.
@@ -182,6 +261,11 @@ fn write_row<W: Write>(
         Ok(f) => f,
         Err(e) => return Ok(Err(Reject(format!("not a Finding record: {e}")))),
     };
+    let open = dlp_core::FindingStatus::is_open_str(f.status.as_deref().unwrap_or(""));
+    if !open && !cols.contains(&Column::Status) {
+        LEFT_OUT.fetch_add(1, Ordering::Relaxed);
+        return Ok(Ok(()));
+    }
     let masked = cli.redact.then(|| mask(&f.finding));
     let cells: Vec<Cow<'_, str>> = cols
         .iter()
@@ -245,12 +329,14 @@ pub fn run_parallel(
             .map_err(csv_err)?;
         wtr.flush().context("writing output")?;
     }
-    dlp_core::par::par_for_each_line(TOOL, input, &mut out, cli.strict, jobs, || Rows {
+    let code = dlp_core::par::par_for_each_line(TOOL, input, &mut out, cli.strict, jobs, || Rows {
         cli,
         cols: &cols,
         needed,
         wtr: csv::WriterBuilder::new().from_writer(Vec::new()),
-    })
+    });
+    report_left_out();
+    code
 }
 
 /// The command-line definition (what `--help` shows), for the man page and
@@ -268,7 +354,7 @@ pub fn main() -> std::process::ExitCode {
         let header = match cli.header {
             HeaderMode::Always => true,
             HeaderMode::Never => false,
-            HeaderMode::Auto => auto_header_wanted(),
+            HeaderMode::Auto => auto_header_wanted(&cli.header_line())?,
         };
         match dlp_core::par::default_jobs() {
             1 => run(&cli, input, io::stdout().lock(), header),

@@ -396,3 +396,124 @@ fn host_column_names_the_machine_and_is_empty_when_absent() {
         ]
     );
 }
+
+#[test]
+fn without_a_status_column_only_open_findings_are_written() {
+    let mut new = finding("4111 2222 3333 4444", "", "");
+    new["status"] = json!("new");
+    let mut resolved = finding("", "", "");
+    resolved["status"] = json!("resolved");
+    let mut quarantined = finding("", "", "");
+    quarantined["status"] = json!("quarantined");
+    let mut later = finding("", "", "");
+    later["status"] = json!("escalated");
+    let plain = finding("5433-9502-3725-7862", "", "");
+    let input = ndjson(&[new, resolved, quarantined, later, plain]);
+    for args in [
+        vec!["--preset", "tutorial"],
+        vec![],
+        vec!["--columns", "path,finding"],
+    ] {
+        let out = cmd(BIN)
+            .args(&args)
+            .stdin(input.clone())
+            .run()
+            .expect_code(0);
+        let rows = parse_csv(&out.stdout);
+        assert_eq!(rows.len(), 3, "{args:?}: header and the two open findings");
+        let err = out.stderr_str();
+        assert!(
+            err.contains("3 resolved or quarantined record(s) not written"),
+            "{args:?}: {err}"
+        );
+    }
+    // With status, every record is a row that says what it is.
+    for preset in ["local", "fleet"] {
+        let out = cmd(BIN)
+            .args(["--preset", preset])
+            .stdin(input.clone())
+            .run()
+            .expect_code(0);
+        let rows = parse_csv(&out.stdout);
+        let st = rows[0].iter().position(|c| c == "status").unwrap();
+        let statuses: Vec<&str> = rows[1..].iter().map(|r| r[st].as_str()).collect();
+        assert_eq!(
+            statuses,
+            ["new", "resolved", "quarantined", "escalated", ""],
+            "{preset}"
+        );
+        assert!(out.stderr_str().is_empty(), "{}", out.stderr_str());
+    }
+}
+
+#[test]
+fn fleet_columns_carry_identity_severity_and_removable_media() {
+    let mut f = finding("-----BEGIN RSA PRIVATE KEY-----", "", "");
+    f["detector"] = json!("CRYPTOGRAPHIC_KEY");
+    f["host"] = json!("lap-7");
+    f["status"] = json!("new");
+    f["finding_id"] = json!("0f3c.0");
+    f["first_seen"] = json!("2026-12-01T10:00:00Z");
+    f["removable"] = json!(true);
+    f["copied_from"] = json!("/home/ana/keys/id_rsa");
+    let out = cmd(BIN)
+        .args([
+            "--columns",
+            "host,severity,finding_id,first_seen,removable,copied_from",
+        ])
+        .stdin(ndjson(&[f]))
+        .run()
+        .expect_code(0);
+    assert_eq!(
+        parse_csv(&out.stdout)[1],
+        [
+            "lap-7",
+            "critical",
+            "0f3c.0",
+            "2026-12-01T10:00:00Z",
+            "true",
+            "/home/ana/keys/id_rsa"
+        ]
+    );
+}
+
+#[test]
+fn appending_other_columns_under_an_existing_header_is_refused() {
+    let dir = TempDir::new("csv-cols");
+    let results = dir.join("results.csv");
+    let append = || {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&results)
+            .unwrap()
+    };
+    cmd(BIN)
+        .args(["--preset", "local"])
+        .stdin(ndjson(&[finding("4111111111111111", "", "")]))
+        .stdout_file(append())
+        .run()
+        .expect_code(0);
+    let before = std::fs::read(&results).unwrap();
+    let out = cmd(BIN)
+        .args(["--preset", "fleet"])
+        .stdin(ndjson(&[finding("4111111111111111", "", "")]))
+        .stdout_file(append())
+        .run()
+        .expect_code(2);
+    assert!(
+        out.stderr_str()
+            .contains("other columns than this run writes"),
+        "{}",
+        out.stderr_str()
+    );
+    assert_eq!(std::fs::read(&results).unwrap(), before, "nothing appended");
+    // The same columns append under the one header.
+    cmd(BIN)
+        .args(["--preset", "local"])
+        .stdin(ndjson(&[finding("4111111111111111", "", "")]))
+        .stdout_file(append())
+        .run()
+        .expect_code(0);
+    assert_eq!(parse_csv(&std::fs::read(&results).unwrap()).len(), 3);
+}
