@@ -99,20 +99,7 @@ event_filter=(--event-type "$events")
 if [ "$events" = all ]; then event_filter=(); fi
 dlp_check_dirs "${dirs[@]}"
 
-# instance_id DIR...: a readable, stable name for this set of directories.
-instance_id() {
-    local abs=() d name sum
-    for d in "$@"; do abs+=("$(cd "$d" && pwd -P)"); done
-    name=${abs[0]##*/}
-    name=${name//[^A-Za-z0-9._-]/_}
-    if command -v sha256sum >/dev/null 2>&1; then
-        sum=$(printf '%s\0' "${abs[@]}" | sha256sum)
-    else
-        sum=$(printf '%s\0' "${abs[@]}" | shasum -a 256)
-    fi
-    printf '%s-%s\n' "${name:-root}" "${sum:0:12}"
-}
-state_dir=${state_dir:-$(dlp_state_home)/fim/$(instance_id "${dirs[@]}")}
+state_dir=${state_dir:-$(dlp_state_home)/fim/$(dlp_instance_id "${dirs[@]}")}
 mkdir -p "$state_dir/spool"
 chmod 700 "$state_dir" 2>/dev/null || true
 

@@ -15,11 +15,12 @@ Usage: fleet-central.sh [--servers URL,...] [--stream NAME] [--durable NAME]
 
 The central half of fleet DLP: reads the findings every endpoint publishes
 (pipelines/fleet-endpoint.sh) from the NATS JetStream stream through a
-durable consumer, appends them to one CSV with a host column, and rewrites
-an HTML report of the whole CSV every SECS seconds:
+durable consumer, appends them to one CSV (findings-csv --preset fleet:
+host, status, severity, file, finding, its key and first-seen time), and
+rewrites an HTML report of the whole CSV every SECS seconds:
 
   nats-tail --durable central --from-beginning --filter 'dlp.finding.*' \
-    | findings-csv --columns host,... >> FILE
+    | findings-csv --preset fleet >> FILE
   every SECS: findings-report FILE > REPORT   (written atomically)
 
 A finding is acknowledged to the stream only once its row is written, so a
@@ -87,7 +88,6 @@ mkdir -p "$log_dir" "$(dirname "$output")"
 [ "$report" = - ] || mkdir -p "$(dirname "$report")"
 chmod 700 "$log_dir" 2>/dev/null || true
 log=$log_dir/fleet-central.log
-columns=host,upload_id,index,timestamp,path,before_context,finding,after_context,detector,confidence,byte_range,detection_rules
 tail_args=(--servers "$servers" --stream "$stream" --durable "$durable" --from-beginning --filter 'dlp.finding.*')
 
 dlp_tools nats-tail findings-csv findings-report
@@ -107,7 +107,7 @@ make_report() {
 
 if [ -n "$once" ]; then
     set +e
-    nats-tail "${tail_args[@]}" --exit-at-end 2>>"$log" | findings-csv --columns "$columns" "${csv_args[@]}" >>"$output" 2>>"$log"
+    nats-tail "${tail_args[@]}" --exit-at-end 2>>"$log" | findings-csv --preset fleet "${csv_args[@]}" >>"$output" 2>>"$log"
     st=("${PIPESTATUS[@]}")
     set -e
     if dlp_stopped_by_signal "${st[@]}"; then
@@ -126,7 +126,7 @@ if [ -n "$once" ]; then
 fi
 
 dlp_traps
-nats-tail "${tail_args[@]}" 2>>"$log" | findings-csv --columns "$columns" "${csv_args[@]}" >>"$output" 2>>"$log" &
+nats-tail "${tail_args[@]}" 2>>"$log" | findings-csv --preset fleet "${csv_args[@]}" >>"$output" 2>>"$log" &
 dlp_job_started collect
 if [ "$report" != - ]; then
     (

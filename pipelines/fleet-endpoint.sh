@@ -11,24 +11,33 @@ DLP_PROG=fleet-endpoint
 usage() {
     cat <<'EOF'
 Usage: fleet-endpoint.sh [--servers URL,...] [--stream NAME] [--replicas N]
-                         [--spool DIR] [--log-dir DIR] [--nightfall] [DIR...]
+                         [--host NAME] [--state-dir DIR] [--spool DIR]
+                         [--log-dir DIR] [--mounts] [--nightfall] [DIR...]
 
 The endpoint half of fleet DLP: every finding on this machine goes to a
 NATS JetStream stream, where pipelines/fleet-central.sh (or any NATS
 consumer: Vector, Fluent Bit, Benthos) collects them. Runs until stopped
 with Ctrl-C or SIGTERM:
 
-  fswatch-json --initial-scan DIR... | path-filter --preset ignore-temp \
-    | pii-scan | nats-post --servers URL... >> LOG_DIR/deliveries.ndjson
+  fswatch-json --state STATE_DIR/watch.state --only-content-changes DIR... \
+    | path-filter --preset ignore-temp | pii-scan --state STATE_DIR/findings.state \
+    | nats-post --servers URL... --spool STATE_DIR/spool >> STATE_DIR/logs/deliveries.ndjson
+
+Each finding is published once: the watcher's baseline drops touches and
+saves without new content, and the finding state reports a finding when it
+first appears ("status":"new") and once more when it is gone from its file,
+or the file is deleted or moved away ("status":"resolved"), across
+restarts. Each message id is the finding's identity (host, file, detector,
+key, status), so a batch sent twice is stored once.
 
 With --nightfall, detection runs in Nightfall's cloud instead (the
 tutorial's endpoint DLP, see endpoint-dlp.sh), and its verified results are
 published:
 
   nf-webhook --listen $LISTEN | nats-post ...
-  fswatch-json --initial-scan DIR... | path-filter ... | nf-upload >> LOG_DIR/scans.ndjson
+  fswatch-json ... DIR... | path-filter ... | nf-upload >> LOG_DIR/scans.ndjson
 
-Each finding carries this machine's `host` and goes to subject
+Each record carries this machine's `host` (--host) and goes to subject
 dlp.finding.<host>. nats-post keeps every batch in an on-disk spool until
 the cluster acknowledges it: a laptop offline for a day publishes what it
 found when it is back, after a restart too.
@@ -37,9 +46,17 @@ Options:
   --servers URL,...  NATS servers (default $NATS_URL, else nats://127.0.0.1:4222)
   --stream NAME      JetStream stream (default DLP; created when missing)
   --replicas N       replicas when the stream is created (default 1; 3 on a cluster)
-  --spool DIR        nats-post's spool (default $XDG_STATE_HOME/dlp-pipes/nats-post-STREAM)
+  --host NAME        the name records carry (default $DLP_HOST, else the host name)
+  --state-dir DIR    this instance's finding state, baseline, spool and logs
+                     (default $XDG_STATE_HOME/dlp-pipes/fleet/ID, where ID
+                     is made from the host, the stream and the directories,
+                     so two instances on one machine never share them)
+  --spool DIR        nats-post's spool (default STATE_DIR/spool)
   --log-dir DIR      the tools' diagnostics and nats-post's delivery records
-                     (default $XDG_STATE_HOME/dlp-pipes/logs)
+                     (default STATE_DIR/logs)
+  --mounts           also watch removable media as it is mounted: findings
+                     there carry "removable":true, and "copied_from" when
+                     the file is a copy of a watched one
   --nightfall        detect with Nightfall (needs NIGHTFALL_API_KEY,
                      NIGHTFALL_SIGNING_SECRET, NIGHTFALL_SERVER_URL; LISTEN
                      is nf-webhook's address, default 127.0.0.1:8000)
@@ -56,15 +73,18 @@ Exit status: 0 stopped by SIGINT/SIGTERM; 1 a pipeline ended by itself;
 
 Examples:
   NATS_CREDS=/etc/dlp/laptop.creds pipelines/fleet-endpoint.sh --servers tls://nats.corp:4222
-  pipelines/fleet-endpoint.sh --servers nats://10.0.0.5:4222 --replicas 3 /srv/share
+  pipelines/fleet-endpoint.sh --servers nats://10.0.0.5:4222 --replicas 3 --host web-01 /srv/share
 EOF
 }
 
 servers=${NATS_URL:-nats://127.0.0.1:4222}
 stream=DLP
 replicas=1
-spool_args=()
+host=${DLP_HOST:-}
+state_dir=
+spool=
 log_dir=${DLP_LOG_DIR:-}
+mounts=()
 nightfall=
 dirs=()
 need_arg() { [ "$1" -ge 2 ] || dlp_usage_error "$2 needs a value"; }
@@ -73,8 +93,11 @@ while [ $# -gt 0 ]; do
     --servers) need_arg $# "$1"; servers=$2; shift ;;
     --stream) need_arg $# "$1"; stream=$2; shift ;;
     --replicas) need_arg $# "$1"; replicas=$2; shift ;;
-    --spool) need_arg $# "$1"; spool_args=(--spool "$2"); shift ;;
+    --host) need_arg $# "$1"; host=$2; shift ;;
+    --state-dir) need_arg $# "$1"; state_dir=$2; shift ;;
+    --spool) need_arg $# "$1"; spool=$2; shift ;;
     --log-dir) need_arg $# "$1"; log_dir=$2; shift ;;
+    --mounts) mounts=(--mounts) ;;
     --nightfall) nightfall=1 ;;
     -h | --help) usage; exit 0 ;;
     --) shift; dirs+=("$@"); break ;;
@@ -93,12 +116,20 @@ if [ ${#dirs[@]} -eq 0 ]; then
         dlp_usage_error "none of ~/Desktop ~/Documents ~/Downloads exists; name the directories to watch"
 fi
 dlp_check_dirs "${dirs[@]}"
-log_dir=${log_dir:-$(dlp_state_home)/logs}
-mkdir -p "$log_dir"
-chmod 700 "$log_dir" 2>/dev/null || true
-post=(nats-post --servers "$servers" --stream "$stream" --replicas "$replicas" "${spool_args[@]}")
+host_args=()
+if [ -n "$host" ]; then host_args=(--host "$host"); fi
+# The tools check the name (--host); the instance is named after the one used.
+state_dir=${state_dir:-$(dlp_state_home)/fleet/$(dlp_instance_id --with "$(dlp_host_name "$host")" --with "$stream" "${dirs[@]}")}
+spool=${spool:-$state_dir/spool}
+log_dir=${log_dir:-$state_dir/logs}
+mkdir -p "$state_dir" "$log_dir"
+chmod 700 "$state_dir" "$log_dir" 2>/dev/null || true
+post=(nats-post --servers "$servers" --stream "$stream" --replicas "$replicas" --spool "$spool" "${host_args[@]}")
 deliveries=$log_dir/deliveries.ndjson
 log=$log_dir/fleet-endpoint.log
+watch_args=(--debounce "${DLP_DEBOUNCE_MS:-500}" --state "$state_dir/watch.state" --only-content-changes "${mounts[@]}" "${host_args[@]}")
+# The first start reports what is there; later starts what changed while stopped.
+[ -e "$state_dir/watch.state" ] || watch_args+=(--initial-scan)
 
 if [ -n "$nightfall" ]; then
     dlp_tools fswatch-json path-filter nf-upload nf-webhook nats-post
@@ -112,7 +143,7 @@ st=0
 "${post[@]}" --max-retry-time 0 --grace 0 </dev/null >/dev/null 2>"$log_dir/check.err" || st=$?
 if [ "$st" -ge 2 ]; then
     cat "$log_dir/check.err" >&2
-    dlp_die 2 "nats-post refused the settings (see above)"
+    dlp_die 2 "nats-post refused the settings (see above; spool $spool)"
 fi
 dlp_traps
 
@@ -132,18 +163,18 @@ if [ -n "$nightfall" ]; then
         dlp_stop_jobs || true
         exit 1
     fi
-    fswatch-json --initial-scan --debounce "${DLP_DEBOUNCE_MS:-500}" "${dirs[@]}" 2>>"$log" |
+    fswatch-json "${watch_args[@]}" "${dirs[@]}" 2>>"$log" |
         path-filter --preset ignore-temp 2>>"$log" |
-        nf-upload >>"$log_dir/scans.ndjson" 2>>"$log" &
+        nf-upload "${host_args[@]}" >>"$log_dir/scans.ndjson" 2>>"$log" &
     dlp_job_started scanner
 else
-    fswatch-json --initial-scan --debounce "${DLP_DEBOUNCE_MS:-500}" "${dirs[@]}" 2>>"$log" |
+    fswatch-json "${watch_args[@]}" "${dirs[@]}" 2>>"$log" |
         path-filter --preset ignore-temp 2>>"$log" |
-        pii-scan 2>>"$log" |
+        pii-scan --state "$state_dir/findings.state" "${host_args[@]}" 2>>"$log" |
         "${post[@]}" >>"$deliveries" 2>>"$log" &
     dlp_job_started scan
 fi
-dlp_log "watching ${dirs[*]}; findings go to stream $stream on $servers (logs in $log_dir; Ctrl-C or SIGTERM stops)"
+dlp_log "watching ${dirs[*]}; findings go to stream $stream on $servers as host $(dlp_host_name "$host") (state in $state_dir, logs in $log_dir; Ctrl-C or SIGTERM stops)"
 
 dlp_supervise || true
 dlp_log "a pipeline ended by itself; last lines of $log:"

@@ -229,6 +229,33 @@ dlp_state_home() {
 
 # dlp_tcp_open HOST:PORT: true when something accepts TCP connections there
 # (a wildcard listen address is probed on loopback).
+# dlp_host_name [NAME]: NAME when given, else this machine's host name.
+dlp_host_name() {
+    if [ -n "${1:-}" ]; then
+        printf '%s\n' "$1"
+    else
+        cat /proc/sys/kernel/hostname 2>/dev/null || uname -n
+    fi
+}
+
+# dlp_instance_id [--with WORD]... DIR...: a readable, stable name for one
+# pipeline instance: the first directory's name and a hash of every
+# directory's absolute path (and of each WORD: host, stream, ...), so two
+# instances on one machine never share state, spool or logs.
+dlp_instance_id() {
+    local words=() abs=() d name sum
+    while [ "${1:-}" = --with ]; do words+=("$2"); shift 2; done
+    for d in "$@"; do abs+=("$(cd "$d" && pwd -P)"); done
+    name=${abs[0]##*/}
+    name=${name//[^A-Za-z0-9._-]/_}
+    if command -v sha256sum >/dev/null 2>&1; then
+        sum=$(printf '%s\0' "${words[@]}" "${abs[@]}" | sha256sum)
+    else
+        sum=$(printf '%s\0' "${words[@]}" "${abs[@]}" | shasum -a 256)
+    fi
+    printf '%s-%s\n' "${name:-root}" "${sum:0:12}"
+}
+
 dlp_tcp_open() {
     local host=${1%:*} port=${1##*:}
     host=${host#[}

@@ -10,7 +10,8 @@ DLP_PROG=local-dlp
 usage() {
     cat <<'EOF'
 Usage: local-dlp.sh [--once] [--output FILE] [--redact] [--state-dir DIR]
-                    [--no-state] [--quarantine DIR] [--notify] [DIR...]
+                    [--no-state] [--quarantine DIR] [--notify] [--mounts]
+                    [--host NAME] [DIR...]
 
 Offline endpoint DLP, no account needed. Scans the directories with the
 built-in detector (card numbers, SSNs, API keys, private keys) and appends
@@ -55,6 +56,11 @@ Options:
   --notify       also send the file's owner a desktop notification
                  (dlp-remediate --notify); action records are appended to
                  DLP_ACTIONS (default: actions.ndjson beside the CSV file)
+  --mounts       also scan removable media as it is mounted (fswatch-json
+                 --mounts); the CSV gains the columns removable and
+                 copied_from (the watched file a copy on the media came from)
+  --host NAME    the host name records carry (default $DLP_HOST, else the
+                 machine's)
   -h, --help     show this help
 
 Exit status: 0 ok (or stopped by a signal), 1 some files could not be read
@@ -72,6 +78,8 @@ state_dir=
 use_state=1
 csv_args=()
 rem_args=() # dlp-remediate arguments (--quarantine, --notify)
+mounts=()
+host_args=()
 dirs=()
 while [ $# -gt 0 ]; do
     case $1 in
@@ -95,6 +103,12 @@ while [ $# -gt 0 ]; do
         shift
         ;;
     --notify) rem_args+=(--notify) ;; # remediation (dlp-remediate)
+    --mounts) mounts=(--mounts) ;;
+    --host)
+        [ $# -ge 2 ] || dlp_usage_error "$1 needs a NAME"
+        host_args=(--host "$2")
+        shift
+        ;;
     -h | --help)
         usage
         exit 0
@@ -152,6 +166,7 @@ if [ -n "$use_state" ]; then
     chmod 700 "$state_dir" 2>/dev/null || true
     scan_state=(--state "$state_dir/findings.state")
 fi
+if [ ${#mounts[@]} -gt 0 ]; then columns=$columns,removable,copied_from; fi
 csv_args+=(--columns "$columns")
 # Appending rows with other columns under an older header would make the
 # file unreadable as one table.
@@ -220,7 +235,7 @@ if [ -n "$once" ]; then
     found=$(mktemp "${TMPDIR:-/tmp}/local-dlp.XXXXXX")
     trap 'rm -f "$found"' EXIT
     set +e
-    pii-scan "${scan_state[@]}" "${dirs[@]}" | path-filter --preset ignore-temp | tee "$found" | write_csv "${csv_args[@]}"
+    pii-scan "${scan_state[@]}" "${host_args[@]}" "${dirs[@]}" | path-filter --preset ignore-temp | tee "$found" | write_csv "${csv_args[@]}"
     st=("${PIPESTATUS[@]}")
     set -e
     if dlp_stopped_by_signal "${st[@]}"; then
@@ -251,7 +266,7 @@ fi
 
 dlp_tools fswatch-json path-filter pii-scan findings-csv ${rem_args[0]:+dlp-remediate}
 dlp_traps
-fswatch-json "${watch_args[@]}" "${dirs[@]}" | path-filter --preset ignore-temp | pii-scan "${scan_state[@]}" | write_csv "${csv_args[@]}" &
+fswatch-json "${watch_args[@]}" "${mounts[@]}" "${host_args[@]}" "${dirs[@]}" | path-filter --preset ignore-temp | pii-scan "${scan_state[@]}" "${host_args[@]}" | write_csv "${csv_args[@]}" &
 dlp_job_started scan
 if [ "$output" = - ]; then where="standard output"; else where=$output; fi
 dlp_log "watching ${dirs[*]}; findings are appended to $where (Ctrl-C or SIGTERM stops)"

@@ -1138,3 +1138,156 @@ fn records_never_land_in_another_stream_than_the_one_named() {
         overlap.stderr_str()
     );
 }
+
+/// The central CSV's rows as maps of column name to value.
+fn central_rows(csv_path: &Path) -> Vec<HashMap<String, String>> {
+    let Ok(data) = std::fs::read(csv_path) else {
+        return Vec::new();
+    };
+    let mut r = csv::Reader::from_reader(data.as_slice());
+    let head: Vec<String> = r.headers().unwrap().iter().map(str::to_owned).collect();
+    r.records()
+        .filter_map(Result::ok)
+        .map(|rec| {
+            head.iter()
+                .cloned()
+                .zip(rec.iter().map(str::to_owned))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn two_endpoints_touch_edit_restart_delete_each_finding_once_at_the_centre() {
+    let n = Nats::start(&root(), 1);
+    let t = TempDir::new("fleet-once");
+    let (dir_a, dir_b) = (t.join("alpha-docs"), t.join("beta-docs"));
+    for d in [&dir_a, &dir_b] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let csv_path = t.join("central.csv");
+    let mut central = script("fleet-central.sh", &t)
+        .args(["--servers", &n.url(), "--report", "-", "--output"])
+        .arg(&csv_path)
+        .spawn();
+    let endpoint = |host: &str, dir: &Path| {
+        // Both under one XDG_STATE_HOME: each instance gets its own state.
+        script("fleet-endpoint.sh", &t)
+            .args(["--servers", &n.url(), "--host", host])
+            .arg(dir)
+            .env("DLP_DEBOUNCE_MS", "150")
+            .spawn()
+    };
+    let mut a = endpoint("alpha", &dir_a);
+    let mut b = endpoint("beta", &dir_b);
+    for p in [&mut a, &mut b] {
+        assert!(
+            p.wait_stderr("watching", Duration::from_secs(20)),
+            "{}",
+            p.stderr_text()
+        );
+    }
+    assert!(central.wait_stderr("collecting", Duration::from_secs(20)));
+    let wait_rows = |n: usize| {
+        let t0 = Instant::now();
+        loop {
+            let rows = central_rows(&csv_path);
+            if rows.len() >= n {
+                return rows;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "{} of {n} rows: {rows:?}",
+                rows.len()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    // Nothing more arrives within a few seconds.
+    let settled = |n: usize, what: &str| {
+        std::thread::sleep(Duration::from_secs(3));
+        let rows = central_rows(&csv_path);
+        assert_eq!(rows.len(), n, "after {what}: {rows:#?}");
+        rows
+    };
+    let a_file = dir_a.join("staff.csv");
+    std::fs::write(&a_file, "name,ssn\nAna,536-22-8726\nBo,536-22-8727\n").unwrap();
+    let b_file = dir_b.join("cards.txt");
+    std::fs::write(&b_file, "card: 5433-9502-3725-7862 exp 12/29\n").unwrap();
+    wait_rows(3);
+    settled(3, "the first saves");
+    // touch, and an edit that adds no finding: nothing new.
+    Command::new("touch").arg(&a_file).status().unwrap();
+    std::fs::write(
+        &a_file,
+        "name,ssn\nAna,536-22-8726\nBo,536-22-8727\nnote,none\n",
+    )
+    .unwrap();
+    settled(3, "touch and an edit elsewhere");
+    // A new finding in the same file: one row.
+    std::fs::write(
+        &a_file,
+        "name,ssn\nAna,536-22-8726\nBo,536-22-8727\nnote,none\nCy,536-22-8728\n",
+    )
+    .unwrap();
+    wait_rows(4);
+    settled(4, "a new finding");
+    // The endpoint restarts: nothing is published again.
+    a.signal(15);
+    assert_eq!(
+        a.wait_timeout(Duration::from_secs(30))
+            .and_then(|s| s.code()),
+        Some(0)
+    );
+    let mut a = endpoint("alpha", &dir_a);
+    assert!(
+        a.wait_stderr("watching", Duration::from_secs(20)),
+        "{}",
+        a.stderr_text()
+    );
+    settled(4, "an endpoint restart");
+    // A deletion: one resolved row for the one finding the file held.
+    std::fs::remove_file(&b_file).unwrap();
+    let rows = wait_rows(5);
+    let rows = {
+        drop(rows);
+        settled(5, "a deletion")
+    };
+    let count = |host: &str, status: &str| {
+        rows.iter()
+            .filter(|r| r["host"] == host && r["status"] == status)
+            .count()
+    };
+    assert_eq!((count("alpha", "new"), count("alpha", "resolved")), (3, 0));
+    assert_eq!((count("beta", "new"), count("beta", "resolved")), (1, 1));
+    let resolved = rows.iter().find(|r| r["status"] == "resolved").unwrap();
+    let opened = rows
+        .iter()
+        .find(|r| r["host"] == "beta" && r["status"] == "new")
+        .unwrap();
+    assert_eq!(
+        resolved["finding_id"], opened["finding_id"],
+        "the same finding"
+    );
+    assert_eq!(resolved["first_seen"], opened["first_seen"]);
+    assert!(resolved["path"].ends_with("cards.txt"));
+    // Every row is one finding at one moment of its life.
+    let keys: HashSet<_> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["host"].clone(),
+                r["path"].clone(),
+                r["finding_id"].clone(),
+                r["status"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(keys.len(), rows.len(), "{rows:#?}");
+    assert!(rows.iter().all(|r| !r["finding_id"].is_empty()));
+    for p in [&mut a, &mut b, &mut central] {
+        p.signal(15);
+        let st = p.wait_timeout(Duration::from_secs(30)).expect("stops");
+        assert_eq!(st.code(), Some(0), "{}", p.stderr_text());
+    }
+}

@@ -351,7 +351,14 @@ impl Spawned {
 }
 
 impl Drop for Spawned {
+    /// A process still running when its test ends (passed or failed) gets
+    /// SIGTERM first, so a pipeline script stops the jobs it started
+    /// rather than leaving them running; SIGKILL after 5 seconds.
     fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.signal(15);
+            self.wait_timeout(Duration::from_secs(5));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
