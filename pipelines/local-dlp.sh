@@ -208,16 +208,19 @@ remediation_summary() {
 }
 
 # summary FINDINGS_NDJSON: count findings by detector, say where they went.
+# A record is open without a status or with "new"; any other status
+# (resolved, quarantined, a later one) is not.
+not_open='"status":"([^n"]|n[^e]|ne[^w]|new[^"])'
 summary() {
     local n files where resolved new=
-    n=$(grep -v '"status":"resolved"' "$1" | grep -c . || true)
+    n=$(grep -v -E "$not_open" "$1" | grep -c . || true)
     resolved=$(grep -c '"status":"resolved"' "$1" || true)
-    files=$(grep -v '"status":"resolved"' "$1" | grep -o '"path":"[^"]*"' | sort -u | grep -c . || true)
+    files=$(grep -v -E "$not_open" "$1" | grep -o '"path":"[^"]*"' | sort -u | grep -c . || true)
     if [ "$output" = - ]; then where="standard output"; else where=$output; fi
     if [ -n "$state_existed" ]; then new="new "; fi
     echo "$DLP_PROG: $n ${new}finding(s) in $files file(s) under ${dirs[*]}"
     if [ "$n" -gt 0 ]; then
-        grep -v '"status":"resolved"' "$1" | grep -o '"detector":"[^"]*"' |
+        grep -v -E "$not_open" "$1" | grep -o '"detector":"[^"]*"' |
             sed -e 's/^"detector":"//' -e 's/"$//' |
             sort | uniq -c | sort -rn | sed -e 's/^ */  /'
     fi
