@@ -27,11 +27,15 @@ pub enum EventType {
     Mounted,
     /// The file system at `src_path` was unmounted.
     Unmounted,
+    /// Metadata changed, content did not: permissions, owner, group, ACL,
+    /// extended attributes, inode or link count (`changed` says which,
+    /// `previous` holds the old values). A change of times alone is not one.
+    Attrib,
 }
 
 impl EventType {
     /// All event types, in documentation order.
-    pub const ALL: [EventType; 10] = [
+    pub const ALL: [EventType; 11] = [
         EventType::Created,
         EventType::Modified,
         EventType::Deleted,
@@ -42,6 +46,7 @@ impl EventType {
         EventType::Overflow,
         EventType::Mounted,
         EventType::Unmounted,
+        EventType::Attrib,
     ];
 
     /// The wire name (`closed_no_write`, ...).
@@ -57,6 +62,7 @@ impl EventType {
             EventType::Overflow => "overflow",
             EventType::Mounted => "mounted",
             EventType::Unmounted => "unmounted",
+            EventType::Attrib => "attrib",
         }
     }
 
@@ -126,6 +132,48 @@ pub struct FsEvent {
     /// The machine the event happened on (for records gathered centrally).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
+    /// Group id (with `mode` and `uid` in an `attrib` event).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<u32>,
+    /// Hard-link count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nlink: Option<u64>,
+    /// Inode number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ino: Option<u64>,
+    /// POSIX ACL in `getfacl`'s short form (`user:1000:r--,...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl: Option<String>,
+    /// Extended attributes: name → value (text, `base64:…` or `sha256:…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xattrs: Option<std::collections::BTreeMap<String, String>>,
+    /// What an `attrib` event's change was: names of the fields that
+    /// changed (`mode`, `uid`, `gid`, `acl`, `xattrs`, `ino`, `nlink`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed: Vec<String>,
+    /// The old values of what changed (an `attrib` event).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<Box<AttrValues>>,
+}
+
+/// Metadata values of a file, as an `attrib` event's `previous` holds them
+/// (only those that changed are present).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AttrValues {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xattrs: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ino: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nlink: Option<u64>,
 }
 
 impl FsEvent {
@@ -153,6 +201,13 @@ impl FsEvent {
             removable: None,
             copied_from: None,
             host: None,
+            gid: None,
+            nlink: None,
+            ino: None,
+            acl: None,
+            xattrs: None,
+            changed: Vec::new(),
+            previous: None,
         }
     }
 

@@ -674,6 +674,22 @@ pub fn facility(ok: bool, why: &str) -> bool {
     ok
 }
 
+/// True when the tests run as root (`id -u` is 0).
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
+
+/// True when `prog` is a command on PATH.
+pub fn has_command(prog: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {prog} >/dev/null")])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// True when this machine lets a test create a private mount namespace and
 /// mount a tmpfs in it (root, or CAP_SYS_ADMIN).
 pub fn can_mount() -> bool {

@@ -21,16 +21,23 @@ changed meanwhile is reported as synthetic events (reason \"rescan\"). Files cre
 in a new directory before its watch existed are reported too. --exclude is applied \
 before watches are placed, so excluded trees never use the inotify watch budget.
 
-For file-integrity monitoring, --state keeps a baseline (sha256, size, mode, uid, \
-mtime) across restarts: what changed while the watcher was down is reported on start \
-(reason \"baseline\"), and --only-content-changes drops events whose content hash did \
-not change (a touch is not an alert).
+For file-integrity monitoring, --state keeps a baseline (sha256, size, mode, uid, gid, \
+link count, inode, POSIX ACL, extended attributes, mtime) across restarts: what changed \
+while the watcher was down is reported on start (reason \"baseline\"), and \
+--only-content-changes drops events whose content hash did not change (a touch is not an \
+alert). A change of permissions, owner, group, ACL, extended attributes (security.* \
+included), inode or link count whose content did not change is an `attrib` event with \
+`changed` (what changed), the new values and the old ones under `previous`; --attrs \
+chooses what is checked, as AIDE's rule groups do. A change of times alone is not one.
 
 Examples:
   fswatch-json ~/Documents ~/Downloads
   fswatch-json --exclude '/(node_modules|\\.git)(/|$)' --debounce 200 ~/src
   fswatch-json --access --hash /srv/user_pii | webhook-post --url \"$WATCH_WEBHOOK_URL\"
   fswatch-json --state /var/lib/fswatch-json/etc.state --only-content-changes /etc
+  fswatch-json --state /var/lib/fim/etc.state --check /etc        # cron: exit 1 when /etc changed
+  fswatch-json --state /var/lib/fim/etc.state --check --update /etc   # accept the changes
+  fswatch-json --state /var/lib/fim/etc.state --list | jq -r .path
   fswatch-json --poll 2000 /mnt/nfs/share      # network file systems
   fswatch-json --mounts --hash ~/Documents     # USB sticks: removable, copied_from";
 
@@ -39,7 +46,7 @@ Examples:
 #[command(name = "fswatch-json", version, about, long_about = LONG_ABOUT)]
 pub struct Args {
     /// Directories to watch (recursively unless --no-recursive).
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(required_unless_present = "list", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
     /// Poll at this interval instead of using kernel notifications: NFS, CIFS, FUSE (e.g. 500ms, 2s; bare number: milliseconds).
@@ -88,6 +95,10 @@ pub struct Args {
     #[arg(long)]
     pub only_content_changes: bool,
 
+    /// Metadata whose change is an `attrib` event: all, none, or a list of mode, uid, gid, acl, xattrs, ino, nlink (ACLs and xattrs are read with --hash).
+    #[arg(long, value_name = "LIST", default_value = "all", value_parser = crate::attrs::Checks::parse)]
+    pub attrs: crate::attrs::Checks,
+
     /// Report mounted/unmounted file systems and watch removable media while mounted (Linux).
     #[arg(long)]
     pub mounts: bool,
@@ -96,6 +107,20 @@ pub struct Args {
     /// default /media, /run/media, /mnt).
     #[arg(long, value_name = "DIR", requires = "mounts")]
     pub mount_root: Vec<PathBuf>,
+
+    /// One-shot integrity check (cron, AIDE's --check): compare the tree with the --state
+    /// baseline, write one event per difference and exit: 0 nothing changed, 1 something did,
+    /// 2 error. Without a baseline yet, record it and exit 0.
+    #[arg(long, requires = "state", conflicts_with_all = ["access", "mounts", "poll", "debounce", "initial_scan"])]
+    pub check: bool,
+
+    /// With --check: accept the current tree as the new baseline (after writing the differences; exit 0).
+    #[arg(long, requires = "check")]
+    pub update: bool,
+
+    /// Write the entries of the --state baseline (one JSON object per line, in path order) and exit.
+    #[arg(long, requires = "state", conflicts_with = "check")]
+    pub list: bool,
 
     #[command(flatten)]
     pub host: dlp_core::cli::HostArg,
@@ -117,8 +142,12 @@ pub struct Config {
     pub state: Option<PathBuf>,
     pub state_interval: Duration,
     pub only_content_changes: bool,
+    pub attrs: crate::attrs::Checks,
     pub mounts: bool,
     pub mount_roots: Vec<PathBuf>,
+    pub check: bool,
+    pub update: bool,
+    pub list: bool,
 }
 
 impl Args {
@@ -148,6 +177,10 @@ impl Args {
             state: self.state,
             state_interval: self.state_interval.max(Duration::from_secs(1)),
             only_content_changes: self.only_content_changes,
+            attrs: self.attrs,
+            check: self.check,
+            update: self.update,
+            list: self.list,
             mounts: self.mounts,
             mount_roots: if self.mount_root.is_empty() {
                 ["/media", "/run/media", "/mnt"].map(PathBuf::from).to_vec()

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use dlp_core::records::EventType;
 
+use crate::attrs;
 use crate::cli::Config;
 use crate::emit::Emitter;
 use crate::record::Fields;
@@ -95,13 +96,20 @@ impl<W: Write> Engine<W> {
         }
     }
 
-    /// Hashes a regular file into `meta` (when hashing), reusing `prev`'s
-    /// hash when the file looks unchanged.
+    /// Completes `meta` when hashing (the FIM mode): the content hash of a
+    /// regular file and the ACL and extended attributes (`--attrs`), both
+    /// reused from `prev` when the file looks unchanged (same inode, size,
+    /// mtime and ctime).
     pub fn hash_meta(&mut self, path: &Path, meta: &mut Meta, prev: Option<&Meta>) {
-        if !self.cfg.hash || meta.kind != Kind::File {
+        if !self.cfg.hash {
             return;
         }
-        if let Some(p) = prev.filter(|p| p.looks_same(meta) && p.sha.is_some()) {
+        let same = prev.filter(|p| p.looks_same(meta));
+        self.ext_meta(path, meta, same);
+        if meta.kind != Kind::File {
+            return;
+        }
+        if let Some(p) = same.filter(|p| p.sha.is_some()) {
             meta.sha = p.sha.clone();
             return;
         }
@@ -113,6 +121,18 @@ impl<W: Write> Engine<W> {
                 e.1 += 1;
             }
         }
+    }
+
+    /// Reads the ACL and extended attributes into `meta` when they are
+    /// checked and hashing is on, reusing `same` (an unchanged entry's).
+    fn ext_meta(&self, path: &Path, meta: &mut Meta, same: Option<&Meta>) {
+        if !self.cfg.hash || !self.cfg.attrs.reads_xattrs() {
+            return;
+        }
+        meta.ext = match same {
+            Some(p) if p.full => p.ext.clone(),
+            _ => attrs::read(path),
+        };
     }
 
     /// Handles one change.
@@ -328,19 +348,17 @@ impl<W: Write> Engine<W> {
             .filter(|p| attrib && p.size == meta.size && p.mtime_ns == meta.mtime_ns);
         if let Some(p) = reuse {
             meta.sha = p.sha.clone();
-        }
-        if meta.sha.is_none() {
+            self.ext_meta(path, &mut meta, None);
+        } else {
             self.hash_meta(path, &mut meta, prev.as_ref());
         }
         let prev_sha = prev.as_ref().and_then(|p| p.sha.clone());
-        if self.cfg.only_content_changes
-            && meta.kind != Kind::Dir
-            && prev_sha.is_some()
-            && prev_sha == meta.sha
-        {
-            self.tree.insert(path, meta);
-            return Ok(());
-        }
+        let content_changed = prev_sha.is_some() && meta.sha.is_some() && prev_sha != meta.sha;
+        let changed = prev
+            .as_ref()
+            .filter(|p| p.kind == meta.kind)
+            .map(|p| attrs::diff(p, &meta, self.cfg.attrs))
+            .unwrap_or_default();
         // A directory that could not be watched or listed when first seen
         // (no permission) is tried again when its attributes change
         // (`chmod`), then listed with synthetic events for what it holds,
@@ -349,13 +367,30 @@ impl<W: Write> Engine<W> {
             && meta.kind == Kind::Dir
             && self.cfg.recursive
             && !self.tree.dirs.contains_key(path);
-        let mut ev = self.fields.event(t, path, Some(&meta), false);
-        if prev_sha.is_some() && prev_sha != meta.sha {
-            ev.previous_sha256 = prev.and_then(|p| p.sha_hex());
+        let silent = self.cfg.only_content_changes
+            && meta.kind != Kind::Dir
+            && prev_sha.is_some()
+            && prev_sha == meta.sha;
+        let mut events = Vec::new();
+        if content_changed || (changed.is_empty() && !silent) {
+            let mut ev = self.fields.event(t, path, Some(&meta), false);
+            if content_changed {
+                ev.previous_sha256 = prev.as_ref().and_then(Meta::sha_hex);
+            }
+            events.push(ev);
+        }
+        if let (Some(old), false) = (&prev, changed.is_empty()) {
+            let mut ev = self
+                .fields
+                .event(EventType::Attrib, path, Some(&meta), false);
+            attrs::describe(&mut ev, old, &meta, &changed);
+            events.push(ev);
         }
         self.tree.insert(path, meta);
-        self.dirty = true;
-        self.out.emit(ev, false)?;
+        self.dirty |= !events.is_empty() || !silent;
+        for ev in events {
+            self.out.emit(ev, false)?;
+        }
         if retry_dir {
             self.add_tree(path, Some("now_readable"))?;
         }

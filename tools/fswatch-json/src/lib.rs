@@ -9,6 +9,7 @@
 //! backend stops reading: memory stays bounded and the kernel's queue
 //! overflows instead (then a rescan reports what it dropped).
 
+mod attrs;
 mod cli;
 mod debug;
 mod emit;
@@ -58,6 +59,8 @@ pub enum Backend {
     #[cfg(target_os = "linux")]
     Inotify(inotify_backend::InotifyBackend),
     Notify(NotifyBackend),
+    /// No watching: a one-shot walk (`--check`).
+    Off,
 }
 
 impl Backend {
@@ -69,6 +72,7 @@ impl Backend {
                 let _ = is_root;
                 Ok(b.watch_dir(dir))
             }
+            Backend::Off => Ok(None),
         }
     }
     fn unwatch(&mut self, wd: i32) {
@@ -103,6 +107,7 @@ impl Backend {
             #[cfg(target_os = "linux")]
             Backend::Inotify(b) => b.count(),
             Backend::Notify(b) => b.count(),
+            Backend::Off => 0,
         }
     }
 }
@@ -121,6 +126,13 @@ pub fn main() -> std::process::ExitCode {
 
 fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
     let cfg = args.into_config()?;
+    if let (true, Some(p)) = (cfg.list, &cfg.state) {
+        let mut out = std::io::stdout().lock();
+        return match state::list(p, &mut out) {
+            Err(e) if dlp_core::exit::is_broken_pipe(&e) => Ok(ExitCode::Ok),
+            r => r.map(|()| ExitCode::Ok),
+        };
+    }
     if let Some(p) = &cfg.state {
         // Fail now, not when the baseline is first saved.
         dlp_core::spool::check_file_dir(p, "--state")?;
@@ -135,6 +147,9 @@ fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
     }
     if roots.is_empty() {
         anyhow::bail!("none of the given paths can be watched");
+    }
+    if cfg.check {
+        return check(cfg, roots);
     }
     let (tx, rx) = crossbeam_channel::bounded::<Msg>(QUEUE);
     dlp_core::signals::install()?;
@@ -184,6 +199,48 @@ fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
     result?;
     flushed?;
     saved?;
+    Ok(ExitCode::Ok)
+}
+
+/// `--check`: walks the tree (hashing every file again), compares it with
+/// the baseline and writes the differences; with `--update`, or without a
+/// baseline yet, saves the tree as the baseline.
+fn check(cfg: cli::Config, roots: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
+    let state = cfg.state.clone().expect("--check requires --state");
+    let baseline = state::load(&state)?;
+    let update = cfg.update;
+    let out = emit::Emitter::new(RecordWriter::stdout(), None);
+    let mut eng = Engine::new(cfg, Backend::Off, out, roots.clone());
+    for r in &roots {
+        eng.add_tree_with(r, None, None)?;
+    }
+    let Some(base) = baseline else {
+        save_state(&mut eng)?;
+        eprintln!(
+            "fswatch-json: no baseline at {} yet: recorded {} entries; later runs with --check compare against it",
+            state.display(),
+            eng.tree.dirs.values().map(|d| d.entries.len()).sum::<usize>()
+        );
+        return Ok(ExitCode::Ok);
+    };
+    let n = eng.compare_baseline(&base, true)?;
+    eng.out.drain(true)?;
+    eng.out.flush()?;
+    if update {
+        save_state(&mut eng)?;
+        eprintln!(
+            "fswatch-json: {n} difference(s) accepted; {} is the new baseline",
+            state.display()
+        );
+        return Ok(ExitCode::Ok);
+    }
+    if n > 0 {
+        eprintln!(
+            "fswatch-json: {n} difference(s) from the baseline {}",
+            state.display()
+        );
+        return Ok(ExitCode::Rejected);
+    }
     Ok(ExitCode::Ok)
 }
 

@@ -6,16 +6,17 @@
 //! (or both, and the view deduplicates). Excluded paths are skipped before
 //! anything is watched.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use dlp_core::records::EventType;
+use dlp_core::records::{EventType, FsEvent};
 
+use crate::attrs;
 use crate::engine::Engine;
 use crate::state::Baseline;
-use crate::tree::Meta;
+use crate::tree::{Kind, Meta};
 
 /// Lists a directory: (name, lstat metadata) of each entry that still exists.
 fn list(dir: &Path) -> std::io::Result<Vec<(OsString, Meta)>> {
@@ -158,38 +159,22 @@ impl<W: Write> Engine<W> {
                         stack.push(d.clone()); // re-list: now reported as created
                     }
                     Some(old) => {
-                        if meta.is_dir() {
-                            if self.cfg.recursive {
-                                if self.tree.dirs.contains_key(&path) {
-                                    stack.push(path.clone());
-                                } else {
-                                    self.add_tree(&path, Some(reason))?;
-                                }
+                        if meta.is_dir() && self.cfg.recursive {
+                            if self.tree.dirs.contains_key(&path) {
+                                stack.push(path.clone());
+                            } else {
+                                self.add_tree(&path, Some(reason))?;
                             }
-                            continue;
                         }
                         if old.looks_same(&meta) && old.mode == meta.mode && old.uid == meta.uid {
                             continue;
                         }
                         self.hash_meta(&path, &mut meta, None);
-                        let changed = old.sha != meta.sha;
-                        if self.cfg.only_content_changes && !changed {
-                            self.tree.insert(&path, meta);
-                            continue;
-                        }
-                        let mut ev = self.fields.synthetic(
-                            EventType::Modified,
-                            &path,
-                            Some(&meta),
-                            false,
-                            reason,
-                        );
-                        if changed {
-                            ev.previous_sha256 = old.sha_hex();
+                        for ev in self.differences(&path, &old, &meta, reason) {
+                            self.dirty = true;
+                            self.out.emit(ev, false)?;
                         }
                         self.tree.insert(&path, meta);
-                        self.dirty = true;
-                        self.out.emit(ev, false)?;
                     }
                 }
             }
@@ -231,59 +216,53 @@ impl<W: Write> Engine<W> {
         self.out.emit(ev, false)
     }
 
-    /// Reports what changed since the baseline (start with `--state`).
+    /// The events that tell `old` (the view or the baseline) from `new`
+    /// at `path`, as synthetic events with `reason`: `modified` for a
+    /// content change (and for a change of times only, unless
+    /// --only-content-changes), `attrib` for checked metadata, both when
+    /// both changed, nothing when nothing did.
+    pub fn differences(&self, path: &Path, old: &Meta, new: &Meta, reason: &str) -> Vec<FsEvent> {
+        let mut events = Vec::new();
+        if old.kind != new.kind {
+            events.push(
+                self.fields
+                    .synthetic(EventType::Modified, path, Some(new), false, reason),
+            );
+            return events;
+        }
+        let content = new.kind == Kind::File && (old.sha != new.sha || old.size != new.size);
+        let changed = attrs::diff(old, new, self.cfg.attrs);
+        let times = old.mtime_ns != new.mtime_ns && new.kind == Kind::File;
+        if content || (times && changed.is_empty() && !self.cfg.only_content_changes) {
+            let mut ev = self
+                .fields
+                .synthetic(EventType::Modified, path, Some(new), false, reason);
+            if old.sha != new.sha {
+                ev.previous_sha256 = old.sha_hex();
+            }
+            events.push(ev);
+        }
+        if !changed.is_empty() {
+            let mut ev = self
+                .fields
+                .synthetic(EventType::Attrib, path, Some(new), false, reason);
+            attrs::describe(&mut ev, old, new, &changed);
+            events.push(ev);
+        }
+        events
+    }
+
+    /// Reports what changed since the baseline (start with `--state`, and
+    /// `--check`): `created` (when `report_present`), `deleted`, `moved`
+    /// (a file gone from one path and present at another with the same
+    /// inode and content; not with `report_present` false, when everything
+    /// present was just reported), `modified` and `attrib`, in path order,
+    /// deletions last. Returns how many events were written.
     pub fn compare_baseline(
         &mut self,
         base: &Baseline,
         report_present: bool,
-    ) -> anyhow::Result<()> {
-        let only_cc = self.cfg.only_content_changes;
-        let mut events = Vec::new();
-        for root in &self.roots {
-            for (path, meta) in self.tree.entries_under(root) {
-                match base.get(&path) {
-                    None if report_present => events.push(self.fields.synthetic(
-                        EventType::Created,
-                        &path,
-                        Some(meta),
-                        false,
-                        "baseline",
-                    )),
-                    None => {}
-                    Some(old) => {
-                        if meta.is_dir() || old.kind != meta.kind {
-                            if old.kind != meta.kind {
-                                events.push(self.fields.synthetic(
-                                    EventType::Modified,
-                                    &path,
-                                    Some(meta),
-                                    false,
-                                    "baseline",
-                                ));
-                            }
-                            continue;
-                        }
-                        let content = old.sha != meta.sha || old.size != meta.size;
-                        let attrs = old.mode != meta.mode
-                            || old.uid != meta.uid
-                            || old.mtime_ns != meta.mtime_ns;
-                        if content || (attrs && !only_cc) {
-                            let mut ev = self.fields.synthetic(
-                                EventType::Modified,
-                                &path,
-                                Some(meta),
-                                false,
-                                "baseline",
-                            );
-                            if old.sha != meta.sha {
-                                ev.previous_sha256 = old.sha_hex();
-                            }
-                            events.push(ev);
-                        }
-                    }
-                }
-            }
-        }
+    ) -> anyhow::Result<u64> {
         let mut gone: Vec<(&PathBuf, &Meta)> = base
             .iter()
             .filter(|(p, _)| {
@@ -293,7 +272,61 @@ impl<W: Write> Engine<W> {
             })
             .collect();
         gone.sort_by(|a, b| b.0.cmp(a.0));
-        for (p, m) in gone {
+        // Gone files by inode, for moves (a hard-linked or reused inode
+        // also needs the same content).
+        let mut by_ino: HashMap<u64, Option<usize>> = HashMap::new();
+        for (i, (_, m)) in gone.iter().enumerate() {
+            if !m.is_dir() {
+                by_ino
+                    .entry(m.ino)
+                    .and_modify(|e| *e = None)
+                    .or_insert(Some(i));
+            }
+        }
+        let mut moved_from = vec![false; gone.len()];
+        let mut events = Vec::new();
+        for root in &self.roots {
+            for (path, meta) in self.tree.entries_under(root) {
+                match base.get(&path) {
+                    None => {
+                        let from = by_ino
+                            .get(&meta.ino)
+                            .filter(|_| report_present)
+                            .copied()
+                            .flatten()
+                            .filter(|&i| gone[i].1.kind == meta.kind && gone[i].1.sha == meta.sha);
+                        if let Some(i) = from {
+                            moved_from[i] = true;
+                            let mut ev = self
+                                .fields
+                                .synthetic(
+                                    EventType::Moved,
+                                    gone[i].0,
+                                    Some(meta),
+                                    false,
+                                    "baseline",
+                                )
+                                .with_dest(&path);
+                            ev.is_directory = meta.is_dir();
+                            events.push(ev);
+                        } else if report_present {
+                            events.push(self.fields.synthetic(
+                                EventType::Created,
+                                &path,
+                                Some(meta),
+                                false,
+                                "baseline",
+                            ));
+                        }
+                    }
+                    Some(old) => events.extend(self.differences(&path, old, meta, "baseline")),
+                }
+            }
+        }
+        for (i, (p, m)) in gone.iter().enumerate() {
+            if moved_from[i] {
+                continue;
+            }
             let mut ev = self
                 .fields
                 .synthetic(EventType::Deleted, p, None, m.is_dir(), "baseline");
@@ -306,10 +339,11 @@ impl<W: Write> Engine<W> {
                 .reverse()
                 .then(a.src_path.cmp(&b.src_path))
         });
+        let n = events.len() as u64;
         for ev in events {
             self.out.emit(ev, false)?;
         }
-        Ok(())
+        Ok(n)
     }
 }
 

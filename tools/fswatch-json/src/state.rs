@@ -1,4 +1,5 @@
-//! The `--state` baseline: path → (sha256, size, mode, uid, mtime) kept
+//! The `--state` baseline: path → (sha256, size, mode, uid, gid, link
+//! count, ACL, extended attributes, mtime) kept
 //! across restarts, so changes made while the watcher was down are reported
 //! on start (the AIDE-style check, but continuous).
 //!
@@ -8,7 +9,7 @@
 //! inode and ctime are stored too: when they, size and mtime are unchanged,
 //! the stored hash is reused instead of re-reading the file on start.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -16,6 +17,7 @@ use anyhow::Context;
 use dlp_core::records::{path_field, path_from_field};
 use serde::{Deserialize, Serialize};
 
+use crate::attrs::Ext;
 use crate::tree::{Kind, Meta, Tree};
 
 const HEADER: &str = "fswatch_json_state";
@@ -36,6 +38,14 @@ struct Line {
     mtime_ns: i64,
     ctime_ns: i64,
     ino: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nlink: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    acl: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    xattrs: BTreeMap<String, String>,
 }
 
 /// A loaded baseline.
@@ -72,7 +82,16 @@ pub fn load(path: &Path) -> anyhow::Result<Option<Baseline>> {
                     ino: l.ino,
                     mode,
                     uid: l.uid,
+                    gid: l.gid.unwrap_or(0),
+                    nlink: l.nlink.unwrap_or(1),
+                    full: l.gid.is_some() && l.nlink.is_some(),
                     sha: None,
+                    ext: (l.acl.is_some() || !l.xattrs.is_empty()).then(|| {
+                        Box::new(Ext {
+                            acl: l.acl,
+                            xattrs: l.xattrs,
+                        })
+                    }),
                 };
                 if let Some(h) = &l.sha256 {
                     meta.set_sha_hex(h);
@@ -123,6 +142,10 @@ pub fn save(path: &Path, tree: &Tree) -> anyhow::Result<()> {
                     mtime_ns: m.mtime_ns,
                     ctime_ns: m.ctime_ns,
                     ino: m.ino,
+                    gid: Some(m.gid),
+                    nlink: Some(m.nlink),
+                    acl: m.ext.as_ref().and_then(|e| e.acl.clone()),
+                    xattrs: m.ext.as_ref().map(|e| e.xattrs.clone()).unwrap_or_default(),
                 };
                 serde_json::to_writer(&mut w, &line)?;
                 w.write_all(b"\n")?;
@@ -141,4 +164,33 @@ pub fn save(path: &Path, tree: &Tree) -> anyhow::Result<()> {
             let _ = std::fs::remove_file(&tmp);
         })
         .with_context(|| format!("saving state {}", path.display()))
+}
+
+/// Writes the baseline's entries to `out`, one JSON object per line in
+/// path order (`--list`); the header line is left out.
+pub fn list(path: &Path, out: &mut impl Write) -> anyhow::Result<()> {
+    let f =
+        std::fs::File::open(path).with_context(|| format!("reading state {}", path.display()))?;
+    let mut lines: Vec<(PathBuf, String)> = Vec::new();
+    for (i, line) in BufReader::new(f).lines().enumerate() {
+        let line = line.with_context(|| format!("reading state {}", path.display()))?;
+        if i == 0 && line.contains(HEADER) {
+            continue;
+        }
+        match serde_json::from_str::<Line>(&line) {
+            Ok(l) => lines.push((path_from_field(&l.path, l.path_b64.as_deref()), line)),
+            Err(e) => eprintln!(
+                "fswatch-json: state {}: line {}: {e} (skipped)",
+                path.display(),
+                i + 1
+            ),
+        }
+    }
+    lines.sort();
+    for (_, l) in lines {
+        out.write_all(l.as_bytes())?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
 }

@@ -32,7 +32,14 @@ pub struct Meta {
     pub ino: u64,
     pub mode: u32,
     pub uid: u32,
+    pub gid: u32,
+    pub nlink: u64,
+    /// `gid`, `nlink` and `ext` are known (false for an entry of a
+    /// baseline written before they were kept: not compared).
+    pub full: bool,
     pub sha: Option<Box<[u8; 32]>>,
+    /// ACL and extended attributes, when read (`--hash`) and present.
+    pub ext: Option<Box<crate::attrs::Ext>>,
 }
 
 impl Meta {
@@ -54,7 +61,11 @@ impl Meta {
             ino: md.ino(),
             mode: md.mode(),
             uid: md.uid(),
+            gid: md.gid(),
+            nlink: md.nlink(),
+            full: true,
             sha: None,
+            ext: None,
         }
     }
 
@@ -220,7 +231,11 @@ mod tests {
             ino: 4,
             mode: 0o644,
             uid: 0,
+            gid: 0,
+            nlink: 1,
+            full: true,
             sha: None,
+            ext: None,
         }
     }
 

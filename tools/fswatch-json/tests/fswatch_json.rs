@@ -591,3 +591,161 @@ fn events_name_this_host() {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
     assert_eq!(recs[0]["host"], host.trim(), "{}", recs[0]);
 }
+
+/// Runs a command that must succeed (chmod, chown, setfacl, setfattr).
+fn sh(args: &[&str]) {
+    let st = Command::new(args[0]).args(&args[1..]).status();
+    assert!(
+        st.is_ok_and(|s| s.success()),
+        "{args:?} failed (Debian: acl and attr packages for setfacl and setfattr)"
+    );
+}
+
+#[test]
+fn metadata_changes_are_one_attrib_event_each_and_touch_is_silent() {
+    let tools = testkit::has_command("setfacl") && testkit::has_command("setfattr");
+    if !testkit::facility(
+        testkit::is_root() && tools,
+        "root (chown, security.* attributes) and setfacl/setfattr (Debian: acl, attr)",
+    ) {
+        return;
+    }
+    let d = TempDir::new("fsj-attrib");
+    let f = d.join("users.csv");
+    std::fs::write(&f, "name,ssn\n").unwrap();
+    sh(&["chmod", "644", f.to_str().unwrap()]);
+    let mut w = start(&[OsStr::new("--only-content-changes"), os(d.path())]);
+    let p = f.to_str().unwrap();
+    let attrib = |w: &mut Spawned, field: &str| {
+        let v = until(w, |v| is(v, "attrib", &f));
+        assert_eq!(v.len(), 1, "one event, nothing before it: {v:#?}");
+        let ev = v[0].clone();
+        assert_eq!(
+            ev["changed"].as_array().unwrap().last().unwrap(),
+            field,
+            "{ev}"
+        );
+        ev
+    };
+    sh(&["chmod", "666", p]);
+    let ev = attrib(&mut w, "mode");
+    assert_eq!(
+        (s(&ev, "mode"), ev["previous"]["mode"].as_str()),
+        ("0666".into(), Some("0644"))
+    );
+    sh(&["chown", "65534:65534", p]);
+    let ev = attrib(&mut w, "gid");
+    assert_eq!(ev["changed"], serde_json::json!(["uid", "gid"]));
+    assert_eq!(
+        (ev["uid"].as_u64(), ev["previous"]["uid"].as_u64()),
+        (Some(65534), Some(0))
+    );
+    sh(&["setfacl", "-m", "u:1000:r", p]);
+    let ev = attrib(&mut w, "acl");
+    assert_eq!(
+        s(&ev, "acl"),
+        "user::rw-,user:1000:r--,group::rw-,mask::rw-,other::rw-"
+    );
+    assert_eq!(ev["previous"]["acl"], "");
+    sh(&["setfattr", "-n", "security.dlp-test", "-v", "label", p]);
+    let ev = attrib(&mut w, "xattrs");
+    assert_eq!(ev["xattrs"]["security.dlp-test"], "label");
+    assert_eq!(ev["previous"]["xattrs"], serde_json::json!({}));
+    // Times alone, and a save of the same content: nothing.
+    sh(&["touch", p]);
+    std::fs::write(&f, "name,ssn\n").unwrap();
+    // A new file: one event.
+    let g = d.join("new.csv");
+    std::fs::write(&g, "x").unwrap();
+    let v = until(&mut w, |v| s(v, "src_path") == g.to_str().unwrap());
+    assert_eq!(v.len(), 1, "touch and an unchanged save are silent: {v:#?}");
+    assert!(w.drain_records(Duration::from_millis(500)).is_empty());
+}
+
+/// `fswatch-json --state STATE --check DIR` and its exit status.
+fn check(state: &Path, dir: &Path, extra: &[&str]) -> testkit::Output {
+    cmd(BIN)
+        .arg("--state")
+        .arg(state)
+        .arg("--check")
+        .args(extra)
+        .arg(dir)
+        .run()
+}
+
+#[test]
+fn check_compares_the_tree_with_the_baseline_like_aide() {
+    let d = TempDir::new("fsj-check");
+    let tree = d.join("etc");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("passwd"), "root:x:0:0\n").unwrap();
+    std::fs::write(tree.join("hosts"), "127.0.0.1 localhost\n").unwrap();
+    let state = d.join("etc.state");
+    // No baseline yet: recorded, status 0, nothing on stdout.
+    let out = check(&state, &tree, &[]).expect_code(0);
+    assert!(out.stdout.is_empty());
+    assert!(
+        out.stderr_str().contains("recorded 2 entries"),
+        "{}",
+        out.stderr_str()
+    );
+    assert!(
+        check(&state, &tree, &[]).expect_code(0).stdout.is_empty(),
+        "unchanged"
+    );
+    // A content change and a mode change.
+    std::fs::write(tree.join("passwd"), "root:x:0:0\nevil:x:0:0\n").unwrap();
+    sh(&["chmod", "600", tree.join("hosts").to_str().unwrap()]);
+    let out = check(&state, &tree, &[]).expect_code(1);
+    let ev = out.records();
+    assert_eq!(ev.len(), 2, "{ev:#?}");
+    assert_eq!(
+        (s(&ev[0], "event_type"), s(&ev[0], "changed")),
+        ("attrib".into(), String::new())
+    );
+    assert_eq!(ev[0]["changed"], serde_json::json!(["mode"]));
+    assert!(is(&ev[1], "modified", &tree.join("passwd")));
+    assert_eq!(s(&ev[1], "previous_sha256"), sha(b"root:x:0:0\n"));
+    // The same differences until accepted; then quiet again.
+    check(&state, &tree, &[]).expect_code(1);
+    check(&state, &tree, &["--update"]).expect_code(0);
+    assert!(check(&state, &tree, &[]).expect_code(0).stdout.is_empty());
+    // A rename is one moved (same inode and content); a new file, a deletion.
+    std::fs::rename(tree.join("hosts"), tree.join("hosts.bak")).unwrap();
+    std::fs::write(tree.join("shadow"), "root:*:1\n").unwrap();
+    std::fs::remove_file(tree.join("passwd")).unwrap();
+    let ev = check(&state, &tree, &[]).expect_code(1).records();
+    let kinds: Vec<(String, String)> = ev
+        .iter()
+        .map(|e| {
+            (
+                s(e, "event_type"),
+                s(e, "src_path").rsplit('/').next().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("moved".into(), "hosts".into()),
+            ("created".into(), "shadow".into()),
+            ("deleted".into(), "passwd".into())
+        ]
+    );
+    assert!(s(&ev[0], "dest_path").ends_with("hosts.bak"));
+    // The baseline can be listed.
+    let list = cmd(BIN)
+        .arg("--state")
+        .arg(&state)
+        .arg("--list")
+        .run()
+        .expect_code(0);
+    let paths: Vec<String> = list.records().iter().map(|r| s(r, "path")).collect();
+    assert_eq!(paths.len(), 2);
+    assert!(
+        paths[0].ends_with("/hosts") && paths[1].ends_with("/passwd"),
+        "{paths:?}"
+    );
+    // Errors: a missing tree is status 2.
+    check(&state, &d.join("nope"), &[]).expect_code(2);
+}
