@@ -14,12 +14,17 @@ Usage: fim-notify.sh [--exclude RE]... [--state-dir DIR] DIR...
 File-integrity alerts for directories of sensitive data (the FIM article's
 watchdog-to-webhook service), until stopped with Ctrl-C or SIGTERM:
 
-  fswatch-json --access --hash --state STATE --only-content-changes DIR... \
+  fswatch-json --access --hash --state STATE --only-content-changes \
+      --attrs $FIM_ATTRS --debounce 300ms [--host NAME] DIR... \
     | path-filter --event-type $FIM_EVENTS \
     | webhook-post --format $FIM_FORMAT --spool SPOOL
 
-Reported by default: files created, deleted, moved, changed (only when the
-content hash changed: a touch is not an alert) and read (closed_no_write).
+Reported by default: files created (one alert per new file, with what it
+holds once written), deleted, moved, changed (only when the content hash
+changed: a touch is not an alert), their permissions, owner, group, ACL,
+extended attributes, inode or link count changed (attrib, with old and new
+values), and read (closed_no_write). Every alert names the machine
+([host], from --host, DLP_HOST or the host name).
 `opened` events are left out by default: every open ends in a read
 (closed_no_write) or a write (modified, when the content changed), and
 `touch` opens a file without changing it.
@@ -40,12 +45,18 @@ Environment:
   FIM_MAX_PER_MINUTE   events posted per minute at most; the rest become one
                        summary message a minute (default 120)
   FIM_EVENTS           event types to alert on (default
-                       created,modified,deleted,moved,closed_no_write,overflow;
+                       created,modified,attrib,deleted,moved,closed_no_write,overflow;
                        add opened,closed for every access; "all" = everything)
+  FIM_ATTRS            metadata checked besides content, as AIDE's rule
+                       groups (default all: mode,uid,gid,acl,xattrs,ino,nlink;
+                       none = content only)
+  DLP_HOST             the host name alerts carry (default: the machine's)
   WEBHOOK_SIGNING_SECRET  when set, POSTs are signed (webhook-post --sign)
 
 Options:
   --exclude RE     skip paths matching RE (repeatable; fswatch-json --exclude)
+  --host NAME      the host name alerts carry (default DLP_HOST, else the
+                   machine's)
   --state-dir DIR  where this instance keeps STATE and SPOOL (default:
                    $XDG_STATE_HOME/dlp-pipes/fim/NAME-HASH, derived from the
                    watched directories, so each set of DIRs has its own)
@@ -61,12 +72,18 @@ EOF
 
 excludes=()
 state_dir=
+host_args=()
 dirs=()
 while [ $# -gt 0 ]; do
     case $1 in
     --exclude)
         [ $# -ge 2 ] || dlp_usage_error "--exclude needs a regex"
         excludes+=(--exclude "$2")
+        shift
+        ;;
+    --host)
+        [ $# -ge 2 ] || dlp_usage_error "--host needs a NAME"
+        host_args=(--host "$2")
         shift
         ;;
     --state-dir)
@@ -94,7 +111,8 @@ per_minute=${FIM_MAX_PER_MINUTE:-120}
 case $batch$per_minute in
 *[!0-9]*) dlp_usage_error "FIM_BATCH and FIM_MAX_PER_MINUTE must be numbers" ;;
 esac
-events=${FIM_EVENTS:-created,modified,deleted,moved,closed_no_write,overflow}
+events=${FIM_EVENTS:-created,modified,attrib,deleted,moved,closed_no_write,overflow}
+attrs=${FIM_ATTRS:-all}
 event_filter=(--event-type "$events")
 if [ "$events" = all ]; then event_filter=(); fi
 dlp_check_dirs "${dirs[@]}"
@@ -110,7 +128,7 @@ dlp_tools fswatch-json path-filter webhook-post
 path-filter "${event_filter[@]}" </dev/null || dlp_usage_error "bad FIM_EVENTS: $events"
 dlp_traps
 fswatch-json --access --hash --state "$state_dir/baseline.state" --only-content-changes \
-    "${excludes[@]}" "${dirs[@]}" |
+    --attrs "$attrs" --debounce 300ms "${host_args[@]}" "${excludes[@]}" "${dirs[@]}" |
     path-filter "${event_filter[@]}" |
     webhook-post --format "$format" --batch "$batch" --flush-after 1000 \
         --max-per-minute "$per_minute" --max-retry-time 10 --spool "$state_dir/spool" "${sign[@]}" &

@@ -1122,3 +1122,62 @@ fn fim_alerts_on_edits_and_reads_not_touches_and_keeps_a_baseline() {
     let m2 = got.iter().find(|e| e["event_type"] == "modified").unwrap();
     assert_eq!(m2["previous_sha256"], m["sha256"], "{m2}");
 }
+
+#[test]
+fn fim_alerts_once_per_new_file_and_on_metadata_changes_naming_the_host() {
+    let t = TempDir::new("pl-fim-attrib");
+    let dir = t.join("user_pii");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (url, rx) = receiver();
+    let mut run = Running(
+        script("fim-notify.sh", &t)
+            .env("WATCH_WEBHOOK_URL", &url)
+            .env("FIM_FORMAT", "slack")
+            .env("FIM_BATCH", "1")
+            .args(["--host", "pii-store-1"])
+            .arg(&dir)
+            .spawn(),
+    );
+    run.wait_stderr("fswatch-json: watching", 20);
+    let texts = |secs: u64| -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        let mut v = Vec::new();
+        while let Ok(body) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            let j: Value = serde_json::from_str(&body).unwrap();
+            v.extend(j["text"].as_str().unwrap().lines().map(str::to_owned));
+        }
+        v
+    };
+    // A new file, created empty then written (as editors and `cp` do): one alert.
+    let file = dir.join("users.csv");
+    let mut f = std::fs::File::create(&file).unwrap();
+    std::thread::sleep(Duration::from_millis(30));
+    f.write_all(b"name,ssn\nAna,536-22-8726\n").unwrap();
+    drop(f);
+    let got = texts(3);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].starts_with(":new: [pii-store-1] created "),
+        "{got:?}"
+    );
+    // chmod: one alert with the old and new mode; a touch: none.
+    let p = file.to_str().unwrap();
+    assert!(std::process::Command::new("chmod")
+        .args(["666", p])
+        .status()
+        .unwrap()
+        .success());
+    assert!(std::process::Command::new("touch")
+        .arg(p)
+        .status()
+        .unwrap()
+        .success());
+    let got = texts(3);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].contains("[pii-store-1] attributes of")
+            && got[0].ends_with("changed: mode 0644 → 0666"),
+        "{got:?}"
+    );
+    assert_eq!(run.terminate(), 0, "{}", run.0.stderr_text());
+}

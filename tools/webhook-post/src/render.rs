@@ -140,17 +140,36 @@ fn truncate(s: &str, max: usize) -> String {
     t
 }
 
-/// A readable one-line summary of any record.
+/// A readable one-line summary of any record: what happened, on which
+/// machine (`[host]`, when the record names one) and, when known, by whom.
+/// Characters that would hide or reorder text (bidi overrides, zero-width,
+/// controls) are shown as `\uXXXX`.
 pub fn summary_line(v: &Value) -> String {
+    let line = summary_text(v);
+    let line = match field(v, "host") {
+        Some(h) => match line.split_once(' ') {
+            Some((emoji, rest)) if emoji.starts_with(':') => format!("{emoji} [{h}] {rest}"),
+            _ => format!("[{h}] {line}"),
+        },
+        None => line,
+    };
+    dlp_core::text::escape_hidden(&line).into_owned()
+}
+
+fn summary_text(v: &Value) -> String {
     if let (Some(kind), Some(src)) = (field(v, "event_type"), field(v, "src_path")) {
         return fs_event_line(v, kind, src);
     }
     if let (Some(det), Some(conf)) = (field(v, "detector"), field(v, "confidence")) {
         let path = subject_path(v).unwrap_or_else(|| "?".into());
-        let mut s = if field(v, "status") == Some("resolved") {
-            format!(":white_check_mark: resolved: {det} ({conf}) no longer in {path}")
-        } else {
-            format!(":rotating_light: {det} ({conf}) in {path}")
+        let mut s = match field(v, "status") {
+            Some("resolved") => {
+                format!(":white_check_mark: resolved: {det} ({conf}) no longer in {path}")
+            }
+            Some("quarantined") => {
+                format!(":lock: quarantined: {det} ({conf}) from {path}")
+            }
+            _ => format!(":rotating_light: {det} ({conf}) in {path}"),
         };
         if let Some(l) = v
             .get("line_range")
@@ -186,6 +205,7 @@ fn fs_event_line(v: &Value, kind: &str, src: &str) -> String {
     }
     let emoji = match kind {
         "created" => ":new:",
+        "attrib" => ":lock:",
         "modified" | "closed" => ":warning:",
         "deleted" => ":x:",
         "moved" => ":arrow_right:",
@@ -201,9 +221,25 @@ fn fs_event_line(v: &Value, kind: &str, src: &str) -> String {
     let word = human_event(kind);
     let mut s = match (kind, field(v, "dest_path")) {
         ("overflow", _) => format!("{emoji} overflow under {src}: events were lost, rescan needed"),
+        ("attrib", _) => format!("{emoji} attributes of {src}{dir} changed"),
         (_, Some(dest)) => format!("{emoji} {word} {src} → {dest}{dir}"),
         _ => format!("{emoji} {word} {src}{dir}"),
     };
+    if kind == "attrib" {
+        s.push_str(&attrib_text(v));
+    } else {
+        hashes(&mut s, v);
+    }
+    if let Some(who) = actor(v) {
+        s.push_str(&format!(" by {who}"));
+    }
+    if let Some(r) = field(v, "reason") {
+        s.push_str(&format!(" ({})", human_reason(r)));
+    }
+    s
+}
+
+fn hashes(s: &mut String, v: &Value) {
     match (field(v, "previous_sha256"), field(v, "sha256")) {
         (Some(old), Some(new)) => s.push_str(&format!(
             " (sha256 {} → {})",
@@ -213,10 +249,49 @@ fn fs_event_line(v: &Value, kind: &str, src: &str) -> String {
         (None, Some(new)) => s.push_str(&format!(" (sha256 {})", short_hash(new))),
         _ => {}
     }
-    if let Some(r) = field(v, "reason") {
-        s.push_str(&format!(" ({})", human_reason(r)));
+}
+
+/// `: mode 0644 → 0666, uid 0 → 65534`: each changed attribute of an
+/// `attrib` event, old → new.
+fn attrib_text(v: &Value) -> String {
+    let show = |x: Option<&Value>| match x {
+        None | Some(Value::Null) => "(none)".to_owned(),
+        Some(Value::String(t)) if t.is_empty() => "(none)".to_owned(),
+        Some(Value::String(t)) => truncate(t, 120),
+        Some(Value::Object(m)) if m.is_empty() => "(none)".to_owned(),
+        Some(other) => truncate(&other.to_string(), 120),
+    };
+    let parts: Vec<String> = v
+        .get("changed")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|k| {
+            let old = v.get("previous").and_then(|p| p.get(k));
+            format!("{k} {} → {}", show(old), show(v.get(k)))
+        })
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", parts.join(", "))
     }
-    s
+}
+
+/// Who did it, when the watcher could tell (`comm`, `pid`, `user`).
+fn actor(v: &Value) -> Option<String> {
+    let pid = v.get("pid").and_then(Value::as_u64)?;
+    let comm = field(v, "comm").unwrap_or("?");
+    let user = field(v, "user").map(str::to_owned).or_else(|| {
+        v.get("process_uid")
+            .and_then(Value::as_u64)
+            .map(|u| format!("uid {u}"))
+    });
+    Some(match user {
+        Some(u) => format!("{comm} (pid {pid}, {u})"),
+        None => format!("{comm} (pid {pid})"),
+    })
 }
 
 /// What a person calls an event type (the raw format keeps the wire name).
@@ -291,6 +366,33 @@ mod tests {
             ":white_check_mark: resolved: CREDIT_CARD_NUMBER (VERY_LIKELY) no longer in /d/x.csv line 2"
         );
         assert!(summary_line(&json!({"a":[1,2]})).contains("{\"a\":[1,2]}"));
+    }
+
+    #[test]
+    fn host_attrib_who_and_hidden_characters() {
+        let ev = json!({"event_type":"attrib","src_path":"/srv/pii/users.csv","host":"web-01",
+            "mode":"0666","uid":65534,"changed":["mode","uid"],"previous":{"mode":"0644","uid":0}});
+        assert_eq!(
+            summary_line(&ev),
+            ":lock: [web-01] attributes of /srv/pii/users.csv changed: mode 0644 → 0666, uid 0 → 65534"
+        );
+        let read = json!({"event_type":"closed_no_write","src_path":"/srv/pii/users.csv","host":"db-2",
+            "pid":4242,"comm":"cat","user":"mallory"});
+        assert_eq!(
+            summary_line(&read),
+            ":eyes: [db-2] read /srv/pii/users.csv by cat (pid 4242, mallory)"
+        );
+        let evil = json!({"event_type":"created","src_path":"/d/invoice\u{202e}fdp.exe"});
+        assert_eq!(
+            summary_line(&evil),
+            ":new: created /d/invoice\\u202efdp.exe"
+        );
+        let q = json!({"path":"/d/x.csv","detector":"CREDIT_CARD_NUMBER","confidence":"VERY_LIKELY",
+            "finding":"","status":"quarantined","host":"lap-3"});
+        assert_eq!(
+            summary_line(&q),
+            ":lock: [lap-3] quarantined: CREDIT_CARD_NUMBER (VERY_LIKELY) from /d/x.csv"
+        );
     }
 
     #[test]
