@@ -63,6 +63,8 @@ pub struct Summary<'a> {
     pub by_detector: HashMap<u16, u64>,
     /// (host, path) → open findings.
     pub by_file: HashMap<(u32, u32), u64>,
+    /// Status label → findings left with a status this version does not know.
+    pub other_statuses: HashMap<u16, u64>,
     pub chart: Option<Chart>,
     /// Severity of each detector label.
     sev: Vec<Severity>,
@@ -101,6 +103,7 @@ impl<'a> Summary<'a> {
             host_open: HashMap::new(),
             by_detector: HashMap::new(),
             by_file: HashMap::new(),
+            other_statuses: HashMap::new(),
             chart: None,
             sev,
         };
@@ -155,7 +158,10 @@ impl<'a> Summary<'a> {
             Status::Held | Status::New => c.open += 1,
             Status::Resolved => c.resolved += 1,
             Status::Quarantined => c.quarantined += 1,
-            Status::Other => c.other += 1,
+            Status::Other => {
+                c.other += 1;
+                *self.other_statuses.entry(e.d.status_label).or_default() += 1;
+            }
         }
         if !e.d.status.is_open() {
             return;

@@ -55,7 +55,7 @@ pub fn open_table(h: &mut String, c: &Context<'_>) {
     h.push_str(
         "<table id=\"open-findings\" class=\"sortable\"><thead><tr>\
 <th data-type=\"num\">Severity</th><th data-type=\"text\">Host</th><th data-type=\"text\">File</th>\
-<th data-type=\"num\">Line</th><th data-type=\"text\">Detector</th><th data-type=\"num\">Confidence</th>\
+<th class=\"n\" data-type=\"num\">Line</th><th data-type=\"text\">Detector</th><th data-type=\"num\">Confidence</th>\
 <th data-type=\"num\">First seen (UTC)</th><th data-type=\"num\" id=\"th-last\">Last seen (UTC)</th>\
 <th data-type=\"text\">Status</th><th data-type=\"text\">Finding</th></tr></thead><tbody>\n",
     );

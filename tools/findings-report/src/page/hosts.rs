@@ -70,11 +70,11 @@ pub fn host_table(h: &mut String, c: &Context<'_>) {
 <table id=\"hosts\" class=\"sortable\"><thead><tr><th data-type=\"text\">Host</th>"
     );
     for s in SEVERITIES {
-        let _ = write!(h, "<th data-type=\"num\">{}</th>", s.as_str());
+        let _ = write!(h, "<th class=\"n\" data-type=\"num\">{}</th>", s.as_str());
     }
     let _ = writeln!(
         h,
-        "<th data-type=\"num\">Open</th><th data-type=\"num\">Last seen (UTC)</th><th data-type=\"text\">State</th></tr></thead><tbody>"
+        "<th class=\"n\" data-type=\"num\">Open</th><th data-type=\"num\">Last seen (UTC)</th><th data-type=\"text\">State</th></tr></thead><tbody>"
     );
     let shown = rows.len().min(c.cfg.rows);
     for r in &rows[..shown] {

@@ -72,6 +72,26 @@ pub fn kpis(h: &mut String, c: &Context<'_>) {
         );
     }
     h.push_str("</p>\n");
+    other_statuses(h, c);
+}
+
+/// The statuses this version does not know, as given, with their counts.
+fn other_statuses(h: &mut String, c: &Context<'_>) {
+    let mut v: Vec<(&str, u64)> = c
+        .summary
+        .other_statuses
+        .iter()
+        .map(|(&l, &n)| (c.agg.labels.name(l.into()), n))
+        .collect();
+    if v.is_empty() {
+        return;
+    }
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    h.push_str("<p class=\"chips\" id=\"other-statuses\">Other statuses (not open): ");
+    for (name, n) in v.iter().take(20) {
+        let _ = write!(h, "<code>{}</code> {n} ", esc(name));
+    }
+    h.push_str("</p>\n");
 }
 
 /// What the reader must know to trust the figures.

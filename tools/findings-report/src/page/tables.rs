@@ -31,7 +31,7 @@ pub fn by_detector(h: &mut String, c: &Context<'_>) {
     });
     v.truncate(c.cfg.top);
     let max = v.iter().map(|r| r.1).max().unwrap_or(0);
-    h.push_str("<section><h2>Open findings by detector</h2><table id=\"by-detector\" class=\"sortable\"><thead><tr><th data-type=\"num\">Severity</th><th data-type=\"text\">Detector</th><th data-type=\"num\">Open</th><th></th></tr></thead><tbody>\n");
+    h.push_str("<section><h2>Open findings by detector</h2><table id=\"by-detector\" class=\"sortable\"><thead><tr><th data-type=\"num\">Severity</th><th data-type=\"text\">Detector</th><th class=\"n\" data-type=\"num\">Open</th><th></th></tr></thead><tbody>\n");
     for (d, n) in v {
         let sev = s.detector_severity(d);
         let name = esc(c.agg.labels.name(d.into()));
@@ -53,7 +53,7 @@ pub fn by_file(h: &mut String, c: &Context<'_>) {
     v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| name(a.0).cmp(&name(b.0))));
     v.truncate(c.cfg.top);
     let max = v.first().map_or(0, |r| r.1);
-    h.push_str("<section><h2>Files with the most open findings</h2><table id=\"top-files\" class=\"sortable\"><thead><tr><th data-type=\"text\">Host</th><th data-type=\"text\">File</th><th data-type=\"num\">Open</th><th></th></tr></thead><tbody>\n");
+    h.push_str("<section><h2>Files with the most open findings</h2><table id=\"top-files\" class=\"sortable\"><thead><tr><th data-type=\"text\">Host</th><th data-type=\"text\">File</th><th class=\"n\" data-type=\"num\">Open</th><th></th></tr></thead><tbody>\n");
     for (k, n) in v {
         let (host, path) = name(k);
         let _ = writeln!(

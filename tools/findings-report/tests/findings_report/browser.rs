@@ -176,35 +176,7 @@ fn chromium_builds_the_numbers_and_draws_the_chart() {
 
 /// Clicks "Last seen" twice, then types in the filter and picks a
 /// severity, writing what the table showed after each step.
-const DRIVER: &str = r##"(function () {
-  var out = {};
-  var body = document.querySelector("#open-findings tbody");
-  var last = function () {
-    return Array.prototype.map.call(body.rows, function (r) { return +r.cells[7].getAttribute("data-sort"); });
-  };
-  var shown = function () {
-    return Array.prototype.filter.call(body.rows, function (r) { return !r.hidden; })
-      .map(function (r) { return r.cells[1].textContent + " " + r.cells[0].textContent; });
-  };
-  var th = document.getElementById("th-last");
-  th.click();
-  out.first = last(); out.firstSort = th.getAttribute("aria-sort");
-  th.click();
-  out.second = last(); out.secondSort = th.getAttribute("aria-sort");
-  var f = document.getElementById("open-filter");
-  f.value = "BETA";
-  f.dispatchEvent(new Event("input"));
-  out.typed = shown();
-  var sev = document.getElementById("open-sev");
-  sev.value = "sev:critical";
-  sev.dispatchEvent(new Event("change"));
-  out.critical = shown();
-  out.count = document.getElementById("open-findings-shown").textContent;
-  var pre = document.createElement("pre");
-  pre.id = "selftest";
-  pre.textContent = JSON.stringify(out);
-  document.body.appendChild(pre);
-})();"##;
+const DRIVER: &str = include_str!("driver.js");
 
 #[test]
 fn clicking_a_header_sorts_and_typing_filters() {

@@ -82,6 +82,10 @@ fn assert_lifecycle_counts(html: &str) {
 fn distinct_findings_and_their_final_state() {
     let html = page(&[], ndjson(&lifecycle()));
     assert_lifecycle_counts(&html);
+    assert!(
+        html.contains("<code>archived</code> 1"),
+        "an unknown status, as given"
+    );
     let open = rows(&html, "open-findings");
     let paths: Vec<&str> = open.iter().map(|r| r.cells[2].as_str()).collect();
     assert_eq!(paths.iter().filter(|p| **p == "/e.csv").count(), 2);
