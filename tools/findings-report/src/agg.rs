@@ -10,7 +10,7 @@ use crate::key;
 use crate::ledger::{Details, Ledger};
 use crate::rec::{Rec, Status};
 use crate::shown::Shown;
-use crate::when::{earliest, Micros, Window};
+use crate::when::{earliest, Micros, Window, NO_TIME};
 
 /// Bytes of a host or path kept for display.
 pub const NAME_BYTES: usize = 512;
@@ -65,7 +65,11 @@ impl Agg {
         self.records += 1;
         let seq = self.records;
         let at = self.window.time(r.timestamp);
-        let first = earliest(self.window.time(r.first_seen), at);
+        let status = Status::of(r.status);
+        // A resolved record's own time is when the finding went, not when
+        // it was first seen: only its first_seen field says that.
+        let raised_at = if status.is_open() { at } else { NO_TIME };
+        let first = earliest(self.window.time(r.first_seen), raised_at);
         let key = key::of(r);
         self.host_hll.add(self.hosts.hash(r.host));
         let host = self.hosts.intern(r.host);
@@ -73,7 +77,6 @@ impl Agg {
         let (paths, labels, unmasked) = (&mut self.paths, &mut self.labels, self.unmasked);
         self.ledger.observe(key, at, seq, first, || {
             let mut label = |s: &str| labels.intern(s) as u16;
-            let status = Status::of(r.status);
             Details {
                 host,
                 path: paths.intern(r.path),
@@ -156,7 +159,7 @@ mod tests {
         assert_eq!(a.host_count(), (2, false));
         let id = a.hosts.intern("a");
         assert_eq!(a.host_last[id as usize], parse("2026-11-27T10:00:00Z"));
-        assert_eq!(a.host_last[EMPTY as usize], Some(crate::when::NO_TIME));
+        assert_eq!(a.host_last[EMPTY as usize], Some(NO_TIME));
         assert_eq!(a.window.far, 1);
         assert_eq!(a.ledger.distinct(), (2, false));
         let states: Vec<Status> = a.ledger.iter().map(|(_, e)| e.d.status).collect();
@@ -164,5 +167,24 @@ mod tests {
             states.contains(&Status::New),
             "the far record is not newest"
         );
+    }
+
+    #[test]
+    fn first_seen_comes_from_open_records_or_the_field() {
+        let now = parse("2026-11-27T12:00:00Z").unwrap();
+        let mut a = Agg::new(now, 100, false);
+        let gone = Rec {
+            finding_id: "gone",
+            ..rec("h", "2026-11-27T10:00:00Z", "resolved")
+        };
+        a.add(&gone);
+        a.add(&Rec {
+            finding_id: "told",
+            first_seen: "2026-11-20T10:00:00Z",
+            ..gone.clone()
+        });
+        let mut firsts: Vec<Micros> = a.ledger.iter().map(|(_, e)| e.first).collect();
+        firsts.sort();
+        assert_eq!(firsts, [NO_TIME, parse("2026-11-20T10:00:00Z").unwrap()]);
     }
 }

@@ -35,7 +35,14 @@ pub fn load(path: &Path, max_keys: usize) -> anyhow::Result<Option<Previous>> {
     let shown = path.display();
     let file = match File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            // Fail now, not after the page is written.
+            let dir = parent(path);
+            if !dir.is_dir() {
+                bail!("state {shown}: directory {} does not exist", dir.display());
+            }
+            return Ok(None);
+        }
         Err(e) => return Err(e).with_context(|| format!("state {shown}")),
     };
     let mut lines = LineReader::with_max_line(file, 4096);
@@ -116,13 +123,16 @@ pub fn save(path: &Path, generated: &str, open: &[Key]) -> anyhow::Result<()> {
         let _ = fs::remove_file(&tmp);
         return Err(e).with_context(|| format!("writing state {shown}"));
     }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    File::open(dir)
+    File::open(parent(path))
         .and_then(|d| d.sync_all())
         .with_context(|| format!("syncing the directory of state {shown}"))
+}
+
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
 }
 
 fn sibling(path: &Path, suffix: &str) -> PathBuf {

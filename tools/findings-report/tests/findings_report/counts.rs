@@ -56,6 +56,7 @@ fn lifecycle() -> Vec<F> {
         on_beta("/g.txt", "Phone Number", "+1 202 555 0100")
             .id("G")
             .status("archived")
+            .set("first_seen", T1)
             .at(T1),
         // H: resolved arrives first, the older new after it.
         key("beta", "/h.env").id("H").status("resolved").at(T3),
