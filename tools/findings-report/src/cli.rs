@@ -64,7 +64,7 @@ pub struct Args {
     #[arg(long, value_name = "TEXT", default_value = "DLP findings report")]
     pub title: String,
 
-    /// Open findings listed (the most severe, most recent first); the page says how many more.
+    /// Open findings listed (the most severe, most recent first), and hosts; the page says how many more.
     #[arg(long, value_name = "N", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub rows: u32,
 
