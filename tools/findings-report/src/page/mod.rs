@@ -41,7 +41,7 @@ pub struct Context<'a> {
     pub agg: &'a Agg,
     pub summary: &'a Summary<'a>,
     pub cfg: &'a Config,
-    pub previous: Option<&'a crate::state::Previous>,
+    pub previous: Option<&'a Previous>,
     pub sources: &'a str,
 }
 
