@@ -88,6 +88,7 @@ mkdir -p "$log_dir" "$(dirname "$output")"
 [ "$report" = - ] || mkdir -p "$(dirname "$report")"
 chmod 700 "$log_dir" 2>/dev/null || true
 log=$log_dir/fleet-central.log
+report_state=$(dirname "$report")/.$(basename "$report").state
 tail_args=(--servers "$servers" --stream "$stream" --durable "$durable" --from-beginning --filter 'dlp.finding.*')
 
 dlp_tools nats-tail findings-csv findings-report
@@ -96,7 +97,9 @@ dlp_tools nats-tail findings-csv findings-report
 make_report() {
     [ "$report" != - ] || return 0
     [ -s "$output" ] || return 0
-    if findings-report --title "DLP fleet findings" "$output" >"$report.tmp" 2>>"$log"; then
+    # The report's state (the open findings' keys) marks what is new since
+    # the previous report.
+    if findings-report --title "DLP fleet findings" --state "$report_state" "$output" >"$report.tmp" 2>>"$log"; then
         mv -f "$report.tmp" "$report"
     else
         rm -f "$report.tmp"

@@ -1,214 +1,190 @@
-//! The report's numbers, gathered record by record in bounded memory:
-//! nothing holds all the records. Hosts, detectors, confidence levels and
-//! files are counted with [`Lossy`]; findings over time are counted per
-//! hour (a year of data is 8,760 counters); the latest findings are a
-//! fixed-size heap.
+//! Gathering records, one at a time, into what the report needs: the
+//! findings and their states ([`Ledger`]), the hosts with the newest time
+//! each was heard from, the names to show ([`Interner`]) and the flagged
+//! timestamps ([`Window`]). Nothing holds the records themselves, and every
+//! table has a cap (below), so memory is bounded whatever the input.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use crate::hll::Hll;
+use crate::intern::{Interner, EMPTY};
+use crate::key;
+use crate::ledger::{Details, Ledger};
+use crate::rec::{Rec, Status};
+use crate::shown::Shown;
+use crate::when::{earliest, Micros, Window, NO_TIME};
 
-use crate::count::{Distinct, Lossy};
+/// Bytes of a host or path kept for display.
+pub const NAME_BYTES: usize = 512;
+/// Hosts with their own row.
+pub const MAX_HOSTS: usize = 10_000;
+/// Paths (files, containers, `copied_from`) kept for display.
+pub const MAX_PATHS: usize = 200_000;
+/// Bytes of path text kept in all.
+pub const MAX_PATH_BYTES: usize = 64 << 20;
+/// Detector, confidence and unknown status names (ids are `u16`).
+pub const MAX_LABELS: usize = 10_000;
 
-/// The fields of one finding the report uses.
-#[derive(Debug, Default, Clone)]
-pub struct Rec<'a> {
-    pub host: &'a str,
-    pub path: &'a str,
-    pub detector: &'a str,
-    pub confidence: &'a str,
-    pub timestamp: &'a str,
-    pub finding: &'a str,
-    pub status: &'a str,
-}
-
-/// One line of the "latest findings" table, finding already masked.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Latest {
-    /// Nanoseconds since the epoch (the order).
-    pub at: u128,
-    pub timestamp: String,
-    pub seq: u64,
-    pub host: String,
-    pub path: String,
-    pub detector: String,
-    pub confidence: String,
-    pub finding: String,
-    pub status: String,
-}
-
-/// Per-host lifecycle counts.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct HostState {
-    pub open: u64,
-    pub resolved: u64,
-}
-
-/// Everything the report shows.
+/// Everything gathered from the input.
 #[derive(Debug)]
 pub struct Agg {
-    pub total: u64,
-    pub hosts: Lossy,
-    pub host_state: HashMap<String, HostState>,
-    pub detectors: Lossy,
-    pub confidences: Lossy,
-    /// Keyed `host \x1f path`.
-    pub files: Lossy,
-    pub distinct_hosts: Distinct,
-    pub distinct_files: Distinct,
-    pub open: u64,
-    pub resolved: u64,
-    /// Hours since the epoch -> findings.
-    pub hours: BTreeMap<i64, u64>,
-    pub untimed: u64,
-    latest: BinaryHeap<Reverse<Latest>>,
-    latest_n: usize,
-    unmasked: bool,
+    pub window: Window,
+    pub ledger: Ledger,
+    pub hosts: Interner,
+    /// Per host id: `None` never seen, else the newest trusted time.
+    pub host_last: Vec<Option<Micros>>,
+    host_hll: Hll,
+    pub paths: Interner,
+    pub labels: Interner,
+    /// Records read.
+    pub records: u64,
+    pub unmasked: bool,
 }
 
-/// Hosts with their own lifecycle row; the rest are summed as "(other)".
-const HOST_STATE_CAP: usize = 10_000;
-/// Distinct keys counted exactly.
-const CAP: usize = 10_000;
-
-/// The name shown for records without a host.
-pub const NO_HOST: &str = "(no host)";
-
 impl Agg {
-    /// An empty report keeping the `latest_n` newest findings.
-    pub fn new(latest_n: usize, unmasked: bool) -> Agg {
+    /// An empty report made at `now`, tracking `max_findings` exactly.
+    pub fn new(now: Micros, max_findings: usize, unmasked: bool) -> Agg {
         Agg {
-            total: 0,
-            hosts: Lossy::new(CAP),
-            host_state: HashMap::new(),
-            detectors: Lossy::new(CAP),
-            confidences: Lossy::new(64),
-            files: Lossy::new(CAP),
-            distinct_hosts: Distinct::new(CAP),
-            distinct_files: Distinct::new(CAP),
-            open: 0,
-            resolved: 0,
-            hours: BTreeMap::new(),
-            untimed: 0,
-            latest: BinaryHeap::new(),
-            latest_n,
+            window: Window::new(now),
+            ledger: Ledger::new(max_findings),
+            hosts: Interner::new("(other hosts)", NAME_BYTES, MAX_HOSTS, usize::MAX),
+            host_last: Vec::new(),
+            host_hll: Hll::default(),
+            paths: Interner::new(
+                "(not kept: too many distinct paths)",
+                NAME_BYTES,
+                MAX_PATHS,
+                MAX_PATH_BYTES,
+            ),
+            labels: Interner::new("(other)", 128, MAX_LABELS, usize::MAX),
+            records: 0,
             unmasked,
         }
     }
 
-    /// Adds one finding.
+    /// Adds one record.
     pub fn add(&mut self, r: &Rec<'_>) {
-        self.total += 1;
-        let host = if r.host.is_empty() { NO_HOST } else { r.host };
-        self.hosts.add(host);
-        self.detectors.add(r.detector);
-        self.confidences.add(r.confidence);
-        let mut key = String::with_capacity(host.len() + 1 + r.path.len());
-        key.push_str(host);
-        key.push('\x1f');
-        key.push_str(r.path);
-        self.files.add(&key);
-        self.distinct_files.add(&key);
-        self.distinct_hosts.add(host);
-        let (open, resolved) = match r.status {
-            "new" | "open" => (1, 0),
-            "resolved" => (0, 1),
-            _ => (0, 0),
-        };
-        self.open += open;
-        self.resolved += resolved;
-        if open + resolved > 0 {
-            let k = if self.host_state.len() < HOST_STATE_CAP || self.host_state.contains_key(host)
-            {
-                host
-            } else {
-                "(other)"
-            };
-            let e = self.host_state.entry(k.to_owned()).or_default();
-            e.open += open;
-            e.resolved += resolved;
-        }
-        let at = dlp_core::time::parse_rfc3339(r.timestamp)
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
-        let Some(at) = at else {
-            self.untimed += 1;
-            return;
-        };
-        *self.hours.entry((at.as_secs() / 3600) as i64).or_insert(0) += 1;
-        let at = at.as_nanos();
-        if self.latest_n == 0 {
-            return;
-        }
-        let newer = self.latest.len() < self.latest_n
-            || self.latest.peek().is_some_and(|Reverse(l)| at > l.at);
-        if newer {
-            self.latest.push(Reverse(Latest {
-                at,
-                timestamp: r.timestamp.to_owned(),
-                seq: self.total,
-                host: host.to_owned(),
-                path: r.path.to_owned(),
-                detector: r.detector.to_owned(),
-                confidence: r.confidence.to_owned(),
-                finding: if self.unmasked {
-                    r.finding.to_owned()
+        self.records += 1;
+        let seq = self.records;
+        let at = self.window.time(r.timestamp);
+        let status = Status::of(r.status);
+        // A resolved record's own time is when the finding went, not when
+        // it was first seen: only its first_seen field says that.
+        let raised_at = if status.is_open() { at } else { NO_TIME };
+        let first = earliest(self.window.time(r.first_seen), raised_at);
+        let key = key::of(r);
+        self.host_hll.add(self.hosts.hash(r.host));
+        let host = self.hosts.intern(r.host);
+        self.see_host(host, at);
+        let (paths, labels, unmasked) = (&mut self.paths, &mut self.labels, self.unmasked);
+        self.ledger.observe(key, at, seq, first, || {
+            let mut label = |s: &str| labels.intern(s) as u16;
+            Details {
+                host,
+                path: paths.intern(r.path),
+                archive: paths.intern(r.archive_path),
+                copied_from: paths.intern(r.copied_from),
+                line: r.line.map_or(0, |l| u32::try_from(l).unwrap_or(u32::MAX)),
+                detector: label(r.detector),
+                confidence: label(r.confidence),
+                status_label: if status == Status::Other {
+                    label(r.status)
                 } else {
-                    findings_csv::mask(r.finding)
+                    0
                 },
-                status: r.status.to_owned(),
-            }));
-            if self.latest.len() > self.latest_n {
-                self.latest.pop();
+                status,
+                removable: r.removable,
+                shown: Shown::new(r.finding, unmasked),
             }
+        });
+    }
+
+    fn see_host(&mut self, host: u32, at: Micros) {
+        let i = host as usize;
+        if self.host_last.len() <= i {
+            self.host_last.resize(i + 1, None);
+        }
+        let last = self.host_last[i].get_or_insert(at);
+        *last = (*last).max(at);
+    }
+
+    /// Distinct hosts (records without one count as one), and whether
+    /// that is an estimate (past [`MAX_HOSTS`]).
+    pub fn host_count(&self) -> (u64, bool) {
+        if self.hosts.overflowed() {
+            return (self.host_hll.estimate(), true);
+        }
+        let seen = self.host_last.iter().filter(|h| h.is_some()).count();
+        (seen as u64, false)
+    }
+
+    /// The name shown for host `id`.
+    pub fn host_name(&self, id: u32) -> &str {
+        match id {
+            EMPTY => "(no host)",
+            id => self.hosts.name(id),
         }
     }
 
-    /// The newest findings, newest first.
-    pub fn latest(&self) -> Vec<Latest> {
-        let mut v: Vec<Latest> = self.latest.iter().map(|Reverse(l)| l.clone()).collect();
-        v.sort_by(|a, b| b.cmp(a));
-        v
-    }
-
-    /// True when any record carried a lifecycle status.
-    pub fn has_status(&self) -> bool {
-        self.open + self.resolved > 0
+    /// True when a path shown may be the placeholder.
+    pub fn paths_overflowed(&self) -> bool {
+        self.paths.overflowed()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::when::parse;
+
+    fn rec<'a>(host: &'a str, ts: &'a str, status: &'a str) -> Rec<'a> {
+        Rec {
+            host,
+            path: "/p",
+            detector: "SSN",
+            finding: "536-22-8726",
+            finding_id: "f1",
+            timestamp: ts,
+            status,
+            ..Rec::default()
+        }
+    }
 
     #[test]
-    fn counts_and_masks() {
-        let mut a = Agg::new(2, false);
-        for (h, ts, st) in [
-            ("a", "2026-11-27T10:00:00Z", "new"),
-            ("a", "2026-11-27T10:30:00Z", "resolved"),
-            ("b", "2026-11-27T12:00:00Z", ""),
-            ("", "bad", ""),
-        ] {
-            a.add(&Rec {
-                host: h,
-                path: "/p",
-                detector: "SSN",
-                confidence: "LIKELY",
-                timestamp: ts,
-                finding: "536-22-8726",
-                status: st,
-            });
-        }
-        assert_eq!(a.total, 4);
-        assert_eq!(a.hosts.get("a"), 2);
-        assert_eq!(a.hosts.get(NO_HOST), 1);
-        assert_eq!((a.open, a.resolved), (1, 1));
-        assert_eq!(a.hours.values().sum::<u64>(), 3);
-        assert_eq!(a.hours.len(), 2);
-        assert_eq!(a.untimed, 1);
-        let l = a.latest();
-        assert_eq!(l.len(), 2);
-        assert_eq!(l[0].timestamp, "2026-11-27T12:00:00Z", "newest first");
-        assert_eq!(l[1].timestamp, "2026-11-27T10:30:00Z");
-        assert_eq!(l[0].finding, "*******8726");
+    fn hosts_keep_their_newest_trusted_time() {
+        let now = parse("2026-11-27T12:00:00Z").unwrap();
+        let mut a = Agg::new(now, 100, false);
+        a.add(&rec("a", "2026-11-27T10:00:00Z", "new"));
+        a.add(&rec("a", "2026-11-27T09:00:00Z", ""));
+        a.add(&rec("a", "9999-12-31T23:59:59Z", "resolved"));
+        a.add(&rec("", "", ""));
+        assert_eq!(a.host_count(), (2, false));
+        let id = a.hosts.intern("a");
+        assert_eq!(a.host_last[id as usize], parse("2026-11-27T10:00:00Z"));
+        assert_eq!(a.host_last[EMPTY as usize], Some(NO_TIME));
+        assert_eq!(a.window.far, 1);
+        assert_eq!(a.ledger.distinct(), (2, false));
+        let states: Vec<Status> = a.ledger.iter().map(|(_, e)| e.d.status).collect();
+        assert!(
+            states.contains(&Status::New),
+            "the far record is not newest"
+        );
+    }
+
+    #[test]
+    fn first_seen_comes_from_open_records_or_the_field() {
+        let now = parse("2026-11-27T12:00:00Z").unwrap();
+        let mut a = Agg::new(now, 100, false);
+        let gone = Rec {
+            finding_id: "gone",
+            ..rec("h", "2026-11-27T10:00:00Z", "resolved")
+        };
+        a.add(&gone);
+        a.add(&Rec {
+            finding_id: "told",
+            first_seen: "2026-11-20T10:00:00Z",
+            ..gone.clone()
+        });
+        let mut firsts: Vec<Micros> = a.ledger.iter().map(|(_, e)| e.first).collect();
+        firsts.sort();
+        assert_eq!(firsts, [NO_TIME, parse("2026-11-20T10:00:00Z").unwrap()]);
     }
 }

@@ -1,85 +1,42 @@
 //! `findings-report`: Finding records (NDJSON, or the CSV findings-csv
-//! writes) into one self-contained HTML page: totals by host, detector and
-//! confidence, findings over time, the files and hosts with the most
-//! findings, open versus resolved, the latest findings (masked).
+//! writes) into one self-contained HTML page a security lead can act on:
+//! distinct findings and what is open, ranked by severity; hosts and when
+//! each was last heard from; what is new since the previous report.
 //!
-//! [`input`] reads and recognises the format, [`agg`] gathers the numbers
-//! in bounded memory ([`count`]), [`html`] renders the page.
+//! [`input`] reads and recognises the format into [`rec::Rec`]s; [`agg`]
+//! gathers them in bounded memory: the findings' states by [`key`] in the
+//! [`ledger`], names in [`intern`], trusted times in [`when`]; [`summary`]
+//! computes the figures at the end (with the [`chart`]); [`page`] renders
+//! them; [`state`] keeps the open keys between runs.
 
 pub mod agg;
-pub mod count;
-pub mod html;
+pub mod chart;
+pub mod cli;
+pub mod hll;
 pub mod input;
+pub mod intern;
+pub mod key;
+pub mod ledger;
+pub mod page;
+pub mod rec;
+pub mod shown;
+pub mod state;
+pub mod summary;
+pub mod when;
 
 use std::io::Write;
-use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::Parser;
 use dlp_core::ExitCode;
 
 use crate::agg::Agg;
-use crate::input::Format;
+use crate::cli::{Args, Config};
+use crate::summary::Summary;
 
 /// The command-line definition (what `--help` shows), for the man page and
 /// shell completions that `dlp-docgen` generates.
 pub fn command() -> clap::Command {
     <Args as clap::CommandFactory>::command()
-}
-
-const LONG_ABOUT: &str = "\
-Turn Finding records into one self-contained HTML report: totals by host, detector and \
-confidence, a chart of findings over time (per hour, day or week by the span), the files and \
-hosts with the most findings, open versus resolved (for records with \"status\":\"new\" or \
-\"resolved\"), and the latest findings, masked (all but the last 4 characters) unless \
---unmasked. The page has no scripts, fonts or external resources (a Content-Security-Policy \
-forbids any fetch): mail it, serve it statically, open it offline.
-
-Input: NDJSON Finding records (pii-scan, nf-webhook, nats-tail) or the CSV findings-csv writes \
-(with its header row; host, path, detector, confidence, timestamp, finding and status columns \
-are used when present), from FILEs or stdin; the format is recognised from the first byte \
-unless --format says. Memory stays bounded whatever the input size: nothing holds all records; \
-counts of files (and hosts) are exact up to 10,000 distinct keys and approximate beyond, which \
-the page says.
-
-Exit status: 0 ok; 1 some records were malformed (reported, skipped); 2 usage or I/O error.
-
-Examples:
-  pii-scan ~/Documents | findings-report > report.html
-  findings-report central.csv > /var/www/dlp/index.html
-  nats-tail --durable report --from-beginning --exit-at-end | findings-report --title 'Fleet DLP' > index.html";
-
-/// Flags as given.
-#[derive(Debug, Parser)]
-#[command(name = "findings-report", version, about = "Turn Finding records (NDJSON or CSV) into one self-contained HTML report", long_about = LONG_ABOUT)]
-pub struct Args {
-    /// Input files (NDJSON or CSV); none or `-` reads stdin.
-    #[arg(value_name = "FILE")]
-    pub files: Vec<PathBuf>,
-
-    /// Input format.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub format: Format,
-
-    /// Page title.
-    #[arg(long, value_name = "TEXT", default_value = "DLP findings report")]
-    pub title: String,
-
-    /// Rows in the top-N tables.
-    #[arg(long, value_name = "N", default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=10_000))]
-    pub top: u32,
-
-    /// Rows in the latest-findings table (0: none).
-    #[arg(long, value_name = "N", default_value_t = 25, value_parser = clap::value_parser!(u32).range(0..=10_000))]
-    pub latest: u32,
-
-    /// Show findings in full instead of masked.
-    #[arg(long)]
-    pub unmasked: bool,
-
-    /// Make a malformed record fatal (exit 2) instead of skipping it.
-    #[arg(long)]
-    pub strict: bool,
 }
 
 /// Process entry point.
@@ -88,41 +45,60 @@ pub fn main() -> std::process::ExitCode {
     dlp_core::run_main("findings-report", || run(args))
 }
 
-/// Reads every source and writes the page to stdout.
+/// Reads every source, writes the page to stdout, then the state.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let mut agg = Agg::new(args.latest as usize, args.unmasked);
+    let cfg = Config::new(args);
+    // Every FILE is checked before any is read (a typo fails at once).
+    dlp_core::cli::Inputs::open(&cfg.files)?;
+    let previous = match &cfg.state {
+        Some(p) => state::load(p, cfg.max_findings)?,
+        None => None,
+    };
+    let mut agg = Agg::new(cfg.now, cfg.max_findings, cfg.unmasked);
+    let (rejected, sources) = read_all(&cfg, &mut agg)?;
+    let summary = Summary::new(&agg, previous.as_ref().map(|p| &p.open[..]), cfg.rows);
+    let html = page::render(&page::Context {
+        agg: &agg,
+        summary: &summary,
+        cfg: &cfg,
+        previous: previous.as_ref(),
+        sources: &sources,
+    });
+    let mut out = std::io::stdout().lock();
+    out.write_all(html.as_bytes())
+        .and_then(|_| out.flush())
+        .context("writing output")?;
+    if let Some(p) = &cfg.state {
+        state::save(p, &when::format(cfg.now), &open_keys(&agg))?;
+    }
+    Ok(ExitCode::from_rejected(rejected))
+}
+
+fn read_all(cfg: &Config, agg: &mut Agg) -> anyhow::Result<(bool, String)> {
     let mut rejected = false;
     let mut names = Vec::new();
-    let files = if args.files.is_empty() {
-        vec![PathBuf::from("-")]
-    } else {
-        args.files.clone()
-    };
-    // Every FILE is checked before any is read (a typo fails at once).
-    for f in files.iter().filter(|f| !dlp_core::cli::is_stdin(f)) {
-        dlp_core::cli::Inputs::open(std::slice::from_ref(f))?;
-    }
-    for f in &files {
-        if f.as_os_str() == "-" {
+    for f in &cfg.files {
+        if dlp_core::cli::is_stdin(f) {
             names.push("stdin".to_owned());
-            rejected |= input::read(
-                "stdin",
-                std::io::stdin().lock(),
-                args.format,
-                args.strict,
-                &mut agg,
-            )?;
+            let stdin = std::io::stdin().lock();
+            rejected |= input::read("stdin", stdin, cfg.format, cfg.strict, agg)?;
         } else {
             let name = f.display().to_string();
             let file = std::fs::File::open(f).with_context(|| format!("opening {name}"))?;
-            rejected |= input::read(&name, file, args.format, args.strict, &mut agg)?;
+            rejected |= input::read(&name, file, cfg.format, cfg.strict, agg)?;
             names.push(name);
         }
     }
-    let page = html::page(&agg, &args.title, args.top as usize, &names.join(", "));
-    let mut out = std::io::stdout().lock();
-    out.write_all(page.as_bytes())
-        .and_then(|_| out.flush())
-        .context("writing output")?;
-    Ok(ExitCode::from_rejected(rejected))
+    Ok((rejected, names.join(", ")))
+}
+
+fn open_keys(agg: &Agg) -> Vec<key::Key> {
+    let mut keys: Vec<key::Key> = agg
+        .ledger
+        .iter()
+        .filter(|(_, e)| e.d.status.is_open())
+        .map(|(k, _)| k)
+        .collect();
+    keys.sort_unstable();
+    keys
 }
