@@ -8,13 +8,18 @@
 
 pub mod dbus;
 pub mod notify;
+pub mod passthru;
 pub mod policy;
+pub mod safefs;
+pub mod target;
 pub mod vault;
 
+use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use dlp_core::{
     for_each_line, Action, ActionRecord, Confidence, ExitCode, Flush, LoopOptions, RecordWriter,
@@ -97,6 +102,17 @@ pub struct Cli {
     /// Act on a file only when it has at least N distinct findings
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     pub min_findings: u64,
+    /// Give up on a notification after this long (the helper is killed)
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = dlp_core::units::secs_nonzero)]
+    pub notify_timeout: Duration,
+    /// Pass the Finding records on to stdout (resolved ones of files this
+    /// tool quarantined come out as "quarantined"); action records go to
+    /// --actions FILE
+    #[arg(long, requires = "actions")]
+    pub pass_findings: bool,
+    /// Append the action records to FILE (with --pass-findings)
+    #[arg(long, value_name = "FILE", requires = "pass_findings")]
+    pub actions: Option<PathBuf>,
     /// Treat a malformed line as fatal (exit 2) instead of reporting it
     #[arg(long)]
     pub strict: bool,
@@ -119,6 +135,9 @@ pub enum Command {
     /// (run through setpriv as the file's owner when running as root).
     #[command(name = "__notify", hide = true)]
     NotifyHelper {
+        /// Give up after this many milliseconds
+        #[arg(long, default_value_t = 10_000)]
+        timeout_ms: u64,
         address: String,
         summary: String,
         body: String,
@@ -144,6 +163,10 @@ pub struct Config {
     /// Normalised (lowercase alphanumerics) detector names or UUIDs.
     pub detectors: Vec<String>,
     pub min_findings: usize,
+    pub notify_timeout: Duration,
+    /// `--pass-findings`: Finding records on stdout, rewritten when resolved
+    /// by a quarantine.
+    pub pass_findings: bool,
 }
 
 impl Config {
@@ -181,45 +204,78 @@ impl Config {
                 })
                 .collect(),
             min_findings: cli.min_findings as usize,
+            notify_timeout: cli.notify_timeout,
+            pass_findings: cli.pass_findings,
         })
     }
 }
 
 /// Records and the remediator together, so that files are settled when
-/// the loop is about to wait for input (the flush point).
+/// the loop is about to wait for input (the flush point). Action records go
+/// to `out`, or, with `--pass-findings`, to the `--actions` file while
+/// `out` carries the Finding records.
 struct Sink<W: Write> {
     rem: policy::Remediator,
     out: RecordWriter<W>,
+    actions: Option<RecordWriter<File>>,
     buf: Vec<ActionRecord>,
 }
 
 impl<W: Write> Sink<W> {
     fn emit(&mut self) -> anyhow::Result<()> {
         for r in self.buf.drain(..) {
-            self.out.record(&r)?;
+            match &mut self.actions {
+                Some(a) => a.record(&r)?,
+                None => self.out.record(&r)?,
+            }
         }
         Ok(())
+    }
+
+    fn flush(&mut self) -> anyhow::Result<()> {
+        self.emit()?;
+        if let Some(a) = &mut self.actions {
+            a.flush()?;
+        }
+        self.out.flush()
     }
 }
 
 impl<W: Write> Flush for Sink<W> {
     fn flush_output(&mut self) -> anyhow::Result<()> {
         self.rem.settle_all(&mut self.buf);
-        self.emit()?;
-        self.out.flush()
+        self.flush()
     }
 }
 
-/// Runs the record loop: findings from `input`, action records to `output`.
+/// Opens the `--actions` file for appending (created with mode 0600).
+fn actions_file(path: &Path) -> anyhow::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("--actions {}", path.display()))
+}
+
+/// Runs the record loop: findings from `input`, action records (or, with
+/// `--pass-findings`, the findings) to `output`.
 pub fn run(cli: &Cli, input: impl Read, output: impl Write) -> anyhow::Result<ExitCode> {
     let cfg = Config::from_cli(cli)?;
+    let actions = match &cli.actions {
+        Some(p) => Some(RecordWriter::new(actions_file(p)?)),
+        None => None,
+    };
     let vault = match (&cli.quarantine, cfg.dry_run) {
         (Some(dir), false) => Some(vault::Vault::open(dir, true)?),
         _ => None,
     };
+    let pass = cfg.pass_findings;
     let mut sink = Sink {
         rem: policy::Remediator::new(cfg, vault),
         out: RecordWriter::new(output),
+        actions,
         buf: Vec::new(),
     };
     let code = for_each_line(
@@ -229,13 +285,19 @@ pub fn run(cli: &Cli, input: impl Read, output: impl Write) -> anyhow::Result<Ex
         LoopOptions { strict: cli.strict },
         |line, s| {
             let r = s.rem.line(line, &mut s.buf);
+            if pass {
+                match &r {
+                    Ok(Some(rewritten)) => s.out.raw_line(rewritten)?,
+                    Ok(None) => s.out.raw_line(line)?,
+                    Err(_) => {}
+                }
+            }
             s.emit()?;
-            Ok(r)
+            Ok(r.map(|_| ()))
         },
     )?;
     sink.rem.finish(&mut sink.buf);
-    sink.emit()?;
-    sink.out.flush()?;
+    sink.flush()?;
     Ok(if sink.rem.failed {
         ExitCode::Rejected
     } else {
@@ -298,13 +360,16 @@ pub fn main() -> std::process::ExitCode {
             }
             Some(Command::List) => list(&cli, io::stdout().lock()),
             Some(Command::NotifyHelper {
+                timeout_ms,
                 address,
                 summary,
                 body,
-            }) => match notify::direct(address, summary, body) {
-                Ok(()) => Ok(ExitCode::Ok),
-                Err(e) => bail!("{e}"),
-            },
+            }) => {
+                match notify::direct(address, summary, body, Duration::from_millis(*timeout_ms)) {
+                    Ok(()) => Ok(ExitCode::Ok),
+                    Err(e) => bail!("{e}"),
+                }
+            }
             None => run(
                 &cli,
                 dlp_core::cli::Inputs::open(&cli.files)?,
