@@ -12,7 +12,7 @@
 //!   admits only its own user anyway);
 //! * starts with an empty environment but `PATH`, so nothing of ours (API
 //!   keys, webhook URLs) can be read in its `/proc/PID/environ` by that
-//!   user, and inherits no descriptor but its standard streams;
+//!   user, and inherits none of our descriptors (all are close-on-exec);
 //! * gives up at `--notify-timeout`: its D-Bus client bounds every read and
 //!   write by that deadline and caps what it reads ([`crate::dbus`]); the
 //!   helper is killed shortly after the deadline whatever it is doing, and

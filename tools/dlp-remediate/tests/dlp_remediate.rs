@@ -632,13 +632,7 @@ fn notify_sends_a_freedesktop_notification_on_the_session_bus() {
         .stdin(finding(&file, "Credit Card Number", "VERY_LIKELY", 14))
         .run()
         .expect_code(0);
-    let recs = out.records();
-    let r = one(&recs);
-    assert_eq!(
-        (r["action"].as_str(), r["notified"].as_bool()),
-        (Some("notified"), Some(true)),
-        "{r}"
-    );
+    delivered(&out, "notified");
     let (sig, app, summary, body) = rx.recv_timeout(Duration::from_secs(10)).unwrap();
     assert_eq!(sig, "susssasa{sv}i");
     assert_eq!(app, "dlp-remediate");
@@ -753,4 +747,133 @@ fn as_root_the_notification_is_sent_as_the_files_owner() {
         seen.contains("member=Notify") && seen.contains("Sensitive file quarantined: payroll.csv"),
         "{seen}"
     );
+}
+
+// --- what is open, and --pass-findings ------------------------------------
+
+fn with_status(line: &str, status: &str) -> String {
+    let mut v: Value = serde_json::from_str(line).unwrap();
+    v["status"] = json!(status);
+    v.to_string()
+}
+
+#[test]
+fn only_open_findings_are_acted_on() {
+    let dir = TempDir::new("rem-open");
+    let file = dir.join("a.csv");
+    plant(&file, "");
+    let vault = dir.join("vault");
+    let f = finding(&file, "Credit Card Number", "VERY_LIKELY", 14);
+    // Gone from the file (edited out), in the vault already, and a status
+    // of a later version: none is acted on, and each still parses.
+    let input = [
+        with_status(&f, "resolved"),
+        with_status(&f, "quarantined"),
+        with_status(&f, "archived"),
+        with_status(&f, "archived"),
+    ]
+    .join("\n");
+    for args in [
+        &["--quarantine", vault.to_str().unwrap()][..],
+        &["--delete", "--i-understand-this-deletes"],
+    ] {
+        let out = cmd(BIN)
+            .args(args)
+            .stdin(input.clone())
+            .run()
+            .expect_code(0);
+        assert!(out.records().is_empty(), "{:?}", out.records());
+        assert!(file.exists());
+        let err = out.stderr_str();
+        assert_eq!(err.matches("\"archived\"").count(), 1, "{err}");
+    }
+    // Open: no status, or new.
+    for open in [f.clone(), with_status(&f, "new")] {
+        let out = cmd(BIN)
+            .args(["--notify", "--dry-run"])
+            .stdin(open)
+            .run()
+            .expect_code(0);
+        assert_eq!(one(&out.records())["action"], "notified");
+    }
+}
+
+#[test]
+fn pass_findings_passes_records_on_and_marks_those_of_quarantined_files() {
+    let dir = TempDir::new("rem-pass");
+    let (a, b) = (dir.join("a.csv"), dir.join("b.csv"));
+    plant(&a, "");
+    plant(&b, "");
+    let vault = dir.join("vault");
+    let actions = dir.join("actions.ndjson");
+    let fa = finding(&a, "Credit Card Number", "VERY_LIKELY", 14);
+    // An unknown field, and b's finding below the threshold: passed as is.
+    let mut fb: Value =
+        serde_json::from_str(&finding(&b, "Credit Card Number", "LIKELY", 14)).unwrap();
+    fb["extra"] = json!({"kept": true});
+    let fb = fb.to_string();
+    // a is quarantined when the findings move on to b; its resolved
+    // records (the watcher saw it go) come after; b's resolved record is
+    // about a finding edited out of b, which is still there.
+    let input = [
+        fa.clone(),
+        with_status(&fb, "new"),
+        with_status(&fa, "resolved"),
+        with_status(&fb, "resolved"),
+        "not json".into(),
+    ];
+    let run = |input: &[String]| {
+        cmd(BIN)
+            .arg("--quarantine")
+            .arg(&vault)
+            .arg("--pass-findings")
+            .arg("--actions")
+            .arg(&actions)
+            .stdin(input.join("\n"))
+            .run()
+    };
+    let out = run(&input).expect_code(1);
+    assert!(
+        out.stderr_str().contains("line 5: not a Finding record"),
+        "{}",
+        out.stderr_str()
+    );
+    let lines: Vec<String> = out.stdout_str().lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines[0], input[0]);
+    assert_eq!(lines[1], input[1]);
+    assert_eq!(lines[3], input[3]);
+    let acts = testkit::parse_records(&std::fs::read(&actions).unwrap());
+    let act = one(&acts);
+    assert_eq!(act["action"], "quarantined");
+    let mut want: Value = serde_json::from_str(&input[2]).unwrap();
+    want["status"] = json!("quarantined");
+    want["quarantine_id"] = act["id"].clone();
+    assert_eq!(serde_json::from_str::<Value>(&lines[2]).unwrap(), want);
+    assert!(!a.exists());
+
+    // The next run (pii-scan reports a's findings resolved on start): the
+    // vault knows, and nothing is at a's path.
+    let again = [with_status(&fa, "resolved")];
+    let out = run(&again).expect_code(0);
+    let r: Value = serde_json::from_str(out.stdout_str().trim()).unwrap();
+    assert_eq!(
+        (r["status"].as_str(), &r["quarantine_id"]),
+        (Some("quarantined"), &act["id"])
+    );
+    // Restored: a resolved record is resolved again.
+    cmd(BIN)
+        .arg("--quarantine")
+        .arg(&vault)
+        .args(["restore", act["id"].as_str().unwrap()])
+        .run()
+        .expect_code(0);
+    let out = run(&again).expect_code(0);
+    assert_eq!(out.stdout_str().trim(), again[0]);
+    // --pass-findings needs --actions.
+    cmd(BIN)
+        .args(["--notify", "--pass-findings"])
+        .stdin("")
+        .run()
+        .expect_code(2);
 }

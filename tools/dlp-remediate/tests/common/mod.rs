@@ -74,3 +74,16 @@ pub fn mounts_available() -> bool {
         "cannot create a private mount namespace and a tmpfs (needs root / CAP_SYS_ADMIN): cross-file-system tests not run",
     )
 }
+
+/// The one record of a run that delivered its notification: `action`,
+/// `"notified": true`.
+pub fn delivered(out: &testkit::Output, action: &str) -> Value {
+    let recs = out.records();
+    let r = one(&recs).clone();
+    assert_eq!(
+        (r["action"].as_str(), r["notified"].as_bool()),
+        (Some(action), Some(true)),
+        "{r}"
+    );
+    r
+}
