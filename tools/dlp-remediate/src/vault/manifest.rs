@@ -181,7 +181,7 @@ pub fn new_id(path: &Path) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -199,6 +199,132 @@ mod tests {
         ] {
             assert!(!is_id(bad), "{bad}");
         }
+    }
+
+    use proptest::prelude::*;
+
+    /// A manifest as `quarantine` writes it, from generated parts.
+    pub(crate) fn manifest() -> impl Strategy<Value = Manifest> {
+        (
+            (
+                "[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}",
+                prop::collection::vec("[^/\\x00]{1,12}", 1..5),
+            ),
+            (
+                "[0-9a-f]{64}",
+                0u32..=0o7777,
+                0u32..u32::MAX,
+                0u32..u32::MAX,
+            ),
+            (
+                any::<u64>(),
+                any::<i64>(),
+                any::<i64>(),
+                any::<bool>(),
+                any::<bool>(),
+            ),
+        )
+            .prop_filter("no . or .. component", |((_, parts), _, _)| {
+                parts.iter().all(|p| p != "." && p != "..")
+            })
+            .prop_map(
+                |((id, parts), (sha256, mode, uid, gid), (size, a, m, copy, note))| {
+                    let original = PathBuf::from(format!("/{}", parts.join("/")));
+                    let (original_path, original_path_b64) = path_field(&original);
+                    Manifest {
+                        id,
+                        original_path,
+                        original_path_b64,
+                        sha256,
+                        size,
+                        uid,
+                        gid,
+                        mode: format!("{mode:04o}"),
+                        atime: "2026-01-01T00:00:00Z".into(),
+                        mtime: "2026-01-01T00:00:00Z".into(),
+                        ctime: "2026-01-01T00:00:00Z".into(),
+                        atime_ns: a,
+                        mtime_ns: m,
+                        dev: Some(size / 3),
+                        ino: Some(size / 7),
+                        detectors: vec![DetectorCount {
+                            detector: "Credit Card Number".into(),
+                            confidence: Confidence::VeryLikely,
+                            findings: 2,
+                        }],
+                        confidence: Confidence::VeryLikely,
+                        findings: 2,
+                        quarantined_at: "2026-01-01T00:00:00Z".into(),
+                        method: if copy { "copy" } else { "rename" }.into(),
+                        note: note.then(|| path_field(&note_path(&original)).0),
+                    }
+                },
+            )
+    }
+
+    /// One field made wrong in a way the parser must refuse.
+    fn corrupt(m: &mut Manifest, how: usize, junk: &str) {
+        match how % 12 {
+            0 => m.original_path = format!("{}/../etc", m.original_path),
+            1 => m.original_path = format!("{}/./x", m.original_path),
+            2 => m.original_path = m.original_path.trim_start_matches('/').to_owned() + "x",
+            3 => m.original_path = format!("{}//x", m.original_path),
+            4 => m.original_path = format!("{}\0x", m.original_path),
+            5 => m.sha256 = m.sha256.to_uppercase() + "A",
+            6 => m.sha256.truncate(63),
+            7 => m.mode = format!("1{}", m.mode),
+            8 => m.mode = "0798".into(),
+            9 => m.method = format!("move{junk}"),
+            10 => m.note = Some(format!("/elsewhere/{junk}")),
+            _ => m.id.push_str(".tmp"),
+        }
+        if how % 12 <= 4 {
+            m.original_path_b64 = None;
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn a_manifest_written_parses_back_equal(m in manifest()) {
+            let back = Manifest::parse(&m.to_bytes(), &m.id).unwrap();
+            prop_assert_eq!(back, m);
+        }
+
+        #[test]
+        fn a_manifest_with_a_bad_field_is_refused(mut m in manifest(), how in 0usize..12, junk in "[a-z]{0,4}") {
+            let id = m.id.clone();
+            corrupt(&mut m, how, &junk);
+            prop_assert!(Manifest::parse(&m.to_bytes(), &id).is_err(), "{:?}", m);
+        }
+
+        #[test]
+        fn another_entrys_manifest_is_refused(m in manifest(), other in "[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}") {
+            prop_assume!(other != m.id);
+            prop_assert!(Manifest::parse(&m.to_bytes(), &other).is_err());
+        }
+
+        #[test]
+        fn any_bytes_are_refused_or_parsed_without_panic(bytes in prop::collection::vec(any::<u8>(), 0..600), id in "[0-9a-zT-]{0,30}") {
+            let _ = Manifest::parse(&bytes, &id);
+        }
+
+        #[test]
+        fn mutated_manifests_never_panic(m in manifest(), cut in any::<prop::sample::Index>(), byte in any::<u8>()) {
+            let mut b = m.to_bytes();
+            let i = cut.index(b.len());
+            b[i] = byte;
+            let _ = Manifest::parse(&b, &m.id);
+            let _ = Manifest::parse(&b[..i], &m.id);
+        }
+    }
+
+    #[test]
+    fn an_oversized_manifest_is_refused_unread() {
+        let big = vec![b' '; MAX_MANIFEST as usize + 1];
+        let e = Manifest::parse(&big, "20261127T174850Z-1a2b3c4d").unwrap_err();
+        assert!(e.to_string().contains("larger than"), "{e}");
     }
 
     #[test]
