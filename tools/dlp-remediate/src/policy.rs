@@ -298,6 +298,7 @@ impl Remediator {
                 // Gone: perhaps quarantined by a run that was killed.
                 if let Some(v) = &self.vault {
                     if let Ok(Some(m)) = v.find(&key(path), reference.as_deref()) {
+                        v.tidy(&m);
                         self.acted.insert(path.to_path_buf(), m.sha256.clone());
                         self.quarantines.add(key(path), &m.id, &m.sha256);
                         r.id = Some(m.id);

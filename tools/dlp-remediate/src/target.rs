@@ -10,7 +10,7 @@ use std::io::{self, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::safefs::{self, Dir, FileId, Taken};
+use crate::safefs::{self, euid, Dir, FileId, Taken};
 
 /// An opened file to act on.
 pub struct Target {
@@ -106,4 +106,28 @@ pub fn remove_stage(dir: &Dir, name: &OsStr, stage: &Dir) {
     if dir.entry(name).ok().flatten().map(|e| e.id) == ours && ours.is_some() {
         let _ = dir.rmdir(name);
     }
+}
+
+/// Clears `.dlp-remediate-TOKEN` beside a file, left by a run killed between
+/// taking the file aside and unlinking it: only when the directory is ours
+/// (owner, mode 0700) and holds nothing but that file, `want`. True when
+/// cleared.
+pub fn clear_stage(dir: &Dir, token: &str, want: FileId) -> io::Result<bool> {
+    let name = stage_name(token);
+    let ours = dir.entry(&name)?.is_some_and(|e| {
+        e.kind == rustix::fs::FileType::Directory && e.uid == euid() && e.mode == 0o700
+    });
+    if !ours {
+        return Ok(false);
+    }
+    let stage = dir.child_dir(&name)?;
+    let f = OsStr::new("f");
+    for n in stage.names()? {
+        if n != f || stage.entry(&n)?.map(|e| e.id) != Some(want) {
+            return Ok(false);
+        }
+        stage.unlink(&n)?;
+    }
+    remove_stage(dir, &name, &stage);
+    Ok(true)
 }

@@ -489,7 +489,8 @@ fn crash_and_rerun(point: &str, cross_fs: bool) {
                echo "{{\"copies_after_kill\":$n}}"
                "$BIN" --quarantine "$T/vault" < "$T/findings"
                test ! -e "$T/mnt/secret.csv" && echo '{{"gone":true}}'
-               "$BIN" --quarantine "$T/vault" list"#
+               "$BIN" --quarantine "$T/vault" list
+               echo "{{\"left_in_mnt\":$(ls -A "$T/mnt" | wc -l)}}""#
         ),
     );
     assert_eq!(out.code(), 0, "{}", out.stderr_str());
@@ -500,8 +501,12 @@ fn crash_and_rerun(point: &str, cross_fs: bool) {
     );
     assert_eq!(recs[1]["action"], "quarantined", "{recs:?}");
     assert_eq!(recs[2]["gone"], true, "{recs:?}");
-    assert_eq!(recs.len(), 4, "one vault entry: {recs:?}");
+    assert_eq!(recs.len(), 5, "one vault entry: {recs:?}");
     assert_eq!(recs[3]["id"], recs[1]["id"]);
+    assert_eq!(
+        recs[4]["left_in_mnt"], 0,
+        "nothing left beside the file: {recs:?}"
+    );
     assert_eq!(recs[3]["sha256"], sha256(&bytes));
     let data = dir
         .join("vault")
@@ -521,6 +526,16 @@ fn kill_between_copy_and_commit_loses_nothing_and_a_rerun_completes() {
 fn kill_between_commit_and_unlink_loses_nothing_and_a_rerun_completes() {
     if mounts_available() {
         crash_and_rerun("before_unlink", true);
+    }
+}
+
+#[test]
+fn kill_after_the_original_is_taken_aside_loses_nothing_and_a_rerun_completes() {
+    // Across file systems the original is renamed into a private directory
+    // beside it before it is unlinked: a kill there leaves it in that
+    // directory, which the next run clears.
+    if mounts_available() {
+        crash_and_rerun("after_take", true);
     }
 }
 

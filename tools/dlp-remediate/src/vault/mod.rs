@@ -213,6 +213,20 @@ impl Vault {
             .find(|m| m.original() == path && sha256.is_none_or(|s| m.sha256 == s)))
     }
 
+    /// Clears what a run killed while removing entry `m`'s original left
+    /// beside it ([`crate::target::clear_stage`]); best effort.
+    pub fn tidy(&self, m: &Manifest) {
+        let (Some(dev), Some(ino)) = (m.dev, m.ino) else {
+            return;
+        };
+        let original = m.original();
+        if let Ok((parent, _)) = safefs::split(&original) {
+            if let Ok(d) = Dir::open(parent) {
+                let _ = crate::target::clear_stage(&d, &m.id, safefs::FileId { dev, ino });
+            }
+        }
+    }
+
     /// Removes a committed entry: renamed to `ID.del` first, so an
     /// interrupted removal is finished by the next run.
     fn remove_entry(&self, id: &str) -> anyhow::Result<()> {

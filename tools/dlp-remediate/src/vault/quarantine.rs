@@ -176,6 +176,7 @@ impl Vault {
                 Ok(Some(Outcome::Changed(t.sha256()?)))
             }
             Taken::Yes => {
+                pause_at("after_take");
                 stage.unlink(f)?;
                 Ok(None)
             }
