@@ -168,11 +168,17 @@ impl Dir {
                 Err(e) => return Err(at(path, e)),
             }
         }
+        Dir::walk(root, path)
+    }
+
+    /// [`Dir::open`] without `openat2`: one `openat(O_NOFOLLOW |
+    /// O_DIRECTORY)` per component from `root` (the descriptor of `/`).
+    fn walk(root: OwnedFd, path: &Path) -> io::Result<Dir> {
         let mut dir = Dir {
             fd: root,
             path: PathBuf::from("/"),
         };
-        for c in rel.components() {
+        for c in path.strip_prefix("/").unwrap_or(path).components() {
             dir = dir.child_dir(c.as_os_str())?;
         }
         dir.path = path.to_path_buf();
@@ -488,9 +494,18 @@ mod tests {
         assert!(d.open_file(OsStr::new("f")).is_ok());
         let e = d.open_file(OsStr::new("lf")).unwrap_err();
         assert!(e.to_string().contains("symbolic link"), "{e}");
-        let e = Dir::open(&t.join("link")).unwrap_err();
-        assert!(e.to_string().contains("symbolic link"), "{e}");
-        assert!(Dir::open(&t.join("link/x")).is_err());
+        // openat2, and the walk used without it.
+        let root = || rustix::fs::open("/", DIR_FLAGS, Mode::empty()).unwrap();
+        for open in [&|p: &Path| Dir::open(p) as io::Result<Dir>, &|p: &Path| {
+            Dir::walk(root(), p)
+        }] as [&dyn Fn(&Path) -> io::Result<Dir>; 2]
+        {
+            assert!(open(&t.join("real")).is_ok());
+            let e = open(&t.join("link")).unwrap_err();
+            assert!(e.to_string().contains("symbolic link"), "{e}");
+            let e = open(&t.join("link/x")).unwrap_err();
+            assert!(e.to_string().contains("symbolic link"), "{e}");
+        }
         assert_eq!(
             d.entry(OsStr::new("lf")).unwrap().unwrap().kind,
             rustix::fs::FileType::Symlink
