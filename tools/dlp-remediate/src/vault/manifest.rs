@@ -158,7 +158,9 @@ pub fn is_id(s: &str) -> bool {
 }
 
 /// `20261127T174850Z-1a2b3c4d`: sortable by time, unique by a hash of the
-/// path, the clock and the process.
+/// path, the clock, the process and random bytes (an id also names the
+/// private directory made beside a user's file, which that user must not
+/// be able to guess and create first).
 pub fn new_id(path: &Path) -> String {
     use sha2::{Digest, Sha256};
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -172,6 +174,10 @@ pub fn new_id(path: &Path) -> String {
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
     ));
+    let mut random = [0u8; 16];
+    if getrandom::getrandom(&mut random).is_ok() {
+        h.update(random);
+    }
     format!(
         "{}T{}Z-{}",
         &compact[..8],
