@@ -23,6 +23,8 @@ Builds the release binaries once (cargo build --release --locked) and installs:
   DIR/share/dlp-pipes/examples/                  the synthetic sample data
   systemd user units                             DIR/share/systemd/user when DIR is
                                                  under your home, else DIR/lib/systemd/user
+  systemd system units                           DIR/lib/systemd/system (not when DIR
+                                                 is under your home)
 and records them in DIR/share/dlp-pipes/install-manifest, which
 --uninstall reads to remove exactly those files (and the directories it
 created, when empty).
@@ -232,6 +234,18 @@ esac
 for f in "$ROOT"/pipelines/systemd/*.service; do
     sed "s|%h/dlp-pipes/pipelines/|$data/pipelines/|g" "$f" | put_text 644 "$units/$(basename "$f")"
 done
+# systemd system units (services of a server, run as root or a dynamic user),
+# written for /usr: their paths are rewritten for the prefix.
+case $prefix in
+"$HOME" | "$HOME"/*) system_units= ;;
+*) system_units=$prefix/lib/systemd/system ;;
+esac
+if [ -n "$system_units" ]; then
+    for f in "$ROOT"/pipelines/systemd/system/*.service; do
+        sed -e "s|/usr/share/dlp-pipes/|$data/|g" -e "s|/usr/bin/|$prefix/bin/|g" "$f" |
+            put_text 644 "$system_units/$(basename "$f")"
+    done
+fi
 
 if [ -z "$destdir" ]; then
     put 644 "$record" "$manifest"

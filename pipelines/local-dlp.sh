@@ -52,10 +52,13 @@ Options:
   --quarantine DIR
                  also move files with VERY_LIKELY findings into this vault
                  (dlp-remediate --quarantine DIR --leave-note; restore with
-                 dlp-remediate --quarantine DIR restore ID)
+                 dlp-remediate --quarantine DIR restore ID); the findings of a
+                 quarantined file then get rows with status "quarantined",
+                 not "resolved"
   --notify       also send the file's owner a desktop notification
-                 (dlp-remediate --notify); action records are appended to
-                 DLP_ACTIONS (default: actions.ndjson beside the CSV file)
+                 (dlp-remediate --notify; a notice not delivered is reported);
+                 action records are appended to DLP_ACTIONS (default:
+                 actions.ndjson beside the CSV file)
   --mounts       also scan removable media as it is mounted (fswatch-json
                  --mounts); the CSV gains the columns removable and
                  copied_from (the watched file a copy on the media came from)
@@ -181,30 +184,45 @@ fi
 # write_csv ARGS...: findings-csv into the chosen output.
 write_csv() {
     if [ "$output" = - ]; then
-        remediate | findings-csv "$@"
+        findings-csv "$@"
     else
-        remediate | findings-csv "$@" >>"$output"
+        findings-csv "$@" >>"$output"
     fi
 }
 
 # --- remediation (--quarantine/--notify) -------------------------------------
-# remediate: pass findings through; with --quarantine/--notify, also feed them
-# to dlp-remediate, whose action records are appended to $actions. A failed
-# action (status 1) is a warning; only a fatal error (2) fails the pipeline.
+# remediate: pass findings through; with --quarantine/--notify, through
+# dlp-remediate --pass-findings, which acts on them, appends its action records
+# to $actions and passes the findings on (the resolved ones of a file it
+# quarantined as "quarantined"). A failed action (status 1) is a warning; only
+# a fatal error (2) fails the pipeline.
 actions=${DLP_ACTIONS:-$(dirname -- "$output")/actions.ndjson}
 actions_from=$(dlp_file_size "$actions")
 remediate() {
     [ ${#rem_args[@]} -gt 0 ] || { cat; return; }
-    local st=0 r=0
-    tee >(dlp-remediate "${rem_args[@]}" >>"$actions") || st=$?
-    wait $! || { r=$? && [ $r -lt 2 ]; } || dlp_stopped_by_signal "$r" || st=2
-    return $st
+    local r=0
+    dlp-remediate --pass-findings --actions "$actions" "${rem_args[@]}" || r=$?
+    [ "$r" -lt 2 ] || dlp_stopped_by_signal "$r" || return 2
 }
-# remediation_summary: one line per action kind, after a --once scan.
+# remediation_summary: one line per action kind, after a --once scan, and a
+# warning for actions that failed and notifications that were not delivered.
 remediation_summary() {
     [ ${#rem_args[@]} -gt 0 ] && [ -s "$actions" ] || return 0
-    tail -c "+$((actions_from + 1))" "$actions" | grep -o '"action":"[a-z]*"' | cut -d'"' -f4 |
-        sort | uniq -c | while read -r n what; do echo "$DLP_PROG: $n file(s) $what (records in $actions)"; done
+    local new n why
+    new=$(tail -c "+$((actions_from + 1))" "$actions")
+    [ -n "$new" ] || return 0
+    { grep -o '"action":"[a-z]*"' <<<"$new" || true; } | cut -d'"' -f4 |
+        sort | uniq -c | while read -r n why; do echo "$DLP_PROG: $n file(s) $why (records in $actions)"; done
+    n=$(grep -c '"action":"failed"' <<<"$new" || true)
+    if [ "$n" -gt 0 ]; then
+        why=$(grep -o '"error":"[^"]*"' <<<"$new" | head -n 1 | cut -d'"' -f4 || true)
+        dlp_warn "$n action(s) failed: $why"
+    fi
+    n=$(grep -c '"notified":false' <<<"$new" || true)
+    if [ "$n" -gt 0 ]; then
+        why=$(grep -o '"notify_error":"[^"]*"' <<<"$new" | head -n 1 | cut -d'"' -f4 || true)
+        dlp_warn "$n notification(s) not delivered: $why"
+    fi
 }
 
 # summary FINDINGS_NDJSON: count findings by detector, say where they went.
@@ -212,9 +230,10 @@ remediation_summary() {
 # (resolved, quarantined, a later one) is not.
 not_open='"status":"([^n"]|n[^e]|ne[^w]|new[^"])'
 summary() {
-    local n files where resolved new=
+    local n files where resolved quarantined new=
     n=$(grep -v -E "$not_open" "$1" | grep -c . || true)
     resolved=$(grep -c '"status":"resolved"' "$1" || true)
+    quarantined=$(grep -c '"status":"quarantined"' "$1" || true)
     files=$(grep -v -E "$not_open" "$1" | grep -o '"path":"[^"]*"' | sort -u | grep -c . || true)
     if [ "$output" = - ]; then where="standard output"; else where=$output; fi
     if [ -n "$state_existed" ]; then new="new "; fi
@@ -227,6 +246,9 @@ summary() {
     if [ "$resolved" -gt 0 ]; then
         echo "$DLP_PROG: $resolved finding(s) resolved (gone from their files since the last scan)"
     fi
+    if [ "$quarantined" -gt 0 ]; then
+        echo "$DLP_PROG: $quarantined finding(s) quarantined (their files are in the vault)"
+    fi
     if [ -n "$state_existed" ]; then
         echo "$DLP_PROG: findings reported before are not repeated (state: $state_dir)"
     fi
@@ -238,15 +260,15 @@ if [ -n "$once" ]; then
     found=$(mktemp "${TMPDIR:-/tmp}/local-dlp.XXXXXX")
     trap 'rm -f "$found"' EXIT
     set +e
-    pii-scan "${scan_state[@]}" "${host_args[@]}" "${dirs[@]}" | path-filter --preset ignore-temp | tee "$found" | write_csv "${csv_args[@]}"
+    pii-scan "${scan_state[@]}" "${host_args[@]}" "${dirs[@]}" | path-filter --preset ignore-temp | remediate | tee "$found" | write_csv "${csv_args[@]}"
     st=("${PIPESTATUS[@]}")
     set -e
     if dlp_stopped_by_signal "${st[@]}"; then
         dlp_log "stopped by a signal"
         exit 0
     fi
-    if [ "${st[0]}" -ge 2 ] || [ "${st[1]}" -ge 2 ] || [ "${st[2]}" -ne 0 ] || [ "${st[3]}" -ne 0 ]; then
-        dlp_die 2 "scan failed (pii-scan ${st[0]}, path-filter ${st[1]}, tee ${st[2]}, findings-csv ${st[3]})"
+    if [ "${st[0]}" -ge 2 ] || [ "${st[1]}" -ge 2 ] || [ "${st[2]}" -ne 0 ] || [ "${st[3]}" -ne 0 ] || [ "${st[4]}" -ne 0 ]; then
+        dlp_die 2 "scan failed (pii-scan ${st[0]}, path-filter ${st[1]}, remediation ${st[2]}, tee ${st[3]}, findings-csv ${st[4]})"
     fi
     if [ "$output" = - ]; then summary "$found" >&2; else summary "$found"; fi
     remediation_summary
@@ -269,7 +291,7 @@ fi
 
 dlp_tools fswatch-json path-filter pii-scan findings-csv ${rem_args[0]:+dlp-remediate}
 dlp_traps
-fswatch-json "${watch_args[@]}" "${mounts[@]}" "${host_args[@]}" "${dirs[@]}" | path-filter --preset ignore-temp | pii-scan "${scan_state[@]}" "${host_args[@]}" | write_csv "${csv_args[@]}" &
+fswatch-json "${watch_args[@]}" "${mounts[@]}" "${host_args[@]}" "${dirs[@]}" | path-filter --preset ignore-temp | pii-scan "${scan_state[@]}" "${host_args[@]}" | remediate | write_csv "${csv_args[@]}" &
 dlp_job_started scan
 if [ "$output" = - ]; then where="standard output"; else where=$output; fi
 dlp_log "watching ${dirs[*]}; findings are appended to $where (Ctrl-C or SIGTERM stops)"

@@ -139,6 +139,19 @@ fn deb_installs_with_dpkg_runs_from_usr_and_removes_cleanly() {
             "{unit}: {text}"
         );
     }
+    for unit in [
+        "dlp-fim@.service",
+        "dlp-quarantine@.service",
+        "dlp-nf-webhook.service",
+        "dlp-fleet-central.service",
+    ] {
+        let text = std::fs::read_to_string(format!("/usr/lib/systemd/system/{unit}")).unwrap();
+        assert!(
+            text.contains("ExecStart=/usr/share/dlp-pipes/pipelines/")
+                || text.contains("/usr/bin/nf-webhook"),
+            "{unit}: {text}"
+        );
+    }
     if sh("command -v man") && Path::new("/usr/share/man/man1/pii-scan.1.gz").exists() {
         let text = cmd("man")
             .env("MANWIDTH", "80")
@@ -158,4 +171,5 @@ fn deb_installs_with_dpkg_runs_from_usr_and_removes_cleanly() {
     }
     assert!(!Path::new("/usr/share/dlp-pipes").exists());
     assert!(!Path::new("/usr/lib/systemd/user/dlp-local.service").exists());
+    assert!(!Path::new("/usr/lib/systemd/system/dlp-quarantine@.service").exists());
 }

@@ -206,6 +206,27 @@ fn install_renders_man_pages_loads_completions_runs_scripts_and_uninstalls_clean
         assert!(exe.is_file(), "{unit}: {exec}");
     }
 
+    // System units too (the prefix is not under HOME), running the
+    // installed scripts and tools.
+    for unit in [
+        "dlp-fim@.service",
+        "dlp-quarantine@.service",
+        "dlp-nf-webhook.service",
+        "dlp-fleet-central.service",
+    ] {
+        let text = std::fs::read_to_string(prefix.join("lib/systemd/system").join(unit)).unwrap();
+        assert!(!text.contains("/usr/"), "{unit}: {text}");
+        let exec = text
+            .lines()
+            .find_map(|l| l.strip_prefix("ExecStart="))
+            .unwrap();
+        let exe = exec
+            .split([' ', '\''])
+            .find(|w| w.starts_with(prefix.to_str().unwrap()))
+            .unwrap_or_else(|| panic!("{unit}: {exec}"));
+        assert!(Path::new(exe).is_file(), "{unit}: {exec}");
+    }
+
     // Installing again replaces the install (same files, one manifest).
     let first = snapshot(&prefix);
     install_sh()

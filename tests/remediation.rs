@@ -79,6 +79,45 @@ fn once_with_quarantine_moves_files_with_findings_into_the_vault() {
     assert!(!data.join("cards.txt.quarantined").exists());
 }
 
+/// The CSV's rows with this status.
+fn rows(csv: &Path, status: &str) -> usize {
+    std::fs::read_to_string(csv)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.ends_with(&format!(",{status}")))
+        .count()
+}
+
+#[test]
+fn a_quarantined_files_findings_are_quarantined_not_resolved() {
+    let (t, data, vault) = setup("rem-q-rows");
+    let out = t.join("out/results.csv");
+    let once = || {
+        script(&t)
+            .args(["--once", "--output"])
+            .arg(&out)
+            .arg("--quarantine")
+            .arg(&vault)
+            .arg(&data)
+            .run()
+            .expect_code(0)
+    };
+    once();
+    assert_eq!((rows(&out, "new"), rows(&out, "quarantined")), (3, 0));
+    // The next scan finds the file gone: pii-scan resolves its findings,
+    // dlp-remediate (inline) knows from the vault that they are quarantined.
+    let summary = once().stdout_str();
+    assert_eq!(
+        rows(&out, "quarantined"),
+        3,
+        "{}",
+        std::fs::read_to_string(&out).unwrap()
+    );
+    assert_eq!(rows(&out, "resolved"), 0);
+    assert!(summary.contains("3 finding(s) quarantined"), "{summary}");
+    assert!(!summary.contains("resolved"), "{summary}");
+}
+
 #[test]
 fn watching_with_quarantine_and_notify_acts_on_new_files_and_stops_cleanly() {
     let (t, data, vault) = setup("rem-watch");
@@ -121,11 +160,72 @@ fn watching_with_quarantine_and_notify_acts_on_new_files_and_stops_cleanly() {
         .contains("session bus"));
     assert!(!data.join("new.csv").exists());
     assert!(data.join("clean.txt").exists());
+    // The watcher sees the file go; its findings are quarantined, not
+    // resolved, in the CSV.
+    let csv = t.join("results.csv");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while rows(&csv, "quarantined") < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(
+        (
+            rows(&csv, "new"),
+            rows(&csv, "quarantined"),
+            rows(&csv, "resolved")
+        ),
+        (3, 3, 0),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .filter(|l| l.ends_with(",quarantined"))
+            .all(|l| l.contains("new.csv")),
+        "{text}"
+    );
+    // The notice that could not be delivered is said.
+    assert!(
+        run.stderr_text().contains("notification not delivered"),
+        "{}",
+        run.stderr_text()
+    );
     run.signal(15);
     let st = run
         .wait_timeout(Duration::from_secs(30))
         .expect("stops on SIGTERM");
     assert_eq!(st.code(), Some(0), "{}", run.stderr_text());
+}
+
+#[test]
+fn once_with_notify_reports_a_notice_not_delivered() {
+    // Beside a quarantine, a notice not delivered is "notified": false;
+    // alone, it is a failed action. Either way the script says so.
+    for (extra, said) in [
+        (&["--quarantine"][..], "1 notification(s) not delivered: "),
+        (&[][..], "1 action(s) failed: "),
+    ] {
+        let (t, data, vault) = setup("rem-notice");
+        let mut cmd = script(&t)
+            .args(["--once", "--output"])
+            .arg(t.join("results.csv"))
+            .arg("--notify");
+        if !extra.is_empty() {
+            cmd = cmd.args(extra).arg(&vault);
+        }
+        let err = cmd
+            .arg(&data)
+            .env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                format!("unix:path={}", t.join("no-bus").display()),
+            )
+            .run()
+            .expect_code(0)
+            .stderr_str();
+        assert!(
+            err.contains(&format!("local-dlp: warning: {said}")) && err.contains("session bus"),
+            "{err}"
+        );
+    }
 }
 
 #[test]

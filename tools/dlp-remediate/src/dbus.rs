@@ -9,12 +9,29 @@
 //! dict entries, variants; each value aligned to its size). The bus daemon
 //! validates every message and disconnects a client that sends a malformed
 //! one, so a wrong byte here is an error, not a silent misdelivery.
+//! The peer may be hostile (a user's own bus, or any program listening on
+//! the socket), so the client is bounded: one deadline for the whole
+//! conversation, set by the caller, bounds every read and write; the
+//! authentication reply is at most [`MAX_AUTH_LINE`] bytes, a message at
+//! most [`MAX_MESSAGE`], all that is read at most [`MAX_READ`], and at most
+//! [`MAX_SKIPPED`] other messages (signals) are passed over while waiting
+//! for a reply. Beyond any of these it gives up with an error saying which.
+//!
 //! It also has what a test needs to play the notification server
-//! ([`Bus::recv`], [`Bus::reply`], [`Reader`]).
+//! ([`Bus::peer`], [`Bus::recv`], [`Bus::reply`], [`Reader`]).
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// The longest authentication reply line accepted.
+pub const MAX_AUTH_LINE: usize = 512;
+/// The largest message accepted (header and body).
+pub const MAX_MESSAGE: usize = 1 << 20;
+/// All a connection may read.
+pub const MAX_READ: usize = 8 << 20;
+/// Messages passed over while waiting for a method's reply.
+pub const MAX_SKIPPED: usize = 1024;
 
 const METHOD_CALL: u8 = 1;
 const METHOD_RETURN: u8 = 2;
@@ -137,11 +154,24 @@ pub struct Bus {
     serial: u32,
     /// The unique name the bus gave us (`:1.42`).
     pub name: String,
+    timeout: Duration,
+    deadline: Instant,
+    read: usize,
+}
+
+/// A duration as people write it: `10s`, `1.5s`.
+pub fn secs(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
 }
 
 impl Bus {
     /// Connects to a bus address (`unix:path=...` or `unix:abstract=...`;
-    /// alternatives separated by `;`), authenticates and says Hello.
+    /// alternatives separated by `;`), authenticates and says Hello; the
+    /// whole conversation, what follows included, must end within `timeout`.
     pub fn connect(address: &str, timeout: Duration) -> io::Result<Bus> {
         let mut last = io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -149,7 +179,20 @@ impl Bus {
         );
         for alt in address.split(';').filter(|a| !a.is_empty()) {
             match connect_one(alt) {
-                Ok(Some(s)) => return Bus::start(s, timeout),
+                Ok(Some(s)) => {
+                    let mut bus = Bus::peer(s, timeout);
+                    bus.auth()?;
+                    let reply = bus.call(
+                        "org.freedesktop.DBus",
+                        "/org/freedesktop/DBus",
+                        "org.freedesktop.DBus",
+                        "Hello",
+                        "",
+                        &Body::default(),
+                    )?;
+                    bus.name = Reader::new(&reply.body).str()?;
+                    return Ok(bus);
+                }
                 Ok(None) => {}
                 Err(e) => last = e,
             }
@@ -157,25 +200,98 @@ impl Bus {
         Err(last)
     }
 
-    fn start(stream: UnixStream, timeout: Duration) -> io::Result<Bus> {
-        stream.set_read_timeout(Some(timeout))?;
-        stream.set_write_timeout(Some(timeout))?;
-        let mut bus = Bus {
+    /// A connection already made and authenticated (a test playing the bus
+    /// uses this for the server's side), with the same bounds.
+    pub fn peer(stream: UnixStream, timeout: Duration) -> Bus {
+        Bus {
             stream: BufReader::new(stream),
             serial: 0,
             name: String::new(),
-        };
-        bus.auth()?;
-        let reply = bus.call(
-            "org.freedesktop.DBus",
-            "/org/freedesktop/DBus",
-            "org.freedesktop.DBus",
-            "Hello",
-            "",
-            &Body::default(),
-        )?;
-        bus.name = Reader::new(&reply.body).str()?;
-        Ok(bus)
+            timeout,
+            deadline: Instant::now() + timeout,
+            read: 0,
+        }
+    }
+
+    /// Time left before the deadline, set as the socket's timeouts.
+    fn arm(&mut self) -> io::Result<()> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(self.timed_out());
+        }
+        let s = self.stream.get_ref();
+        s.set_read_timeout(Some(left))?;
+        s.set_write_timeout(Some(left))
+    }
+
+    fn timed_out(&self) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("no answer from the bus within {}", secs(self.timeout)),
+        )
+    }
+
+    /// A read or write error, with a timeout said as such.
+    fn io(&self, e: io::Error) -> io::Error {
+        match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => self.timed_out(),
+            _ => e,
+        }
+    }
+
+    fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        self.read += buf.len();
+        if self.read > MAX_READ {
+            return Err(too_much(format!("the bus sent more than {MAX_READ} bytes")));
+        }
+        self.arm()?;
+        self.stream.read_exact(buf).map_err(|e| self.io(e))
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.arm()?;
+        self.stream.get_mut().write_all(buf).map_err(|e| self.io(e))
+    }
+
+    /// One line of the authentication exchange, at most [`MAX_AUTH_LINE`] bytes.
+    fn auth_line(&mut self) -> io::Result<String> {
+        let mut line = Vec::new();
+        loop {
+            self.arm()?;
+            let timed_out = self.timed_out();
+            let buf = match self.stream.fill_buf() {
+                Ok(b) => b,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Err(timed_out)
+                }
+                Err(e) => return Err(e),
+            };
+            if buf.is_empty() {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the bus closed the connection during authentication",
+                ));
+            }
+            let (n, done) = match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (buf.len(), false),
+            };
+            line.extend_from_slice(&buf[..n]);
+            self.stream.consume(n);
+            if line.len() > MAX_AUTH_LINE {
+                return Err(too_much(format!(
+                    "the bus's authentication reply is longer than {MAX_AUTH_LINE} bytes"
+                )));
+            }
+            if done {
+                return Ok(String::from_utf8_lossy(&line).into_owned());
+            }
+        }
     }
 
     fn auth(&mut self) -> io::Result<()> {
@@ -187,17 +303,16 @@ impl Bus {
             .bytes()
             .map(|b| format!("{b:02x}"))
             .collect();
-        let s = self.stream.get_mut();
-        s.write_all(format!("\0AUTH EXTERNAL {hex}\r\n").as_bytes())?;
-        let mut line = String::new();
-        self.stream.read_line(&mut line)?;
+        self.write_all(format!("\0AUTH EXTERNAL {hex}\r\n").as_bytes())?;
+        let line = self.auth_line()?;
         if !line.starts_with("OK ") {
+            let shown: String = line.trim_end().chars().take(80).collect();
             return Err(io::Error::new(
                 io::ErrorKind::PermissionDenied,
-                format!("bus refused authentication: {}", line.trim_end()),
+                format!("bus refused authentication: {shown}"),
             ));
         }
-        self.stream.get_mut().write_all(b"BEGIN\r\n")
+        self.write_all(b"BEGIN\r\n")
     }
 
     fn send(
@@ -233,7 +348,7 @@ impl Bus {
         });
         h.pad(8);
         h.buf.extend_from_slice(&body.buf);
-        self.stream.get_mut().write_all(&h.buf)?;
+        self.write_all(&h.buf)?;
         Ok(self.serial)
     }
 
@@ -260,7 +375,7 @@ impl Bus {
             sig,
             body,
         )?;
-        loop {
+        for _ in 0..=MAX_SKIPPED {
             let m = self.recv()?;
             if m.reply_serial != Some(serial) {
                 continue; // a signal such as NameAcquired
@@ -274,6 +389,9 @@ impl Bus {
                 _ => continue,
             };
         }
+        Err(too_much(format!(
+            "the bus sent {MAX_SKIPPED} messages without answering {member}"
+        )))
     }
 
     /// Answers a method call with a return value.
@@ -292,7 +410,7 @@ impl Bus {
     /// Receives the next message.
     pub fn recv(&mut self) -> io::Result<Message> {
         let mut fixed = [0u8; 16];
-        self.stream.read_exact(&mut fixed)?;
+        self.read_exact(&mut fixed)?;
         if fixed[0] != b'l' {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -303,12 +421,14 @@ impl Bus {
             u32::from_le_bytes([fixed[i], fixed[i + 1], fixed[i + 2], fixed[i + 3]]) as usize
         };
         let (body_len, fields_len) = (le(4), le(12));
-        if body_len > 1 << 27 || fields_len > 1 << 26 {
-            return Err(Reader::bad());
+        if body_len.saturating_add(fields_len) > MAX_MESSAGE {
+            return Err(too_much(format!(
+                "the bus sent a message larger than {MAX_MESSAGE} bytes"
+            )));
         }
         let header_len = (16 + fields_len).div_ceil(8) * 8;
         let mut rest = vec![0u8; header_len - 16 + body_len];
-        self.stream.read_exact(&mut rest)?;
+        self.read_exact(&mut rest)?;
         let mut all = fixed.to_vec();
         all.extend_from_slice(&rest);
         let mut m = Message {
@@ -392,6 +512,10 @@ impl Bus {
         )?;
         Reader::new(&r.body).u32()
     }
+}
+
+fn too_much(what: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("{what}: gave up"))
 }
 
 /// Connects one `unix:` address; `Ok(None)` for other transports.

@@ -8,13 +8,18 @@
 
 pub mod dbus;
 pub mod notify;
+pub mod passthru;
 pub mod policy;
+pub mod safefs;
+pub mod target;
 pub mod vault;
 
+use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use dlp_core::{
     for_each_line, Action, ActionRecord, Confidence, ExitCode, Flush, LoopOptions, RecordWriter,
@@ -28,29 +33,78 @@ are about, writing one action record per file: {\"action\":\"quarantined\"|\
 \"notified\"|\"deleted\"|\"skipped\"|\"failed\",\"path\",\"id\",\"sha256\",\
 \"detectors\",\"confidence\",\"findings\",\"reason\"|\"error\",...}.
 
+Only open findings are acted on: no \"status\" (no finding state kept) or \
+\"status\":\"new\". \"resolved\" and \"quarantined\" findings, and any status \
+this version does not know (noted once on stderr), never trigger an action. \
 Findings below --min-confidence (default VERY_LIKELY) or of other detectors \
 than --detector are ignored; a file is acted on when it has --min-findings \
 distinct findings, once per content (many findings, one action). A file whose \
 content changed since it was scanned (its sha256 differs from the Finding's \
 sha256 or, without one, from its hash when the first finding arrived) is \
-skipped with reason \"changed since scanned\".
+skipped with reason \"changed since scanned\". A file with other hard links is \
+skipped (its other names would keep the data).
 
 --quarantine DIR moves files into a vault (mode 0700): DIR/ID/data and \
 DIR/ID/manifest.json (original path, owner, mode, times, sha256, detectors \
 and confidence; never the finding text). Across file systems the file is \
-copied, fsynced and verified by hash before the original is unlinked. \
-`restore ID` puts a file back byte for byte with its owner, mode and times; \
-`list` prints the manifests as NDJSON.
+copied, fsynced and verified by hash before the original is removed. \
+`restore ID` puts a file back byte for byte with its owner, mode and times \
+(never setuid, setgid or sticky bits), never over an existing file; `list` \
+prints the manifests as NDJSON.
+
+--pass-findings makes it a stage of the pipeline: the Finding records go on \
+to stdout, byte for byte, and the action records to --actions FILE. When a \
+file it quarantined is reported gone (pii-scan --state: \"resolved\"), those \
+records come out as \"status\":\"quarantined\" with the vault entry in \
+\"quarantine_id\": the data did not leave the file by its owner's hand.
 
 --notify sends a desktop notification to the file's owner (freedesktop \
 notifications over D-Bus: DBUS_SESSION_BUS_ADDRESS, else /run/user/UID/bus; \
-osascript on macOS). For a webhook, pipe the action records to webhook-post.
+osascript on macOS) from a helper process that runs as the owner (when run \
+as root), with an empty environment, and gives up after --notify-timeout; \
+the record says \"notified\": true or false (\"notify_error\" says why). For \
+a webhook, pipe the action records to webhook-post.
+
+Threat model. dlp-remediate may run as root over directories that other, \
+untrusted users write to (a share, home directories): run it as root or as \
+the user who owns what it acts on; the vault must be its own. Against a \
+hostile owner of the scanned tree, who may rename, swap and symlink anything \
+in it at any moment, these hold:
+  * It follows no symlink, anywhere on a path: directories are opened from / \
+with openat2(RESOLVE_NO_SYMLINKS) or O_NOFOLLOW per component, and every \
+operation is relative to the opened directory. A path through a symlink is \
+refused (\"goes through a symbolic link\"); give real paths.
+  * It acts only on the file it opened and hashed (device and inode): a file \
+swapped in its place is put back where it came from, never kept; deletes and \
+cross-file-system moves take the name into a private 0700 directory first \
+and check it there. Nothing outside the directory the path names is moved, \
+removed, created, or given another owner or mode.
+  * Notes and restored files are created new (O_EXCL, link without \
+replacing) in the opened directory, with owner, mode and times set through \
+their descriptor.
+  * The vault trusts nothing it did not write: it, its entries and manifests \
+must be owned by the effective uid and writable by no one else, every \
+directory on the way to it owned by root or that uid and not writable by \
+others (unless sticky); else it is refused. Manifests are parsed as \
+untrusted input; an interrupted run's entry is committed only when its data \
+matches its manifest.
+  * Notification helpers get no secret (empty environment, none of the \
+tool's descriptors), and a bus that stalls, floods or never ends a line is \
+given up on at the deadline.
+Not covered: a user who can already write the vault or run code as root; \
+the content of files it only reads; what the file's owner does with the \
+notification.
+
+Exit status: 0 ok, 1 some lines rejected or some actions failed, 2 usage or \
+fatal error (a vault refused, a failed restore).
 
 Examples:
   pii-scan ~/Downloads | dlp-remediate --quarantine /var/lib/dlp/vault --leave-note
   pii-scan ~/Documents | dlp-remediate --notify --min-confidence LIKELY
   nf-webhook | dlp-remediate --quarantine ~/.dlp-vault --notify \\
       | webhook-post --url \"$WATCH_WEBHOOK_URL\"
+  pii-scan --state s.state /srv/share | dlp-remediate --quarantine /var/lib/dlp/vault \\
+      --pass-findings --actions actions.ndjson | findings-csv >> results.csv
   pii-scan /srv/share | dlp-remediate --delete --i-understand-this-deletes --dry-run
   dlp-remediate --quarantine /var/lib/dlp/vault list
   dlp-remediate --quarantine /var/lib/dlp/vault restore 20261127T174850Z-1a2b3c4d";
@@ -97,6 +151,17 @@ pub struct Cli {
     /// Act on a file only when it has at least N distinct findings
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     pub min_findings: u64,
+    /// Give up on a notification after this long (the helper is killed)
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = dlp_core::units::secs_nonzero)]
+    pub notify_timeout: Duration,
+    /// Pass the Finding records on to stdout (resolved ones of files this
+    /// tool quarantined come out as "quarantined"); action records go to
+    /// --actions FILE
+    #[arg(long, requires = "actions")]
+    pub pass_findings: bool,
+    /// Append the action records to FILE (with --pass-findings)
+    #[arg(long, value_name = "FILE", requires = "pass_findings")]
+    pub actions: Option<PathBuf>,
     /// Treat a malformed line as fatal (exit 2) instead of reporting it
     #[arg(long)]
     pub strict: bool,
@@ -119,6 +184,9 @@ pub enum Command {
     /// (run through setpriv as the file's owner when running as root).
     #[command(name = "__notify", hide = true)]
     NotifyHelper {
+        /// Give up after this many milliseconds
+        #[arg(long, default_value_t = 10_000)]
+        timeout_ms: u64,
         address: String,
         summary: String,
         body: String,
@@ -144,6 +212,10 @@ pub struct Config {
     /// Normalised (lowercase alphanumerics) detector names or UUIDs.
     pub detectors: Vec<String>,
     pub min_findings: usize,
+    pub notify_timeout: Duration,
+    /// `--pass-findings`: Finding records on stdout, rewritten when resolved
+    /// by a quarantine.
+    pub pass_findings: bool,
 }
 
 impl Config {
@@ -181,45 +253,78 @@ impl Config {
                 })
                 .collect(),
             min_findings: cli.min_findings as usize,
+            notify_timeout: cli.notify_timeout,
+            pass_findings: cli.pass_findings,
         })
     }
 }
 
 /// Records and the remediator together, so that files are settled when
-/// the loop is about to wait for input (the flush point).
+/// the loop is about to wait for input (the flush point). Action records go
+/// to `out`, or, with `--pass-findings`, to the `--actions` file while
+/// `out` carries the Finding records.
 struct Sink<W: Write> {
     rem: policy::Remediator,
     out: RecordWriter<W>,
+    actions: Option<RecordWriter<File>>,
     buf: Vec<ActionRecord>,
 }
 
 impl<W: Write> Sink<W> {
     fn emit(&mut self) -> anyhow::Result<()> {
         for r in self.buf.drain(..) {
-            self.out.record(&r)?;
+            match &mut self.actions {
+                Some(a) => a.record(&r)?,
+                None => self.out.record(&r)?,
+            }
         }
         Ok(())
+    }
+
+    fn flush(&mut self) -> anyhow::Result<()> {
+        self.emit()?;
+        if let Some(a) = &mut self.actions {
+            a.flush()?;
+        }
+        self.out.flush()
     }
 }
 
 impl<W: Write> Flush for Sink<W> {
     fn flush_output(&mut self) -> anyhow::Result<()> {
         self.rem.settle_all(&mut self.buf);
-        self.emit()?;
-        self.out.flush()
+        self.flush()
     }
 }
 
-/// Runs the record loop: findings from `input`, action records to `output`.
+/// Opens the `--actions` file for appending (created with mode 0600).
+fn actions_file(path: &Path) -> anyhow::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("--actions {}", path.display()))
+}
+
+/// Runs the record loop: findings from `input`, action records (or, with
+/// `--pass-findings`, the findings) to `output`.
 pub fn run(cli: &Cli, input: impl Read, output: impl Write) -> anyhow::Result<ExitCode> {
     let cfg = Config::from_cli(cli)?;
+    let actions = match &cli.actions {
+        Some(p) => Some(RecordWriter::new(actions_file(p)?)),
+        None => None,
+    };
     let vault = match (&cli.quarantine, cfg.dry_run) {
         (Some(dir), false) => Some(vault::Vault::open(dir, true)?),
         _ => None,
     };
+    let pass = cfg.pass_findings;
     let mut sink = Sink {
         rem: policy::Remediator::new(cfg, vault),
         out: RecordWriter::new(output),
+        actions,
         buf: Vec::new(),
     };
     let code = for_each_line(
@@ -229,13 +334,19 @@ pub fn run(cli: &Cli, input: impl Read, output: impl Write) -> anyhow::Result<Ex
         LoopOptions { strict: cli.strict },
         |line, s| {
             let r = s.rem.line(line, &mut s.buf);
+            if pass {
+                match &r {
+                    Ok(Some(rewritten)) => s.out.raw_line(rewritten)?,
+                    Ok(None) => s.out.raw_line(line)?,
+                    Err(_) => {}
+                }
+            }
             s.emit()?;
-            Ok(r)
+            Ok(r.map(|_| ()))
         },
     )?;
     sink.rem.finish(&mut sink.buf);
-    sink.emit()?;
-    sink.out.flush()?;
+    sink.flush()?;
     Ok(if sink.rem.failed {
         ExitCode::Rejected
     } else {
@@ -298,13 +409,16 @@ pub fn main() -> std::process::ExitCode {
             }
             Some(Command::List) => list(&cli, io::stdout().lock()),
             Some(Command::NotifyHelper {
+                timeout_ms,
                 address,
                 summary,
                 body,
-            }) => match notify::direct(address, summary, body) {
-                Ok(()) => Ok(ExitCode::Ok),
-                Err(e) => bail!("{e}"),
-            },
+            }) => {
+                match notify::direct(address, summary, body, Duration::from_millis(*timeout_ms)) {
+                    Ok(()) => Ok(ExitCode::Ok),
+                    Err(e) => bail!("{e}"),
+                }
+            }
             None => run(
                 &cli,
                 dlp_core::cli::Inputs::open(&cli.files)?,

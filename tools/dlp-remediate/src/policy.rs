@@ -1,31 +1,66 @@
 //! From a stream of findings to one decision per file.
 //!
-//! Findings that pass the thresholds (`--min-confidence`, `--detector`) are
-//! gathered per file; a file is settled when the findings move on to
-//! another file, when input pauses, or at end of input, and acted on when it
-//! has at least `--min-findings` distinct findings (detector and byte range,
-//! so a rescan of the same content does not count twice). A file is acted
-//! on once per content: later findings about the same content are absorbed.
+//! Only open findings count: a Finding without `status` (no finding state
+//! kept) or with `"status":"new"`. `resolved` and `quarantined` records
+//! describe findings that are gone from the file and never trigger an
+//! action; a status this version does not know is not acted on either (one
+//! note on stderr per such value), and the record still parses.
+//!
+//! Open findings that pass the thresholds (`--min-confidence`,
+//! `--detector`) are gathered per file; a file is settled when the findings
+//! move on to another file, when input pauses, or at end of input, and
+//! acted on when it has at least `--min-findings` distinct findings
+//! (detector and byte range, so a rescan of the same content does not count
+//! twice). A file is acted on once per content: later findings about the
+//! same content are absorbed.
 //!
 //! Content identity: the `sha256` a Finding carries (the content that was
 //! scanned) or, when it has none, the file's hash when its first finding
-//! arrives. Right before acting the file is hashed again; a file whose
-//! content differs is skipped with reason "changed since scanned".
+//! arrives. Right before acting the file is opened ([`Target`]: no symlink
+//! followed) and hashed through its descriptor; a file whose content
+//! differs is skipped with reason "changed since scanned".
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::ControlFlow;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use dlp_core::hash::sha256_file;
-use dlp_core::records::path_from_field;
-use dlp_core::{Action, ActionRecord, Confidence, Finding, Reject};
+use dlp_core::records::{path_from_field, Range};
+use dlp_core::{Action, ActionRecord, Confidence, Reject};
+use serde::Deserialize;
 
-use crate::vault::{DetectorCount, Outcome, Request, Vault};
+use crate::passthru::Quarantines;
+use crate::safefs::normalize;
+use crate::target::{Removed, Target};
+use crate::vault::{new_id, DetectorCount, Outcome, Request, Vault};
 use crate::{notify, Config, Mode};
 
 /// A phase of acting on a file: go on with `T`, or end with this record
 /// (`None`: nothing to report).
 type Step<T> = ControlFlow<Option<ActionRecord>, T>;
+
+/// A Finding as this tool reads it: only the fields it uses, and the
+/// lifecycle `status` as text, so that a value added to the record
+/// contract later does not make the record unreadable.
+#[derive(Deserialize)]
+struct Input {
+    #[serde(default)]
+    path: String,
+    #[serde(default)]
+    path_b64: Option<String>,
+    detector: String,
+    #[serde(default)]
+    detector_uuid: String,
+    confidence: Confidence,
+    #[serde(default)]
+    byte_range: Range,
+    #[serde(default)]
+    archive_path: String,
+    #[serde(default)]
+    sha256: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+}
 
 #[derive(Default)]
 struct Pending {
@@ -42,6 +77,8 @@ pub struct Remediator {
     pending: HashMap<PathBuf, Pending>,
     current: Option<PathBuf>,
     acted: HashMap<PathBuf, String>,
+    quarantines: Quarantines,
+    unknown_statuses: HashSet<String>,
     /// Some action failed (exit status 1).
     pub failed: bool,
 }
@@ -53,6 +90,11 @@ fn norm(s: &str) -> String {
         .collect()
 }
 
+/// The path a vault knows a file by (absolute, normal).
+fn key(path: &Path) -> PathBuf {
+    normalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
 impl Remediator {
     pub fn new(cfg: Config, vault: Option<Vault>) -> Self {
         Remediator {
@@ -61,13 +103,22 @@ impl Remediator {
             pending: HashMap::new(),
             current: None,
             acted: HashMap::new(),
+            quarantines: Quarantines::default(),
+            unknown_statuses: HashSet::new(),
             failed: false,
         }
     }
 
-    /// Takes one input line; returns action records to write.
-    pub fn line(&mut self, line: &[u8], out: &mut Vec<ActionRecord>) -> Result<(), Reject> {
-        let f: Finding = serde_json::from_slice(line)
+    /// Takes one input line; action records to write go to `out`. Returns
+    /// the line to pass on in place of this one, when it is rewritten (a
+    /// `resolved` finding of a file this tool quarantined, with
+    /// `--pass-findings`).
+    pub fn line(
+        &mut self,
+        line: &[u8],
+        out: &mut Vec<ActionRecord>,
+    ) -> Result<Option<Vec<u8>>, Reject> {
+        let f: Input = serde_json::from_slice(line)
             .map_err(|e| Reject(format!("not a Finding record: {e}")))?;
         if f.path.is_empty() && f.path_b64.is_none() {
             return Err(Reject(
@@ -75,6 +126,25 @@ impl Remediator {
             ));
         }
         let path = path_from_field(&f.path, f.path_b64.as_deref());
+        match f.status.as_deref() {
+            None | Some("new") => {}
+            Some("resolved") if self.cfg.pass_findings => {
+                let found =
+                    self.quarantines
+                        .lookup(&key(&path), f.sha256.as_deref(), self.vault.as_ref());
+                return Ok(found.and_then(|id| crate::passthru::rewrite(line, id).ok()));
+            }
+            Some("resolved" | "quarantined") => return Ok(None),
+            Some(other) => {
+                if self.unknown_statuses.insert(other.to_owned()) {
+                    eprintln!(
+                        "dlp-remediate: findings with status {other:?} (not one this version knows) are never acted on"
+                    );
+                }
+                return Ok(None);
+            }
+        }
+        self.quarantines.forget(&key(&path));
         if self.current.as_ref() != Some(&path) {
             if let Some(prev) = self.current.take() {
                 self.settle(&prev, out);
@@ -89,11 +159,11 @@ impl Remediator {
                     .iter()
                     .any(|d| *d == norm(&f.detector) || *d == norm(&f.detector_uuid)));
         if !wanted {
-            return Ok(());
+            return Ok(None);
         }
         if let Some(h) = self.acted.get(&path) {
             if f.sha256.as_ref().is_none_or(|s| s == h) {
-                return Ok(()); // this content was acted on already
+                return Ok(None); // this content was acted on already
             }
             self.acted.remove(&path);
         }
@@ -104,24 +174,21 @@ impl Remediator {
         if p.seen.is_empty() {
             p.scanned_sha = f.sha256.clone();
             if p.scanned_sha.is_none() {
-                p.first_sha = sha256_file(&path).ok();
+                p.first_sha = Target::open(&path).and_then(|mut t| t.sha256()).ok();
             }
         }
-        let key = (
+        let k = (
             f.detector.clone(),
             f.byte_range.start,
             f.byte_range.end,
-            f.archive_path.clone(),
+            f.archive_path,
         );
-        if p.seen.insert(key) {
-            let d = p
-                .detectors
-                .entry(f.detector.clone())
-                .or_insert((f.confidence, 0));
+        if p.seen.insert(k) {
+            let d = p.detectors.entry(f.detector).or_insert((f.confidence, 0));
             d.0 = d.0.max(f.confidence);
             d.1 += 1;
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Settles every file with pending findings (input paused).
@@ -186,7 +253,7 @@ impl Remediator {
             Mode::NotifyOnly => Action::Notified,
         };
         let r = self.record(primary, path, p);
-        let (mut r, meta, current) = self.inspect(path, p, r)?;
+        let (mut r, mut target, current) = self.inspect(path, p, r)?;
         if self.acted.get(path) == Some(&current) {
             return ControlFlow::Break(None);
         }
@@ -195,22 +262,25 @@ impl Remediator {
             r.dry_run = true;
             return ControlFlow::Break(Some(r));
         }
-        let r = self.apply(path, p, r, current)?;
+        let r = self.apply(path, p, r, &mut target, current)?;
         if !self.cfg.notify {
             return ControlFlow::Continue(r);
         }
-        self.notify_owner(primary, path, &meta, r)
+        let owner = (target.meta.uid(), target.meta.gid());
+        drop(target);
+        self.notify_owner(primary, path, owner, r)
     }
 
-    /// Checks the file before acting: not inside the vault, still there
-    /// (or already in the vault), a regular file, and the content that was
-    /// scanned. Continues with its metadata and current hash.
+    /// Opens the file before acting: not inside the vault, still there (or
+    /// already in the vault), a regular file with one name, reached without
+    /// a symlink, and the content that was scanned. Continues with it open
+    /// and its current hash.
     fn inspect(
         &mut self,
         path: &Path,
         p: &Pending,
         mut r: ActionRecord,
-    ) -> Step<(ActionRecord, std::fs::Metadata, String)> {
+    ) -> Step<(ActionRecord, Target, String)> {
         let reference = p.scanned_sha.clone().or_else(|| p.first_sha.clone());
         let skip = |mut r: ActionRecord, why: &str| {
             r.action = Action::Skipped;
@@ -218,17 +288,19 @@ impl Remediator {
             ControlFlow::Break(Some(r))
         };
         if let Some(v) = &self.vault {
-            if std::path::absolute(path).is_ok_and(|p| p.starts_with(v.dir())) {
+            if key(path).starts_with(v.dir()) {
                 return skip(r, "inside the quarantine vault");
             }
         }
-        let meta = match std::fs::symlink_metadata(path) {
-            Ok(m) => m,
+        let mut t = match Target::open(path) {
+            Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 // Gone: perhaps quarantined by a run that was killed.
                 if let Some(v) = &self.vault {
-                    if let Ok(Some(m)) = v.find(path, reference.as_deref()) {
+                    if let Ok(Some(m)) = v.find(&key(path), reference.as_deref()) {
+                        v.tidy(&m);
                         self.acted.insert(path.to_path_buf(), m.sha256.clone());
+                        self.quarantines.add(key(path), &m.id, &m.sha256);
                         r.id = Some(m.id);
                         r.sha256 = Some(m.sha256);
                         r.reason = Some("already in the vault".into());
@@ -237,12 +309,19 @@ impl Remediator {
                 }
                 return skip(r, "vanished since scanned");
             }
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+                return skip(r, "not a regular file")
+            }
             Err(e) => return ControlFlow::Break(Some(self.fail(r, format!("{e}")))),
         };
-        if !meta.is_file() {
-            return skip(r, "not a regular file");
+        if t.meta.nlink() > 1 {
+            let why = format!(
+                "{} hard links: its other names would keep the data",
+                t.meta.nlink()
+            );
+            return skip(r, &why);
         }
-        let current = match sha256_file(path) {
+        let current = match t.sha256() {
             Ok(h) => h,
             Err(e) => return ControlFlow::Break(Some(self.fail(r, format!("hashing: {e}")))),
         };
@@ -251,7 +330,7 @@ impl Remediator {
             r.scanned_sha256 = Some(want);
             return skip(r, "changed since scanned");
         }
-        ControlFlow::Continue((r, meta, current))
+        ControlFlow::Continue((r, t, current))
     }
 
     /// Quarantines or deletes the file (`--mode`); nothing for notify-only.
@@ -260,6 +339,7 @@ impl Remediator {
         path: &Path,
         p: &Pending,
         mut r: ActionRecord,
+        t: &mut Target,
         current: String,
     ) -> Step<ActionRecord> {
         match self.cfg.mode {
@@ -268,8 +348,7 @@ impl Remediator {
                     return ControlFlow::Break(None);
                 };
                 let req = Request {
-                    path,
-                    sha256: &current,
+                    sha256: current.clone(),
                     detectors: p
                         .detectors
                         .iter()
@@ -283,11 +362,9 @@ impl Remediator {
                     findings: p.seen.len() as u64,
                     leave_note: self.cfg.leave_note,
                 };
-                match vault.quarantine(&req) {
+                match vault.quarantine(t, &req) {
                     Ok(Outcome::Quarantined(m)) | Ok(Outcome::Resumed(m)) => {
-                        if m.sha256 != current {
-                            r.scanned_sha256 = Some(current);
-                        }
+                        self.quarantines.add(t.path.clone(), &m.id, &m.sha256);
                         r.sha256 = Some(m.sha256);
                         r.note = m.note;
                         r.id = Some(m.id);
@@ -307,10 +384,22 @@ impl Remediator {
                 }
             }
             Mode::Delete => {
-                if let Err(e) = std::fs::remove_file(path) {
-                    self.acted.remove(path);
-                    return ControlFlow::Break(Some(self.fail(r, format!("deleting: {e}"))));
-                }
+                let why = match t.remove(&new_id(&t.path)) {
+                    Ok(Removed::Yes) => return ControlFlow::Continue(r),
+                    Ok(Removed::Gone) => {
+                        self.acted.remove(path);
+                        r.action = Action::Skipped;
+                        r.reason = Some("vanished since scanned".into());
+                        return ControlFlow::Break(Some(r));
+                    }
+                    Ok(Removed::Other(back)) => format!(
+                        "replaced by another file as it was being deleted (that file was left at {})",
+                        back.display()
+                    ),
+                    Err(e) => format!("deleting: {e:#}"),
+                };
+                self.acted.remove(path);
+                return ControlFlow::Break(Some(self.fail(r, why)));
             }
             Mode::NotifyOnly => {}
         }
@@ -323,10 +412,9 @@ impl Remediator {
         &mut self,
         primary: Action,
         path: &Path,
-        meta: &std::fs::Metadata,
+        (uid, gid): (u32, u32),
         mut r: ActionRecord,
     ) -> Step<ActionRecord> {
-        use std::os::unix::fs::MetadataExt;
         let (summary, body) = notify::text(
             match primary {
                 Action::Quarantined => "quarantined",
@@ -337,7 +425,7 @@ impl Remediator {
             &r.detectors,
             r.id.as_deref(),
         );
-        match notify::send(meta.uid(), meta.gid(), &summary, &body) {
+        match notify::send(uid, gid, &summary, &body, self.cfg.notify_timeout) {
             Ok(()) => r.notified = Some(true),
             Err(e) if primary == Action::Notified => {
                 return ControlFlow::Break(Some(self.fail(r, e)))

@@ -2,64 +2,14 @@
 //! a private mount namespace for the cross-file-system cases, kill -9 at
 //! injected points, and a real session bus for notifications.
 
+mod common;
+
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::Path;
 use std::time::Duration;
 
+use common::*;
 use serde_json::{json, Value};
 use testkit::{cmd, TempDir};
-
-const BIN: &str = env!("CARGO_BIN_EXE_dlp-remediate");
-const CARD: &str = "4916-6734-7572-5015";
-
-fn finding(path: &Path, detector: &str, confidence: &str, start: u64) -> String {
-    json!({"path": path, "index": 1, "detector": detector, "confidence": confidence,
-           "finding": CARD, "before_context": "card ", "after_context": "\n",
-           "byte_range": {"start": start, "end": start + 19}})
-    .to_string()
-}
-
-/// SHA-256 via the system's sha256sum (independent of the tool's code).
-fn sha256(bytes: &[u8]) -> String {
-    let dir = TempDir::new("rem-sha");
-    std::fs::write(dir.join("f"), bytes).unwrap();
-    let out = cmd("sha256sum").arg(dir.join("f")).run().expect_code(0);
-    out.stdout_str()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned()
-}
-
-/// The uid tests give planted files: 1000 when we are root (so restoring
-/// the owner is tested), else our own.
-fn owner() -> u32 {
-    match std::fs::metadata("/proc/self").unwrap().uid() {
-        0 => 1000,
-        me => me,
-    }
-}
-
-/// Writes a file with planted data, mode 0640, owned by [`owner`], an old mtime.
-fn plant(path: &Path, body: &str) -> Vec<u8> {
-    let bytes = format!("name,card\nAna,{CARD}\n{body}").into_bytes();
-    std::fs::write(path, &bytes).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o640)).unwrap();
-    if owner() == 1000 {
-        std::os::unix::fs::chown(path, Some(1000), Some(1000)).unwrap();
-    }
-    cmd("touch")
-        .args(["-d", "2021-03-04 05:06:07.123456789"])
-        .arg(path)
-        .run()
-        .expect_code(0);
-    bytes
-}
-
-fn one(records: &[Value]) -> &Value {
-    assert_eq!(records.len(), 1, "{records:?}");
-    &records[0]
-}
 
 #[test]
 fn quarantine_on_the_same_file_system_then_restore_byte_identical() {
@@ -441,15 +391,6 @@ fn a_closed_stdout_ends_quietly() {
 
 // --- another file system: a tmpfs in a private mount namespace ------------
 
-/// True when this machine lets us create mount namespaces and mounts (a
-/// failure under CI, a skip elsewhere, when it does not).
-fn mounts_available() -> bool {
-    testkit::facility(
-        testkit::can_mount(),
-        "cannot create a private mount namespace and a tmpfs (needs root / CAP_SYS_ADMIN): cross-file-system tests not run",
-    )
-}
-
 /// Runs a shell script in a private mount namespace with `$BIN`, `$T`.
 fn in_namespace(dir: &TempDir, script: &str) -> testkit::Output {
     cmd("unshare")
@@ -548,7 +489,8 @@ fn crash_and_rerun(point: &str, cross_fs: bool) {
                echo "{{\"copies_after_kill\":$n}}"
                "$BIN" --quarantine "$T/vault" < "$T/findings"
                test ! -e "$T/mnt/secret.csv" && echo '{{"gone":true}}'
-               "$BIN" --quarantine "$T/vault" list"#
+               "$BIN" --quarantine "$T/vault" list
+               echo "{{\"left_in_mnt\":$(ls -A "$T/mnt" | wc -l)}}""#
         ),
     );
     assert_eq!(out.code(), 0, "{}", out.stderr_str());
@@ -559,8 +501,12 @@ fn crash_and_rerun(point: &str, cross_fs: bool) {
     );
     assert_eq!(recs[1]["action"], "quarantined", "{recs:?}");
     assert_eq!(recs[2]["gone"], true, "{recs:?}");
-    assert_eq!(recs.len(), 4, "one vault entry: {recs:?}");
+    assert_eq!(recs.len(), 5, "one vault entry: {recs:?}");
     assert_eq!(recs[3]["id"], recs[1]["id"]);
+    assert_eq!(
+        recs[4]["left_in_mnt"], 0,
+        "nothing left beside the file: {recs:?}"
+    );
     assert_eq!(recs[3]["sha256"], sha256(&bytes));
     let data = dir
         .join("vault")
@@ -580,6 +526,16 @@ fn kill_between_copy_and_commit_loses_nothing_and_a_rerun_completes() {
 fn kill_between_commit_and_unlink_loses_nothing_and_a_rerun_completes() {
     if mounts_available() {
         crash_and_rerun("before_unlink", true);
+    }
+}
+
+#[test]
+fn kill_after_the_original_is_taken_aside_loses_nothing_and_a_rerun_completes() {
+    // Across file systems the original is renamed into a private directory
+    // beside it before it is unlinked: a kill there leaves it in that
+    // directory, which the next run clears.
+    if mounts_available() {
+        crash_and_rerun("after_take", true);
     }
 }
 
@@ -682,19 +638,16 @@ fn notify_sends_a_freedesktop_notification_on_the_session_bus() {
 
     let file = dir.join("payroll.csv");
     plant(&file, "");
+    // Ours, as the bus is: a file of another user's is notified as that
+    // user, on that user's bus (the next test).
+    std::os::unix::fs::chown(&file, Some(euid()), Some(euid())).unwrap();
     let out = cmd(BIN)
         .arg("--notify")
         .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
         .stdin(finding(&file, "Credit Card Number", "VERY_LIKELY", 14))
         .run()
         .expect_code(0);
-    let recs = out.records();
-    let r = one(&recs);
-    assert_eq!(
-        (r["action"].as_str(), r["notified"].as_bool()),
-        (Some("notified"), Some(true)),
-        "{r}"
-    );
+    delivered(&out, "notified");
     let (sig, app, summary, body) = rx.recv_timeout(Duration::from_secs(10)).unwrap();
     assert_eq!(sig, "susssasa{sv}i");
     assert_eq!(app, "dlp-remediate");
@@ -786,9 +739,11 @@ fn as_root_the_notification_is_sent_as_the_files_owner() {
 
     let file = dir.join("payroll.csv");
     plant(&file, "");
+    // Not in the directory anyone may write to: a vault is refused there.
+    let vault = TempDir::new("rem-owner-vault");
     let out = cmd(BIN)
         .args(["--quarantine"])
-        .arg(dir.join("vault"))
+        .arg(vault.join("vault"))
         .arg("--notify")
         .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
         .stdin(finding(&file, "Credit Card Number", "VERY_LIKELY", 14))
@@ -807,4 +762,133 @@ fn as_root_the_notification_is_sent_as_the_files_owner() {
         seen.contains("member=Notify") && seen.contains("Sensitive file quarantined: payroll.csv"),
         "{seen}"
     );
+}
+
+// --- what is open, and --pass-findings ------------------------------------
+
+fn with_status(line: &str, status: &str) -> String {
+    let mut v: Value = serde_json::from_str(line).unwrap();
+    v["status"] = json!(status);
+    v.to_string()
+}
+
+#[test]
+fn only_open_findings_are_acted_on() {
+    let dir = TempDir::new("rem-open");
+    let file = dir.join("a.csv");
+    plant(&file, "");
+    let vault = dir.join("vault");
+    let f = finding(&file, "Credit Card Number", "VERY_LIKELY", 14);
+    // Gone from the file (edited out), in the vault already, and a status
+    // of a later version: none is acted on, and each still parses.
+    let input = [
+        with_status(&f, "resolved"),
+        with_status(&f, "quarantined"),
+        with_status(&f, "archived"),
+        with_status(&f, "archived"),
+    ]
+    .join("\n");
+    for args in [
+        &["--quarantine", vault.to_str().unwrap()][..],
+        &["--delete", "--i-understand-this-deletes"],
+    ] {
+        let out = cmd(BIN)
+            .args(args)
+            .stdin(input.clone())
+            .run()
+            .expect_code(0);
+        assert!(out.records().is_empty(), "{:?}", out.records());
+        assert!(file.exists());
+        let err = out.stderr_str();
+        assert_eq!(err.matches("\"archived\"").count(), 1, "{err}");
+    }
+    // Open: no status, or new.
+    for open in [f.clone(), with_status(&f, "new")] {
+        let out = cmd(BIN)
+            .args(["--notify", "--dry-run"])
+            .stdin(open)
+            .run()
+            .expect_code(0);
+        assert_eq!(one(&out.records())["action"], "notified");
+    }
+}
+
+#[test]
+fn pass_findings_passes_records_on_and_marks_those_of_quarantined_files() {
+    let dir = TempDir::new("rem-pass");
+    let (a, b) = (dir.join("a.csv"), dir.join("b.csv"));
+    plant(&a, "");
+    plant(&b, "");
+    let vault = dir.join("vault");
+    let actions = dir.join("actions.ndjson");
+    let fa = finding(&a, "Credit Card Number", "VERY_LIKELY", 14);
+    // An unknown field, and b's finding below the threshold: passed as is.
+    let mut fb: Value =
+        serde_json::from_str(&finding(&b, "Credit Card Number", "LIKELY", 14)).unwrap();
+    fb["extra"] = json!({"kept": true});
+    let fb = fb.to_string();
+    // a is quarantined when the findings move on to b; its resolved
+    // records (the watcher saw it go) come after; b's resolved record is
+    // about a finding edited out of b, which is still there.
+    let input = [
+        fa.clone(),
+        with_status(&fb, "new"),
+        with_status(&fa, "resolved"),
+        with_status(&fb, "resolved"),
+        "not json".into(),
+    ];
+    let run = |input: &[String]| {
+        cmd(BIN)
+            .arg("--quarantine")
+            .arg(&vault)
+            .arg("--pass-findings")
+            .arg("--actions")
+            .arg(&actions)
+            .stdin(input.join("\n"))
+            .run()
+    };
+    let out = run(&input).expect_code(1);
+    assert!(
+        out.stderr_str().contains("line 5: not a Finding record"),
+        "{}",
+        out.stderr_str()
+    );
+    let lines: Vec<String> = out.stdout_str().lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines[0], input[0]);
+    assert_eq!(lines[1], input[1]);
+    assert_eq!(lines[3], input[3]);
+    let acts = testkit::parse_records(&std::fs::read(&actions).unwrap());
+    let act = one(&acts);
+    assert_eq!(act["action"], "quarantined");
+    let mut want: Value = serde_json::from_str(&input[2]).unwrap();
+    want["status"] = json!("quarantined");
+    want["quarantine_id"] = act["id"].clone();
+    assert_eq!(serde_json::from_str::<Value>(&lines[2]).unwrap(), want);
+    assert!(!a.exists());
+
+    // The next run (pii-scan reports a's findings resolved on start): the
+    // vault knows, and nothing is at a's path.
+    let again = [with_status(&fa, "resolved")];
+    let out = run(&again).expect_code(0);
+    let r: Value = serde_json::from_str(out.stdout_str().trim()).unwrap();
+    assert_eq!(
+        (r["status"].as_str(), &r["quarantine_id"]),
+        (Some("quarantined"), &act["id"])
+    );
+    // Restored: a resolved record is resolved again.
+    cmd(BIN)
+        .arg("--quarantine")
+        .arg(&vault)
+        .args(["restore", act["id"].as_str().unwrap()])
+        .run()
+        .expect_code(0);
+    let out = run(&again).expect_code(0);
+    assert_eq!(out.stdout_str().trim(), again[0]);
+    // --pass-findings needs --actions.
+    cmd(BIN)
+        .args(["--notify", "--pass-findings"])
+        .stdin("")
+        .run()
+        .expect_code(2);
 }
