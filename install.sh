@@ -241,7 +241,7 @@ case $prefix in
 *) system_units=$prefix/lib/systemd/system ;;
 esac
 if [ -n "$system_units" ]; then
-    for f in "$ROOT"/pipelines/systemd/system/*.service; do
+    for f in "$ROOT"/pipelines/systemd/system/*.service "$ROOT"/pipelines/systemd/system/*.timer; do
         sed -e "s|/usr/share/dlp-pipes/|$data/|g" -e "s|/usr/bin/|$prefix/bin/|g" "$f" |
             put_text 644 "$system_units/$(basename "$f")"
     done

@@ -154,6 +154,16 @@ pub struct FsEvent {
     /// The old values of what changed (an `attrib` event).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<Box<AttrValues>>,
+    /// The process behind the event (`fswatch-json --who`): its pid,
+    /// command name, real uid and user name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comm: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process_uid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
 }
 
 /// Metadata values of a file, as an `attrib` event's `previous` holds them
@@ -208,6 +218,10 @@ impl FsEvent {
             xattrs: None,
             changed: Vec::new(),
             previous: None,
+            pid: None,
+            comm: None,
+            process_uid: None,
+            user: None,
         }
     }
 

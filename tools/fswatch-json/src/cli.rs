@@ -108,6 +108,10 @@ pub struct Args {
     #[arg(long, value_name = "DIR", requires = "mounts")]
     pub mount_root: Vec<PathBuf>,
 
+    /// Add the process behind reads and writes (pid, comm, process_uid, user) from fanotify (Linux, root).
+    #[arg(long, conflicts_with = "poll")]
+    pub who: bool,
+
     /// One-shot integrity check (cron, AIDE's --check): compare the tree with the --state
     /// baseline, write one event per difference and exit: 0 nothing changed, 1 something did,
     /// 2 error. Without a baseline yet, record it and exit 0.
@@ -148,6 +152,7 @@ pub struct Config {
     pub check: bool,
     pub update: bool,
     pub list: bool,
+    pub who: bool,
 }
 
 impl Args {
@@ -179,6 +184,7 @@ impl Args {
             only_content_changes: self.only_content_changes,
             attrs: self.attrs,
             check: self.check,
+            who: self.who,
             update: self.update,
             list: self.list,
             mounts: self.mounts,

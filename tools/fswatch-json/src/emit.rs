@@ -156,6 +156,9 @@ pub struct Emitter<W: Write> {
     pub written: u64,
     /// Removable-media tags (`--mounts`).
     pub tags: Option<crate::mounts::Tags>,
+    /// The process behind each event (`--who`).
+    #[cfg(target_os = "linux")]
+    pub who: Option<crate::who::Who>,
 }
 
 impl<W: Write> Emitter<W> {
@@ -171,6 +174,8 @@ impl<W: Write> Emitter<W> {
             debounce,
             written: 0,
             tags: None,
+            #[cfg(target_os = "linux")]
+            who: None,
         }
     }
 
@@ -190,14 +195,25 @@ impl<W: Write> Emitter<W> {
             }
             _ => {
                 self.drain(true)?;
-                self.write(&ev)
+                self.write(ev)
             }
         }
     }
 
-    fn write(&mut self, ev: &FsEvent) -> anyhow::Result<()> {
+    fn write(&mut self, mut ev: FsEvent) -> anyhow::Result<()> {
+        #[cfg(target_os = "linux")]
+        if let Some(w) = &self.who {
+            // A debounced event waited its window: fanotify's report of the
+            // same access is in by now. Otherwise give it a moment.
+            let wait = if self.debounce.is_some() {
+                Duration::ZERO
+            } else {
+                Duration::from_millis(50)
+            };
+            w.attribute(&mut ev, wait);
+        }
         self.written += 1;
-        self.out.record(ev)
+        self.out.record(&ev)
     }
 
     /// Writes the debounced events that are due (or all of them).
@@ -208,7 +224,7 @@ impl<W: Write> Emitter<W> {
         }
         let now = Instant::now();
         while let Some(ev) = self.debounce.as_mut().and_then(|d| d.pop_due(now, all)) {
-            self.write(&ev)?;
+            self.write(ev)?;
         }
         Ok(())
     }

@@ -22,6 +22,8 @@ mod record;
 mod scan;
 mod state;
 mod tree;
+#[cfg(target_os = "linux")]
+mod who;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -176,7 +178,16 @@ fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
         Some(p) => state::load(p)?,
         None => None,
     };
-    let out = emit::Emitter::new(RecordWriter::stdout(), cfg.debounce);
+    #[allow(unused_mut)]
+    let mut out = emit::Emitter::new(RecordWriter::stdout(), cfg.debounce);
+    #[cfg(target_os = "linux")]
+    if cfg.who {
+        out.who = Some(who::Who::start()?);
+    }
+    #[cfg(not(target_os = "linux"))]
+    if cfg.who {
+        anyhow::bail!("--who needs Linux (fanotify)");
+    }
     let mut eng = Engine::new(cfg, backend, out, roots.clone());
     let initial = eng.cfg.initial_scan;
     for r in &roots {

@@ -55,6 +55,10 @@ impl<W: Write> Engine<W> {
                 Ok(wd) => wd,
                 Err(_) => continue, // vanished meanwhile; its parent's event reports it
             };
+            #[cfg(target_os = "linux")]
+            if let Some(w) = &self.out.who {
+                w.mark(&d);
+            }
             let entries = match list(&d) {
                 Ok(e) => e,
                 Err(e) => {

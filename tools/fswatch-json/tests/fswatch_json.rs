@@ -749,3 +749,80 @@ fn check_compares_the_tree_with_the_baseline_like_aide() {
     // Errors: a missing tree is status 2.
     check(&state, &d.join("nope"), &[]).expect_code(2);
 }
+
+#[test]
+fn who_names_the_process_and_user_behind_a_read_and_a_write() {
+    if !testkit::facility(
+        testkit::is_root() && testkit::has_command("setpriv"),
+        "root (fanotify) and setpriv (util-linux)",
+    ) {
+        return;
+    }
+    let d = TempDir::new("fsj-who");
+    let f = d.join("payroll.csv");
+    std::fs::write(&f, "name,ssn\n").unwrap();
+    sh(&["chmod", "666", f.to_str().unwrap()]);
+    sh(&["chmod", "755", d.path().to_str().unwrap()]);
+    let mut w = start(&[
+        OsStr::new("--access"),
+        OsStr::new("--hash"),
+        OsStr::new("--who"),
+        os(d.path()),
+    ]);
+    // Another user's process reads, then writes, the file; it lives on a
+    // moment so /proc still has it when the event is read.
+    let as_nobody = |code: &str| {
+        let mut c = Command::new("setpriv")
+            .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+            .args(["/usr/bin/python3", "-c", code])
+            .arg(&f)
+            .spawn()
+            .unwrap();
+        let pid = c.id();
+        std::thread::spawn(move || c.wait());
+        pid
+    };
+    let reader = as_nobody("import sys,time; open(sys.argv[1]).read(); time.sleep(1)");
+    let v = until(&mut w, |v| is(v, "closed_no_write", &f));
+    let read = v.last().unwrap();
+    assert_eq!(read["pid"].as_u64(), Some(reader as u64), "{read}");
+    assert_eq!(read["comm"], "python3");
+    assert_eq!(read["process_uid"], 65534);
+    assert_eq!(read["user"], "nobody");
+    let writer = as_nobody("import sys,time; open(sys.argv[1],'a').write('x'); time.sleep(1)");
+    let v = until(&mut w, |v| is(v, "modified", &f));
+    let wrote = v.last().unwrap();
+    assert_eq!(wrote["pid"].as_u64(), Some(writer as u64), "{wrote}");
+    assert_eq!(wrote["user"], "nobody");
+    // Without --who nothing is attributed (and no privilege is needed).
+    assert!(!s(read, "timestamp").is_empty());
+}
+
+#[test]
+fn who_without_fanotify_privilege_is_a_clear_error() {
+    if !testkit::facility(
+        testkit::is_root() && testkit::has_command("setpriv"),
+        "root to drop to another user (setpriv)",
+    ) {
+        return;
+    }
+    let d = TempDir::new("fsj-who-nopriv");
+    sh(&["chmod", "755", d.path().to_str().unwrap()]);
+    // A copy the other user can run wherever the checkout is.
+    let bin = d.join("fswatch-json");
+    std::fs::copy(BIN, &bin).unwrap();
+    sh(&["chmod", "755", bin.to_str().unwrap()]);
+    let out = cmd("setpriv")
+        .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+        .arg(&bin)
+        .arg("--who")
+        .arg(d.path())
+        .run()
+        .expect_code(2);
+    assert!(
+        out.stderr_str()
+            .contains("--who needs fanotify, which needs root"),
+        "{}",
+        out.stderr_str()
+    );
+}
