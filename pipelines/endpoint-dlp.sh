@@ -111,6 +111,14 @@ webhook_log=$log_dir/webhook.log
 scanner_log=$log_dir/scanner.log
 
 dlp_tools fswatch-json path-filter nf-upload nf-webhook findings-csv
+
+# Preflight: the API answers and accepts the key, before anything starts
+# (nf-upload names the host it tried and what it answered).
+if ! preflight=$(nf-upload --preflight 2>&1); then
+    printf '%s\n' "$preflight" >&2
+    dlp_die 2 "the Nightfall API is not usable (see above); nothing was started"
+fi
+dlp_log "${preflight#nf-upload: }"
 dlp_traps
 
 # Webhook half first, so results have somewhere to go.

@@ -9,7 +9,8 @@ DLP_PROG=local-dlp
 
 usage() {
     cat <<'EOF'
-Usage: local-dlp.sh [--once] [--output FILE] [--redact] [--state-dir DIR]
+Usage: local-dlp.sh [--once] [--output FILE] [--redact] [--columns LIST | --preset NAME]
+                    [--state-dir DIR]
                     [--no-state] [--quarantine DIR] [--notify] [--mounts]
                     [--host NAME] [DIR...]
 
@@ -44,6 +45,10 @@ Options:
                  CSV file to append to (default: ./results.csv; - = stdout);
                  the header row is written only when the file is new or empty
   --redact       mask findings in the CSV (keep the last 4 characters)
+  --columns LIST, --preset NAME
+                 the CSV's columns, as findings-csv takes them (e.g.
+                 --preset tutorial: Nightfall's tutorial CSV; without a
+                 status column, resolved findings are not written)
   --state-dir DIR
                  keep the finding state and the watcher's baseline in DIR
                  (default: .FILE.state beside FILE; for -o -,
@@ -80,6 +85,7 @@ output=results.csv
 state_dir=
 use_state=1
 csv_args=()
+csv_select=() # --columns/--preset as given
 rem_args=() # dlp-remediate arguments (--quarantine, --notify)
 mounts=()
 host_args=()
@@ -94,6 +100,11 @@ while [ $# -gt 0 ]; do
         ;;
     --output=*) output=${1#--output=} ;;
     --redact) csv_args+=(--redact) ;;
+    --columns | --preset)
+        [ $# -ge 2 ] || dlp_usage_error "$1 needs a value"
+        csv_select=("$1" "$2")
+        shift
+        ;;
     --state-dir)
         [ $# -ge 2 ] || dlp_usage_error "$1 needs a DIR"
         state_dir=$2
@@ -170,7 +181,16 @@ if [ -n "$use_state" ]; then
     scan_state=(--state "$state_dir/findings.state")
 fi
 if [ ${#mounts[@]} -gt 0 ]; then columns=$columns,removable,copied_from; fi
-csv_args+=(--columns "$columns")
+if [ ${#csv_select[@]} -gt 0 ]; then
+    # --columns or --preset as given: findings-csv checks them, and says
+    # the header they make.
+    dlp_tools findings-csv
+    columns=$(findings-csv "${csv_select[@]}" --header always </dev/null) ||
+        dlp_usage_error "findings-csv refused ${csv_select[*]}"
+    csv_args+=("${csv_select[@]}")
+else
+    csv_args+=(--columns "$columns")
+fi
 # Appending rows with other columns under an older header would make the
 # file unreadable as one table.
 if [ "$output" != - ] && [ -s "$output" ]; then
@@ -291,7 +311,10 @@ fi
 
 dlp_tools fswatch-json path-filter pii-scan findings-csv ${rem_args[0]:+dlp-remediate}
 dlp_traps
-fswatch-json "${watch_args[@]}" "${mounts[@]}" "${host_args[@]}" "${dirs[@]}" | path-filter --preset ignore-temp | pii-scan "${scan_state[@]}" "${host_args[@]}" | remediate | write_csv "${csv_args[@]}" &
+# At a terminal, each new or resolved finding is also said in one line.
+announce=()
+if [ -t 2 ]; then announce=(--announce); fi
+fswatch-json "${watch_args[@]}" "${mounts[@]}" "${host_args[@]}" "${dirs[@]}" | path-filter --preset ignore-temp | pii-scan "${scan_state[@]}" "${host_args[@]}" "${announce[@]}" | remediate | write_csv "${csv_args[@]}" &
 dlp_job_started scan
 if [ "$output" = - ]; then where="standard output"; else where=$output; fi
 dlp_log "watching ${dirs[*]}; findings are appended to $where (Ctrl-C or SIGTERM stops)"

@@ -84,7 +84,7 @@ fn help_lists_the_values_of_enumerated_flags() {
         (
             "path-filter",
             "--event-type",
-            "[possible values: created, modified, deleted, moved, opened, closed, closed_no_write, overflow, mounted, unmounted]".to_owned(),
+            "[possible values: created, modified, deleted, moved, opened, closed, closed_no_write, overflow, mounted, unmounted, attrib]".to_owned(),
         ),
         (
             "path-filter",

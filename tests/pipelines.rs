@@ -1181,3 +1181,46 @@ fn fim_alerts_once_per_new_file_and_on_metadata_changes_naming_the_host() {
     );
     assert_eq!(run.terminate(), 0, "{}", run.0.stderr_text());
 }
+
+#[test]
+fn endpoint_checks_the_api_before_ready_and_names_the_host() {
+    let t = TempDir::new("pl-preflight");
+    let dir = t.join("watched");
+    std::fs::create_dir_all(&dir).unwrap();
+    let emu = Emulator::start(&[]);
+    // A key the API refuses: nothing starts, status 2, the host named.
+    let out = endpoint(&t, &emu, "127.0.0.1:0", &dir)
+        .env("NIGHTFALL_API_KEY", "wrong-key-must-not-leak")
+        .run()
+        .expect_code(2);
+    let err = out.stderr_str();
+    assert!(err.contains("refused the API key"), "{err}");
+    assert!(err.contains(&emu.url()), "names the host: {err}");
+    assert!(
+        !err.contains("ready") && !err.contains("must-not-leak"),
+        "{err}"
+    );
+    // An API that does not answer: the same, saying so.
+    let dead = format!("http://127.0.0.1:{}", testkit::closed_port());
+    let out = endpoint(&t, &emu, "127.0.0.1:0", &dir)
+        .env("NIGHTFALL_API_URL", &dead)
+        .run()
+        .expect_code(2);
+    let err = out.stderr_str();
+    assert!(
+        err.contains(&format!("cannot reach the Nightfall API at {dead}")),
+        "{err}"
+    );
+    // The right key: said before ready.
+    let mut run = Running(endpoint(&t, &emu, "127.0.0.1:0", &dir).spawn());
+    run.wait_stderr("endpoint-dlp: ready", 30);
+    let err = run.0.stderr_text();
+    assert!(
+        err.contains(&format!(
+            "the Nightfall API at {} answers and accepts the API key",
+            emu.url()
+        )),
+        "{err}"
+    );
+    assert_eq!(run.terminate(), 0);
+}

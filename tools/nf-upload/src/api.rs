@@ -241,6 +241,35 @@ impl Api {
     }
 }
 
+impl Api {
+    /// Checks, with one request and no retry, that the API answers and
+    /// accepts the key: `POST /v3/upload` with an empty body, which
+    /// Nightfall authenticates before it validates (a 400 for the missing
+    /// size means the key was accepted; 401/403 that it was not).
+    pub fn preflight(&self) -> Result<String, ApiError> {
+        let url = format!("{}/v3/upload", self.base);
+        let host = self.base.clone();
+        let resp = self
+            .agent
+            .post(&url)
+            .header("Authorization", &format!("Bearer {}", self.key))
+            .header("Content-Type", "application/json")
+            .send(b"{}".as_slice())
+            .map_err(|e| ApiError(format!("cannot reach the Nightfall API at {host}: {e}")))?;
+        match resp.status().as_u16() {
+            200..=299 | 400 | 422 => Ok(format!("the Nightfall API at {host} answers and accepts the API key")),
+            429 => Ok(format!("the Nightfall API at {host} accepts the API key (and asks to slow down: rate limit or monthly quota)")),
+            401 | 403 => Err(ApiError(format!(
+                "the Nightfall API at {host} refused the API key (HTTP {}): check NIGHTFALL_API_KEY (Nightfall dashboard: Overview → API keys)",
+                resp.status().as_u16()
+            ))),
+            s => Err(ApiError(format!(
+                "the Nightfall API at {host} answered HTTP {s} to a test request; try again later"
+            ))),
+        }
+    }
+}
+
 /// `POST /v3/upload: HTTP 400 Invalid Request: fileSizeBytes must be ...`
 fn describe(method: &str, path: &str, status: u16, body: &[u8]) -> String {
     let detail = serde_json::from_slice::<ErrorBody>(body)

@@ -111,6 +111,9 @@ pub struct Cli {
     /// Treat a malformed input line as fatal (exit 2)
     #[arg(long)]
     pub strict: bool,
+    /// Check that the API answers and accepts the key (one request), say so, and exit 0 or 2; reads no input
+    #[arg(long)]
+    pub preflight: bool,
     #[command(flatten)]
     pub host: dlp_core::cli::HostArg,
 }
@@ -246,8 +249,9 @@ pub fn run(cli: &Cli, input: impl Read + Send + 'static) -> anyhow::Result<ExitC
     drain(workers, &shared, rejected)
 }
 
-/// Phase 1: the API client and the scan request every upload shares.
-fn context(cli: &Cli) -> anyhow::Result<Ctx> {
+/// The API client: the key from the environment, the base URL (or
+/// `NIGHTFALL_API_URL`), the flags' limits.
+fn client(cli: &Cli) -> anyhow::Result<api::Api> {
     let key = std::env::var("NIGHTFALL_API_KEY")
         .ok()
         .filter(|s| !s.is_empty())
@@ -256,16 +260,30 @@ fn context(cli: &Cli) -> anyhow::Result<Ctx> {
         .ok()
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "https://api.nightfall.ai".into());
+    Ok(api::Api::new(
+        &base,
+        key,
+        cli.timeout.max(Duration::from_secs(1)),
+        cli.attempts,
+        cli.rate,
+        cli.burst,
+    ))
+}
+
+/// `--preflight`: one test request, its verdict on stderr.
+pub fn preflight(cli: &Cli) -> anyhow::Result<ExitCode> {
+    let verdict = client(cli)?
+        .preflight()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    eprintln!("{TOOL}: {verdict}");
+    Ok(ExitCode::Ok)
+}
+
+/// Phase 1: the API client and the scan request every upload shares.
+fn context(cli: &Cli) -> anyhow::Result<Ctx> {
     let request = scan_request(cli)?;
     Ok(Ctx {
-        api: api::Api::new(
-            &base,
-            key,
-            cli.timeout.max(Duration::from_secs(1)),
-            cli.attempts,
-            cli.rate,
-            cli.burst,
-        ),
+        api: client(cli)?,
         request,
         max_size: cli.max_size,
         dedupe_window: cli.dedupe_window,
@@ -427,6 +445,9 @@ pub fn main() -> std::process::ExitCode {
     let cli: Cli = dlp_core::cli::parse(TOOL, command());
     cli.host.apply();
     dlp_core::run_main(TOOL, || {
+        if cli.preflight {
+            return preflight(&cli);
+        }
         let terminator = if cli.null { b'\0' } else { b'\n' };
         run(
             &cli,

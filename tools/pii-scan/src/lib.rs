@@ -8,6 +8,7 @@ mod office;
 mod pool;
 mod scan;
 mod state;
+mod talk;
 mod transcode;
 mod xlsx;
 
@@ -21,7 +22,7 @@ use anyhow::{bail, Context};
 use clap::Parser;
 use detect::{Engine, StreamOptions};
 use dlp_core::ndjson::{Line, LineReader};
-use dlp_core::{signals, Confidence, EventType, ExitCode, FsEvent, RecordWriter};
+use dlp_core::{signals, Confidence, EventType, ExitCode, Finding, FsEvent, RecordWriter};
 use state::Tracker;
 
 pub use scan::{scan_file, Event, Limits, Report};
@@ -144,9 +145,12 @@ pub struct Cli {
     /// Only errors on stderr (no skip notes)
     #[arg(short = 'q', long, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Also routine skips on stderr (directories, deleted and unchanged files)
+    /// List every skipped file on stderr (by default expected skips, such as binary files, are counted in one line at the end)
     #[arg(short = 'v', long)]
     pub verbose: bool,
+    /// Also say each record written in one line on stderr (new, resolved; file, detector, line), and a count at the end
+    #[arg(long)]
+    pub announce: bool,
     #[command(flatten)]
     pub host: dlp_core::cli::HostArg,
 }
@@ -213,11 +217,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     signals::install().context("installing signal handlers")?;
     let mut pool = pool::Ordered::new(engine, limits, jobs);
     let mut out = RecordWriter::stdout();
-    if let Some(t) = &tracker {
-        for f in t.sweep() {
-            out.record(&f)?;
-        }
-    }
+    let sweep = tracker.as_ref().map(|t| t.sweep()).unwrap_or_default();
     let mut state = Emit {
         rejected: false,
         progress: Progress::new(!cli.paths.is_empty() || cli.files_from.is_some()),
@@ -229,7 +229,12 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         tracker,
         current: None,
         last_save: Instant::now(),
+        tally: talk::Tally::default(),
+        announce: cli.announce.then(talk::Announce::default),
     };
+    for f in &sweep {
+        state.put(&mut out, f)?;
+    }
     let result = match &cli.files_from {
         Some(list) => files_from(list, cli.null, &mut pool, &mut out, &mut state),
         None if cli.paths.is_empty() => events(cli, &mut pool, &mut out, &mut state),
@@ -245,6 +250,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     result?;
     out.flush()?;
     state.save()?;
+    state.finish();
     Ok(ExitCode::from_rejected(state.rejected))
 }
 
@@ -257,9 +263,36 @@ struct Emit {
     /// With --state: the file whose events are being released.
     current: Option<state::FileScan>,
     last_save: Instant,
+    /// Expected skips, counted (said in one line at the end).
+    tally: talk::Tally,
+    /// `--announce`.
+    announce: Option<talk::Announce>,
 }
 
 impl Emit {
+    /// Writes one record (and says it with --announce).
+    fn put<W: Write>(&mut self, out: &mut RecordWriter<W>, f: &Finding) -> anyhow::Result<()> {
+        out.record(f)?;
+        if let Some(a) = self.announce.as_mut() {
+            self.progress.clear();
+            eprintln!("{TOOL}: {}", a.line(f));
+        }
+        Ok(())
+    }
+
+    /// The closing lines on stderr: the tally of expected skips (unless
+    /// -q or -v) and, with --announce, what was written.
+    fn finish(&mut self) {
+        if self.verbosity == 1 {
+            if let Some(l) = self.tally.line() {
+                eprintln!("{TOOL}: {l}");
+            }
+        }
+        if let Some(l) = self.announce.as_ref().and_then(talk::Announce::summary) {
+            eprintln!("{TOOL}: {l}");
+        }
+    }
+
     /// Saves the finding state, if kept (after the output was flushed).
     fn save(&mut self) -> anyhow::Result<()> {
         self.last_save = Instant::now();
@@ -292,7 +325,10 @@ impl Emit {
             f.incomplete();
         }
         self.rejected |= rejected;
-        if rejected || (self.verbosity == 1 && !routine) || self.verbosity > 1 {
+        let show = rejected
+            || self.verbosity > 1
+            || (self.verbosity == 1 && !self.tally.count(msg, routine));
+        if show {
             self.progress.clear();
             eprintln!("{TOOL}: {msg}");
         }
@@ -310,7 +346,7 @@ impl Emit {
                             return Ok(());
                         }
                     }
-                    out.record(&f)?;
+                    self.put(out, &f)?;
                     self.progress.found();
                 }
                 Event::Note {
@@ -332,16 +368,16 @@ impl Emit {
                     }
                 }
                 Event::Gone(path) => {
-                    if let Some(t) = &self.tracker {
+                    if let Some(t) = self.tracker.clone() {
                         for f in t.gone(&path) {
-                            out.record(&f)?;
+                            self.put(out, &f)?;
                         }
                     }
                 }
                 Event::Done { bytes } => {
-                    if let (Some(t), Some(file)) = (&self.tracker, self.current.take()) {
+                    if let (Some(t), Some(file)) = (self.tracker.clone(), self.current.take()) {
                         for f in t.end(file) {
-                            out.record(&f)?;
+                            self.put(out, &f)?;
                         }
                     }
                     self.progress.add(bytes);

@@ -222,7 +222,7 @@ fn unreadable_file_is_reported() {
             .run()
             .expect_code(0);
         assert!(
-            out.stderr_str().contains("skipped: directory"),
+            out.stderr_str().contains("skipped 1 file(s): 1 directory"),
             "{}",
             out.stderr_str()
         );
@@ -737,12 +737,17 @@ fn nested_containers_report_the_full_chain_and_every_skip() {
     let o = dir.join("outer.zip").display().to_string();
     for note in [
         format!("{o}!inner.zip!l3.zip!l4.zip: skipped: container nested deeper than --max-depth 3"),
-        format!("{o}!img.bin: skipped: binary"),
         format!("{o}!secret.zip!s.txt: skipped: encrypted"),
         format!("{o}!bad.gz: skipped: corrupt"),
     ] {
         assert!(err.contains(&note), "{note} not in:\n{err}");
     }
+    // The binary member is an expected skip: counted, not listed.
+    assert!(!err.contains("img.bin"), "{err}");
+    assert!(
+        err.contains("pii-scan: skipped 1 file(s): 1 binary (-v lists them)"),
+        "{err}"
+    );
     // A deeper limit opens the fourth level; --max-depth 1 only the outer zip.
     let out = cmd(BIN)
         .args(["--max-depth", "4"])
@@ -918,7 +923,76 @@ fn utf16_and_latin1_files_are_decoded_with_original_byte_ranges() {
     .unwrap();
     let out = cmd(BIN).arg(dir.join("x.bin")).run().expect_code(0);
     assert!(out.records().is_empty());
-    assert!(out.stderr_str().contains("skipped: binary"));
+    assert!(out.stderr_str().contains("skipped 1 file(s): 1 binary"));
+}
+
+#[test]
+fn expected_skips_are_counted_in_one_line_and_announce_says_each_record() {
+    let dir = TempDir::new("pii-talk");
+    for i in 0..50 {
+        std::fs::write(dir.join(format!("lib{i}.so")), b"\x7fELF\0\0\0\0binary").unwrap();
+    }
+    std::fs::write(dir.join("notes.txt"), "ssn 536-22-8726\n").unwrap();
+    let out = cmd(BIN).arg(dir.path()).run().expect_code(0);
+    let err = out.stderr_str();
+    assert_eq!(
+        err.lines()
+            .filter(|l| l.contains("skipped"))
+            .collect::<Vec<_>>(),
+        ["pii-scan: skipped 50 file(s): 50 binary (-v lists them)"],
+        "{err}"
+    );
+    let verbose = cmd(BIN)
+        .arg("-v")
+        .arg(dir.path())
+        .run()
+        .expect_code(0)
+        .stderr_str();
+    assert_eq!(
+        verbose.matches(": skipped: binary").count(),
+        50,
+        "{verbose}"
+    );
+    // --announce: one line per record, and a count at the end.
+    let state = dir.join("s.state");
+    let run = |extra: &str| {
+        cmd(BIN)
+            .args(["--announce", "--state"])
+            .arg(&state)
+            .arg(dir.join("notes.txt"))
+            .args(if extra.is_empty() {
+                vec![]
+            } else {
+                vec![extra]
+            })
+            .run()
+            .expect_code(0)
+            .stderr_str()
+    };
+    let first = run("");
+    let p = dir.join("notes.txt").display().to_string();
+    assert!(
+        first.contains(&format!(
+            "pii-scan: new: US Social Security Number (VERY_LIKELY) in {p} line 1"
+        )),
+        "{first}"
+    );
+    assert!(
+        first.contains("pii-scan: 1 new finding(s) while running"),
+        "{first}"
+    );
+    std::fs::write(dir.join("notes.txt"), "nothing here\n").unwrap();
+    let second = run("");
+    assert!(
+        second.contains(&format!(
+            "pii-scan: resolved: US Social Security Number (VERY_LIKELY) in {p} line 1"
+        )),
+        "{second}"
+    );
+    assert!(
+        second.contains("1 resolved finding(s) while running"),
+        "{second}"
+    );
 }
 
 /// Per-file cost: 20,000 small files are all scanned, with little CPU

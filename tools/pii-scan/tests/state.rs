@@ -185,12 +185,16 @@ fn routine_skips_are_quiet_unless_verbose_and_quiet_keeps_errors() {
     let default = err(&[]);
     assert!(!default.contains("skipped: directory") && !default.contains("skipped: deleted"));
     assert!(
-        default.contains("b.bin: skipped: binary") && default.contains("line 4"),
+        default.contains("skipped 3 file(s): 1 binary, 1 deleted, 1 directory (-v lists them)")
+            && !default.contains("b.bin")
+            && default.contains("line 4"),
         "{default}"
     );
     let verbose = err(&["-v"]);
     assert!(
-        verbose.contains("sub: skipped: directory") && verbose.contains("gone: skipped: deleted")
+        verbose.contains("sub: skipped: directory")
+            && verbose.contains("gone: skipped: deleted")
+            && verbose.contains("b.bin: skipped: binary")
     );
     let quiet = err(&["--quiet"]);
     assert!(!quiet.contains("skipped"), "{quiet}");
