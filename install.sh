@@ -14,8 +14,9 @@ usage: ./install.sh [--prefix DIR] [--bin-dir DIR] [--destdir DIR]
 
 Builds the release binaries once (cargo build --release --locked) and installs:
   DIR/bin/TOOL                                   every tool, and the pipeline
-  DIR/bin/{local-dlp,endpoint-dlp,fim-notify}    scripts as commands
-  DIR/share/man/man1/TOOL.1                      man pages
+  DIR/bin/{local-dlp,endpoint-dlp,fim-notify,    scripts as commands
+           fleet-endpoint,fleet-central}
+  DIR/share/man/man1/TOOL.1                      man pages (tools and commands)
   DIR/share/bash-completion/completions/TOOL     bash completions
   DIR/share/zsh/site-functions/_TOOL             zsh completions
   DIR/share/fish/vendor_completions.d/TOOL.fish  fish completions
@@ -32,7 +33,8 @@ created, when empty).
 Options:
   --prefix DIR   where to install (default ~/.local)
   --bin-dir DIR  take the tools and dlp-docgen already built in DIR
-                 (e.g. target/release) instead of building
+                 (e.g. target/release) instead of building: no cargo needed
+                 (default: $DLP_BIN_DIR when set)
   --destdir DIR  stage the files under DIR/PREFIX (for packages) with paths
                  inside them naming PREFIX; no manifest is written
   --uninstall    remove what the last install under --prefix installed
@@ -52,7 +54,7 @@ usage_error() {
 }
 
 prefix=${HOME:?}/.local
-bin_dir=
+bin_dir=${DLP_BIN_DIR:-}
 destdir=
 uninstall=
 while [ $# -gt 0 ]; do
@@ -222,8 +224,18 @@ put 644 "$ROOT/pipelines/README.md" "$data/pipelines/README.md"
 for f in "$ROOT"/examples/sample-data/*; do
     put 644 "$f" "$data/examples/sample-data/$(basename "$f")"
 done
-for s in local-dlp endpoint-dlp fim-notify; do
+commands=(local-dlp endpoint-dlp fim-notify fleet-endpoint fleet-central)
+for s in "${commands[@]}"; do
     printf '#!/bin/sh\nexec %s/pipelines/%s.sh "$@"\n' "$data" "$s" | put_text 755 "$prefix/bin/$s"
+    # Its man page and completions, from the installed copy's --help (which
+    # names it as installed).
+    rm -rf -- "$work/script-share"
+    DLP_HELP_ROOT=$data bash "$stage$data/pipelines/$s.sh" --help 2>/dev/null |
+        "$bin_dir/dlp-docgen" --script "$s" "$work/script-share" 2>/dev/null ||
+        die "dlp-docgen could not document $s"
+    while IFS= read -r -d '' f; do
+        put 644 "$f" "$prefix/share/${f#"$work/script-share/"}"
+    done < <(find "$work/script-share" -type f -print0 | sort -z)
 done
 
 # systemd user units, running the installed scripts.
@@ -255,10 +267,33 @@ fi
 n=$(grep -c '^f ' "$record")
 printf '%s: installed %s files under %s%s\n' "$PROG" "$n" "$stage$prefix" "${destdir:+ (staged for $prefix)}" >&2
 if [ -z "$destdir" ]; then
+    say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+    say "commands: $prefix/bin (${tools[*]} ${commands[*]})"
     case ":$PATH:" in
     *":$prefix/bin:"*) ;;
-    *) printf '%s: note: %s/bin is not on your PATH\n' "$PROG" "$prefix" >&2 ;;
+    *) say "  add to your shell's profile: export PATH=\"$prefix/bin:\$PATH\"" ;;
     esac
-    printf '%s: systemd user units in %s (systemctl --user daemon-reload); uninstall: ./install.sh --uninstall --prefix %s\n' \
-        "$PROG" "$units" "$prefix" >&2
+    say "man pages: $prefix/share/man/man1"
+    case $prefix in
+    "$HOME/.local" | /usr | /usr/local) ;;
+    *) say "  man looks there once you add: export MANPATH=\"$prefix/share/man:\$(manpath 2>/dev/null)\"" ;;
+    esac
+    say "completions: $prefix/share/bash-completion/completions, $prefix/share/zsh/site-functions, $prefix/share/fish/vendor_completions.d"
+    case $prefix in
+    "$HOME/.local" | /usr | /usr/local) ;;
+    *) say "  shells find them once you add: export XDG_DATA_DIRS=\"$prefix/share:\${XDG_DATA_DIRS:-/usr/local/share:/usr/share}\" (bash, fish); fpath+=($prefix/share/zsh/site-functions) (zsh)" ;;
+    esac
+    case $units in
+    "$HOME/.local/share/systemd/user" | /usr/lib/systemd/user | /usr/local/lib/systemd/user | /etc/systemd/user)
+        say "systemd user units: $units (systemctl --user daemon-reload)" ;;
+    *) say "systemd user units: $units; systemd does not look there: link them with systemctl --user link $units/UNIT" ;;
+    esac
+    if [ -n "$system_units" ]; then
+        case $system_units in
+        /usr/lib/systemd/system | /usr/local/lib/systemd/system | /etc/systemd/system)
+            say "systemd system units: $system_units (systemctl daemon-reload)" ;;
+        *) say "systemd system units: $system_units; systemd does not look there: link them with systemctl link $system_units/UNIT" ;;
+        esac
+    fi
+    say "uninstall: ./install.sh --uninstall --prefix $prefix"
 fi

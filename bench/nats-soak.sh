@@ -15,13 +15,13 @@ mkdir -p "$OUT"
 cargo build --release --locked -q -p nats-post -p nats-tail
 BIN=$PWD/target/release
 port=14522
-NATS_DIR=$OUT/srv NATS_PORT=$port pipelines/nats-dev.sh start --cluster 3 2>/dev/null
+NATS_DIR=$OUT/srv NATS_PORT=$port dev/nats-dev.sh start --cluster 3 2>/dev/null
 url=nats://127.0.0.1:$port,nats://127.0.0.1:$((port + 1)),nats://127.0.0.1:$((port + 2))
 TP=
 cleanup() {
     [ -z "$TP" ] || kill -TERM "$TP" 2>/dev/null || true
     wait 2>/dev/null || true
-    NATS_DIR=$OUT/srv NATS_PORT=$port pipelines/nats-dev.sh stop >/dev/null 2>&1 || true
+    NATS_DIR=$OUT/srv NATS_PORT=$port dev/nats-dev.sh stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 "$BIN/nats-tail" --servers "$url" --durable soak --from-beginning --ack-wait 10s 2>"$OUT/tail.err" |
@@ -44,7 +44,7 @@ restarts = 0
 node_down = None
 def ctl(*args):
     env = dict(os.environ, NATS_DIR=os.path.join(out, "srv"), NATS_PORT=str(port))
-    subprocess.run(["pipelines/nats-dev.sh", *args], env=env, check=True,
+    subprocess.run(["dev/nats-dev.sh", *args], env=env, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 while time.time() < end:
     time.sleep(random.uniform(0.1, 8.0))

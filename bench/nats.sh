@@ -46,7 +46,7 @@ check() { # check NAME GOT WANT
 SETS=()
 cleanup() {
     for s in "${SETS[@]}"; do
-        NATS_DIR=$OUT/$s NATS_PORT=${s##*-} pipelines/nats-dev.sh stop >/dev/null 2>&1 || true
+        NATS_DIR=$OUT/$s NATS_PORT=${s##*-} dev/nats-dev.sh stop >/dev/null 2>&1 || true
     done
     [ -z "${EP:-}" ] || kill -TERM "$EP" 2>/dev/null || true
     [ -z "${CP:-}" ] || kill -TERM "$CP" 2>/dev/null || true
@@ -60,7 +60,7 @@ for setup in single:1:14222 cluster:3:14322; do
     IFS=: read -r name nodes port <<<"$setup"
     dir=srv-$name-$port
     SETS+=("$dir")
-    NATS_DIR=$OUT/$dir NATS_PORT=$port pipelines/nats-dev.sh start --cluster "$nodes" 2>/dev/null
+    NATS_DIR=$OUT/$dir NATS_PORT=$port dev/nats-dev.sh start --cluster "$nodes" 2>/dev/null
     url=$(python3 -c "print(','.join('nats://127.0.0.1:%d' % ($port + i) for i in range($nodes)))")
     echo "-- $name ($nodes node(s), stream replicas $nodes)"
 
@@ -93,7 +93,7 @@ for setup in single:1:14222 cluster:3:14322; do
     printf '%-44s nats-post %.0fx, nats-tail %.0fx the Python loop\n' "ratio ($name)" \
         "$(python3 -c "print(${RATE["nats-post ($name)"]} / ${RATE["nats-py publish loop ($name)"]})")" \
         "$(python3 -c "print(${RATE["nats-tail ($name)"]} / ${RATE["nats-py consume loop ($name)"]})")"
-    NATS_DIR=$OUT/$dir NATS_PORT=$port pipelines/nats-dev.sh stop >/dev/null 2>&1
+    NATS_DIR=$OUT/$dir NATS_PORT=$port dev/nats-dev.sh stop >/dev/null 2>&1
     rm -rf "${OUT:?}/$dir" "$OUT/spool-$name"
 done
 
@@ -102,7 +102,7 @@ echo "-- latency: file save on an endpoint -> row in the central CSV (fleet-endp
 port=14422
 dir=srv-lat-$port
 SETS+=("$dir")
-NATS_DIR=$OUT/$dir NATS_PORT=$port pipelines/nats-dev.sh start --cluster 3 2>/dev/null
+NATS_DIR=$OUT/$dir NATS_PORT=$port dev/nats-dev.sh start --cluster 3 2>/dev/null
 url=nats://127.0.0.1:$port,nats://127.0.0.1:$((port + 1)),nats://127.0.0.1:$((port + 2))
 mkdir -p "$OUT/lat/watch" "$OUT/lat/state"
 export DLP_BIN_DIR=$BIN XDG_STATE_HOME=$OUT/lat/state

@@ -38,7 +38,7 @@ dir=
 while [ $# -gt 0 ]; do
     case $1 in
     --keep) keep=1 ;;
-    -h | --help) usage; exit 0 ;;
+    -h | --help) dlp_help; exit 0 ;;
     -*) dlp_usage_error "unknown option: $1" ;;
     *)
         [ -z "$dir" ] || dlp_usage_error "only one DIR, please"

@@ -78,7 +78,7 @@ while [ $# -gt 0 ]; do
     --log-dir) need_arg $# "$1"; log_dir=$2; shift ;;
     --spool) need_arg $# "$1"; spool_args=(--spool "$2"); shift ;;
     --redact) csv_args+=(--redact) ;;
-    -h | --help) usage; exit 0 ;;
+    -h | --help) dlp_help; exit 0 ;;
     --) shift; dirs+=("$@"); break ;;
     -*) dlp_usage_error "unknown option: $1" ;;
     *) dirs+=("$1") ;;

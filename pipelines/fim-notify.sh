@@ -91,7 +91,7 @@ while [ $# -gt 0 ]; do
         state_dir=$2
         shift
         ;;
-    -h | --help) usage; exit 0 ;;
+    -h | --help) dlp_help; exit 0 ;;
     --) shift; dirs+=("$@"); break ;;
     -*) dlp_usage_error "unknown option: $1" ;;
     *) dirs+=("$1") ;;

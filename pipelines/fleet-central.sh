@@ -75,7 +75,7 @@ while [ $# -gt 0 ]; do
     --log-dir) need_arg $# "$1"; log_dir=$2; shift ;;
     --redact) csv_args+=(--redact) ;;
     --once) once=1 ;;
-    -h | --help) usage; exit 0 ;;
+    -h | --help) dlp_help; exit 0 ;;
     *) dlp_usage_error "unknown option: $1" ;;
     esac
     shift

@@ -99,7 +99,7 @@ while [ $# -gt 0 ]; do
     --log-dir) need_arg $# "$1"; log_dir=$2; shift ;;
     --mounts) mounts=(--mounts) ;;
     --nightfall) nightfall=1 ;;
-    -h | --help) usage; exit 0 ;;
+    -h | --help) dlp_help; exit 0 ;;
     --) shift; dirs+=("$@"); break ;;
     -*) dlp_usage_error "unknown option: $1" ;;
     *) dirs+=("$1") ;;

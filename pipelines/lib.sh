@@ -15,6 +15,8 @@
 #                     before its whole process group is killed (default 20)
 #   DLP_ENV_FILE      the settings file (default
 #                     ${XDG_CONFIG_HOME:-~/.config}/dlp-pipes/env)
+#   DLP_HELP_ROOT     where an installed copy's README is said to be in
+#                     --help (install.sh sets it while staging a package)
 
 if [ -z "${BASH_VERSION:-}" ]; then
     echo "dlp-pipes: pipelines/lib.sh needs bash" >&2
@@ -28,6 +30,23 @@ DLP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # copy of this file, so installed scripts run the installed tools.
 DLP_INSTALLED_BIN_DIR=
 DLP_PROG=${DLP_PROG:-$(basename "$0" .sh)}
+
+# dlp_help: the script's usage() as this copy should say it. Installed, the
+# commands are named as installed (local-dlp, not pipelines/local-dlp.sh),
+# the README is named where it is, and what holds only in a checkout (the
+# tools being built with cargo) is left out.
+dlp_help() {
+    if [ -z "$DLP_INSTALLED_BIN_DIR" ]; then
+        usage
+        return
+    fi
+    local root=${DLP_HELP_ROOT:-$DLP_ROOT}
+    usage | sed -e "s|pipelines/README\.md|$root/pipelines/README.md|g" \
+        -e "s|\([ (]\)examples/sample-data|\1$root/examples/sample-data|g" \
+        -e 's|pipelines/\([a-z-]*\)\.sh|\1|g' \
+        -e 's/\(local-dlp\|endpoint-dlp\|fim-notify\|fleet-endpoint\|fleet-central\)\.sh/\1/g' \
+        -e '/^The tools are built with cargo on first use/,/instead)\.$/d'
+}
 
 # --- logging ---------------------------------------------------------------
 
@@ -48,7 +67,7 @@ dlp_die() {
 # dlp_usage_error MESSAGE: message, usage text (function `usage`), exit 2.
 dlp_usage_error() {
     printf '%s: %s\n\n' "$DLP_PROG" "$*" >&2
-    usage >&2
+    dlp_help >&2
     exit 2
 }
 

@@ -124,7 +124,7 @@ while [ $# -gt 0 ]; do
         shift
         ;;
     -h | --help)
-        usage
+        dlp_help
         exit 0
         ;;
     --)

@@ -1,5 +1,5 @@
 //! The fleet transport end to end, on a real NATS JetStream server or
-//! 3-node cluster started with pipelines/nats-dev.sh (no mocks):
+//! 3-node cluster started with dev/nats-dev.sh (no mocks):
 //!
 //! - nats-dev.sh itself: start, status, stop, per-node kill and restart;
 //! - two hosts -> nats-post -> a 3-node cluster (stream replicas 3) ->
@@ -35,7 +35,7 @@ fn root() -> PathBuf {
 fn nats_dev_starts_reports_and_stops_a_server() {
     let n = Nats::start(&root(), 1);
     let status = |n: &Nats| {
-        let out = Command::new(root().join("pipelines/nats-dev.sh"))
+        let out = Command::new(root().join("dev/nats-dev.sh"))
             .arg("status")
             .env("NATS_PORT", n.port.to_string())
             .env("NATS_DIR", n.dir())
@@ -59,7 +59,7 @@ fn nats_dev_starts_reports_and_stops_a_server() {
     n.stop();
     assert_eq!(status(&n).0, Some(1));
     // Usage errors exit 2 and say why.
-    let out = Command::new(root().join("pipelines/nats-dev.sh"))
+    let out = Command::new(root().join("dev/nats-dev.sh"))
         .args(["start", "--cluster", "x"])
         .env("NATS_DIR", n.dir())
         .output()

@@ -49,13 +49,13 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Option<Vec<u8>>, u32)> {
     out
 }
 
-/// `man` is needed to check the pages render; CI installs it (.ci/run).
-fn have(tool: &str) -> bool {
-    let found = std::process::Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    testkit::facility(found, &format!("{tool} is not installed"))
+/// `man` is needed to check the pages render (installed when missing).
+fn have(tool: &str, package: &str) -> bool {
+    let found = testkit::ensure_commands(&[(tool, package)]);
+    testkit::facility(
+        found,
+        &format!("{tool} is not installed (Debian: {package})"),
+    )
 }
 
 #[test]
@@ -69,15 +69,26 @@ fn install_renders_man_pages_loads_completions_runs_scripts_and_uninstalls_clean
     std::fs::write(prefix.join("share/man/man1/other.1"), ".TH OTHER 1\n").unwrap();
     let before = snapshot(&prefix);
 
+    // Prebuilt binaries named by DLP_BIN_DIR, and no cargo on PATH.
     let err = install_sh()
         .arg("--prefix")
         .arg(&prefix)
-        .arg("--bin-dir")
-        .arg(debug_dir())
+        .env("DLP_BIN_DIR", debug_dir())
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
         .run()
         .expect_code(0)
         .stderr_str();
     assert!(err.contains("install.sh: installed "), "{err}");
+    // The closing lines say where everything went and what a custom
+    // prefix needs.
+    for said in [
+        format!("man pages: {}/share/man/man1", prefix.display()),
+        "export MANPATH=".to_owned(),
+        "export XDG_DATA_DIRS=".to_owned(),
+        "systemd does not look there".to_owned(),
+    ] {
+        assert!(err.contains(&said), "{said}: {err}");
+    }
 
     let tools = e2e::tool_names();
     assert!(tools.len() >= 9, "{tools:?}");
@@ -100,7 +111,7 @@ fn install_renders_man_pages_loads_completions_runs_scripts_and_uninstalls_clean
     for tool in &tools {
         assert!(man1.join(format!("{tool}.1")).exists(), "{tool}.1");
     }
-    if have("man") {
+    if have("man", "man-db") {
         for page in &pages {
             let out = cmd("man")
                 .env("MANWIDTH", "80")
@@ -137,6 +148,48 @@ fn install_renders_man_pages_loads_completions_runs_scripts_and_uninstalls_clean
             .stdout_str();
         assert!(text.contains("--min-confidence"), "{text}");
         assert!(text.contains("EXAMPLES"), "{text}");
+    }
+
+    // The pipeline commands: installed, documented, completed, and their
+    // help free of the checkout's wording.
+    let commands = [
+        "local-dlp",
+        "endpoint-dlp",
+        "fim-notify",
+        "fleet-endpoint",
+        "fleet-central",
+    ];
+    for c in commands {
+        assert!(man1.join(format!("{c}.1")).exists(), "{c}.1");
+        let help = cmd(prefix.join("bin").join(c))
+            .arg("--help")
+            .run()
+            .expect_code(0)
+            .stdout_str();
+        assert!(help.contains(&format!("Usage: {c} ")), "{c}: {help}");
+        assert!(
+            !help.contains("pipelines/") || help.contains("share/dlp-pipes/pipelines/README.md"),
+            "{c}: {help}"
+        );
+        assert!(!help.contains("cargo"), "{c}: {help}");
+        let script = format!(
+            "source '{}' || exit 1\n\
+             spec=$(complete -p {c}) || exit 1\n\
+             fn=${{spec#*-F }}; fn=${{fn%% *}}\n\
+             COMP_WORDS=({c} --hel); COMP_CWORD=1\n\
+             \"$fn\" {c} --hel {c}\n\
+             printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            prefix
+                .join("share/bash-completion/completions")
+                .join(c)
+                .display()
+        );
+        let out = cmd("bash")
+            .args(["-c", &script])
+            .run()
+            .expect_code(0)
+            .stdout_str();
+        assert_eq!(out.trim(), "--help", "{c}: {out}");
     }
 
     // Bash completions load, register the tool, and complete its flags.

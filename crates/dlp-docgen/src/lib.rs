@@ -13,6 +13,7 @@
 //! ```
 
 mod man;
+pub mod script;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -72,33 +73,64 @@ pub fn completion(shell: Shell, cmd: &Command) -> Vec<u8> {
     out
 }
 
+/// Writes `data` to `share/rel`, creating directories, and notes `rel`.
+fn put(share: &Path, written: &mut Vec<PathBuf>, rel: PathBuf, data: &[u8]) -> io::Result<()> {
+    let path = share.join(&rel);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&path, data)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display())))?;
+    written.push(rel);
+    Ok(())
+}
+
+/// Writes the man pages and completions of `cmd` under `share`; `all`
+/// names the pages SEE ALSO lists.
+fn write_command(
+    share: &Path,
+    written: &mut Vec<PathBuf>,
+    cmd: &Command,
+    all: &[&str],
+) -> io::Result<()> {
+    for page in man_pages(cmd, all)? {
+        put(
+            share,
+            written,
+            Path::new("man/man1").join(&page.file_name),
+            &page.roff,
+        )?;
+    }
+    for shell in SHELLS {
+        put(
+            share,
+            written,
+            completion_path(shell, cmd.get_name()),
+            &completion(shell, cmd),
+        )?;
+    }
+    Ok(())
+}
+
 /// Writes every tool's man pages and completions under `share`
 /// (created if needed) and returns the files written, relative to `share`.
 pub fn write_tree(share: &Path) -> io::Result<Vec<PathBuf>> {
     let cmds = commands();
     let names: Vec<&str> = cmds.iter().map(|c| c.get_name()).collect();
     let mut written = Vec::new();
-    let mut put = |rel: PathBuf, data: &[u8]| -> io::Result<()> {
-        let path = share.join(&rel);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(&path, data).map_err(|e| {
-            io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display()))
-        })?;
-        written.push(rel);
-        Ok(())
-    };
     for cmd in &cmds {
-        for page in man_pages(cmd, &names)? {
-            put(Path::new("man/man1").join(&page.file_name), &page.roff)?;
-        }
-        for shell in SHELLS {
-            put(
-                completion_path(shell, cmd.get_name()),
-                &completion(shell, cmd),
-            )?;
-        }
+        write_command(share, &mut written, cmd, &names)?;
     }
+    Ok(written)
+}
+
+/// Writes the man page and completions of the pipeline command `name`
+/// from its `--help` text (see [`script`]) under `share`.
+pub fn write_script(share: &Path, name: &str, help: &str) -> io::Result<Vec<PathBuf>> {
+    let cmd = script::command(name, env!("CARGO_PKG_VERSION"), help);
+    let tools = names();
+    let all: Vec<&str> = tools.iter().map(String::as_str).collect();
+    let mut written = Vec::new();
+    write_command(share, &mut written, &cmd, &all)?;
     Ok(written)
 }

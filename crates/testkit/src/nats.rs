@@ -1,5 +1,5 @@
 //! A real NATS JetStream server or cluster for a test, run with
-//! `pipelines/nats-dev.sh` (which installs Debian's nats-server on first
+//! `dev/nats-dev.sh` (which installs Debian's nats-server on first
 //! use) on ports of its own, stopped when dropped.
 //!
 //! Ports: each server set takes 2×N consecutive ports below the kernel's
@@ -34,7 +34,7 @@ impl Nats {
     /// Starts `nodes` servers (1: a single server; 3: a cluster) and waits
     /// for their JetStream API. `root` is the repository checkout.
     pub fn start(root: &Path, nodes: usize) -> Nats {
-        let script = root.join("pipelines/nats-dev.sh");
+        let script = root.join("dev/nats-dev.sh");
         let span = 2 * nodes as u64;
         let mut last = String::new();
         for _ in 0..8 {
@@ -50,7 +50,7 @@ impl Nats {
                 .env("NATS_PORT", base.to_string())
                 .env("NATS_DIR", dir.path())
                 .output()
-                .expect("running pipelines/nats-dev.sh");
+                .expect("running dev/nats-dev.sh");
             let nats = Nats {
                 dir,
                 port: base,

@@ -559,6 +559,10 @@ fn session_bus(dir: &TempDir) -> Bus {
 
 /// A session bus run by `uid` (through setpriv) when given, else by us.
 fn session_bus_as(dir: &TempDir, uid: Option<u32>) -> Bus {
+    assert!(
+        testkit::ensure_commands(&[("dbus-daemon", "dbus-daemon"), ("dbus-monitor", "dbus-bin")]),
+        "dbus-daemon and dbus-monitor are needed (Debian: dbus-daemon, dbus-bin)"
+    );
     let conf = dir.join("session.conf");
     std::fs::write(
         &conf,

@@ -603,7 +603,7 @@ fn sh(args: &[&str]) {
 
 #[test]
 fn metadata_changes_are_one_attrib_event_each_and_touch_is_silent() {
-    let tools = testkit::has_command("setfacl") && testkit::has_command("setfattr");
+    let tools = testkit::ensure_commands(&[("setfacl", "acl"), ("setfattr", "attr")]);
     if !testkit::facility(
         testkit::is_root() && tools,
         "root (chown, security.* attributes) and setfacl/setfattr (Debian: acl, attr)",

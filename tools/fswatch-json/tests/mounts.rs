@@ -15,7 +15,7 @@ const WAIT: Duration = Duration::from_secs(15);
 
 fn mounts_available() -> bool {
     testkit::facility(
-        testkit::can_mount() && cmd("mkfs.ext4").arg("-V").run().code() == 0,
+        testkit::can_mount() && testkit::ensure_commands(&[("mkfs.ext4", "e2fsprogs")]),
         "cannot create a private mount namespace, mount a tmpfs or run mkfs.ext4 (needs root and e2fsprogs): --mounts tests not run",
     )
 }

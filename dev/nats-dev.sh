@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# A local NATS JetStream server or cluster for development, tests and
-# benchmarks: start, stop, status, and stopping/starting one node (faults).
+# Development tooling, not a deployment: a local NATS JetStream server or
+# cluster for development, tests and benchmarks: start, stop, status, and stopping/starting one node (faults).
 set -euo pipefail
 
 DLP_PROG=nats-dev
 # shellcheck source=pipelines/lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../pipelines/lib.sh"
 
 usage() {
     cat <<'EOF'
@@ -41,10 +41,10 @@ use, and the system service that the package enables is stopped so it does
 not take port 4222.
 
 Examples:
-  pipelines/nats-dev.sh start                     # one server on :4222
-  NATS_PORT=14222 pipelines/nats-dev.sh start --cluster 3
+  dev/nats-dev.sh start                     # one server on :4222
+  NATS_PORT=14222 dev/nats-dev.sh start --cluster 3
   NATS_URL=nats://127.0.0.1:4222 nats-post < findings.ndjson
-  pipelines/nats-dev.sh stop
+  dev/nats-dev.sh stop
 EOF
 }
 
