@@ -2,14 +2,9 @@
 //! takes paths), scans the files they are about with the `detect` engine
 //! and writes Finding records, the same ones nf-webhook emits.
 
-mod decode;
-mod nest;
-mod office;
 mod pool;
 mod scan;
 mod state;
-mod transcode;
-mod xlsx;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -129,9 +124,15 @@ pub struct Cli {
     /// Stop after this many archive members in one file (across all its nested containers)
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub max_entries: u64,
-    /// Containers opened inside one another (a zip in a zip is 2)
+    /// Containers opened inside one another (a zip in a zip is 2; a mail attachment is one level below its message)
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub max_depth: u32,
+    /// Time one file's extraction may take (PDF text, OCR, archives): the rest of it is not scanned, with a note (e.g. 30s, 5m; bare number: seconds; 0: no limit)
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = dlp_core::units::secs)]
+    pub file_timeout: Duration,
+    /// Read images and PDF pages without text by OCR (Tesseract): auto (images up to 20 MiB and 40 megapixels, 20 text-less pages a PDF), always, never
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = OcrWhen::Auto, ignore_case = true)]
+    pub ocr: OcrWhen,
     /// Treat a malformed input line as fatal (exit 2)
     #[arg(long)]
     pub strict: bool,
@@ -151,8 +152,17 @@ pub struct Cli {
     pub host: dlp_core::cli::HostArg,
 }
 
-/// Builds the engine the flags describe.
-pub fn build_engine(cli: &Cli) -> anyhow::Result<Engine> {
+/// When OCR runs (`--ocr`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OcrWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Builds the engine the flags describe, and the lowest confidence any of
+/// its rules reports.
+pub fn build_engine(cli: &Cli) -> anyhow::Result<(Engine, Confidence)> {
     let min = cli.min_confidence.unwrap_or(Confidence::Likely);
     let mut rules = match &cli.rules {
         Some(p) => detect::load_rules(p)?,
@@ -170,7 +180,14 @@ pub fn build_engine(cli: &Cli) -> anyhow::Result<Engine> {
     for w in detect::rule_warnings(&rules) {
         eprintln!("{TOOL}: warning: {w}");
     }
-    Ok(Engine::new(&rules)?.with_context_bytes(cli.context_bytes))
+    let floor = rules
+        .iter()
+        .flat_map(|r| &r.detectors)
+        .map(|d| d.min_confidence.unwrap_or(Confidence::Likely))
+        .min()
+        .unwrap_or(min);
+    let engine = Engine::new(&rules)?.with_context_bytes(cli.context_bytes);
+    Ok((engine, floor))
 }
 
 /// The command-line definition (what `--help` shows), for the man page and
@@ -190,13 +207,23 @@ pub fn main() -> std::process::ExitCode {
 /// Runs the tool.
 pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     cli.host.apply();
-    let engine = Arc::new(build_engine(cli)?);
+    let (engine, floor) = build_engine(cli)?;
+    let engine = Arc::new(engine);
     let limits = Limits {
-        max_size: cli.max_size,
-        max_decompressed: cli.max_decompressed,
-        max_entries: cli.max_entries,
-        max_depth: cli.max_depth,
+        extract: extract::Limits {
+            max_size: cli.max_size,
+            max_decompressed: cli.max_decompressed,
+            max_entries: cli.max_entries,
+            max_depth: cli.max_depth,
+            file_time: Some(cli.file_timeout).filter(|t| !t.is_zero()),
+            ocr: match cli.ocr {
+                OcrWhen::Auto => extract::Ocr::Auto,
+                OcrWhen::Always => extract::Ocr::Always,
+                OcrWhen::Never => extract::Ocr::Never,
+            },
+        },
         stream: StreamOptions::default(),
+        floor,
     };
     let jobs = cli
         .jobs
