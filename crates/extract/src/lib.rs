@@ -54,6 +54,7 @@ mod nest;
 mod ocr;
 mod ods;
 mod office;
+mod pages;
 mod pdf;
 mod rtf;
 mod sandbox;
@@ -67,9 +68,11 @@ mod xml;
 use std::io::{self, Read};
 use std::time::Duration;
 
+use dlp_core::{Confidence, Range};
+
 pub use decode::Encoding;
 pub use file::{file, reader};
-pub use ocr::{confidence as ocr_confidence, Word};
+pub use ocr::Word;
 pub use sandbox::isolated as network_isolated;
 
 /// Limits for one file's extraction, across all its nested containers.
@@ -144,6 +147,44 @@ pub struct Stream<'a> {
     /// The PDF page (1-based).
     pub page: Option<u32>,
     pub form: Form<'a>,
+}
+
+impl Stream<'_> {
+    /// Where a finding at `bytes` (code points `codepoints`) of this
+    /// stream's text is: in the original's bytes for decoded text, in the
+    /// text itself otherwise.
+    pub fn locate(&self, bytes: Range, codepoints: Range) -> Range {
+        match self.form {
+            Form::Encoded(enc, bom) => {
+                let at = |cp: u64| bom as u64 + enc.unit() * cp;
+                Range {
+                    start: at(codepoints.start),
+                    end: at(codepoints.end),
+                }
+            }
+            _ => bytes,
+        }
+    }
+
+    /// For text read by OCR: how sure the recogniser was of the words of
+    /// `bytes` (their lowest confidence, 0-100).
+    pub fn ocr_confidence(&self, bytes: Range) -> Option<u8> {
+        match self.form {
+            Form::Ocr(words) => Some(ocr::confidence(words, bytes.start, bytes.end).unwrap_or(0)),
+            _ => None,
+        }
+    }
+}
+
+/// A finding's confidence given how sure OCR was of its characters
+/// (`None`: not read by OCR): kept at 80 or more, one level lower from 60,
+/// two below.
+pub fn recognised(c: Confidence, ocr: Option<u8>) -> Confidence {
+    match ocr {
+        None | Some(80..) => c,
+        Some(60..) => c.shift(-1),
+        _ => c.shift(-2),
+    }
 }
 
 /// Where extracted text goes.

@@ -34,6 +34,8 @@ pub struct Content {
     cell: Option<Vec<u8>>,
     number: Option<Vec<u8>>,
     repeat: usize,
+    /// Paragraphs (or headings) open: text outside them is layout.
+    paragraphs: usize,
 }
 
 /// A reader of the text of the OpenDocument body that `inner` yields.
@@ -46,6 +48,10 @@ impl Content {
         match t {
             Tok::Text(x) => self.put(x),
             Tok::Open(b"table", _, false) if self.cell.is_none() => {
+                if self.tables == 0 {
+                    // Each table is a stream of its own.
+                    self.out.push(b'\x0c');
+                }
                 self.tables += 1;
                 self.table.end_table();
             }
@@ -53,6 +59,9 @@ impl Content {
                 self.tables -= 1;
                 self.table.end_table();
                 self.out.append(&mut self.table.out);
+                if self.tables == 0 {
+                    self.out.push(b'\x0c');
+                }
             }
             Tok::Open(b"table-row", _, closing) if self.cell.is_none() => {
                 self.col = 0;
@@ -75,7 +84,11 @@ impl Content {
             Tok::Close(b"table-cell" | b"covered-table-cell") if self.cell.is_some() => {
                 self.end_cell()
             }
-            Tok::Close(b"p" | b"h") => self.put(b"\n"),
+            Tok::Open(b"p" | b"h", _, false) => self.paragraphs += 1,
+            Tok::Close(b"p" | b"h") => {
+                self.put(b"\n");
+                self.paragraphs = self.paragraphs.saturating_sub(1);
+            }
             Tok::Open(b"line-break", _, _) => self.put(b"\n"),
             Tok::Open(b"tab", _, _) => self.put(b"\t"),
             Tok::Open(b"s", _, _) => self.put(b" "),
@@ -90,7 +103,7 @@ impl Content {
                 c.extend_from_slice(&x[..x.len().min(MAX_CELL - c.len())])
             }
             Some(_) => {}
-            None if self.tables > 0 => {}
+            None if self.tables > 0 || self.paragraphs == 0 => {}
             None => self.out.extend_from_slice(x),
         }
     }
@@ -178,10 +191,11 @@ mod tests {
         for n in [1, 5, 1 << 16] {
             assert_eq!(
                 text(x, n),
-                "name\tssn\n\"Ana Ruiz\n2nd\"\t041567392\n\t536228726\n\n"
+                "\x0cname\tssn\n\"Ana Ruiz\n2nd\"\t041567392\n\t536228726\n\x0c"
             );
         }
-        let odt = br#"<office:text><text:h>Staff</text:h><text:p>SSN<text:tab/>536-22-8726<text:line-break/>x<text:s/>y</text:p></office:text>"#;
+        let odt = br#"<?xml version='1.0'?>
+<office:text><text:h>Staff</text:h><text:p>SSN<text:tab/>536-22-8726<text:line-break/>x<text:s/>y</text:p></office:text>"#;
         assert_eq!(text(odt, 7), "Staff\nSSN\t536-22-8726\nx y\n");
     }
 }

@@ -7,11 +7,14 @@
 //! that needs a password is skipped with a note; a PDF poppler cannot
 //! read is reported as corrupt.
 
-use std::io::{self, Cursor, Read};
+use std::io::{self, Cursor};
+use std::rc::Rc;
 use std::time::Duration;
 
+use crate::budget::Budgeted;
 use crate::nest::Nest;
 use crate::ocr::{self, missing};
+use crate::pages::{self, Split};
 use crate::sandbox::{self, Bounds, Failure, Outcome, Tool};
 use crate::spool::Spooled;
 use crate::{Form, Ocr};
@@ -33,47 +36,27 @@ const TIME: Duration = Duration::from_secs(600);
 pub const RENDER_SIDE: u32 = 3300;
 /// Most bytes of one rendered page.
 const RENDER_OUTPUT: u64 = 64 << 20;
-/// Page numbers without text remembered for OCR.
-const MAX_BLANK: usize = 10_000;
 
 /// Reads the PDF in `s` (found at `chain`, its text called `name`).
 pub fn read(nest: &mut Nest, s: &Spooled, chain: &str, name: &str) -> io::Result<()> {
-    let mut blank = Vec::new();
-    let mut pages = 0u32;
     let bounds = Bounds {
         time: time_left(nest),
         memory: MEMORY,
         output: nest.guard.left().max(1),
     };
     let args = ["-enc", "UTF-8", "-eol", "unix", "-", "-"];
+    let mut split = Split::default();
     let run = {
-        let guard = std::rc::Rc::clone(&nest.guard);
+        let guard = Rc::clone(&nest.guard);
         sandbox::run(PDFTOTEXT, &args, &[], s.reader(), bounds, &mut |out| {
-            let mut out = io::BufReader::with_capacity(
-                64 << 10,
-                crate::budget::Budgeted {
-                    inner: out,
-                    guard: std::rc::Rc::clone(&guard),
-                },
-            );
-            let mut page = Page::default();
-            loop {
-                pages += 1;
-                page.reset();
-                let mut reader = PageReader {
-                    inner: &mut out,
-                    page: &mut page,
-                };
-                nest.text(&mut reader, name, Some(pages), Form::Extracted)?;
-                io::copy(&mut reader, &mut io::sink())?;
-                if !page.text && blank.len() < MAX_BLANK && page.ended {
-                    blank.push(pages);
-                }
-                if !page.ended {
-                    pages -= u32::from(!page.text);
-                    return Ok(());
-                }
-            }
+            let out = Budgeted {
+                inner: out,
+                guard: Rc::clone(&guard),
+            };
+            split = pages::split(out, &mut |page, n| {
+                nest.text(page, name, Some(n), Form::Extracted)
+            })?;
+            Ok(())
         })
     };
     let outcome = match run {
@@ -84,10 +67,10 @@ pub fn read(nest: &mut Nest, s: &Spooled, chain: &str, name: &str) -> io::Result
         }
         Err(Failure::Io(e)) => return Err(e),
     };
-    if !ended_well(nest, &outcome, chain, pages) {
+    if !ended_well(nest, &outcome, chain, split.pages) {
         return Ok(());
     }
-    ocr_pages(nest, s, chain, name, &blank)
+    ocr_pages(nest, s, chain, name, &split.blank)
 }
 
 /// Says how pdftotext ended when it did not end well; false then (and
@@ -210,43 +193,4 @@ fn render(nest: &mut Nest, s: &Spooled, page: u32, at: &str) -> io::Result<Optio
 
 fn time_left(nest: &Nest) -> Duration {
     nest.guard.time_left().map_or(TIME, |t| t.min(TIME))
-}
-
-/// What one page held.
-#[derive(Default)]
-struct Page {
-    /// Anything but white space.
-    text: bool,
-    /// Its form feed was read.
-    ended: bool,
-}
-
-impl Page {
-    fn reset(&mut self) {
-        *self = Page::default();
-    }
-}
-
-/// Reads one page: up to (not including) its form feed.
-struct PageReader<'a, R> {
-    inner: &'a mut R,
-    page: &'a mut Page,
-}
-
-impl<R: io::BufRead> Read for PageReader<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.page.ended {
-            return Ok(0);
-        }
-        let avail = self.inner.fill_buf()?;
-        let (n, ff) = match memchr::memchr(b'\x0c', avail) {
-            Some(i) => (i.min(buf.len()), i < buf.len()),
-            None => (avail.len().min(buf.len()), false),
-        };
-        buf[..n].copy_from_slice(&avail[..n]);
-        self.page.text |= buf[..n].iter().any(|b| !b.is_ascii_whitespace());
-        self.inner.consume(n + usize::from(ff));
-        self.page.ended = ff;
-        Ok(n)
-    }
 }

@@ -26,8 +26,6 @@ pub struct Table {
     width: usize,
     /// Columns whose label (a text cell above) names an SSN.
     ssn: Vec<usize>,
-    /// A row of this table was written.
-    wrote: bool,
 }
 
 impl Table {
@@ -99,21 +97,16 @@ impl Table {
             }
             self.out.extend_from_slice(&self.row);
             self.out.push(b'\n');
-            self.wrote = true;
         }
         self.row.clear();
         self.fields = 0;
         self.filled = false;
     }
 
-    /// Ends the table: the next starts afresh after an empty line.
+    /// Ends the table: the next starts afresh.
     pub fn end_table(&mut self) {
         if self.in_row() {
             self.end_row();
-        }
-        if self.wrote {
-            self.out.push(b'\n');
-            self.wrote = false;
         }
         self.width = 0;
         self.ssn.clear();

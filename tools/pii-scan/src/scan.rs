@@ -7,8 +7,8 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use detect::{Engine, Match, StreamOptions};
-use dlp_core::{Confidence, Finding, Range};
-use extract::{Form, Stream};
+use dlp_core::{Confidence, Finding};
+use extract::Stream;
 
 /// Limits for one scan.
 #[derive(Debug, Clone, Copy)]
@@ -168,24 +168,11 @@ impl extract::Sink for Scanner<'_, '_> {
     fn text(&mut self, r: &mut dyn Read, s: &Stream) -> io::Result<()> {
         let (report, floor) = (&mut *self.report, self.limits.floor);
         let summary = self.engine.scan_stream(r, self.limits.stream, |mut m| {
-            let mut ocr = None;
-            match s.form {
-                Form::Encoded(enc, bom) => {
-                    let at = |cp: u64| bom as u64 + enc.unit() * cp;
-                    m.byte_range = Range {
-                        start: at(m.codepoint_range.start),
-                        end: at(m.codepoint_range.end),
-                    };
-                }
-                Form::Ocr(words) => {
-                    let c = extract::ocr_confidence(words, m.byte_range.start, m.byte_range.end);
-                    m.confidence = recognised(m.confidence, c);
-                    if m.confidence < floor {
-                        return Ok(());
-                    }
-                    ocr = Some(c.unwrap_or(0));
-                }
-                Form::Text | Form::Extracted => {}
+            m.byte_range = s.locate(m.byte_range, m.codepoint_range);
+            let ocr = s.ocr_confidence(m.byte_range);
+            m.confidence = extract::recognised(m.confidence, ocr);
+            if m.confidence < floor {
+                return Ok(());
             }
             report.finding(m, s, ocr)
         })?;
@@ -208,15 +195,5 @@ impl extract::Sink for Scanner<'_, '_> {
 
     fn reject(&mut self, msg: String) {
         self.report.reject(msg);
-    }
-}
-
-/// A finding's confidence given how sure OCR was of its characters: kept
-/// at 80 or more, one level lower from 60, two below.
-pub fn recognised(c: Confidence, ocr: Option<u8>) -> Confidence {
-    match ocr {
-        Some(80..) => c,
-        Some(60..) => c.shift(-1),
-        _ => c.shift(-2),
     }
 }
