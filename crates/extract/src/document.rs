@@ -69,14 +69,7 @@ impl Document {
                 }
                 Ok(())
             }
-            Kind::Odf => {
-                // Its text, then each table, as streams of their own.
-                let text = crate::ods::content_text(r);
-                crate::pages::split(text, &mut |part, _| {
-                    nest.text(part, name, None, Form::Extracted)
-                })
-                .map(drop)
-            }
+            Kind::Odf => nest.parts(crate::ods::content_text(r), name),
             Kind::Ooxml => {
                 let mut text = office::xml_text(r);
                 nest.text(&mut text, name, None, Form::Extracted)

@@ -1,7 +1,9 @@
 //! The text of an HTML page: what is outside tags, entities decoded,
-//! blocks and rows on lines of their own and table cells tab-separated
-//! (so a table's header row labels its columns, as in a CSV file). Script,
-//! style and comment text is kept: keys and tokens live there too.
+//! blocks on lines of their own. Each table is given apart, between form
+//! feeds (a stream of its own, see [`crate::pages`]), one line per row
+//! and its cells tab-separated, so its header row labels its columns as
+//! in a CSV file. Script, style and comment text is kept: keys and tokens
+//! live there too.
 
 use std::io::Read;
 
@@ -38,6 +40,9 @@ pub struct Html {
     state: State,
     name: Vec<u8>,
     ent: Reference,
+    /// Tables open, and whether a cell of the innermost is.
+    tables: usize,
+    in_cell: bool,
 }
 
 /// A reader of the text of the HTML that `inner` yields.
@@ -52,29 +57,83 @@ pub fn html_text<R: Read>(inner: R) -> HtmlText<R> {
             state: State::Text,
             name: Vec::new(),
             ent: Reference::default(),
+            tables: 0,
+            in_cell: false,
         },
         64 << 10,
     )
 }
 
-/// What a tag (its lower-case name, `/` first for an end tag) becomes.
-fn tag_text(name: &[u8]) -> &'static [u8] {
-    let bare = name.strip_prefix(b"/").unwrap_or(name);
-    match bare {
-        b"td" | b"th" if name[0] == b'/' => b"\t",
-        b"br" | b"p" | b"div" | b"li" | b"tr" | b"table" | b"ul" | b"ol" | b"h1" | b"h2"
-        | b"h3" | b"h4" | b"h5" | b"h6" | b"title" | b"pre" | b"blockquote" | b"dt" | b"dd"
-        | b"hr" | b"section" | b"article" | b"header" | b"footer" | b"form" | b"script"
-        | b"style" => b"\n",
-        _ => b"",
-    }
+/// True for a tag that starts or ends a block of text (a line).
+fn is_block(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"br"
+            | b"p"
+            | b"div"
+            | b"li"
+            | b"ul"
+            | b"ol"
+            | b"h1"
+            | b"h2"
+            | b"h3"
+            | b"h4"
+            | b"h5"
+            | b"h6"
+            | b"title"
+            | b"pre"
+            | b"blockquote"
+            | b"dt"
+            | b"dd"
+            | b"hr"
+            | b"section"
+            | b"article"
+            | b"header"
+            | b"footer"
+            | b"form"
+            | b"script"
+            | b"style"
+    )
 }
 
 impl Html {
+    /// True where text counts: outside tables, or inside a table's cell.
+    fn in_text(&self) -> bool {
+        self.tables == 0 || self.in_cell
+    }
+
     fn tag_done(&mut self) {
-        let name = self.name.to_ascii_lowercase();
-        self.out.extend_from_slice(tag_text(&name));
         self.state = State::Text;
+        let name = self.name.to_ascii_lowercase();
+        let (end, bare) = match name.strip_prefix(b"/") {
+            Some(b) => (true, b),
+            None => (false, &name[..]),
+        };
+        match (bare, end) {
+            (b"table", false) => {
+                if self.tables == 0 {
+                    self.out.push(b'\x0c');
+                }
+                self.tables += 1;
+                self.in_cell = false;
+            }
+            (b"table", true) if self.tables > 0 => {
+                self.tables -= 1;
+                self.in_cell = false;
+                if self.tables == 0 {
+                    self.out.push(b'\x0c');
+                }
+            }
+            (b"td" | b"th", false) => self.in_cell = self.tables > 0,
+            (b"td" | b"th", true) if self.in_cell => {
+                self.in_cell = false;
+                self.out.push(b'\t');
+            }
+            (b"tr", true) if self.tables > 0 => self.out.push(b'\n'),
+            (b, _) if is_block(b) && self.tables == 0 => self.out.push(b'\n'),
+            (b, _) if is_block(b) && self.in_cell => self.out.push(b' '),
+            _ => {}
+        }
     }
 
     fn step(&mut self, b: u8) {
@@ -88,7 +147,8 @@ impl Html {
                     self.state = State::Name;
                 }
                 b'&' => self.ent.start(),
-                _ => self.out.push(b),
+                _ if self.in_text() => self.out.push(b),
+                _ => {}
             },
             State::Name => match b {
                 b'>' => self.tag_done(),
@@ -158,7 +218,7 @@ mod tests {
             html_text(Slow(page, n)).read_to_string(&mut out).unwrap();
             assert_eq!(
                 out,
-                "\nStaff\n\nvar k = \"a>b\";\n\n\nSSN: 536-22-8726 & more &bogus; AT&T\n key: AKIA -- x \n\n\n\nname\tssn\t\n\nAna\t536-22-8726\t\n\n"
+                "\nStaff\n\nvar k = \"a>b\";\n\n\nSSN: 536-22-8726 & more &bogus; AT&T\n key: AKIA -- x \n\n\x0cname\tssn\t\nAna\t536-22-8726\t\n\x0c"
             );
         }
         assert!(is_html(b"\n <!doctype HTML>"));

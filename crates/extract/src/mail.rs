@@ -123,10 +123,7 @@ pub fn parts(nest: &mut Nest, raw: &[u8], chain: &str, depth: u32) -> io::Result
             (PartType::Text(t), None) => {
                 nest.text(&mut Cursor::new(t.as_bytes()), &name, None, Form::Extracted)?
             }
-            (PartType::Html(h), None) => {
-                let mut text = crate::html::html_text(h.as_bytes());
-                nest.text(&mut text, &name, None, Form::Extracted)?
-            }
+            (PartType::Html(h), None) => nest.parts(crate::html::html_text(h.as_bytes()), &name)?,
             (PartType::Message(m), _) => {
                 let member = join(chain, named.unwrap_or(&format!("message-{i}")));
                 attachment(nest, &m.raw_message, &member, depth)?

@@ -57,10 +57,10 @@ impl<'a> Nest<'a> {
         self.scan(src, "", 0)
     }
 
-    /// `file!chain` for notes.
+    /// `file!chain` for notes (`file#page=3` for a page of the file).
     pub fn at(&self, chain: &str) -> String {
-        if chain.is_empty() {
-            self.shown.clone()
+        if chain.is_empty() || chain.starts_with('#') {
+            format!("{}{chain}", self.shown)
         } else {
             format!("{}!{chain}", self.shown)
         }
@@ -145,8 +145,7 @@ impl<'a> Nest<'a> {
                 self.text(&mut text, &name, None, Form::Extracted)
             }
             Sniffed::Html => {
-                let mut text = crate::html::html_text(Cursor::new(head).chain(rest));
-                self.text(&mut text, &name, None, Form::Extracted)
+                self.parts(crate::html::html_text(Cursor::new(head).chain(rest)), &name)
             }
             Sniffed::Binary => {
                 self.skip(chain, "binary");
@@ -196,6 +195,15 @@ impl<'a> Nest<'a> {
         let result = self.sink.text(r, &stream);
         self.note_limits(chain);
         result
+    }
+
+    /// Hands each part of extracted text (a document's text, each of
+    /// its tables), separated by form feeds, to the sink as a stream.
+    pub fn parts(&mut self, text: impl Read, name: &str) -> io::Result<()> {
+        crate::pages::split(text, &mut |part, _| {
+            self.text(part, name, None, Form::Extracted)
+        })
+        .map(drop)
     }
 
     pub fn budgeted<R: Read>(&self, inner: R) -> Budgeted<R> {

@@ -139,7 +139,7 @@ fn ocr_pages(
             nest.note_limits(chain);
             break;
         }
-        let at = format!("{chain} page {page}");
+        let at = format!("{chain}#page={page}");
         let Some(png) = render(nest, s, page, &at)? else {
             break;
         };
