@@ -2,7 +2,8 @@
 //! provenance. Containers (gzip, zip, tar), Office and OpenDocument
 //! documents (sheets as tables under their header row), PDF text (poppler's
 //! `pdftotext`), OCR of images and of PDF pages without text (Tesseract),
-//! mail (`.eml`, mbox; attachments opened like any member), RTF and HTML
+//! mail (`.eml`, mbox, Outlook `.msg`; attachments opened like any
+//! member), RTF and HTML
 //! text, and text in UTF-16 or Latin-1 are all turned into UTF-8 text
 //! handed to a [`Sink`], one stream at a time, with where it came from: the
 //! chain of members (`inbox.mbox!2!cards.csv`), the PDF page, whether it
@@ -50,6 +51,7 @@ mod html;
 mod image;
 mod mail;
 mod mbox;
+mod msg;
 mod nest;
 mod ocr;
 mod ods;

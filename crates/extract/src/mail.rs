@@ -67,6 +67,15 @@ pub fn header_name(line: &[u8]) -> Option<&[u8]> {
     (!name.is_empty() && name.iter().all(|&b| b.is_ascii_graphic())).then_some(name)
 }
 
+/// `head` and what follows in `rest`, up to one byte past
+/// [`MAX_MESSAGE`] (a longer result is over the limit).
+pub fn gather(head: Vec<u8>, rest: &mut dyn Read) -> io::Result<Vec<u8>> {
+    let mut buf = head;
+    let want = (MAX_MESSAGE + 1).saturating_sub(buf.len()) as u64;
+    rest.take(want).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
 /// Reads a message: `head`, then the rest of `rest`.
 pub fn message(
     nest: &mut Nest,
@@ -75,9 +84,7 @@ pub fn message(
     chain: &str,
     depth: u32,
 ) -> io::Result<()> {
-    let mut buf = head;
-    let want = (MAX_MESSAGE + 1).saturating_sub(buf.len()) as u64;
-    rest.take(want).read_to_end(&mut buf)?;
+    let buf = gather(head, rest)?;
     if buf.len() > MAX_MESSAGE {
         let msg = format!(
             "{}: message larger than {} MiB: scanned as text, its attachments not opened",
@@ -99,22 +106,15 @@ pub fn parts(nest: &mut Nest, raw: &[u8], chain: &str, depth: u32) -> io::Result
         return Ok(());
     };
     let name = nest.name(chain, depth);
-    let mut head = String::new();
-    for (label, value) in [
-        ("From", addresses(msg.from())),
-        ("To", addresses(msg.to())),
-        ("Cc", addresses(msg.cc())),
-        ("Subject", msg.subject().map(str::to_owned)),
-    ] {
-        if let Some(v) = value {
-            head.push_str(&format!("{label}: {v}\n"));
-        }
-    }
-    nest.text(
-        &mut Cursor::new(head.as_bytes()),
+    headers(
+        nest,
         &name,
-        None,
-        Form::Extracted,
+        [
+            ("From", addresses(msg.from())),
+            ("To", addresses(msg.to())),
+            ("Cc", addresses(msg.cc())),
+            ("Subject", msg.subject().map(str::to_owned)),
+        ],
     )?;
     for (i, part) in msg.parts.iter().enumerate() {
         let named = part.attachment_name().filter(|n| !n.is_empty());
@@ -141,8 +141,25 @@ pub fn parts(nest: &mut Nest, raw: &[u8], chain: &str, depth: u32) -> io::Result
     Ok(())
 }
 
+/// Hands a message's sender, recipients and subject (those it has) to
+/// the sink as one stream.
+pub fn headers(nest: &mut Nest, name: &str, fields: [(&str, Option<String>); 4]) -> io::Result<()> {
+    let mut head = String::new();
+    for (label, value) in fields {
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            head.push_str(&format!("{label}: {v}\n"));
+        }
+    }
+    nest.text(
+        &mut Cursor::new(head.as_bytes()),
+        name,
+        None,
+        Form::Extracted,
+    )
+}
+
 /// Scans an attachment as a member one level down.
-fn attachment(nest: &mut Nest, bytes: &[u8], member: &str, depth: u32) -> io::Result<()> {
+pub fn attachment(nest: &mut Nest, bytes: &[u8], member: &str, depth: u32) -> io::Result<()> {
     if !nest.entry(member) || nest.too_large(member, bytes.len() as u64) {
         return Ok(());
     }

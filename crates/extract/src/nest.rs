@@ -137,6 +137,7 @@ impl<'a> Nest<'a> {
                 crate::archive::tar(self, Cursor::new(head).chain(rest), chain, depth + 1)
             }
             Sniffed::Mail => crate::mail::message(self, head, rest, chain, depth),
+            Sniffed::Ole => crate::msg::read(self, head, rest, chain, depth),
             Sniffed::Mbox => {
                 crate::mbox::read(self, Cursor::new(head).chain(rest), chain, depth + 1)
             }

@@ -18,6 +18,8 @@ pub enum Sniffed {
     Mail,
     /// A Unix mailbox: messages each after a `From ` line.
     Mbox,
+    /// An OLE compound file (an Outlook message, or legacy Office).
+    Ole,
     Rtf,
     Html,
     Text,
@@ -31,7 +33,12 @@ impl Sniffed {
     pub fn is_container(self) -> bool {
         matches!(
             self,
-            Sniffed::Gzip | Sniffed::Zip | Sniffed::Tar | Sniffed::Mail | Sniffed::Mbox
+            Sniffed::Gzip
+                | Sniffed::Zip
+                | Sniffed::Tar
+                | Sniffed::Mail
+                | Sniffed::Mbox
+                | Sniffed::Ole
         )
     }
 }
@@ -47,6 +54,8 @@ pub fn sniff(head: &[u8]) -> Sniffed {
         Sniffed::Tar
     } else if memchr::memmem::find(&head[..head.len().min(1024)], b"%PDF-").is_some() {
         Sniffed::Pdf
+    } else if head.starts_with(crate::msg::MAGIC) {
+        Sniffed::Ole
     } else if crate::image::is_image(head) {
         Sniffed::Image
     } else if head.starts_with(b"{\\rtf") {

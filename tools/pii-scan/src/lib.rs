@@ -55,13 +55,23 @@ API_KEY, CRYPTOGRAPHIC_KEY (ALL = every one); REGEX and WORD_LIST detectors,
 contextRules and exclusionRules work as on the API.
 
 Containers are opened inside one another to --max-depth levels: gzip, zip,
-tar, tar.gz/tgz, and the text of docx, xlsx, pptx, odt, ods and odp.
-archive_path is the chain of members (inner.zip!deep/note.txt). Zip-bomb
-guards count across the whole nest of one file (--max-decompressed bytes,
---max-entries members). Every member skipped (binary, too deep, larger than
---max-size, encrypted, corrupt) gets a note on stderr naming its chain; a
-corrupt member also makes the exit status 1. PDF is not read (binary).
-Large files are streamed in windows.
+tar, tar.gz/tgz, mail (.eml and mbox: bodies, and each attachment as a
+member, inbox.mbox!2!cards.csv), and the text of docx, xlsx, pptx, odt, ods
+and odp (sheets as tables under their header row). archive_path is the
+chain of members (inner.zip!deep/note.txt). PDF text is read with
+pdftotext (Debian: poppler-utils), each finding with its page; images
+(PNG, JPEG, TIFF, BMP, WebP) and PDF pages without text are read by OCR
+with Tesseract (tesseract-ocr, tesseract-ocr-eng) as --ocr says, and their
+findings carry ocr_confidence (and a lower confidence when the characters
+were poorly recognised). These programs run sandboxed (no shell, empty
+environment, input on stdin, time, memory and output limits, no network);
+a missing one skips the file with a note naming its package. RTF and HTML
+are read as their text. Bomb guards count across the whole nest of one
+file (--max-decompressed bytes, --max-entries members, --file-timeout).
+Every member skipped (binary, too deep, larger than --max-size, encrypted,
+corrupt, an image over the OCR limits) gets a note on stderr naming its
+chain; a corrupt member also makes the exit status 1. Large files are
+streamed in windows.
 
 UTF-16 text (little or big endian, with a byte-order mark or recognised by
 its zero bytes) and Latin-1/Windows-1252 text (not valid UTF-8) are decoded
