@@ -267,6 +267,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         current: None,
         last_save: Instant::now(),
     };
+    if state.verbosity > 1 && !extract::network_isolated() {
+        eprintln!("{TOOL}: note: pdftotext, pdftoppm and tesseract run with this machine's network: no network namespace may be made here (unshare --net)");
+    }
     let result = match &cli.files_from {
         Some(list) => files_from(list, cli.null, &mut pool, &mut out, &mut state),
         None if cli.paths.is_empty() => events(cli, &mut pool, &mut out, &mut state),
