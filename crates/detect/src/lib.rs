@@ -93,6 +93,8 @@ impl Match {
             first_seen: None,
             removable: None,
             copied_from: None,
+            page: None,
+            ocr_confidence: None,
             host: None,
         }
     }

@@ -489,6 +489,8 @@ fn resolved_record(file: &Path, k: &Known, sha256: &str) -> Finding {
         first_seen: k.first_seen.clone(),
         removable: None,
         copied_from: None,
+        page: None,
+        ocr_confidence: None,
     }
 }
 

@@ -456,6 +456,13 @@ pub struct Finding {
     /// file (from the FsEvent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub copied_from: Option<String>,
+    /// The PDF page the finding is on (1-based).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<u32>,
+    /// The finding was read by OCR: the lowest confidence (0-100) the
+    /// recogniser had in the words it is made of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocr_confidence: Option<u8>,
 }
 
 impl Finding {

@@ -188,6 +188,8 @@ pub fn to_finding(
         first_seen: None,
         removable: None,
         copied_from: None,
+        page: None,
+        ocr_confidence: None,
         host: meta.map(|m| m.host.clone()).filter(|s| !s.is_empty()),
     }
 }

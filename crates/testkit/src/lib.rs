@@ -677,6 +677,21 @@ pub fn facility(ok: bool, why: &str) -> bool {
     ok
 }
 
+/// The programs crates/extract runs (poppler's pdftotext and pdftoppm,
+/// Tesseract with its English data), installed when missing and allowed;
+/// false (the test skips) only with `DLP_ALLOW_SKIP=1`, else it fails.
+pub fn extract_programs() -> bool {
+    let ok = ensure_commands(&[
+        ("pdftotext", "poppler-utils"),
+        ("pdftoppm", "poppler-utils"),
+        ("tesseract", "tesseract-ocr"),
+    ]);
+    facility(
+        ok,
+        "pdftotext, pdftoppm or tesseract missing (Debian: poppler-utils, tesseract-ocr)",
+    )
+}
+
 /// Makes sure each `(command, Debian package)` is on PATH, installing the
 /// missing packages with apt-get when running as root (once per test
 /// process and serialised across processes: apt waits for its lock).
@@ -751,4 +766,72 @@ pub fn can_mount() -> bool {
         .run()
         .code()
         == 0
+}
+
+/// What [`measured`] saw of a run.
+pub struct Measured {
+    pub code: i32,
+    /// Lines written on stdout.
+    pub lines: u64,
+    /// Peak resident memory (VmHWM).
+    pub peak_kib: u64,
+    /// User + system CPU time, in clock ticks (1/100 s on Linux).
+    pub cpu_ticks: u64,
+}
+
+/// Runs `bin` with `args` (stderr discarded) and measures it from /proc while it runs
+/// (read every 5 ms; a scan peaks while it reads, not as it exits).
+pub fn measured(bin: &str, args: &[&std::ffi::OsStr]) -> Measured {
+    let mut child = Command::new(bin)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let lines = std::thread::spawn(move || {
+        let mut buf = vec![0u8; 1 << 16];
+        let mut n = 0u64;
+        loop {
+            match std::io::Read::read(&mut stdout, &mut buf) {
+                Ok(0) | Err(_) => return n,
+                Ok(k) => n += buf[..k].iter().filter(|&&b| b == b'\n').count() as u64,
+            }
+        }
+    });
+    let status_file = format!("/proc/{}/status", child.id());
+    let stat_file = format!("/proc/{}/stat", child.id());
+    let (mut peak, mut cpu) = (0, 0);
+    loop {
+        if let Ok(s) = std::fs::read_to_string(&stat_file) {
+            // Fields after the command name: state is 3rd, utime 14th, stime 15th.
+            let f: Vec<&str> = s
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .collect();
+            if f.len() > 12 {
+                cpu = f[11].parse::<u64>().unwrap_or(0) + f[12].parse::<u64>().unwrap_or(0);
+            }
+        }
+        if let Ok(s) = std::fs::read_to_string(&status_file) {
+            if let Some(kb) = s
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            {
+                peak = peak.max(kb);
+            }
+        }
+        if let Some(st) = child.try_wait().unwrap() {
+            return Measured {
+                code: st.code().unwrap_or(-1),
+                lines: lines.join().unwrap(),
+                peak_kib: peak,
+                cpu_ticks: cpu,
+            };
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }

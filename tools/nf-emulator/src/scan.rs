@@ -102,8 +102,9 @@ pub fn start_workers(emu: Arc<Emulator>, rx: Receiver<Job>) {
     }
 }
 
-fn to_nf(m: &detect::Match) -> NfFinding {
+fn to_nf(m: &detect::Match, archive_path: &str) -> NfFinding {
     NfFinding {
+        path: archive_path.to_owned(),
         detector: Detector::new(m.detector.clone(), m.detector_uuid.clone()),
         finding: m.finding.clone(),
         before_context: m.before_context.clone(),
@@ -120,14 +121,47 @@ fn to_nf(m: &detect::Match) -> NfFinding {
     }
 }
 
+/// Scans an upload as Nightfall reads files: what `extract` gets out of
+/// it (archive members, Office and PDF text, images by OCR, mail), each
+/// finding named by its path inside the file.
+struct Upload<'a> {
+    engine: &'a detect::Engine,
+    id: &'a str,
+    found: Vec<NfFinding>,
+}
+
+impl extract::Sink for Upload<'_> {
+    fn text(&mut self, r: &mut dyn std::io::Read, s: &extract::Stream) -> std::io::Result<()> {
+        let found = &mut self.found;
+        self.engine
+            .scan_stream(r, detect::StreamOptions::default(), |mut m| {
+                m.byte_range = s.locate(m.byte_range, m.codepoint_range);
+                m.confidence = extract::recognised(m.confidence, s.ocr_confidence(m.byte_range));
+                found.push(to_nf(&m, s.archive_path));
+                Ok(())
+            })
+            .map(drop)
+    }
+
+    fn note(&mut self, msg: String) {
+        eprintln!("nf-emulator: upload {}: {msg}", self.id);
+    }
+
+    fn reject(&mut self, msg: String) {
+        eprintln!("nf-emulator: upload {}: {msg}", self.id);
+    }
+}
+
 fn scan_file(emu: &Emulator, job: &Job) -> Result<Vec<NfFinding>, String> {
-    let file =
-        std::fs::File::open(emu.store.path(&job.id)).map_err(|e| format!("reading upload: {e}"))?;
-    let matches = job
-        .engine
-        .scan_reader(file, detect::StreamOptions::default())
-        .map_err(|e| format!("reading upload: {e}"))?;
-    Ok(matches.iter().map(to_nf).collect())
+    let path = emu.store.path(&job.id);
+    std::fs::metadata(&path).map_err(|e| format!("reading upload: {e}"))?;
+    let mut upload = Upload {
+        engine: &job.engine,
+        id: &job.id,
+        found: Vec::new(),
+    };
+    extract::file(&path, &extract::Limits::default(), &mut upload);
+    Ok(upload.found)
 }
 
 fn run(emu: &Emulator, job: Job) {

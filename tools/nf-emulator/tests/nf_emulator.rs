@@ -495,3 +495,70 @@ fn huge_content_length_and_idle_connections_do_not_hurt_the_server() {
     assert!(!id.is_empty());
     assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
 }
+
+/// The findings of a scan of `data` with the tutorial's rule (cards and
+/// SSNs): (path inside the file, detector, finding).
+fn scanned(emu: &Emu, data: &[u8]) -> Vec<(String, String, String)> {
+    let recv = Receiver::start();
+    let id = finished_upload(emu, data);
+    let rule = json!({"detectors": [
+        {"minConfidence": "LIKELY", "minNumFindings": 1, "nightfallDetector": "CREDIT_CARD_NUMBER", "detectorType": "NIGHTFALL_DETECTOR"},
+        {"minConfidence": "LIKELY", "minNumFindings": 1, "nightfallDetector": "US_SOCIAL_SECURITY_NUMBER", "detectorType": "NIGHTFALL_DETECTOR"}],
+        "logicalOp": "ANY"});
+    let (s, _, _) = emu.call(
+        "POST",
+        &format!("/v3/upload/{id}/scan"),
+        &[AUTH],
+        json!({"policy": {"webhookURL": recv.url(), "detectionRules": [rule]}})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(s, 200);
+    let note: Value =
+        serde_json::from_slice(&recv.next(Duration::from_secs(60)).unwrap().body).unwrap();
+    let url = note["findingsURL"].as_str().unwrap();
+    let (s, doc, _) = emu.call("GET", &url[url.find("/findings/").unwrap()..], &[], b"");
+    assert_eq!(s, 200);
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let s = |v: &Value| v.as_str().unwrap().to_owned();
+            (s(&f["path"]), s(&f["detector"]["name"]), s(&f["finding"]))
+        })
+        .collect()
+}
+
+/// Like Nightfall, the emulator reads what a file holds, not its raw
+/// bytes: PDF text, a mail's attachments, a workbook's sheets (files
+/// made by reportlab, Python's email and XlsxWriter).
+#[test]
+fn uploads_are_read_as_nightfall_reads_files() {
+    if !testkit::extract_programs() {
+        return;
+    }
+    let emu = start(&["--rate", "0"]);
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../pii-scan/tests/data");
+    let read = |p: &str| std::fs::read(data.join(p)).unwrap();
+    let t = |a: &str, d: &str, f: &str| (a.to_owned(), d.to_owned(), f.to_owned());
+    assert_eq!(
+        scanned(&emu, &read("formats/w2.pdf")),
+        [
+            t("", "US_SOCIAL_SECURITY_NUMBER", "412-58-3071"),
+            t("", "CREDIT_CARD_NUMBER", "4539 1488 0343 6772")
+        ]
+    );
+    assert_eq!(
+        scanned(&emu, &read("formats/letter.eml")),
+        [
+            t("", "US_SOCIAL_SECURITY_NUMBER", "604-19-2278"),
+            t("cards.csv", "CREDIT_CARD_NUMBER", "4556 7311 9042 8615")
+        ]
+    );
+    let sheet = scanned(&emu, &read("xlsx/customers_xlsxwriter.xlsx"));
+    assert_eq!(sheet.len(), 50, "{sheet:?}");
+    assert!(sheet
+        .iter()
+        .all(|(p, _, _)| p == "xl/worksheets/sheet1.xml"));
+}

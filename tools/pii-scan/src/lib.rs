@@ -2,15 +2,10 @@
 //! takes paths), scans the files they are about with the `detect` engine
 //! and writes Finding records, the same ones nf-webhook emits.
 
-mod decode;
-mod nest;
-mod office;
 mod pool;
 mod scan;
 mod state;
 mod talk;
-mod transcode;
-mod xlsx;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -61,13 +56,23 @@ API_KEY, CRYPTOGRAPHIC_KEY (ALL = every one); REGEX and WORD_LIST detectors,
 contextRules and exclusionRules work as on the API.
 
 Containers are opened inside one another to --max-depth levels: gzip, zip,
-tar, tar.gz/tgz, and the text of docx, xlsx, pptx, odt, ods and odp.
-archive_path is the chain of members (inner.zip!deep/note.txt). Zip-bomb
-guards count across the whole nest of one file (--max-decompressed bytes,
---max-entries members). Every member skipped (binary, too deep, larger than
---max-size, encrypted, corrupt) gets a note on stderr naming its chain; a
-corrupt member also makes the exit status 1. PDF is not read (binary).
-Large files are streamed in windows.
+tar, tar.gz/tgz, mail (.eml and mbox: bodies, and each attachment as a
+member, inbox.mbox!2!cards.csv), and the text of docx, xlsx, pptx, odt, ods
+and odp (sheets as tables under their header row). archive_path is the
+chain of members (inner.zip!deep/note.txt). PDF text is read with
+pdftotext (Debian: poppler-utils), each finding with its page; images
+(PNG, JPEG, TIFF, BMP, WebP) and PDF pages without text are read by OCR
+with Tesseract (tesseract-ocr, tesseract-ocr-eng) as --ocr says, and their
+findings carry ocr_confidence (and a lower confidence when the characters
+were poorly recognised). These programs run sandboxed (no shell, empty
+environment, input on stdin, time, memory and output limits, no network);
+a missing one skips the file with a note naming its package. RTF and HTML
+are read as their text. Bomb guards count across the whole nest of one
+file (--max-decompressed bytes, --max-entries members, --file-timeout).
+Every member skipped (binary, too deep, larger than --max-size, encrypted,
+corrupt, an image over the OCR limits) gets a note on stderr naming its
+chain; a corrupt member also makes the exit status 1. Large files are
+streamed in windows.
 
 UTF-16 text (little or big endian, with a byte-order mark or recognised by
 its zero bytes) and Latin-1/Windows-1252 text (not valid UTF-8) are decoded
@@ -130,9 +135,15 @@ pub struct Cli {
     /// Stop after this many archive members in one file (across all its nested containers)
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub max_entries: u64,
-    /// Containers opened inside one another (a zip in a zip is 2)
+    /// Containers opened inside one another (a zip in a zip is 2; a mail attachment is one level below its message)
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub max_depth: u32,
+    /// Time one file's extraction may take (PDF text, OCR, archives): the rest of it is not scanned, with a note (e.g. 30s, 5m; bare number: seconds; 0: no limit)
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = dlp_core::units::secs)]
+    pub file_timeout: Duration,
+    /// Read images and PDF pages without text by OCR (Tesseract): auto (images up to 20 MiB and 40 megapixels, 20 text-less pages a PDF), always, never
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = OcrWhen::Auto, ignore_case = true)]
+    pub ocr: OcrWhen,
     /// Treat a malformed input line as fatal (exit 2)
     #[arg(long)]
     pub strict: bool,
@@ -155,8 +166,17 @@ pub struct Cli {
     pub host: dlp_core::cli::HostArg,
 }
 
-/// Builds the engine the flags describe.
-pub fn build_engine(cli: &Cli) -> anyhow::Result<Engine> {
+/// When OCR runs (`--ocr`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OcrWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Builds the engine the flags describe, and the lowest confidence any of
+/// its rules reports.
+pub fn build_engine(cli: &Cli) -> anyhow::Result<(Engine, Confidence)> {
     let min = cli.min_confidence.unwrap_or(Confidence::Likely);
     let mut rules = match &cli.rules {
         Some(p) => detect::load_rules(p)?,
@@ -174,7 +194,14 @@ pub fn build_engine(cli: &Cli) -> anyhow::Result<Engine> {
     for w in detect::rule_warnings(&rules) {
         eprintln!("{TOOL}: warning: {w}");
     }
-    Ok(Engine::new(&rules)?.with_context_bytes(cli.context_bytes))
+    let floor = rules
+        .iter()
+        .flat_map(|r| &r.detectors)
+        .map(|d| d.min_confidence.unwrap_or(Confidence::Likely))
+        .min()
+        .unwrap_or(min);
+    let engine = Engine::new(&rules)?.with_context_bytes(cli.context_bytes);
+    Ok((engine, floor))
 }
 
 /// The command-line definition (what `--help` shows), for the man page and
@@ -194,13 +221,23 @@ pub fn main() -> std::process::ExitCode {
 /// Runs the tool.
 pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     cli.host.apply();
-    let engine = Arc::new(build_engine(cli)?);
+    let (engine, floor) = build_engine(cli)?;
+    let engine = Arc::new(engine);
     let limits = Limits {
-        max_size: cli.max_size,
-        max_decompressed: cli.max_decompressed,
-        max_entries: cli.max_entries,
-        max_depth: cli.max_depth,
+        extract: extract::Limits {
+            max_size: cli.max_size,
+            max_decompressed: cli.max_decompressed,
+            max_entries: cli.max_entries,
+            max_depth: cli.max_depth,
+            file_time: Some(cli.file_timeout).filter(|t| !t.is_zero()),
+            ocr: match cli.ocr {
+                OcrWhen::Auto => extract::Ocr::Auto,
+                OcrWhen::Always => extract::Ocr::Always,
+                OcrWhen::Never => extract::Ocr::Never,
+            },
+        },
         stream: StreamOptions::default(),
+        floor,
     };
     let jobs = cli
         .jobs
@@ -232,6 +269,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         tally: talk::Tally::default(),
         announce: cli.announce.then(talk::Announce::default),
     };
+    if state.verbosity > 1 && !extract::network_isolated() {
+        eprintln!("{TOOL}: note: pdftotext, pdftoppm and tesseract run with this machine's network: no network namespace may be made here (unshare --net)");
+    }
     for f in &sweep {
         state.put(&mut out, f)?;
     }

@@ -129,7 +129,7 @@ fn run_job(
 fn hash(path: &Path, limits: &Limits) -> Option<String> {
     std::fs::metadata(path)
         .ok()
-        .filter(|m| m.is_file() && !matches!(limits.max_size, Some(max) if m.len() > max))
+        .filter(|m| m.is_file() && !matches!(limits.extract.max_size, Some(max) if m.len() > max))
         .and_then(|_| dlp_core::hash::sha256_file(path).ok())
 }
 

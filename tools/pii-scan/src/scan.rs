@@ -1,33 +1,24 @@
-//! Scanning one file: open it without blocking, skip what is not a regular
-//! readable file, tell text from containers (see [`crate::nest`]) and
-//! binary, and pass findings on through [`Report`] as they are found.
+//! Scanning one file: `extract` turns it into text streams with their
+//! provenance (containers, documents, PDF pages, OCR, mail), each is
+//! scanned by the engine as it is read, and findings are passed on
+//! through [`Report`] as they are found.
 
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use detect::{Engine, Match, StreamOptions};
-use dlp_core::{Finding, Range};
-
-use crate::decode::{self, Encoding};
-use crate::nest::{Nest, Source};
-
-/// Bytes looked at to tell text from binary and containers apart.
-pub(crate) const SNIFF: usize = 8 * 1024;
+use dlp_core::{Confidence, Finding};
+use extract::Stream;
 
 /// Limits for one scan.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Skip files (and archive members) larger than this.
-    pub max_size: Option<u64>,
-    /// Decompressed bytes one file may yield, across all its nested
-    /// containers.
-    pub max_decompressed: u64,
-    /// Archive members one file may hold, across all its nested
-    /// containers.
-    pub max_entries: u64,
-    /// Containers opened inside one another (a zip in a zip is 2).
-    pub max_depth: u32,
+    /// What extraction may cost (sizes, depth, members, time, OCR).
+    pub extract: extract::Limits,
     pub stream: StreamOptions,
+    /// The lowest confidence any rule reports: an OCR finding lowered
+    /// below it (poorly recognised) is not reported.
+    pub floor: Confidence,
 }
 
 /// What a scan reports, in order, for one file.
@@ -104,11 +95,13 @@ impl<'a> Report<'a> {
         self.source.sha256.as_deref()
     }
 
-    /// Passes on one finding (`archive` is its path inside containers).
+    /// Passes on one finding of `stream`, whose OCR confidence is `ocr`.
     /// Fails when the output is gone, which ends the scan.
-    pub fn finding(&mut self, m: Match, archive: &str) -> io::Result<()> {
+    pub fn finding(&mut self, m: Match, stream: &Stream, ocr: Option<u8>) -> io::Result<()> {
         self.index += 1;
-        let mut f = m.to_finding(self.path, self.index, &self.timestamp, archive);
+        let mut f = m.to_finding(self.path, self.index, &self.timestamp, stream.archive_path);
+        f.page = stream.page;
+        f.ocr_confidence = ocr;
         f.host = dlp_core::host::this().map(str::to_owned);
         f.removable = self.source.removable;
         f.copied_from.clone_from(&self.source.copied_from);
@@ -155,119 +148,52 @@ impl<'a> Report<'a> {
 
 /// Scans the file at `path`, reporting to `report`.
 pub fn scan_file(engine: &Engine, path: &Path, limits: &Limits, report: &mut Report) {
-    let shown = path.display().to_string();
-    let file = match dlp_core::hash::open_regular(path) {
-        Ok(f) => f,
-        Err(e) => {
-            match e.kind() {
-                io::ErrorKind::NotFound => report.note(format!("{shown}: skipped: vanished")),
-                io::ErrorKind::InvalidInput => {
-                    report.note(format!("{shown}: skipped: {}", kind_of(path)))
-                }
-                io::ErrorKind::PermissionDenied => {
-                    report.reject(format!("{shown}: unreadable: permission denied"))
-                }
-                _ => report.reject(format!("{shown}: unreadable: {e}")),
-            }
-            return;
-        }
+    let mut sink = Scanner {
+        engine,
+        limits,
+        report,
     };
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    if let Some(max) = limits.max_size {
-        if size > max {
+    let bytes = extract::file(path, &limits.extract, &mut sink);
+    sink.report.add_bytes(bytes);
+}
+
+/// Scans each stream extraction yields.
+struct Scanner<'a, 'r> {
+    engine: &'a Engine,
+    limits: &'a Limits,
+    report: &'a mut Report<'r>,
+}
+
+impl extract::Sink for Scanner<'_, '_> {
+    fn text(&mut self, r: &mut dyn Read, s: &Stream) -> io::Result<()> {
+        let (report, floor) = (&mut *self.report, self.limits.floor);
+        let summary = self.engine.scan_stream(r, self.limits.stream, |mut m| {
+            m.byte_range = s.locate(m.byte_range, m.codepoint_range);
+            let ocr = s.ocr_confidence(m.byte_range);
+            m.confidence = extract::recognised(m.confidence, ocr);
+            if m.confidence < floor {
+                return Ok(());
+            }
+            report.finding(m, s, ocr)
+        })?;
+        if summary.withheld > 0 {
             report.note(format!(
-                "{shown}: skipped: {size} bytes exceeds --max-size {max}"
+                "{}{}{}: {} findings of an ALL rule were not reported: more than {} were waiting for the rule to fire",
+                report.path.display(),
+                if s.archive_path.is_empty() { "" } else { "!" },
+                s.archive_path,
+                summary.withheld,
+                detect::gate::HELD_LIMIT
             ));
-            return;
         }
+        Ok(())
     }
-    report.add_bytes(size);
-    let gz_name = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut nest = Nest::new(engine, limits, report, shown.clone());
-    if let Err(e) = nest.scan(Source::File(file), "", 0, &gz_name) {
-        if !output_closed(&e) {
-            nest.report.reject(format!("{shown}: unreadable: {e}"));
-        }
+
+    fn note(&mut self, msg: String) {
+        self.report.note(msg);
     }
-}
 
-/// True for the error a scan ends with when its output is gone.
-pub(crate) fn output_closed(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::BrokenPipe
-}
-
-/// What the first bytes of a stream say it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Sniffed {
-    Gzip,
-    Zip,
-    Tar,
-    Text,
-    /// Text in another encoding, after a byte-order mark of this length.
-    Encoded(Encoding, usize),
-    Binary,
-}
-
-pub(crate) fn sniff(head: &[u8]) -> Sniffed {
-    if head.starts_with(&[0x1f, 0x8b]) {
-        Sniffed::Gzip
-    } else if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
-        Sniffed::Zip
-    } else if head.len() >= 262 && &head[257..262] == b"ustar" {
-        Sniffed::Tar
-    } else if let Some((enc, bom)) = decode::detect(head, head.len() == SNIFF) {
-        Sniffed::Encoded(enc, bom)
-    } else if head.contains(&0) {
-        Sniffed::Binary
-    } else {
-        Sniffed::Text
-    }
-}
-
-/// Scans one stream of text, passing findings on as they are found. With
-/// `encoded`, `r` yields text decoded from that encoding (after a
-/// byte-order mark of that length), and byte ranges are mapped back to the
-/// original bytes.
-pub(crate) fn scan_text(
-    engine: &Engine,
-    r: impl Read,
-    limits: &Limits,
-    report: &mut Report,
-    archive: &str,
-    encoded: Option<(Encoding, usize)>,
-) -> io::Result<()> {
-    let summary = engine.scan_stream(r, limits.stream, |mut m| {
-        if let Some((enc, bom)) = encoded {
-            let at = |cp: u64| bom as u64 + enc.unit() * cp;
-            m.byte_range = Range {
-                start: at(m.codepoint_range.start),
-                end: at(m.codepoint_range.end),
-            };
-        }
-        report.finding(m, archive)
-    })?;
-    if summary.withheld > 0 {
-        report.note(format!(
-            "{}{}{archive}: {} findings of an ALL rule were not reported: more than {} were waiting for the rule to fire",
-            report.path.display(),
-            if archive.is_empty() { "" } else { "!" },
-            summary.withheld,
-            detect::gate::HELD_LIMIT
-        ));
-    }
-    Ok(())
-}
-
-fn kind_of(path: &Path) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    match std::fs::metadata(path) {
-        Ok(m) if m.is_dir() => "directory",
-        Ok(m) if m.file_type().is_fifo() => "FIFO",
-        Ok(m) if m.file_type().is_socket() => "socket",
-        Ok(m) if m.file_type().is_block_device() || m.file_type().is_char_device() => "device",
-        _ => "not a regular file",
+    fn reject(&mut self, msg: String) {
+        self.report.reject(msg);
     }
 }

@@ -524,71 +524,8 @@ fn a_panic_fails_that_file_and_the_scan_goes_on() {
         .expect_code(1);
 }
 
-/// What [`measured`] saw of a run.
-struct Measured {
-    code: i32,
-    lines: u64,
-    /// Peak resident memory (VmHWM).
-    peak_kib: u64,
-    /// User + system CPU time, in clock ticks (1/100 s on Linux).
-    cpu_ticks: u64,
-}
-
-/// Runs pii-scan with `args` and measures it from /proc while it runs
-/// (read every 5 ms; a scan peaks while it reads, not as it exits).
-fn measured(args: &[&std::ffi::OsStr]) -> Measured {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let lines = std::thread::spawn(move || {
-        let mut buf = vec![0u8; 1 << 16];
-        let mut n = 0u64;
-        loop {
-            match std::io::Read::read(&mut stdout, &mut buf) {
-                Ok(0) | Err(_) => return n,
-                Ok(k) => n += buf[..k].iter().filter(|&&b| b == b'\n').count() as u64,
-            }
-        }
-    });
-    let status_file = format!("/proc/{}/status", child.id());
-    let stat_file = format!("/proc/{}/stat", child.id());
-    let (mut peak, mut cpu) = (0, 0);
-    loop {
-        if let Ok(s) = std::fs::read_to_string(&stat_file) {
-            // Fields after the command name: state is 3rd, utime 14th, stime 15th.
-            let f: Vec<&str> = s
-                .rsplit(')')
-                .next()
-                .unwrap_or("")
-                .split_whitespace()
-                .collect();
-            if f.len() > 12 {
-                cpu = f[11].parse::<u64>().unwrap_or(0) + f[12].parse::<u64>().unwrap_or(0);
-            }
-        }
-        if let Ok(s) = std::fs::read_to_string(&status_file) {
-            if let Some(kb) = s
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            {
-                peak = peak.max(kb);
-            }
-        }
-        if let Some(st) = child.try_wait().unwrap() {
-            return Measured {
-                code: st.code().unwrap_or(-1),
-                lines: lines.join().unwrap(),
-                peak_kib: peak,
-                cpu_ticks: cpu,
-            };
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+fn measured(args: &[&std::ffi::OsStr]) -> testkit::Measured {
+    testkit::measured(BIN, args)
 }
 
 /// Memory does not grow with the number of findings: a dense CSV (two

@@ -56,6 +56,8 @@ fn finding(detector: &str, text: &str, line: u64) -> Finding {
         first_seen: None,
         removable: None,
         copied_from: None,
+        page: None,
+        ocr_confidence: None,
         host: None,
     }
 }

@@ -16,8 +16,9 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::FileExt;
 
-use crate::office::entity;
+use crate::table::Table;
 use crate::transcode::{Transcoder, Transform};
+use crate::xml::{attr, Lexer, Tok};
 
 /// Shared strings up to this many bytes are kept in memory, more in an
 /// unlinked temporary file.
@@ -27,11 +28,6 @@ const IN_MEMORY: usize = 16 << 20;
 pub const MAX_STRINGS: usize = 4 << 20;
 /// Longest cell value kept (Excel's own limit is 32,767 characters).
 const MAX_CELL: usize = 64 << 10;
-/// Widest row padded or filled (a stray cell in column XFD does not make
-/// every row 16,384 fields wide).
-const MAX_WIDTH: usize = 1024;
-/// Longest tag kept to read its name and attributes.
-const MAX_TAG: usize = 512;
 
 /// The workbook part holding the shared strings.
 pub const SHARED_STRINGS: &str = "xl/sharedStrings.xml";
@@ -39,137 +35,6 @@ pub const SHARED_STRINGS: &str = "xl/sharedStrings.xml";
 /// True for a worksheet part.
 pub fn is_sheet(name: &str) -> bool {
     name.starts_with("xl/worksheets/sheet") && name.ends_with(".xml")
-}
-
-/// One piece of XML.
-enum Tok<'a> {
-    /// A start tag (name without prefix, the whole tag, self-closing).
-    Open(&'a [u8], &'a [u8], bool),
-    Close(&'a [u8]),
-    /// Text, entities decoded (given in pieces).
-    Text(&'a [u8]),
-}
-
-/// A streaming XML tokenizer: enough of XML for spreadsheet parts.
-#[derive(Default)]
-struct Lexer {
-    in_tag: bool,
-    in_entity: bool,
-    tag: Vec<u8>,
-    ent: Vec<u8>,
-}
-
-impl Lexer {
-    fn feed(&mut self, chunk: &[u8], f: &mut impl FnMut(Tok)) {
-        let mut i = 0;
-        while i < chunk.len() {
-            if self.in_tag {
-                match memchr::memchr(b'>', &chunk[i..]) {
-                    Some(k) => {
-                        self.keep(&chunk[i..i + k]);
-                        i += k + 1;
-                        self.in_tag = false;
-                        self.tag_done(f);
-                    }
-                    None => {
-                        self.keep(&chunk[i..]);
-                        return;
-                    }
-                }
-            } else if self.in_entity {
-                let b = chunk[i];
-                i += 1;
-                if b == b';' {
-                    self.in_entity = false;
-                    let mut u = [0u8; 4];
-                    match entity(&self.ent) {
-                        Some(c) => f(Tok::Text(c.encode_utf8(&mut u).as_bytes())),
-                        None => {
-                            f(Tok::Text(b"&"));
-                            f(Tok::Text(&self.ent));
-                            f(Tok::Text(b";"));
-                        }
-                    }
-                } else if self.ent.len() < 10 && b != b'<' && b != b'&' {
-                    self.ent.push(b);
-                } else {
-                    self.in_entity = false;
-                    f(Tok::Text(b"&"));
-                    f(Tok::Text(&self.ent));
-                    i -= 1;
-                }
-            } else {
-                match memchr::memchr2(b'<', b'&', &chunk[i..]) {
-                    Some(k) => {
-                        if k > 0 {
-                            f(Tok::Text(&chunk[i..i + k]));
-                        }
-                        if chunk[i + k] == b'<' {
-                            self.in_tag = true;
-                            self.tag.clear();
-                        } else {
-                            self.in_entity = true;
-                            self.ent.clear();
-                        }
-                        i += k + 1;
-                    }
-                    None => {
-                        f(Tok::Text(&chunk[i..]));
-                        return;
-                    }
-                }
-            }
-        }
-    }
-
-    fn keep(&mut self, b: &[u8]) {
-        let room = MAX_TAG.saturating_sub(self.tag.len());
-        self.tag.extend_from_slice(&b[..b.len().min(room)]);
-    }
-
-    fn tag_done(&mut self, f: &mut impl FnMut(Tok)) {
-        let t = &self.tag[..];
-        let (close, body) = match t.first() {
-            Some(b'/') => (true, &t[1..]),
-            Some(b'?' | b'!') | None => return,
-            Some(_) => (false, t),
-        };
-        let end = body
-            .iter()
-            .position(|&c| matches!(c, b' ' | b'/' | b'\n' | b'\r' | b'\t'))
-            .unwrap_or(body.len());
-        let name = &body[..end];
-        // Drop a namespace prefix (`x:c`).
-        let name = match memchr::memrchr(b':', name) {
-            Some(p) => &name[p + 1..],
-            None => name,
-        };
-        if close {
-            f(Tok::Close(name));
-        } else {
-            f(Tok::Open(name, body, body.last() == Some(&b'/')));
-        }
-    }
-}
-
-/// The value of attribute `key` in a start tag.
-fn attr<'a>(tag: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
-    let mut from = 0;
-    while let Some(p) = memchr::memmem::find(&tag[from..], key) {
-        let at = from + p;
-        from = at + 1;
-        let before_ok = at > 0 && matches!(tag[at - 1], b' ' | b'\n' | b'\r' | b'\t');
-        let rest = &tag[at + key.len()..];
-        if before_ok && rest.first() == Some(&b'=') {
-            let q = *rest.get(1)?;
-            if q != b'"' && q != b'\'' {
-                return None;
-            }
-            let end = memchr::memchr(q, &rest[2..])?;
-            return Some(&rest[2..2 + end]);
-        }
-    }
-    None
 }
 
 /// The zero-based column of a cell reference (`C7` is 2).
@@ -273,7 +138,7 @@ impl SharedStrings {
             Store::Memory(v) => {
                 let mut f = io::BufWriter::with_capacity(
                     64 << 10,
-                    crate::nest::unlinked_temp("xlsx-strings")?,
+                    crate::spool::unlinked_temp("xlsx-strings")?,
                 );
                 f.write_all(v)?;
                 f.write_all(s)?;
@@ -317,14 +182,7 @@ pub type SheetText<'s, R> = Transcoder<R, Sheet<'s>>;
 pub struct Sheet<'s> {
     strings: Option<&'s SharedStrings>,
     lexer: Lexer,
-    out: Vec<u8>,
-    /// The row being built, its fields so far, and whether one is filled.
-    row: Vec<u8>,
-    fields: usize,
-    filled: bool,
-    /// Fields every row is padded to: the `<dimension>` width, or the
-    /// first row's.
-    width: usize,
+    table: Table,
     /// The cell being read: its column, type, and value.
     col: Option<usize>,
     kind: Vec<u8>,
@@ -343,11 +201,7 @@ pub fn sheet_text<R: Read>(inner: R, strings: Option<&SharedStrings>) -> SheetTe
         Sheet {
             strings,
             lexer: Lexer::default(),
-            out: Vec::with_capacity(64 << 10),
-            row: Vec::new(),
-            fields: 0,
-            filled: false,
-            width: 0,
+            table: Table::default(),
             col: None,
             kind: Vec::new(),
             cell: Vec::new(),
@@ -375,18 +229,18 @@ impl Sheet<'_> {
                 let r = attr(tag, b"ref").unwrap_or_default();
                 let last = r.rsplit(|&b| b == b':').next().unwrap_or_default();
                 if let Some(c) = column(last) {
-                    self.width = (c + 1).min(MAX_WIDTH);
+                    self.table.set_width(c + 1);
                 }
             }
             Tok::Open(b"row", _, closing) => {
-                self.row.clear();
-                self.fields = 0;
-                self.filled = false;
+                if self.table.in_row() {
+                    self.table.end_row();
+                }
                 if closing {
-                    self.end_row();
+                    self.table.end_row();
                 }
             }
-            Tok::Close(b"row") => self.end_row(),
+            Tok::Close(b"row") => self.table.end_row(),
             Tok::Open(b"c", tag, closing) => {
                 self.col = attr(tag, b"r").and_then(column);
                 self.kind.clear();
@@ -411,13 +265,8 @@ impl Sheet<'_> {
     fn end_cell(&mut self) {
         self.in_value = false;
         self.in_inline = false;
-        let col = self.col.take().unwrap_or(self.fields).min(MAX_WIDTH);
-        // Empty fields up to the cell's column.
-        while self.fields < col {
-            self.sep();
-        }
-        self.sep();
         let mut value = std::mem::take(&mut self.cell);
+        let mut number = false;
         match &self.kind[..] {
             b"s" => {
                 let idx = std::str::from_utf8(&value)
@@ -431,62 +280,22 @@ impl Sheet<'_> {
                 }
             }
             b"" | b"n" => {
+                number = true;
                 if let Some(digits) = integer_digits(&value) {
                     value = digits;
                 }
             }
             _ => {}
         }
-        if !value.is_empty() {
-            self.filled = true;
-        }
-        if value
-            .iter()
-            .any(|&b| matches!(b, b'\t' | b'\n' | b'\r' | b'"'))
-        {
-            self.row.push(b'"');
-            for &b in &value {
-                if b == b'"' {
-                    self.row.push(b'"');
-                }
-                self.row.push(b);
-            }
-            self.row.push(b'"');
-        } else {
-            self.row.extend_from_slice(&value);
-        }
+        self.table.cell(self.col.take(), &value, number);
         value.clear();
         self.cell = value;
-    }
-
-    /// Starts the next field.
-    fn sep(&mut self) {
-        if self.fields > 0 {
-            self.row.push(b'\t');
-        }
-        self.fields += 1;
-    }
-
-    fn end_row(&mut self) {
-        if self.filled {
-            if self.width == 0 {
-                self.width = self.fields;
-            }
-            while self.fields < self.width {
-                self.sep();
-            }
-            self.out.extend_from_slice(&self.row);
-            self.out.push(b'\n');
-        }
-        self.row.clear();
-        self.fields = 0;
-        self.filled = false;
     }
 }
 
 impl Transform for Sheet<'_> {
     fn out(&mut self) -> &mut Vec<u8> {
-        &mut self.out
+        &mut self.table.out
     }
 
     fn feed(&mut self, chunk: &[u8]) {
@@ -501,8 +310,8 @@ impl Transform for Sheet<'_> {
         if !self.cell.is_empty() {
             self.end_cell();
         }
-        if self.fields > 0 {
-            self.end_row();
+        if self.table.in_row() {
+            self.table.end_row();
         }
     }
 }
@@ -552,17 +361,7 @@ fn integer_digits(v: &[u8]) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
-    /// Yields its bytes `n` at a time.
-    struct Slow<'a>(&'a [u8], usize);
-
-    impl Read for Slow<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            let n = self.0.len().min(self.1).min(buf.len());
-            buf[..n].copy_from_slice(&self.0[..n]);
-            self.0 = &self.0[n..];
-            Ok(n)
-        }
-    }
+    use crate::transcode::tests::Slow;
 
     fn table(sheet: &[u8], strings: Option<&SharedStrings>, read: usize) -> String {
         let mut r = sheet_text(Slow(sheet, read), strings);

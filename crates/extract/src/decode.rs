@@ -71,6 +71,15 @@ const CP1252: [u16; 32] = [
     0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D, 0x017E, 0x0178,
 ];
 
+/// The character a Windows-1252 byte stands for.
+pub fn cp1252(b: u8) -> char {
+    let cp = match b {
+        0x80..=0x9F => u32::from(CP1252[usize::from(b - 0x80)]),
+        _ => u32::from(b),
+    };
+    char::from_u32(cp).unwrap_or(char::REPLACEMENT_CHARACTER)
+}
+
 /// A reader of `inner` decoded to UTF-8.
 pub type Decoder<R> = Transcoder<R, Decode>;
 

@@ -9,7 +9,8 @@
 
 use std::io::Read;
 
-use crate::transcode::{Transcoder, Transform};
+use crate::entity::Reference;
+use crate::transcode::{Bytewise, Transcoder};
 
 /// Which kind of office document a zip is, by its member names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,13 +73,10 @@ fn tag_text(name: &[u8]) -> &'static [u8] {
 enum State {
     Text,
     Tag,
-    Entity,
 }
 
 /// Longest tag prefix kept to tell its name.
 const TAG_KEEP: usize = 24;
-/// Longest entity body (`#x10FFFF`).
-const ENTITY_MAX: usize = 10;
 
 /// A reader of the text inside the XML that `inner` yields.
 pub type XmlText<R> = Transcoder<R, Xml>;
@@ -88,7 +86,7 @@ pub struct Xml {
     out: Vec<u8>,
     state: State,
     tag: Vec<u8>,
-    ent: Vec<u8>,
+    ent: Reference,
 }
 
 /// A reader of the text inside the XML that `inner` yields.
@@ -99,14 +97,17 @@ pub fn xml_text<R: Read>(inner: R) -> XmlText<R> {
             out: Vec::with_capacity(64 << 10),
             state: State::Text,
             tag: Vec::with_capacity(TAG_KEEP),
-            ent: Vec::with_capacity(ENTITY_MAX),
+            ent: Reference::default(),
         },
         64 << 10,
     )
 }
 
 impl Xml {
-    fn byte(&mut self, b: u8) {
+    fn step(&mut self, b: u8) {
+        if self.ent.take(b, &mut self.out) {
+            return;
+        }
         match self.state {
             State::Text => match b {
                 b'<' => {
@@ -114,10 +115,7 @@ impl Xml {
                     self.tag.push(b);
                     self.state = State::Tag;
                 }
-                b'&' => {
-                    self.ent.clear();
-                    self.state = State::Entity;
-                }
+                b'&' => self.ent.start(),
                 _ => self.out.push(b),
             },
             State::Tag => {
@@ -136,69 +134,21 @@ impl Xml {
                     self.tag.push(b);
                 }
             }
-            State::Entity => {
-                if b == b';' {
-                    match entity(&self.ent) {
-                        Some(c) => {
-                            let mut u = [0u8; 4];
-                            self.out.extend_from_slice(c.encode_utf8(&mut u).as_bytes());
-                        }
-                        None => {
-                            self.out.push(b'&');
-                            self.out.extend_from_slice(&self.ent);
-                            self.out.push(b';');
-                        }
-                    }
-                    self.state = State::Text;
-                } else if self.ent.len() < ENTITY_MAX && b != b'<' && b != b'&' {
-                    self.ent.push(b);
-                } else {
-                    self.out.push(b'&');
-                    self.out.extend_from_slice(&self.ent);
-                    self.state = State::Text;
-                    self.byte(b);
-                }
-            }
         }
     }
 }
 
-impl Transform for Xml {
+impl Bytewise for Xml {
     fn out(&mut self) -> &mut Vec<u8> {
         &mut self.out
     }
 
-    fn feed(&mut self, chunk: &[u8]) {
-        for &b in chunk {
-            self.byte(b);
-        }
+    fn byte(&mut self, b: u8) {
+        self.step(b);
     }
 
-    fn finish(&mut self) {
-        if self.state == State::Entity {
-            self.out.push(b'&');
-            let ent = std::mem::take(&mut self.ent);
-            self.out.extend_from_slice(&ent);
-        }
-    }
-}
-
-pub(crate) fn entity(name: &[u8]) -> Option<char> {
-    match name {
-        b"amp" => Some('&'),
-        b"lt" => Some('<'),
-        b"gt" => Some('>'),
-        b"quot" => Some('"'),
-        b"apos" => Some('\''),
-        [b'#', b'x' | b'X', hex @ ..] => u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16)
-            .ok()
-            .and_then(char::from_u32),
-        [b'#', dec @ ..] => std::str::from_utf8(dec)
-            .ok()?
-            .parse()
-            .ok()
-            .and_then(char::from_u32),
-        _ => None,
+    fn end(&mut self) {
+        self.ent.finish(&mut self.out);
     }
 }
 
