@@ -1,4 +1,5 @@
-//! Exponential back-off with full jitter, and `Retry-After` parsing.
+//! Exponential back-off with jitter (a server's own `Retry-After` is read
+//! by the `httpc` crate).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -53,16 +54,6 @@ impl Backoff {
     }
 }
 
-/// Parses a `Retry-After` value in seconds (HTTP dates are not used by
-/// Nightfall; they fall back to `None`). Capped at one hour.
-pub fn parse_retry_after(v: &str) -> Option<Duration> {
-    let secs: f64 = v.trim().parse().ok()?;
-    if !secs.is_finite() || secs < 0.0 {
-        return None;
-    }
-    Some(Duration::from_secs_f64(secs.min(3600.0)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,14 +67,5 @@ mod tests {
         assert!(d[7] >= Duration::from_millis(500) && d[7] <= Duration::from_secs(1));
         b.reset();
         assert!(b.next_delay() <= Duration::from_millis(100));
-    }
-
-    #[test]
-    fn retry_after() {
-        assert_eq!(parse_retry_after("2"), Some(Duration::from_secs(2)));
-        assert_eq!(parse_retry_after(" 0.5 "), Some(Duration::from_millis(500)));
-        assert_eq!(parse_retry_after("-1"), None);
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
-        assert_eq!(parse_retry_after("99999"), Some(Duration::from_secs(3600)));
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! Every tool in the workspace is a small Unix filter that reads and writes
 //! newline-delimited JSON. This crate holds what they all agree on: the
-//! record contract between stages ([`records`]), the line reader and record
-//! writer with their flushing and error conventions ([`ndjson`], [`output`]),
+//! record contract between stages ([`records`]), the record reader with its
+//! reject policy and the record writer, with their flushing conventions
+//! ([`reader`], [`ndjson`], [`output`]),
 //! the exit-code table ([`exit`]), signal handling ([`signals`]), and small
 //! pieces several tools need (time stamps, HMAC signatures, hashing, a
 //! durable spool directory, retry back-off).
@@ -19,6 +20,7 @@ pub mod ndjson;
 pub mod output;
 pub mod par;
 pub mod pool;
+pub mod reader;
 pub mod records;
 pub mod signals;
 pub mod signature;
@@ -28,8 +30,9 @@ pub mod time;
 pub mod units;
 
 pub use exit::{run_main, ExitCode};
-pub use ndjson::{for_each_line, LineReader, LoopOptions, Reject};
+pub use ndjson::LineReader;
 pub use output::{Emitted, Flush, RecordWriter, SharedOutput};
+pub use reader::{for_each_line, LoopOptions, RecordReader, Reject, Rejects};
 pub use records::{
     Action, ActionRecord, Confidence, EventType, Finding, FindingStatus, FsEvent, Range,
     ScanRequest, ScanStatus, Severity,

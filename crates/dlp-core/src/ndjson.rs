@@ -1,16 +1,12 @@
-//! Line-oriented NDJSON input with the toolkit's error conventions.
+//! Input cut into lines: the layer under the record reader
+//! ([`crate::reader`]).
 //!
-//! A malformed line is reported as `tool: line N: message` on stderr and
-//! skipped; `--strict` makes it fatal. Lines longer than a bound are
-//! discarded without being held in memory, so one runaway line cannot
-//! exhaust it. The reader also tells its caller when the next read would
-//! block, which is when buffered output must be flushed.
+//! Lines longer than a bound are discarded without being held in memory,
+//! so one runaway line cannot exhaust it. The reader also tells its caller
+//! when the next read would block, which is when buffered output must be
+//! flushed.
 
 use std::io::{self, BufRead, BufReader, Read};
-
-use crate::exit::ExitCode;
-use crate::output::Flush;
-use crate::signals;
 
 /// Default bound on one input line (16 MiB).
 pub const DEFAULT_MAX_LINE: usize = 16 << 20;
@@ -67,6 +63,11 @@ impl<R: Read> LineReader<R> {
         !self.inner.buffer().is_empty()
     }
 
+    /// The text of the line last returned as [`Line::Text`].
+    pub(crate) fn current(&self) -> &[u8] {
+        &self.buf
+    }
+
     /// The next line, or `None` at end of input.
     pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
         self.buf.clear();
@@ -110,75 +111,6 @@ impl<R: Read> LineReader<R> {
         }
         Ok(Some(Line::Text(&self.buf)))
     }
-}
-
-/// Why one input line was not processed; reported with its line number.
-#[derive(Debug)]
-pub struct Reject(pub String);
-
-impl<E: std::fmt::Display> From<E> for Reject {
-    fn from(e: E) -> Self {
-        Reject(e.to_string())
-    }
-}
-
-/// Options of the standard record loop.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct LoopOptions {
-    /// A rejected line is fatal (exit 2) instead of reported and skipped.
-    pub strict: bool,
-}
-
-/// Runs `handle` on every non-blank input line, with the toolkit's
-/// conventions: rejected lines are reported as `tool: line N: why` and
-/// counted (exit 1) or fatal under `strict`; output is flushed whenever
-/// the next read would block; SIGINT/SIGTERM while waiting for input ends
-/// the loop after a flush. I/O errors on output are fatal.
-pub fn for_each_line<R: Read, O: Flush>(
-    tool: &str,
-    input: R,
-    out: &mut O,
-    opts: LoopOptions,
-    mut handle: impl FnMut(&[u8], &mut O) -> anyhow::Result<Result<(), Reject>>,
-) -> anyhow::Result<ExitCode> {
-    let mut reader = LineReader::new(input);
-    let mut rejected = false;
-    loop {
-        let idle = if reader.pending() {
-            None
-        } else {
-            out.flush_output()?;
-            match signals::idle() {
-                Some(guard) => Some(guard),
-                None => break,
-            }
-        };
-        let line = {
-            let _idle = idle;
-            match reader.next_line() {
-                Ok(Some(line)) => line,
-                Ok(None) => break,
-                Err(e) => return Err(anyhow::Error::new(e).context("reading input")),
-            }
-        };
-        let result = match line {
-            Line::TooLong(n) => Err(Reject(format!(
-                "line of {n} bytes exceeds the line-length limit"
-            ))),
-            Line::Text(t) if t.iter().all(u8::is_ascii_whitespace) => Ok(()),
-            Line::Text(t) => handle(t, out)?,
-        };
-        if let Err(Reject(why)) = result {
-            let n = reader.line_no();
-            if opts.strict {
-                anyhow::bail!("line {n}: {why}");
-            }
-            eprintln!("{tool}: line {n}: {why}");
-            rejected = true;
-        }
-    }
-    out.flush_output()?;
-    Ok(ExitCode::from_rejected(rejected))
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@
 //! thread writes the outputs in input order, reports rejected lines with
 //! their exact line numbers, and flushes whenever everything read so far
 //! has been written, i.e. when the tool is about to wait for input. The
-//! conventions are those of [`crate::ndjson::for_each_line`].
+//! conventions are those of [`crate::reader::for_each_line`], rejected
+//! lines included (one [`Rejects`] policy).
 
 use std::io::{self, Read, Write};
 use std::time::Duration;
@@ -16,8 +17,9 @@ use anyhow::Context;
 use crossbeam_channel::{bounded, RecvTimeoutError};
 
 use crate::exit::ExitCode;
-use crate::ndjson::{Reject, DEFAULT_MAX_LINE};
+use crate::ndjson::DEFAULT_MAX_LINE;
 use crate::pool::Ordered;
+use crate::reader::{Reject, Rejects};
 use crate::signals;
 
 const BLOCK: usize = 256 * 1024;
@@ -205,11 +207,9 @@ pub fn par_for_each_line<B: Block>(
         let mut pool = Ordered::scoped(scope, "block", jobs, Done::panicked)
             .context("starting worker threads")?;
         let mut writer = Writer {
-            tool,
             out: &mut *out,
             line_base: 0,
-            rejected: false,
-            strict,
+            rejects: Rejects::new(tool, strict),
         };
         let mut reading = true;
         let result = (|| -> anyhow::Result<()> {
@@ -240,7 +240,7 @@ pub fn par_for_each_line<B: Block>(
             writer.out.flush().context("writing output")
         })();
         pool.close();
-        result.map(|()| ExitCode::from_rejected(writer.rejected))
+        result.map(|()| writer.rejects.exit_code())
     })
 }
 
@@ -259,24 +259,20 @@ impl Done {
 /// Writes finished blocks (they arrive in input order) and reports their
 /// rejected lines with line numbers counted across blocks.
 struct Writer<'a, W: Write> {
-    tool: &'a str,
     out: &'a mut W,
     line_base: u64,
-    rejected: bool,
-    strict: bool,
+    rejects: Rejects,
 }
 
 impl<W: Write> Writer<'_, W> {
     fn accept(&mut self, done: Done) -> anyhow::Result<()> {
         self.out.write_all(&done.out).context("writing output")?;
         for (idx, why) in &done.rejects {
-            let n = self.line_base + idx + 1;
-            if self.strict {
+            if self.rejects.is_strict() {
+                // What came before the line is written before the tool stops.
                 self.out.flush().context("writing output")?;
-                anyhow::bail!("line {n}: {why}");
             }
-            eprintln!("{}: line {n}: {why}", self.tool);
-            self.rejected = true;
+            self.rejects.reject(self.line_base + idx + 1, why)?;
         }
         if let Some(why) = done.panicked {
             anyhow::bail!(

@@ -1,15 +1,17 @@
 //! Reading findings: NDJSON Finding records (pii-scan, nf-webhook,
 //! nats-tail) or the CSV that findings-csv writes (with its header row).
 //! The format is recognised from the first non-blank byte (`{` is NDJSON)
-//! unless `--format` says. A malformed record is reported as
-//! `findings-report: NAME: line N: why` and skipped (fatal with --strict).
+//! unless `--format` says. A malformed record goes to the record reader's
+//! reject policy, which names the source: `findings-report: NAME: line N:
+//! why`, skipped (fatal with --strict).
 
 mod csv;
 mod ndjson;
 
 use std::io::{BufRead, BufReader, Read};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
+use dlp_core::Rejects;
 
 use crate::agg::Agg;
 
@@ -24,35 +26,15 @@ pub enum Format {
     Csv,
 }
 
-/// Where malformed records go: stderr with the source and line, or (with
-/// `--strict`) a fatal error.
-pub struct Rejects<'a> {
-    name: &'a str,
-    strict: bool,
-    /// True once a record was skipped.
-    pub any: bool,
-}
-
-impl Rejects<'_> {
-    /// Reports record `line` as malformed.
-    pub fn reject(&mut self, line: u64, why: &str) -> anyhow::Result<()> {
-        if self.strict {
-            bail!("{}: line {line}: {why}", self.name);
-        }
-        eprintln!("findings-report: {}: line {line}: {why}", self.name);
-        self.any = true;
-        Ok(())
-    }
-}
-
-/// Reads one source into `agg`; returns true when records were rejected.
+/// Reads the source `name` into `agg`; malformed records go to `rejects`,
+/// which name it.
 pub fn read(
     name: &str,
     input: impl Read,
     format: Format,
-    strict: bool,
+    rejects: &Rejects,
     agg: &mut Agg,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<()> {
     let mut r = BufReader::with_capacity(64 * 1024, input);
     let format = match format {
         Format::Auto => {
@@ -64,15 +46,10 @@ pub fn read(
         }
         f => f,
     };
-    let mut rejects = Rejects {
-        name,
-        strict,
-        any: false,
-    };
+    let rejects = rejects.in_file(name);
     if format == Format::Ndjson {
-        ndjson::read(name, r, agg, &mut rejects)?;
+        ndjson::read(r, agg, &rejects)
     } else {
-        csv::read(name, r, agg, &mut rejects)?;
+        csv::read(name, r, agg, &rejects)
     }
-    Ok(rejects.any)
 }

@@ -75,21 +75,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn read_all(cfg: &Config, agg: &mut Agg) -> anyhow::Result<(bool, String)> {
-    let mut rejected = false;
+    let rejects = dlp_core::Rejects::new("findings-report", cfg.strict);
     let mut names = Vec::new();
     for f in &cfg.files {
         if dlp_core::cli::is_stdin(f) {
             names.push("stdin".to_owned());
             let stdin = std::io::stdin().lock();
-            rejected |= input::read("stdin", stdin, cfg.format, cfg.strict, agg)?;
+            input::read("stdin", stdin, cfg.format, &rejects, agg)?;
         } else {
             let name = f.display().to_string();
             let file = std::fs::File::open(f).with_context(|| format!("opening {name}"))?;
-            rejected |= input::read(&name, file, cfg.format, cfg.strict, agg)?;
+            input::read(&name, file, cfg.format, &rejects, agg)?;
             names.push(name);
         }
     }
-    Ok((rejected, names.join(", ")))
+    Ok((rejects.count() > 0, names.join(", ")))
 }
 
 fn open_keys(agg: &Agg) -> Vec<key::Key> {

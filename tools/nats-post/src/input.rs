@@ -5,16 +5,15 @@
 //! sends each record at once while a bulk load makes large batches. A
 //! closed batch is written to the spool (one fsync for the whole batch)
 //! before its key goes to the publisher: from then on it survives a crash.
-//! Malformed lines are reported as `nats-post: line N: why` and skipped, or
-//! end the input under `--strict`.
+//! Malformed lines are rejected by the record reader's policy
+//! (`nats-post: line N: why`, or the end of input under `--strict`).
 
 use std::io::Read;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use dlp_core::ndjson::{Line, LineReader};
 use dlp_core::signals;
 use dlp_core::spool::Spool;
+use dlp_core::{RecordReader, Rejects};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::cli::Config;
@@ -54,63 +53,57 @@ fn store(
     Ok(())
 }
 
-/// Starts reading `input` on a thread; rejected lines set `rejected`.
+/// Starts reading `input` on a thread; rejected lines go to `rejects`.
 pub fn spawn(
     input: impl Read + Send + 'static,
     cfg: Arc<Config>,
     spool: Spool,
     tx: UnboundedSender<Msg>,
-    rejected: Arc<AtomicBool>,
+    rejects: Rejects,
 ) {
     let tx2 = tx.clone();
-    let run = move || -> Result<(), String> {
-        let mut reader = LineReader::new(input);
+    let run = move || -> anyhow::Result<()> {
+        let mut reader = RecordReader::new(input, rejects);
         let mut batch: Vec<Prepared> = Vec::with_capacity(cfg.batch);
+        let flush =
+            |batch: &mut Vec<Prepared>| store(&spool, batch, &tx).map_err(anyhow::Error::msg);
         loop {
             if signals::requested() {
-                store(&spool, &mut batch, &tx)?;
-                return Ok(());
+                return flush(&mut batch);
             }
-            if !reader.pending() {
-                store(&spool, &mut batch, &tx)?;
-            }
-            let prepared = match reader.next_line() {
+            // The input has nothing more buffered: the batch goes now.
+            let next = reader.next_record_with(|| flush(&mut batch).map(Some));
+            let prepared = match next {
+                Ok(Some(line)) => prepare(line, &cfg.template, &cfg.host),
                 Ok(None) => break,
                 Err(e) => {
-                    store(&spool, &mut batch, &tx)?;
-                    return Err(format!("reading input: {e}"));
+                    flush(&mut batch)?;
+                    return Err(e);
                 }
-                Ok(Some(Line::TooLong(n))) => {
-                    Err(format!("line of {n} bytes exceeds the line-length limit"))
-                }
-                Ok(Some(Line::Text(t))) if t.iter().all(u8::is_ascii_whitespace) => continue,
-                Ok(Some(Line::Text(t))) => prepare(t, &cfg.template, &cfg.host),
             };
             match prepared {
                 Ok(p) => {
                     batch.push(p);
                     if batch.len() >= cfg.batch {
-                        store(&spool, &mut batch, &tx)?;
+                        flush(&mut batch)?;
                     }
                 }
-                Err(why) if cfg.strict => {
-                    store(&spool, &mut batch, &tx)?;
-                    return Err(format!("line {}: {why}", reader.line_no()));
-                }
                 Err(why) => {
-                    eprintln!("nats-post: line {}: {why}", reader.line_no());
-                    rejected.store(true, Ordering::SeqCst);
+                    if let Err(e) = reader.reject(&why) {
+                        flush(&mut batch)?;
+                        return Err(e);
+                    }
                 }
             }
         }
-        store(&spool, &mut batch, &tx)
+        flush(&mut batch)
     };
     std::thread::Builder::new()
         .name("stdin".into())
         .spawn(move || {
             let _ = tx2.send(match run() {
                 Ok(()) => Msg::Eof,
-                Err(why) => Msg::Fatal(why),
+                Err(why) => Msg::Fatal(format!("{why:#}")),
             });
         })
         .expect("spawning reader thread");

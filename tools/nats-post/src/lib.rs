@@ -16,7 +16,6 @@ pub mod subject;
 
 use std::collections::{HashSet, VecDeque};
 use std::io::Stdout;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -77,9 +76,9 @@ pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::R
     signals::on_signal(move || {
         let _ = wake.send(Msg::Wake);
     });
-    let rejected = Arc::new(AtomicBool::new(false));
+    let rejects = dlp_core::Rejects::new("nats-post", cfg.strict);
     let cfg = Arc::new(cfg);
-    input::spawn(input, cfg.clone(), spool.clone(), tx, rejected.clone());
+    input::spawn(input, cfg.clone(), spool.clone(), tx, rejects.clone());
     let mut p = Publisher {
         cfg: &cfg,
         spool: &spool,
@@ -90,10 +89,10 @@ pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::R
         announced: HashSet::new(),
         eof_at: None,
         fatal: None,
-        rejected: rejected.clone(),
+        set_aside: false,
     };
     let left = rt.block_on(p.run())?;
-    let mut code = ExitCode::from_rejected(rejected.load(Ordering::SeqCst));
+    let mut code = ExitCode::from_rejected(rejects.count() > 0 || p.set_aside);
     let interrupted = signals::requested();
     if left.0 > 0 {
         eprintln!(
@@ -127,9 +126,8 @@ struct Publisher<'a> {
     /// When the input ended (EOF, a signal, a fatal error).
     eof_at: Option<Instant>,
     fatal: Option<String>,
-    /// Set when a record was rejected (malformed input, set aside as too
-    /// large): exit status 1.
-    rejected: Arc<AtomicBool>,
+    /// Set when a record was set aside as too large: exit status 1.
+    set_aside: bool,
 }
 
 /// Headers and framing a message adds to its payload on the wire
@@ -390,7 +388,7 @@ impl Publisher<'_> {
             dead.display(),
             dead.display()
         );
-        self.rejected.store(true, Ordering::SeqCst);
+        self.set_aside = true;
         self.log(json!({
             "status": "failed",
             "records": big.len(),

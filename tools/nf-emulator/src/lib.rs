@@ -128,7 +128,7 @@ pub struct Emulator {
     /// The rules scans by policy or rule UUID run with, compiled once.
     pub uuid_engine: Arc<detect::Engine>,
     pub scans: std::sync::mpsc::SyncSender<scan::Job>,
-    pub http: ureq::Agent,
+    pub http: httpc::ureq::Agent,
     pub validated: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
 
@@ -157,13 +157,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .trim_end_matches('/')
         .to_owned();
     let store = store::Store::new(cli.data_dir.clone())?;
-    let http: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .user_agent(concat!("nf-emulator/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into();
+    let http = httpc::agent(
+        concat!("nf-emulator/", env!("CARGO_PKG_VERSION")),
+        Duration::from_secs(10),
+    );
     let (tx, rx) = std::sync::mpsc::sync_channel(1024);
     let limits = limits::Limits::new(&cli);
     let emu = Arc::new(Emulator {

@@ -65,11 +65,9 @@ pub fn validate_webhook(emu: &Emulator, url: &str) -> Result<(), Resp> {
             "the webhook answered the challenge with HTTP {status}"
         )));
     }
-    let answer = resp
-        .body_mut()
-        .with_config()
-        .limit(4096)
-        .read_to_string()
+    let answer = httpc::body(&mut resp, 4096)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
         .unwrap_or_default();
     if answer != challenge {
         eprintln!("nf-emulator: webhook {url} answered the challenge wrongly");

@@ -7,7 +7,8 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use dlp_core::backoff::{parse_retry_after, Backoff};
+use dlp_core::backoff::Backoff;
+use httpc::ureq;
 use nfapi::{ErrorBody, FileScanRequest, FileUpload, ScanResponse};
 
 /// Why a call failed for good.
@@ -83,15 +84,11 @@ impl Api {
         rate: f64,
         burst: f64,
     ) -> Self {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_global(Some(timeout))
-            .user_agent(concat!("dlp-pipes-nf-upload/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
         Api {
-            agent,
+            agent: httpc::agent(
+                concat!("dlp-pipes-nf-upload/", env!("CARGO_PKG_VERSION")),
+                timeout,
+            ),
             base: base.trim_end_matches('/').to_owned(),
             key,
             attempts: attempts.max(1),
@@ -144,22 +141,13 @@ impl Api {
             let retry_after = match result {
                 Ok(mut resp) => {
                     let status = resp.status().as_u16();
-                    let bytes = resp
-                        .body_mut()
-                        .with_config()
-                        .limit(4 << 20)
-                        .read_to_vec()
-                        .unwrap_or_default();
+                    let bytes = httpc::body(&mut resp, 4 << 20).unwrap_or_default();
                     if (200..300).contains(&status) {
                         return Ok((status, bytes));
                     }
                     last = describe(method, path, status, &bytes);
                     match status {
-                        429 => resp
-                            .headers()
-                            .get("retry-after")
-                            .and_then(|v| v.to_str().ok())
-                            .and_then(parse_retry_after),
+                        429 => httpc::retry_after(&resp),
                         408 | 500..=599 => None,
                         _ => return Err(ApiError(last)),
                     }

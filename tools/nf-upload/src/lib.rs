@@ -18,8 +18,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
-use dlp_core::ndjson::Line;
-use dlp_core::{Confidence, ExitCode, FsEvent, LineReader, ScanStatus};
+use dlp_core::{Confidence, ExitCode, FsEvent, RecordReader, Rejects, ScanStatus};
 use nfapi::{FileScanRequest, ScanPolicy};
 
 use upload::{Ctx, Job};
@@ -177,9 +176,10 @@ fn webhook(cli: &Cli) -> anyhow::Result<Option<String>> {
     Ok(Some(url))
 }
 
-/// Turns one input line into a job, a skip record, or a reject reason.
-fn to_job(cli: &Cli, line: &[u8]) -> Result<Result<Job, (Job, String)>, String> {
-    if cli.paths {
+/// Turns one input line (a path with `--paths`) into a job, a skip
+/// record, or a reject reason.
+fn to_job(paths: bool, line: &[u8]) -> Result<Result<Job, (Job, String)>, String> {
+    if paths {
         use std::os::unix::ffi::OsStrExt;
         let p = Path::new(std::ffi::OsStr::from_bytes(line));
         return Ok(Ok(Job {
@@ -227,9 +227,14 @@ impl Shared {
     }
 }
 
-/// One message from the input thread: a line, the end, or why a line was
-/// unusable.
-type LineMsg = Result<Option<Vec<u8>>, String>;
+/// What the input thread hands over: a file to upload, an event to report
+/// as skipped, or why the input ended early (a read error, a rejected line
+/// under `--strict`).
+enum Item {
+    Upload(Job),
+    Skip(Job, String),
+    Fatal(anyhow::Error),
+}
 
 /// Runs the uploader over `input`, in phases: the context (credentials,
 /// scan request), the input thread, the upload workers, the loop that
@@ -242,11 +247,12 @@ pub fn run(cli: &Cli, input: impl Read + Send + 'static) -> anyhow::Result<ExitC
         failed: AtomicBool::new(false),
         fatal: Mutex::new(None),
     });
-    let lines = read_input(input, if cli.null { b'\0' } else { b'\n' });
+    let rejects = Rejects::new(TOOL, cli.strict);
+    let items = read_input(cli, input, rejects.clone());
     let (jobs, workers) = start_workers(cli, &ctx, &shared);
-    let rejected = feed(cli, &lines, &jobs, &shared)?;
+    feed(&items, &jobs, &shared)?;
     drop(jobs);
-    drain(workers, &shared, rejected)
+    drain(workers, &shared, rejects.count() > 0)
 }
 
 /// The API client: the key from the environment, the base URL (or
@@ -293,26 +299,35 @@ fn context(cli: &Cli) -> anyhow::Result<Ctx> {
 }
 
 /// Phase 2: input on its own thread, so a signal is noticed while stdin
-/// is quiet. Records end at `terminator` (NUL with `--paths -0`).
-fn read_input(input: impl Read + Send + 'static, terminator: u8) -> Receiver<LineMsg> {
-    let (line_tx, line_rx) = bounded::<LineMsg>(64);
+/// is quiet: records (ended by NUL with `--paths -0`) become jobs, skip
+/// records or rejected lines.
+fn read_input(cli: &Cli, input: impl Read + Send + 'static, rejects: Rejects) -> Receiver<Item> {
+    let (tx, rx) = bounded::<Item>(64);
+    let paths = cli.paths;
+    let terminator = if cli.null { b'\0' } else { b'\n' };
     std::thread::spawn(move || {
-        let mut reader = LineReader::new(input).with_terminator(terminator);
-        loop {
-            let msg = match reader.next_line() {
-                Ok(Some(Line::Text(t))) => Ok(Some(t.to_vec())),
-                Ok(Some(Line::TooLong(n))) => {
-                    Err(format!("line of {n} bytes exceeds the line-length limit"))
-                }
-                Ok(None) => break,
-                Err(e) => Err(format!("reading input: {e}")),
+        let mut reader = RecordReader::new(input, rejects).with_terminator(terminator);
+        let fatal = loop {
+            let line = match reader.next_record() {
+                Ok(Some(line)) => line,
+                Ok(None) => return,
+                Err(e) => break e,
             };
-            if line_tx.send(msg).is_err() {
+            let item = match to_job(paths, line) {
+                Ok(Ok(job)) => Item::Upload(job),
+                Ok(Err((job, reason))) => Item::Skip(job, reason),
+                Err(why) => match reader.reject(&why) {
+                    Ok(()) => continue,
+                    Err(e) => break e,
+                },
+            };
+            if tx.send(item).is_err() {
                 return;
             }
-        }
+        };
+        let _ = tx.send(Item::Fatal(fatal));
     });
-    line_rx
+    rx
 }
 
 /// Phase 3: `--concurrency` workers, each taking files from the returned
@@ -357,57 +372,28 @@ fn start_workers(
     (job_tx, workers)
 }
 
-/// Phase 4: turns input lines into jobs for the workers (or skip records,
-/// or rejections) until the input ends, a signal arrives or output fails.
-/// Returns whether a line was rejected.
-fn feed(
-    cli: &Cli,
-    lines: &Receiver<LineMsg>,
-    jobs: &Sender<Job>,
-    shared: &Shared,
-) -> anyhow::Result<bool> {
-    let mut line_no = 0u64;
-    let mut rejected = false;
-    let mut reject = |line_no: u64, why: String| {
-        if cli.strict {
-            anyhow::bail!("line {line_no}: {why}");
-        }
-        eprintln!("{TOOL}: line {line_no}: {why}");
-        rejected = true;
-        Ok(())
-    };
+/// Phase 4: hands the input's jobs to the workers (and writes its skip
+/// records) until the input ends, a signal arrives or output fails.
+fn feed(items: &Receiver<Item>, jobs: &Sender<Job>, shared: &Shared) -> anyhow::Result<()> {
     loop {
         if dlp_core::signals::requested() || shared.has_fatal() {
-            break;
+            return Ok(());
         }
-        let msg = match lines.recv_timeout(Duration::from_millis(200)) {
-            Ok(m) => m,
+        let item = match items.recv_timeout(Duration::from_millis(200)) {
+            Ok(item) => item,
             Err(RecvTimeoutError::Timeout) => continue,
-            Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Disconnected) => return Ok(()),
         };
-        line_no += 1;
-        let line = match msg {
-            Ok(Some(l)) => l,
-            Ok(None) => break,
-            Err(why) => {
-                reject(line_no, why)?;
-                continue;
-            }
-        };
-        if line.is_empty() || (!cli.null && line.iter().all(u8::is_ascii_whitespace)) {
-            continue;
-        }
-        match to_job(cli, &line) {
-            Ok(Ok(job)) => {
+        match item {
+            Item::Upload(job) => {
                 if jobs.send(job).is_err() {
-                    break;
+                    return Ok(());
                 }
             }
-            Ok(Err((job, reason))) => shared.emit(&upload::skipped(&job, reason))?,
-            Err(why) => reject(line_no, why)?,
+            Item::Skip(job, reason) => shared.emit(&upload::skipped(&job, reason))?,
+            Item::Fatal(e) => return Err(e),
         }
     }
-    Ok(rejected)
 }
 
 /// Phase 5: waits for the workers to finish the files in hand, then

@@ -6,7 +6,8 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, SystemTime};
 
-use dlp_core::backoff::{parse_retry_after, Backoff};
+use dlp_core::backoff::Backoff;
+use httpc::ureq;
 use nfapi::FindingsDocument;
 
 /// Why a fetch gave up.
@@ -57,14 +58,8 @@ fn is_loopback(host: &str) -> bool {
 impl Fetcher {
     /// A fetcher with a per-attempt time limit and a body size limit.
     pub fn new(timeout: Duration, max_bytes: u64) -> Self {
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_global(Some(timeout))
-            .user_agent(concat!("nf-webhook/", env!("CARGO_PKG_VERSION")))
-            .build();
         Fetcher {
-            agent: ureq::Agent::new_with_config(config),
+            agent: httpc::agent(concat!("nf-webhook/", env!("CARGO_PKG_VERSION")), timeout),
             max_bytes,
         }
     }
@@ -112,32 +107,22 @@ impl Fetcher {
     fn attempt(&self, url: &str) -> Result<FindingsDocument, Attempt> {
         let mut resp = match self.agent.get(url).call() {
             Ok(r) => r,
-            Err(ureq::Error::TooManyRedirects) => {
-                return Err(Attempt::Permanent(
-                    "findings URL redirects; not followed".into(),
-                ))
-            }
             Err(e) => return Err(Attempt::Transient(format!("fetching findings: {e}"), None)),
         };
         let status = resp.status().as_u16();
         if status != 200 {
-            let ra = resp
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(parse_retry_after);
             let why = format!("fetching findings: HTTP {status}");
             return match status {
-                408 | 425 | 429 | 500..=599 => Err(Attempt::Transient(why, ra)),
+                300..=399 => Err(Attempt::Permanent(
+                    "findings URL redirects; not followed".into(),
+                )),
+                408 | 425 | 429 | 500..=599 => {
+                    Err(Attempt::Transient(why, httpc::retry_after(&resp)))
+                }
                 _ => Err(Attempt::Permanent(why)),
             };
         }
-        let body = match resp
-            .body_mut()
-            .with_config()
-            .limit(self.max_bytes)
-            .read_to_vec()
-        {
+        let body = match httpc::body(&mut resp, self.max_bytes) {
             Ok(b) => b,
             Err(ureq::Error::BodyExceedsLimit(_)) => {
                 return Err(Attempt::Permanent(format!(

@@ -11,8 +11,9 @@
 //! directory). Error texts carry a bounded snippet of the response body and
 //! never the URL, which may hold a token.
 
-use std::io::Read;
 use std::time::Duration;
+
+use httpc::ureq;
 
 use crate::cli::{Config, Signer};
 
@@ -68,25 +69,16 @@ pub struct Poster {
     signer: Option<Signer>,
 }
 
-const SNIPPET: u64 = 300;
+const SNIPPET: usize = 300;
 
 impl Poster {
     /// A poster with a connection pool and the configured time-outs.
     pub fn new(cfg: &Config) -> Self {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .max_redirects_will_error(false)
-            // Servers often drop idle keep-alive connections after ~5 s; a POST on a
-            // connection that the server is closing fails and costs a retry.
-            .max_idle_age(Duration::from_secs(4))
-            .timeout_connect(Some(cfg.timeout.min(Duration::from_secs(10))))
-            .timeout_global(Some(cfg.timeout))
-            .user_agent(concat!("webhook-post/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
         Poster {
-            agent,
+            agent: httpc::agent(
+                concat!("webhook-post/", env!("CARGO_PKG_VERSION")),
+                cfg.timeout,
+            ),
             url: cfg.url.clone(),
             shown_url: cfg.shown_url.clone(),
             headers: cfg.headers.clone(),
@@ -156,11 +148,7 @@ impl Poster {
             }
         };
         let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(dlp_core::backoff::parse_retry_after);
+        let retry_after = httpc::retry_after(&resp);
         let raw_location = resp
             .headers()
             .get("location")
@@ -168,13 +156,8 @@ impl Poster {
             .map(str::to_owned);
         let location = raw_location.as_deref().map(crate::cli::redact_url);
         // Read (a bounded part of) the body: the connection can then be reused.
-        let mut snippet = Vec::new();
-        let _ = resp
-            .body_mut()
-            .as_reader()
-            .take(64 * 1024)
-            .read_to_end(&mut snippet);
-        snippet.truncate(SNIPPET as usize);
+        let mut snippet = httpc::body_head(&mut resp, 64 * 1024);
+        snippet.truncate(SNIPPET);
         let text = String::from_utf8_lossy(&snippet)
             .split_whitespace()
             .collect::<Vec<_>>()

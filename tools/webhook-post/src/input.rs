@@ -2,8 +2,9 @@
 //!
 //! Reading happens on its own thread so the main loop can wait for input
 //! and for its timers (`--flush-after`, the per-minute window) at once.
-//! Malformed lines are reported here as `webhook-post: line N: why` and
-//! skipped (or end the input under `--strict`); good records are handed
+//! Malformed lines are rejected here (the record reader's policy:
+//! `webhook-post: line N: why`, or the end of input under `--strict`);
+//! good records are handed
 //! over through a bounded channel, so a slow main loop slows the reader
 //! instead of growing memory. A record travels as its bytes only (plus the
 //! path the per-minute cap groups by): the parsed form is dropped here, so
@@ -15,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crossbeam_channel::Sender;
-use dlp_core::ndjson::{Line, LineReader};
+use dlp_core::{RecordReader, Rejects};
 use serde_json::Value;
 
 /// One good input record.
@@ -51,60 +52,56 @@ fn parse(line: &[u8]) -> Result<Rec, String> {
     })
 }
 
-/// Starts reading `input` on a thread; rejected lines set `rejected`.
+/// Marks the reader idle while it waits for input with nothing in hand.
+struct Idle<'a>(&'a AtomicBool);
+
+impl Drop for Idle<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Starts reading `input` on a thread; rejected lines go to `rejects`.
 /// Once `stopping` is raised, the thread sends the lines it has already
 /// read (buffered, not yet parsed), then [`Msg::Drained`], and ends.
 /// `idle` is true while the thread waits for input with nothing in hand.
 pub fn spawn(
     input: impl Read + Send + 'static,
     tx: Sender<Msg>,
-    strict: bool,
-    rejected: Arc<AtomicBool>,
+    rejects: Rejects,
     stopping: Arc<AtomicBool>,
     idle: Arc<AtomicBool>,
 ) {
-    let run = move || {
-        let mut reader = LineReader::new(input);
-        loop {
-            idle.store(!reader.pending(), Ordering::SeqCst);
-            let next = reader.next_line();
-            idle.store(false, Ordering::SeqCst);
-            let item = match next {
-                Ok(None) => break,
-                Err(e) => {
-                    let _ = tx.send(Msg::Fatal(format!("reading input: {e}")));
-                    return;
-                }
-                Ok(Some(Line::TooLong(n))) => {
-                    Err(format!("line of {n} bytes exceeds the line-length limit"))
-                }
-                Ok(Some(Line::Text(t))) if t.iter().all(u8::is_ascii_whitespace) => continue,
-                Ok(Some(Line::Text(t))) => parse(t),
-            };
-            match item {
+    let tx2 = tx.clone();
+    let run = move || -> anyhow::Result<()> {
+        let mut reader = RecordReader::new(input, rejects);
+        let wait = || -> anyhow::Result<_> {
+            idle.store(true, Ordering::SeqCst);
+            Ok(Some(Idle(&idle)))
+        };
+        while let Some(line) = reader.next_record_with(wait)? {
+            match parse(line) {
                 Ok(item) => {
                     if tx.send(Msg::Record(item)).is_err() {
-                        return;
+                        return Ok(());
                     }
                 }
-                Err(why) if strict => {
-                    let _ = tx.send(Msg::Fatal(format!("line {}: {why}", reader.line_no())));
-                    return;
-                }
-                Err(why) => {
-                    eprintln!("webhook-post: line {}: {why}", reader.line_no());
-                    rejected.store(true, Ordering::SeqCst);
-                }
+                Err(why) => reader.reject(&why)?,
             }
             if stopping.load(Ordering::SeqCst) && !reader.pending() {
                 let _ = tx.send(Msg::Drained);
-                return;
+                return Ok(());
             }
         }
         let _ = tx.send(Msg::Eof);
+        Ok(())
     };
     std::thread::Builder::new()
         .name("stdin".into())
-        .spawn(run)
+        .spawn(move || {
+            if let Err(e) = run() {
+                let _ = tx2.send(Msg::Fatal(format!("{e:#}")));
+            }
+        })
         .expect("spawning reader thread");
 }

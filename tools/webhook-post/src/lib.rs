@@ -79,12 +79,15 @@ pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::R
     let out = Arc::new(Out::stdout().on_stop(move || {
         let _ = wake.try_send(Msg::Wake);
     }));
-    let reader = ReaderFlags::default();
+    let reader = ReaderFlags {
+        rejects: dlp_core::Rejects::new("webhook-post", cfg.strict),
+        stopping: Arc::default(),
+        idle: Arc::default(),
+    };
     input::spawn(
         input,
         tx,
-        cfg.strict,
-        reader.rejected.clone(),
+        reader.rejects.clone(),
         reader.stopping.clone(),
         reader.idle.clone(),
     );
@@ -142,10 +145,9 @@ fn open_spool(cfg: &Config) -> anyhow::Result<(Spool, Vec<String>)> {
 }
 
 /// What the reader thread tells the main loop besides records.
-#[derive(Default)]
 struct ReaderFlags {
-    /// A line was rejected (exit status 1).
-    rejected: Arc<AtomicBool>,
+    /// Rejected lines (exit status 1).
+    rejects: dlp_core::Rejects,
     /// Set by the main loop: hand over what has been read and stop.
     stopping: Arc<AtomicBool>,
     /// The reader is waiting on input with everything read sent.
@@ -301,7 +303,7 @@ fn exit_status(
     interrupted: bool,
     reader: &ReaderFlags,
 ) -> ExitCode {
-    let mut code = ExitCode::from_rejected(reader.rejected.load(Ordering::SeqCst));
+    let mut code = reader.rejects.exit_code();
     match report {
         Some(r) => {
             if r.left_batches > 0 {

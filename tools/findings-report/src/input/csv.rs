@@ -6,18 +6,13 @@
 use std::io::Read;
 
 use anyhow::{bail, Context};
+use dlp_core::Rejects;
 
-use super::Rejects;
 use crate::agg::Agg;
 use crate::rec::{flag, range_start, Rec, DETECTOR, TEXT_FIELDS};
 
 /// Reads every row of `input` into `agg`.
-pub fn read(
-    name: &str,
-    input: impl Read,
-    agg: &mut Agg,
-    rejects: &mut Rejects<'_>,
-) -> anyhow::Result<()> {
+pub fn read(name: &str, input: impl Read, agg: &mut Agg, rejects: &Rejects) -> anyhow::Result<()> {
     let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(input);
     let header = csv
         .headers()

@@ -5,12 +5,9 @@
 use std::borrow::Cow;
 use std::io::Read;
 
-use anyhow::Context;
 use dlp_core::json_scan::{self, Val};
-use dlp_core::ndjson::{Line, LineReader};
-use dlp_core::Range;
+use dlp_core::{Range, RecordReader, Rejects};
 
-use super::Rejects;
 use crate::agg::Agg;
 use crate::rec::{Rec, DETECTOR, TEXT_FIELDS};
 
@@ -25,26 +22,12 @@ fn field(k: &str) -> Option<usize> {
 }
 
 /// Reads every line of `input` into `agg`.
-pub fn read(
-    name: &str,
-    input: impl Read,
-    agg: &mut Agg,
-    rejects: &mut Rejects<'_>,
-) -> anyhow::Result<()> {
-    let mut lines = LineReader::new(input);
-    while let Some(l) = lines
-        .next_line()
-        .with_context(|| format!("reading {name}"))?
-    {
-        let why = match l {
-            Line::TooLong(len) => format!("line of {len} bytes exceeds the limit"),
-            Line::Text(t) if t.iter().all(u8::is_ascii_whitespace) => continue,
-            Line::Text(t) => match record(t, agg) {
-                Ok(()) => continue,
-                Err(why) => why,
-            },
-        };
-        rejects.reject(lines.line_no(), &why)?;
+pub fn read(input: impl Read, agg: &mut Agg, rejects: &Rejects) -> anyhow::Result<()> {
+    let mut records = RecordReader::new(input, rejects.clone());
+    while let Some(line) = records.next_record()? {
+        if let Err(why) = record(line, agg) {
+            records.reject(&why)?;
+        }
     }
     Ok(())
 }
