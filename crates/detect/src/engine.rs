@@ -669,6 +669,7 @@ test card 4111 1111 1111 1111, icon logo@2x.png, IBAN DE89370400440532013001
         let opts = StreamOptions {
             window: 64 * 1024,
             overlap: 8 * 1024,
+            ..StreamOptions::default()
         };
         let edge = 56 * 1024;
         let card = "5433-9502-3725-7862";

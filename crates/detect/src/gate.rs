@@ -169,6 +169,7 @@ mod tests {
         let opts = StreamOptions {
             window: 7,
             overlap: 0,
+            ..StreamOptions::default()
         };
         e.scan_stream(text, opts, |m| {
             out.push(m);

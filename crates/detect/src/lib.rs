@@ -66,6 +66,20 @@ impl Match {
         timestamp: &str,
         archive_path: &str,
     ) -> Finding {
+        self.clone()
+            .into_finding(path, index, timestamp, archive_path)
+    }
+
+    /// [`Match::to_finding`], moving this match's strings into the
+    /// finding instead of copying them (a dense file makes hundreds of
+    /// thousands of findings a second).
+    pub fn into_finding(
+        self,
+        path: &Path,
+        index: u64,
+        timestamp: &str,
+        archive_path: &str,
+    ) -> Finding {
         let (path, path_b64) = dlp_core::records::path_field(path);
         Finding {
             upload_id: String::new(),
@@ -73,20 +87,20 @@ impl Match {
             path_b64,
             index,
             timestamp: timestamp.to_owned(),
-            detector: self.detector.clone(),
-            detector_uuid: self.detector_uuid.clone(),
+            detector: self.detector,
+            detector_uuid: self.detector_uuid,
             confidence: self.confidence,
-            finding: self.finding.clone(),
-            redacted_finding: self.redacted_finding.clone(),
-            before_context: self.before_context.clone(),
-            after_context: self.after_context.clone(),
+            finding: self.finding,
+            redacted_finding: self.redacted_finding,
+            before_context: self.before_context,
+            after_context: self.after_context,
             byte_range: self.byte_range,
             codepoint_range: self.codepoint_range,
             line_range: Some(self.line_range),
             row_range: None,
             column_range: None,
             archive_path: archive_path.to_owned(),
-            detection_rules: self.matched_rules.clone(),
+            detection_rules: self.matched_rules,
             sha256: None,
             status: None,
             finding_id: None,

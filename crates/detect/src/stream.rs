@@ -8,7 +8,10 @@
 //! the same bytes as a whole-file scan. So a finding across a window edge
 //! is reported exactly once, with global offsets and line numbers.
 
+use std::collections::BTreeMap;
 use std::io::{self, Read};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 use crate::engine::{Candidate, Engine, Position, SCAN_MARGIN};
 use crate::gate::Gate;
@@ -25,7 +28,8 @@ pub struct StreamSummary {
     pub withheld: u64,
 }
 
-/// Window sizes for [`Engine::scan_reader`].
+/// Window sizes for [`Engine::scan_reader`], and how a large input is
+/// split across threads.
 #[derive(Debug, Clone, Copy)]
 pub struct StreamOptions {
     /// Bytes owned per window (any size from 1; small windows only cost
@@ -34,6 +38,18 @@ pub struct StreamOptions {
     /// Bytes after a window's owned part that it may look into (raised to
     /// the engine's minimum, see [`Engine::min_overlap`]).
     pub overlap: usize,
+    /// Bytes of a window whose candidates are built at once (a step). A
+    /// dense window holds hundreds of thousands of findings, which must not
+    /// be built all at once; steps are also what threads share.
+    pub step: usize,
+    /// Threads that build a window's steps at the same time (1: all in the
+    /// caller's thread). Findings come out in input order, the same as
+    /// with one thread.
+    pub threads: usize,
+    /// An input is split across `threads` only from this many bytes (its
+    /// first window holds at least this much): below it the threads cost
+    /// more than they save.
+    pub split_from: usize,
 }
 
 impl Default for StreamOptions {
@@ -41,12 +57,23 @@ impl Default for StreamOptions {
         StreamOptions {
             window: 8 << 20,
             overlap: 64 << 10,
+            step: 256 << 10,
+            threads: 1,
+            split_from: 4 << 20,
         }
     }
 }
 
-/// Bytes of a window whose candidates are built at once.
-const STEP: usize = 256 << 10;
+/// One step of a window: the bytes it sees (`lo..hi` of the buffer), the
+/// part it owns (relative to `lo`), and where `lo` is in the input (offsets
+/// and line, and the table parser's state).
+struct Step {
+    lo: usize,
+    hi: usize,
+    owned: std::ops::Range<usize>,
+    pos: Position,
+    state: ScanState,
+}
 
 /// Reads until `buf` holds `want` bytes or the input ends (true at EOF).
 /// The buffer grows with what is read (never zero-filled ahead), so a
@@ -117,32 +144,31 @@ impl Engine {
         // Structural context (a table's header and delimiter, the parser
         // position) at the first byte of `buf`.
         let mut state = ScanState::new();
+        // Once an input is split across threads, it stays split.
+        let mut split = false;
         loop {
             let eof = fill(&mut r, &mut buf, owned_start + window + overlap)?;
             let owned_end = if eof { buf.len() } else { owned_start + window };
             state.prepare(&buf, base.byte == 0);
-            // Candidates a step at a time: a dense window holds hundreds of
-            // thousands of findings, which must not be built all at once.
-            // Each step sees `overlap / 4` bytes before it and `overlap`
-            // after it, as a window does (so per-step work, including the
-            // table parser's, stays proportional to the step).
-            let (mut at, mut at_pos, mut at_state) = (0, base, state.clone());
-            let mut step = owned_start;
-            while step < owned_end {
-                let step_end = (step + STEP).min(owned_end);
-                let lo = step.saturating_sub(overlap / 4);
-                let hi = (step_end + overlap).min(buf.len());
-                at_pos = at_pos.advanced(&buf[at..lo]);
-                at_state.advance(&buf[at..lo]);
-                at = lo;
-                each(self.candidates_with(
-                    &buf[lo..hi],
-                    at_pos,
-                    step - lo..step_end - lo,
-                    &mut at_state,
-                ))?;
-                step = step_end;
-            }
+            // Candidates a step at a time. Each step sees `overlap / 4`
+            // bytes before it and `overlap` after it, as a window does (so
+            // per-step work, including the table parser's, stays
+            // proportional to the step).
+            let steps = plan(
+                &buf,
+                owned_start..owned_end,
+                base,
+                &state,
+                overlap,
+                opts.step,
+            );
+            let threads = if split || buf.len() >= opts.split_from {
+                split = true;
+                opts.threads.min(steps.len())
+            } else {
+                1
+            };
+            self.run_steps(&buf, steps, threads, &mut each)?;
             if eof {
                 return Ok(base.byte + buf.len() as u64);
             }
@@ -162,4 +188,107 @@ impl Engine {
             owned_start = owned_end - cut;
         }
     }
+
+    /// Builds the candidates of `steps` and passes them to `each` in
+    /// order: in this thread, or on `threads` scoped threads while this one
+    /// passes on what is done. A panic in a thread ends here as a panic
+    /// (the caller's), never as a wait.
+    fn run_steps(
+        &self,
+        buf: &[u8],
+        steps: Vec<Step>,
+        threads: usize,
+        each: &mut impl FnMut(Vec<Candidate>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let build = |st: &Step| {
+            let mut state = st.state.clone();
+            self.candidates_with(&buf[st.lo..st.hi], st.pos, st.owned.clone(), &mut state)
+        };
+        if threads <= 1 {
+            return steps.iter().try_for_each(|st| each(build(st)));
+        }
+        let next = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let (tx, rx) = mpsc::sync_channel::<(usize, Vec<Candidate>)>(threads);
+            for _ in 0..threads {
+                let tx = tx.clone();
+                let (next, stop, steps, build) = (&next, &stop, &steps, &build);
+                scope.spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(st) = steps.get(i) else { break };
+                        if tx.send((i, build(st))).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            let r = in_order(rx, steps.len(), each);
+            // On an error the threads stop at their next step (and a send
+            // fails now that the receiver is gone).
+            stop.store(true, Ordering::Relaxed);
+            r
+        })
+    }
+}
+
+/// The steps of the owned part `owned` of `buf` (which starts at `base`
+/// with the table parser at `state`), each `step` bytes.
+fn plan(
+    buf: &[u8],
+    owned: std::ops::Range<usize>,
+    base: Position,
+    state: &ScanState,
+    overlap: usize,
+    step: usize,
+) -> Vec<Step> {
+    let step = step.max(1);
+    let (mut at, mut pos, mut st) = (0, base, state.clone());
+    let mut steps = Vec::with_capacity(owned.len() / step + 1);
+    let mut start = owned.start;
+    while start < owned.end {
+        let end = (start + step).min(owned.end);
+        let lo = start.saturating_sub(overlap / 4);
+        let hi = (end + overlap).min(buf.len());
+        pos = pos.advanced(&buf[at..lo]);
+        st.advance(&buf[at..lo]);
+        at = lo;
+        steps.push(Step {
+            lo,
+            hi,
+            owned: start - lo..end - lo,
+            pos,
+            state: st.clone(),
+        });
+        start = end;
+    }
+    steps
+}
+
+/// Receives the steps' candidates (numbered, in any order) and passes
+/// them to `each` in order; stops at the first error, or when the senders
+/// are gone (a thread panicked: the scope's join reports it).
+fn in_order(
+    rx: mpsc::Receiver<(usize, Vec<Candidate>)>,
+    n: usize,
+    each: &mut impl FnMut(Vec<Candidate>) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut early: BTreeMap<usize, Vec<Candidate>> = BTreeMap::new();
+    let mut want = 0;
+    while want < n {
+        if let Some(c) = early.remove(&want) {
+            each(c)?;
+            want += 1;
+            continue;
+        }
+        match rx.recv() {
+            Ok((i, c)) => {
+                early.insert(i, c);
+            }
+            Err(_) => break,
+        }
+    }
+    Ok(())
 }

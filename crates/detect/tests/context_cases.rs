@@ -247,6 +247,7 @@ fn a_table_scanned_in_three_windows_matches_the_whole_scan() {
     let opts = StreamOptions {
         window: 64 * 1024,
         overlap: 8 * 1024,
+        ..StreamOptions::default()
     };
     let streamed = e.scan_reader(csv.as_bytes(), opts).unwrap();
     assert!(whole.iter().filter(|m| m.confidence >= Likely).count() > 4000);
@@ -543,6 +544,7 @@ fn assignments_across_window_edges_neither_panic_nor_differ() {
     let opts = StreamOptions {
         window: 64 * 1024,
         overlap: 8 * 1024,
+        ..StreamOptions::default()
     };
     // API_KEY findings reach 16 KiB: windows of 72 KiB own the first 54 KiB.
     let edge = 54 * 1024;

@@ -118,7 +118,7 @@ proptest! {
     fn windows_find_what_the_whole_buffer_finds(text in input(), window in window()) {
         for e in engines() {
             let whole = e.scan(&text);
-            let opts = StreamOptions { window, overlap: 0 };
+            let opts = StreamOptions { window, overlap: 0, ..StreamOptions::default() };
             let streamed = e.scan_reader(&text[..], opts).unwrap();
             prop_assert!(whole == streamed, "window {window}, {} bytes: {}", text.len(), diff(&whole, &streamed));
             let mut gated = Vec::new();
@@ -129,6 +129,59 @@ proptest! {
             .unwrap();
             prop_assert!(whole == gated, "scan_stream, window {window}: {}", diff(&whole, &gated));
         }
+    }
+
+    /// Split across threads (any step size, thread count and split
+    /// threshold), a stream gives the same findings in the same order.
+    #[test]
+    fn threads_find_what_one_thread_finds(
+        text in input(),
+        window in window(),
+        step in prop_oneof![1usize..64, 64usize..8192, Just(256 << 10)],
+        threads in 2usize..6,
+        split_from in prop_oneof![Just(0usize), 0usize..20_000],
+    ) {
+        for e in engines() {
+            let whole = e.scan(&text);
+            let opts = StreamOptions { window, overlap: 0, step, threads, split_from };
+            let streamed = e.scan_reader(&text[..], opts).unwrap();
+            prop_assert!(whole == streamed, "window {window}, step {step}, {threads} threads, split from {split_from}: {}", diff(&whole, &streamed));
+            let mut gated = Vec::new();
+            e.scan_stream(&text[..], opts, |m| {
+                gated.push(m);
+                Ok(())
+            })
+            .unwrap();
+            prop_assert!(whole == gated, "scan_stream, window {window}, step {step}, {threads} threads: {}", diff(&whole, &gated));
+        }
+    }
+}
+
+/// An output that fails mid-stream ends the scan with its error, however
+/// many threads are building steps (none is left waiting).
+#[test]
+fn a_failing_output_stops_every_thread() {
+    let line = b"7,Ana Diaz,5433-9502-3725-7862,536-22-8726,ana7@example.org\n";
+    let text = line.repeat(200_000);
+    let e = Engine::new(&detect::default_rules()).unwrap();
+    for threads in [1, 2, 4] {
+        let opts = StreamOptions {
+            threads,
+            split_from: 0,
+            ..StreamOptions::default()
+        };
+        let mut n = 0;
+        let err = e
+            .scan_stream(&text[..], opts, |_| {
+                n += 1;
+                if n == 1000 {
+                    return Err(std::io::Error::other("output gone"));
+                }
+                Ok(())
+            })
+            .unwrap_err();
+        assert_eq!(err.to_string(), "output gone");
+        assert_eq!(n, 1000, "{threads} threads");
     }
 }
 
@@ -142,7 +195,11 @@ fn assignments_across_every_edge() {
     let whole = e.scan(&text);
     assert_eq!(whole.len(), 1000);
     for window in [1, 7, 61, 62, 63, 1000, 4096] {
-        let opts = StreamOptions { window, overlap: 0 };
+        let opts = StreamOptions {
+            window,
+            overlap: 0,
+            ..StreamOptions::default()
+        };
         let streamed = e.scan_reader(&text[..], opts).unwrap();
         assert!(
             whole == streamed,
@@ -182,6 +239,19 @@ fn step_edges_inside_a_large_window() {
             "shift {shift}: {}",
             diff(&whole, &streamed)
         );
+        for threads in [2, 3] {
+            let opts = StreamOptions {
+                threads,
+                split_from: 0,
+                ..StreamOptions::default()
+            };
+            let split = e.scan_reader(text.as_bytes(), opts).unwrap();
+            assert!(
+                whole == split,
+                "shift {shift}, {threads} threads: {}",
+                diff(&whole, &split)
+            );
+        }
         let mut gated = Vec::new();
         e.scan_stream(text.as_bytes(), StreamOptions::default(), |m| {
             gated.push(m);

@@ -12,6 +12,7 @@
 pub mod backoff;
 pub mod cli;
 pub mod exit;
+pub mod finding_json;
 pub mod finding_state;
 pub mod hash;
 pub mod host;

@@ -30,6 +30,8 @@ impl<W: Write> Flush for RecordWriter<W> {
 /// A buffered NDJSON sink.
 pub struct RecordWriter<W: Write> {
     inner: BufWriter<W>,
+    /// One finding's line while it is written.
+    line: Vec<u8>,
 }
 
 impl RecordWriter<io::StdoutLock<'static>> {
@@ -44,6 +46,7 @@ impl<W: Write> RecordWriter<W> {
     pub fn new(w: W) -> Self {
         RecordWriter {
             inner: BufWriter::with_capacity(64 * 1024, w),
+            line: Vec::new(),
         }
     }
 
@@ -56,6 +59,15 @@ impl<W: Write> RecordWriter<W> {
             })
             .context("writing output")?;
         self.inner.write_all(b"\n").context("writing output")
+    }
+
+    /// Writes one finding as a JSON line: the bytes [`Self::record`]
+    /// writes for it, without serde (see [`crate::records::Finding::write_json`]).
+    pub fn finding(&mut self, f: &crate::records::Finding) -> anyhow::Result<()> {
+        self.line.clear();
+        f.write_json(&mut self.line);
+        self.line.push(b'\n');
+        self.inner.write_all(&self.line).context("writing output")
     }
 
     /// Writes `line` followed by a newline, byte for byte.

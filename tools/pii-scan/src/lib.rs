@@ -147,7 +147,7 @@ pub struct Cli {
     /// Treat a malformed input line as fatal (exit 2)
     #[arg(long)]
     pub strict: bool,
-    /// Files scanned in parallel (default: all cores)
+    /// Threads: files scanned in parallel, and the windows of a file of 4 MiB or more split among them (default: all cores)
     #[arg(short = 'j', long, value_name = "N")]
     pub jobs: Option<usize>,
     /// Keep finding state in FILE: report each finding once, and resolved ones
@@ -223,6 +223,12 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     cli.host.apply();
     let (engine, floor) = build_engine(cli)?;
     let engine = Arc::new(engine);
+    let jobs = cli
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if jobs == 0 {
+        bail!("--jobs must be at least 1");
+    }
     let limits = Limits {
         extract: extract::Limits {
             max_size: cli.max_size,
@@ -236,15 +242,14 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
                 OcrWhen::Never => extract::Ocr::Never,
             },
         },
-        stream: StreamOptions::default(),
+        // A large file is split across the workers (the pool's other
+        // workers are idle when one large file is all there is).
+        stream: StreamOptions {
+            threads: jobs,
+            ..StreamOptions::default()
+        },
         floor,
     };
-    let jobs = cli
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if jobs == 0 {
-        bail!("--jobs must be at least 1");
-    }
     let tracker = cli
         .state
         .as_deref()
@@ -312,7 +317,7 @@ struct Emit {
 impl Emit {
     /// Writes one record (and says it with --announce).
     fn put<W: Write>(&mut self, out: &mut RecordWriter<W>, f: &Finding) -> anyhow::Result<()> {
-        out.record(f)?;
+        out.finding(f)?;
         if let Some(a) = self.announce.as_mut() {
             self.progress.clear();
             eprintln!("{TOOL}: {}", a.line(f));

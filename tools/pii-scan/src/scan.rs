@@ -99,7 +99,7 @@ impl<'a> Report<'a> {
     /// Fails when the output is gone, which ends the scan.
     pub fn finding(&mut self, m: Match, stream: &Stream, ocr: Option<u8>) -> io::Result<()> {
         self.index += 1;
-        let mut f = m.to_finding(self.path, self.index, &self.timestamp, stream.archive_path);
+        let mut f = m.into_finding(self.path, self.index, &self.timestamp, stream.archive_path);
         f.page = stream.page;
         f.ocr_confidence = ocr;
         f.host = dlp_core::host::this().map(str::to_owned);

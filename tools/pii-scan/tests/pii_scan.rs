@@ -480,6 +480,53 @@ fn assignments_across_window_edges_in_a_24_mb_file() {
     assert_eq!(lines, n, "{}", out.stderr_str());
 }
 
+/// A file above the split threshold (4 MiB) is scanned by every worker:
+/// the same records, in the same order, as one worker writes (a table, a
+/// file and a gzip member of it, under `-j 1`, `-j 2` and `-j 5`).
+#[test]
+fn a_large_file_split_across_workers_gives_the_one_worker_output() {
+    let dir = TempDir::new("pii-split");
+    let mut text = String::from("id,name,card,ssn,email\n");
+    let mut i = 0u64;
+    while text.len() < 6 << 20 {
+        text.push_str(&format!(
+            "{i},Ana Pop,5433-9502-3725-7862,536-22-8726,ana{i}@example.org\n"
+        ));
+        if i.is_multiple_of(997) {
+            text.push_str("export API_TOKEN=Zf3D0LXCM3EIMbgJpUNnkRtOfOueHznB9x # deploy\n");
+        }
+        i += 1;
+    }
+    let csv = dir.join("big.csv");
+    std::fs::write(&csv, &text).unwrap();
+    let gz = dir.join("big.csv.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
+    enc.write_all(text.as_bytes()).unwrap();
+    enc.finish().unwrap();
+    // One timestamp per file and run: the rest must be byte for byte.
+    let run = |jobs: &str, f: &Path| -> String {
+        let out = cmd(BIN).args(["-j", jobs]).arg(f).run().expect_code(0);
+        let text = out.stdout_str();
+        let ts = text.split("\"timestamp\":\"").nth(1).unwrap();
+        let ts = &ts[..ts.find('"').unwrap()];
+        text.replace(ts, "T")
+    };
+    for f in [&csv, &gz] {
+        let one = run("1", f);
+        let n = one.lines().count() as u64;
+        assert!(n > 2 * i, "{}: {n} records", f.display());
+        for jobs in ["2", "5"] {
+            let split = run(jobs, f);
+            let first = one.lines().zip(split.lines()).position(|(a, b)| a != b);
+            assert_eq!(first, None, "-j {jobs} {}: first difference", f.display());
+            assert_eq!(split.lines().count() as u64, n, "-j {jobs} {}", f.display());
+        }
+    }
+}
+
 #[test]
 fn a_panic_fails_that_file_and_the_scan_goes_on() {
     let dir = TempDir::new("pii-panic");
