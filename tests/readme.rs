@@ -137,3 +137,52 @@ fn flag_table_names_every_flag_of_every_tool() {
         }
     }
 }
+
+/// docs/ARCHITECTURE.md names every workspace member: each crate by its
+/// directory (`crates/NAME`), each tool by name, and the other members by
+/// their path, so a new member cannot land undocumented.
+#[test]
+fn architecture_names_every_workspace_member() {
+    let root = root();
+    let doc = std::fs::read_to_string(root.join("docs/ARCHITECTURE.md")).unwrap();
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let members = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("members = "))
+        .expect("a members line");
+    let mut missing = Vec::new();
+    let mut seen = 0;
+    for pattern in members.trim_matches(|c| c == '[' || c == ']').split(',') {
+        let pattern = pattern.trim().trim_matches('"');
+        let dirs: Vec<PathBuf> = match pattern.strip_suffix("/*") {
+            Some(parent) => std::fs::read_dir(root.join(parent))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.join("Cargo.toml").is_file())
+                .collect(),
+            None => vec![root.join(pattern)],
+        };
+        for dir in dirs {
+            seen += 1;
+            let rel = dir
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+            let named = match rel.split_once('/') {
+                Some(("crates", _)) => doc.contains(&format!("crates/{name} ")),
+                Some(("tools", _)) => doc.contains(&format!("`{name}`")),
+                _ => doc.contains(&rel),
+            };
+            if !named {
+                missing.push(rel);
+            }
+        }
+    }
+    assert!(seen > 20, "only {seen} members found");
+    assert!(
+        missing.is_empty(),
+        "not in docs/ARCHITECTURE.md: {missing:?}"
+    );
+}
