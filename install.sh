@@ -12,7 +12,8 @@ usage() {
 usage: ./install.sh [--prefix DIR] [--bin-dir DIR] [--destdir DIR]
        ./install.sh --uninstall [--prefix DIR]
 
-Builds the release binaries once (cargo build --release --locked) and installs:
+Builds the binaries once with the optimised profile (cargo build --profile dist
+--locked) and installs:
   DIR/bin/TOOL                                   every tool, and the pipeline
   DIR/bin/{local-dlp,endpoint-dlp,fim-notify,    scripts as commands
            fleet-endpoint,fleet-central}
@@ -33,7 +34,7 @@ created, when empty).
 Options:
   --prefix DIR   where to install (default ~/.local)
   --bin-dir DIR  take the tools and dlp-docgen already built in DIR
-                 (e.g. target/release) instead of building: no cargo needed
+                 (e.g. target/dist) instead of building: no cargo needed
                  (default: $DLP_BIN_DIR when set)
   --destdir DIR  stage the files under DIR/PREFIX (for packages) with paths
                  inside them naming PREFIX; no manifest is written
@@ -139,11 +140,11 @@ if [ -z "$bin_dir" ]; then
     fi
     command -v cargo >/dev/null 2>&1 ||
         die "cargo not found: install Rust (https://rustup.rs), or pass --bin-dir with prebuilt binaries"
-    printf '%s: building (cargo build --release --locked --workspace --bins)\n' "$PROG" >&2
-    (cd "$ROOT" && cargo build --release --locked --workspace --bins) || die "cargo build failed (see above)"
-    bin_dir=${CARGO_TARGET_DIR:-$ROOT/target}/release
+    printf '%s: building (cargo build --profile dist --locked --workspace --bins)\n' "$PROG" >&2
+    (cd "$ROOT" && cargo build --profile dist --locked --workspace --bins) || die "cargo build failed (see above)"
+    bin_dir=${CARGO_TARGET_DIR:-$ROOT/target}/dist
 fi
-[ -x "$bin_dir/dlp-docgen" ] || die "$bin_dir/dlp-docgen not found (build it with: cargo build --release --locked --workspace --bins)"
+[ -x "$bin_dir/dlp-docgen" ] || die "$bin_dir/dlp-docgen not found (build it with: cargo build --profile dist --locked --workspace --bins)"
 mapfile -t tools < <("$bin_dir/dlp-docgen" --list)
 [ ${#tools[@]} -gt 0 ] || die "dlp-docgen --list named no tools"
 for t in "${tools[@]}"; do

@@ -31,8 +31,8 @@ if [ ! -f "$OUT/corpus.$PAGES" ]; then
   "$VENV/bin/python" bench/extract_corpus.py "$OUT/corpus" "$PAGES"
   touch "$OUT/corpus.$PAGES"
 fi
-cargo build --release -q -p pii-scan
-BIN=$PWD/target/release/pii-scan
+cargo build --profile dist -q -p pii-scan
+BIN=$PWD/target/dist/pii-scan
 cargo build --release -q --manifest-path bench/pdf-crate/Cargo.toml --target-dir "$OUT/pdf-crate"
 CRATE=$PWD/$OUT/pdf-crate/release/pdf-crate-bench
 

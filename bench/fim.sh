@@ -8,6 +8,6 @@ N=${1:-20000}
 WORK=${FSWATCH_BENCH_DIR:-target/fswatch-bench}
 command -v inotifywait >/dev/null || (apt-get update -qq && apt-get install -y -qq inotify-tools) >/dev/null
 [ -x /usr/bin/time ] || (apt-get update -qq && apt-get install -y -qq time) >/dev/null
-cargo build --release -q -p fswatch-json
+cargo build --profile dist -q -p fswatch-json
 mkdir -p "$WORK"
-exec python3 bench/fim_bench.py "$N" "$(realpath "$WORK")" "$(realpath target/release/fswatch-json)"
+exec python3 bench/fim_bench.py "$N" "$(realpath "$WORK")" "$(realpath target/dist/fswatch-json)"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: fswatch-json vs `inotifywait -m -r` vs Python watchdog.
 #   bench/fswatch.sh [N=100000]
-# Creates N files in a burst under each watcher (release build of ours) and
+# Creates N files in a burst under each watcher (optimised build of ours, profile dist) and
 # prints: created events reported out of N, CPU seconds of the watcher,
 # CPU per event, peak RSS (/usr/bin/time -v) and the time from the first
 # write to the last event; then the peak RSS of each watching 10,000 idle
@@ -19,8 +19,8 @@ VENV=target/bench-venv
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -c "import watchdog" 2>/dev/null || "$VENV/bin/pip" install -q watchdog
 
-cargo build --release -q -p fswatch-json
+cargo build --profile dist -q -p fswatch-json
 echo "kernel: max_user_watches=$(cat /proc/sys/fs/inotify/max_user_watches)" \
      "max_queued_events=$(cat /proc/sys/fs/inotify/max_queued_events); $(nproc) CPUs"
 mkdir -p "$WORK"
-exec "$VENV/bin/python" bench/fswatch_bench.py "$N" "$(realpath "$WORK")" "$(realpath target/release/fswatch-json)" "$PWD/$VENV/bin/python"
+exec "$VENV/bin/python" bench/fswatch_bench.py "$N" "$(realpath "$WORK")" "$(realpath target/dist/fswatch-json)" "$PWD/$VENV/bin/python"

@@ -12,8 +12,8 @@ MIN=${1:-5}
 OUT=bench/out/nats-soak
 rm -rf "$OUT"
 mkdir -p "$OUT"
-cargo build --release --locked -q -p nats-post -p nats-tail
-BIN=$PWD/target/release
+cargo build --profile dist --locked -q -p nats-post -p nats-tail
+BIN=$PWD/target/dist
 port=14522
 NATS_DIR=$OUT/srv NATS_PORT=$port dev/nats-dev.sh start --cluster 3 2>/dev/null
 url=nats://127.0.0.1:$port,nats://127.0.0.1:$((port + 1)),nats://127.0.0.1:$((port + 2))

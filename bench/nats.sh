@@ -20,8 +20,8 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 
 PY=$(tests/py/ensure-nats-venv.sh)
-cargo build --release --locked -q -p nats-post -p nats-tail -p fswatch-json -p path-filter -p pii-scan -p findings-csv -p findings-report
-BIN=$PWD/target/release
+cargo build --profile dist --locked -q -p nats-post -p nats-tail -p fswatch-json -p path-filter -p pii-scan -p findings-csv -p findings-report
+BIN=$PWD/target/dist
 
 python3 bench/gen_records.py findings "$N" >"$OUT/in.ndjson"
 head -n "$NPY" "$OUT/in.ndjson" >"$OUT/in-py.ndjson"

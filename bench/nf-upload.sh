@@ -10,7 +10,7 @@ LARGE_MB=${3:-20}
 OUT=bench/out/nf-upload
 rm -rf "$OUT" && mkdir -p "$OUT/small" "$OUT/large" "$OUT/spool"
 
-cargo build --release -q -p nf-upload -p nf-emulator -p nf-webhook
+cargo build --profile dist -q -p nf-upload -p nf-emulator -p nf-webhook
 PY=$(bash tests/py/ensure-venv.sh)
 export NIGHTFALL_SIGNING_SECRET=bench-secret NIGHTFALL_API_KEY=NF-bench
 for i in $(seq 1 "$SMALL"); do
@@ -22,9 +22,9 @@ done
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 EPORT=$(free_port); WPORT=$(free_port)
-target/release/nf-emulator --listen "127.0.0.1:$EPORT" --rate 0 2> "$OUT/emulator.log" &
+target/dist/nf-emulator --listen "127.0.0.1:$EPORT" --rate 0 2> "$OUT/emulator.log" &
 EMU=$!
-target/release/nf-webhook --listen "127.0.0.1:$WPORT" --spool "$OUT/spool" > /dev/null 2> "$OUT/webhook.log" &
+target/dist/nf-webhook --listen "127.0.0.1:$WPORT" --spool "$OUT/spool" > /dev/null 2> "$OUT/webhook.log" &
 HOOK=$!
 trap 'kill $EMU $HOOK 2>/dev/null || true' EXIT
 for p in $EPORT $WPORT; do
@@ -52,12 +52,12 @@ PY
 }
 
 # Warm up: the first scan request runs the webhook challenge.
-find "$OUT/small" -type f | head -3 | target/release/nf-upload --paths --rate 0 --dedupe-window 0 --webhook-url "$HOOK_URL" > /dev/null
+find "$OUT/small" -type f | head -3 | target/dist/nf-upload --paths --rate 0 --dedupe-window 0 --webhook-url "$HOOK_URL" > /dev/null
 
 echo "== $SMALL small files (8 KB) and $LARGE large files (${LARGE_MB} MB of base64 → $((LARGE_MB*4/3)) MB)"
 for set in small large; do
-    measure "nf-upload-$set-c4" "$OUT/$set" sh -c "find '$OUT/$set' -type f | target/release/nf-upload --paths --rate 0 --concurrency 4 --dedupe-window 0 --webhook-url $HOOK_URL"
-    measure "nf-upload-$set-c1" "$OUT/$set" sh -c "find '$OUT/$set' -type f | target/release/nf-upload --paths --rate 0 --concurrency 1 --dedupe-window 0 --webhook-url $HOOK_URL"
+    measure "nf-upload-$set-c4" "$OUT/$set" sh -c "find '$OUT/$set' -type f | target/dist/nf-upload --paths --rate 0 --concurrency 4 --dedupe-window 0 --webhook-url $HOOK_URL"
+    measure "nf-upload-$set-c1" "$OUT/$set" sh -c "find '$OUT/$set' -type f | target/dist/nf-upload --paths --rate 0 --concurrency 1 --dedupe-window 0 --webhook-url $HOOK_URL"
     measure "python-sdk-$set" "$OUT/$set" sh -c "find '$OUT/$set' -type f | '$PY' bench/nf_upload_sdk.py '$NIGHTFALL_API_URL' $HOOK_URL"
 done
 grep -c scan_initiated "$OUT"/nf-upload-small-c4.out | sed 's/^/scan_initiated records (small, c4): /'

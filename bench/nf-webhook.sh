@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark: verified webhooks/s and latency on loopback, nf-webhook (release)
+# Benchmark: verified webhooks/s and latency on loopback, nf-webhook (profile dist)
 # versus the endpoint-DLP tutorial's Flask app under gunicorn (same
 # validation via the official SDK). Both get signed "no findings" results,
 # so neither fetches findings; nf-webhook still spools each one durably
@@ -22,9 +22,9 @@ if ! "$venv/bin/python" -c "import flask, gunicorn, nightfall" 2>/dev/null; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check flask gunicorn "nightfall==1.4.1"
 fi
-cargo build --quiet --release -p nf-webhook --bin nf-webhook --example nf-webhook-load
-bin="$root/target/release/nf-webhook"
-load="$root/target/release/examples/nf-webhook-load"
+cargo build --quiet --profile dist -p nf-webhook --bin nf-webhook --example nf-webhook-load
+bin="$root/target/dist/nf-webhook"
+load="$root/target/dist/examples/nf-webhook-load"
 work="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
@@ -91,7 +91,7 @@ def per_write(b):
     return f"{int(n[0]) / int(n[1]):.1f}" if len(n) == 2 and int(n[1]) else "-"
 print(f"{total} signed webhooks, {conc} concurrent clients, loopback, one connection per request")
 print(f"{'':30}{'webhooks/s':>12}{'p50 ms':>10}{'p99 ms':>10}{'failed':>8}{'peak RSS MB':>13}{'per fsync':>11}")
-rows = [("nf-webhook (release, disk)", o, orss, per_write(sys.argv[10]))]
+rows = [("nf-webhook (dist, disk)", o, orss, per_write(sys.argv[10]))]
 if t:
     rows.append(("nf-webhook (spool on tmpfs)", t, trss, per_write(sys.argv[11])))
 s, srss = json.loads(sys.argv[12]), int(sys.argv[13])

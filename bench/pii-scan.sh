@@ -34,8 +34,8 @@ head -c $((4 * 1024 * 1024)) "$(ls "$OUT"/corpus/* | head -1)" > "$OUT/subset/pa
 if [ -n "${PII_SCAN_BIN:-}" ]; then
   BIN=$PII_SCAN_BIN
 else
-  cargo build --release -q -p pii-scan
-  BIN=target/release/pii-scan
+  cargo build --profile dist -q -p pii-scan
+  BIN=target/dist/pii-scan
 fi
 BYTES=$(du -cb "$OUT"/corpus/* | tail -1 | cut -f1)
 SUB_BYTES=$(stat -c %s "$OUT/subset/part.txt")

@@ -23,8 +23,8 @@ if ! "$VENV/bin/python" -c 'import requests' 2>/dev/null; then
 fi
 PY="$VENV/bin/python"
 
-cargo build --release -q -p webhook-post
-WP=target/release/webhook-post
+cargo build --profile dist -q -p webhook-post
+WP=target/dist/webhook-post
 
 gen() { # gen N FILE
     python3 - "$1" > "$2" <<'PYEOF'

@@ -7,7 +7,7 @@
 #
 # usage: packaging/build-deb.sh [--bin-dir DIR] [--output DIR]
 #   --bin-dir DIR  package the binaries already built in DIR (tests use
-#                  target/debug) instead of building release binaries
+#                  target/debug) instead of building (cargo build --profile dist)
 #   --output DIR   where the .deb goes (default target/debian); its path is
 #                  printed on stdout
 # Needs cargo-deb: cargo install cargo-deb --locked
@@ -64,7 +64,7 @@ else
 fi
 mkdir -p -- "$out"
 # --no-build: install.sh built (or was given) the binaries; cargo-deb packs
-# the staged tree (its warnings about paths outside target/release are
+# the staged tree (its warnings about paths outside target/dist are
 # about exactly that, hence -q). DLP_DEB_FAST=1: gzip instead of xz (tests).
 cd "$ROOT"
 fast=()
