@@ -8,39 +8,40 @@
 //! delivers an overflow notice (as IN_Q_OVERFLOW does), which triggers the
 //! rescan. Without the variable SIGUSR1 keeps its default action.
 //!
-//! Debug builds only (the integration tests run those): in a release build
-//! the variable is ignored and nothing is ever discarded.
+//! Test builds only (feature `test-hooks`, which the package's tests turn
+//! on): in any other build the variable is ignored and nothing is ever
+//! discarded.
 
-#[cfg(debug_assertions)]
+#[cfg(feature = "test-hooks")]
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossbeam_channel::Sender;
 
 use crate::Msg;
 
-#[cfg(debug_assertions)]
+#[cfg(feature = "test-hooks")]
 static DROPPING: AtomicBool = AtomicBool::new(false);
 
 /// True while injected-overflow mode discards events.
-#[cfg(debug_assertions)]
+#[cfg(feature = "test-hooks")]
 pub fn dropping() -> bool {
     DROPPING.load(Ordering::Relaxed)
 }
 
 /// Release builds have no hook: never discarding.
-#[cfg(not(debug_assertions))]
+#[cfg(not(feature = "test-hooks"))]
 pub fn dropping() -> bool {
     false
 }
 
 /// Release builds have no hook.
-#[cfg(not(debug_assertions))]
+#[cfg(not(feature = "test-hooks"))]
 pub fn install(_tx: Sender<Msg>) -> anyhow::Result<()> {
     Ok(())
 }
 
 /// Installs the SIGUSR1 hook when `FSWATCH_JSON_DEBUG_OVERFLOW=1`.
-#[cfg(debug_assertions)]
+#[cfg(feature = "test-hooks")]
 pub fn install(tx: Sender<Msg>) -> anyhow::Result<()> {
     if std::env::var("FSWATCH_JSON_DEBUG_OVERFLOW").ok().as_deref() != Some("1") {
         return Ok(());

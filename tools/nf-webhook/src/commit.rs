@@ -43,7 +43,7 @@ pub struct Ticket {
 pub struct Limits {
     pub max_items: usize,
     pub max_bytes: usize,
-    /// Test hook (hidden `--commit-min-batch`, debug builds only): wait for this many tickets
+    /// Test hook (hidden `--commit-min-batch`, feature `test-hooks` only): wait for this many tickets
     /// (at most [`MIN_BATCH_WAIT`]) before writing, so tests can observe a
     /// multi-item batch without depending on timing.
     pub min_items: usize,

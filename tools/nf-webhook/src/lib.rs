@@ -114,14 +114,15 @@ pub struct Args {
     /// On SIGTERM/SIGINT, how long requests and fetches in progress may take to finish (e.g. 30s, 5m; bare number: seconds).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = dlp_core::units::secs)]
     pub drain_timeout: std::time::Duration,
-    /// Test hook of debug builds (the integration tests run those): one
-    /// spool writer, which waits (up to 10 s) for this many results before
-    /// a write. A release build has no such flag (clap refuses it, exit 2).
+    /// Test hook (feature `test-hooks`, which the package's tests turn
+    /// on): one spool writer, which waits (up to 10 s) for this many
+    /// results before a write. Other builds have no such flag (clap
+    /// refuses it, exit 2).
     #[cfg_attr(
-        debug_assertions,
+        feature = "test-hooks",
         arg(long, value_name = "N", default_value_t = 1, hide = true)
     )]
-    #[cfg_attr(not(debug_assertions), arg(skip = 1usize))]
+    #[cfg_attr(not(feature = "test-hooks"), arg(skip = 1usize))]
     pub commit_min_batch: usize,
 }
 
@@ -445,18 +446,18 @@ fn shutdown(
 
 #[cfg(test)]
 mod tests {
-    /// The `--commit-min-batch` test hook exists in debug builds only. The
-    /// release side is checked by `cargo test --release -p nf-webhook --lib`
-    /// or, without a release build, `cargo test -p nf-webhook --lib --config
-    /// 'profile.dev.package.nf-webhook.debug-assertions=false'`.
+    /// The `--commit-min-batch` test hook exists only with the feature
+    /// `test-hooks` (on in this package's test builds); without it clap
+    /// refuses the flag (`cargo test -p nf-webhook --lib` under a build
+    /// without the dev-dependency's feature checks that side).
     #[test]
-    fn commit_min_batch_is_a_flag_of_debug_builds_only() {
+    fn commit_min_batch_is_a_flag_of_test_builds_only() {
         let mut cmd = super::command();
         let got = dlp_core::cli::try_parse_from::<super::Args>(
             &mut cmd,
             ["nf-webhook", "--commit-min-batch", "3"],
         );
-        if cfg!(debug_assertions) {
+        if cfg!(feature = "test-hooks") {
             assert_eq!(got.unwrap().commit_min_batch, 3);
         } else {
             let e = got.unwrap_err();

@@ -133,9 +133,9 @@ fn hash(path: &Path, limits: &Limits) -> Option<String> {
         .and_then(|_| dlp_core::hash::sha256_file(path).ok())
 }
 
-/// Debug builds only (tests): panics while scanning a file named by
+/// Test builds only (feature `test-hooks`): panics while scanning a file named by
 /// `PII_SCAN_TEST_PANIC`. Release builds have no such hook.
-#[cfg(debug_assertions)]
+#[cfg(feature = "test-hooks")]
 fn inject_panic(path: &Path) {
     if let Some(name) = std::env::var_os("PII_SCAN_TEST_PANIC") {
         if path.file_name() == Some(name.as_os_str()) {
@@ -144,5 +144,5 @@ fn inject_panic(path: &Path) {
     }
 }
 
-#[cfg(not(debug_assertions))]
+#[cfg(not(feature = "test-hooks"))]
 fn inject_panic(_: &Path) {}

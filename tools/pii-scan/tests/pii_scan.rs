@@ -533,7 +533,8 @@ fn a_panic_fails_that_file_and_the_scan_goes_on() {
     for name in ["a.txt", "boom.txt", "c.txt"] {
         std::fs::write(dir.join(name), "ssn 536-22-8726\n").unwrap();
     }
-    // Debug builds panic on the file named by PII_SCAN_TEST_PANIC.
+    // Test builds (feature test-hooks) panic on the file named by
+    // PII_SCAN_TEST_PANIC.
     let out = cmd(BIN)
         .env("PII_SCAN_TEST_PANIC", "boom.txt")
         .arg(dir.path())

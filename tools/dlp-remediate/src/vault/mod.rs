@@ -254,10 +254,10 @@ fn dir_file(d: &Dir) -> std::io::Result<File> {
     Ok(File::from(d.as_fd().try_clone_to_owned()?))
 }
 
-/// Stops here when a fault-injection test build is told to (the test then
+/// Stops here when a test build (feature `test-hooks`) is told to (the test then
 /// kills the process with SIGKILL); does nothing in normal builds.
 fn pause_at(point: &str) {
-    #[cfg(feature = "fault-injection")]
+    #[cfg(feature = "test-hooks")]
     if std::env::var("DLP_REMEDIATE_PAUSE_AT").is_ok_and(|p| p == point) {
         eprintln!("dlp-remediate: paused at {point}");
         loop {
