@@ -214,35 +214,18 @@ write_csv() {
 # remediate: pass findings through; with --quarantine/--notify, through
 # dlp-remediate --pass-findings, which acts on them, appends its action records
 # to $actions and passes the findings on (the resolved ones of a file it
-# quarantined as "quarantined"). A failed action (status 1) is a warning; only
-# a fatal error (2) fails the pipeline.
+# quarantined as "quarantined"); after a --once scan it says what it did
+# (--summary: files per action, failed actions, notices not delivered). A
+# failed action (status 1) is a warning; only a fatal error (2) fails the
+# pipeline.
 actions=${DLP_ACTIONS:-$(dirname -- "$output")/actions.ndjson}
-actions_from=$(dlp_file_size "$actions")
+rem_summary=()
+if [ -n "$once" ]; then rem_summary=(--summary); fi
 remediate() {
     [ ${#rem_args[@]} -gt 0 ] || { cat; return; }
     local r=0
-    dlp-remediate --pass-findings --actions "$actions" "${rem_args[@]}" || r=$?
+    dlp-remediate --pass-findings --actions "$actions" "${rem_summary[@]}" "${rem_args[@]}" || r=$?
     [ "$r" -lt 2 ] || dlp_stopped_by_signal "$r" || return 2
-}
-# remediation_summary: one line per action kind, after a --once scan, and a
-# warning for actions that failed and notifications that were not delivered.
-remediation_summary() {
-    [ ${#rem_args[@]} -gt 0 ] && [ -s "$actions" ] || return 0
-    local new n why
-    new=$(tail -c "+$((actions_from + 1))" "$actions")
-    [ -n "$new" ] || return 0
-    { grep -o '"action":"[a-z]*"' <<<"$new" || true; } | cut -d'"' -f4 |
-        sort | uniq -c | while read -r n why; do echo "$DLP_PROG: $n file(s) $why (records in $actions)"; done
-    n=$(grep -c '"action":"failed"' <<<"$new" || true)
-    if [ "$n" -gt 0 ]; then
-        why=$(grep -o '"error":"[^"]*"' <<<"$new" | head -n 1 | cut -d'"' -f4 || true)
-        dlp_warn "$n action(s) failed: $why"
-    fi
-    n=$(grep -c '"notified":false' <<<"$new" || true)
-    if [ "$n" -gt 0 ]; then
-        why=$(grep -o '"notify_error":"[^"]*"' <<<"$new" | head -n 1 | cut -d'"' -f4 || true)
-        dlp_warn "$n notification(s) not delivered: $why"
-    fi
 }
 
 # summary FINDINGS_NDJSON: count findings by detector, say where they went.
@@ -291,7 +274,6 @@ if [ -n "$once" ]; then
         dlp_die 2 "scan failed (pii-scan ${st[0]}, path-filter ${st[1]}, remediation ${st[2]}, tee ${st[3]}, findings-csv ${st[4]})"
     fi
     if [ "$output" = - ]; then summary "$found" >&2; else summary "$found"; fi
-    remediation_summary
     if [ "${st[0]}" -ne 0 ] || [ "${st[1]}" -ne 0 ]; then
         dlp_warn "some files could not be scanned (see the messages above)"
         exit 1

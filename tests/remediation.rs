@@ -53,7 +53,12 @@ fn once_with_quarantine_moves_files_with_findings_into_the_vault() {
         .expect_code(0);
     let summary = run.stdout_str();
     assert!(summary.contains("3 finding(s) in 1 file(s)"), "{summary}");
-    assert!(summary.contains("1 file(s) quarantined"), "{summary}");
+    // dlp-remediate --summary says what it did, on stderr.
+    let said = run.stderr_str();
+    assert!(
+        said.contains("dlp-remediate: 1 file(s) quarantined (records in "),
+        "{said}"
+    );
     // The CSV is written as before.
     assert!(std::fs::read_to_string(&out)
         .unwrap()
@@ -222,7 +227,7 @@ fn once_with_notify_reports_a_notice_not_delivered() {
             .expect_code(0)
             .stderr_str();
         assert!(
-            err.contains(&format!("local-dlp: warning: {said}")) && err.contains("session bus"),
+            err.contains(&format!("dlp-remediate: warning: {said}")) && err.contains("session bus"),
             "{err}"
         );
     }

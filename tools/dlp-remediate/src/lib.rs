@@ -11,6 +11,7 @@ pub mod notify;
 pub mod passthru;
 pub mod policy;
 pub mod safefs;
+mod summary;
 pub mod target;
 pub mod vault;
 
@@ -165,6 +166,10 @@ pub struct Cli {
     /// Treat a malformed line as fatal (exit 2) instead of reporting it
     #[arg(long)]
     pub strict: bool,
+    /// At the end, say on stderr how many files each action took, and warn
+    /// of failed actions and notifications not delivered
+    #[arg(long)]
+    pub summary: bool,
 }
 
 /// Vault subcommands.
@@ -268,11 +273,16 @@ struct Sink<W: Write> {
     out: RecordWriter<W>,
     actions: Option<RecordWriter<File>>,
     buf: Vec<ActionRecord>,
+    /// With --summary.
+    tally: Option<summary::Tally>,
 }
 
 impl<W: Write> Sink<W> {
     fn emit(&mut self) -> anyhow::Result<()> {
         for r in self.buf.drain(..) {
+            if let Some(t) = &mut self.tally {
+                t.count(&r);
+            }
             match &mut self.actions {
                 Some(a) => a.record(&r)?,
                 None => self.out.record(&r)?,
@@ -326,6 +336,7 @@ pub fn run(cli: &Cli, input: impl Read, output: impl Write) -> anyhow::Result<Ex
         out: RecordWriter::new(output),
         actions,
         buf: Vec::new(),
+        tally: cli.summary.then(summary::Tally::default),
     };
     let code = for_each_line(
         TOOL,
@@ -347,6 +358,12 @@ pub fn run(cli: &Cli, input: impl Read, output: impl Write) -> anyhow::Result<Ex
     )?;
     sink.rem.finish(&mut sink.buf);
     sink.flush()?;
+    if let Some(t) = &sink.tally {
+        let whereto = cli.actions.as_deref().map(Path::display);
+        for line in t.lines(whereto.as_ref().map(ToString::to_string).as_deref()) {
+            eprintln!("{TOOL}: {line}");
+        }
+    }
     Ok(if sink.rem.failed {
         ExitCode::Rejected
     } else {
