@@ -66,6 +66,15 @@ impl<'e> Gate<'e> {
                 same_range.push(c);
             }
             // One finding per detector name at this range, as `finish`.
+            // Most ranges hold one detector's candidates: no split needed.
+            if same_range
+                .iter()
+                .all(|c| c.m.detector == same_range[0].m.detector)
+            {
+                let group = std::mem::take(&mut same_range);
+                self.group(group, emit)?;
+                continue;
+            }
             while !same_range.is_empty() {
                 let name = same_range[0].m.detector.clone();
                 let (group, rest): (Vec<_>, Vec<_>) =
