@@ -135,7 +135,7 @@ impl Filter {
                 .event_type
                 .as_deref()
                 .ok_or_else(|| Reject("record has no event_type".into()))?;
-            keep = self.event_types.iter().any(|e| e == t);
+            keep = self.event_types.iter().any(|e| e.as_bytes() == t);
         }
         Ok(keep != self.invert)
     }
