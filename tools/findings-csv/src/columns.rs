@@ -119,28 +119,34 @@ impl Rules<'_> {
         match self {
             Rules::None => {}
             Rules::Plain(raw) => {
-                for (k, rule) in plain_strings(raw).into_iter().flatten().enumerate() {
-                    if k > 0 {
+                let mut first = true;
+                plain_strings(raw, |rule| {
+                    if !first {
                         out.push(b';');
                     }
+                    first = false;
                     out.extend_from_slice(rule);
-                }
+                });
             }
             Rules::Decoded(v) => out.extend_from_slice(v.join(";").as_bytes()),
         }
     }
 }
 
-/// The strings of `raw`, a valid JSON array, when every element is a
-/// string without escapes (so each is its bytes between the quotes).
-fn plain_strings(raw: &[u8]) -> Option<Vec<&[u8]>> {
+/// Hands each string of `raw`, a valid JSON array, to `each` and returns
+/// true, when every element is a string without escapes (so each is its
+/// bytes between the quotes); false (after handing over some) otherwise.
+fn plain_strings<'r>(raw: &'r [u8], mut each: impl FnMut(&'r [u8])) -> bool {
+    plain_strings_inner(raw, &mut each).is_some()
+}
+
+fn plain_strings_inner<'r>(raw: &'r [u8], each: &mut impl FnMut(&'r [u8])) -> Option<()> {
     let ws = |raw: &[u8], mut i: usize| {
         while raw.get(i).is_some_and(|b| b" \t\r\n".contains(b)) {
             i += 1;
         }
         i
     };
-    let mut v = Vec::new();
     let mut i = ws(raw, raw.strip_prefix(b"[").map(|_| 1)?);
     while raw.get(i) == Some(&b'"') {
         let len = memchr::memchr(b'"', &raw[i + 1..])?;
@@ -148,13 +154,29 @@ fn plain_strings(raw: &[u8]) -> Option<Vec<&[u8]>> {
         if body.contains(&b'\\') {
             return None;
         }
-        v.push(body);
+        each(body);
         i = ws(raw, i + len + 2);
         if raw.get(i) == Some(&b',') {
             i = ws(raw, i + 1);
         }
     }
-    (raw.get(i) == Some(&b']')).then_some(v)
+    (raw.get(i) == Some(&b']')).then_some(())
+}
+
+/// Appends `n` in decimal (what `Display` writes), without formatting
+/// machinery.
+fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
 }
 
 /// Text for messages (the bytes are UTF-8: they come from JSON).
@@ -221,7 +243,7 @@ fn range(key: &[u8], v: ValBytes<'_>) -> Result<Option<Range>, String> {
 
 fn rules<'a>(key: &[u8], v: ValBytes<'a>) -> Result<Rules<'a>, String> {
     match v {
-        ValBytes::Raw(r) if plain_strings(r).is_some() => Ok(Rules::Plain(r)),
+        ValBytes::Raw(r) if plain_strings(r, |_| {}) => Ok(Rules::Plain(r)),
         v => Ok(parsed::<Vec<String>>(key, v, "a list")?.map_or(Rules::None, Rules::Decoded)),
     }
 }
@@ -422,21 +444,22 @@ impl Column {
     /// The cell text of this column for `f`: borrowed from the record, or
     /// written into `scratch` (numbers, ranges, joined rules).
     pub fn cell<'s>(self, f: &'s FindingView<'_>, scratch: &'s mut Vec<u8>) -> &'s [u8] {
-        use std::io::Write;
         fn opt<'s>(v: &'s Option<Cow<'_, [u8]>>) -> &'s [u8] {
             v.as_deref().unwrap_or_default()
         }
         scratch.clear();
         let range = |r: Option<Range>, scratch: &mut Vec<u8>| {
             if let Some(r) = r {
-                let _ = write!(scratch, "{}-{}", r.start, r.end);
+                push_u64(scratch, r.start);
+                scratch.push(b'-');
+                push_u64(scratch, r.end);
             }
         };
         match self {
             Column::UploadId => return &f.upload_id,
             Column::Index => {
                 if let Some(i) = f.index {
-                    let _ = write!(scratch, "{i}");
+                    push_u64(scratch, i);
                 }
             }
             Column::Timestamp => return &f.timestamp,
@@ -454,7 +477,7 @@ impl Column {
             Column::LineRange => range(f.line_range, scratch),
             Column::Line => {
                 if let Some(r) = f.line_range {
-                    let _ = write!(scratch, "{}", r.start);
+                    push_u64(scratch, r.start);
                 }
             }
             Column::RowRange => range(f.row_range, scratch),
@@ -480,5 +503,34 @@ impl Column {
             }
         }
         scratch
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn push_u64_writes_what_display_writes() {
+        for n in [0, 1, 9, 10, 99, 100, 12345, u64::MAX - 1, u64::MAX] {
+            let mut v = b"x".to_vec();
+            super::push_u64(&mut v, n);
+            assert_eq!(v, format!("x{n}").into_bytes());
+        }
+    }
+
+    #[test]
+    fn plain_strings_takes_only_unescaped_string_arrays() {
+        let all = |raw: &[u8]| {
+            let mut v = Vec::new();
+            super::plain_strings(raw, |s| v.push(String::from_utf8(s.to_vec()).unwrap()))
+                .then_some(v)
+        };
+        assert_eq!(all(b"[]"), Some(vec![]));
+        assert_eq!(
+            all(b"[ \"a b\" , \"c\" ]"),
+            Some(vec!["a b".into(), "c".into()])
+        );
+        assert_eq!(all(b"[\"a\\\"b\"]"), None);
+        assert_eq!(all(b"[\"a\",1]"), None);
+        assert_eq!(all(b"null"), None);
     }
 }

@@ -226,13 +226,21 @@ struct Rows<'c> {
     cli: &'c Cli,
     cols: Vec<Column>,
     needed: Needed,
+    /// `cols` has the status column (then closed findings are rows too).
+    has_status: bool,
 }
 
 impl<'c> Rows<'c> {
     fn new(cli: &'c Cli) -> anyhow::Result<Self> {
         let cols = Column::parse_list(cli.column_list())?;
         let needed = Needed::of(&cols);
-        Ok(Rows { cli, cols, needed })
+        let has_status = cols.contains(&Column::Status);
+        Ok(Rows {
+            cli,
+            cols,
+            needed,
+            has_status,
+        })
     }
 
     /// Appends the CSV row of one Finding line to `out`, or says why the
@@ -243,14 +251,18 @@ impl<'c> Rows<'c> {
             Ok(f) => f,
             Err(e) => return Err(Reject(format!("not a Finding record: {e}"))),
         };
-        let status = f.status.as_deref().map(String::from_utf8_lossy);
-        if !dlp_core::FindingStatus::is_open_str(status.as_deref().unwrap_or(""))
-            && !self.cols.contains(&Column::Status)
-        {
-            LEFT_OUT.fetch_add(1, Ordering::Relaxed);
-            return Ok(());
+        if !self.has_status {
+            let status = f.status.as_deref().map(String::from_utf8_lossy);
+            if !dlp_core::FindingStatus::is_open_str(status.as_deref().unwrap_or("")) {
+                LEFT_OUT.fetch_add(1, Ordering::Relaxed);
+                return Ok(());
+            }
         }
-        let finding = String::from_utf8_lossy(&f.finding);
+        // Text only when redacting (the bytes come from JSON: UTF-8).
+        let finding = match self.cli.redact {
+            true => String::from_utf8_lossy(&f.finding),
+            false => Cow::Borrowed(""),
+        };
         let masked = self.cli.redact.then(|| mask(&finding));
         let mut row = row::Row::new(out);
         for &c in &self.cols {
