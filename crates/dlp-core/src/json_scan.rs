@@ -16,6 +16,7 @@
 //! `&str`). path-filter's tests check it against serde_json on random input.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 
 /// A wanted top-level value.
 #[derive(Debug)]
@@ -44,18 +45,9 @@ const MAX_DEPTH: usize = 128;
 /// Errors are messages with the column where parsing stopped.
 pub type R<T> = Result<T, String>;
 
-/// Where and why parsing stopped; made a message only when returned, so
-/// the parser's results stay small.
-struct Stop {
-    at: usize,
-    what: &'static str,
-}
-
-impl Stop {
-    fn message(&self) -> String {
-        format!("{} at column {}", self.what, self.at + 1)
-    }
-}
+/// Parsing stopped; where and why are in [`P::why`], so the parser's
+/// results stay small (an error is one bit, not a message or a position).
+struct Stop;
 
 type Q<T> = Result<T, Stop>;
 
@@ -80,11 +72,22 @@ struct P<'a, 'm> {
     i: usize,
     /// Bit `k` of word `w`: byte `64 * w + k` is special (see [`specials`]).
     marks: &'m [u64],
+    /// Where and why parsing stopped, once it has.
+    why: Cell<(usize, &'static str)>,
 }
 
 impl P<'_, '_> {
+    #[cold]
     fn stop<T>(&self, what: &'static str) -> Q<T> {
-        Err(Stop { at: self.i, what })
+        self.why.set((self.i, what));
+        Err(Stop)
+    }
+
+    /// The message of the error that stopped parsing.
+    #[cold]
+    fn message(&self) -> String {
+        let (at, what) = self.why.get();
+        format!("{what} at column {}", at + 1)
     }
 
     #[inline]
@@ -324,11 +327,11 @@ fn scan<'a, T>(
         b: line,
         i: 0,
         marks,
+        why: Cell::new((0, "")),
     };
-    let stopped = |e: Stop| e.message();
     p.ws();
     if p.peek() != Some(b'{') {
-        return p.stop("expected a JSON object").map_err(stopped);
+        return p.stop("expected a JSON object").map_err(|Stop| p.message());
     }
     p.i += 1;
     p.ws();
@@ -337,14 +340,14 @@ fn scan<'a, T>(
     } else {
         loop {
             if p.peek() != Some(b'"') {
-                return p.stop("expected a key").map_err(stopped);
+                return p.stop("expected a key").map_err(|Stop| p.message());
             }
-            let body = p.string().map_err(stopped)?;
+            let body = p.string().map_err(|Stop| p.message())?;
             // Checked (a lone surrogate is an error) even when not wanted.
             let key = Key {
                 body,
                 decoded: match body.escaped {
-                    true => Some(p.unescaped(body).map_err(stopped)?),
+                    true => Some(p.unescaped(body).map_err(|Stop| p.message())?),
                     false => None,
                 },
             };
@@ -354,16 +357,16 @@ fn scan<'a, T>(
                 .map_or(&line[body.start..body.end], str::as_bytes);
             p.ws();
             if p.peek() != Some(b':') {
-                return p.stop("expected ':'").map_err(stopped);
+                return p.stop("expected ':'").map_err(|Stop| p.message());
             }
             p.i += 1;
             p.ws();
             match want(name) {
                 Some(slot) => {
-                    let piece = p.value().map_err(stopped)?;
+                    let piece = p.value().map_err(|Stop| p.message())?;
                     got(&p, s, slot, &key, piece)?;
                 }
-                None => p.skip(1).map_err(stopped)?,
+                None => p.skip(1).map_err(|Stop| p.message())?,
             }
             p.ws();
             match p.peek() {
@@ -375,13 +378,13 @@ fn scan<'a, T>(
                     p.i += 1;
                     break;
                 }
-                _ => return p.stop("expected ',' or '}'").map_err(stopped),
+                _ => return p.stop("expected ',' or '}'").map_err(|Stop| p.message()),
             }
         }
     }
     p.ws();
     if p.i != p.b.len() {
-        return p.stop("trailing characters").map_err(stopped);
+        return p.stop("trailing characters").map_err(|Stop| p.message());
     }
     Ok(())
 }
@@ -402,7 +405,7 @@ pub fn top_level<'a, T>(
         };
         let value = match piece {
             Piece::Str(b) if b.escaped => {
-                Val::Str(Cow::Owned(p.unescaped(b).map_err(|e| e.message())?))
+                Val::Str(Cow::Owned(p.unescaped(b).map_err(|Stop| p.message())?))
             }
             Piece::Str(b) => Val::Str(Cow::Borrowed(&s[b.start..b.end])),
             Piece::Null => Val::Null,
@@ -426,7 +429,7 @@ pub fn top_level_bytes<'a, T>(
         };
         let value = match piece {
             Piece::Str(b) if b.escaped => ValBytes::Str(Cow::Owned(
-                p.unescaped(b).map_err(|e| e.message())?.into_bytes(),
+                p.unescaped(b).map_err(|Stop| p.message())?.into_bytes(),
             )),
             Piece::Str(b) => ValBytes::Str(Cow::Borrowed(&line[b.start..b.end])),
             Piece::Null => ValBytes::Null,
