@@ -322,7 +322,9 @@ pub fn run_parallel(
     let code =
         dlp_core::par::par_for_each_line(TOOL, input, &mut out, cli.strict, jobs, || Block {
             rows: &rows,
-            out: Vec::new(),
+            // Rows are about as long as their records: room for a whole
+            // input block (256 KiB) up front, not regrown and copied.
+            out: Vec::with_capacity(256 * 1024),
             scratch: Vec::new(),
         });
     report_left_out();
