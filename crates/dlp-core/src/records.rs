@@ -266,14 +266,18 @@ pub const SUBJECT_FIELDS: [(&str, &str); 3] = [
 /// present and valid, else as its text. `field` looks up one top-level string
 /// field of the record; every tool that picks "the record's file" goes
 /// through here, so they all agree.
-pub fn subject_bytes<'a>(field: impl Fn(&str) -> Option<&'a str>) -> Option<Cow<'a, [u8]>> {
+/// Field values are text or its bytes (`&str` or `&[u8]`).
+pub fn subject_bytes<'a, S: AsRef<[u8]> + ?Sized + 'a>(
+    field: impl Fn(&str) -> Option<&'a S>,
+) -> Option<Cow<'a, [u8]>> {
     SUBJECT_FIELDS.iter().find_map(|&(text, raw)| {
         if let Some(bytes) = field(raw).and_then(b64::decode) {
             return Some(Cow::Owned(bytes));
         }
         field(text)
+            .map(AsRef::as_ref)
             .filter(|t| !t.is_empty())
-            .map(|t| Cow::Borrowed(t.as_bytes()))
+            .map(Cow::Borrowed)
     })
 }
 
@@ -323,7 +327,7 @@ pub mod b64 {
     }
 
     /// Decodes padded or unpadded standard base64; `None` if malformed.
-    pub fn decode(input: &str) -> Option<Vec<u8>> {
+    pub fn decode(input: impl AsRef<[u8]>) -> Option<Vec<u8>> {
         STANDARD.decode(input).ok()
     }
 
@@ -796,7 +800,7 @@ mod tests {
     fn base64_round_trip() {
         for n in 0..20u8 {
             let v: Vec<u8> = (0..n).map(|i| i.wrapping_mul(37)).collect();
-            assert_eq!(b64::decode(&b64::encode(&v)).unwrap(), v);
+            assert_eq!(b64::decode(b64::encode(&v)).unwrap(), v);
         }
         assert_eq!(b64::encode(b"foobar"), "Zm9vYmFy");
         assert_eq!(b64::encode(b"fo"), "Zm8=");

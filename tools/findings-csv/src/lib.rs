@@ -2,6 +2,7 @@
 //! safe to open in a spreadsheet and safe to append to with `>>`.
 
 mod columns;
+mod row;
 mod safety;
 
 use std::borrow::Cow;
@@ -11,13 +12,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
-use dlp_core::{for_each_line, ExitCode, Flush, LoopOptions, Reject};
+use dlp_core::{for_each_line, ExitCode, LoopOptions, RecordWriter, Reject};
 
 pub use columns::{
     Column, FindingView, Needed, ALIASES, ALL as ALL_COLUMNS, DEFAULT as DEFAULT_COLUMNS,
     FLEET as FLEET_COLUMNS, LOCAL as LOCAL_COLUMNS, TUTORIAL as TUTORIAL_COLUMNS,
 };
-pub use safety::{mask, neutralise};
+pub use safety::{is_formula, mask, neutralise};
 
 const TOOL: &str = "findings-csv";
 
@@ -96,9 +97,7 @@ impl Cli {
 
     /// The header row this run writes, as CSV text without its newline.
     pub fn header_line(&self) -> String {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let _ = w.write_record(self.column_list().split(',').map(str::trim));
-        let v = w.into_inner().unwrap_or_default();
+        let v = row::line(self.column_list().split(',').map(str::trim));
         String::from_utf8_lossy(&v).trim_end().to_owned()
     }
 }
@@ -131,34 +130,6 @@ pub struct Cli {
     /// Treat a malformed line as fatal (exit 2) instead of reporting it
     #[arg(long)]
     pub strict: bool,
-}
-
-/// CSV output with the toolkit's flush and error conventions.
-struct CsvOut<W: Write> {
-    wtr: csv::Writer<W>,
-}
-
-fn csv_err(e: csv::Error) -> anyhow::Error {
-    match e.into_kind() {
-        csv::ErrorKind::Io(io) => anyhow::Error::new(io).context("writing output"),
-        other => anyhow::anyhow!("writing output: {other:?}"),
-    }
-}
-
-impl<W: Write> Flush for CsvOut<W> {
-    fn flush_output(&mut self) -> anyhow::Result<()> {
-        self.wtr.flush().context("writing output")
-    }
-}
-
-impl<W: Write> CsvOut<W> {
-    fn row<I, T>(&mut self, cells: I) -> anyhow::Result<()>
-    where
-        I: IntoIterator<Item = T>,
-        T: AsRef<[u8]>,
-    {
-        self.wtr.write_record(cells).map_err(csv_err)
-    }
 }
 
 /// Whether `--header auto` should write a header on this stdout: yes,
@@ -228,87 +199,109 @@ pub fn run(
     output: impl Write,
     header: bool,
 ) -> anyhow::Result<ExitCode> {
-    let cols = Column::parse_list(cli.column_list())?;
-    let needed = Needed::of(&cols);
-    let wtr = csv::WriterBuilder::new()
-        .buffer_capacity(64 * 1024)
-        .from_writer(output);
-    let mut out = CsvOut { wtr };
+    let rows = Rows::new(cli)?;
+    let mut out = RecordWriter::new(output);
     if header {
-        let names: Vec<&str> = cli.column_list().split(',').map(str::trim).collect();
-        out.row(names)?;
+        out.raw(&row::line(cli.column_list().split(',').map(str::trim)))?;
     }
+    let (mut buf, mut scratch) = (Vec::new(), Vec::new());
     let code = for_each_line(
         TOOL,
         input,
         &mut out,
         LoopOptions { strict: cli.strict },
-        |line, out| write_row(cli, &cols, needed, line, &mut out.wtr),
+        |line, out| {
+            buf.clear();
+            let r = rows.write(line, &mut buf, &mut scratch);
+            out.raw(&buf)?;
+            Ok(r)
+        },
     );
     report_left_out();
     code
 }
 
-/// Writes the CSV row of one Finding line, or says why the line is rejected.
-fn write_row<W: Write>(
-    cli: &Cli,
-    cols: &[Column],
+/// What turns a Finding line into its CSV row.
+struct Rows<'c> {
+    cli: &'c Cli,
+    cols: Vec<Column>,
     needed: Needed,
-    line: &[u8],
-    wtr: &mut csv::Writer<W>,
-) -> anyhow::Result<Result<(), Reject>> {
-    let f = match FindingView::parse(line, needed) {
-        Ok(f) => f,
-        Err(e) => return Ok(Err(Reject(format!("not a Finding record: {e}")))),
-    };
-    let open = dlp_core::FindingStatus::is_open_str(f.status.as_deref().unwrap_or(""));
-    if !open && !cols.contains(&Column::Status) {
-        LEFT_OUT.fetch_add(1, Ordering::Relaxed);
-        return Ok(Ok(()));
+    /// `cols` has the status column (then closed findings are rows too).
+    has_status: bool,
+}
+
+impl<'c> Rows<'c> {
+    fn new(cli: &'c Cli) -> anyhow::Result<Self> {
+        let cols = Column::parse_list(cli.column_list())?;
+        let needed = Needed::of(&cols);
+        let has_status = cols.contains(&Column::Status);
+        Ok(Rows {
+            cli,
+            cols,
+            needed,
+            has_status,
+        })
     }
-    let masked = cli.redact.then(|| mask(&f.finding));
-    let cells: Vec<Cow<'_, str>> = cols
-        .iter()
-        .map(|c| {
-            let mut cell = c.cell(&f);
+
+    /// Appends the CSV row of one Finding line to `out`, or says why the
+    /// line is rejected (then nothing is appended). `scratch` is room for
+    /// cells that are not in the line as they are.
+    fn write(&self, line: &[u8], out: &mut Vec<u8>, scratch: &mut Vec<u8>) -> Result<(), Reject> {
+        let f = match FindingView::parse(line, self.needed) {
+            Ok(f) => f,
+            Err(e) => return Err(Reject(format!("not a Finding record: {e}"))),
+        };
+        if !self.has_status {
+            let status = f.status.as_deref().map(String::from_utf8_lossy);
+            if !dlp_core::FindingStatus::is_open_str(status.as_deref().unwrap_or("")) {
+                LEFT_OUT.fetch_add(1, Ordering::Relaxed);
+                return Ok(());
+            }
+        }
+        // Text only when redacting (the bytes come from JSON: UTF-8).
+        let finding = match self.cli.redact {
+            true => String::from_utf8_lossy(&f.finding),
+            false => Cow::Borrowed(""),
+        };
+        let masked = self.cli.redact.then(|| mask(&finding));
+        let mut row = row::Row::new(out);
+        for &c in &self.cols {
+            let mut cell = Cow::Borrowed(c.cell(&f, scratch));
             if let Some(m) = &masked {
                 cell = match c {
-                    Column::Finding => Cow::Owned(m.clone()),
+                    Column::Finding => Cow::Owned(m.clone().into_bytes()),
                     Column::BeforeContext | Column::AfterContext => {
-                        safety::redact_copies(cell, &f.finding, m)
+                        let text = String::from_utf8_lossy(&cell);
+                        match safety::redact_copies(text, &finding, m) {
+                            Cow::Owned(t) => Cow::Owned(t.into_bytes()),
+                            Cow::Borrowed(_) => cell,
+                        }
                     }
                     _ => cell,
                 };
             }
-            if cli.raw {
-                cell
-            } else {
-                neutralise(cell)
-            }
-        })
-        .collect();
-    wtr.write_record(cells.iter().map(|c| c.as_bytes()))
-        .map_err(csv_err)?;
-    Ok(Ok(()))
+            let prefix = (!self.cli.raw && safety::is_formula(&cell)).then_some(b'\'');
+            row.field(prefix, &cell);
+        }
+        row.end();
+        Ok(())
+    }
 }
 
 /// The CSV rows of one block of input, for [`run_parallel`].
-struct Rows<'c> {
-    cli: &'c Cli,
-    cols: &'c [Column],
-    needed: Needed,
-    wtr: csv::Writer<Vec<u8>>,
+struct Block<'r, 'c> {
+    rows: &'r Rows<'c>,
+    out: Vec<u8>,
+    scratch: Vec<u8>,
 }
 
-impl dlp_core::par::Block for Rows<'_> {
+impl dlp_core::par::Block for Block<'_, '_> {
     fn line(&mut self, line: &[u8]) -> anyhow::Result<Result<(), Reject>> {
-        write_row(self.cli, self.cols, self.needed, line, &mut self.wtr)
+        Ok(self.rows.write(line, &mut self.out, &mut self.scratch))
     }
 
     fn finish(self) -> anyhow::Result<Vec<u8>> {
-        self.wtr
-            .into_inner()
-            .map_err(|e| anyhow::anyhow!("writing output: {}", e.error()))
+        Ok(self.out)
     }
 }
 
@@ -320,21 +313,20 @@ pub fn run_parallel(
     header: bool,
     jobs: usize,
 ) -> anyhow::Result<ExitCode> {
-    let cols = Column::parse_list(cli.column_list())?;
-    let needed = Needed::of(&cols);
+    let rows = Rows::new(cli)?;
     let mut out = io::BufWriter::with_capacity(64 * 1024, output);
     if header {
-        let mut wtr = csv::Writer::from_writer(&mut out);
-        wtr.write_record(cli.column_list().split(',').map(str::trim))
-            .map_err(csv_err)?;
-        wtr.flush().context("writing output")?;
+        out.write_all(&row::line(cli.column_list().split(',').map(str::trim)))
+            .context("writing output")?;
     }
-    let code = dlp_core::par::par_for_each_line(TOOL, input, &mut out, cli.strict, jobs, || Rows {
-        cli,
-        cols: &cols,
-        needed,
-        wtr: csv::WriterBuilder::new().from_writer(Vec::new()),
-    });
+    let code =
+        dlp_core::par::par_for_each_line(TOOL, input, &mut out, cli.strict, jobs, || Block {
+            rows: &rows,
+            // Rows are about as long as their records: room for a whole
+            // input block (256 KiB) up front, not regrown and copied.
+            out: Vec::with_capacity(256 * 1024),
+            scratch: Vec::new(),
+        });
     report_left_out();
     code
 }

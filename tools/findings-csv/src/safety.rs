@@ -6,10 +6,18 @@ use std::borrow::Cow;
 /// formula (leading `=`, `+`, `-`, `@`, tab or carriage return) is
 /// prefixed with a single quote so it is shown as text.
 pub fn neutralise(cell: Cow<'_, str>) -> Cow<'_, str> {
-    match cell.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => Cow::Owned(format!("'{cell}")),
-        _ => cell,
+    match is_formula(cell.as_bytes()) {
+        true => Cow::Owned(format!("'{cell}")),
+        false => cell,
     }
+}
+
+/// True for a cell that [`neutralise`] prefixes.
+pub fn is_formula(cell: &[u8]) -> bool {
+    matches!(
+        cell.first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    )
 }
 
 /// Masks all but the last four characters of `s` with `*` (all of it when

@@ -134,23 +134,23 @@ enum Key {
 
 const KEYS: usize = 15;
 
-fn key(k: &str) -> Option<Key> {
+fn key(k: &[u8]) -> Option<Key> {
     Some(match k {
-        "host" => Key::Host,
-        "detector" => Key::Detector,
-        "event_type" => Key::EventType,
-        "src_path" => Key::SrcPath,
-        "upload_id" => Key::UploadId,
-        "status" => Key::Status,
-        "records" => Key::Records,
-        "action" => Key::Action,
-        "path" => Key::Path,
-        "path_b64" => Key::PathB64,
-        "archive_path" => Key::ArchivePath,
-        "finding_id" => Key::FindingId,
-        "first_seen" => Key::FirstSeen,
-        "finding" => Key::Finding,
-        "byte_range" => Key::ByteRange,
+        b"host" => Key::Host,
+        b"detector" => Key::Detector,
+        b"event_type" => Key::EventType,
+        b"src_path" => Key::SrcPath,
+        b"upload_id" => Key::UploadId,
+        b"status" => Key::Status,
+        b"records" => Key::Records,
+        b"action" => Key::Action,
+        b"path" => Key::Path,
+        b"path_b64" => Key::PathB64,
+        b"archive_path" => Key::ArchivePath,
+        b"finding_id" => Key::FindingId,
+        b"first_seen" => Key::FirstSeen,
+        b"finding" => Key::Finding,
+        b"byte_range" => Key::ByteRange,
         _ => return None,
     })
 }

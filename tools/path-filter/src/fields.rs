@@ -1,7 +1,8 @@
 //! Fast extraction of the few fields a filter needs from one JSON line.
 //!
 //! The line is validated as JSON in full, but only the wanted keys are
-//! materialised (borrowed when they contain no escapes); every other value
+//! materialised, as bytes (borrowed when they contain no escapes; paths are
+//! matched as bytes, so an ASCII line is never made text); every other value
 //! is skipped. This keeps path-filter near grep speed on large streams.
 
 use std::borrow::Cow;
@@ -13,7 +14,7 @@ use dlp_core::Reject;
 #[cfg(test)]
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-use dlp_core::json_scan::{self as scan, Val};
+use dlp_core::json_scan::{self as scan, ValBytes};
 
 /// Which field holds the path.
 #[derive(Debug, Clone)]
@@ -28,16 +29,16 @@ pub enum FieldSpec {
 /// The fields taken from one record.
 #[derive(Debug, Default)]
 pub struct Extracted<'a> {
-    pub event_type: Option<Cow<'a, str>>,
-    pub src_path: Option<Cow<'a, str>>,
-    pub dest_path: Option<Cow<'a, str>>,
-    pub path: Option<Cow<'a, str>>,
-    pub src_path_b64: Option<Cow<'a, str>>,
-    pub dest_path_b64: Option<Cow<'a, str>>,
-    pub path_b64: Option<Cow<'a, str>>,
-    pub named: Option<Cow<'a, str>>,
-    pub named_b64: Option<Cow<'a, str>>,
-    named_field: Option<String>,
+    pub event_type: Option<Cow<'a, [u8]>>,
+    pub src_path: Option<Cow<'a, [u8]>>,
+    pub dest_path: Option<Cow<'a, [u8]>>,
+    pub path: Option<Cow<'a, [u8]>>,
+    pub src_path_b64: Option<Cow<'a, [u8]>>,
+    pub dest_path_b64: Option<Cow<'a, [u8]>>,
+    pub path_b64: Option<Cow<'a, [u8]>>,
+    pub named: Option<Cow<'a, [u8]>>,
+    pub named_b64: Option<Cow<'a, [u8]>>,
+    named_field: Option<&'a str>,
 }
 
 impl Extracted<'_> {
@@ -61,7 +62,7 @@ impl Extracted<'_> {
             return Ok(Cow::Owned(raw));
         }
         match &self.named {
-            Some(t) => Ok(Cow::Borrowed(t.as_bytes())),
+            Some(t) => Ok(Cow::Borrowed(t)),
             None => Err(Reject(format!("record has no field {name:?}"))),
         }
     }
@@ -70,7 +71,7 @@ impl Extracted<'_> {
 /// Parses `line` and extracts the fields needed for `spec` (fast scanner).
 pub fn extract<'a>(
     line: &'a [u8],
-    spec: &FieldSpec,
+    spec: &'a FieldSpec,
     want_type: bool,
 ) -> Result<Extracted<'a>, Reject> {
     let named = match spec {
@@ -78,17 +79,20 @@ pub fn extract<'a>(
         FieldSpec::EventFile => None,
     };
     let mut ex = Extracted {
-        named_field: named.map(str::to_owned),
+        named_field: named,
         ..Extracted::default()
     };
-    scan::top_level(
+    scan::top_level_bytes(
         line,
         |k| slot(named, k, want_type),
         |slot, key, value| {
             *ex.target(slot) = match value {
-                Val::Str(v) => Some(v),
-                Val::Null => None,
-                Val::Raw(_) => return Err(format!("field {key:?} is not a string")),
+                ValBytes::Str(v) => Some(v),
+                ValBytes::Null => None,
+                ValBytes::Raw(_) => {
+                    let key = String::from_utf8_lossy(key);
+                    return Err(format!("field {key:?} is not a string"));
+                }
             };
             Ok(())
         },
@@ -98,23 +102,23 @@ pub fn extract<'a>(
 }
 
 /// Which slot a top-level key fills, if any.
-fn slot(named: Option<&str>, key: &str, want_type: bool) -> Option<Slot> {
+fn slot(named: Option<&str>, key: &[u8], want_type: bool) -> Option<Slot> {
     Some(match (named, key) {
-        (_, "event_type") if want_type => Slot::EventType,
-        (Some(n), k) if k == n => Slot::Named,
-        (Some(n), k) if k.strip_suffix("_b64") == Some(n) => Slot::NamedB64,
-        (None, "src_path") => Slot::Src,
-        (None, "dest_path") => Slot::Dest,
-        (None, "path") => Slot::Path,
-        (None, "src_path_b64") => Slot::SrcB64,
-        (None, "dest_path_b64") => Slot::DestB64,
-        (None, "path_b64") => Slot::PathB64,
+        (_, b"event_type") if want_type => Slot::EventType,
+        (Some(n), k) if k == n.as_bytes() => Slot::Named,
+        (Some(n), k) if k.strip_suffix(b"_b64") == Some(n.as_bytes()) => Slot::NamedB64,
+        (None, b"src_path") => Slot::Src,
+        (None, b"dest_path") => Slot::Dest,
+        (None, b"path") => Slot::Path,
+        (None, b"src_path_b64") => Slot::SrcB64,
+        (None, b"dest_path_b64") => Slot::DestB64,
+        (None, b"path_b64") => Slot::PathB64,
         _ => return None,
     })
 }
 
 impl<'a> Extracted<'a> {
-    fn target(&mut self, slot: Slot) -> &mut Option<Cow<'a, str>> {
+    fn target(&mut self, slot: Slot) -> &mut Option<Cow<'a, [u8]>> {
         match slot {
             Slot::EventType => &mut self.event_type,
             Slot::Src => &mut self.src_path,
@@ -133,7 +137,7 @@ impl<'a> Extracted<'a> {
 #[cfg(test)]
 pub fn extract_serde<'a>(
     line: &'a [u8],
-    spec: &FieldSpec,
+    spec: &'a FieldSpec,
     want_type: bool,
 ) -> Result<Extracted<'a>, Reject> {
     let mut de = serde_json::Deserializer::from_slice(line);
@@ -153,7 +157,7 @@ struct Seed<'s> {
 }
 
 #[cfg(test)]
-impl<'de> DeserializeSeed<'de> for Seed<'_> {
+impl<'de> DeserializeSeed<'de> for Seed<'de> {
     type Value = Extracted<'de>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
@@ -174,7 +178,7 @@ enum Slot {
 }
 
 #[cfg(test)]
-impl<'de> Visitor<'de> for Seed<'_> {
+impl<'de> Visitor<'de> for Seed<'de> {
     type Value = Extracted<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -187,16 +191,21 @@ impl<'de> Visitor<'de> for Seed<'_> {
             FieldSpec::Named(n) => Some(n.as_str()),
             FieldSpec::EventFile => None,
         };
-        ex.named_field = named.map(str::to_owned);
+        ex.named_field = named;
         while let Some(key) = map.next_key::<Str<'de>>()? {
             let key = key.0;
-            let Some(slot) = slot(named, key.as_ref(), self.want_type) else {
+            let Some(slot) = slot(named, key.as_bytes(), self.want_type) else {
                 map.next_value::<IgnoredAny>()?;
                 continue;
             };
             let target = ex.target(slot);
             match map.next_value::<Option<Str<'de>>>() {
-                Ok(v) => *target = v.map(|s| s.0),
+                Ok(v) => {
+                    *target = v.map(|s| match s.0 {
+                        Cow::Borrowed(b) => Cow::Borrowed(b.as_bytes()),
+                        Cow::Owned(o) => Cow::Owned(o.into_bytes()),
+                    })
+                }
                 Err(_) => {
                     return Err(de::Error::custom(format_args!(
                         "field {:?} is not a string",
@@ -396,7 +405,7 @@ mod differential {
             &e.named_b64,
         ]
         .iter()
-        .map(|f| f.as_ref().map(|c| c.to_string()))
+        .map(|f| f.as_ref().map(|c| String::from_utf8(c.to_vec()).unwrap()))
         .collect()
     }
 

@@ -6,7 +6,10 @@
 mod fields;
 mod presets;
 
+use std::cell::RefCell;
 use std::io::{Read, Write};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context;
 use dlp_core::{for_each_line, ExitCode, LoopOptions, RecordWriter, Reject};
@@ -79,7 +82,11 @@ pub struct Cli {
 }
 
 /// The validated filter.
+#[derive(Clone)]
 pub struct Filter {
+    /// Tells this filter's per-thread copies (see [`Filter::local`]) apart
+    /// from another filter's.
+    id: u64,
     include: Option<RegexSet>,
     exclude: Option<RegexSet>,
     event_types: Vec<String>,
@@ -112,7 +119,9 @@ impl Filter {
             include.extend(preset.include.iter().map(|s| s.to_string()));
             exclude.extend(preset.exclude.iter().map(|s| s.to_string()));
         }
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         Ok(Filter {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             include: regex_set(&include, cli.ignore_case, "--include")?,
             exclude: regex_set(&exclude, cli.ignore_case, "--exclude")?,
             event_types: cli.event_type.clone(),
@@ -121,6 +130,22 @@ impl Filter {
                 None => FieldSpec::EventFile,
             },
             invert: cli.invert,
+        })
+    }
+
+    /// This thread's own copy of the filter. Regexes shared between
+    /// threads lend their match caches out through a lock; a copy per worker
+    /// thread keeps its caches to itself (same patterns, same answers).
+    fn local(&self) -> Rc<Filter> {
+        thread_local! {
+            static LOCAL: RefCell<Option<Rc<Filter>>> = const { RefCell::new(None) };
+        }
+        LOCAL.with(|l| {
+            let mut l = l.borrow_mut();
+            match &*l {
+                Some(f) if f.id == self.id => Rc::clone(f),
+                _ => Rc::clone(l.insert(Rc::new(self.clone()))),
+            }
         })
     }
 
@@ -135,7 +160,7 @@ impl Filter {
                 .event_type
                 .as_deref()
                 .ok_or_else(|| Reject("record has no event_type".into()))?;
-            keep = self.event_types.iter().any(|e| e == t);
+            keep = self.event_types.iter().any(|e| e.as_bytes() == t);
         }
         Ok(keep != self.invert)
     }
@@ -159,12 +184,12 @@ pub fn run(cli: &Cli, input: impl Read, output: impl Write) -> anyhow::Result<Ex
 }
 
 /// The kept lines of one block of input, for [`run_parallel`].
-struct Kept<'f> {
-    filter: &'f Filter,
+struct Kept {
+    filter: Rc<Filter>,
     out: Vec<u8>,
 }
 
-impl dlp_core::par::Block for Kept<'_> {
+impl dlp_core::par::Block for Kept {
     fn line(&mut self, line: &[u8]) -> anyhow::Result<Result<(), Reject>> {
         Ok(self.filter.keep(line).map(|keep| {
             if keep {
@@ -189,7 +214,7 @@ pub fn run_parallel(
     let filter = Filter::from_cli(cli)?;
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, &mut output);
     dlp_core::par::par_for_each_line(TOOL, input, &mut out, cli.strict, jobs, || Kept {
-        filter: &filter,
+        filter: filter.local(),
         out: Vec::new(),
     })
 }

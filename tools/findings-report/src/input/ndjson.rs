@@ -14,11 +14,11 @@ use crate::rec::{Rec, DETECTOR, TEXT_FIELDS};
 /// The fields that are not text: `byte_range`, `line_range`, `removable`.
 const OTHER_FIELDS: [&str; 3] = ["byte_range", "line_range", "removable"];
 
-fn field(k: &str) -> Option<usize> {
+fn field(k: &[u8]) -> Option<usize> {
     TEXT_FIELDS
         .iter()
         .chain(&OTHER_FIELDS)
-        .position(|f| *f == k)
+        .position(|f| f.as_bytes() == k)
 }
 
 /// Reads every line of `input` into `agg`.
