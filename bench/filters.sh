@@ -21,9 +21,9 @@ need jq jq
 need rg ripgrep
 [ -x /usr/bin/time ] || need /usr/bin/time time
 
-${CARGO_LOCK:+flock "$CARGO_LOCK"} cargo build --release -q -p path-filter -p findings-csv
-PF=target/release/path-filter
-FC=target/release/findings-csv
+${CARGO_LOCK:+flock "$CARGO_LOCK"} cargo build --profile dist -q -p path-filter -p findings-csv
+PF=target/dist/path-filter
+FC=target/dist/findings-csv
 
 [ -s "$OUT/events-$EVENTS.ndjson" ] || python3 bench/gen_records.py events "$EVENTS" > "$OUT/events-$EVENTS.ndjson"
 [ -s "$OUT/findings-$FINDINGS.ndjson" ] || python3 bench/gen_records.py findings "$FINDINGS" > "$OUT/findings-$FINDINGS.ndjson"
