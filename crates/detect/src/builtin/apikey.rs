@@ -20,9 +20,32 @@ use std::sync::OnceLock;
 
 use dlp_core::Confidence;
 
-use super::Hit;
+use super::{Detector, Find, Hit, Judge, Shape};
 use crate::context::{contains_word, entropy, is_word};
-use crate::structure::Cx;
+use crate::evidence::Labels;
+
+pub(crate) const DETECTOR: Detector = Detector {
+    kind: super::Kind::ApiKey,
+    name: "API_KEY",
+    uuid: "0e95732f-bc5c-448f-9d15-bd1417177360",
+    find: Find::Own(find_keys),
+    labels: Labels::NONE,
+    votes: false,
+    max_len: 16 * 1024,
+    prepare: None,
+};
+
+/// Vendor tokens (the common shapes by one regex with a literal
+/// prefilter, the rarer ones in a second pass), keyword-gated
+/// assignments, flags and setter calls.
+fn find_keys(buf: &[u8], lo: usize, hi: usize, judge: &mut Judge<'_>, out: &mut Vec<Hit>) {
+    static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| super::compile(VENDOR));
+    super::scan_regex(re, 16 * 1024, candidate, buf, lo, hi, judge, out);
+    scan_more(buf, lo, hi, judge, out);
+    scan_assignments(buf, lo, hi, judge, out);
+    scan_flags_and_calls(buf, lo, hi, judge, out);
+}
 
 pub(crate) const VENDOR: &str = r"(?:AKIA|ASIA)[A-Z2-7]{16}|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}|xox[abposr]-[A-Za-z0-9-]{10,250}|[rs]k_(?:live|test)_[A-Za-z0-9]{20,250}|AIza[A-Za-z0-9_-]{35}|glpat-[A-Za-z0-9_-]{20,64}|sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}|eyJ[A-Za-z0-9_-]{10,4000}\.eyJ[A-Za-z0-9_-]{10,8000}\.[A-Za-z0-9_-]{0,2000}";
 
@@ -43,7 +66,7 @@ fn more_re() -> &'static regex::bytes::Regex {
 }
 
 /// The rarer vendor tokens starting in `lo..hi`.
-pub(crate) fn scan_more(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<Hit>) {
+fn scan_more(buf: &[u8], lo: usize, hi: usize, judge: &mut Judge<'_>, out: &mut Vec<Hit>) {
     let hay = &buf[..(hi + 4096).min(buf.len())];
     let mut pos = lo;
     while pos < hi {
@@ -53,7 +76,7 @@ pub(crate) fn scan_more(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<Hit>) {
         if m.start() >= hi {
             break;
         }
-        if let Some(h) = vendor(buf, m.start(), m.end()) {
+        if let Some(h) = vendor(buf, m.start(), m.end()).and_then(&mut *judge) {
             out.push(h);
         }
         pos = m.end().max(m.start() + 1);
@@ -203,7 +226,7 @@ fn end_ok(buf: &[u8], e: usize) -> bool {
 }
 
 /// Validates a vendor-shaped token at `buf[s..e]`.
-fn vendor(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
+fn vendor(buf: &[u8], s: usize, e: usize) -> Option<Shape> {
     let t = &buf[s..e];
     if s > 0 && (is_word(buf[s - 1]) || buf[s - 1] == b'-') {
         return None;
@@ -216,9 +239,9 @@ fn vendor(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
         && matches!(buf.get(e + 1), Some(b'#' | b'*' | b'.' | b'-'))
         || redacted(t)
     {
-        return Some(Hit::new(s, e, Confidence::Unlikely));
+        return Some(Shape::at(s, e, Confidence::Unlikely));
     }
-    vendor_confidence(t).map(|c| Hit::new(s, e, c))
+    vendor_confidence(t).map(|c| Shape::at(s, e, c))
 }
 
 /// `high` unless `t` is too regular to be random (`entropy < min`).
@@ -343,7 +366,7 @@ fn jwt(t: &[u8]) -> Option<Confidence> {
 }
 
 /// Validates a keyword-gated assignment starting at `s`.
-fn assignment(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
+fn assignment(buf: &[u8], s: usize, e: usize) -> Option<Shape> {
     let caps = keyword_re().captures(&buf[s..e])?;
     let v = caps.get(1)?;
     let (vs, mut ve) = (s + v.start(), s + v.end());
@@ -354,12 +377,12 @@ fn assignment(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
     {
         ve -= 1;
     }
-    judge(buf, s, vs, ve)
+    assigned(buf, s, vs, ve)
 }
 
-/// Judges the value `buf[vs..ve]` assigned to a key whose secret keyword
-/// starts at `s`.
-fn judge(buf: &[u8], s: usize, vs: usize, ve: usize) -> Option<Hit> {
+/// The value `buf[vs..ve]` assigned to a key whose secret keyword starts
+/// at `s`, when it can be a secret.
+fn assigned(buf: &[u8], s: usize, vs: usize, ve: usize) -> Option<Shape> {
     if let Some(m) = vendor_re().find(&buf[vs..ve]) {
         if let Some(h) = vendor(buf, vs, vs + m.end()) {
             return Some(h);
@@ -404,7 +427,7 @@ fn judge(buf: &[u8], s: usize, vs: usize, ve: usize) -> Option<Hit> {
     } else {
         Confidence::Likely
     };
-    Some(Hit::new(vs, ve, c))
+    Some(Shape::at(vs, ve, c))
 }
 
 /// True when the lowercase alphanumerics of `name` hold a secret keyword.
@@ -446,7 +469,13 @@ const REACH: usize = 300;
 /// from `REACH` bytes before `lo`, so a value owned by this window is found
 /// when its flag ends the previous one (the caller keeps hits that start in
 /// `lo..hi`).
-pub(crate) fn scan_flags_and_calls(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<Hit>) {
+fn scan_flags_and_calls(
+    buf: &[u8],
+    lo: usize,
+    hi: usize,
+    judge: &mut Judge<'_>,
+    out: &mut Vec<Hit>,
+) {
     let end = hi.min(buf.len());
     let lo = lo.saturating_sub(REACH);
     for k in memchr::memmem::find_iter(&buf[lo..end], b"--") {
@@ -473,7 +502,7 @@ pub(crate) fn scan_flags_and_calls(buf: &[u8], lo: usize, hi: usize, out: &mut V
         }
         v += spaces;
         if let Some((vs, ve)) = value_at(buf, v) {
-            if let Some(h) = judge(buf, s, vs, ve) {
+            if let Some(h) = assigned(buf, s, vs, ve).and_then(&mut *judge) {
                 out.push(h);
             }
         }
@@ -501,7 +530,7 @@ pub(crate) fn scan_flags_and_calls(buf: &[u8], lo: usize, hi: usize, out: &mut V
                 continue;
             }
             if let Some((vs, ve)) = value_at(buf, v) {
-                if let Some(h) = judge(buf, s, vs, ve) {
+                if let Some(h) = assigned(buf, s, vs, ve).and_then(&mut *judge) {
                     out.push(h);
                 }
             }
@@ -528,7 +557,7 @@ const KEY_WORDS: &[&[u8]] = &[
 /// As for flags, triggers are searched from `REACH` bytes before `lo`, so
 /// a value starting in this window after an operator at the end of the
 /// previous one is found here (the caller keeps hits starting in `lo..hi`).
-pub(crate) fn scan_assignments(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<Hit>) {
+fn scan_assignments(buf: &[u8], lo: usize, hi: usize, judge: &mut Judge<'_>, out: &mut Vec<Hit>) {
     let name_char = |b: u8| is_word(b) || b == b'.' || b == b'-';
     let mut norm = Vec::with_capacity(64);
     let mut from = lo.saturating_sub(REACH);
@@ -599,6 +628,7 @@ pub(crate) fn scan_assignments(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<H
             keyword_re()
                 .find(&buf[s..e])
                 .and_then(|m| assignment(buf, s, s + m.end()))
+                .and_then(&mut *judge)
         });
         if let Some(h) = hit {
             last_end = h.end;
@@ -610,7 +640,8 @@ pub(crate) fn scan_assignments(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<H
     }
 }
 
-pub(crate) fn check(buf: &[u8], s: usize, e: usize, _cx: &Cx) -> Option<Hit> {
+/// A candidate of the common vendor regex.
+fn candidate(buf: &[u8], s: usize, e: usize) -> Option<Shape> {
     if vendor_re().is_match(&buf[s..e]) {
         let m = vendor_re().find(&buf[s..e])?;
         if m.end() == e - s {
@@ -630,8 +661,7 @@ mod tests {
     }
 
     fn find(text: &str) -> Option<(String, Confidence)> {
-        let pattern = format!("{VENDOR}|{VENDOR_MORE}|{KEYWORD}");
-        super::super::first_hit(&pattern, check, text)
+        super::super::first(super::super::Kind::ApiKey, text)
     }
 
     /// Known answers computed outside this crate (Python's `zlib.crc32`

@@ -1,13 +1,79 @@
 //! IBAN_CODE (country-specific length + ISO 7064 mod-97) and
 //! US_BANK_ROUTING_MICR (ABA 3-7-1 checksum + Federal Reserve prefixes).
 
-use dlp_core::Confidence;
+use std::sync::OnceLock;
 
-use super::{adjust, Hit};
-use crate::context::{evidence, is_word, numeric_end_ok, numeric_start_ok};
-use crate::structure::Cx;
+use super::{Detector, Find, Form, Hit, Judge, RunStats, Shape};
+use crate::context::{is_word, numeric_end_ok, numeric_start_ok};
+use crate::evidence::Labels;
 
-pub(crate) const IBAN_PATTERN: &str = r"[A-Z]{2}[0-9]{2} ?[A-Z0-9]{4}";
+pub(crate) const IBAN: Detector = Detector {
+    kind: super::Kind::Iban,
+    name: "IBAN_CODE",
+    uuid: "e3d5c8b2-7c9a-4b9e-9c65-4a3fad801c33",
+    find: Find::Own(find_ibans),
+    labels: Labels::NONE,
+    votes: false,
+    max_len: 512,
+    prepare: None,
+};
+
+pub(crate) const ROUTING: Detector = Detector {
+    kind: super::Kind::Routing,
+    name: "US_BANK_ROUTING_MICR",
+    uuid: "f4e6d9c3-8dab-4caf-ad76-5b4abe912d44",
+    find: Find::Digits {
+        regex: aba_regex,
+        shape: aba,
+        may: |st: &RunStats| st.nine,
+        regex_if: super::always,
+        fallback: None,
+        also: None,
+    },
+    labels: Labels {
+        hot: ABA_HOT,
+        neg: &["ssn", "social", "phone", "tel", "mobile"],
+        generic: true,
+        window: 40,
+    },
+    votes: false,
+    max_len: 512,
+    prepare: None,
+};
+
+fn aba_regex() -> &'static regex::bytes::Regex {
+    static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
+    RE.get_or_init(|| super::compile(ABA_PATTERN))
+}
+
+/// IBAN candidates without a regex: two capitals and two digits at a word
+/// start, then the shape check (country length, mod-97).
+fn find_ibans(buf: &[u8], lo: usize, hi: usize, judge: &mut Judge<'_>, out: &mut Vec<Hit>) {
+    // Driven by digits (rarer than capitals): the check digits sit at +2.
+    let end = (hi + 2).min(buf.len().saturating_sub(8));
+    let mut i = lo + 2;
+    while i < end {
+        i = super::next_digit(buf, i, end);
+        if i >= end {
+            break;
+        }
+        let s = i - 2;
+        if buf[s].is_ascii_uppercase()
+            && buf[s + 1].is_ascii_uppercase()
+            && buf[i + 1].is_ascii_digit()
+            && (s == 0 || !is_word(buf[s - 1]))
+            && s < hi
+        {
+            if let Some(h) = iban(buf, s, s + 4).and_then(&mut *judge) {
+                out.push(h);
+                i = h.end + 2;
+                continue;
+            }
+        }
+        i += 1;
+    }
+}
+
 pub(crate) const ABA_PATTERN: &str = r"[0-9]{9}";
 
 const ABA_HOT: &[&str] = &[
@@ -113,7 +179,8 @@ pub fn iban_mod97(iban: &[u8]) -> bool {
     r == 1
 }
 
-pub(crate) fn check_iban(buf: &[u8], s: usize, _e: usize) -> Option<Hit> {
+/// An IBAN starting at `s`: the country's length, then ISO 7064 mod-97.
+pub(crate) fn iban(buf: &[u8], s: usize, _e: usize) -> Option<Shape> {
     if s > 0 && is_word(buf[s - 1]) {
         return None;
     }
@@ -140,7 +207,7 @@ pub(crate) fn check_iban(buf: &[u8], s: usize, _e: usize) -> Option<Hit> {
     if !iban_mod97(&chars) {
         return None;
     }
-    Some(Hit::new(s, i, Confidence::VeryLikely))
+    Some(Shape::new(s, i, Form::Proven))
 }
 
 /// ABA routing-number checksum (weights 3, 7, 1) and valid prefix.
@@ -161,41 +228,24 @@ pub fn aba_ok(d: &[u8]) -> bool {
     sum.is_multiple_of(10) && d.iter().any(|&c| c != d[0])
 }
 
-pub(crate) fn check_aba(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
+/// A routing number: 9 digits, a Federal Reserve prefix and the 3-7-1
+/// checksum (one number in ten passes it by chance: sure only labelled).
+fn aba(buf: &[u8], s: usize, e: usize) -> Option<Shape> {
     if !numeric_start_ok(buf, s) || !numeric_end_ok(buf, e) || !aba_ok(&buf[s..e]) {
         return None;
     }
-    let ev = evidence(
-        buf,
-        s,
-        e,
-        40,
-        cx.header(s),
-        ABA_HOT,
-        &["ssn", "social", "phone", "tel", "mobile"],
-        true,
-    );
-    let (hot, neg) = (ev.up(), ev.down());
-    let c = if hot {
-        Confidence::VeryLikely
-    } else {
-        Confidence::Possible
-    };
-    Some(Hit::new(s, e, adjust(c, false, neg)))
+    Some(Shape::new(s, e, Form::Keyed))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use super::super::{first, Kind};
+    use dlp_core::Confidence;
+
     fn iban(text: &str) -> Option<String> {
-        let re = regex::bytes::Regex::new(IBAN_PATTERN).unwrap();
-        let b = text.as_bytes();
-        let r = re
-            .find_iter(b)
-            .find_map(|m| check_iban(b, m.start(), m.end()))
-            .map(|h| text[h.start..h.end].to_owned());
-        r
+        first(Kind::Iban, text).map(|f| f.0)
     }
 
     #[test]
@@ -219,14 +269,14 @@ mod tests {
         assert!(aba_ok(b"121000358"));
         assert!(!aba_ok(b"121000359"), "checksum");
         assert!(!aba_ok(b"500000005"), "prefix 50");
-        let b = b"Routing number: 121000358\n";
         assert_eq!(
-            check_aba(b, 16, 25, &Cx::none()).unwrap().confidence,
+            first(Kind::Routing, "Routing number: 121000358\n")
+                .unwrap()
+                .1,
             Confidence::VeryLikely
         );
-        let b = b"count 121000358\n";
         assert_eq!(
-            check_aba(b, 6, 15, &Cx::none()).unwrap().confidence,
+            first(Kind::Routing, "count 121000358\n").unwrap().1,
             Confidence::Possible
         );
     }

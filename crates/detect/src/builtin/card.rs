@@ -5,15 +5,41 @@
 //! timestamps inside longer runs never qualify). Well-known test PANs and
 //! degenerate numbers score low; card hotwords raise, order/invoice lower.
 
-use dlp_core::Confidence;
+use std::sync::OnceLock;
 
-use super::{adjust, Hit};
-use crate::context::{
-    bound_label, continues_group_left, evidence, numeric_end_ok, numeric_start_ok,
-};
-use crate::structure::Cx;
+use super::{Alt, Detector, Facts, Find, Form, Needs, RunStats, Shape};
+use crate::context::{continues_group_left, numeric_end_ok, numeric_start_ok};
+use crate::evidence::Labels;
 
 pub(crate) const PATTERN: &str = r"[0-9](?:[ -]?[0-9]){11,18}";
+
+pub(crate) const DETECTOR: super::Detector = Detector {
+    kind: super::Kind::CreditCard,
+    name: "CREDIT_CARD_NUMBER",
+    uuid: "74c1815e-c0c3-4df5-8b1e-6cf98864a454",
+    find: Find::Digits {
+        regex,
+        shape,
+        may: |st: &RunStats| st.digits >= 12,
+        regex_if: super::always,
+        fallback: None,
+        also: None,
+    },
+    labels: Labels {
+        hot: HOTWORDS,
+        neg: NEGATIVE_CARD,
+        generic: true,
+        window: 48,
+    },
+    votes: true,
+    max_len: 512,
+    prepare: None,
+};
+
+fn regex() -> &'static regex::bytes::Regex {
+    static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
+    RE.get_or_init(|| super::compile(PATTERN))
+}
 
 const HOTWORDS: &[&str] = &[
     "card",
@@ -155,17 +181,22 @@ fn degenerate(d: &[u8]) -> bool {
     distinct <= 2
 }
 
-pub(crate) fn check(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
+/// The card read from the candidate `buf[s..e]`: the whole candidate or
+/// its longest prefix ending before a separator that is Luhn-valid in a
+/// printed grouping. A number whose issuer prefix no scheme in the table
+/// has is a card only under a card label; then a shorter reading with a
+/// known issuer, if any, is the alternative.
+pub(crate) fn shape(buf: &[u8], s: usize, e: usize) -> Option<Shape> {
     if !numeric_start_ok(buf, s) || continues_group_left(buf, s) {
         return None;
     }
     // Try the whole candidate, then shorter prefixes ending before a separator.
-    let mut ends: Vec<usize> = vec![e];
-    ends.extend(
+    let ends = std::iter::once(e).chain(
         (s + 1..e)
             .rev()
             .filter(|&k| !buf[k].is_ascii_digit() && buf[k - 1].is_ascii_digit()),
     );
+    let mut unknown: Option<Shape> = None;
     for end in ends {
         if end == e && !numeric_end_ok(buf, e) {
             continue;
@@ -182,41 +213,50 @@ pub(crate) fn check(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
         // An issuer prefix no scheme in the table has (a national scheme,
         // a generator's): a card only under a card label or column.
         let known = issuer_ok(&digits);
-        let labelled = || {
-            digits.len() >= 13 && bound_label(buf, s, cx.header(s), HOTWORDS, NEGATIVE_CARD, true).0
-        };
-        if !known && !labelled() {
+        if !known && (digits.len() < 13 || unknown.is_some()) {
             continue;
         }
         // 12-digit Maestro and UATP numbers (`1…`, 15 digits, a prefix
         // many identifiers share) do not stand on their own.
-        let base =
+        let form =
             if !known || digits.len() < 13 || (digits[0] == b'1' && prefix(&digits, 4) != 1800) {
-                Confidence::Possible
+                Form::Weak
             } else if grouped {
-                Confidence::VeryLikely
+                Form::Proven
             } else {
-                Confidence::Likely
+                Form::Valid
             };
-        let ev = evidence(buf, s, end, 48, cx.header(s), HOTWORDS, NEGATIVE_CARD, true);
-        let mut c = adjust(base, ev.up(), ev.down());
+        let mut facts = Facts::NONE;
         if TEST_PANS.iter().any(|t| t.as_bytes() == digits.as_slice()) {
-            c = c.min(Confidence::Possible);
+            facts = facts.with(Facts::TEST_VALUE);
         }
         if degenerate(&digits) {
-            c = c.min(Confidence::Unlikely);
+            facts = facts.with(Facts::PLACEHOLDER);
         }
-        return Some(Hit::new(s, end, c));
+        let found = Shape::new(s, end, form).facts(facts);
+        if !known {
+            unknown = Some(found.needs(Needs::Label));
+            continue;
+        }
+        return Some(match unknown {
+            Some(mut u) => {
+                u.alt = Some(Alt { end, form, facts });
+                u
+            }
+            None => found,
+        });
     }
-    None
+    unknown
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use dlp_core::Confidence;
+
     fn conf(text: &str) -> Option<Confidence> {
-        super::super::first_hit(PATTERN, check, text).map(|(_, c)| c)
+        super::super::first(super::super::Kind::CreditCard, text).map(|(_, c)| c)
     }
 
     fn with_check(prefix: &str) -> String {
@@ -291,10 +331,10 @@ mod tests {
 
     #[test]
     fn trailing_group_is_trimmed() {
-        let b = b"cc 4916 6734 7572 5015 2031 exp";
-        let re = regex::bytes::Regex::new(PATTERN).unwrap();
-        let m = re.find(b).unwrap();
-        let h = check(b, m.start(), m.end(), &Cx::none()).unwrap();
-        assert_eq!(&b[h.start..h.end], b"4916 6734 7572 5015");
+        let f = super::super::first(
+            super::super::Kind::CreditCard,
+            "cc 4916 6734 7572 5015 2031 exp",
+        );
+        assert_eq!(f.unwrap().0, "4916 6734 7572 5015");
     }
 }

@@ -2,13 +2,38 @@
 //! (≥ 64 base64 characters between BEGIN and a matching END), so empty or
 //! elided examples (`...`) are not reported as keys.
 
+use std::sync::OnceLock;
+
 use dlp_core::Confidence;
 
-use super::Hit;
+use super::{Detector, Find, Hit, Judge, Shape};
 use crate::context::is_word;
-use crate::structure::Cx;
+use crate::evidence::Labels;
 
 pub(crate) const PATTERN: &str = r"-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----";
+
+pub(crate) const DETECTOR: Detector = Detector {
+    kind: super::Kind::CryptoKey,
+    name: "CRYPTOGRAPHIC_KEY",
+    uuid: "b6a8fbd5-afcd-4ecb-8f98-7d6cd0b34f66",
+    find: Find::Own(find_keys),
+    labels: Labels::NONE,
+    votes: false,
+    max_len: MAX_BLOCK,
+    prepare: None,
+};
+
+/// PEM and OpenSSH private-key blocks, plain or wrapped in base64.
+fn find_keys(buf: &[u8], lo: usize, hi: usize, judge: &mut Judge<'_>, out: &mut Vec<Hit>) {
+    static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| super::compile(PATTERN));
+    super::scan_regex(re, 128, shape, buf, lo, hi, judge, out);
+    scan_wrapped(buf, lo, hi, judge, out);
+}
+
+fn shape(buf: &[u8], s: usize, e: usize) -> Option<Shape> {
+    block(buf, s, e).map(|(end, c)| Shape::at(s, end, c))
+}
 
 /// Base64 of `-----BEGIN`: a whole PEM block wrapped in base64 (as in
 /// Kubernetes secrets and CI variables).
@@ -23,7 +48,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// Base64-wrapped PEM private keys starting in `lo..hi` (found by their
 /// fixed prefix, not the candidate regex).
-pub(crate) fn scan_wrapped(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<Hit>) {
+fn scan_wrapped(buf: &[u8], lo: usize, hi: usize, judge: &mut Judge<'_>, out: &mut Vec<Hit>) {
     let finder = memchr::memmem::Finder::new(B64_BEGIN);
     let mut from = lo;
     while let Some(k) = finder.find(&buf[from..hi.min(buf.len())]) {
@@ -36,7 +61,7 @@ pub(crate) fn scan_wrapped(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<Hit>)
         while e < limit && buf[e] == b'=' && e - s < 16 * 1024 {
             e += 1;
         }
-        if let Some(h) = wrapped(buf, s, e) {
+        if let Some(h) = wrapped(buf, s, e).and_then(&mut *judge) {
             out.push(h);
         }
         from = e.max(s + 1);
@@ -47,7 +72,7 @@ pub(crate) fn scan_wrapped(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<Hit>)
 }
 
 /// A base64-wrapped PEM private key at `buf[s..e]`.
-fn wrapped(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
+fn wrapped(buf: &[u8], s: usize, e: usize) -> Option<Shape> {
     if s > 0 && (is_word(buf[s - 1]) || buf[s - 1] == b'+' || buf[s - 1] == b'/') {
         return None;
     }
@@ -59,26 +84,27 @@ fn wrapped(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
     if !head.starts_with(b"-----BEGIN") || memchr::memmem::find(head, b"PRIVATE KEY").is_none() {
         return None;
     }
-    let inner = check(&out, 0, out.len().min(64), &Cx::none());
-    let c = match inner {
-        Some(h) if h.confidence == Confidence::VeryLikely => Confidence::VeryLikely,
+    let c = match block(&out, 0, out.len().min(64)) {
+        Some((_, Confidence::VeryLikely)) => Confidence::VeryLikely,
         _ => Confidence::Possible,
     };
-    Some(Hit::new(s, e, c))
+    Some(Shape::at(s, e, c))
 }
 
-pub(crate) fn check(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
+/// The block opened by the header at `buf[s..e]`: where it ends and how
+/// sure it is a key (a base64 body of 64 characters or more between the
+/// header and its END line).
+fn block(buf: &[u8], s: usize, e: usize) -> Option<(usize, Confidence)> {
     let e = match memchr::memmem::find(&buf[s..e], b"KEY-----") {
         Some(k) => s + k + 8,
         None => e,
     };
-    let _ = cx;
     let limit = (s + MAX_BLOCK).min(buf.len());
     // The next armour line must be this block's END line.
     let rel = match find(&buf[e..limit], b"-----") {
         Some(r) if buf[e + r..].starts_with(b"-----END") => r,
         // A header without a body in reach: worth a look, not an alert.
-        _ => return Some(Hit::new(s, e, Confidence::Possible)),
+        _ => return Some((e, Confidence::Possible)),
     };
     let body = &buf[e..e + rel];
     let end_line = e + rel;
@@ -89,7 +115,7 @@ pub(crate) fn check(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
     } else {
         Confidence::VeryLikely
     };
-    Some(Hit::new(s, close, c))
+    Some((close, c))
 }
 
 /// Base64 characters in a PEM body and whether anything else is in it.
@@ -129,14 +155,12 @@ mod tests {
             "x\n-----BEGIN RSA PRIVATE KEY-----\n{body}-----END RSA PRIVATE KEY-----\nafter"
         );
         let b = text.as_bytes();
-        let h = check(b, 2, 2 + 31, &Cx::none()).unwrap();
-        assert_eq!(h.confidence, Confidence::VeryLikely);
-        assert!(text[h.start..h.end].ends_with("-----END RSA PRIVATE KEY-----"));
+        let (end, c) = block(b, 2, 2 + 31).unwrap();
+        assert_eq!(c, Confidence::VeryLikely);
+        assert!(text[2..end].ends_with("-----END RSA PRIVATE KEY-----"));
         let empty = "-----BEGIN OPENSSH PRIVATE KEY-----\n...\n-----END OPENSSH PRIVATE KEY-----";
         assert_eq!(
-            check(empty.as_bytes(), 0, 35, &Cx::none())
-                .unwrap()
-                .confidence,
+            block(empty.as_bytes(), 0, 35).unwrap().1,
             Confidence::Unlikely
         );
     }
