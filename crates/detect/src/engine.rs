@@ -367,7 +367,7 @@ impl Engine {
                 for &i in &digits {
                     let row = self.builtins[i].row();
                     let Find::Digits {
-                        regex,
+                        pattern,
                         shape,
                         may,
                         regex_if,
@@ -384,7 +384,7 @@ impl Engine {
                     hits.clear();
                     if regex_if(st) {
                         crate::builtin::scan_regex(
-                            regex(),
+                            crate::builtin::digits_regex(row.kind, pattern),
                             128,
                             shape,
                             buf,

@@ -1,8 +1,6 @@
 //! IBAN_CODE (country-specific length + ISO 7064 mod-97) and
 //! US_BANK_ROUTING_MICR (ABA 3-7-1 checksum + Federal Reserve prefixes).
 
-use std::sync::OnceLock;
-
 use super::{Detector, Find, Form, Hit, Judge, RunStats, Shape};
 use crate::context::{is_word, numeric_end_ok, numeric_start_ok};
 use crate::evidence::Labels;
@@ -23,7 +21,7 @@ pub(crate) const ROUTING: Detector = Detector {
     name: "US_BANK_ROUTING_MICR",
     uuid: "f4e6d9c3-8dab-4caf-ad76-5b4abe912d44",
     find: Find::Digits {
-        regex: aba_regex,
+        pattern: ABA_PATTERN,
         shape: aba,
         may: |st: &RunStats| st.nine,
         regex_if: super::always,
@@ -40,11 +38,6 @@ pub(crate) const ROUTING: Detector = Detector {
     max_len: 512,
     prepare: None,
 };
-
-fn aba_regex() -> &'static regex::bytes::Regex {
-    static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
-    RE.get_or_init(|| super::compile(ABA_PATTERN))
-}
 
 /// IBAN candidates without a regex: two capitals and two digits at a word
 /// start, then the shape check (country length, mod-97).

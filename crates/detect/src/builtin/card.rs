@@ -5,8 +5,6 @@
 //! timestamps inside longer runs never qualify). Well-known test PANs and
 //! degenerate numbers score low; card hotwords raise, order/invoice lower.
 
-use std::sync::OnceLock;
-
 use super::{Alt, Detector, Facts, Find, Form, Needs, RunStats, Shape};
 use crate::context::{continues_group_left, numeric_end_ok, numeric_start_ok};
 use crate::evidence::Labels;
@@ -18,7 +16,7 @@ pub(crate) const DETECTOR: super::Detector = Detector {
     name: "CREDIT_CARD_NUMBER",
     uuid: "74c1815e-c0c3-4df5-8b1e-6cf98864a454",
     find: Find::Digits {
-        regex,
+        pattern: PATTERN,
         shape,
         may: |st: &RunStats| st.digits >= 12,
         regex_if: super::always,
@@ -35,11 +33,6 @@ pub(crate) const DETECTOR: super::Detector = Detector {
     max_len: 512,
     prepare: None,
 };
-
-fn regex() -> &'static regex::bytes::Regex {
-    static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
-    RE.get_or_init(|| super::compile(PATTERN))
-}
 
 const HOTWORDS: &[&str] = &[
     "card",

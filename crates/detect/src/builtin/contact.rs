@@ -43,7 +43,7 @@ pub(crate) const PHONE: Detector = Detector {
     name: "PHONE_NUMBER",
     uuid: "d2c4b7a1-6b8f-4a8d-8b54-3f2e9c7f1b22",
     find: Find::Digits {
-        regex: phone_regex,
+        pattern: PHONE_PATTERN,
         shape: phone,
         may: |st: &RunStats| st.digits >= 7,
         // A run too short for every other phone rule can only be a local
@@ -62,11 +62,6 @@ pub(crate) const PHONE: Detector = Detector {
     max_len: 512,
     prepare: Some(warm_up_phone_metadata),
 };
-
-fn phone_regex() -> &'static regex::bytes::Regex {
-    static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
-    RE.get_or_init(|| super::compile(PHONE_PATTERN))
-}
 
 /// Email candidates starting in `lo..hi`.
 fn find_emails(buf: &[u8], lo: usize, hi: usize, judge: &mut Judge<'_>, out: &mut Vec<Hit>) {

@@ -2,8 +2,6 @@
 //! of a longer dotted run such as an OID or version string) and IPv6
 //! accepted by the standard parser with at least three groups.
 
-use std::sync::OnceLock;
-
 use super::{Detector, Find, Form, Hit, Judge, RunStats, Shape};
 use crate::context::is_word;
 use crate::evidence::Labels;
@@ -13,7 +11,7 @@ pub(crate) const DETECTOR: Detector = Detector {
     name: "IP_ADDRESS",
     uuid: "a5f7eac4-9ebc-4dba-be87-6c5bcfa23e55",
     find: Find::Digits {
-        regex,
+        pattern: PATTERN,
         shape,
         may: |st: &RunStats| st.dots >= 3,
         regex_if: super::always,
@@ -30,11 +28,6 @@ pub(crate) const DETECTOR: Detector = Detector {
     max_len: 512,
     prepare: None,
 };
-
-fn regex() -> &'static regex::bytes::Regex {
-    static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
-    RE.get_or_init(|| super::compile(PATTERN))
-}
 
 /// IPv6 candidates: runs of hex digits and colons with at least two
 /// colons, found from each colon (memchr) rather than a full regex pass.
@@ -55,7 +48,16 @@ fn find_v6(buf: &[u8], lo: usize, hi: usize, judge: &mut Judge<'_>, out: &mut Ve
         }
         if buf[start..end].iter().filter(|&&b| b == b':').count() >= 2 {
             hits.clear();
-            super::scan_regex(regex(), 128, shape, buf, start, end, judge, &mut hits);
+            super::scan_regex(
+                super::digits_regex(super::Kind::Ip, PATTERN),
+                128,
+                shape,
+                buf,
+                start,
+                end,
+                judge,
+                &mut hits,
+            );
             out.extend(hits.iter().filter(|h| buf[h.start..h.end].contains(&b':')));
         }
         floor = end;

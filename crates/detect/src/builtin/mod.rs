@@ -199,7 +199,7 @@ pub(crate) enum Find {
     /// the run), `fallback` reads the whole run when no candidate passed,
     /// and `also` is a second finder of the detector's own (IPv6).
     Digits {
-        regex: fn() -> &'static regex::bytes::Regex,
+        pattern: &'static str,
         shape: ShapeFn,
         may: fn(&RunStats) -> bool,
         regex_if: fn(&RunStats) -> bool,
@@ -284,6 +284,13 @@ impl Kind {
     pub fn max_len(self) -> usize {
         self.row().max_len
     }
+}
+
+/// The compiled candidate regex of a digit detector (once per process).
+pub(crate) fn digits_regex(kind: Kind, pattern: &str) -> &'static regex::bytes::Regex {
+    static RES: [std::sync::OnceLock<regex::bytes::Regex>; DETECTORS.len()] =
+        [const { std::sync::OnceLock::new() }; DETECTORS.len()];
+    RES[kind as usize].get_or_init(|| compile(pattern))
 }
 
 /// Compiles a built-in pattern (ASCII classes, no Unicode).

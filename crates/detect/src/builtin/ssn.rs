@@ -4,8 +4,6 @@
 //! needs an SSN hotword nearby. Advertising/"misused" numbers (078-05-1120
 //! and friends) and degenerate sequences score low.
 
-use std::sync::OnceLock;
-
 use super::{Detector, Facts, Find, Form, RunStats, Shape};
 use crate::context::{continues_group_left, numeric_end_ok, numeric_start_ok};
 use crate::evidence::Labels;
@@ -17,7 +15,7 @@ pub(crate) const DETECTOR: Detector = Detector {
     name: "US_SOCIAL_SECURITY_NUMBER",
     uuid: "e30d9a87-f6c7-46b9-a8f4-16547901e069",
     find: Find::Digits {
-        regex,
+        pattern: PATTERN,
         shape,
         may: |st: &RunStats| st.nine || (st.digits >= 9 && st.longest >= 3 && st.longest < 9),
         regex_if: super::always,
@@ -34,11 +32,6 @@ pub(crate) const DETECTOR: Detector = Detector {
     max_len: 512,
     prepare: None,
 };
-
-fn regex() -> &'static regex::bytes::Regex {
-    static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
-    RE.get_or_init(|| super::compile(PATTERN))
-}
 
 const HOTWORDS: &[&str] = &[
     "ssn",
