@@ -28,14 +28,18 @@
 //!    unless a positive label is bound too. Words nearby never lower.
 //! 3. **A table column** where at least four rows in five (and five or
 //!    more) hold a valid card, SSN or phone raises each of them one level.
-//! 4. **Caps** from the value itself, whatever the context: a published
-//!    test or sandbox value is at most POSSIBLE; a placeholder,
-//!    documentation, advertising or degenerate value at most UNLIKELY.
+//! 4. **Doubts** cap the level whatever the label (`crate::evidence`):
+//!
+//!    | doubt | at most | examples |
+//!    |---|---|---|
+//!    | a published test or sandbox value | POSSIBLE | the payment networks' and processors' test cards (`4111 1111 1111 1111`, Braintree's `4009 3488 8888 1881`) |
+//!    | a number among numbers that mostly fail its check | POSSIBLE | a Luhn-valid limb in an array of curve constants; `5352 5354 5353 5351` inside a row of hex codes |
+//!    | a placeholder, advertising or degenerate value | UNLIKELY | `078-05-1120`, `111-22-3333`, `123-45-6789`, `5555 5555 5555 4444`, `AKIAIOSFODNN7EXAMPLE` |
 
 use dlp_core::Confidence;
 
-use crate::builtin::{Facts, Form, Hit, Shape};
-use crate::evidence::Evidence;
+use crate::builtin::{Form, Hit, Shape};
+use crate::evidence::{Doubt, Evidence};
 
 impl Form {
     /// (alone, with positive evidence).
@@ -52,14 +56,12 @@ impl Form {
     }
 }
 
-/// The highest level the value's facts allow.
-fn cap(facts: Facts) -> Confidence {
-    if facts.has(Facts::PLACEHOLDER) {
-        Confidence::Unlikely
-    } else if facts.has(Facts::TEST_VALUE) {
-        Confidence::Possible
-    } else {
-        Confidence::VeryLikely
+/// The highest level a doubt allows.
+fn cap(doubt: Option<Doubt>) -> Confidence {
+    match doubt {
+        None => Confidence::VeryLikely,
+        Some(Doubt::TestValue | Doubt::NumberTable) => Confidence::Possible,
+        Some(Doubt::Placeholder) => Confidence::Unlikely,
     }
 }
 
@@ -77,6 +79,6 @@ pub(crate) fn decide(shape: &Shape, ev: &Evidence) -> Hit {
         start: shape.start,
         end: shape.end,
         confidence,
-        cap: cap(shape.facts),
+        cap: cap(ev.doubt),
     }
 }

@@ -31,6 +31,18 @@ fn none_likely(text: &str, det: &str) -> bool {
     likely(text, det).is_empty()
 }
 
+/// The level of the finding `value` of `det` in `text`, at any level.
+fn level(text: &str, det: &str, value: &str) -> Option<Confidence> {
+    found(&all_levels(), text, det)
+        .into_iter()
+        .find(|(v, _)| v == value)
+        .map(|(_, c)| c)
+}
+
+fn all_levels() -> Engine {
+    Engine::new(&shorthand_rules(&["ALL".into()], VeryUnlikely).unwrap()).unwrap()
+}
+
 fn one(text: &str, det: &str) -> (String, Confidence) {
     let f = found(&all(), text, det);
     assert_eq!(f.len(), 1, "{text:?}: {f:?}");
@@ -641,4 +653,119 @@ fn a_card_label_accepts_an_issuer_outside_the_table() {
     // Without the label they are not cards, and Luhn must hold.
     assert!(found(&all(), "ref 9189656587377980\n", "CREDIT_CARD_NUMBER").is_empty());
     assert!(found(&all(), "card: 9189656587377981\n", "CREDIT_CARD_NUMBER").is_empty());
+}
+
+// Evidence that a value is not what its shape says (tables of numbers,
+// published test values, placeholders), each with a control that the
+// same value without that evidence is still reported.
+
+const CARD: &str = "CREDIT_CARD_NUMBER";
+const SSN: &str = "US_SOCIAL_SECURITY_NUMBER";
+
+#[test]
+fn a_luhn_valid_number_in_an_array_of_numbers_is_not_a_card() {
+    // Field-element limbs: 2251799813685228 passes Luhn by chance.
+    let limbs = "pub const EDWARDS_D2: FieldElement51 = FieldElement51::from_limbs([\n    2251799813685228,\n    2251799813685247,\n    1125899906842623,\n    2251799813685247,\n    2251799813685247,\n]);\n";
+    assert_eq!(level(limbs, CARD, "2251799813685228"), Some(Possible));
+    // C table rows, several numbers a line.
+    let rows = "    {{439961968385997, 386362664488986, 1382706320807688, 309894000125359,\n      2207259076231215}},\n    {{1291366624493075, 381456718189114, 1711482489312444, 1815233647702022,\n      892410812136285}},\n";
+    assert_eq!(
+        level(rows, CARD, "386362664488986"),
+        None,
+        "15 digits: no scheme with prefix 38 issues them"
+    );
+    // Control: a list of cards validates throughout and stays a list of cards.
+    let cards = "4916673475725015\n5433950237257862\n4532015112830366\n4556737586899855\n4024007103939509\n";
+    assert_eq!(level(cards, CARD, "5433950237257862"), Some(Likely));
+    // A card label outranks the table: a column of labelled values.
+    let labelled = "card: 2251799813685228\nid: 2251799813685247\nid: 1125899906842623\nid: 2251799813685240\nid: 2251799813685241\n";
+    assert_eq!(level(labelled, CARD, "2251799813685228"), Some(VeryLikely));
+}
+
+#[test]
+fn a_grouped_number_inside_a_row_of_codes_is_not_a_card() {
+    let codes = "52BB 5352 5354 5353 5351 5366 5377 5378 5379 53D6\n";
+    assert_eq!(level(codes, CARD, "5352 5354 5353 5351"), Some(Possible));
+    let wrapped = "540C 540D 540E 540F 5410 5411 5412 5413\n5414 5415 5416 5417 20BBF 20BC6\n";
+    assert_eq!(level(wrapped, CARD, "5414 5415 5416 5417"), Some(Possible));
+    // Control: a printed card followed by words.
+    assert_eq!(
+        level(
+            "card 5433 9502 3725 7862 exp 04/29\n",
+            CARD,
+            "5433 9502 3725 7862"
+        ),
+        Some(VeryLikely)
+    );
+}
+
+#[test]
+fn published_test_cards_are_at_most_possible() {
+    // Braintree's sandbox numbers, under labels that name card brands.
+    for (text, value) in [
+        (
+            "VisaInternational = \"4009348888881881\"\n",
+            "4009348888881881",
+        ),
+        ("Commercial = \"4111111111131010\"\n", "4111111111131010"),
+        ("Elo = \"5066991111111118\"\n", "5066991111111118"),
+        ("card: 4000 0566 5566 5556\n", "4000 0566 5566 5556"),
+        ("amex 3782 822463 10005\n", "3782 822463 10005"),
+    ] {
+        assert_eq!(level(text, CARD, value), Some(Possible), "{text}");
+    }
+    // Control: a card that no processor publishes.
+    assert_eq!(
+        level(
+            "VisaInternational = \"4916673475725015\"\n",
+            CARD,
+            "4916673475725015"
+        ),
+        Some(VeryLikely)
+    );
+}
+
+#[test]
+fn scheme_lengths() {
+    // 15 digits: American Express, UATP and JCB 1800/2131 only; UnionPay's
+    // 81 range is 8100-8171, 16 to 19 digits.
+    for (value, want) in [
+        ("365590438845504", None),           // Diners 36: 14 or 16-19
+        ("501900000000005", None),           // Maestro: never 15
+        ("378282246310005", Some(Possible)), // Amex, a test card
+        ("371449635398432", None),           // Luhn fails
+        ("8171999927660000", Some(Likely)),  // UnionPay 81
+        ("8200000000000001", None),          // no scheme
+    ] {
+        assert_eq!(
+            level(&format!("n {value} x\n"), CARD, value),
+            want,
+            "{value}"
+        );
+    }
+}
+
+#[test]
+fn placeholder_ssns_are_unlikely() {
+    for v in [
+        "111-22-3333",
+        "123-45-6789",
+        "234-56-7890",
+        "876-54-3210",
+        "555-55-5555",
+        "078-05-1120",
+    ] {
+        assert_eq!(
+            level(&format!("ssn : {v}\n"), SSN, v),
+            Some(Unlikely),
+            "{v}"
+        );
+    }
+    // Control: the same label on SSNs that could be anyone's.
+    for v in ["536-22-8726", "111-22-3334"] {
+        assert_eq!(level(&format!("ssn : {v}\n"), SSN, v), Some(VeryLikely));
+    }
+    // The default rule reports neither placeholder.
+    let e = Engine::new(&default_rules()).unwrap();
+    assert!(e.scan(b"ssn : 111-22-3333 or 123-45-6789\n").is_empty());
 }

@@ -30,6 +30,7 @@ pub(crate) const DETECTOR: Detector = Detector {
     uuid: "0e95732f-bc5c-448f-9d15-bd1417177360",
     find: Find::Own(find_keys),
     labels: Labels::NONE,
+    probe: None,
     votes: false,
     max_len: 16 * 1024,
     prepare: None,

@@ -1,11 +1,13 @@
 //! CREDIT_CARD_NUMBER: 13–19 digits, optionally grouped by one kind of
 //! separator in a known grouping, issuer (IIN) and length from the card
-//! networks' tables (incl. Mastercard 2221–2720, 19-digit Visa/Discover),
-//! Luhn, no digits glued on either side (so 13-digit millisecond
-//! timestamps inside longer runs never qualify). Well-known test PANs and
-//! degenerate numbers score low; card hotwords raise, order/invoice lower.
+//! networks' tables (incl. Mastercard 2221–2720, 19-digit Visa/Discover,
+//! UnionPay 81), Luhn, no digits glued on either side (so 13-digit
+//! millisecond timestamps inside longer runs never qualify). Published
+//! test cards, degenerate numbers and numbers in tables of numbers are
+//! the evidence module's (`crate::evidence`); card hotwords raise,
+//! order/invoice lower.
 
-use super::{Alt, Detector, Facts, Find, Form, Needs, RunStats, Shape};
+use super::{Alt, Detector, Find, Form, Needs, RunStats, Shape};
 use crate::context::{continues_group_left, numeric_end_ok, numeric_start_ok};
 use crate::evidence::Labels;
 
@@ -29,6 +31,7 @@ pub(crate) const DETECTOR: super::Detector = Detector {
         generic: true,
         window: 48,
     },
+    probe: Some(crate::evidence::card_probe),
     votes: true,
     max_len: 512,
     prepare: None,
@@ -53,33 +56,6 @@ const HOTWORDS: &[&str] = &[
 /// Labels that make a card-shaped number something else (bound only).
 const NEGATIVE_CARD: &[&str] = &[
     "phone", "tel", "mobile", "account", "acct", "id", "imei", "ts", "epoch",
-];
-
-/// Test numbers published by card networks and payment processors.
-const TEST_PANS: &[&str] = &[
-    "4111111111111111",
-    "4242424242424242",
-    "4012888888881881",
-    "4222222222222",
-    "4000056655665556",
-    "5555555555554444",
-    "5105105105105100",
-    "5200828282828210",
-    "2223003122003222",
-    "378282246310005",
-    "371449635398431",
-    "378734493671000",
-    "6011111111111117",
-    "6011000990139424",
-    "6011000400000000",
-    "30569309025904",
-    "38520000023237",
-    "3530111333300000",
-    "3566002020360505",
-    "6200000000000005",
-    "4000000000000002",
-    "4000000000000077",
-    "4917610000000000",
 ];
 
 /// Luhn checksum over ASCII digits.
@@ -114,7 +90,8 @@ fn issuer_ok(d: &[u8]) -> bool {
         4 => matches!(len, 13 | 16 | 19),
         5 => match p2 {
             51..=55 => len == 16,
-            50 | 56..=58 => (12..=19).contains(&len),
+            // Maestro: 12 to 19 digits, never 15.
+            50 | 56..=58 => (12..=19).contains(&len) && len != 15,
             _ => false,
         },
         2 => {
@@ -124,12 +101,15 @@ fn issuer_ok(d: &[u8]) -> bool {
         // JCB 1800, and UATP (airline) cards: 1 and 15 digits.
         1 => len == 15,
         // Maestro 0604.
-        0 => p4 == 604 && (12..=19).contains(&len),
+        0 => p4 == 604 && (12..=19).contains(&len) && len != 15,
+        // Only American Express, UATP and JCB's 1800/2131 issue 15 digits;
+        // Diners Club issues 14 and 16 to 19.
         3 => match p2 {
             34 | 37 => len == 15,
-            36 => (14..=19).contains(&len),
-            38 | 39 => (14..=19).contains(&len),
-            30 => ((300..=305).contains(&p3) || p4 == 3095) && (14..=19).contains(&len),
+            36 | 38 | 39 => len == 14 || (16..=19).contains(&len),
+            30 => {
+                ((300..=305).contains(&p3) || p4 == 3095) && (len == 14 || (16..=19).contains(&len))
+            }
             // JCB is 3528–3589; generators (Faker) also issue 35xx.
             35 => (16..=19).contains(&len),
             _ => false,
@@ -141,8 +121,10 @@ fn issuer_ok(d: &[u8]) -> bool {
                 || (622126..=622925).contains(&p6)
                 || p2 == 62)
                 && (16..=19).contains(&len)
-                || ((p4 == 6304 || p4 == 6390 || p2 == 67) && (12..=19).contains(&len))
+                || ((p4 == 6304 || p4 == 6390 || p2 == 67) && (12..=19).contains(&len) && len != 15)
         }
+        // UnionPay's 8100–8171.
+        8 => (8100..=8171).contains(&p4) && (16..=19).contains(&len),
         _ => false,
     }
 }
@@ -167,11 +149,6 @@ fn grouping_ok(text: &[u8]) -> (bool, bool) {
             && groups[..groups.len() - 1].iter().all(|&g| g == 4)
             && (1..=4).contains(groups.last().unwrap()));
     (ok, true)
-}
-
-fn degenerate(d: &[u8]) -> bool {
-    let distinct = (b'0'..=b'9').filter(|c| d.contains(c)).count();
-    distinct <= 2
 }
 
 /// The card read from the candidate `buf[s..e]`: the whole candidate or
@@ -219,21 +196,14 @@ pub(crate) fn shape(buf: &[u8], s: usize, e: usize) -> Option<Shape> {
             } else {
                 Form::Valid
             };
-        let mut facts = Facts::NONE;
-        if TEST_PANS.iter().any(|t| t.as_bytes() == digits.as_slice()) {
-            facts = facts.with(Facts::TEST_VALUE);
-        }
-        if degenerate(&digits) {
-            facts = facts.with(Facts::PLACEHOLDER);
-        }
-        let found = Shape::new(s, end, form).facts(facts);
+        let found = Shape::new(s, end, form);
         if !known {
             unknown = Some(found.needs(Needs::Label));
             continue;
         }
         return Some(match unknown {
             Some(mut u) => {
-                u.alt = Some(Alt { end, form, facts });
+                u.alt = Some(Alt { end, form });
                 u
             }
             None => found,

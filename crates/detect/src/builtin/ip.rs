@@ -24,6 +24,7 @@ pub(crate) const DETECTOR: Detector = Detector {
         generic: false,
         window: 32,
     },
+    probe: None,
     votes: false,
     max_len: 512,
     prepare: None,

@@ -10,12 +10,13 @@
 //! 2. **Shape**: the detector checks the candidate alone, with no context:
 //!    boundaries, checksums, issuer and length tables, vendor formats. It
 //!    returns a [`Shape`]: the exact range, a [`Form`] (how strong the
-//!    format is on its own), what the value itself is known to be
-//!    ([`Facts`]: a published test value, a placeholder) and what evidence
-//!    it needs to be a finding at all ([`Needs`]).
+//!    format is on its own) and what evidence it needs to be a finding at
+//!    all ([`Needs`]).
 //! 3. **Evidence**: the engine gathers it once per candidate
 //!    (`crate::evidence`): the label bound to the value, its column
-//!    header, keywords nearby, the values around it.
+//!    header, keywords nearby, the values around it, and the detector's
+//!    probe (published test values, placeholder shapes, tables of
+//!    numbers).
 //! 4. **Confidence**: one place turns shape and evidence into a level
 //!    (`crate::decide`, whose docs hold the table).
 //!
@@ -91,29 +92,6 @@ pub enum Needs {
     Label,
 }
 
-/// What the value itself is known to be, whatever its context.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Facts(u16);
-
-impl Facts {
-    pub const NONE: Facts = Facts(0);
-    /// A published test or sandbox value (network and processor test
-    /// cards): at most POSSIBLE.
-    pub const TEST_VALUE: Facts = Facts(1);
-    /// A placeholder, documentation or advertising value, or a degenerate
-    /// one (`078-05-1120`, `AKIAIOSFODNN7EXAMPLE`, `1111…`): at most
-    /// UNLIKELY.
-    pub const PLACEHOLDER: Facts = Facts(2);
-
-    pub fn has(self, f: Facts) -> bool {
-        self.0 & f.0 == f.0 && f.0 != 0
-    }
-
-    pub fn with(self, f: Facts) -> Facts {
-        Facts(self.0 | f.0)
-    }
-}
-
 /// A candidate as its detector's shape check sees it.
 #[derive(Debug, Clone, Copy)]
 pub struct Shape {
@@ -121,7 +99,6 @@ pub struct Shape {
     pub end: usize,
     pub form: Form,
     pub needs: Needs,
-    pub facts: Facts,
     /// Provisional: this check (costlier) completes the shape, and runs
     /// only once the evidence in `needs` is there.
     pub finish: Option<ShapeFn>,
@@ -135,7 +112,6 @@ pub struct Shape {
 pub struct Alt {
     pub end: usize,
     pub form: Form,
-    pub facts: Facts,
 }
 
 impl Shape {
@@ -145,7 +121,6 @@ impl Shape {
             end,
             form,
             needs: Needs::Nothing,
-            facts: Facts::NONE,
             finish: None,
             alt: None,
         }
@@ -165,11 +140,6 @@ impl Shape {
 
     pub(crate) fn needs(mut self, n: Needs) -> Shape {
         self.needs = self.needs.max(n);
-        self
-    }
-
-    pub(crate) fn facts(mut self, f: Facts) -> Shape {
-        self.facts = self.facts.with(f);
         self
     }
 
@@ -220,6 +190,8 @@ pub(crate) struct Detector {
     pub find: Find,
     /// The labels and keywords weighed for it (none: labels are ignored).
     pub labels: Labels,
+    /// What else makes a value of its shape doubtful.
+    pub probe: Option<crate::evidence::Probe>,
     /// A table column where most rows hold one raises each of them.
     pub votes: bool,
     /// Longest finding (for stream windows).

@@ -18,6 +18,7 @@ pub(crate) const DETECTOR: Detector = Detector {
     uuid: "b6a8fbd5-afcd-4ecb-8f98-7d6cd0b34f66",
     find: Find::Own(find_keys),
     labels: Labels::NONE,
+    probe: None,
     votes: false,
     max_len: MAX_BLOCK,
     prepare: None,

@@ -2,9 +2,9 @@
 //! values rejected (area 000, 666, 900–999; group 00; serial 0000).
 //! Dashed or spaced numbers are likely on their own; a plain 9-digit run
 //! needs an SSN hotword nearby. Advertising/"misused" numbers (078-05-1120
-//! and friends) and degenerate sequences score low.
+//! and friends) and placeholder shapes are the evidence module's.
 
-use super::{Detector, Facts, Find, Form, RunStats, Shape};
+use super::{Detector, Find, Form, RunStats, Shape};
 use crate::context::{continues_group_left, numeric_end_ok, numeric_start_ok};
 use crate::evidence::Labels;
 
@@ -28,6 +28,7 @@ pub(crate) const DETECTOR: Detector = Detector {
         generic: true,
         window: 40,
     },
+    probe: Some(crate::evidence::ssn_probe),
     votes: true,
     max_len: 512,
     prepare: None,
@@ -45,26 +46,6 @@ const HOTWORDS: &[&str] = &[
 ];
 const NEGATIVE_SSN: &[&str] = &[
     "phone", "tel", "fax", "zip", "routing", "aba", "account", "acct", "isbn", "mobile",
-];
-
-/// Numbers printed on sample cards and in advertising (SSA, stdnum).
-const MISUSED: &[&str] = &[
-    "078051120",
-    "219099999",
-    "457555462",
-    "123456789",
-    "111111111",
-    "333333333",
-    "987654320",
-    "987654321",
-    "987654322",
-    "987654323",
-    "987654324",
-    "987654325",
-    "987654326",
-    "987654327",
-    "987654328",
-    "987654329",
 ];
 
 /// True when the SSA could have issued this number.
@@ -96,11 +77,7 @@ pub(crate) fn shape(buf: &[u8], s: usize, e: usize) -> Option<Shape> {
     } else {
         Form::Valid
     };
-    let mut shape = Shape::new(s, e, form);
-    if MISUSED.iter().any(|m| m.as_bytes() == d.as_slice()) || d.iter().all(|&x| x == d[0]) {
-        shape = shape.facts(Facts::PLACEHOLDER);
-    }
-    Some(shape)
+    Some(Shape::new(s, e, form))
 }
 
 #[cfg(test)]

@@ -1,17 +1,82 @@
 //! The evidence around a candidate, gathered once per candidate after its
 //! detector has checked its shape, and handed to `crate::decide`.
 //!
-//! What counts: the label bound to the value (the key, field or words
-//! right before it on its line, the key above a value alone on its line,
-//! or the header of the table column it sits in: `crate::context` and
-//! `crate::structure` find them) naming the detector's kind or another
-//! identifier, and a keyword of the detector's kind loosely nearby.
-//! A table column where most rows hold a valid value is counted by the
-//! engine over the whole column (`crate::structure::Cx::vote`).
+//! What counts:
+//!
+//! * the label bound to the value (the key, field or words right before
+//!   it on its line, the key above a value alone on its line, or the
+//!   header of the table column it sits in: `crate::context` and
+//!   `crate::structure` find them) naming the detector's kind or another
+//!   identifier, and a keyword of the detector's kind loosely nearby;
+//! * a table column where most rows hold a valid value (counted by the
+//!   engine over the whole column: `crate::structure::Cx::vote`);
+//! * a [`Doubt`] from the detector's probe: the value is a published test
+//!   or sample value or a placeholder shape (`published`), a number in a
+//!   table of numbers that mostly fail the detector's check (`numbers`).
 
-use crate::builtin::{Detector, Hit, Needs, Shape};
+mod numbers;
+pub(crate) mod published;
+
+use crate::builtin::{luhn, Detector, Hit, Needs, Shape};
 use crate::context;
 use crate::structure::Cx;
+
+/// Why a value that has the shape is doubted, whatever its label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Doubt {
+    /// A published test or sandbox value (payment networks' and
+    /// processors' test cards).
+    TestValue,
+    /// A number among numbers that mostly fail the detector's check (a
+    /// table or array of numbers), or inside a longer run of groups.
+    NumberTable,
+    /// A placeholder, advertising or degenerate value (`078-05-1120`,
+    /// `111-22-3333`, `1111 1111 1111 1117`).
+    Placeholder,
+}
+
+/// A value whose shape passed, for a detector's probe.
+pub(crate) struct Value<'a> {
+    pub buf: &'a [u8],
+    pub cx: &'a Cx<'a>,
+    pub start: usize,
+    pub end: usize,
+    pub ev: Evidence,
+}
+
+impl Value<'_> {
+    /// The value's digits, without separators.
+    fn digits(&self) -> Vec<u8> {
+        self.buf[self.start..self.end]
+            .iter()
+            .copied()
+            .filter(u8::is_ascii_digit)
+            .collect()
+    }
+}
+
+/// A detector's probe: what makes a value of its shape doubtful.
+pub(crate) type Probe = fn(&Value<'_>) -> Option<Doubt>;
+
+/// Cards: a published test card, a degenerate number, or (unless a card
+/// label is bound to it) a number in a table of numbers.
+pub(crate) fn card_probe(v: &Value<'_>) -> Option<Doubt> {
+    let d = v.digits();
+    if published::degenerate(&d) {
+        Some(Doubt::Placeholder)
+    } else if published::test_card(&d) {
+        Some(Doubt::TestValue)
+    } else if !v.ev.label_pos && numbers::in_number_table(v.buf, v.cx, v.start, v.end, luhn) {
+        Some(Doubt::NumberTable)
+    } else {
+        None
+    }
+}
+
+/// SSNs: advertising numbers and placeholder shapes.
+pub(crate) fn ssn_probe(v: &Value<'_>) -> Option<Doubt> {
+    published::placeholder_ssn(&v.digits()).then_some(Doubt::Placeholder)
+}
 
 /// The labels and keywords a detector weighs.
 #[derive(Debug, Clone, Copy)]
@@ -50,6 +115,8 @@ pub struct Evidence {
     pub label_neg: bool,
     /// A keyword of this detector's kind within the window on the same line.
     pub near_pos: bool,
+    /// What the detector's probe found against the value.
+    pub doubt: Option<Doubt>,
 }
 
 impl Evidence {
@@ -86,6 +153,7 @@ pub(crate) fn gather(buf: &[u8], cx: &Cx, labels: &Labels, s: usize, e: usize) -
         label_pos,
         label_neg,
         near_pos: !label_pos && context::near(buf, s, e, labels.window, 0, labels.hot),
+        doubt: None,
     }
 }
 
@@ -94,17 +162,27 @@ pub(crate) fn gather(buf: &[u8], cx: &Cx, labels: &Labels, s: usize, e: usize) -
 /// way), a provisional shape is finished, and `crate::decide` sets the
 /// level.
 pub(crate) fn judge(row: &Detector, buf: &[u8], cx: &Cx, shape: Shape) -> Option<Hit> {
-    let ev = gather(buf, cx, &row.labels, shape.start, shape.end);
+    let mut ev = gather(buf, cx, &row.labels, shape.start, shape.end);
     let mut shape = shape;
     if !ev.meets(shape.needs) {
         let alt = shape.alt?;
-        shape = Shape::new(shape.start, alt.end, alt.form).facts(alt.facts);
+        shape = Shape::new(shape.start, alt.end, alt.form);
     }
     if let Some(finish) = shape.finish {
         shape = finish(buf, shape.start, shape.end)?;
         if !ev.meets(shape.needs) {
             return None;
         }
+    }
+    if let Some(probe) = row.probe {
+        let value = Value {
+            buf,
+            cx,
+            start: shape.start,
+            end: shape.end,
+            ev,
+        };
+        ev.doubt = probe(&value);
     }
     Some(crate::decide::decide(&shape, &ev))
 }
