@@ -61,7 +61,9 @@ fn cap(doubt: Option<Doubt>) -> Confidence {
     match doubt {
         None => Confidence::VeryLikely,
         Some(Doubt::TestValue | Doubt::NumberTable) => Confidence::Possible,
-        Some(Doubt::Placeholder) => Confidence::Unlikely,
+        Some(Doubt::Placeholder | Doubt::Sample | Doubt::NotSecret | Doubt::Identifier) => {
+            Confidence::Unlikely
+        }
     }
 }
 

@@ -769,3 +769,166 @@ fn placeholder_ssns_are_unlikely() {
     let e = Engine::new(&default_rules()).unwrap();
     assert!(e.scan(b"ssn : 111-22-3333 or 123-45-6789\n").is_empty());
 }
+
+const KEY: &str = "API_KEY";
+
+#[test]
+fn tokens_whose_names_say_they_are_not_credentials() {
+    let cursor = "eyJOZXh0VG9rZW4iOiBudWxsLCAiYm90b190cnVuY2F0ZV9hbW91bnQiOiAxMH0=";
+    let random = "U2FsdGVkX18vvPlOqb7RDrWRWVFBJI46MOIAb0nZmRJmR15NoRi2gm13";
+    for text in [
+        format!("{{\"NextToken\": \"{random}\"}}\n"),
+        format!("aws x list --starting-token {random}\n"),
+        format!("nextPageToken: {random}\n"),
+        format!("{{\"GrantToken\": \"{random}\"}}\n"),
+    ] {
+        assert_eq!(level(&text, KEY, random), Some(Unlikely), "{text}");
+    }
+    // A CSRF token's name is enough to leave it out.
+    assert_eq!(
+        level(&format!("csrf_token = \"{random}\"\n"), KEY, random),
+        None
+    );
+    // Base64 of a JSON cursor, whatever its name.
+    assert_eq!(
+        level(&format!("token = \"{cursor}\"\n"), KEY, cursor),
+        Some(Unlikely)
+    );
+    // Controls: the same random value as a credential, and base64 JSON that
+    // holds a private key.
+    for name in ["token", "SessionToken", "refresh_token", "api_key"] {
+        let text = format!("{name} = \"{random}\"\n");
+        assert_eq!(level(&text, KEY, random), Some(Likely), "{text}");
+    }
+    let sa = "eyJ0eXBlIjogInNlcnZpY2VfYWNjb3VudCIsICJwcml2YXRlX2tleSI6ICIifQ==";
+    assert_eq!(
+        level(&format!("secret = \"{sa}\"\n"), KEY, sa),
+        Some(Likely)
+    );
+}
+
+#[test]
+fn identifiers_after_key_names_are_not_secrets() {
+    for (text, value) in [
+        (
+            "    check_private_key_bytes: x25519_check_private_key_bytes,\n",
+            "x25519_check_private_key_bytes",
+        ),
+        (
+            "(P256_PRIVATE_KEY_MIN_SIZE..=P256_PRIVATE_KEY_SIZE).contains(&n)\n",
+            "P256_PRIVATE_KEY_SIZE",
+        ),
+        (
+            "    Ed25519PrivateKey = ed25519.Ed25519PrivateKey\n",
+            "ed25519.Ed25519PrivateKey",
+        ),
+        (
+            "openssl pkcs8 -in rsa-2048-private-key.pem > rsa-2048-private-key.pk8\n",
+            "rsa-2048-private-key.pk8",
+        ),
+        (
+            "if not token:\n    self._assert_v1_enabled()\n",
+            "self._assert_v1_enabled",
+        ),
+    ] {
+        assert_eq!(level(text, KEY, value), Some(Unlikely), "{text}");
+    }
+    // A key's identifier and an ARN's resource type are not secrets either.
+    assert_eq!(
+        level(
+            "?AWSAccessKeyId=AKGPT4J56IAJ2EUBL5CQ&Expires=1\n",
+            KEY,
+            "AKGPT4J56IAJ2EUBL5CQ"
+        ),
+        Some(Unlikely)
+    );
+    let arn =
+        "arn:aws:secretsmanager:us-west-2:123456789012:secret:greengrass-windfarm1-auth-1ABCDE";
+    assert!(found(&all_levels(), arn, KEY)
+        .iter()
+        .all(|(_, c)| *c <= Unlikely));
+    // Control: a random value under the same names.
+    assert_eq!(
+        level(
+            "private_key = \"f8Kq2LmZ9xWv4RtY7pNc3Bd6\"\n",
+            KEY,
+            "f8Kq2LmZ9xWv4RtY7pNc3Bd6"
+        ),
+        Some(Likely)
+    );
+}
+
+#[test]
+fn documentation_samples_are_unlikely() {
+    let v = "8bklk8bl1k3sB38D9B3l0enyWT8c09B30lkq0blk";
+    for text in [
+        // A reference page's example invocation (reStructuredText).
+        format!("**To get a key**\n\nCommand::\n\n  aws apigateway get-api-key --api-key {v}\n\nOutput::\n"),
+        format!("The following example gets the key with its value:\n\n    aws x get --api-key {v} \\\n        --region us-east-1\n"),
+        // JSON output deep in a literal block.
+        format!("Output::\n\n    {{\n        \"data\": {{\n            \"token\": \"{v}\"\n        }}\n    }}\n"),
+        // A Markdown fence, a doctest, a shell prompt.
+        format!("Setup:\n\n```sh\nexport API_KEY={v}\n```\n"),
+        format!(">>> client = Client(api_key=\"{v}\")\n"),
+        format!("$ curl -H \"X-Api-Key: x\" --api-key {v}\n"),
+        // Elided, or beside AWS's documentation credentials.
+        format!("\"secret\": \"{v}...\"\n"),
+        format!("AccessKeyId=ABCDE12345670EXAMPLE, RawSecretAccessKey={v}\n"),
+        format!("{{\n  \"access_key_id\": \"AKIDEXAMPLE\",\n  \"token\": \"{v}\"\n}}\n"),
+    ] {
+        assert_eq!(level(&text, KEY, v), Some(Unlikely), "{text}");
+    }
+    // AWS's own near-miss of its documentation key, and a signed URL's key id.
+    assert_eq!(
+        level(
+            "(\"AKIAIOSFODNN7EXAMPLF\", \"x\")\n",
+            KEY,
+            "AKIAIOSFODNN7EXAMPLF"
+        ),
+        Some(Unlikely)
+    );
+    let url = "https://b.s3.amazonaws.com/l?X-Amz-Credential=AKIA32P3D2JDNMVAJLGF%2F20190814%2Fus-west-2%2Fs3%2Faws4_request&X-Amz-Signature=1f3c\n";
+    assert_eq!(level(url, KEY, "AKIA32P3D2JDNMVAJLGF"), Some(Unlikely));
+    // A PEM block whose body says EXAMPLE.
+    let pem = "\"privateKey\": \"-----BEGIN RSA PRIVATE KEY-----\\nEXAMPLEBAAKCAQEA+AD3qeU2toBy5O5v7wnRLVo1Pq4ytDb0Yl0XhE6yqVvCsMhBm4Ju7HCzmA3lXTmI5bM4vwJ2M8Wk1cQ9sB7Kc0aG\\n-----END RSA PRIVATE KEY-----\"\n";
+    assert!(found(&all_levels(), pem, "CRYPTOGRAPHIC_KEY")
+        .iter()
+        .all(|(_, c)| *c == Unlikely));
+    // Controls: the same value in a script or a config file, and a token
+    // whose checksum holds, even in a sample.
+    for text in [
+        format!("#!/bin/sh\naws apigateway get-api-key --api-key {v}\n"),
+        format!("deploy:\n  token: {v}\n"),
+        format!("def main():\n    # Call the service with the key below.\n    api_key = \"{v}\"\n"),
+    ] {
+        assert_eq!(level(&text, KEY, v), Some(Likely), "{text}");
+    }
+    let gh = "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";
+    assert_eq!(
+        level(&format!("```sh\nexport GH_TOKEN={gh}\n```\n"), KEY, gh),
+        Some(VeryLikely)
+    );
+    assert_eq!(
+        level(
+            "AWS_ACCESS_KEY_ID=AKIA32P3D2JDNMVAJLGF\n",
+            KEY,
+            "AKIA32P3D2JDNMVAJLGF"
+        ),
+        Some(VeryLikely)
+    );
+}
+
+#[test]
+fn placeholder_patterns_are_unlikely() {
+    for v in [
+        "abcd1234defg5678",
+        "a1b2c3d4567890ab",
+        "a123b45c6d78e9f012a34cd5e6a7890b12c3d45e6f78a1b234c56d7e890a1234",
+    ] {
+        assert_eq!(
+            level(&format!("token: {v}\n"), KEY, v),
+            Some(Unlikely),
+            "{v}"
+        );
+    }
+}

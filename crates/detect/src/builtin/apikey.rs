@@ -30,7 +30,7 @@ pub(crate) const DETECTOR: Detector = Detector {
     uuid: "0e95732f-bc5c-448f-9d15-bd1417177360",
     find: Find::Own(find_keys),
     labels: Labels::NONE,
-    probe: None,
+    probe: Some(crate::evidence::secret_probe),
     votes: false,
     max_len: 16 * 1024,
     prepare: None,
@@ -224,6 +224,15 @@ fn token_like(body: &[u8]) -> bool {
 
 fn end_ok(buf: &[u8], e: usize) -> bool {
     !buf.get(e).is_some_and(|&b| is_word(b) || b == b'-')
+}
+
+/// Whether `t` has a vendor token's shape, and whether its checksum proves
+/// it (GitHub's CRC32).
+pub(crate) fn token_kind(t: &[u8]) -> (bool, bool) {
+    let vendor = vendor_re().find(t).is_some_and(|m| m.end() == t.len());
+    let proven =
+        vendor && t.len() == 40 && t.starts_with(b"gh") && github_checksum(&t[4..34]) == t[34..40];
+    (vendor, proven)
 }
 
 /// Validates a vendor-shaped token at `buf[s..e]`.

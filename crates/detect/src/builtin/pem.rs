@@ -18,7 +18,7 @@ pub(crate) const DETECTOR: Detector = Detector {
     uuid: "b6a8fbd5-afcd-4ecb-8f98-7d6cd0b34f66",
     find: Find::Own(find_keys),
     labels: Labels::NONE,
-    probe: None,
+    probe: Some(crate::evidence::key_probe),
     votes: false,
     max_len: MAX_BLOCK,
     prepare: None,

@@ -16,6 +16,8 @@
 
 mod numbers;
 pub(crate) mod published;
+mod secrets;
+mod words;
 
 use crate::builtin::{luhn, Detector, Hit, Needs, Shape};
 use crate::context;
@@ -31,8 +33,16 @@ pub enum Doubt {
     /// table or array of numbers), or inside a longer run of groups.
     NumberTable,
     /// A placeholder, advertising or degenerate value (`078-05-1120`,
-    /// `111-22-3333`, `1111 1111 1111 1117`).
+    /// `111-22-3333`, `1111 1111 1111 1117`, `abcd1234defg5678`).
     Placeholder,
+    /// A documentation sample: in a reference page's or README's sample
+    /// block, elided, or beside a published documentation credential.
+    Sample,
+    /// A token whose name says it is no credential (pagination, state,
+    /// concurrency), or base64 of a JSON state.
+    NotSecret,
+    /// An identifier rather than a secret: words, a file name, a key's id.
+    Identifier,
 }
 
 /// A value whose shape passed, for a detector's probe.
@@ -76,6 +86,20 @@ pub(crate) fn card_probe(v: &Value<'_>) -> Option<Doubt> {
 /// SSNs: advertising numbers and placeholder shapes.
 pub(crate) fn ssn_probe(v: &Value<'_>) -> Option<Doubt> {
     published::placeholder_ssn(&v.digits()).then_some(Doubt::Placeholder)
+}
+
+/// API keys: documentation samples, tokens that are no credentials,
+/// identifiers, placeholder patterns (see `secrets`).
+pub(crate) fn secret_probe(v: &Value<'_>) -> Option<Doubt> {
+    let t = &v.buf[v.start..v.end];
+    let (vendor, proven) = crate::builtin::token_kind(t);
+    secrets::doubt(v.buf, v.start, v.end, vendor, proven)
+}
+
+/// Private keys: a block whose body says `EXAMPLE` is a documentation
+/// sample.
+pub(crate) fn key_probe(v: &Value<'_>) -> Option<Doubt> {
+    memchr::memmem::find(&v.buf[v.start..v.end], b"EXAMPLE").map(|_| Doubt::Sample)
 }
 
 /// The labels and keywords a detector weighs.
