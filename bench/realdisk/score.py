@@ -6,7 +6,7 @@ usage: score.py PART_DIR FINDINGS.ndjson [DETECT_SECRETS.json] [--show N]
 Nothing in the corpus (public packages' code and docs) is anyone's personal
 data or a live credential, so every finding is false but one kind: a
 well-formed private key (its PEM, OpenSSH or PGP body decodes to a key
-structure; test fixtures hold many) counts as a key, as the issue that
+structure, or hex starts one; test fixtures hold many) counts as a key, as the issue that
 asked for this measure does. A PEM block whose body is `EXAMPLE…`, elided
 or otherwise not a key is false. detect-secrets is scored the same way on
 the same files (its "Private Key" results count as keys when a well-formed
@@ -70,6 +70,9 @@ def well_formed(text):
     encrypted = False
     for line in body.split(b"\n"):
         line = line.strip()
+        # A line continued with a backslash (`… \`).
+        if line.endswith(b"\\"):
+            line = line[:-1].strip()
         # A key pasted into a comment (`// MIIE…`, `# MIIE…`, ` * MIIE…`).
         line = re.sub(rb"^(?://+|#+|\*|--|;+)\s*", b"", line)
         # A line of a string literal: the text between its quotes.
@@ -94,8 +97,21 @@ def well_formed(text):
     if kind.startswith(b"PGP"):
         return pgp_ok(raw)
     if encrypted:
-        return len(raw) >= 64 and len(raw) % 8 == 0
+        return der_ok(raw) or (len(raw) >= 64 and len(raw) % 8 == 0)
     return der_ok(raw)
+
+
+def hex_der_key(text):
+    """Hex of a DER private key's start: SEQUENCE, then the version INTEGER
+    (0 for PKCS#1 and PKCS#8, 1 for SEC 1 EC keys): a key written in hex."""
+    t = text.strip()
+    if len(t) < 64 or not re.fullmatch(r"[0-9a-fA-F]+", t):
+        return False
+    b = bytes.fromhex(t[: len(t) // 2 * 2])
+    if b[0] != 0x30:
+        return False
+    k = 2 + ((b[1] & 0x7F) if b[1] & 0x80 else 0)
+    return b[k : k + 2] == b"\x02\x01" and b[k + 2] in (0, 1)
 
 
 def block_at(path, line):
@@ -132,7 +148,7 @@ def main():
     for f in findings:
         d = f["detector"]
         by_det[d] += 1
-        if d in ("Cryptographic Key", "CRYPTOGRAPHIC_KEY") and well_formed(f["finding"]):
+        if (d in ("Cryptographic Key", "CRYPTOGRAPHIC_KEY") and well_formed(f["finding"])) or hex_der_key(f["finding"]):
             keys[d] += 1
         else:
             false[d].append(f)

@@ -20,13 +20,17 @@ pub fn at(buf: &[u8], i: usize) -> Option<u8> {
 }
 
 /// True when a numeric token starting at `s` is not the tail of a longer
-/// word, number or dotted/dashed number (`1.4111…`, `12-4111…`).
+/// word, number or dotted/dashed number (`1.4111…`, `12-4111…`) nor the
+/// fraction of a decimal (`.4111…`; after a word's dot it may start:
+/// `Tel.4155552671`).
 pub fn numeric_start_ok(buf: &[u8], s: usize) -> bool {
     match before(buf, s) {
         None => true,
         Some(b) if is_word(b) => false,
         Some(b'-') => !before(buf, s - 1).is_some_and(|c| c.is_ascii_alphanumeric()),
-        Some(b'.' | b'/' | b':') => !before(buf, s - 1).is_some_and(|c| c.is_ascii_digit()),
+        // `.3644719973938`: the fraction of a decimal number.
+        Some(b'.') => before(buf, s - 1).is_some_and(|c| c.is_ascii_alphabetic() || c == b'_'),
+        Some(b'/' | b':') => !before(buf, s - 1).is_some_and(|c| c.is_ascii_digit()),
         Some(_) => true,
     }
 }

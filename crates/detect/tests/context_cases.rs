@@ -932,3 +932,58 @@ fn placeholder_patterns_are_unlikely() {
         );
     }
 }
+
+#[test]
+fn expired_tokens_and_encoded_data() {
+    // A JSON Web Token whose exp has passed (1970) is at most POSSIBLE; one
+    // that expires in 2100 stays.
+    let claims = |exp: u64| {
+        dlp_core::records::b64::encode(format!("{{\"sub\":\"u1\",\"exp\":{exp}}}").as_bytes())
+            .trim_end_matches('=')
+            .replace('+', "-")
+            .replace('/', "_")
+    };
+    let head = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9";
+    let sig = "eTQnwXrri_uY55fS4IygseBzzbosDM1hP153EZXzNlLH5s29kdlGt2mL";
+    for (exp, want) in [(500, Possible), (4_102_444_800, VeryLikely)] {
+        let jwt = format!("{head}.{}.{sig}", claims(exp));
+        assert_eq!(
+            level(&format!("let jwt = \"{jwt}\";\n"), KEY, &jwt),
+            Some(want),
+            "exp {exp}"
+        );
+    }
+    // Hex of CBOR holding a URL is data; random hex under the same name stays.
+    let cbor = "d18443a10105a05835a60172636f6170733a2f2f61732e6578616d706c65026764616a";
+    assert_eq!(
+        level(&format!("let token_hex = \"{cbor}\";\n"), KEY, cbor),
+        Some(Unlikely)
+    );
+    let hex = "6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267";
+    assert_eq!(
+        level(&format!("token = \"{hex}\"\n"), KEY, hex),
+        Some(Likely)
+    );
+}
+
+#[test]
+fn the_fraction_of_a_decimal_is_no_card() {
+    // `.36447199739385` passes Luhn; a decimal's fraction is not a number
+    // of its own. After a word's dot it still starts one.
+    assert_eq!(
+        level("x = [.36447199739385, -9.33]\n", CARD, "36447199739385"),
+        None
+    );
+    assert_eq!(
+        level(
+            "self.rsquared = .2549143871187359\n",
+            CARD,
+            "2549143871187359"
+        ),
+        None
+    );
+    assert_eq!(
+        level("No.4916673475725015\n", CARD, "4916673475725015"),
+        Some(Likely)
+    );
+}

@@ -226,6 +226,13 @@ fn end_ok(buf: &[u8], e: usize) -> bool {
     !buf.get(e).is_some_and(|&b| is_word(b) || b == b'-')
 }
 
+/// The claims of a JSON Web Token (its second part, decoded).
+pub(crate) fn jwt_claims(t: &[u8]) -> Option<serde_json::Value> {
+    let mut parts = t.split(|&b| b == b'.');
+    b64url_json(parts.next()?)?;
+    b64url_json(parts.next()?)
+}
+
 /// Whether `t` has a vendor token's shape, and whether its checksum proves
 /// it (GitHub's CRC32).
 pub(crate) fn token_kind(t: &[u8]) -> (bool, bool) {

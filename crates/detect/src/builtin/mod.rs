@@ -36,7 +36,7 @@ use dlp_core::Confidence;
 use crate::evidence::Labels;
 
 pub use apikey::github_checksum;
-pub(crate) use apikey::token_kind;
+pub(crate) use apikey::{jwt_claims, token_kind};
 pub use card::luhn;
 
 /// One validated detection in a buffer (byte offsets into it).

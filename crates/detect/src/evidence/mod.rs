@@ -43,6 +43,8 @@ pub enum Doubt {
     NotSecret,
     /// An identifier rather than a secret: words, a file name, a key's id.
     Identifier,
+    /// A token past its expiry (a JSON Web Token's `exp`).
+    Expired,
 }
 
 /// A value whose shape passed, for a detector's probe.

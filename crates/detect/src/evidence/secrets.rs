@@ -20,13 +20,16 @@
 //!   and idempotency: `ChangeToken`, `ClientRequestToken`; tokens their
 //!   vendor documents as non-secret: KMS `GrantToken`, `PurchaseToken`;
 //!   CSRF); the value is base64 of a JSON object holding no credential (a
-//!   pagination cursor such as `{"NextToken": null, …}`); the name is a
+//!   pagination cursor such as `{"NextToken": null, …}`) or hex of data
+//!   holding text (a CBOR token with a URL in it); the name is a
 //!   key's identifier (`AccessKeyId`, `key_id`), or the key id sits in a
 //!   signed URL (`X-Amz-Credential=AKIA…`, `AWSAccessKeyId=…&Signature=`);
 //!   the name is the resource type of an ARN (`…:secret:name-AbC123`).
 //! * **An identifier**: the value is made of words (`x25519_check_private_key_bytes`,
 //!   `P256_PRIVATE_KEY_SIZE`, `self._assert_v1_enabled`), is a file name
 //!   (`rsa-2048-private-key.pk8`) or a `name=value` pair.
+//! * **Expired**: a JSON Web Token whose `exp` claim has passed (at most
+//!   POSSIBLE: worth a look, no longer a key to anything).
 //! * **A placeholder pattern**: runs of consecutive letters and digits
 //!   (`abcd1234defg5678`, `a1b2c3d4567890ab`, `12cs345-67cd-890b-…`).
 
@@ -45,6 +48,9 @@ pub(crate) fn doubt(buf: &[u8], s: usize, e: usize, vendor: bool, proven: bool) 
     if proven {
         return None;
     }
+    if expired_jwt(v) {
+        return Some(Doubt::Expired);
+    }
     if sequential(v) {
         return Some(Doubt::Placeholder);
     }
@@ -52,7 +58,7 @@ pub(crate) fn doubt(buf: &[u8], s: usize, e: usize, vendor: bool, proven: bool) 
     if signed_url_key_id(buf, s, v) || (!vendor && (names_key_id(key) || arn_resource(buf, s))) {
         return Some(Doubt::Identifier);
     }
-    if !vendor && (not_credential_token(key) || state_token(v)) {
+    if !vendor && (not_credential_token(key) || state_token(v) || hex_of_text(v)) {
         return Some(Doubt::NotSecret);
     }
     if !vendor && identifier(v) {
@@ -67,6 +73,20 @@ pub(crate) fn doubt(buf: &[u8], s: usize, e: usize, vendor: bool, proven: bool) 
         return Some(Doubt::Sample);
     }
     None
+}
+
+/// A JSON Web Token whose `exp` claim is in the past: no longer accepted.
+fn expired_jwt(v: &[u8]) -> bool {
+    if !v.starts_with(b"eyJ") {
+        return false;
+    }
+    let Some(exp) = crate::builtin::jwt_claims(v).and_then(|c| c.get("exp")?.as_f64()) else {
+        return false;
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    exp < now
 }
 
 /// The name a value is assigned to: the name characters before the
@@ -199,6 +219,31 @@ fn state_token(v: &[u8]) -> bool {
     .iter()
     .any(|w| memchr::memmem::find(&low, w).is_some());
     json && !credential
+}
+
+/// Hex of structured data holding text (`d18443a1…6578616d706c65…`: CBOR
+/// with a URL in it): a random secret's bytes hold no run of a dozen
+/// printable characters.
+fn hex_of_text(v: &[u8]) -> bool {
+    if v.len() < 32 || !v.iter().all(u8::is_ascii_hexdigit) {
+        return false;
+    }
+    let mut run = 0;
+    for pair in v.chunks_exact(2) {
+        let byte = std::str::from_utf8(pair)
+            .ok()
+            .and_then(|p| u8::from_str_radix(p, 16).ok())
+            .unwrap_or(0);
+        run = if byte.is_ascii_graphic() || byte == b' ' {
+            run + 1
+        } else {
+            0
+        };
+        if run >= 12 {
+            return true;
+        }
+    }
+    false
 }
 
 /// Made of words: pieces of two letters or more that read as words cover
