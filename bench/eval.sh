@@ -76,7 +76,6 @@ echo "Held-out Faker locales ($HELD), seed 777: $(grep -c '"decoy": false' "$HOU
 if [ "$REALDISK" != none ]; then
   RD=target/realdisk
   bench/realdisk/fetch.sh "$VENV/bin/python"
-  STAMP="$(sha256sum bench/realdisk/packages.txt | cut -c1-16) $("$VENV/bin/detect-secrets" --version)"
   PARTS="tuning heldout"
   [ "$REALDISK" = tuning ] && PARTS=tuning
   echo
@@ -84,7 +83,8 @@ if [ "$REALDISK" != none ]; then
   for part in $PARTS; do
     "$BIN" -q -j "$(nproc)" "$RD/corpus/$part" > "$RD/$part.ndjson"
     # detect-secrets takes about an hour per part: its result is kept
-    # until the package list or its version changes.
+    # until the part's package list or detect-secrets' version changes.
+    STAMP="$(grep "^$part " bench/realdisk/packages.txt | sha256sum | cut -c1-16) $("$VENV/bin/detect-secrets" --version)"
     if [ "$(cat "$RD/ds-$part.stamp" 2>/dev/null)" != "$STAMP" ]; then
       (cd "$RD/corpus/$part" && nice -n 10 "../../../../$VENV/bin/detect-secrets" scan --all-files . > "../../ds-$part.json")
       echo "$STAMP" > "$RD/ds-$part.stamp"
