@@ -30,6 +30,7 @@ mod contact;
 mod ip;
 mod pem;
 mod ssn;
+pub(crate) mod vendors;
 
 use dlp_core::Confidence;
 
