@@ -830,6 +830,10 @@ fn identifiers_after_key_names_are_not_secrets() {
             "if not token:\n    self._assert_v1_enabled()\n",
             "self._assert_v1_enabled",
         ),
+        (
+            "pubkey, privkey_blob = self._uint32_cstruct_unpack(remainder, \"ss\")\n",
+            "self._uint32_cstruct_unpack",
+        ),
     ] {
         assert_eq!(level(text, KEY, value), Some(Unlikely), "{text}");
     }

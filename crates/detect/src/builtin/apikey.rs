@@ -447,6 +447,10 @@ fn assigned(buf: &[u8], s: usize, vs: usize, ve: usize) -> Option<Shape> {
         }
     }
     let value = &buf[vs..ve];
+    // A function called (`= self._cstruct_unpack(…)`) is an identifier.
+    if buf.get(ve) == Some(&b'(') && value.iter().any(|&b| b == b'_' || b == b'.') {
+        return Some(Shape::at(vs, ve, Confidence::Unlikely));
+    }
     if value.starts_with(super::pem::B64_BEGIN) {
         return None; // a wrapped PEM key: CRYPTOGRAPHIC_KEY
     }

@@ -121,7 +121,7 @@ fn block(buf: &[u8], s: usize, e: usize) -> Option<(usize, Confidence)> {
 
 /// Base64 characters in a PEM body and whether anything else is in it.
 /// Line breaks may be real or escaped inside a string literal (`\n`,
-/// `\r\n`), and the body may be split over concatenated string literals
+/// `\r\n`, `\\n`; `\/`), and the body may be split over concatenated string literals
 /// (`"…\n" +`, `"…" \`, `'…',`), as keys pasted into source code are.
 fn body_stats(body: &[u8]) -> (usize, bool) {
     let mut b64 = 0usize;
@@ -133,8 +133,18 @@ fn body_stats(body: &[u8]) -> (usize, bool) {
         let mut i = 0;
         while i < line.len() {
             match line[i] {
-                b'\\' if matches!(line.get(i + 1), Some(b'n' | b'r')) => i += 1,
-                b'\\' if i + 1 == line.len() => {}
+                // `\n` escaped once or more (a JSON string inside
+                // another: `\\n`), JSON's optional `\/` for `/`, a
+                // continued line.
+                b'\\' => {
+                    let k = line[i..].iter().take_while(|&&b| b == b'\\').count();
+                    match line.get(i + k) {
+                        Some(b'n' | b'r') => i += k,
+                        Some(b'/') => i += k - 1,
+                        None => i += k - 1,
+                        _ => return (b64, true),
+                    }
+                }
                 b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'+' | b'/' | b'=' => b64 += 1,
                 b' ' | b'\t' | b'"' | b'\'' | b',' | b';' | b'(' | b')' => {}
                 _ => return (b64, true),
@@ -165,4 +175,41 @@ mod tests {
             Confidence::Unlikely
         );
     }
+
+    /// A GCP service-account key file: the PEM block in a JSON string,
+    /// its newlines escaped.
+    const SERVICE_ACCOUNT: &str = concat!(
+        "{\n  \"type\": \"service_account\",\n  \"project_id\": \"acme-prod\",\n",
+        "  \"private_key_id\": \"4f1c2d9e8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e\",\n",
+        "  \"private_key\": \"-----BEGIN PRIVATE KEY-----\\n",
+        "BODY",
+        "\\n-----END PRIVATE KEY-----\\n\",\n",
+        "  \"client_email\": \"deploy@acme-prod.iam.gserviceaccount.com\"\n}\n"
+    );
+
+    #[test]
+    fn escaped_pem_blocks_are_very_likely_keys() {
+        use super::super::{found, Kind};
+        let once = SERVICE_ACCOUNT.replace("BODY", BODY);
+        // Escaped twice (the JSON inside another string), and with `\/`.
+        let twice = format!(
+            "KEY=\"{}\"\n",
+            once.replace('\\', "\\\\").replace('"', "\\\"")
+        );
+        let slashes = once.replace('/', "\\/");
+        for text in [&once, &twice, &slashes] {
+            let f = found(Kind::CryptoKey, text);
+            assert_eq!(f.len(), 1, "{text}: {f:?}");
+            assert!(f[0].0.starts_with("-----BEGIN PRIVATE KEY-----"), "{f:?}");
+            assert!(f[0].0.ends_with("-----END PRIVATE KEY-----"), "{f:?}");
+            assert_eq!(f[0].1, Confidence::VeryLikely, "{text}");
+        }
+        // An elided body stays doubtful.
+        let elided = SERVICE_ACCOUNT.replace("BODY", "MIIE...");
+        assert!(found(Kind::CryptoKey, &elided)
+            .iter()
+            .all(|(_, c)| *c < Confidence::Likely));
+    }
+
+    const BODY: &str = "grcO7n8aUDm+8H7CNH8GbtCPXcdRJEfjQEMAAmtuVFWUoGVoXWTEmAu41FRKhyGp\\nmgGtIZ61nPahXvbxWh2DC7fOCda7wATnF1xkPH3ssLWA7De8lxLdLmquuUuujS+f\\nopxaKEye91IYKc8QebCA6ddKHBD8q2pCQ9M2Vt6+TB7XlkjoVuj5ovWMlfDOSznB\\nW/+tXC37i7ggthGcuo/4h5auWwXygKaM7ZO2soyw0bNY5rqrSFVlufSQKNVX15qK\\nDmRR4VxwXBXxc1QbRDiiXPdjEtTus8IkaHm/ALPPjtE6vxKaMJetlrRC1tG970hQ\\nw/RlRC6zAMM3pkimwNvdc/yV9cLEUYWa/oDUCqOd+5JJ9Aw+432WFEXIBvWMfPIS\\nffqJT5KW/PM8CECZkKyXDe2zuEMSAYHpN2EH29r2xfPIZJfuIZsB3ZLxn0lU9P6p\\nTtkYI3WIKyANqtsjz/kZPz5wOESV4ExdXtNSIm0WN8Ikjx08zEQF3S6h+vq0vxxG\\nlk2UcIYgeIKRRHi+6MdbQwmuKxIuP+h6x+z1pTcPxBtN23I7KvtsR8C1eJSqssXB\\nRbeX3bkSblzKIDESEF9nZBT69rIA2vCZ26Xu7DNiT1Ekv8XwTYI4jlKSeBD2ELC8\\noR4L6fFPPKaV6HpTEWYMdijNup9e77mQIu9Te1lqFtyKA+wf59JWFxGzMCR5+y/x\\nG3wZ/sseGILQ5JwaE2NbzmB3K6A3LFImbQjht/nYwEMGneVyO0ef9yyGzqBDQinx\\nfSvbfY0f/H8YZpK/MiTXoMIAkkMO4kkJ";
 }

@@ -624,7 +624,9 @@ fn url_credentials(buf: &[u8], at: usize) -> Option<(usize, usize, Confidence)> 
         pw.iter().any(u8::is_ascii_digit),
         pw.iter().any(|b| !b.is_ascii_alphanumeric()),
     ];
-    let random = classes.iter().filter(|&&c| c).count() >= 2 && entropy(pw) >= 2.8;
+    // Two kinds of letters or digits: not words joined by dashes
+    // (`login:passwd-on-proxy@`).
+    let random = classes[..3].iter().filter(|&&c| c).count() >= 2 && entropy(pw) >= 2.8;
     (buf.get(e) == Some(&b'@') && n >= 8 && random && !super::apikey::placeholder(pw))
         .then_some((s, e, Likely))
 }
@@ -953,6 +955,7 @@ mod tests {
             "AccountKey=notbase64!;\n",
             "version 3.9Q~x\n",
             "https://user:password@example.com\n",
+            "http://login-on-proxy:passwd-on-proxy@proxy-host.com:port\n",
             "kind: Secret\nmetadata:\n  name: x\n",
         ] {
             assert!(keys(text).iter().all(|(_, c)| *c < Likely), "{text}");
