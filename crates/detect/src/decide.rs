@@ -11,8 +11,8 @@
 //!
 //!    | form | alone | with positive evidence | examples |
 //!    |---|---|---|---|
-//!    | Proven | VERY_LIKELY | VERY_LIKELY | printed card layout `5433-9502-3725-7862`, IBAN (mod-97), GitHub token whose CRC32 holds, PEM private key block |
-//!    | Valid | LIKELY | VERY_LIKELY | Luhn- and issuer-valid card run, `536-22-8726`, email address, `(415) 555-2671`, random-looking vendor token |
+//!    | Proven | VERY_LIKELY | VERY_LIKELY | printed card layout `5433-9502-3725-7862`, IBAN as the registry prints it (structure, mod-97, national check), GitHub token whose CRC32 holds, PEM private key block |
+//!    | Valid | LIKELY | VERY_LIKELY | Luhn- and issuer-valid card run, `536-22-8726`, email address, `(415) 555-2671`, random-looking vendor token, IBAN in lower case or other groups or whose national check fails |
 //!    | Weak | POSSIBLE | LIKELY | 12-digit Maestro, UATP `1…` card, bare 10-digit NANP number |
 //!    | Bare | UNLIKELY | LIKELY | 9-digit SSN `536228726` |
 //!    | Keyed | POSSIBLE | VERY_LIKELY | ABA routing number (3-7-1 checksum), IPv4 of single digits |
