@@ -82,6 +82,7 @@ const fn rule(
 /// The table: longer prefixes before shorter ones they start with.
 pub(crate) static RULES: &[Rule] = &[
     rule("1Password", "onepassword-secret-key", "A3-", r"[A-Z0-9]{6}-[A-Z0-9]{11}-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}", VeryLikely, Check::Random, "A3-RV7O8Z-JEA91FT1DEF-NF18J-HSG51-DI401", "A3-4MHHZE-9OUPLJP0DAM-S11VU-IQJDM-F6ZG"),
+    rule("1Password", "onepassword-service-account-token", "ops_eyJ", r"[A-Za-z0-9+/]{250,2000}={0,3}", VeryLikely, Check::Random, "ops_eyJzaWduSW5BZGRyZXNzIjoibXkuMXBhc3N3b3JkLmNvbSIsInVzZXJBdXRoIjp7Im1ldGhvZCI6IlNSUGctNDA5NiIsImFsZyI6IlBCRVMyZy1IUzI1NiIsIml0ZXJhdGlvbnMiOjY1MDAwMCwic2FsdCI6ImlwYk5DbFNoVlB3WWZvcmR1TWxKUlUifSwiZW1haWwiOiJud2JzYXNpam5nZmRAMXBhc3N3b3Jkc2VydmljZWFjY291bnRzLmNvbSIsInNycFgiOiIxYWE4NWM5NDg4NWQxYTFkODlkYzU5YmMwOWRkMjJlYjNkYzE2N2MwM2U2NTBjYjVhYjZlMTI0NjMxNmQzNGUxIiwibXVrIjp7ImFsZyI6IkEyNTZHQ00iLCJleHQiOnRydWUsImsiOiJoRlRIaUxzUlZFRVVlUFR3WWhaTXFoYmxHd09ldmdrT1NNQlNybGNlbXdSIiwia2V5X29wcyI6WyJlbmNyeXB0IiwiZGVjcnlwdCJdLCJrdHkiOiJvY3QiLCJraWQiOiJtcCJ9LCJzZWNyZXRLZXkiOiJBMy1YWFhYWFgiLCJ0aHJvdHRsZVNlY3JldCI6eyJzZWVkIjoiMzY4ZjI1MDgzZjZjYjM1MTdjMTY2ZmMxZGU4NzczODI1NWExMGY1ODFmMDgwNmU3ZWQ0YmE4MGMzNWI4ODY4OCIsInV1aWQiOiJBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWiJ9LCJkZXZpY2VVdWlkIjoiYWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoifQ", "ops_eyJHkw1YGFSF0iImFzv34WeyQPHmTkfd6yvpdHH2jmJx38MaHuXXbh8GRdZO0egKe6lqGt8u66AKNHVJvuR8YUd5oZGP8uRsappdh7ut4b7uhg6C0v6lkEsAzwi0ztpIo4N96x5cD8rGInfi0pWtJiCdqp0jhJEuZkGyeRvnyi6QL5DBOIdzRDZ2QCxnsSa7fhj1DWXfnKEYOrOibW6kLYtIpLSm7YvVzCJTlXzQ6CJZ0BqX3nYpoPHrRsKc"),
     rule("Adafruit", "adafruit-io-key", "aio_", r"[A-Za-z0-9]{28}", Likely, Check::Random, "aio_eGHUN9LQaG7MZXEjDwi2N6qynIMS", "aio_H5mcI7r6YnrvvAsrYlBvJFAGUcx"),
     rule("Adobe", "adobe-client-secret", "p8e-", r"[A-Za-z0-9_-]{32}", Likely, Check::Random, "p8e-rFRjo5r6QiOWRkHBcHvE472bsHr6v-Y5", "p8e-mbz9HWid3GyfFS_rYLi_CwrUtsK5v1o"),
     rule("age", "age-secret-key", "AGE-SECRET-KEY-1", r"[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}", VeryLikely, Check::Bech32, "AGE-SECRET-KEY-1P2PHTFPE7NJKDDN53TAQ43HGSYP8YR79375C3YUKCD4G5CJ5XPDE2HDJ9G", "AGE-SECRET-KEY-10HULTFSQJ35KUCHYRF6YGSA27M8VQDV5H539JFVYH2MWS2KEZYSGDKSZZ"),
@@ -384,6 +385,7 @@ pub(crate) const VENDOR_NAMES: &[&[u8]] = &[
     b"drone",
     b"dropbox",
     b"etsy",
+    b"facebook",
     b"fastly",
     b"finicity",
     b"finnhub",
@@ -422,6 +424,7 @@ pub(crate) const VENDOR_NAMES: &[&[u8]] = &[
     b"sendbird",
     b"sentry",
     b"snyk",
+    b"sonar",
     b"square_space",
     b"sumo_logic",
     b"things_board",
@@ -887,6 +890,14 @@ mod tests {
         (
             "heroku",
             "HEROKU_KEY = \"ULKIuGrpxCUkMSFVWKYAA7PPcZg96s4vjhca7V6E\"",
+        ),
+        (
+            "sonar",
+            "SONAR_KEY = \"u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8dKLzd\"",
+        ),
+        (
+            "facebook",
+            "FACEBOOK_KEY = \"ocJ2isAjIhKtJ0RlgLKOmxgJTeKdNnFRIBXuDL7D\"",
         ),
         (
             "cloudflare",
