@@ -12,7 +12,7 @@
 //! word such as `key`, `secret`, `token` or `auth` ([`VENDOR_NAMES`]), and
 //! a few by a marker inside the token (Azure connection strings and
 //! client secrets, Telegram bot tokens, Mailchimp keys, Terraform Cloud
-//! tokens, Microsoft Teams webhooks, credentials in URLs): [`scan_marked`].
+//! tokens, Microsoft Teams webhooks, credentials in URLs): [`scan`].
 
 use std::sync::OnceLock;
 
@@ -190,10 +190,52 @@ pub(crate) static RULES: &[Rule] = &[
     rule("Authress", "authress-key", "authress_", r"[a-z0-9]{5,30}\.[a-z0-9]{4,6}\.acc[_-][a-z0-9-]{10,32}\.[A-Za-z0-9+/_=-]{30,120}", VeryLikely, Check::Random, "authress_2ototgunpys2.f20qe.acc_6su48iq1s0ksy2myvmwa.tlYVh1d0szAOZAnV4ah17kZCNnJEH1mvlYMyzWh6qQQ5x1Wugaj7wX98VJe6BOq/", "authress_2ototgunpys2.f20qe.acc_6su48iq1s.tlYVh1d0szAOZAnV4ah17kZCNnJEH1mvlYMyzWh6qQQ5x1Wugaj7wX98VJe6BOq/"),
 ];
 
-/// The rows' distinct prefixes, found together (a token starts at one),
-/// and for each the rows that start with it.
-fn prefixes() -> &'static (aho_corasick::AhoCorasick, Vec<Vec<usize>>) {
-    static AC: OnceLock<(aho_corasick::AhoCorasick, Vec<Vec<usize>>)> = OnceLock::new();
+/// The rows' distinct prefixes in one automaton, searched anchored at
+/// each token start whose first three bytes some prefix starts with; for
+/// each prefix, the rows that start with it; and the filter.
+type Prefixes = (aho_corasick::AhoCorasick, Vec<Vec<usize>>, Filter);
+
+/// The prefixes' first two bytes (a slot for each distinct pair), and for
+/// each pair the third bytes that follow it (all for a two-byte prefix).
+struct Filter {
+    slot: Vec<u8>,
+    third: Vec<[u64; 4]>,
+}
+
+impl Filter {
+    fn new(prefixes: &[&str]) -> Filter {
+        let mut f = Filter {
+            slot: vec![0; 1 << 16],
+            third: vec![[0; 4]],
+        };
+        for p in prefixes.iter().map(|p| p.as_bytes()) {
+            let k = pair(p, 0);
+            if f.slot[k] == 0 {
+                f.slot[k] = u8::try_from(f.third.len()).expect("under 256 pairs");
+                f.third.push([0; 4]);
+            }
+            let set = &mut f.third[usize::from(f.slot[k])];
+            match p.get(2) {
+                Some(&b) => set[usize::from(b / 64)] |= 1 << (b % 64),
+                None => *set = [u64::MAX; 4],
+            }
+        }
+        f
+    }
+
+    /// Whether a prefix may start at `s`.
+    fn may(&self, buf: &[u8], s: usize) -> bool {
+        let slot = self.slot[pair(buf, s)];
+        if slot == 0 {
+            return false;
+        }
+        let b = buf.get(s + 2).copied().unwrap_or(0);
+        self.third[usize::from(slot)][usize::from(b / 64)] & (1 << (b % 64)) != 0
+    }
+}
+
+fn prefixes() -> &'static Prefixes {
+    static AC: OnceLock<Prefixes> = OnceLock::new();
     AC.get_or_init(|| {
         let mut distinct: Vec<&str> = RULES.iter().map(|r| r.prefix).collect();
         distinct.sort_unstable();
@@ -206,11 +248,14 @@ fn prefixes() -> &'static (aho_corasick::AhoCorasick, Vec<Vec<usize>>) {
                     .collect()
             })
             .collect();
+        let first = Filter::new(&distinct);
         let ac = aho_corasick::AhoCorasick::builder()
             .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .start_kind(aho_corasick::StartKind::Anchored)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(&distinct)
             .expect("vendor prefixes");
-        (ac, rows)
+        (ac, rows, first)
     })
 }
 
@@ -262,33 +307,111 @@ pub(crate) fn level(t: &[u8]) -> Option<Confidence> {
     })
 }
 
-/// The rows' tokens starting in `lo..hi`: from each prefix at a token
-/// start, the longest token of a row with that prefix.
-pub(crate) fn scan(buf: &[u8], lo: usize, hi: usize, judge: &mut Judge<'_>, out: &mut Vec<Hit>) {
-    let (ac, rows) = prefixes();
-    let mut from = lo;
-    while from < hi {
-        let Some(m) = ac.find(&buf[from..hi]) else {
-            break;
+/// The two bytes at `i` as a number (the second 0 past the end).
+fn pair(buf: &[u8], i: usize) -> usize {
+    usize::from(buf[i]) << 8 | usize::from(buf.get(i + 1).copied().unwrap_or(0))
+}
+
+/// Byte tables for the candidate pass: bytes after which no token starts
+/// (a word's, `-`, `.`), bytes a prefix starts with, and the first two
+/// bytes of the markers, one bit each.
+struct Bytes {
+    inside: [u64; 256],
+    first: [u64; 256],
+    marker_pair: Vec<u64>,
+}
+
+fn bytes() -> &'static Bytes {
+    static B: OnceLock<Bytes> = OnceLock::new();
+    B.get_or_init(|| {
+        let mut b = Bytes {
+            inside: [0; 256],
+            first: [0; 256],
+            marker_pair: vec![0; 1024],
         };
-        let s = from + m.start();
-        from = s + 1;
-        if s > 0 && (is_word(buf[s - 1]) || matches!(buf[s - 1], b'-' | b'.')) {
-            continue;
+        for c in 0..=255u8 {
+            b.inside[usize::from(c)] = u64::from(is_word(c) || c == b'-' || c == b'.');
         }
-        let body = s + m.len();
-        let hay = &buf[body..(body + 8192).min(buf.len())];
-        let end = rows[m.pattern().as_usize()]
-            .iter()
-            .filter_map(|&i| bodies()[i].find(hay).map(|t| body + t.end()))
-            .max();
-        if let Some(h) = end
-            .and_then(|e| super::apikey::vendor_shape(buf, s, e))
-            .and_then(&mut *judge)
-        {
-            from = h.end;
-            out.push(h);
+        for r in RULES {
+            b.first[usize::from(r.prefix.as_bytes()[0])] = 1;
         }
+        for (m, _) in MARKERS {
+            let k = pair(m, 0);
+            b.marker_pair[k / 64] |= 1 << (k % 64);
+        }
+        b
+    })
+}
+
+/// The vendor tokens and marked tokens starting in `lo..hi`, from one
+/// pass over the bytes in blocks of 64: a bit for each token start (after
+/// a byte no token follows) whose first byte a prefix has, and for each
+/// byte whose pair starts a marker. A token start whose first three bytes
+/// a prefix may start with is matched against all prefixes at once by an
+/// anchored automaton, then the rows' bodies; a marker's token is found
+/// around it (markers are looked for a little past `hi`: a token may
+/// start before its marker).
+pub(crate) fn scan(buf: &[u8], lo: usize, hi: usize, judge: &mut Judge<'_>, out: &mut Vec<Hit>) {
+    let (ac, rows, filter) = prefixes();
+    let t = bytes();
+    let hi = hi.min(buf.len());
+    let end = (hi + 128).min(buf.len());
+    // Tokens found end here: no other starts before.
+    let mut taken = lo;
+    let mut block = lo;
+    while block < end {
+        let n = (end - block).min(64);
+        let mut starts = 0u64;
+        let mut marks = 0u64;
+        let mut prev = if block == 0 { b' ' } else { buf[block - 1] };
+        for j in 0..n {
+            let c = buf[block + j];
+            let start = (t.inside[usize::from(prev)] ^ 1) & t.first[usize::from(c)];
+            starts |= start << j;
+            let k = usize::from(c) << 8 | usize::from(buf.get(block + j + 1).copied().unwrap_or(0));
+            marks |= ((t.marker_pair[k / 64] >> (k % 64)) & 1) << j;
+            prev = c;
+        }
+        while starts != 0 {
+            let s = block + starts.trailing_zeros() as usize;
+            starts &= starts - 1;
+            if s >= hi || s < taken || !filter.may(buf, s) {
+                continue;
+            }
+            let input = aho_corasick::Input::new(buf)
+                .span(s..buf.len())
+                .anchored(aho_corasick::Anchored::Yes);
+            let Some(m) = ac.find(input) else {
+                continue;
+            };
+            let body = m.end();
+            let hay = &buf[body..(body + 8192).min(buf.len())];
+            let e = rows[m.pattern().as_usize()]
+                .iter()
+                .filter_map(|&r| bodies()[r].find(hay).map(|x| body + x.end()))
+                .max();
+            if let Some(h) = e
+                .and_then(|e| super::apikey::vendor_shape(buf, s, e))
+                .and_then(&mut *judge)
+            {
+                taken = h.end;
+                out.push(h);
+            }
+        }
+        while marks != 0 {
+            let at = block + marks.trailing_zeros() as usize;
+            marks &= marks - 1;
+            for (m, found) in MARKERS {
+                if buf[at..].starts_with(m) {
+                    if let Some((s, e, c)) = found(buf, at) {
+                        if (lo..hi).contains(&s) {
+                            out.extend(judge(Shape::at(s, e, c)));
+                        }
+                    }
+                }
+            }
+        }
+        block += n;
     }
 }
 
@@ -470,30 +593,6 @@ const MARKERS: &[(&[u8], Marked)] = &[
     (b"Authorization: Basic ", basic_auth),
     (b"kind: Secret", kubernetes_secret),
 ];
-
-/// The marked tokens starting in `lo..hi` (markers are searched a little
-/// past `hi`: a token may start before its marker).
-pub(crate) fn scan_marked(
-    buf: &[u8],
-    lo: usize,
-    hi: usize,
-    judge: &mut Judge<'_>,
-    out: &mut Vec<Hit>,
-) {
-    static AC: OnceLock<aho_corasick::AhoCorasick> = OnceLock::new();
-    let ac = AC.get_or_init(|| {
-        aho_corasick::AhoCorasick::new(MARKERS.iter().map(|m| m.0)).expect("markers")
-    });
-    let end = (hi + 128).min(buf.len());
-    for m in ac.find_iter(&buf[lo..end]) {
-        let found = MARKERS[m.pattern().as_usize()].1;
-        if let Some((s, e, c)) = found(buf, lo + m.start()) {
-            if (lo..hi).contains(&s) {
-                out.extend(judge(Shape::at(s, e, c)));
-            }
-        }
-    }
-}
 
 fn run(buf: &[u8], from: usize, max: usize, ok: impl Fn(u8) -> bool) -> usize {
     buf[from.min(buf.len())..]
