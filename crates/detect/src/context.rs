@@ -20,13 +20,17 @@ pub fn at(buf: &[u8], i: usize) -> Option<u8> {
 }
 
 /// True when a numeric token starting at `s` is not the tail of a longer
-/// word, number or dotted/dashed number (`1.4111…`, `12-4111…`).
+/// word, number or dotted/dashed number (`1.4111…`, `12-4111…`) nor the
+/// fraction of a decimal (`.4111…`; after a word's dot it may start:
+/// `Tel.4155552671`).
 pub fn numeric_start_ok(buf: &[u8], s: usize) -> bool {
     match before(buf, s) {
         None => true,
         Some(b) if is_word(b) => false,
         Some(b'-') => !before(buf, s - 1).is_some_and(|c| c.is_ascii_alphanumeric()),
-        Some(b'.' | b'/' | b':') => !before(buf, s - 1).is_some_and(|c| c.is_ascii_digit()),
+        // `.3644719973938`: the fraction of a decimal number.
+        Some(b'.') => before(buf, s - 1).is_some_and(|c| c.is_ascii_alphabetic() || c == b'_'),
+        Some(b'/' | b':') => !before(buf, s - 1).is_some_and(|c| c.is_ascii_digit()),
         Some(_) => true,
     }
 }
@@ -339,32 +343,6 @@ fn key_of(text: &[u8]) -> (Option<usize>, bool) {
     (Some(t.len()), block)
 }
 
-/// The evidence for one value: its bound label (a key, a field or column
-/// name, the words right before it) and keywords loosely nearby.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Evidence {
-    /// The bound label names this detector's kind (`ssn`, `card`, `phone`).
-    pub label_pos: bool,
-    /// The bound label names another kind of identifier (`order`, `isbn`).
-    pub label_neg: bool,
-    /// A keyword of this detector's kind within the window on the same line.
-    pub near_pos: bool,
-}
-
-impl Evidence {
-    /// Positive evidence: a bound keyword, or a loose one when the label
-    /// does not say otherwise.
-    pub fn up(self) -> bool {
-        self.label_pos || (self.near_pos && !self.label_neg)
-    }
-
-    /// Negative evidence: a bound label naming another identifier, and no
-    /// bound keyword of this kind (a bound positive outranks it).
-    pub fn down(self) -> bool {
-        self.label_neg && !self.label_pos
-    }
-}
-
 /// Lowercases `label` into `out` with `_ - .` and camelCase humps turned
 /// into spaces (`acct_ssn`, `creditCardNumber`), so keywords match as
 /// whole words; returns the used length.
@@ -403,35 +381,9 @@ fn has_word(low: &[u8], words: &[&str]) -> bool {
         })
 }
 
-/// Collects the evidence for `buf[s..e]`: `header` is the structural label
-/// (the column or key name the value sits under, see `structure`), used
-/// when nothing is bound to the value on its own line. `window` bytes
-/// before the value are searched for loose `hot` keywords. `neg` are this
-/// detector's negative labels; `generic` adds [`NEGATIVE`] (identifiers
-/// such as order and tracking numbers, which only digit runs can be).
-#[allow(clippy::too_many_arguments)]
-pub fn evidence(
-    buf: &[u8],
-    s: usize,
-    e: usize,
-    window: usize,
-    header: Option<&[u8]>,
-    hot: &[&str],
-    neg: &[&str],
-    generic: bool,
-) -> Evidence {
-    let (label_pos, label_neg) = bound_label(buf, s, header, hot, neg, generic);
-    Evidence {
-        label_pos,
-        label_neg,
-        near_pos: !label_pos && near(buf, s, e, window, 0, hot),
-    }
-}
-
-/// The label part of [`evidence`] alone (no look at the words nearby):
-/// whether the label bound to the value at `s`, or its column `header`,
+/// Whether the label bound to the value at `s`, or its column `header`,
 /// names the detector's kind (`hot`), and whether it names another
-/// identifier instead.
+/// identifier instead (`neg`; with `generic`, also [`NEGATIVE`]).
 pub fn bound_label(
     buf: &[u8],
     s: usize,

@@ -12,7 +12,7 @@ use std::ops::Range as StdRange;
 use dlp_core::{Confidence, Range};
 use regex::bytes::Regex;
 
-use crate::builtin::{Builtin, Hit, Kind};
+use crate::builtin::{Find, Hit, Kind};
 use crate::context::{ceil_char, floor_char};
 use crate::custom::{self, CompiledContext, CompiledExclusion, CUSTOM_CONFIDENCE};
 use crate::rules::{DetectionRule, DetectorType, LogicalOp, RedactionConfig};
@@ -121,7 +121,8 @@ pub struct Candidate {
 /// A compiled set of detection rules.
 #[derive(Debug, Clone)]
 pub struct Engine {
-    builtins: Vec<Builtin>,
+    /// The built-in detectors the rules use, each once.
+    builtins: Vec<Kind>,
     customs: Vec<Regex>,
     specs: Vec<Spec>,
     rules: Vec<RuleInfo>,
@@ -154,10 +155,13 @@ impl Engine {
                         let n = d.nightfall_detector.clone().unwrap_or_default();
                         match Kind::parse(&n) {
                             Some(k) => {
-                                let i = match e.builtins.iter().position(|b| b.kind == k) {
+                                let i = match e.builtins.iter().position(|&b| b == k) {
                                     Some(i) => i,
                                     None => {
-                                        e.builtins.push(Builtin::new(k));
+                                        if let Some(prepare) = k.row().prepare {
+                                            prepare();
+                                        }
+                                        e.builtins.push(k);
                                         e.builtins.len() - 1
                                     }
                                 };
@@ -251,7 +255,7 @@ impl Engine {
     pub fn max_finding_len(&self) -> usize {
         self.builtins
             .iter()
-            .map(|b| b.kind.max_len())
+            .map(|k| k.max_len())
             .max()
             .unwrap_or(0)
             .max(4096)
@@ -282,18 +286,32 @@ impl Engine {
     ) -> Vec<Candidate> {
         state.prepare(buf, base.byte == 0);
         let cx = state.view(buf);
-        let mut raw = self.builtin_hits(buf, owned.clone(), &cx);
-        raw.retain(|(_, h)| owned.contains(&h.start));
-        if cx.is_table() {
+        let mut found = self.builtin_hits(buf, owned.clone(), &cx);
+        found.retain(|(_, h)| owned.contains(&h.start));
+        let voted = if cx.is_table() {
             let rows = cx.records(owned.clone());
-            let kinds: Vec<Kind> = self.builtins.iter().map(|b| b.kind).collect();
-            cx.vote(&mut raw, rows, |src| match src {
-                Source::Builtin(i) => {
-                    matches!(kinds[i], Kind::CreditCard | Kind::Phone | Kind::Ssn)
-                }
+            cx.vote(&found, rows, |src| match src {
+                Source::Builtin(i) => self.builtins[i].row().votes,
                 _ => false,
-            });
-        }
+            })
+        } else {
+            vec![false; found.len()]
+        };
+        let mut raw: Vec<(Source, Hit)> = found
+            .into_iter()
+            .zip(voted)
+            .map(|((src, h), v)| {
+                let c = h.level(v);
+                (
+                    src,
+                    Hit {
+                        confidence: c,
+                        cap: c,
+                        ..h
+                    },
+                )
+            })
+            .collect();
         self.custom_hits(buf, owned, &mut raw);
         let src_key = |s: &Source| match *s {
             Source::Builtin(i) => i,
@@ -312,6 +330,8 @@ impl Engine {
     /// trigger (an `=`, a colon, a digit) lies before the window edge is
     /// still seen, and their scanning has settled on the same candidates as
     /// a scan from the start; hits are kept by their start afterwards.
+    /// Each candidate's shape goes to [`crate::evidence::judge`], the one
+    /// path from a shape to a hit.
     fn builtin_hits(
         &self,
         buf: &[u8],
@@ -326,58 +346,59 @@ impl Engine {
         let reach = (owned.end + TRIGGER_REACH).min(buf.len());
         let mut raw: Vec<(Source, Hit)> = Vec::new();
         let mut hits = Vec::new();
-        let mut numeric = Vec::new();
-        for (i, b) in self.builtins.iter().enumerate() {
+        let mut digits = Vec::new();
+        for (i, &kind) in self.builtins.iter().enumerate() {
+            let row = kind.row();
+            let mut judge = |s| crate::evidence::judge(row, buf, cx, s);
             hits.clear();
-            match b.kind {
-                k if k.numeric() => {
-                    numeric.push(i);
-                    continue;
+            match row.find {
+                Find::Digits { also, .. } => {
+                    digits.push(i);
+                    if let Some(find) = also {
+                        find(buf, lo, reach, &mut judge, &mut hits);
+                    }
                 }
-                Kind::Iban => crate::builtin::scan_iban(buf, lo, owned.end, &mut hits),
-                Kind::ApiKey => {
-                    b.scan(buf, lo, owned.end, cx, &mut hits);
-                    crate::builtin::scan_more_vendors(buf, lo, owned.end, &mut hits);
-                    crate::builtin::scan_assignments(buf, lo, owned.end, &mut hits);
-                    crate::builtin::scan_flags_and_calls(buf, lo, owned.end, &mut hits);
-                }
-                Kind::CryptoKey => {
-                    b.scan(buf, lo, owned.end, cx, &mut hits);
-                    crate::builtin::scan_wrapped_pem(buf, lo, owned.end, &mut hits);
-                }
-                _ => b.scan(buf, lo, owned.end, cx, &mut hits),
+                Find::Own(find) => find(buf, lo, owned.end, &mut judge, &mut hits),
             }
             raw.extend(hits.iter().map(|&h| (Source::Builtin(i), h)));
         }
-        if !numeric.is_empty() {
+        if !digits.is_empty() {
             crate::builtin::numeric_runs(buf, lo, reach, |lo, hi, st| {
-                for &i in numeric
-                    .iter()
-                    .filter(|&&i| self.builtins[i].kind.may_match(st))
-                {
-                    hits.clear();
-                    let phone = self.builtins[i].kind == Kind::Phone;
-                    // A run too short for every other phone rule can only
-                    // be a local number under a phone label.
-                    if !phone || st.digits >= 9 || (st.plus && st.digits >= 8) {
-                        self.builtins[i].scan(buf, lo, hi, cx, &mut hits);
+                for &i in &digits {
+                    let row = self.builtins[i].row();
+                    let Find::Digits {
+                        pattern,
+                        shape,
+                        may,
+                        regex_if,
+                        fallback,
+                        ..
+                    } = row.find
+                    else {
+                        continue;
+                    };
+                    if !may(st) {
+                        continue;
                     }
-                    if phone && hits.is_empty() {
-                        crate::builtin::labelled_phone(buf, lo, hi, cx, &mut hits);
+                    let mut judge = |s| crate::evidence::judge(row, buf, cx, s);
+                    hits.clear();
+                    if regex_if(st) {
+                        crate::builtin::scan_regex(
+                            crate::builtin::digits_regex(row.kind, pattern),
+                            128,
+                            shape,
+                            buf,
+                            lo,
+                            hi,
+                            &mut judge,
+                            &mut hits,
+                        );
+                    }
+                    if let (Some(f), true) = (fallback, hits.is_empty()) {
+                        hits.extend(f(buf, lo, hi).and_then(&mut judge));
                     }
                     raw.extend(hits.iter().map(|&h| (Source::Builtin(i), h)));
                 }
-            });
-        }
-        if let Some(i) = self.builtins.iter().position(|b| b.kind == Kind::Ip) {
-            crate::builtin::v6_runs(buf, lo, reach, |lo, hi| {
-                hits.clear();
-                self.builtins[i].scan(buf, lo, hi, cx, &mut hits);
-                raw.extend(
-                    hits.iter()
-                        .filter(|h| buf[h.start..h.end].contains(&b':'))
-                        .map(|&h| (Source::Builtin(i), h)),
-                );
             });
         }
         raw
@@ -396,7 +417,12 @@ impl Engine {
                 if m.end() > m.start() && m.start() >= owned.start {
                     raw.push((
                         Source::Custom(i),
-                        Hit::new(m.start(), m.end(), CUSTOM_CONFIDENCE),
+                        Hit {
+                            start: m.start(),
+                            end: m.end(),
+                            confidence: CUSTOM_CONFIDENCE,
+                            cap: CUSTOM_CONFIDENCE,
+                        },
                     ));
                 }
                 pos = m.end().max(m.start() + 1);

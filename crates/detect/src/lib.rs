@@ -1,8 +1,10 @@
 //! Offline detection engine for dlp-pipes: Nightfall's detection-rule
-//! language (`rules`, whose wire types are `nfapi`'s), built-in detectors with validators (`builtin`, whose
-//! docs say how a finding's confidence is decided), the evidence around a
-//! value (`context`: bound labels and keywords; `structure`: table column
-//! headers), custom regex / word-list detectors (`custom`), the rule engine
+//! language (`rules`, whose wire types are `nfapi`'s), built-in detectors
+//! (`builtin`: one table row each, with their shape checks), the evidence
+//! around a value (`evidence`, from `context`: bound labels and keywords,
+//! and `structure`: table column headers), the one place where shape and
+//! evidence become a confidence level (`decide`, whose docs hold the
+//! table), custom regex / word-list detectors (`custom`), the rule engine
 //! (`engine`), windowed scanning of large inputs (`stream`) and rule
 //! semantics applied while streaming (`gate`).
 //!
@@ -16,7 +18,9 @@
 pub mod builtin;
 pub mod context;
 pub mod custom;
+mod decide;
 pub mod engine;
+pub mod evidence;
 pub mod gate;
 pub mod load;
 pub mod rules;

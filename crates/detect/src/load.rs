@@ -60,7 +60,7 @@ pub fn shorthand_rules(
     detectors: &[String],
     min: Confidence,
 ) -> anyhow::Result<Vec<DetectionRule>> {
-    let known: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+    let known: Vec<&str> = Kind::all().map(|k| k.name()).collect();
     Ok(nfapi::load::shorthand_rules(detectors, min, &known)?)
 }
 
@@ -89,7 +89,7 @@ mod tests {
             "{e}"
         );
         let all = shorthand_rules(&["ALL".into()], Confidence::Likely).unwrap();
-        assert_eq!(all[0].detectors.len(), Kind::ALL.len());
+        assert_eq!(all[0].detectors.len(), Kind::all().count());
         let warn = rule_warnings(
             &parse_rules(br#"[{"detectors":[{"nightfallDetector":"PERSON_NAME"}]}]"#).unwrap(),
         );

@@ -217,18 +217,20 @@ impl Cx<'_> {
         self.table.is_some()
     }
 
-    /// Raises by one level every hit of a column where most rows hold a
-    /// valid value of the same detector (`hits` are (detector, hit) pairs
-    /// of this buffer; `rows` the records in the part scanned): a column of
-    /// Luhn-valid card numbers or NANP phone numbers without a header.
-    pub fn vote<K: Copy + Eq + std::hash::Hash>(
+    /// Which hits sit in a column where most rows hold a valid value of
+    /// the same detector (`hits` are (detector, hit) pairs of this buffer;
+    /// `rows` the records in the part scanned): a column of Luhn-valid card
+    /// numbers or NANP phone numbers, with a header or without. Such a
+    /// column raises each of them one level.
+    pub(crate) fn vote<K: Copy + Eq + std::hash::Hash>(
         &self,
-        hits: &mut [(K, crate::builtin::Hit)],
+        hits: &[(K, crate::builtin::Hit)],
         rows: usize,
         votes: impl Fn(K) -> bool,
-    ) {
+    ) -> Vec<bool> {
+        let mut voted = vec![false; hits.len()];
         if self.table.is_none() || rows < MIN_VOTES {
-            return;
+            return voted;
         }
         let mut counts: std::collections::HashMap<(K, u32), usize> = Default::default();
         let cols: Vec<Option<u32>> = hits
@@ -240,13 +242,12 @@ impl Cx<'_> {
                 *counts.entry((*k, *c)).or_default() += 1;
             }
         }
-        for ((k, h), c) in hits.iter_mut().zip(&cols) {
+        for (((k, _), c), v) in hits.iter().zip(&cols).zip(&mut voted) {
             let Some(c) = c else { continue };
             let n = counts[&(*k, *c)];
-            if n >= MIN_VOTES && n * 5 >= rows * 4 {
-                h.confidence = h.confidence.shift(1);
-            }
+            *v = n >= MIN_VOTES && n * 5 >= rows * 4;
         }
+        voted
     }
 
     /// The header of the column the value at `s` sits in: a delimited

@@ -31,6 +31,18 @@ fn none_likely(text: &str, det: &str) -> bool {
     likely(text, det).is_empty()
 }
 
+/// The level of the finding `value` of `det` in `text`, at any level.
+fn level(text: &str, det: &str, value: &str) -> Option<Confidence> {
+    found(&all_levels(), text, det)
+        .into_iter()
+        .find(|(v, _)| v == value)
+        .map(|(_, c)| c)
+}
+
+fn all_levels() -> Engine {
+    Engine::new(&shorthand_rules(&["ALL".into()], VeryUnlikely).unwrap()).unwrap()
+}
+
 fn one(text: &str, det: &str) -> (String, Confidence) {
     let f = found(&all(), text, det);
     assert_eq!(f.len(), 1, "{text:?}: {f:?}");
@@ -644,3 +656,364 @@ fn a_card_label_accepts_an_issuer_outside_the_table() {
     assert!(found(&all(), "ref 9189656587377980\n", "CREDIT_CARD_NUMBER").is_empty());
     assert!(found(&all(), "card: 9189656587377981\n", "CREDIT_CARD_NUMBER").is_empty());
 }
+
+// Evidence that a value is not what its shape says (tables of numbers,
+// published test values, placeholders), each with a control that the
+// same value without that evidence is still reported.
+
+const CARD: &str = "CREDIT_CARD_NUMBER";
+const SSN: &str = "US_SOCIAL_SECURITY_NUMBER";
+
+#[test]
+fn a_luhn_valid_number_in_an_array_of_numbers_is_not_a_card() {
+    // Field-element limbs: 2251799813685228 passes Luhn by chance.
+    let limbs = "pub const EDWARDS_D2: FieldElement51 = FieldElement51::from_limbs([\n    2251799813685228,\n    2251799813685247,\n    1125899906842623,\n    2251799813685247,\n    2251799813685247,\n]);\n";
+    assert_eq!(level(limbs, CARD, "2251799813685228"), Some(Possible));
+    // C table rows, several numbers a line.
+    let rows = "    {{439961968385997, 386362664488986, 1382706320807688, 309894000125359,\n      2207259076231215}},\n    {{1291366624493075, 381456718189114, 1711482489312444, 1815233647702022,\n      892410812136285}},\n";
+    assert_eq!(
+        level(rows, CARD, "386362664488986"),
+        None,
+        "15 digits: no scheme with prefix 38 issues them"
+    );
+    // Control: a list of cards validates throughout and stays a list of cards.
+    let cards = "4916673475725015\n5433950237257862\n4532015112830366\n4556737586899855\n4024007103939509\n";
+    assert_eq!(level(cards, CARD, "5433950237257862"), Some(Likely));
+    // A card label outranks the table: a column of labelled values.
+    let labelled = "card: 2251799813685228\nid: 2251799813685247\nid: 1125899906842623\nid: 2251799813685240\nid: 2251799813685241\n";
+    assert_eq!(level(labelled, CARD, "2251799813685228"), Some(VeryLikely));
+}
+
+#[test]
+fn a_grouped_number_inside_a_row_of_codes_is_not_a_card() {
+    let codes = "52BB 5352 5354 5353 5351 5366 5377 5378 5379 53D6\n";
+    assert_eq!(level(codes, CARD, "5352 5354 5353 5351"), Some(Possible));
+    let wrapped = "540C 540D 540E 540F 5410 5411 5412 5413\n5414 5415 5416 5417 20BBF 20BC6\n";
+    assert_eq!(level(wrapped, CARD, "5414 5415 5416 5417"), Some(Possible));
+    // Control: a printed card followed by words.
+    assert_eq!(
+        level(
+            "card 5433 9502 3725 7862 exp 04/29\n",
+            CARD,
+            "5433 9502 3725 7862"
+        ),
+        Some(VeryLikely)
+    );
+}
+
+#[test]
+fn published_test_cards_are_at_most_possible() {
+    // Braintree's sandbox numbers, under labels that name card brands.
+    for (text, value) in [
+        (
+            "VisaInternational = \"4009348888881881\"\n",
+            "4009348888881881",
+        ),
+        ("Commercial = \"4111111111131010\"\n", "4111111111131010"),
+        ("Elo = \"5066991111111118\"\n", "5066991111111118"),
+        ("card: 4000 0566 5566 5556\n", "4000 0566 5566 5556"),
+        ("amex 3782 822463 10005\n", "3782 822463 10005"),
+    ] {
+        assert_eq!(level(text, CARD, value), Some(Possible), "{text}");
+    }
+    // Control: a card that no processor publishes.
+    assert_eq!(
+        level(
+            "VisaInternational = \"4916673475725015\"\n",
+            CARD,
+            "4916673475725015"
+        ),
+        Some(VeryLikely)
+    );
+}
+
+#[test]
+fn scheme_lengths() {
+    // 15 digits: American Express, UATP and JCB 1800/2131 only; UnionPay's
+    // 81 range is 8100-8171, 16 to 19 digits.
+    for (value, want) in [
+        ("365590438845504", None),           // Diners 36: 14 or 16-19
+        ("501900000000005", None),           // Maestro: never 15
+        ("378282246310005", Some(Possible)), // Amex, a test card
+        ("371449635398432", None),           // Luhn fails
+        ("8171999927660000", Some(Likely)),  // UnionPay 81
+        ("8200000000000001", None),          // no scheme
+    ] {
+        assert_eq!(
+            level(&format!("n {value} x\n"), CARD, value),
+            want,
+            "{value}"
+        );
+    }
+}
+
+#[test]
+fn placeholder_ssns_are_unlikely() {
+    for v in [
+        "111-22-3333",
+        "123-45-6789",
+        "234-56-7890",
+        "876-54-3210",
+        "555-55-5555",
+        "078-05-1120",
+    ] {
+        assert_eq!(
+            level(&format!("ssn : {v}\n"), SSN, v),
+            Some(Unlikely),
+            "{v}"
+        );
+    }
+    // Control: the same label on SSNs that could be anyone's.
+    for v in ["536-22-8726", "111-22-3334"] {
+        assert_eq!(level(&format!("ssn : {v}\n"), SSN, v), Some(VeryLikely));
+    }
+    // The default rule reports neither placeholder.
+    let e = Engine::new(&default_rules()).unwrap();
+    assert!(e.scan(b"ssn : 111-22-3333 or 123-45-6789\n").is_empty());
+}
+
+const KEY: &str = "API_KEY";
+
+#[test]
+fn tokens_whose_names_say_they_are_not_credentials() {
+    let cursor = "eyJOZXh0VG9rZW4iOiBudWxsLCAiYm90b190cnVuY2F0ZV9hbW91bnQiOiAxMH0=";
+    let random = "U2FsdGVkX18vvPlOqb7RDrWRWVFBJI46MOIAb0nZmRJmR15NoRi2gm13";
+    for text in [
+        format!("{{\"NextToken\": \"{random}\"}}\n"),
+        format!("aws x list --starting-token {random}\n"),
+        format!("nextPageToken: {random}\n"),
+        format!("{{\"GrantToken\": \"{random}\"}}\n"),
+    ] {
+        assert_eq!(level(&text, KEY, random), Some(Unlikely), "{text}");
+    }
+    // A CSRF token's name is enough to leave it out.
+    assert_eq!(
+        level(&format!("csrf_token = \"{random}\"\n"), KEY, random),
+        None
+    );
+    // Base64 of a JSON cursor, whatever its name.
+    assert_eq!(
+        level(&format!("token = \"{cursor}\"\n"), KEY, cursor),
+        Some(Unlikely)
+    );
+    // Controls: the same random value as a credential, and base64 JSON that
+    // holds a private key.
+    for name in ["token", "SessionToken", "refresh_token", "api_key"] {
+        let text = format!("{name} = \"{random}\"\n");
+        assert_eq!(level(&text, KEY, random), Some(Likely), "{text}");
+    }
+    let sa = "eyJ0eXBlIjogInNlcnZpY2VfYWNjb3VudCIsICJwcml2YXRlX2tleSI6ICIifQ==";
+    assert_eq!(
+        level(&format!("secret = \"{sa}\"\n"), KEY, sa),
+        Some(Likely)
+    );
+}
+
+#[test]
+fn identifiers_after_key_names_are_not_secrets() {
+    for (text, value) in [
+        (
+            "    check_private_key_bytes: x25519_check_private_key_bytes,\n",
+            "x25519_check_private_key_bytes",
+        ),
+        (
+            "(P256_PRIVATE_KEY_MIN_SIZE..=P256_PRIVATE_KEY_SIZE).contains(&n)\n",
+            "P256_PRIVATE_KEY_SIZE",
+        ),
+        (
+            "    Ed25519PrivateKey = ed25519.Ed25519PrivateKey\n",
+            "ed25519.Ed25519PrivateKey",
+        ),
+        (
+            "openssl pkcs8 -in rsa-2048-private-key.pem > rsa-2048-private-key.pk8\n",
+            "rsa-2048-private-key.pk8",
+        ),
+        (
+            "if not token:\n    self._assert_v1_enabled()\n",
+            "self._assert_v1_enabled",
+        ),
+        (
+            "pubkey, privkey_blob = self._uint32_cstruct_unpack(remainder, \"ss\")\n",
+            "self._uint32_cstruct_unpack",
+        ),
+    ] {
+        assert_eq!(level(text, KEY, value), Some(Unlikely), "{text}");
+    }
+    // A key's identifier and an ARN's resource type are not secrets either.
+    assert_eq!(
+        level(
+            "?AWSAccessKeyId=AKGPT4J56IAJ2EUBL5CQ&Expires=1\n",
+            KEY,
+            "AKGPT4J56IAJ2EUBL5CQ"
+        ),
+        Some(Unlikely)
+    );
+    let arn =
+        "arn:aws:secretsmanager:us-west-2:123456789012:secret:greengrass-windfarm1-auth-1ABCDE";
+    assert!(found(&all_levels(), arn, KEY)
+        .iter()
+        .all(|(_, c)| *c <= Unlikely));
+    // Control: a random value under the same names.
+    assert_eq!(
+        level(
+            "private_key = \"f8Kq2LmZ9xWv4RtY7pNc3Bd6\"\n",
+            KEY,
+            "f8Kq2LmZ9xWv4RtY7pNc3Bd6"
+        ),
+        Some(Likely)
+    );
+}
+
+#[test]
+fn documentation_samples_are_unlikely() {
+    let v = "8bklk8bl1k3sB38D9B3l0enyWT8c09B30lkq0blk";
+    for text in [
+        // A reference page's example invocation (reStructuredText).
+        format!("**To get a key**\n\nCommand::\n\n  aws apigateway get-api-key --api-key {v}\n\nOutput::\n"),
+        format!("The following example gets the key with its value:\n\n    aws x get --api-key {v} \\\n        --region us-east-1\n"),
+        // JSON output deep in a literal block.
+        format!("Output::\n\n    {{\n        \"data\": {{\n            \"token\": \"{v}\"\n        }}\n    }}\n"),
+        // A Markdown fence, a doctest, a shell prompt.
+        format!("Setup:\n\n```sh\nexport API_KEY={v}\n```\n"),
+        format!(">>> client = Client(api_key=\"{v}\")\n"),
+        format!("$ curl -H \"X-Api-Key: x\" --api-key {v}\n"),
+        // Elided, or beside AWS's documentation credentials.
+        format!("\"secret\": \"{v}...\"\n"),
+        format!("AccessKeyId=ABCDE12345670EXAMPLE, RawSecretAccessKey={v}\n"),
+        format!("{{\n  \"access_key_id\": \"AKIDEXAMPLE\",\n  \"token\": \"{v}\"\n}}\n"),
+    ] {
+        assert_eq!(level(&text, KEY, v), Some(Unlikely), "{text}");
+    }
+    // AWS's own near-miss of its documentation key, and a signed URL's key id.
+    assert_eq!(
+        level(
+            "(\"AKIAIOSFODNN7EXAMPLF\", \"x\")\n",
+            KEY,
+            "AKIAIOSFODNN7EXAMPLF"
+        ),
+        Some(Unlikely)
+    );
+    let url = "https://b.s3.amazonaws.com/l?X-Amz-Credential=AKIA32P3D2JDNMVAJLGF%2F20190814%2Fus-west-2%2Fs3%2Faws4_request&X-Amz-Signature=1f3c\n";
+    assert_eq!(level(url, KEY, "AKIA32P3D2JDNMVAJLGF"), Some(Unlikely));
+    // A PEM block whose body says EXAMPLE.
+    let pem = "\"privateKey\": \"-----BEGIN RSA PRIVATE KEY-----\\nEXAMPLEBAAKCAQEA+AD3qeU2toBy5O5v7wnRLVo1Pq4ytDb0Yl0XhE6yqVvCsMhBm4Ju7HCzmA3lXTmI5bM4vwJ2M8Wk1cQ9sB7Kc0aG\\n-----END RSA PRIVATE KEY-----\"\n";
+    assert!(found(&all_levels(), pem, "CRYPTOGRAPHIC_KEY")
+        .iter()
+        .all(|(_, c)| *c == Unlikely));
+    // Controls: the same value in a script or a config file, and a token
+    // whose checksum holds, even in a sample.
+    for text in [
+        format!("#!/bin/sh\naws apigateway get-api-key --api-key {v}\n"),
+        format!("deploy:\n  token: {v}\n"),
+        format!("def main():\n    # Call the service with the key below.\n    api_key = \"{v}\"\n"),
+    ] {
+        assert_eq!(level(&text, KEY, v), Some(Likely), "{text}");
+    }
+    let gh = "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";
+    assert_eq!(
+        level(&format!("```sh\nexport GH_TOKEN={gh}\n```\n"), KEY, gh),
+        Some(VeryLikely)
+    );
+    assert_eq!(
+        level(
+            "AWS_ACCESS_KEY_ID=AKIA32P3D2JDNMVAJLGF\n",
+            KEY,
+            "AKIA32P3D2JDNMVAJLGF"
+        ),
+        Some(VeryLikely)
+    );
+}
+
+#[test]
+fn placeholder_patterns_are_unlikely() {
+    for v in [
+        "abcd1234defg5678",
+        "a1b2c3d4567890ab",
+        "a123b45c6d78e9f012a34cd5e6a7890b12c3d45e6f78a1b234c56d7e890a1234",
+    ] {
+        assert_eq!(
+            level(&format!("token: {v}\n"), KEY, v),
+            Some(Unlikely),
+            "{v}"
+        );
+    }
+}
+
+#[test]
+fn expired_tokens_and_encoded_data() {
+    // A JSON Web Token whose exp has passed (1970) is at most POSSIBLE; one
+    // that expires in 2100 stays.
+    let claims = |exp: u64| {
+        dlp_core::records::b64::encode(format!("{{\"sub\":\"u1\",\"exp\":{exp}}}").as_bytes())
+            .trim_end_matches('=')
+            .replace('+', "-")
+            .replace('/', "_")
+    };
+    let head = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9";
+    let sig = "eTQnwXrri_uY55fS4IygseBzzbosDM1hP153EZXzNlLH5s29kdlGt2mL";
+    for (exp, want) in [(500, Possible), (4_102_444_800, VeryLikely)] {
+        let jwt = format!("{head}.{}.{sig}", claims(exp));
+        assert_eq!(
+            level(&format!("let jwt = \"{jwt}\";\n"), KEY, &jwt),
+            Some(want),
+            "exp {exp}"
+        );
+    }
+    // Hex of CBOR holding a URL is data; random hex under the same name stays.
+    let cbor = "d18443a10105a05835a60172636f6170733a2f2f61732e6578616d706c65026764616a";
+    assert_eq!(
+        level(&format!("let token_hex = \"{cbor}\";\n"), KEY, cbor),
+        Some(Unlikely)
+    );
+    let hex = "6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267";
+    assert_eq!(
+        level(&format!("token = \"{hex}\"\n"), KEY, hex),
+        Some(Likely)
+    );
+}
+
+#[test]
+fn the_fraction_of_a_decimal_is_no_card() {
+    // `.36447199739385` passes Luhn; a decimal's fraction is not a number
+    // of its own. After a word's dot it still starts one.
+    assert_eq!(
+        level("x = [.36447199739385, -9.33]\n", CARD, "36447199739385"),
+        None
+    );
+    assert_eq!(
+        level(
+            "self.rsquared = .2549143871187359\n",
+            CARD,
+            "2549143871187359"
+        ),
+        None
+    );
+    assert_eq!(
+        level("No.4916673475725015\n", CARD, "4916673475725015"),
+        Some(Likely)
+    );
+}
+
+/// A GCP service-account key file: the private key is a PEM block in a
+/// JSON string, its newlines escaped. One finding, the key, VERY_LIKELY.
+#[test]
+fn gcp_service_account_key_file_is_a_very_likely_key() {
+    let pem = format!("-----BEGIN PRIVATE KEY-----\\n{BODY}\\n-----END PRIVATE KEY-----");
+    let text = format!(
+        "{{\n  \"type\": \"service_account\",\n  \"project_id\": \"acme-prod-371412\",\n  \"private_key_id\": \"7c9e2b1f4a6d8e0c3b5a7f9d1e2c4b6a8d0f1e3c\",\n  \"private_key\": \"{pem}\\n\",\n  \"client_email\": \"deploy@acme-prod-371412.iam.gserviceaccount.com\",\n  \"client_id\": \"104785223694381722318\",\n  \"token_uri\": \"https://oauth2.googleapis.com/token\"\n}}\n"
+    );
+    let f = found(&all(), &text, "CRYPTOGRAPHIC_KEY");
+    assert_eq!(f, vec![(pem.clone(), VeryLikely)], "{text}");
+    // The same block escaped once more, as in a variable holding the file.
+    let twice = format!(
+        "GOOGLE_CREDENTIALS=\"{}\"\n",
+        text.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n")
+    );
+    let f = found(&all(), &twice, "CRYPTOGRAPHIC_KEY");
+    assert_eq!(f.len(), 1, "{twice}");
+    assert_eq!(f[0].1, VeryLikely);
+}
+
+const BODY: &str = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQIcwftHDHnZOQE+\\nZWepBCpECCv+Zdcjy2IvSlgVG4pMiRE+znlSFrsssTi752vNZQnCqADdOW1x44qm\\nLZ2RNBwNw9v+sX8h2XYxzb69R5RXhA8ZWIZUPUsGGB/maseWB7WRSPaORiyXPCHX\\n50jEVoz9sjIYjUFYK1NxBmda8unGKlj2hiIO354hmSByRjQz++ge+hsOv3zqdr79\\nfBIrGNHQIylgEVwrIQ+18PMNJqorpATt5UzF9EY2snbnQmJxNzgaPSYqvjUM72a9\\nKXgCg2UH4IELNNUdgPOhcB6MQ5kTX7TOA5owD6LgftWk+7HM3GoojZrs7unhxV+o\\nzR6mL1eiDWBsukYrrOTFbKsmCdfwdKUy7QGRaSRyBaEVLkyoUzHOysdFtreKZ6TF\\nXVtXBJwKjvXaL4uRSef1dlupS7EajrANXzHoRK5rRNhuZ9gFGbX+vh++zO3fYTJV\\nK7WFfvBfBqtyWA4cZq2RQqmYyhInz33o7RWgWElmw03CEMtHktX2XDD/hYG/sQdl\\nHu2fNGkHZe0/gp6XcwVb1Iu9sqVSDkRrLRhrCYTgt7QmMNHaWh58T9e6YrLREVKg\\njeqUk9/YNR23ctOEuue/IdBdIDyl2P0Jnt4ox4Rj8VYPe5UEPAJm4TTCjF8lnUnX\\nXWWc8pHzoO0d9C0p0Kwl9FNM+tP+OwaR4CiHVo0DqOK+pVlSoqOp9CmmkTCCmR7J\\n8iOc03fnlsDnFWtUPCMoL5ME9pQb5FdRLIgxPVGAvoVyZmT8Y9CJ7n3OLYKITV4K\\nw0Tp/z42xsmqRHGseLcrNysAue28cOUD54OuULwglmmIUs8+DXlNCFwkzkHWj/Ul\\n1EyPN01I9IUDvDKQPAB19VS0jWVUrAl4KmIEzAP2ChphmZsk32toLzApbqMT616M\\ntzKIg0kdFLooSagIhnlaDRvaArIlQ2NI6uyi5f1yZPCK4h/xakjlUfE52b9fq+4w\\nEUUhvCODhD2N4dNty2+VyqG0TmUjFhiqIujUuQmrXeKCHBiH6XcNicsaats1phzP\\nONcolrB+CfJQ01wZutvLtpYN1a73CKBgeD7Dtccgstf3Y7zFfbs6lCLZnp7tYMZp\\npdy9rl0eJh3krWYzcUaweLAdVZc+QQYKa3bJcR+dM8Qbinvl";

@@ -118,7 +118,7 @@ pub struct Cli {
     /// Built-in detector to run (repeatable or comma-separated; ALL = every one)
     #[arg(long, value_name = "NAME", value_delimiter = ',', ignore_case = true,
           value_parser = clap::builder::PossibleValuesParser::new(
-              detect::Kind::ALL.iter().map(|k| k.name()).chain(["ALL"])))]
+              detect::Kind::all().map(|k| k.name()).chain(["ALL"])))]
     pub detector: Vec<String>,
     /// Minimum confidence for --detector and the default rule [default: LIKELY]
     #[arg(long, value_name = "LEVEL", value_enum, ignore_case = true)]

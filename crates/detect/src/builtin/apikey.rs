@@ -20,11 +20,36 @@ use std::sync::OnceLock;
 
 use dlp_core::Confidence;
 
-use super::Hit;
+use super::{Detector, Find, Hit, Judge, Shape};
 use crate::context::{contains_word, entropy, is_word};
-use crate::structure::Cx;
+use crate::evidence::Labels;
 
-pub(crate) const VENDOR: &str = r"(?:AKIA|ASIA)[A-Z2-7]{16}|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}|xox[abposr]-[A-Za-z0-9-]{10,250}|[rs]k_(?:live|test)_[A-Za-z0-9]{20,250}|AIza[A-Za-z0-9_-]{35}|glpat-[A-Za-z0-9_-]{20,64}|sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}|eyJ[A-Za-z0-9_-]{10,4000}\.eyJ[A-Za-z0-9_-]{10,8000}\.[A-Za-z0-9_-]{0,2000}";
+pub(crate) const DETECTOR: Detector = Detector {
+    kind: super::Kind::ApiKey,
+    name: "API_KEY",
+    uuid: "0e95732f-bc5c-448f-9d15-bd1417177360",
+    find: Find::Own(find_keys),
+    labels: Labels::NONE,
+    probe: Some(crate::evidence::secret_probe),
+    votes: false,
+    max_len: 16 * 1024,
+    prepare: None,
+};
+
+/// Vendor tokens (the common shapes by one regex with a literal
+/// prefilter, the rarer ones in a second pass), keyword-gated
+/// assignments, flags and setter calls.
+fn find_keys(buf: &[u8], lo: usize, hi: usize, judge: &mut Judge<'_>, out: &mut Vec<Hit>) {
+    static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| super::compile(VENDOR));
+    super::scan_regex(re, 16 * 1024, candidate, buf, lo, hi, judge, out);
+    scan_more(buf, lo, hi, judge, out);
+    scan_assignments(buf, lo, hi, judge, out);
+    scan_flags_and_calls(buf, lo, hi, judge, out);
+    super::vendors::scan(buf, lo, hi, judge, out);
+}
+
+pub(crate) const VENDOR: &str = r"(?:AKIA|ASIA)[A-Z2-7]{16}|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}|xox[abposr]-[A-Za-z0-9-]{10,250}|[rs]k_(?:live|test)_[A-Za-z0-9]{20,250}|AIza[A-Za-z0-9_-]{35}|glpat-[A-Za-z0-9_-]{20,64}|sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}|eyJ[A-Za-z0-9_-]{10,4000}\.eyJ[A-Za-z0-9_-]{10,8000}(?:\.[A-Za-z0-9_-]{0,2000})?";
 
 /// Rarer vendor shapes, searched in a second pass so the common ones keep
 /// the fast literal prefilter (a small literal set).
@@ -43,7 +68,7 @@ fn more_re() -> &'static regex::bytes::Regex {
 }
 
 /// The rarer vendor tokens starting in `lo..hi`.
-pub(crate) fn scan_more(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<Hit>) {
+fn scan_more(buf: &[u8], lo: usize, hi: usize, judge: &mut Judge<'_>, out: &mut Vec<Hit>) {
     let hay = &buf[..(hi + 4096).min(buf.len())];
     let mut pos = lo;
     while pos < hi {
@@ -53,7 +78,7 @@ pub(crate) fn scan_more(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<Hit>) {
         if m.start() >= hi {
             break;
         }
-        if let Some(h) = vendor(buf, m.start(), m.end()) {
+        if let Some(h) = vendor_shape(buf, m.start(), m.end()).and_then(&mut *judge) {
             out.push(h);
         }
         pos = m.end().max(m.start() + 1);
@@ -70,18 +95,46 @@ fn vendor_re() -> &'static regex::bytes::Regex {
     })
 }
 
+/// The assignment pattern anchored at a name, the value captured; with
+/// `vendor`, the name starts with a vendor's name instead of a keyword.
+fn keyword_pattern(vendor: bool) -> regex::bytes::Regex {
+    let mut p = KEYWORD.replace(
+        r"[A-Za-z0-9+/_.=~-]{12,256}",
+        r"([A-Za-z0-9+/_.=~-]{12,256})",
+    );
+    if vendor {
+        let names: Vec<String> = super::vendors::VENDOR_NAMES
+            .iter()
+            .map(|n| String::from_utf8_lossy(n).replace('_', "[_.-]?"))
+            .collect();
+        let keywords = &KEYWORD[..KEYWORD.find(')').expect("keyword group") + 1];
+        p = p.replace(keywords, &format!("(?i:{})", names.join("|")));
+    }
+    regex::bytes::RegexBuilder::new(&format!("^(?:{p})"))
+        .unicode(false)
+        .build()
+        .unwrap()
+}
+
 fn keyword_re() -> &'static regex::bytes::Regex {
     static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        let value = KEYWORD.replace(
-            r"[A-Za-z0-9+/_.=~-]{12,256}",
-            r"([A-Za-z0-9+/_.=~-]{12,256})",
-        );
-        regex::bytes::RegexBuilder::new(&format!("^(?:{value})"))
-            .unicode(false)
-            .build()
-            .unwrap()
+    RE.get_or_init(|| keyword_pattern(false))
+}
+
+/// The vendor names as they appear in a normalised name (no `_`).
+fn vendor_names() -> &'static [Vec<u8>] {
+    static NAMES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        super::vendors::VENDOR_NAMES
+            .iter()
+            .map(|n| n.iter().copied().filter(|&b| b != b'_').collect())
+            .collect()
     })
+}
+
+fn vendor_keyword_re() -> &'static regex::bytes::Regex {
+    static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
+    RE.get_or_init(|| keyword_pattern(true))
 }
 
 /// Values that are documentation examples or placeholders, not secrets.
@@ -161,7 +214,7 @@ fn b64url_json(part: &[u8]) -> Option<serde_json::Value> {
     v.is_object().then_some(v)
 }
 
-fn placeholder(v: &[u8]) -> bool {
+pub(crate) fn placeholder(v: &[u8]) -> bool {
     let low = v.to_ascii_lowercase();
     PLACEHOLDERS
         .iter()
@@ -202,23 +255,46 @@ fn end_ok(buf: &[u8], e: usize) -> bool {
     !buf.get(e).is_some_and(|&b| is_word(b) || b == b'-')
 }
 
-/// Validates a vendor-shaped token at `buf[s..e]`.
-fn vendor(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
+/// The claims of a JSON Web Token (its second part, decoded).
+pub(crate) fn jwt_claims(t: &[u8]) -> Option<serde_json::Value> {
+    let mut parts = t.split(|&b| b == b'.');
+    b64url_json(parts.next()?)?;
+    b64url_json(parts.next()?)
+}
+
+/// Whether `t` has a vendor token's shape, and whether its checksum proves
+/// it (GitHub's CRC32).
+pub(crate) fn token_kind(t: &[u8]) -> (bool, bool) {
+    let row = super::vendors::rule_of(t);
+    let vendor = row.is_some() || vendor_re().find(t).is_some_and(|m| m.end() == t.len());
+    let github =
+        vendor && t.len() == 40 && t.starts_with(b"gh") && github_checksum(&t[4..34]) == t[34..40];
+    // A row whose check is a checksum or a structure, and holds.
+    let checked = row.is_some_and(|r| {
+        r.check != super::vendors::Check::Random && super::vendors::level(t) == Some(r.level)
+    });
+    (vendor, github || checked)
+}
+
+/// Validates a vendor-shaped token at `buf[s..e]`: not the middle of a
+/// longer word or dotted token (`xoxe.xoxp-…`, a fourth JWT part).
+pub(crate) fn vendor_shape(buf: &[u8], s: usize, e: usize) -> Option<Shape> {
     let t = &buf[s..e];
-    if s > 0 && (is_word(buf[s - 1]) || buf[s - 1] == b'-') {
+    if s > 0 && (is_word(buf[s - 1]) || matches!(buf[s - 1], b'-' | b'.')) {
         return None;
     }
-    if !end_ok(buf, e) {
+    if !end_ok(buf, e) || (buf.get(e) == Some(&b'.') && buf.get(e + 1).is_some_and(|&b| is_word(b)))
+    {
         return None;
     }
     // A token cut short by a redaction mark (`xoxb-…-####`, `sk_live_…***`).
     if matches!(buf.get(e), Some(b'#' | b'*' | b'.' | b'-'))
         && matches!(buf.get(e + 1), Some(b'#' | b'*' | b'.' | b'-'))
-        || redacted(t)
+        || redacted(super::vendors::rule_of(t).map_or(t, |r| &t[r.prefix.len()..]))
     {
-        return Some(Hit::new(s, e, Confidence::Unlikely));
+        return Some(Shape::at(s, e, Confidence::Unlikely));
     }
-    vendor_confidence(t).map(|c| Hit::new(s, e, c))
+    vendor_confidence(t).map(|c| Shape::at(s, e, c))
 }
 
 /// `high` unless `t` is too regular to be random (`entropy < min`).
@@ -251,29 +327,32 @@ fn vendor_confidence(t: &[u8]) -> Option<Confidence> {
     } else if starts(b"github_pat_") {
         Confidence::VeryLikely
     } else if starts(b"gh") {
-        github(t)
-    } else if starts(b"xox") {
+        checksummed(t, 4)
+    } else if starts(b"xox") && !starts(b"xoxe.") {
         slack(t)
     } else if starts(b"sk_") || starts(b"rk_") {
         stripe(t)
     } else if starts(b"AIza") || starts(b"gl") {
         random_or_unlikely(t, 3.5, Confidence::VeryLikely)
-    } else if starts(b"sk-") {
+    } else if starts(b"sk-") && !starts(b"sk-ant-") {
         openai(&t[3..])?
     } else if starts(b"eyJ") {
-        jwt(t)?
+        jwt(t).or_else(|| super::vendors::level(t))?
     } else {
-        return None;
+        return super::vendors::level(t);
     })
 }
 
-/// GitHub `gh?_` tokens. A checksum that holds proves the shape; one that
-/// fails is still a token-shaped string (a copy with a character changed,
-/// a test fixture) that peers report, unless it is not random.
-fn github(t: &[u8]) -> Confidence {
-    if t.len() == 40 && github_checksum(&t[4..34]) == t[34..40] {
+/// Tokens of a prefix, 30 random characters and their CRC32 in 6 base62
+/// digits (GitHub's `gh?_`, npm's `npm_`). A checksum that holds proves
+/// the shape; one that fails is still a token-shaped string (a copy with
+/// a character changed, a test fixture) that peers report, unless it is
+/// not random.
+pub(crate) fn checksummed(t: &[u8], prefix: usize) -> Confidence {
+    let p = prefix;
+    if t.len() == p + 36 && github_checksum(&t[p..p + 30]) == t[p + 30..p + 36] {
         Confidence::VeryLikely
-    } else if token_like(&t[4..]) {
+    } else if token_like(&t[p..]) {
         Confidence::Likely
     } else {
         Confidence::Unlikely
@@ -342,9 +421,10 @@ fn jwt(t: &[u8]) -> Option<Confidence> {
     })
 }
 
-/// Validates a keyword-gated assignment starting at `s`.
-fn assignment(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
-    let caps = keyword_re().captures(&buf[s..e])?;
+/// Validates a keyword-gated assignment starting at `s`, its name
+/// matched by `re`.
+fn assignment(re: &regex::bytes::Regex, buf: &[u8], s: usize, e: usize) -> Option<Shape> {
+    let caps = re.captures(&buf[s..e])?;
     let v = caps.get(1)?;
     let (vs, mut ve) = (s + v.start(), s + v.end());
     // Trailing punctuation belongs to the sentence, not the value.
@@ -354,18 +434,22 @@ fn assignment(buf: &[u8], s: usize, e: usize) -> Option<Hit> {
     {
         ve -= 1;
     }
-    judge(buf, s, vs, ve)
+    assigned(buf, s, vs, ve)
 }
 
-/// Judges the value `buf[vs..ve]` assigned to a key whose secret keyword
-/// starts at `s`.
-fn judge(buf: &[u8], s: usize, vs: usize, ve: usize) -> Option<Hit> {
+/// The value `buf[vs..ve]` assigned to a key whose secret keyword starts
+/// at `s`, when it can be a secret.
+fn assigned(buf: &[u8], s: usize, vs: usize, ve: usize) -> Option<Shape> {
     if let Some(m) = vendor_re().find(&buf[vs..ve]) {
-        if let Some(h) = vendor(buf, vs, vs + m.end()) {
+        if let Some(h) = vendor_shape(buf, vs, vs + m.end()) {
             return Some(h);
         }
     }
     let value = &buf[vs..ve];
+    // A function called (`= self._cstruct_unpack(…)`) is an identifier.
+    if buf.get(ve) == Some(&b'(') && value.iter().any(|&b| b == b'_' || b == b'.') {
+        return Some(Shape::at(vs, ve, Confidence::Unlikely));
+    }
     if value.starts_with(super::pem::B64_BEGIN) {
         return None; // a wrapped PEM key: CRYPTOGRAPHIC_KEY
     }
@@ -404,7 +488,7 @@ fn judge(buf: &[u8], s: usize, vs: usize, ve: usize) -> Option<Hit> {
     } else {
         Confidence::Likely
     };
-    Some(Hit::new(vs, ve, c))
+    Some(Shape::at(vs, ve, c))
 }
 
 /// True when the lowercase alphanumerics of `name` hold a secret keyword.
@@ -446,7 +530,13 @@ const REACH: usize = 300;
 /// from `REACH` bytes before `lo`, so a value owned by this window is found
 /// when its flag ends the previous one (the caller keeps hits that start in
 /// `lo..hi`).
-pub(crate) fn scan_flags_and_calls(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<Hit>) {
+fn scan_flags_and_calls(
+    buf: &[u8],
+    lo: usize,
+    hi: usize,
+    judge: &mut Judge<'_>,
+    out: &mut Vec<Hit>,
+) {
     let end = hi.min(buf.len());
     let lo = lo.saturating_sub(REACH);
     for k in memchr::memmem::find_iter(&buf[lo..end], b"--") {
@@ -473,7 +563,7 @@ pub(crate) fn scan_flags_and_calls(buf: &[u8], lo: usize, hi: usize, out: &mut V
         }
         v += spaces;
         if let Some((vs, ve)) = value_at(buf, v) {
-            if let Some(h) = judge(buf, s, vs, ve) {
+            if let Some(h) = assigned(buf, s, vs, ve).and_then(&mut *judge) {
                 out.push(h);
             }
         }
@@ -501,7 +591,7 @@ pub(crate) fn scan_flags_and_calls(buf: &[u8], lo: usize, hi: usize, out: &mut V
                 continue;
             }
             if let Some((vs, ve)) = value_at(buf, v) {
-                if let Some(h) = judge(buf, s, vs, ve) {
+                if let Some(h) = assigned(buf, s, vs, ve).and_then(&mut *judge) {
                     out.push(h);
                 }
             }
@@ -528,7 +618,7 @@ const KEY_WORDS: &[&[u8]] = &[
 /// As for flags, triggers are searched from `REACH` bytes before `lo`, so
 /// a value starting in this window after an operator at the end of the
 /// previous one is found here (the caller keeps hits starting in `lo..hi`).
-pub(crate) fn scan_assignments(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<Hit>) {
+fn scan_assignments(buf: &[u8], lo: usize, hi: usize, judge: &mut Judge<'_>, out: &mut Vec<Hit>) {
     let name_char = |b: u8| is_word(b) || b == b'.' || b == b'-';
     let mut norm = Vec::with_capacity(64);
     let mut from = lo.saturating_sub(REACH);
@@ -587,18 +677,25 @@ pub(crate) fn scan_assignments(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<H
                 .filter(|b| b.is_ascii_alphanumeric())
                 .map(u8::to_ascii_lowercase),
         );
-        if !KEY_WORDS
-            .iter()
-            .any(|w| norm.windows(w.len()).any(|x| x == *w))
+        let has = |words: &[&[u8]]| words.iter().any(|w| norm.windows(w.len()).any(|x| x == *w));
+        // A secret's keyword, or a vendor's name with a word such as `key`.
+        let re = if has(KEY_WORDS) {
+            keyword_re()
+        } else if has(super::vendors::VENDOR_SECRET_WORDS)
+            && vendor_names()
+                .iter()
+                .any(|w| norm.windows(w.len()).any(|x| x == w.as_slice()))
         {
+            vendor_keyword_re()
+        } else {
             continue;
-        }
+        };
         // Start at the first keyword inside the name, as the pattern does.
         let e = (c + 300).min(buf.len());
         let hit = (j..id_end).find_map(|s| {
-            keyword_re()
-                .find(&buf[s..e])
-                .and_then(|m| assignment(buf, s, s + m.end()))
+            re.find(&buf[s..e])
+                .and_then(|m| assignment(re, buf, s, s + m.end()))
+                .and_then(&mut *judge)
         });
         if let Some(h) = hit {
             last_end = h.end;
@@ -610,14 +707,15 @@ pub(crate) fn scan_assignments(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<H
     }
 }
 
-pub(crate) fn check(buf: &[u8], s: usize, e: usize, _cx: &Cx) -> Option<Hit> {
+/// A candidate of the common vendor regex.
+fn candidate(buf: &[u8], s: usize, e: usize) -> Option<Shape> {
     if vendor_re().is_match(&buf[s..e]) {
         let m = vendor_re().find(&buf[s..e])?;
         if m.end() == e - s {
-            return vendor(buf, s, e);
+            return vendor_shape(buf, s, e);
         }
     }
-    assignment(buf, s, e)
+    assignment(keyword_re(), buf, s, e)
 }
 
 #[cfg(test)]
@@ -630,8 +728,7 @@ mod tests {
     }
 
     fn find(text: &str) -> Option<(String, Confidence)> {
-        let pattern = format!("{VENDOR}|{VENDOR_MORE}|{KEYWORD}");
-        super::super::first_hit(&pattern, check, text)
+        super::super::first(super::super::Kind::ApiKey, text)
     }
 
     /// Known answers computed outside this crate (Python's `zlib.crc32`

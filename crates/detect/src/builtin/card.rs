@@ -1,19 +1,41 @@
 //! CREDIT_CARD_NUMBER: 13–19 digits, optionally grouped by one kind of
 //! separator in a known grouping, issuer (IIN) and length from the card
-//! networks' tables (incl. Mastercard 2221–2720, 19-digit Visa/Discover),
-//! Luhn, no digits glued on either side (so 13-digit millisecond
-//! timestamps inside longer runs never qualify). Well-known test PANs and
-//! degenerate numbers score low; card hotwords raise, order/invoice lower.
+//! networks' tables (incl. Mastercard 2221–2720, 19-digit Visa/Discover,
+//! UnionPay 81), Luhn, no digits glued on either side (so 13-digit
+//! millisecond timestamps inside longer runs never qualify). Published
+//! test cards, degenerate numbers and numbers in tables of numbers are
+//! the evidence module's (`crate::evidence`); card hotwords raise,
+//! order/invoice lower.
 
-use dlp_core::Confidence;
-
-use super::{adjust, Hit};
-use crate::context::{
-    bound_label, continues_group_left, evidence, numeric_end_ok, numeric_start_ok,
-};
-use crate::structure::Cx;
+use super::{Alt, Detector, Find, Form, Needs, RunStats, Shape};
+use crate::context::{continues_group_left, numeric_end_ok, numeric_start_ok};
+use crate::evidence::Labels;
 
 pub(crate) const PATTERN: &str = r"[0-9](?:[ -]?[0-9]){11,18}";
+
+pub(crate) const DETECTOR: super::Detector = Detector {
+    kind: super::Kind::CreditCard,
+    name: "CREDIT_CARD_NUMBER",
+    uuid: "74c1815e-c0c3-4df5-8b1e-6cf98864a454",
+    find: Find::Digits {
+        pattern: PATTERN,
+        shape,
+        may: |st: &RunStats| st.digits >= 12,
+        regex_if: super::always,
+        fallback: None,
+        also: None,
+    },
+    labels: Labels {
+        hot: HOTWORDS,
+        neg: NEGATIVE_CARD,
+        generic: true,
+        window: 48,
+    },
+    probe: Some(crate::evidence::card_probe),
+    votes: true,
+    max_len: 512,
+    prepare: None,
+};
 
 const HOTWORDS: &[&str] = &[
     "card",
@@ -34,33 +56,6 @@ const HOTWORDS: &[&str] = &[
 /// Labels that make a card-shaped number something else (bound only).
 const NEGATIVE_CARD: &[&str] = &[
     "phone", "tel", "mobile", "account", "acct", "id", "imei", "ts", "epoch",
-];
-
-/// Test numbers published by card networks and payment processors.
-const TEST_PANS: &[&str] = &[
-    "4111111111111111",
-    "4242424242424242",
-    "4012888888881881",
-    "4222222222222",
-    "4000056655665556",
-    "5555555555554444",
-    "5105105105105100",
-    "5200828282828210",
-    "2223003122003222",
-    "378282246310005",
-    "371449635398431",
-    "378734493671000",
-    "6011111111111117",
-    "6011000990139424",
-    "6011000400000000",
-    "30569309025904",
-    "38520000023237",
-    "3530111333300000",
-    "3566002020360505",
-    "6200000000000005",
-    "4000000000000002",
-    "4000000000000077",
-    "4917610000000000",
 ];
 
 /// Luhn checksum over ASCII digits.
@@ -95,7 +90,8 @@ fn issuer_ok(d: &[u8]) -> bool {
         4 => matches!(len, 13 | 16 | 19),
         5 => match p2 {
             51..=55 => len == 16,
-            50 | 56..=58 => (12..=19).contains(&len),
+            // Maestro: 12 to 19 digits, never 15.
+            50 | 56..=58 => (12..=19).contains(&len) && len != 15,
             _ => false,
         },
         2 => {
@@ -105,12 +101,15 @@ fn issuer_ok(d: &[u8]) -> bool {
         // JCB 1800, and UATP (airline) cards: 1 and 15 digits.
         1 => len == 15,
         // Maestro 0604.
-        0 => p4 == 604 && (12..=19).contains(&len),
+        0 => p4 == 604 && (12..=19).contains(&len) && len != 15,
+        // Only American Express, UATP and JCB's 1800/2131 issue 15 digits;
+        // Diners Club issues 14 and 16 to 19.
         3 => match p2 {
             34 | 37 => len == 15,
-            36 => (14..=19).contains(&len),
-            38 | 39 => (14..=19).contains(&len),
-            30 => ((300..=305).contains(&p3) || p4 == 3095) && (14..=19).contains(&len),
+            36 | 38 | 39 => len == 14 || (16..=19).contains(&len),
+            30 => {
+                ((300..=305).contains(&p3) || p4 == 3095) && (len == 14 || (16..=19).contains(&len))
+            }
             // JCB is 3528–3589; generators (Faker) also issue 35xx.
             35 => (16..=19).contains(&len),
             _ => false,
@@ -122,8 +121,10 @@ fn issuer_ok(d: &[u8]) -> bool {
                 || (622126..=622925).contains(&p6)
                 || p2 == 62)
                 && (16..=19).contains(&len)
-                || ((p4 == 6304 || p4 == 6390 || p2 == 67) && (12..=19).contains(&len))
+                || ((p4 == 6304 || p4 == 6390 || p2 == 67) && (12..=19).contains(&len) && len != 15)
         }
+        // UnionPay's 8100–8171.
+        8 => (8100..=8171).contains(&p4) && (16..=19).contains(&len),
         _ => false,
     }
 }
@@ -150,22 +151,22 @@ fn grouping_ok(text: &[u8]) -> (bool, bool) {
     (ok, true)
 }
 
-fn degenerate(d: &[u8]) -> bool {
-    let distinct = (b'0'..=b'9').filter(|c| d.contains(c)).count();
-    distinct <= 2
-}
-
-pub(crate) fn check(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
+/// The card read from the candidate `buf[s..e]`: the whole candidate or
+/// its longest prefix ending before a separator that is Luhn-valid in a
+/// printed grouping. A number whose issuer prefix no scheme in the table
+/// has is a card only under a card label; then a shorter reading with a
+/// known issuer, if any, is the alternative.
+pub(crate) fn shape(buf: &[u8], s: usize, e: usize) -> Option<Shape> {
     if !numeric_start_ok(buf, s) || continues_group_left(buf, s) {
         return None;
     }
     // Try the whole candidate, then shorter prefixes ending before a separator.
-    let mut ends: Vec<usize> = vec![e];
-    ends.extend(
+    let ends = std::iter::once(e).chain(
         (s + 1..e)
             .rev()
             .filter(|&k| !buf[k].is_ascii_digit() && buf[k - 1].is_ascii_digit()),
     );
+    let mut unknown: Option<Shape> = None;
     for end in ends {
         if end == e && !numeric_end_ok(buf, e) {
             continue;
@@ -182,41 +183,43 @@ pub(crate) fn check(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
         // An issuer prefix no scheme in the table has (a national scheme,
         // a generator's): a card only under a card label or column.
         let known = issuer_ok(&digits);
-        let labelled = || {
-            digits.len() >= 13 && bound_label(buf, s, cx.header(s), HOTWORDS, NEGATIVE_CARD, true).0
-        };
-        if !known && !labelled() {
+        if !known && (digits.len() < 13 || unknown.is_some()) {
             continue;
         }
         // 12-digit Maestro and UATP numbers (`1…`, 15 digits, a prefix
         // many identifiers share) do not stand on their own.
-        let base =
+        let form =
             if !known || digits.len() < 13 || (digits[0] == b'1' && prefix(&digits, 4) != 1800) {
-                Confidence::Possible
+                Form::Weak
             } else if grouped {
-                Confidence::VeryLikely
+                Form::Proven
             } else {
-                Confidence::Likely
+                Form::Valid
             };
-        let ev = evidence(buf, s, end, 48, cx.header(s), HOTWORDS, NEGATIVE_CARD, true);
-        let mut c = adjust(base, ev.up(), ev.down());
-        if TEST_PANS.iter().any(|t| t.as_bytes() == digits.as_slice()) {
-            c = c.min(Confidence::Possible);
+        let found = Shape::new(s, end, form);
+        if !known {
+            unknown = Some(found.needs(Needs::Label));
+            continue;
         }
-        if degenerate(&digits) {
-            c = c.min(Confidence::Unlikely);
-        }
-        return Some(Hit::new(s, end, c));
+        return Some(match unknown {
+            Some(mut u) => {
+                u.alt = Some(Alt { end, form });
+                u
+            }
+            None => found,
+        });
     }
-    None
+    unknown
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use dlp_core::Confidence;
+
     fn conf(text: &str) -> Option<Confidence> {
-        super::super::first_hit(PATTERN, check, text).map(|(_, c)| c)
+        super::super::first(super::super::Kind::CreditCard, text).map(|(_, c)| c)
     }
 
     fn with_check(prefix: &str) -> String {
@@ -291,10 +294,10 @@ mod tests {
 
     #[test]
     fn trailing_group_is_trimmed() {
-        let b = b"cc 4916 6734 7572 5015 2031 exp";
-        let re = regex::bytes::Regex::new(PATTERN).unwrap();
-        let m = re.find(b).unwrap();
-        let h = check(b, m.start(), m.end(), &Cx::none()).unwrap();
-        assert_eq!(&b[h.start..h.end], b"4916 6734 7572 5015");
+        let f = super::super::first(
+            super::super::Kind::CreditCard,
+            "cc 4916 6734 7572 5015 2031 exp",
+        );
+        assert_eq!(f.unwrap().0, "4916 6734 7572 5015");
     }
 }

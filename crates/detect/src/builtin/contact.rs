@@ -14,13 +14,63 @@
 //! grouped IBAN. A bare 10-digit run is POSSIBLE; a phone label or keyword
 //! makes it LIKELY.
 
+use std::sync::OnceLock;
+
 use dlp_core::Confidence;
 
-use super::{adjust, Hit};
-use crate::context::{
-    bound_label, continues_group_left, evidence, is_word, numeric_end_ok, numeric_start_ok,
+use super::{Detector, Find, Form, Hit, Judge, Needs, RunStats, Shape};
+use crate::context::{continues_group_left, is_word, numeric_end_ok, numeric_start_ok};
+use crate::evidence::Labels;
+
+pub(crate) const EMAIL: Detector = Detector {
+    kind: super::Kind::Email,
+    name: "EMAIL_ADDRESS",
+    uuid: "c1b3a6f0-5a7e-4f7c-9a43-2e1d8b6e0a11",
+    find: Find::Own(find_emails),
+    labels: Labels {
+        hot: EMAIL_HOT,
+        neg: &[],
+        generic: false,
+        window: 32,
+    },
+    probe: None,
+    votes: false,
+    max_len: 512,
+    prepare: None,
 };
-use crate::structure::Cx;
+
+pub(crate) const PHONE: Detector = Detector {
+    kind: super::Kind::Phone,
+    name: "PHONE_NUMBER",
+    uuid: "d2c4b7a1-6b8f-4a8d-8b54-3f2e9c7f1b22",
+    find: Find::Digits {
+        pattern: PHONE_PATTERN,
+        shape: phone,
+        may: |st: &RunStats| st.digits >= 7,
+        // A run too short for every other phone rule can only be a local
+        // number under a phone label (the fallback).
+        regex_if: |st: &RunStats| st.digits >= 9 || (st.plus && st.digits >= 8),
+        fallback: Some(labelled_phone),
+        also: None,
+    },
+    labels: Labels {
+        hot: PHONE_HOT,
+        neg: PHONE_NEG,
+        generic: true,
+        window: 40,
+    },
+    probe: None,
+    votes: true,
+    max_len: 512,
+    prepare: Some(warm_up_phone_metadata),
+};
+
+/// Email candidates starting in `lo..hi`.
+fn find_emails(buf: &[u8], lo: usize, hi: usize, judge: &mut Judge<'_>, out: &mut Vec<Hit>) {
+    static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| super::compile(EMAIL_PATTERN));
+    super::scan_regex(re, 1024, email, buf, lo, hi, judge, out);
+}
 
 pub(crate) const EMAIL_PATTERN: &str =
     r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9\x80-\xFF-]{1,63}(?:\.[A-Za-z0-9\x80-\xFF-]{1,63}){1,8}";
@@ -156,7 +206,8 @@ const PHONE_NEG: &[&str] = &[
     "ssn", "isbn", "account", "acct", "routing", "id", "card", "iban", "zip", "postal", "postcode",
 ];
 
-pub(crate) fn check_email(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
+/// An email address at the candidate `buf[s..e]` (trimmed).
+fn email(buf: &[u8], s: usize, e: usize) -> Option<Shape> {
     let local_char = |b: u8| b.is_ascii_alphanumeric() || b"._%+-".contains(&b);
     if s > 0 && local_char(buf[s - 1]) {
         return None; // local part longer than 64 bytes
@@ -236,9 +287,7 @@ pub(crate) fn check_email(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit
     if FILE_EXT.iter().any(|x| x.as_bytes() == tld_low.as_slice()) {
         return None;
     }
-    let ev = evidence(buf, s, end, 32, cx.header(s), EMAIL_HOT, &[], false);
-    let c = adjust(Confidence::Likely, ev.up(), false);
-    Some(Hit::new(s, end, c))
+    Some(Shape::new(s, end, Form::Valid))
 }
 
 fn nanp_ok(d: &[u8]) -> bool {
@@ -247,8 +296,22 @@ fn nanp_ok(d: &[u8]) -> bool {
     d.len() == 10 && d[0] >= b'2' && d[3] >= b'2' && !n11(&d[0..3]) && !n11(&d[3..6])
 }
 
-pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
-    let ext = phone_bounds(buf, s, e)?;
+/// The form a phone rule gives a level.
+fn form(c: Confidence) -> Form {
+    if c >= Confidence::Likely {
+        Form::Valid
+    } else {
+        Form::Weak
+    }
+}
+
+/// A phone number at the candidate `buf[s..e]`, first look: boundaries and
+/// separators. A bare run that is no NANP number is a phone only under a
+/// phone label, and a bare run with a trunk prefix only with a phone label
+/// or keyword: those are provisional, and libphonenumber's (costlier)
+/// check runs only once the evidence is there.
+pub(crate) fn phone(buf: &[u8], s: usize, e: usize) -> Option<Shape> {
+    phone_bounds(buf, s, e)?;
     let text = &buf[s..e];
     // No doubled separators, and dots only in a consistent x.x.x shape.
     let doubled = |w: &[u8]| {
@@ -259,6 +322,32 @@ pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit
         return None;
     }
     let digits: Vec<u8> = text.iter().copied().filter(u8::is_ascii_digit).collect();
+    let printed = text.iter().any(|b| b" .-(".contains(b));
+    let first = text[0];
+    let national = first == b'0' || (first == b'(' && text.get(1) == Some(&b'0'));
+    let bare = !printed && first != b'+' && !national;
+    let nanp_digits = match digits.len() {
+        10 => nanp_ok(&digits),
+        11 => digits[0] == b'1' && nanp_ok(&digits[1..]),
+        13 => digits.starts_with(b"001") && nanp_ok(&digits[3..]),
+        _ => false,
+    };
+    if bare && !nanp_digits {
+        return Some(Shape::provisional(s, e, Needs::Label, phone_rules));
+    }
+    let own_national = national && !(digits.len() == 13 && digits.starts_with(b"001"));
+    if own_national && !printed {
+        return Some(Shape::provisional(s, e, Needs::Keyword, phone_rules));
+    }
+    phone_rules(buf, s, e)
+}
+
+/// The phone rules: international (`+CC`), national with a trunk prefix,
+/// NANP, and national numbers of other regions without one.
+fn phone_rules(buf: &[u8], s: usize, e: usize) -> Option<Shape> {
+    let ext = phone_bounds(buf, s, e)?;
+    let text = &buf[s..e];
+    let digits: Vec<u8> = text.iter().copied().filter(u8::is_ascii_digit).collect();
     let seps: Vec<u8> = text
         .iter()
         .copied()
@@ -266,40 +355,15 @@ pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit
         .collect();
     let first = text[0];
     let national = first == b'0' || (first == b'(' && text.get(1) == Some(&b'0'));
-    // A bare digit run that is no NANP number is a phone only under a
-    // phone label: ask for that (cheap) before weighing all the evidence.
-    let bare = seps.is_empty() && !text.contains(&b'(') && first != b'+' && !national;
-    let nanp_digits = match digits.len() {
-        10 => nanp_ok(&digits),
-        11 => digits[0] == b'1' && nanp_ok(&digits[1..]),
-        13 => digits.starts_with(b"001") && nanp_ok(&digits[3..]),
-        _ => false,
-    };
-    if bare && !nanp_digits && !bound_label(buf, s, cx.header(s), PHONE_HOT, PHONE_NEG, true).0 {
-        return None;
-    }
-    // The evidence around the value is weighed only when a rule needs it
-    // (most digit runs fail on their shape first).
-    let ev = std::cell::OnceCell::new();
-    let ev =
-        || *ev.get_or_init(|| evidence(buf, s, e, 40, cx.header(s), PHONE_HOT, PHONE_NEG, true));
-    let hot = || ev().up();
-    let base = if first == b'+' {
-        international_phone(text, &digits)?
+    let (base, needs) = if first == b'+' {
+        (international_phone(text, &digits)?, Needs::Nothing)
     } else if national && !(digits.len() == 13 && digits.starts_with(b"001")) {
-        national_phone(text, &digits, &seps, &hot)?
+        national_phone(text, &digits, &seps)?
     } else {
-        match nanp_phone(text, &digits, &seps, &hot)? {
-            Nanp::Number(c) => c,
+        match nanp_phone(text, &digits, &seps)? {
+            Nanp::Number(c) => (c, Needs::Nothing),
             // Judged in its region: no extension, no dotted-run check.
-            Nanp::Regional => {
-                let ev = ev();
-                return Some(Hit::new(
-                    s,
-                    e,
-                    adjust(Confidence::Possible, ev.up(), ev.down()),
-                ));
-            }
+            Nanp::Regional(needs) => return Some(Shape::new(s, e, Form::Weak).needs(needs)),
         }
     };
     // A dotted number inside a dotted run is an IP or version (a dot
@@ -312,8 +376,7 @@ pub(crate) fn check_phone(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit
     } else {
         base
     };
-    let ev = ev();
-    Some(Hit::new(s, ext, adjust(base, ev.up(), ev.down())))
+    Some(Shape::new(s, ext, form(base)).needs(needs))
 }
 
 /// Where a phone candidate may start and end: not inside a longer word,
@@ -358,12 +421,7 @@ fn international_phone(text: &[u8], digits: &[u8]) -> Option<Confidence> {
 
 /// A national number with its trunk prefix (`0…`), checked per region;
 /// not the 3-2-4 shape of an SSN.
-fn national_phone(
-    text: &[u8],
-    digits: &[u8],
-    seps: &[u8],
-    hot: &dyn Fn() -> bool,
-) -> Option<Confidence> {
+fn national_phone(text: &[u8], digits: &[u8], seps: &[u8]) -> Option<(Confidence, Needs)> {
     let ssn_shape = digits.len() == 9
         && text.len() == 11
         && !text[3].is_ascii_digit()
@@ -372,15 +430,20 @@ fn national_phone(
         return None;
     }
     // A bare 0-led digit run is a phone only with a phone label or
-    // keyword (and libphonenumber's check is not cheap).
+    // keyword.
     let printed = !seps.is_empty() || text.contains(&b'(');
-    if !printed && !hot() {
-        return None;
-    }
-    Some(match valid_number(text)? {
+    let c = match valid_number(text)? {
         true if printed => Confidence::Likely,
         _ => Confidence::Possible,
-    })
+    };
+    Some((
+        c,
+        if printed {
+            Needs::Nothing
+        } else {
+            Needs::Keyword
+        },
+    ))
 }
 
 /// How a number without `+` or a national trunk prefix was judged.
@@ -388,11 +451,12 @@ enum Nanp {
     /// A NANP number (with an optional 1 or 001 prefix) at this confidence.
     Number(Confidence),
     /// Not NANP, but a national number of another region written without
-    /// its trunk prefix, valid there (or parsed there under a phone label).
-    Regional,
+    /// its trunk prefix, valid there (or parsed there under a phone
+    /// label): what it needs for that.
+    Regional(Needs),
 }
 
-fn nanp_phone(text: &[u8], digits: &[u8], seps: &[u8], hot: &dyn Fn() -> bool) -> Option<Nanp> {
+fn nanp_phone(text: &[u8], digits: &[u8], seps: &[u8]) -> Option<Nanp> {
     // A trunk prefix: 1 (NANP) or 001 (international call from NANP).
     let (d, lead) = if digits.len() == 13 && digits.starts_with(b"001") {
         (&digits[3..], 1)
@@ -417,11 +481,13 @@ fn nanp_phone(text: &[u8], digits: &[u8], seps: &[u8], hot: &dyn Fn() -> bool) -
             && !text[6].is_ascii_digit();
         let grouped = (2..=3).contains(&seps.len()) && !seps.contains(&b'.');
         let bare = seps.is_empty() && !text.contains(&b'(');
-        if lead == 0 && (9..=11).contains(&digits.len()) && !ssn_shape && (grouped || bare && hot())
-        {
-            return valid_number(text)
-                .filter(|&v| v || grouped && hot())
-                .map(|_| Nanp::Regional);
+        if lead == 0 && (9..=11).contains(&digits.len()) && !ssn_shape && (grouped || bare) {
+            return match valid_number(text)? {
+                true if grouped => Some(Nanp::Regional(Needs::Nothing)),
+                true => Some(Nanp::Regional(Needs::Keyword)),
+                false if grouped => Some(Nanp::Regional(Needs::Keyword)),
+                false => None,
+            };
         }
         return None;
     }
@@ -436,10 +502,10 @@ fn nanp_phone(text: &[u8], digits: &[u8], seps: &[u8], hot: &dyn Fn() -> bool) -
 /// `telefon` column), written in any region's style: the numeric run
 /// `buf[lo..hi]` (trimmed) holds 7 to 15 digits, optionally after `+`, in
 /// groups separated by at most two of ` ./-()`, with an optional
-/// extension. Used when the stricter rules of [`check_phone`] found no
-/// phone in the run: the label is the evidence, so the value is POSSIBLE
-/// raised one level by it, LIKELY.
-pub(crate) fn labelled_phone(buf: &[u8], lo: usize, hi: usize, cx: &Cx, out: &mut Vec<Hit>) {
+/// extension. The fallback when the stricter rules of [`phone`] found no
+/// phone in the run: the label is the evidence it needs, and then it is
+/// POSSIBLE raised one level by the label, LIKELY.
+fn labelled_phone(buf: &[u8], lo: usize, hi: usize) -> Option<Shape> {
     let mut s = lo;
     while s < hi && !(buf[s].is_ascii_digit() || buf[s] == b'+' || buf[s] == b'(') {
         s += 1;
@@ -453,7 +519,7 @@ pub(crate) fn labelled_phone(buf: &[u8], lo: usize, hi: usize, cx: &Cx, out: &mu
     // `+` only first, or first in parentheses: `(+358) 457246392`.
     let plus_at = usize::from(text.starts_with(b"(+"));
     if !(7..=15).contains(&digits) || text[plus_at + 1..].contains(&b'+') {
-        return;
+        return None;
     }
     // At most two separators in a row, and parentheses that pair up.
     let mut gap = 0;
@@ -464,29 +530,34 @@ pub(crate) fn labelled_phone(buf: &[u8], lo: usize, hi: usize, cx: &Cx, out: &mu
             b'(' if !open => (open, gap) = (true, gap + 1),
             b')' if open => (open, gap) = (false, gap + 1),
             b' ' | b'.' | b'-' | b'/' | b'+' => gap += 1,
-            _ => return,
+            _ => return None,
         }
         if gap > 2 {
-            return;
+            return None;
         }
     }
     if open || text.iter().filter(|&&b| b == b')').count() > 1 || date_like(text) {
-        return;
+        return None;
     }
-    let Some(ext) = phone_bounds(buf, s, e) else {
-        return;
-    };
-    let (label_pos, _) = bound_label(buf, s, cx.header(s), PHONE_HOT, PHONE_NEG, true);
-    // After `+`, the country code must exist.
-    let intl = text[plus_at] == b'+';
-    let plain: Vec<u8> = text
-        .iter()
-        .copied()
-        .filter(|&b| b != b'(' && b != b')')
-        .collect();
-    if label_pos && (!intl || valid_number(&plain).is_some()) {
-        out.push(Hit::new(s, ext, adjust(Confidence::Possible, true, false)));
+    phone_bounds(buf, s, e)?;
+    Some(Shape::provisional(s, e, Needs::Label, labelled_country))
+}
+
+/// A labelled phone (`buf[s..e]`, its extension after it): after `+`, its
+/// country code must exist.
+fn labelled_country(buf: &[u8], s: usize, e: usize) -> Option<Shape> {
+    let text = &buf[s..e];
+    let plus_at = usize::from(text.starts_with(b"(+"));
+    if text[plus_at] == b'+' {
+        let plain: Vec<u8> = text
+            .iter()
+            .copied()
+            .filter(|&b| b != b'(' && b != b')')
+            .collect();
+        valid_number(&plain)?;
     }
+    let ext = phone_bounds(buf, s, e)?;
+    Some(Shape::new(s, ext, Form::Weak).needs(Needs::Label))
 }
 
 /// `2024-01-15`, `15.01.2024`, `01/15/2024`: a date, never a phone.
@@ -562,24 +633,11 @@ fn extension(buf: &[u8], e: usize) -> usize {
 mod tests {
     use super::*;
 
-    fn find(
-        pattern: &str,
-        f: fn(&[u8], usize, usize, &Cx) -> Option<Hit>,
-        text: &str,
-    ) -> Option<(String, Confidence)> {
-        let re = regex::bytes::Regex::new(pattern).unwrap();
-        let b = text.as_bytes();
-        let cx = Cx::none();
-        let r = re
-            .find_iter(b)
-            .find_map(|m| f(b, m.start(), m.end(), &cx))
-            .map(|h| (text[h.start..h.end].to_owned(), h.confidence));
-        r
-    }
+    use super::super::{first, Kind};
 
     #[test]
     fn emails() {
-        let e = |t| find(EMAIL_PATTERN, check_email, t).map(|x| x.0);
+        let e = |t| first(Kind::Email, t).map(|x| x.0);
         assert_eq!(
             e("mail ana.b+x@mail.example.co.uk."),
             Some("ana.b+x@mail.example.co.uk".into())
@@ -598,7 +656,7 @@ mod tests {
 
     #[test]
     fn phones() {
-        let p = |t| find(PHONE_PATTERN, check_phone, t);
+        let p = |t| first(Kind::Phone, t);
         assert_eq!(
             p("call (415) 555-2671 now").unwrap(),
             ("(415) 555-2671".into(), Confidence::VeryLikely)

@@ -2,11 +2,72 @@
 //! of a longer dotted run such as an OID or version string) and IPv6
 //! accepted by the standard parser with at least three groups.
 
-use dlp_core::Confidence;
+use super::{Detector, Find, Form, Hit, Judge, RunStats, Shape};
+use crate::context::is_word;
+use crate::evidence::Labels;
 
-use super::{adjust, Hit};
-use crate::context::{evidence, is_word};
-use crate::structure::Cx;
+pub(crate) const DETECTOR: Detector = Detector {
+    kind: super::Kind::Ip,
+    name: "IP_ADDRESS",
+    uuid: "a5f7eac4-9ebc-4dba-be87-6c5bcfa23e55",
+    find: Find::Digits {
+        pattern: PATTERN,
+        shape,
+        may: |st: &RunStats| st.dots >= 3,
+        regex_if: super::always,
+        fallback: None,
+        also: Some(find_v6),
+    },
+    labels: Labels {
+        hot: HOT,
+        neg: VERSION,
+        generic: false,
+        window: 32,
+    },
+    probe: None,
+    votes: false,
+    max_len: 512,
+    prepare: None,
+};
+
+/// IPv6 candidates: runs of hex digits and colons with at least two
+/// colons, found from each colon (memchr) rather than a full regex pass.
+fn find_v6(buf: &[u8], lo: usize, hi: usize, judge: &mut Judge<'_>, out: &mut Vec<Hit>) {
+    let hexc = |b: u8| b.is_ascii_hexdigit() || b == b':';
+    let mut floor = 0;
+    let mut from = lo;
+    let mut hits = Vec::new();
+    while let Some(k) = memchr::memchr(b':', &buf[from..hi]) {
+        let c = from + k;
+        let mut start = c;
+        while start > floor && start + 48 > c && hexc(buf[start - 1]) {
+            start -= 1;
+        }
+        let mut end = c + 1;
+        while end < buf.len() && end < c + 48 && (hexc(buf[end]) || buf[end] == b'.') {
+            end += 1;
+        }
+        if buf[start..end].iter().filter(|&&b| b == b':').count() >= 2 {
+            hits.clear();
+            super::scan_regex(
+                super::digits_regex(super::Kind::Ip, PATTERN),
+                128,
+                shape,
+                buf,
+                start,
+                end,
+                judge,
+                &mut hits,
+            );
+            out.extend(hits.iter().filter(|h| buf[h.start..h.end].contains(&b':')));
+        }
+        floor = end;
+        from = end.max(c + 1);
+        if from >= hi {
+            break;
+        }
+    }
+}
 
 pub(crate) const PATTERN: &str = r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}|[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{1,41}";
 
@@ -18,7 +79,7 @@ const VERSION: &[&str] = &[
     "version", "ver", "release", "build", "v", "firmware", "oid", "sdk",
 ];
 
-fn v4(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
+fn v4(buf: &[u8], s: usize, e: usize) -> Option<Shape> {
     if s > 0 && (is_word(buf[s - 1]) || buf[s - 1] == b'.') {
         return None;
     }
@@ -39,17 +100,15 @@ fn v4(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
         }
         small &= v < 10;
     }
-    let ev = evidence(buf, s, e, 32, cx.header(s), HOT, VERSION, false);
-    let (hot, version) = (ev.up(), ev.down());
-    let base = if small && !hot {
-        Confidence::Possible
-    } else {
-        Confidence::Likely
-    };
-    Some(Hit::new(s, e, adjust(base, hot, version)))
+    // `1.2.3.4` says little alone; with a label it is an address.
+    Some(Shape::new(
+        s,
+        e,
+        if small { Form::Keyed } else { Form::Valid },
+    ))
 }
 
-fn v6(buf: &[u8], s: usize, mut e: usize, cx: &Cx) -> Option<Hit> {
+fn v6(buf: &[u8], s: usize, mut e: usize) -> Option<Shape> {
     if s > 0 && (is_word(buf[s - 1]) || buf[s - 1] == b':') {
         return None;
     }
@@ -82,8 +141,8 @@ fn v6(buf: &[u8], s: usize, mut e: usize, cx: &Cx) -> Option<Hit> {
     }
     // Short forms (`::1`, `fe80::1`) are addresses when they say so: the
     // loopback, a well-known range, a prefix length, or a label.
-    let base = if groups >= 3 {
-        Confidence::Likely
+    let form = if groups >= 3 {
+        Form::Valid
     } else {
         let seg0 = addr.segments()[0];
         let known = addr.is_loopback()
@@ -96,30 +155,29 @@ fn v6(buf: &[u8], s: usize, mut e: usize, cx: &Cx) -> Option<Hit> {
             return None;
         }
         if known || end > e {
-            Confidence::Likely
+            Form::Valid
         } else {
-            Confidence::Possible
+            Form::Weak
         }
     };
-    let ev = evidence(buf, s, end, 32, cx.header(s), HOT, VERSION, false);
-    let c = adjust(base, ev.up(), ev.down());
-    Some(Hit::new(s, end, c))
+    Some(Shape::new(s, end, form))
 }
 
-pub(crate) fn check(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
+fn shape(buf: &[u8], s: usize, e: usize) -> Option<Shape> {
     if buf[s..e].contains(&b':') {
-        v6(buf, s, e, cx)
+        v6(buf, s, e)
     } else {
-        v4(buf, s, e, cx)
+        v4(buf, s, e)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+
+    use dlp_core::Confidence;
 
     fn ip(text: &str) -> Option<(String, Confidence)> {
-        super::super::first_hit(PATTERN, check, text)
+        super::super::first(super::super::Kind::Ip, text)
     }
 
     #[test]

@@ -1,68 +1,27 @@
-//! The built-in detectors, named by Nightfall's `nightfallDetector` enum.
+//! The built-in detectors, named by Nightfall's `nightfallDetector` enum,
+//! as one table ([`DETECTORS`]): a row says how a detector finds its
+//! candidates, how it checks their shape, and which evidence counts for it.
 //!
-//! Each detector is a candidate regex (cheap, ASCII, no look-around) plus a
-//! validator that looks at the candidate in its buffer: boundaries,
-//! checksums, issuer tables, hotword and negative-context windows. The
-//! validator returns the exact range (it may trim the candidate) and one of
-//! the five confidence levels.
+//! Detection is a one-way flow:
 //!
-//! # How confidence is decided
+//! 1. **Candidates**: runs of digits (one cheap pass shared by the digit
+//!    detectors), a regex, or the detector's own finder (vendor tokens,
+//!    PEM blocks, IBANs).
+//! 2. **Shape**: the detector checks the candidate alone, with no context:
+//!    boundaries, checksums, issuer and length tables, vendor formats. It
+//!    returns a [`Shape`]: the exact range, a [`Form`] (how strong the
+//!    format is on its own) and what evidence it needs to be a finding at
+//!    all ([`Needs`]).
+//! 3. **Evidence**: the engine gathers it once per candidate
+//!    (`crate::evidence`): the label bound to the value, its column
+//!    header, keywords nearby, the values around it, and the detector's
+//!    probe (published test values, placeholder shapes, tables of
+//!    numbers).
+//! 4. **Confidence**: one place turns shape and evidence into a level
+//!    (`crate::decide`, whose docs hold the table).
 //!
-//! 1. **Format** sets the base level. A value that passes its checks
-//!    (Luhn and issuer table for cards, SSA rules for SSNs, NANP rules for
-//!    phones, octet ranges for IPs, vendor shape and checksum for keys) is
-//!    LIKELY; a printed layout (`5433-9502-3725-7862`, `536-22-8726`,
-//!    `(415) 555-2671`) makes a card VERY_LIKELY; bare digit runs that many
-//!    things share start lower: a 9-digit SSN UNLIKELY, a 10-digit phone
-//!    POSSIBLE, a 12-digit Maestro card POSSIBLE. A GitHub token is
-//!    VERY_LIKELY when its CRC32 checksum holds and LIKELY when it fails
-//!    but the token looks random (mixed case and digits, entropy).
-//!    Excel sheets are read as tables, so the same rules apply to them as
-//!    to CSV.
-//! 2. **The label** of the value is the key or name bound to it: the words
-//!    right before it on its line, across `: = => # " ' >` and filler
-//!    words (`SSN is …`, `card number: …`, `"ssn": "…"`, `ssn=…`,
-//!    `<ssn>…`); for a value alone on its line, the key above it (`ssn:`
-//!    or `"card":` on the line before, a YAML block scalar `notes: |` or
-//!    list `ssn:` over `- …` items: see `context::label_above`); or else
-//!    the header of the table column it sits in (CSV,
-//!    TSV, `;`/`|` tables, HTML `<th>`: see `structure`), however many rows
-//!    down. A
-//!    label naming the detector's kind (`ssn`, `acct_ssn`, `card`,
-//!    `mobile`, `creditCardNumber`) raises the value one level (a bare
-//!    9-digit SSN to LIKELY, a bare 10-digit phone to LIKELY). A label
-//!    naming another kind of identifier (`order`, `invoice`, `tracking`,
-//!    `serial`, `sku`, `isbn`, `ean`, `upc`, `uuid`, `ref`, `ticket`,
-//!    `build`, `version`, and per detector e.g. `phone` for a card or `ssn` for a phone) lowers
-//!    it two levels. A positive label always wins over a negative one. In
-//!    a table, a column where at least four rows in five (and five or more)
-//!    hold a valid card, SSN or phone raises each of them one more level.
-//!    A phone label (`phone`, `tel`, `telefon`, …) also makes a value that
-//!    no regional rule accepts a phone, LIKELY, when it is printed like one:
-//!    7 to 15 digits in groups separated by spaces, dots, hyphens, slashes
-//!    or parentheses, after `+`, `(+CC)` (a country code that exists) or
-//!    `00`, with an optional extension (`06-79/280 1217`,
-//!    `8 (937) 683-26-15`, `00420 608 567 928`, `41860999`). A card label
-//!    likewise makes a Luhn-valid number of 13 to 19 digits a card (LIKELY)
-//!    when its issuer prefix is none the table knows (national schemes).
-//! 3. **A loose keyword** of the detector's kind within about 40 bytes
-//!    before the value on the same line raises it one level, unless the
-//!    label says otherwise. Words nearby never lower a value: `for
-//!    example`, `sample` or an `@example.com` address next to a real SSN
-//!    change nothing.
-//! 4. **The value itself** can be a known non-secret, and then caps the
-//!    level whatever the context: published test and documentation values
-//!    (`4111 1111 1111 1111` and the other network test cards at
-//!    POSSIBLE; `078-05-1120` and the SSA's advertising numbers, AWS's
-//!    `AKIAIOSFODNN7EXAMPLE` at UNLIKELY), degenerate numbers (one or two
-//!    distinct digits), placeholders in keys (`xxxx`, `your-api-key`,
-//!    `changeme`, `####`). A value glued to letters or digits, or joined by
-//!    a dash to more of an identifier (`…-e89b-12d3-…`), is not a
-//!    candidate at all.
-//!
-//! Adjacent values separated by a space, a tab or a line break are
-//! separate findings: a group continues a number only when it is short and
-//! uses the same separator as the number's own groups.
+//! Adding a detector is a variant of [`Kind`] and a row of [`DETECTORS`]
+//! (in the same order; a test checks it) with its module's shape check.
 
 mod apikey;
 mod bank;
@@ -71,12 +30,14 @@ mod contact;
 mod ip;
 mod pem;
 mod ssn;
+pub(crate) mod vendors;
 
 use dlp_core::Confidence;
 
-use crate::structure::Cx;
+use crate::evidence::Labels;
 
 pub use apikey::github_checksum;
+pub(crate) use apikey::{jwt_claims, token_kind};
 pub use card::luhn;
 
 /// One validated detection in a buffer (byte offsets into it).
@@ -84,20 +45,164 @@ pub use card::luhn;
 pub struct Hit {
     pub start: usize,
     pub end: usize,
+    /// The level before a table column's vote and the caps.
     pub confidence: Confidence,
+    /// The highest level the value and its evidence allow.
+    pub cap: Confidence,
 }
 
 impl Hit {
-    pub(crate) fn new(start: usize, end: usize, confidence: Confidence) -> Self {
-        Hit {
-            start,
-            end,
-            confidence,
-        }
+    /// The reported level: `confidence`, raised by a column vote, within `cap`.
+    pub(crate) fn level(&self, voted: bool) -> Confidence {
+        let c = if voted {
+            self.confidence.shift(1)
+        } else {
+            self.confidence
+        };
+        c.min(self.cap)
     }
 }
 
-/// A built-in detector.
+/// How strong a value's format is on its own, and with positive evidence
+/// (a bound label or a keyword nearby); see `crate::decide` for the levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// Proven by its structure: a printed card layout, an IBAN's mod-97, a
+    /// token checksum that holds, a whole PEM block.
+    Proven,
+    /// Passes its format's checks (Luhn and issuer, the SSA's rules, NANP).
+    Valid,
+    /// Valid, but a shape many other numbers share (12-digit Maestro, a bare
+    /// 10-digit NANP number).
+    Weak,
+    /// A bare digit run that only a label makes sure (a 9-digit SSN).
+    Bare,
+    /// A checksum many numbers pass by chance, sure once labelled (ABA
+    /// routing numbers), or a value that says little alone (`1.2.3.4`).
+    Keyed,
+    /// Shaped like one but doubtful (a redacted or non-random token).
+    Doubtful,
+}
+
+/// Evidence a shape needs to be a finding at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Needs {
+    Nothing,
+    /// A bound label or a keyword nearby naming the detector's kind.
+    Keyword,
+    /// A label bound to the value (key, field, column header) naming it.
+    Label,
+}
+
+/// A candidate as its detector's shape check sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    pub start: usize,
+    pub end: usize,
+    pub form: Form,
+    pub needs: Needs,
+    /// Provisional: this check (costlier) completes the shape, and runs
+    /// only once the evidence in `needs` is there.
+    pub finish: Option<ShapeFn>,
+    /// Another reading of the same candidate (a shorter one that needs no
+    /// evidence) for when this one lacks the evidence it needs.
+    pub alt: Option<Alt>,
+}
+
+/// A second reading of a candidate: same start, its own end and form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Alt {
+    pub end: usize,
+    pub form: Form,
+}
+
+impl Shape {
+    pub(crate) fn new(start: usize, end: usize, form: Form) -> Shape {
+        Shape {
+            start,
+            end,
+            form,
+            needs: Needs::Nothing,
+            finish: None,
+            alt: None,
+        }
+    }
+
+    /// A shape whose form is given as the level the detector's own checks
+    /// reached (vendor tokens, PEM blocks), with no label weighed.
+    pub(crate) fn at(start: usize, end: usize, level: Confidence) -> Shape {
+        let form = match level {
+            Confidence::VeryLikely => Form::Proven,
+            Confidence::Likely => Form::Valid,
+            Confidence::Possible => Form::Weak,
+            _ => Form::Doubtful,
+        };
+        Shape::new(start, end, form)
+    }
+
+    pub(crate) fn needs(mut self, n: Needs) -> Shape {
+        self.needs = self.needs.max(n);
+        self
+    }
+
+    /// A provisional shape: `finish` completes it once `needs` is met.
+    pub(crate) fn provisional(start: usize, end: usize, needs: Needs, finish: ShapeFn) -> Shape {
+        let mut s = Shape::new(start, end, Form::Weak).needs(needs);
+        s.finish = Some(finish);
+        s
+    }
+}
+
+/// The shape check of a candidate `buf[s..e]`.
+pub(crate) type ShapeFn = fn(&[u8], usize, usize) -> Option<Shape>;
+
+/// Turns a shape into a hit (evidence and confidence; `None`: rejected).
+pub(crate) type Judge<'a> = dyn FnMut(Shape) -> Option<Hit> + 'a;
+
+/// A detector's own candidate finder: judges the shapes of candidates
+/// starting in `lo..hi` and appends the hits.
+pub(crate) type FindFn = fn(&[u8], usize, usize, &mut Judge<'_>, &mut Vec<Hit>);
+
+/// How a detector finds candidates.
+pub(crate) enum Find {
+    /// Inside runs of digits and `space ( ) + . - /` holding at least 4
+    /// digits, found once for all such detectors: `may` says whether a run
+    /// can hold one, `regex` finds the candidates (when `regex_if` admits
+    /// the run), `fallback` reads the whole run when no candidate passed,
+    /// and `also` is a second finder of the detector's own (IPv6).
+    Digits {
+        pattern: &'static str,
+        shape: ShapeFn,
+        may: fn(&RunStats) -> bool,
+        regex_if: fn(&RunStats) -> bool,
+        fallback: Option<ShapeFn>,
+        also: Option<FindFn>,
+    },
+    /// The detector's own finder.
+    Own(FindFn),
+}
+
+/// A row of the detector table.
+pub(crate) struct Detector {
+    pub kind: Kind,
+    /// The `nightfallDetector` enum name.
+    pub name: &'static str,
+    /// Stable detector UUID (Nightfall's where known, fixed otherwise).
+    pub uuid: &'static str,
+    pub find: Find,
+    /// The labels and keywords weighed for it (none: labels are ignored).
+    pub labels: Labels,
+    /// What else makes a value of its shape doubtful.
+    pub probe: Option<crate::evidence::Probe>,
+    /// A table column where most rows hold one raises each of them.
+    pub votes: bool,
+    /// Longest finding (for stream windows).
+    pub max_len: usize,
+    /// Work done once per process before the first scan.
+    pub prepare: Option<fn()>,
+}
+
+/// A built-in detector; its row of [`DETECTORS`] is at its discriminant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     CreditCard,
@@ -111,166 +216,107 @@ pub enum Kind {
     CryptoKey,
 }
 
+/// The detector table, one row per [`Kind`] in its order.
+pub(crate) static DETECTORS: [Detector; 9] = [
+    card::DETECTOR,
+    ssn::DETECTOR,
+    contact::EMAIL,
+    contact::PHONE,
+    bank::IBAN,
+    bank::ROUTING,
+    ip::DETECTOR,
+    apikey::DETECTOR,
+    pem::DETECTOR,
+];
+
 impl Kind {
-    /// Every implemented detector.
-    pub const ALL: [Kind; 9] = [
-        Kind::CreditCard,
-        Kind::Ssn,
-        Kind::Email,
-        Kind::Phone,
-        Kind::Iban,
-        Kind::Routing,
-        Kind::Ip,
-        Kind::ApiKey,
-        Kind::CryptoKey,
-    ];
+    /// Every implemented detector, in table order.
+    pub fn all() -> impl Iterator<Item = Kind> {
+        DETECTORS.iter().map(|d| d.kind)
+    }
+
+    pub(crate) fn row(self) -> &'static Detector {
+        &DETECTORS[self as usize]
+    }
 
     /// The `nightfallDetector` enum name.
     pub fn name(self) -> &'static str {
-        match self {
-            Kind::CreditCard => "CREDIT_CARD_NUMBER",
-            Kind::Ssn => "US_SOCIAL_SECURITY_NUMBER",
-            Kind::Email => "EMAIL_ADDRESS",
-            Kind::Phone => "PHONE_NUMBER",
-            Kind::Iban => "IBAN_CODE",
-            Kind::Routing => "US_BANK_ROUTING_MICR",
-            Kind::Ip => "IP_ADDRESS",
-            Kind::ApiKey => "API_KEY",
-            Kind::CryptoKey => "CRYPTOGRAPHIC_KEY",
-        }
+        self.row().name
     }
 
     /// Parses a `nightfallDetector` name.
     pub fn parse(name: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.name() == name)
+        Kind::all().find(|k| k.name() == name)
     }
 
     /// Stable detector UUID (Nightfall's where known, fixed otherwise).
     pub fn uuid(self) -> &'static str {
-        match self {
-            Kind::CreditCard => "74c1815e-c0c3-4df5-8b1e-6cf98864a454",
-            Kind::Ssn => "e30d9a87-f6c7-46b9-a8f4-16547901e069",
-            Kind::ApiKey => "0e95732f-bc5c-448f-9d15-bd1417177360",
-            Kind::Email => "c1b3a6f0-5a7e-4f7c-9a43-2e1d8b6e0a11",
-            Kind::Phone => "d2c4b7a1-6b8f-4a8d-8b54-3f2e9c7f1b22",
-            Kind::Iban => "e3d5c8b2-7c9a-4b9e-9c65-4a3fad801c33",
-            Kind::Routing => "f4e6d9c3-8dab-4caf-ad76-5b4abe912d44",
-            Kind::Ip => "a5f7eac4-9ebc-4dba-be87-6c5bcfa23e55",
-            Kind::CryptoKey => "b6a8fbd5-afcd-4ecb-8f98-7d6cd0b34f66",
-        }
-    }
-
-    /// Candidate pattern (byte regex, ASCII classes).
-    pub(crate) fn pattern(self) -> &'static str {
-        match self {
-            Kind::CreditCard => card::PATTERN,
-            Kind::Ssn => ssn::PATTERN,
-            Kind::Email => contact::EMAIL_PATTERN,
-            Kind::Phone => contact::PHONE_PATTERN,
-            Kind::Iban => bank::IBAN_PATTERN,
-            Kind::Routing => bank::ABA_PATTERN,
-            Kind::Ip => ip::PATTERN,
-            // Assignments are found by `scan_assignments`, not this regex.
-            Kind::ApiKey => apikey::VENDOR,
-            Kind::CryptoKey => pem::PATTERN,
-        }
-    }
-
-    /// Validates the candidate `buf[s..e]`.
-    pub(crate) fn check(self, buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
-        match self {
-            Kind::CreditCard => card::check(buf, s, e, cx),
-            Kind::Ssn => ssn::check(buf, s, e, cx),
-            Kind::Email => contact::check_email(buf, s, e, cx),
-            Kind::Phone => contact::check_phone(buf, s, e, cx),
-            Kind::Iban => bank::check_iban(buf, s, e),
-            Kind::Routing => bank::check_aba(buf, s, e, cx),
-            Kind::Ip => ip::check(buf, s, e, cx),
-            Kind::ApiKey => apikey::check(buf, s, e, cx),
-            Kind::CryptoKey => pem::check(buf, s, e, cx),
-        }
-    }
-
-    /// True for detectors whose candidates lie inside a run of digits and
-    /// `space ( ) + . - /` holding at least 7 digits (cards, SSNs, phones,
-    /// routing numbers): they only look inside such runs.
-    pub(crate) fn numeric(self) -> bool {
-        matches!(
-            self,
-            Kind::CreditCard | Kind::Ssn | Kind::Phone | Kind::Routing | Kind::Ip
-        )
-    }
-
-    /// Longest text the candidate pattern can match.
-    pub(crate) fn max_candidate(self) -> usize {
-        match self {
-            Kind::ApiKey => 16 * 1024,
-            Kind::Email => 1024,
-            _ => 128,
-        }
+        self.row().uuid
     }
 
     /// Longest finding this detector can report (for stream windows).
     pub fn max_len(self) -> usize {
-        match self {
-            Kind::CryptoKey => pem::MAX_BLOCK,
-            Kind::ApiKey => 16 * 1024,
-            _ => 512,
-        }
+        self.row().max_len
     }
 }
 
-/// A compiled built-in detector.
-#[derive(Debug, Clone)]
-pub struct Builtin {
-    pub kind: Kind,
-    re: regex::bytes::Regex,
+/// The compiled candidate regex of a digit detector (once per process).
+pub(crate) fn digits_regex(kind: Kind, pattern: &str) -> &'static regex::bytes::Regex {
+    static RES: [std::sync::OnceLock<regex::bytes::Regex>; DETECTORS.len()] =
+        [const { std::sync::OnceLock::new() }; DETECTORS.len()];
+    RES[kind as usize].get_or_init(|| compile(pattern))
 }
 
-impl Builtin {
-    /// Compiles `kind`'s candidate pattern.
-    pub fn new(kind: Kind) -> Self {
-        if kind == Kind::Phone {
-            contact::warm_up_phone_metadata();
-        }
-        let re = regex::bytes::RegexBuilder::new(kind.pattern())
-            .unicode(false)
-            .size_limit(64 << 20)
-            .dfa_size_limit(64 << 20)
-            .build()
-            .expect("built-in pattern compiles");
-        Builtin { kind, re }
-    }
+/// Compiles a built-in pattern (ASCII classes, no Unicode).
+pub(crate) fn compile(pattern: &str) -> regex::bytes::Regex {
+    regex::bytes::RegexBuilder::new(pattern)
+        .unicode(false)
+        .size_limit(64 << 20)
+        .dfa_size_limit(64 << 20)
+        .build()
+        .expect("built-in pattern compiles")
+}
 
-    /// Appends validated hits with a start in `lo..hi` to `out`.
-    pub fn scan(&self, buf: &[u8], lo: usize, hi: usize, cx: &Cx, out: &mut Vec<Hit>) {
-        // No candidate starting before `hi` reaches past this point, so a
-        // search never runs ahead into the rest of the buffer.
-        let hay = &buf[..(hi + self.kind.max_candidate()).min(buf.len())];
-        let mut pos = lo;
-        while pos < hi {
-            let Some(m) = self.re.find_at(hay, pos) else {
-                break;
-            };
-            if m.start() >= hi {
-                break;
+/// Judges the candidates of `re` starting in `lo..hi` (none reaches past
+/// `hi + max`): after a rejected candidate the search resumes inside it,
+/// at the next token start.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn scan_regex(
+    re: &regex::bytes::Regex,
+    max: usize,
+    shape: ShapeFn,
+    buf: &[u8],
+    lo: usize,
+    hi: usize,
+    judge: &mut Judge<'_>,
+    out: &mut Vec<Hit>,
+) {
+    // No candidate starting before `hi` reaches past this point, so a
+    // search never runs ahead into the rest of the buffer.
+    let hay = &buf[..(hi + max).min(buf.len())];
+    let mut pos = lo;
+    while pos < hi {
+        let Some(m) = re.find_at(hay, pos) else {
+            break;
+        };
+        if m.start() >= hi {
+            break;
+        }
+        match shape(buf, m.start(), m.end()).and_then(&mut *judge) {
+            Some(h) => {
+                out.push(h);
+                pos = h.end.max(m.start() + 1);
             }
-            match self.kind.check(buf, m.start(), m.end(), cx) {
-                Some(h) => {
-                    out.push(h);
-                    pos = h.end.max(m.start() + 1);
+            None => {
+                // Retry inside the candidate, but only at token starts.
+                let mut p = m.start() + 1;
+                while p < m.end()
+                    && crate::context::is_word(buf[p - 1])
+                    && crate::context::is_word(buf[p])
+                {
+                    p += 1;
                 }
-                None => {
-                    // Retry inside the candidate, but only at token starts.
-                    let mut p = m.start() + 1;
-                    while p < m.end()
-                        && crate::context::is_word(buf[p - 1])
-                        && crate::context::is_word(buf[p])
-                    {
-                        p += 1;
-                    }
-                    pos = p;
-                }
+                pos = p;
             }
         }
     }
@@ -308,24 +354,9 @@ pub(crate) struct RunStats {
     pub plus: bool,
 }
 
-impl Kind {
-    /// True when a numeric run with `st` may hold this detector's candidate.
-    pub(crate) fn may_match(self, st: &RunStats) -> bool {
-        match self {
-            Kind::CreditCard => st.digits >= 12,
-            Kind::Ssn => st.nine || (st.digits >= 9 && st.longest >= 3 && st.longest < 9),
-            Kind::Routing => st.nine,
-            // Local numbers of 7 and 8 digits only under a phone label.
-            Kind::Phone => st.digits >= 7,
-            Kind::Ip => st.dots >= 3,
-            _ => true,
-        }
-    }
-}
-
 /// Index of the first ASCII digit in `buf[i..end]`, or `end`; eight bytes
 /// at a time (most text has no digit in most words).
-fn next_digit(buf: &[u8], mut i: usize, end: usize) -> usize {
+pub(crate) fn next_digit(buf: &[u8], mut i: usize, end: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     while i + 8 <= end {
@@ -390,87 +421,43 @@ pub(crate) fn numeric_runs(
     }
 }
 
-/// IPv6 candidates: runs of hex digits and colons with at least two
-/// colons, found from each colon (memchr) rather than a full regex pass.
-pub(crate) fn v6_runs(buf: &[u8], lo: usize, hi: usize, mut f: impl FnMut(usize, usize)) {
-    let hexc = |b: u8| b.is_ascii_hexdigit() || b == b':';
-    let mut floor = 0;
-    let mut from = lo;
-    while let Some(k) = memchr::memchr(b':', &buf[from..hi]) {
-        let c = from + k;
-        let mut start = c;
-        while start > floor && start + 48 > c && hexc(buf[start - 1]) {
-            start -= 1;
-        }
-        let mut end = c + 1;
-        while end < buf.len() && end < c + 48 && (hexc(buf[end]) || buf[end] == b'.') {
-            end += 1;
-        }
-        if buf[start..end].iter().filter(|&&b| b == b':').count() >= 2 {
-            f(start, end);
-        }
-        floor = end;
-        from = end.max(c + 1);
-        if from >= hi {
-            break;
-        }
-    }
+/// Any run.
+pub(crate) fn always(_: &RunStats) -> bool {
+    true
 }
 
-pub(crate) use apikey::{scan_assignments, scan_flags_and_calls, scan_more as scan_more_vendors};
-pub(crate) use contact::labelled_phone;
-pub(crate) use pem::scan_wrapped as scan_wrapped_pem;
-
-/// IBAN candidates without a regex: two capitals and two digits at a word
-/// start, then the validator (country length, mod-97).
-pub(crate) fn scan_iban(buf: &[u8], lo: usize, hi: usize, out: &mut Vec<Hit>) {
-    // Driven by digits (rarer than capitals): the check digits sit at +2.
-    let end = (hi + 2).min(buf.len().saturating_sub(8));
-    let mut i = lo + 2;
-    while i < end {
-        i = next_digit(buf, i, end);
-        if i >= end {
-            break;
-        }
-        let s = i - 2;
-        if buf[s].is_ascii_uppercase()
-            && buf[s + 1].is_ascii_uppercase()
-            && buf[i + 1].is_ascii_digit()
-            && (s == 0 || !crate::context::is_word(buf[s - 1]))
-            && s < hi
-        {
-            if let Some(h) = bank::check_iban(buf, s, s + 4) {
-                out.push(h);
-                i = h.end + 2;
-                continue;
-            }
-        }
-        i += 1;
-    }
-}
-
-/// Confidence arithmetic used by the validators.
-pub(crate) fn adjust(c: Confidence, up: bool, down: bool) -> Confidence {
-    match (up, down) {
-        (true, false) => c.shift(1),
-        (false, true) => c.shift(-2),
-        _ => c,
-    }
-}
-
-/// Test helper: the first candidate of `pattern` in `text` that `check`
-/// accepts, as (matched text, confidence).
+/// Test helper: what the engine reports for `kind` alone in `text`, at
+/// every level, as (finding, confidence) in order.
 #[cfg(test)]
-pub(crate) fn first_hit(
-    pattern: &str,
-    check: fn(&[u8], usize, usize, &Cx) -> Option<Hit>,
-    text: &str,
-) -> Option<(String, Confidence)> {
-    let re = regex::bytes::Regex::new(pattern).unwrap();
-    let b = text.as_bytes();
-    let cx = Cx::none();
-    let hit = re
-        .find_iter(b)
-        .find_map(|m| check(b, m.start(), m.end(), &cx));
-    hit.map(|h| (text[h.start..h.end].to_owned(), h.confidence))
+pub(crate) fn found(kind: Kind, text: &str) -> Vec<(String, Confidence)> {
+    let rules = crate::shorthand_rules(&[kind.name().into()], Confidence::VeryUnlikely).unwrap();
+    crate::Engine::new(&rules)
+        .unwrap()
+        .scan(text.as_bytes())
+        .into_iter()
+        .map(|m| (m.finding, m.confidence))
+        .collect()
+}
+
+/// Test helper: the first finding of `kind` in `text`.
+#[cfg(test)]
+pub(crate) fn first(kind: Kind, text: &str) -> Option<(String, Confidence)> {
+    found(kind, text).into_iter().next()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_row_sits_at_its_kind_and_names_are_unique() {
+        for (i, d) in DETECTORS.iter().enumerate() {
+            assert_eq!(d.kind as usize, i, "{}", d.name);
+            assert_eq!(Kind::parse(d.name), Some(d.kind));
+        }
+        let mut uuids: Vec<&str> = Kind::all().map(Kind::uuid).collect();
+        uuids.sort_unstable();
+        uuids.dedup();
+        assert_eq!(uuids.len(), DETECTORS.len());
+    }
 }

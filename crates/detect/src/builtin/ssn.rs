@@ -2,15 +2,37 @@
 //! values rejected (area 000, 666, 900–999; group 00; serial 0000).
 //! Dashed or spaced numbers are likely on their own; a plain 9-digit run
 //! needs an SSN hotword nearby. Advertising/"misused" numbers (078-05-1120
-//! and friends) and degenerate sequences score low.
+//! and friends) and placeholder shapes are the evidence module's.
 
-use dlp_core::Confidence;
-
-use super::{adjust, Hit};
-use crate::context::{continues_group_left, evidence, numeric_end_ok, numeric_start_ok};
-use crate::structure::Cx;
+use super::{Detector, Find, Form, RunStats, Shape};
+use crate::context::{continues_group_left, numeric_end_ok, numeric_start_ok};
+use crate::evidence::Labels;
 
 pub(crate) const PATTERN: &str = r"[0-9]{3}[- .][0-9]{2}[- .][0-9]{4}|[0-9]{9}";
+
+pub(crate) const DETECTOR: Detector = Detector {
+    kind: super::Kind::Ssn,
+    name: "US_SOCIAL_SECURITY_NUMBER",
+    uuid: "e30d9a87-f6c7-46b9-a8f4-16547901e069",
+    find: Find::Digits {
+        pattern: PATTERN,
+        shape,
+        may: |st: &RunStats| st.nine || (st.digits >= 9 && st.longest >= 3 && st.longest < 9),
+        regex_if: super::always,
+        fallback: None,
+        also: None,
+    },
+    labels: Labels {
+        hot: HOTWORDS,
+        neg: NEGATIVE_SSN,
+        generic: true,
+        window: 40,
+    },
+    probe: Some(crate::evidence::ssn_probe),
+    votes: true,
+    max_len: 512,
+    prepare: None,
+};
 
 const HOTWORDS: &[&str] = &[
     "ssn",
@@ -26,33 +48,16 @@ const NEGATIVE_SSN: &[&str] = &[
     "phone", "tel", "fax", "zip", "routing", "aba", "account", "acct", "isbn", "mobile",
 ];
 
-/// Numbers printed on sample cards and in advertising (SSA, stdnum).
-const MISUSED: &[&str] = &[
-    "078051120",
-    "219099999",
-    "457555462",
-    "123456789",
-    "111111111",
-    "333333333",
-    "987654320",
-    "987654321",
-    "987654322",
-    "987654323",
-    "987654324",
-    "987654325",
-    "987654326",
-    "987654327",
-    "987654328",
-    "987654329",
-];
-
 /// True when the SSA could have issued this number.
 pub(crate) fn issuable(d: &[u8]) -> bool {
     let area = &d[0..3];
     area != b"000" && area != b"666" && area[0] != b'9' && &d[3..5] != b"00" && &d[5..9] != b"0000"
 }
 
-pub(crate) fn check(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
+/// An SSN the SSA could have issued, dashed or spaced (`536-22-8726`:
+/// valid alone) or a bare or dotted run (`536228726`: sure only with a
+/// label).
+pub(crate) fn shape(buf: &[u8], s: usize, e: usize) -> Option<Shape> {
     if !numeric_start_ok(buf, s) || !numeric_end_ok(buf, e) || continues_group_left(buf, s) {
         return None;
     }
@@ -65,30 +70,23 @@ pub(crate) fn check(buf: &[u8], s: usize, e: usize, cx: &Cx) -> Option<Hit> {
     if !issuable(&d) {
         return None;
     }
-    let ev = evidence(buf, s, e, 40, cx.header(s), HOTWORDS, NEGATIVE_SSN, true);
-    let (hot, down) = (ev.up(), ev.down());
     // Dots are a rare way to write an SSN (`078.05.1123`): as weak as
     // bare digits but for a label or keyword.
-    let plain = plain || text[3] == b'.';
-    let base = match (plain, hot) {
-        (false, true) => Confidence::VeryLikely,
-        (false, false) => Confidence::Likely,
-        (true, true) => Confidence::Likely,
-        (true, false) => Confidence::Unlikely,
+    let form = if plain || text[3] == b'.' {
+        Form::Bare
+    } else {
+        Form::Valid
     };
-    let mut c = adjust(base, false, down);
-    if MISUSED.iter().any(|m| m.as_bytes() == d.as_slice()) || d.iter().all(|&x| x == d[0]) {
-        c = c.min(Confidence::Unlikely);
-    }
-    Some(Hit::new(s, e, c))
+    Some(Shape::new(s, e, form))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+
+    use dlp_core::Confidence;
 
     fn conf(text: &str) -> Option<Confidence> {
-        super::super::first_hit(PATTERN, check, text).map(|(_, c)| c)
+        super::super::first(super::super::Kind::Ssn, text).map(|(_, c)| c)
     }
 
     #[test]
