@@ -15,7 +15,7 @@ Usage: endpoint-dlp.sh [--output FILE] [--scans FILE] [--log-dir DIR]
 Nightfall's endpoint-DLP tutorial (scanner.py + app.py) as one command.
 Runs two pipelines until stopped with Ctrl-C or SIGTERM:
 
-  webhook: nf-webhook --listen $LISTEN | findings-csv >> FILE
+  webhook: nf-webhook --listen $LISTEN | findings-csv --append FILE
   scanner: fswatch-json --initial-scan DIR... \
              | path-filter --preset user-docs --preset ignore-temp \
              | nf-upload >> SCANS
@@ -119,12 +119,17 @@ if ! preflight=$(nf-upload --preflight 2>&1); then
     dlp_die 2 "the Nightfall API is not usable (see above); nothing was started"
 fi
 dlp_log "${preflight#nf-upload: }"
+csv_args+=(--append "$output")
+# findings-csv writes the header to a new or empty FILE and refuses one
+# with other columns (naming both headers), before anything starts.
+findings-csv "${csv_args[@]}" </dev/null ||
+    dlp_die 2 "nothing was started: move $output away or choose another --output"
 dlp_traps
 
 # Webhook half first, so results have somewhere to go.
 webhook_from=$(dlp_file_size "$webhook_log")
 nf-webhook --listen "$listen" "${spool_args[@]}" 2>>"$webhook_log" |
-    findings-csv "${csv_args[@]}" >>"$output" 2>>"$webhook_log" &
+    findings-csv "${csv_args[@]}" 2>>"$webhook_log" &
 dlp_job_started webhook
 
 # fail_start WHAT LOG OFFSET: a pipeline did not come up.

@@ -20,7 +20,7 @@ host, status, severity, file, finding, its key and first-seen time), and
 rewrites an HTML report of the whole CSV every SECS seconds:
 
   nats-tail --durable central --from-beginning --filter 'dlp.finding.*' \
-    | findings-csv --preset fleet >> FILE
+    | findings-csv --preset fleet --append FILE
   every SECS: findings-report FILE > REPORT   (written atomically)
 
 A finding is acknowledged to the stream only once its row is written, so a
@@ -92,6 +92,12 @@ report_state=$(dirname "$report")/.$(basename "$report").state
 tail_args=(--servers "$servers" --stream "$stream" --durable "$durable" --from-beginning --filter 'dlp.finding.*')
 
 dlp_tools nats-tail findings-csv findings-report
+csv_args+=(--preset fleet --append "$output")
+# Before anything is read from the stream: findings-csv writes the header
+# to a new or empty FILE and refuses one with other columns (naming both
+# headers).
+findings-csv "${csv_args[@]}" </dev/null ||
+    dlp_die 2 "nothing was read from the stream: move $output away or choose another --output"
 
 # make_report: the whole CSV as HTML, replaced atomically.
 make_report() {
@@ -110,7 +116,7 @@ make_report() {
 
 if [ -n "$once" ]; then
     set +e
-    nats-tail "${tail_args[@]}" --exit-at-end 2>>"$log" | findings-csv --preset fleet "${csv_args[@]}" >>"$output" 2>>"$log"
+    nats-tail "${tail_args[@]}" --exit-at-end 2>>"$log" | findings-csv "${csv_args[@]}" 2>>"$log"
     st=("${PIPESTATUS[@]}")
     set -e
     if dlp_stopped_by_signal "${st[@]}"; then
@@ -129,7 +135,7 @@ if [ -n "$once" ]; then
 fi
 
 dlp_traps
-nats-tail "${tail_args[@]}" 2>>"$log" | findings-csv --preset fleet "${csv_args[@]}" >>"$output" 2>>"$log" &
+nats-tail "${tail_args[@]}" 2>>"$log" | findings-csv "${csv_args[@]}" 2>>"$log" &
 dlp_job_started collect
 if [ "$report" != - ]; then
     (

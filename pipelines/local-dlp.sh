@@ -20,7 +20,8 @@ one CSV row per finding to FILE, once per finding:
 
   fswatch-json --state STATE/watch.state --only-content-changes DIR... \
     | path-filter --preset ignore-temp \
-    | pii-scan --state STATE/findings.state | findings-csv >> FILE
+    | pii-scan --state STATE/findings.state \
+    | findings-csv --preset local --append FILE
 
 It first reports what is already there, then keeps watching until stopped
 with Ctrl-C or SIGTERM (the pipeline is drained and flushed first).
@@ -40,10 +41,12 @@ prebuilt binaries instead).
 
 Options:
   --once         scan what is there now, print a summary and exit
-                 (pii-scan DIR... | path-filter | findings-csv >> FILE)
+                 (pii-scan DIR... | path-filter | findings-csv --append FILE
+                 --summary)
   -o, --output FILE
                  CSV file to append to (default: ./results.csv; - = stdout);
-                 the header row is written only when the file is new or empty
+                 the header row is written only when the file is new or
+                 empty, and a file with other columns is refused
   --redact       mask findings in the CSV (keep the last 4 characters)
   --columns LIST, --preset NAME
                  the CSV's columns, as findings-csv takes them (e.g.
@@ -159,11 +162,12 @@ if [ "$output" != - ]; then
 fi
 
 # The finding state: what has been reported to this output already.
-columns=upload_id,index,timestamp,path,before_context,finding,after_context,detector,confidence,byte_range,detection_rules
+# The CSV's columns are findings-csv's preset for these options:
+# local[-no-state][-mounts].
+preset=local
 scan_state=()
 state_existed=
 if [ -n "$use_state" ]; then
-    columns=$columns,status
     if [ -z "$state_dir" ]; then
         if [ "$output" = - ]; then
             state_dir=$(dlp_state_home)/local/stdout
@@ -171,44 +175,42 @@ if [ -n "$use_state" ]; then
             state_dir=$(dirname "$output")/.$(basename "$output").state
         fi
     fi
+    scan_state=(--state "$state_dir/findings.state")
     if [ "$output" != - ] && [ -d "$state_dir" ] && ! [ -s "$output" ]; then
         dlp_log "$output is new: starting over (clearing the finding state in $state_dir)"
-        rm -f -- "$state_dir/findings.state" "$state_dir/findings.state.key" "$state_dir/watch.state"
+        # pii-scan removes its state and key once it holds the state's lock.
+        scan_state+=(--reset-state)
+        rm -f -- "$state_dir/watch.state"
+    elif [ -e "$state_dir/findings.state" ]; then
+        state_existed=1
     fi
-    if [ -e "$state_dir/findings.state" ]; then state_existed=1; fi
     mkdir -p "$state_dir"
     chmod 700 "$state_dir" 2>/dev/null || true
-    scan_state=(--state "$state_dir/findings.state")
-fi
-if [ ${#mounts[@]} -gt 0 ]; then columns=$columns,removable,copied_from; fi
-if [ ${#csv_select[@]} -gt 0 ]; then
-    # --columns or --preset as given: findings-csv checks them, and says
-    # the header they make.
-    dlp_tools findings-csv
-    columns=$(findings-csv "${csv_select[@]}" --header always </dev/null) ||
-        dlp_usage_error "findings-csv refused ${csv_select[*]}"
-    csv_args+=("${csv_select[@]}")
 else
-    csv_args+=(--columns "$columns")
+    preset=local-no-state
 fi
-# Appending rows with other columns under an older header would make the
-# file unreadable as one table.
-if [ "$output" != - ] && [ -s "$output" ]; then
-    IFS= read -r first <"$output" || true
-    first=${first%$'\r'}
-    if [ "$first" != "$columns" ]; then
-        dlp_die 2 "$output has other columns than this run writes (its header: ${first:0:120}); move it away, choose another --output${use_state:+, or use --no-state for the columns without status}"
-    fi
+if [ ${#mounts[@]} -gt 0 ]; then preset=$preset-mounts; fi
+if [ ${#csv_select[@]} -gt 0 ]; then
+    csv_args+=("${csv_select[@]}") # --columns or --preset as given
+else
+    csv_args+=(--preset "$preset")
 fi
+if [ "$output" != - ]; then csv_args+=(--append "$output"); fi
 
-# write_csv ARGS...: findings-csv into the chosen output.
-write_csv() {
-    if [ "$output" = - ]; then
-        findings-csv "$@"
-    else
-        findings-csv "$@" >>"$output"
-    fi
-}
+# Before anything is scanned (the finding state would count what is found
+# as reported): findings-csv checks the columns and the output, and writes
+# the header to a new or empty file; rows with other columns under an
+# older header would make the file unreadable as one table, so such a file
+# is refused (findings-csv names both headers).
+dlp_tools findings-csv
+if [ ${#csv_select[@]} -gt 0 ]; then
+    findings-csv "${csv_select[@]}" --header never </dev/null ||
+        dlp_usage_error "findings-csv refused ${csv_select[*]}"
+fi
+if [ "$output" != - ]; then
+    findings-csv "${csv_args[@]}" </dev/null ||
+        dlp_die 2 "nothing was scanned: move $output away, choose another --output${use_state:+, or use --no-state for the columns without status}"
+fi
 
 # --- remediation (--quarantine/--notify) -------------------------------------
 # remediate: pass findings through; with --quarantine/--notify, through
@@ -228,30 +230,11 @@ remediate() {
     [ "$r" -lt 2 ] || dlp_stopped_by_signal "$r" || return 2
 }
 
-# summary FINDINGS_NDJSON: count findings by detector, say where they went.
-# A record is open without a status or with "new"; any other status
-# (resolved, quarantined, a later one) is not.
-not_open='"status":"([^n"]|n[^e]|ne[^w]|new[^"])'
-summary() {
-    local n files where resolved quarantined new=
-    n=$(grep -v -E "$not_open" "$1" | grep -c . || true)
-    resolved=$(grep -c '"status":"resolved"' "$1" || true)
-    quarantined=$(grep -c '"status":"quarantined"' "$1" || true)
-    files=$(grep -v -E "$not_open" "$1" | grep -o '"path":"[^"]*"' | sort -u | grep -c . || true)
-    if [ "$output" = - ]; then where="standard output"; else where=$output; fi
-    if [ -n "$state_existed" ]; then new="new "; fi
-    echo "$DLP_PROG: $n ${new}finding(s) in $files file(s) under ${dirs[*]}"
-    if [ "$n" -gt 0 ]; then
-        grep -v -E "$not_open" "$1" | grep -o '"detector":"[^"]*"' |
-            sed -e 's/^"detector":"//' -e 's/"$//' |
-            sort | uniq -c | sort -rn | sed -e 's/^ */  /'
-    fi
-    if [ "$resolved" -gt 0 ]; then
-        echo "$DLP_PROG: $resolved finding(s) resolved (gone from their files since the last scan)"
-    fi
-    if [ "$quarantined" -gt 0 ]; then
-        echo "$DLP_PROG: $quarantined finding(s) quarantined (their files are in the vault)"
-    fi
+# The end of the summary (findings-csv --summary says the counts, on
+# stdout with --append, else on stderr): where the rows went.
+summary_end() {
+    local where=$output
+    if [ "$output" = - ]; then where="standard output"; fi
     if [ -n "$state_existed" ]; then
         echo "$DLP_PROG: findings reported before are not repeated (state: $state_dir)"
     fi
@@ -260,20 +243,22 @@ summary() {
 
 if [ -n "$once" ]; then
     dlp_tools pii-scan path-filter findings-csv ${rem_args[0]:+dlp-remediate}
-    found=$(mktemp "${TMPDIR:-/tmp}/local-dlp.XXXXXX")
-    trap 'rm -f "$found"' EXIT
+    # The summary: open findings (no status, or new) in how many files and
+    # per detector, resolved and quarantined ones.
+    summary=(--summary "--summary-label=$DLP_PROG" "--summary-under=${dirs[*]}")
+    if [ -n "$state_existed" ]; then summary+=(--summary-new); fi
     set +e
-    pii-scan "${scan_state[@]}" "${host_args[@]}" "${dirs[@]}" | path-filter --preset ignore-temp | remediate | tee "$found" | write_csv "${csv_args[@]}"
+    pii-scan "${scan_state[@]}" "${host_args[@]}" "${dirs[@]}" | path-filter --preset ignore-temp | remediate | findings-csv "${csv_args[@]}" "${summary[@]}"
     st=("${PIPESTATUS[@]}")
     set -e
     if dlp_stopped_by_signal "${st[@]}"; then
         dlp_log "stopped by a signal"
         exit 0
     fi
-    if [ "${st[0]}" -ge 2 ] || [ "${st[1]}" -ge 2 ] || [ "${st[2]}" -ne 0 ] || [ "${st[3]}" -ne 0 ] || [ "${st[4]}" -ne 0 ]; then
-        dlp_die 2 "scan failed (pii-scan ${st[0]}, path-filter ${st[1]}, remediation ${st[2]}, tee ${st[3]}, findings-csv ${st[4]})"
+    if [ "${st[0]}" -ge 2 ] || [ "${st[1]}" -ge 2 ] || [ "${st[2]}" -ne 0 ] || [ "${st[3]}" -ne 0 ]; then
+        dlp_die 2 "scan failed (pii-scan ${st[0]}, path-filter ${st[1]}, remediation ${st[2]}, findings-csv ${st[3]})"
     fi
-    if [ "$output" = - ]; then summary "$found" >&2; else summary "$found"; fi
+    if [ "$output" = - ]; then summary_end >&2; else summary_end; fi
     if [ "${st[0]}" -ne 0 ] || [ "${st[1]}" -ne 0 ]; then
         dlp_warn "some files could not be scanned (see the messages above)"
         exit 1
@@ -296,7 +281,7 @@ dlp_traps
 # At a terminal, each new or resolved finding is also said in one line.
 announce=()
 if [ -t 2 ]; then announce=(--announce); fi
-fswatch-json "${watch_args[@]}" "${mounts[@]}" "${host_args[@]}" "${dirs[@]}" | path-filter --preset ignore-temp | pii-scan "${scan_state[@]}" "${host_args[@]}" "${announce[@]}" | remediate | write_csv "${csv_args[@]}" &
+fswatch-json "${watch_args[@]}" "${mounts[@]}" "${host_args[@]}" "${dirs[@]}" | path-filter --preset ignore-temp | pii-scan "${scan_state[@]}" "${host_args[@]}" "${announce[@]}" | remediate | findings-csv "${csv_args[@]}" &
 dlp_job_started scan
 if [ "$output" = - ]; then where="standard output"; else where=$output; fi
 dlp_log "watching ${dirs[*]}; findings are appended to $where (Ctrl-C or SIGTERM stops)"

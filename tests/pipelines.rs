@@ -236,6 +236,39 @@ fn once_scans_planted_files_and_appends_one_header() {
     let summary = run.stdout_str();
     assert!(summary.contains("3 finding(s) in 1 file(s)"), "{summary}");
     assert!(summary.contains(&out.display().to_string()), "{summary}");
+    // The whole summary: findings-csv --summary's counts, worded as
+    // local-dlp's, then where the rows went.
+    let (cc, ssn) = (
+        norm("CREDIT_CARD_NUMBER"),
+        norm("US_SOCIAL_SECURITY_NUMBER"),
+    );
+    let lines: Vec<&str> = summary.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!(
+            "local-dlp: 3 finding(s) in 1 file(s) under {}",
+            data.display()
+        ),
+        "{summary}"
+    );
+    let mut by_detector: Vec<String> = lines[1..3]
+        .iter()
+        .map(|l| {
+            let (n, name) = l.trim().split_once(' ').unwrap();
+            format!("{n} {}", norm(name))
+        })
+        .collect();
+    by_detector.sort();
+    assert_eq!(
+        by_detector,
+        [format!("1 {ssn}"), format!("2 {cc}")],
+        "{summary}"
+    );
+    assert_eq!(
+        lines[3..],
+        [format!("local-dlp: CSV rows appended to {}", out.display())],
+        "{summary}"
+    );
 
     assert!(rows.iter().all(|r| r.status == "new"), "{rows:?}");
 
@@ -253,6 +286,15 @@ fn once_scans_planted_files_and_appends_one_header() {
         "{}",
         again.stdout_str()
     );
+    assert!(
+        again
+            .stdout_str()
+            .contains("local-dlp: findings reported before are not repeated (state: "),
+        "{}",
+        again.stdout_str()
+    );
+    let state_before = std::fs::read(t.join("out/.results.csv.state/findings.state")).unwrap();
+    let csv_before = std::fs::read(&out).unwrap();
 
     // --no-state reports everything, but not under a header with other columns.
     let refused = script("local-dlp.sh", &t)
@@ -261,10 +303,17 @@ fn once_scans_planted_files_and_appends_one_header() {
         .arg(&data)
         .run()
         .expect_code(2);
+    let err = refused.stderr_str();
+    assert!(err.contains("has other columns"), "{err}");
+    // Both headers are named, and nothing was scanned or written.
     assert!(
-        refused.stderr_str().contains("has other columns"),
-        "{}",
-        refused.stderr_str()
+        err.contains("status; this run's: upload_id,") && err.contains("nothing was scanned"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), csv_before);
+    assert_eq!(
+        std::fs::read(t.join("out/.results.csv.state/findings.state")).unwrap(),
+        state_before
     );
     let plain = t.join("out/plain.csv");
     script("local-dlp.sh", &t)
@@ -712,6 +761,61 @@ fn scripts_build_all_tools_once_with_visible_progress_and_not_again() {
     let err = local().run().expect_code(0).stderr_str();
     assert!(err.contains("sources changed: rebuilding"), "{err}");
     assert_eq!(calls().len(), 2);
+}
+
+#[test]
+fn a_csv_with_other_columns_stops_a_script_before_it_starts() {
+    // findings-csv --append, run on empty input first, refuses the file:
+    // fleet-central reads nothing from the stream (the servers here do not
+    // even exist) and the watching local-dlp starts no pipeline.
+    let t = TempDir::new("pl-other-columns");
+    let out = t.join("central.csv");
+    std::fs::write(&out, "a,b\n1,2\n").unwrap();
+    let port = testkit::closed_port();
+    let err = script("fleet-central.sh", &t)
+        .args(["--once", "--report", "-", "--servers"])
+        .arg(format!("nats://127.0.0.1:{port}"))
+        .arg("--output")
+        .arg(&out)
+        .run()
+        .expect_code(2)
+        .stderr_str();
+    assert!(
+        err.contains("its header: a,b; this run's: host,timestamp,status,"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was read from the stream"), "{err}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "a,b\n1,2\n");
+
+    let data = t.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    write(&data.join("cards.txt"), PLANTED);
+    let err = script("local-dlp.sh", &t)
+        .args(["--mounts", "-o"])
+        .arg(&out)
+        .arg(&data)
+        .run()
+        .expect_code(2)
+        .stderr_str();
+    assert!(
+        err.contains("this run's: upload_id,") && err.contains("status,removable,copied_from)"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "a,b\n1,2\n");
+
+    // A new file gets the header of the options' preset.
+    let fresh = t.join("fresh.csv");
+    script("local-dlp.sh", &t)
+        .args(["--once", "--no-state", "--mounts", "-o"])
+        .arg(&fresh)
+        .arg(&data)
+        .run()
+        .expect_code(0);
+    let text = std::fs::read_to_string(&fresh).unwrap();
+    assert!(
+        text.starts_with("upload_id,index,timestamp,path,before_context,finding,after_context,detector,confidence,byte_range,detection_rules,removable,copied_from\n"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -31,7 +31,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -114,6 +114,18 @@ pub fn key_path(state: &Path) -> PathBuf {
     suffixed(state, ".key")
 }
 
+/// True when the file at `path` is empty or begins with a finding state's
+/// header line (of any version): what `--reset-state` may remove.
+fn is_state_file(path: &Path) -> anyhow::Result<bool> {
+    let f = File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut first = Vec::new();
+    // A header is short: a longer first line is not one.
+    BufReader::new(f.take(4096))
+        .read_until(b'\n', &mut first)
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok(first.is_empty() || serde_json::from_slice::<Header>(first.trim_ascii_end()).is_ok())
+}
+
 fn tmp_path(state: &Path) -> PathBuf {
     suffixed(state, ".tmp")
 }
@@ -140,6 +152,20 @@ impl FindingState {
 
     /// [`open`](Self::open) with a cap on the files remembered.
     pub fn open_with(path: &Path, max_files: usize) -> anyhow::Result<Self> {
+        Self::open_inner(path, max_files, false)
+    }
+
+    /// [`open`](Self::open), but starting over from an empty state: once the
+    /// state is locked (so a state another process has open is never
+    /// touched), the state file and its key are removed. A state file that
+    /// is not a finding state (its first line is not one's header) and a
+    /// directory in place of either file are refused, and nothing is
+    /// removed.
+    pub fn open_reset(path: &Path) -> anyhow::Result<Self> {
+        Self::open_inner(path, DEFAULT_MAX_FILES, true)
+    }
+
+    fn open_inner(path: &Path, max_files: usize, reset: bool) -> anyhow::Result<Self> {
         let shown = path.display();
         let dir = match path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -162,6 +188,9 @@ impl FindingState {
                 )
             })?;
         let lock = lock(path).with_context(|| format!("state file {shown}"))?;
+        if reset {
+            files::remove_state(path, &key_path(path)).context("--reset-state")?;
+        }
         let exists = path.exists();
         let key = load_or_create_key(&key_path(path), exists)
             .with_context(|| format!("state file {shown}"))?;

@@ -5,9 +5,16 @@ use std::borrow::Cow;
 use dlp_core::json_scan::{self, ValBytes};
 use serde::Deserialize;
 
-/// Default columns: Nightfall's tutorial CSV plus the file path.
-pub const DEFAULT: &str =
-    "upload_id,index,timestamp,path,before_context,finding,after_context,detector,confidence,byte_range,detection_rules";
+/// The default columns, as a literal the other lists are built from.
+macro_rules! default_columns {
+    () => {
+        "upload_id,index,timestamp,path,before_context,finding,after_context,detector,confidence,byte_range,detection_rules"
+    };
+}
+
+/// Default columns: Nightfall's tutorial CSV plus the file path (also
+/// `--preset local-no-state`: `pipelines/local-dlp.sh --no-state`).
+pub const DEFAULT: &str = default_columns!();
 
 /// The exact columns of Nightfall's endpoint-DLP tutorial CSV
 /// (`--preset tutorial`; `#`, `datetime` and `loc` are aliases).
@@ -16,8 +23,15 @@ pub const TUTORIAL: &str =
 
 /// The columns `pipelines/local-dlp.sh` writes (`--preset local`): the
 /// default columns and the finding's status.
-pub const LOCAL: &str =
-    "upload_id,index,timestamp,path,before_context,finding,after_context,detector,confidence,byte_range,detection_rules,status";
+pub const LOCAL: &str = concat!(default_columns!(), ",status");
+
+/// `pipelines/local-dlp.sh --mounts` (`--preset local-mounts`): [`LOCAL`]
+/// and the removable-media fields.
+pub const LOCAL_MOUNTS: &str = concat!(default_columns!(), ",status,removable,copied_from");
+
+/// `pipelines/local-dlp.sh --no-state --mounts` (`--preset
+/// local-no-state-mounts`): [`DEFAULT`] and the removable-media fields.
+pub const LOCAL_NO_STATE_MOUNTS: &str = concat!(default_columns!(), ",removable,copied_from");
 
 /// The columns of the fleet's central CSV (`--preset fleet`): where the
 /// finding is (host, file, container, line), what and how sure, its

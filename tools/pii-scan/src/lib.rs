@@ -44,7 +44,10 @@ edited out, and those of a file deleted or moved away, come back as
 kept). Findings inside containers are tracked as part of the outer file,
 by their archive_path. FILE keeps per file its sha256 and, per finding,
 its detector, a keyed hash of its text and its occurrence number; the key
-is FILE.key (mode 0600). Delete both to start over.
+is FILE.key (mode 0600). --reset-state starts over from an empty state:
+once FILE is locked, FILE and FILE.key are removed (a FILE that is not a
+finding state, or a directory, is refused and nothing is removed), so every
+finding is reported as new again.
 
 Detection follows Nightfall's detection-rule JSON (--rules; an array of
 rules, {\"detectionRules\":[...]} or {\"policy\":{\"detectionRules\":[...]}}).
@@ -153,6 +156,9 @@ pub struct Cli {
     /// Keep finding state in FILE: report each finding once, and resolved ones
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// With --state: start over from an empty finding state (removes FILE and FILE.key first)
+    #[arg(long, requires = "state")]
+    pub reset_state: bool,
     /// Only errors on stderr (no skip notes)
     #[arg(short = 'q', long, conflicts_with = "verbose")]
     pub quiet: bool,
@@ -253,7 +259,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let tracker = cli
         .state
         .as_deref()
-        .map(Tracker::open)
+        .map(|p| Tracker::open(p, cli.reset_state))
         .transpose()?
         .map(Rc::new);
     signals::install().context("installing signal handlers")?;

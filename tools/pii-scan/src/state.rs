@@ -53,10 +53,15 @@ impl FileScan {
 }
 
 impl Tracker {
-    /// Opens the state (errors name the file and what is wrong with it).
-    pub fn open(path: &Path) -> anyhow::Result<Self> {
+    /// Opens the state, or with `reset` starts it over empty (errors name
+    /// the file and what is wrong with it).
+    pub fn open(path: &Path, reset: bool) -> anyhow::Result<Self> {
+        let state = match reset {
+            true => FindingState::open_reset(path)?,
+            false => FindingState::open(path)?,
+        };
         Ok(Tracker {
-            state: RefCell::new(FindingState::open(path)?),
+            state: RefCell::new(state),
             in_flight: RefCell::new(HashMap::new()),
         })
     }

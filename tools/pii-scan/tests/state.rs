@@ -204,16 +204,25 @@ fn routine_skips_are_quiet_unless_verbose_and_quiet_keeps_errors() {
     );
 }
 
+/// A pii-scan reading events from stdin with `state` open (once its lock
+/// is there).
+fn holding(state: &Path) -> testkit::Spawned {
+    let first = cmd(BIN).arg("--state").arg(state).spawn();
+    let mut lock = state.as_os_str().to_owned();
+    lock.push(".lock");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !Path::new(&lock).exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    first
+}
+
 #[test]
 fn a_state_in_use_is_refused_and_released_on_exit() {
     let t = TempDir::new("pii-state-lock");
     let state = t.join("s");
-    let mut first = cmd(BIN).arg("--state").arg(&state).spawn();
+    let mut first = holding(&state);
     let lock = t.join("s.lock");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !lock.exists() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
     let out = cmd(BIN)
         .arg("--state")
         .arg(&state)
@@ -334,4 +343,113 @@ fn many_findings_stream_through_the_state_across_jobs() {
     let by: Vec<&str> = recs.iter().map(|r| r.0.as_str()).collect();
     assert_eq!(by.iter().filter(|s| **s == "resolved").count(), 2986);
     assert!(by.iter().all(|s| *s == "resolved"), "the 10 left are known");
+}
+
+#[test]
+fn reset_state_starts_over_and_reports_every_finding_again() {
+    let t = TempDir::new("pii-state-reset");
+    let state = t.join("pii.state");
+    let key = t.join("pii.state.key");
+    let a = t.join("a.txt");
+    std::fs::write(&a, format!("card {CARD}\nssn {SSN}\n")).unwrap();
+    let first = run(&state, &ev("created", &a));
+    assert_eq!(statuses(&first), [("new", CARD), ("new", SSN)]);
+    assert!(run(&state, &ev("modified", &a)).is_empty());
+    let old_key = std::fs::read_to_string(&key).unwrap();
+
+    let again = scan_with_state(
+        &state,
+        &[Path::new("--reset-state")],
+        &ev("modified", &a),
+        "finding",
+    );
+    assert_eq!(statuses(&again), [("new", CARD), ("new", SSN)]);
+    assert_ne!(std::fs::read_to_string(&key).unwrap(), old_key, "a new key");
+    // The new state is kept as usual.
+    assert!(run(&state, &ev("modified", &a)).is_empty());
+
+    // With no state yet, it is a plain first run.
+    let fresh = t.join("fresh.state");
+    let recs = scan_with_state(
+        &fresh,
+        &[Path::new("--reset-state")],
+        &ev("created", &a),
+        "finding",
+    );
+    assert_eq!(recs.len(), 2);
+}
+
+#[test]
+fn reset_state_removes_nothing_that_is_not_a_finding_state() {
+    let t = TempDir::new("pii-state-reset-bad");
+    let a = t.join("a.txt");
+    std::fs::write(&a, format!("card {CARD}\n")).unwrap();
+    let reset = |state: &Path| {
+        cmd(BIN)
+            .arg("--state")
+            .arg(state)
+            .arg("--reset-state")
+            .stdin(ev("created", &a))
+            .run()
+    };
+
+    // Some other file given as the state by mistake: kept, with its key.
+    let notes = t.join("notes.txt");
+    std::fs::write(&notes, "my notes\n").unwrap();
+    std::fs::write(t.join("notes.txt.key"), "k\n").unwrap();
+    let out = reset(&notes).expect_code(2);
+    let err = out.stderr_str();
+    assert!(
+        err.contains("--reset-state") && err.contains("is not a finding state"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "nothing scanned");
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "my notes\n");
+    assert!(t.join("notes.txt.key").exists());
+
+    // A directory where the key would be: refused, the state kept.
+    let state = t.join("s");
+    run(&state, &ev("created", &a));
+    let key = t.join("s.key");
+    std::fs::remove_file(&key).unwrap();
+    std::fs::create_dir(&key).unwrap();
+    let err = reset(&state).expect_code(2).stderr_str();
+    assert!(err.contains("is a directory; nothing was removed"), "{err}");
+    assert!(state.exists());
+
+    // --reset-state needs --state.
+    let err = cmd(BIN)
+        .arg("--reset-state")
+        .stdin("")
+        .run()
+        .expect_code(2)
+        .stderr_str();
+    assert!(err.contains("--state"), "{err}");
+}
+
+#[test]
+fn reset_state_leaves_a_state_in_use_alone() {
+    let t = TempDir::new("pii-state-reset-lock");
+    let state = t.join("s");
+    let a = t.join("a.txt");
+    std::fs::write(&a, format!("card {CARD}\n")).unwrap();
+    run(&state, &ev("created", &a));
+    let saved = std::fs::read(&state).unwrap();
+    let mut first = holding(&state);
+    let err = cmd(BIN)
+        .arg("--state")
+        .arg(&state)
+        .arg("--reset-state")
+        .stdin("")
+        .run()
+        .expect_code(2)
+        .stderr_str();
+    assert!(err.contains("in use by process"), "{err}");
+    assert_eq!(std::fs::read(&state).unwrap(), saved, "not removed");
+    assert!(t.join("s.key").exists());
+    first.close_stdin();
+    assert!(first
+        .wait_timeout(std::time::Duration::from_secs(20))
+        .unwrap()
+        .success());
 }

@@ -67,6 +67,31 @@ pub(super) fn lock(state: &Path) -> anyhow::Result<Lock> {
     bail!("could not take {}", path.display())
 }
 
+/// Removes the state at `state` and its key `key` (either may be missing).
+/// Both are checked before either is removed: a directory, or a state file
+/// whose first line is not a finding state's header, is refused.
+pub(super) fn remove_state(state: &Path, key: &Path) -> anyhow::Result<()> {
+    let present = |p: &Path| match fs::symlink_metadata(p) {
+        Ok(m) if m.is_dir() => bail!("{} is a directory; nothing was removed", p.display()),
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e).with_context(|| format!("checking {}", p.display())),
+    };
+    let (state_there, key_there) = (present(state)?, present(key)?);
+    if state_there && !super::is_state_file(state)? {
+        bail!(
+            "{} is not a finding state (its first line is not a finding state header); nothing was removed",
+            state.display()
+        );
+    }
+    for (p, there) in [(state, state_there), (key, key_there)] {
+        if there {
+            fs::remove_file(p).with_context(|| format!("removing {}", p.display()))?;
+        }
+    }
+    Ok(())
+}
+
 /// Reads the 32-byte key (64 hex digits), or creates it (mode 0600) when
 /// there is no state yet. A key others may read is refused.
 pub(super) fn load_or_create_key(path: &Path, state_exists: bool) -> anyhow::Result<[u8; 32]> {
