@@ -1,7 +1,7 @@
 //! The outbox: delivery of spooled batches, written once for every sink.
 //!
-//! A sink (webhook-post's HTTP POST, nats-post's JetStream publish, a
-//! future Kafka or S3 one) stores each batch durably in a
+//! A sink (webhook-post's HTTP POST; a Kafka, S3 or batch API one is one
+//! more file implementing [`Transport`]) stores each batch durably in a
 //! [`dlp_core::spool::Spool`] ([`store`], or a draft starting with
 //! [`HEADER`]) and hands its key to the outbox ([`spawn`], [`Ctl::New`]).
 //! The outbox's thread delivers the batches strictly in order, oldest
