@@ -13,9 +13,9 @@ use std::time::Instant;
 use anyhow::Context;
 use crossbeam_channel::Sender;
 use dlp_core::spool::{Draft, Spool};
+use outbox::Ctl;
 
 use crate::cli::Config;
-use crate::delivery::{self, Ctl};
 use crate::limit;
 use crate::report::{self, Out};
 
@@ -52,8 +52,7 @@ impl<'a> Batcher<'a> {
 
     fn start(&self) -> anyhow::Result<Draft> {
         let mut d = self.spool.draft().with_context(|| self.store_err())?;
-        d.write(&delivery::lines_header())
-            .with_context(|| self.store_err())?;
+        d.write(outbox::HEADER).with_context(|| self.store_err())?;
         Ok(d)
     }
 

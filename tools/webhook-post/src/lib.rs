@@ -5,8 +5,8 @@
 //! The main loop reads records (from the [`input`] thread), applies the
 //! per-minute cap ([`limit`]), groups records into batches ([`batch`]),
 //! renders each batch ([`render`], [`template`]) and stores it durably in
-//! the spool before handing its key to the [`delivery`] thread, which posts
-//! ([`http`]) with retries and logs each outcome on stdout ([`report`]).
+//! the spool before handing its key to the outbox's delivery thread, which posts
+//! ([`delivery`], [`http`]) with retries and logs each outcome on stdout ([`report`]).
 //! Flags are validated up front in [`cli`].
 
 pub mod batch;
@@ -27,10 +27,10 @@ use anyhow::{bail, Context};
 use crossbeam_channel::RecvTimeoutError;
 use dlp_core::spool::Spool;
 use dlp_core::{signals, ExitCode};
+use outbox::Ctl;
 
 use crate::batch::{summarise, Batcher};
 use crate::cli::Config;
-use crate::delivery::Ctl;
 use crate::input::Msg;
 use crate::limit::Limiter;
 use crate::report::Out;
@@ -91,12 +91,11 @@ pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::R
         reader.stopping.clone(),
         reader.idle.clone(),
     );
-    let (ctl, worker) = delivery::spawn(
+    let (ctl, worker) = outbox::spawn(
         spool.clone(),
-        http::Poster::new(&cfg),
-        out.clone(),
+        delivery::Webhook::new(&cfg, out.clone(), spool.dir().to_owned()),
         pending,
-        delivery::Settings::from_config(&cfg),
+        delivery::options(&cfg),
     );
 
     let mut intake = Intake {
@@ -257,10 +256,10 @@ impl Intake<'_> {
 fn drain(
     cfg: &Config,
     ctl: &crossbeam_channel::Sender<Ctl>,
-    worker: std::thread::JoinHandle<delivery::Report>,
+    worker: std::thread::JoinHandle<outbox::Report>,
     out: &Out,
     mut interrupted: bool,
-) -> (Option<delivery::Report>, bool) {
+) -> (Option<outbox::Report>, bool) {
     let drain_for = |budget: Duration, interrupted: bool| {
         let deadline = Instant::now() + budget;
         let _ = ctl.send(Ctl::Drain(deadline));
@@ -299,18 +298,18 @@ fn drain(
 /// at end of input (after a signal, leaving them is the expected outcome).
 fn exit_status(
     spool: &Spool,
-    report: Option<&delivery::Report>,
+    report: Option<&outbox::Report>,
     interrupted: bool,
     reader: &ReaderFlags,
 ) -> ExitCode {
     let mut code = reader.rejects.exit_code();
     match report {
         Some(r) => {
-            if r.left_batches > 0 {
+            if r.left_entries > 0 {
                 eprintln!(
                     "webhook-post: {} in {} not delivered{}; they stay in {} and are sent first on the next start",
                     count(r.left_records, "record", "records"),
-                    count(r.left_batches, "batch", "batches"),
+                    count(r.left_entries, "batch", "batches"),
                     if interrupted { "" } else { " within --max-retry-time" },
                     spool.dir().display()
                 );
@@ -318,7 +317,7 @@ fn exit_status(
                     code = ExitCode::Rejected;
                 }
             }
-            if r.failed_batches > 0 {
+            if r.failed_entries > 0 {
                 code = ExitCode::Rejected;
             }
         }

@@ -1,0 +1,225 @@
+//! The spool entry of one batch, as the outbox reads and writes it.
+//!
+//! An entry is a JSON header line, then the batch. With the header
+//! `{"lines":true}` ([`HEADER`]) the batch is one line per record (what the
+//! line holds is the transport's business), so the outbox counts its
+//! records and can split it in two. A header `{"records":N}` without
+//! `"lines"` marks an entry whose content is opaque (a pre-rendered body
+//! from an earlier version): it is sent and dead-lettered whole, never
+//! split.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::PathBuf;
+
+use dlp_core::spool::Spool;
+
+/// The header of an entry holding one line per record.
+pub const HEADER: &[u8] = b"{\"lines\":true}\n";
+
+/// Name of the dead-letter directory inside the spool.
+pub const DEAD_LETTER: &str = "dead-letter";
+
+/// Stores `lines` (one record each, without newlines) as one entry and
+/// returns its key.
+pub fn store(spool: &Spool, lines: &[&[u8]]) -> io::Result<String> {
+    spool.put_parts(&with_newlines(lines))
+}
+
+fn with_newlines<'a>(lines: &[&'a [u8]]) -> Vec<&'a [u8]> {
+    let mut parts: Vec<&[u8]> = vec![HEADER];
+    for l in lines {
+        parts.push(l);
+        parts.push(b"\n");
+    }
+    parts
+}
+
+/// The non-empty lines of `data`.
+pub fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    data.split(|&b| b == b'\n').filter(|l| !l.is_empty())
+}
+
+/// One spooled batch, handed to [`crate::Transport::send`]; its content
+/// is read from disk on demand ([`Entry::reader`], [`Entry::read`]), so a
+/// batch costs no memory before the transport reads it.
+#[derive(Debug)]
+pub struct Entry {
+    key: String,
+    path: PathBuf,
+    records: u64,
+    lines: bool,
+    start: u64,
+    size: u64,
+}
+
+impl Entry {
+    /// Reads the header of entry `key` and counts its records; `Ok(None)`
+    /// when it is corrupt (no valid header, or no record).
+    pub(crate) fn load(spool: &Spool, key: &str) -> io::Result<Option<Entry>> {
+        let file = spool.open_entry(key)?;
+        let len = file.metadata()?.len();
+        let mut r = BufReader::with_capacity(64 * 1024, file);
+        let mut first = Vec::new();
+        r.read_until(b'\n', &mut first)?;
+        let Some(head) = serde_json::from_slice::<serde_json::Value>(&first).ok() else {
+            return Ok(None);
+        };
+        let lines = head.get("lines").and_then(serde_json::Value::as_bool) == Some(true);
+        let records = match head.get("records").and_then(serde_json::Value::as_u64) {
+            _ if lines => count_lines(r)?,
+            Some(n) => n,
+            None => return Ok(None),
+        };
+        if records == 0 && lines {
+            return Ok(None);
+        }
+        Ok(Some(Entry {
+            key: key.to_owned(),
+            path: spool.dir().join(format!("{key}.entry")),
+            records,
+            lines,
+            start: first.len() as u64,
+            size: len.saturating_sub(first.len() as u64),
+        }))
+    }
+
+    /// The spool key (time-ordered).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Records in the batch.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// Whether the content is one line per record (see the module notes).
+    pub fn is_lines(&self) -> bool {
+        self.lines
+    }
+
+    /// Bytes of content (after the header).
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The content as a stream.
+    pub fn reader(&self) -> io::Result<impl BufRead> {
+        let mut f = File::open(&self.path)?;
+        f.seek(SeekFrom::Start(self.start))?;
+        Ok(BufReader::with_capacity(64 * 1024, f))
+    }
+
+    /// The content; split it into records with [`lines`].
+    pub fn read(&self) -> io::Result<Vec<u8>> {
+        let mut data = Vec::with_capacity(self.size as usize);
+        self.reader()?.read_to_end(&mut data)?;
+        Ok(data)
+    }
+
+    /// Replaces the entry by its two halves (`key.0`, `key.1`, which sort
+    /// right after it); returns their keys and record counts.
+    pub(crate) fn split(&self, spool: &Spool) -> io::Result<[(String, usize); 2]> {
+        let data = self.read()?;
+        let all: Vec<&[u8]> = lines(&data).collect();
+        let half = all.len() / 2;
+        let (k0, k1) = (format!("{}.0", self.key), format!("{}.1", self.key));
+        spool.put_named(&k0, &with_newlines(&all[..half]))?;
+        spool.put_named(&k1, &with_newlines(&all[half..]))?;
+        spool.remove(&self.key)?;
+        Ok([(k0, half), (k1, all.len() - half)])
+    }
+
+    /// Moves the entry's content to `dead-letter/<key>.ndjson` (`.body`
+    /// for an opaque entry) durably, then removes it from the spool.
+    pub(crate) fn dead_letter(&self, spool: &Spool) -> io::Result<PathBuf> {
+        let dir = spool.dir().join(DEAD_LETTER);
+        std::fs::create_dir_all(&dir)?;
+        let ext = if self.lines { "ndjson" } else { "body" };
+        let path = dir.join(format!("{}.{ext}", self.key));
+        let tmp = dir.join(format!("{}.tmp", self.key));
+        let mut f = File::create(&tmp)?;
+        io::copy(&mut self.reader()?, &mut f)?;
+        f.flush()?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, &path)?;
+        File::open(&dir)?.sync_all()?;
+        spool.remove(&self.key)?;
+        Ok(path)
+    }
+
+    /// Moves a corrupt entry aside (`<key>.bad`, no longer listed).
+    pub(crate) fn set_aside(spool: &Spool, key: &str) -> PathBuf {
+        let bad = spool.dir().join(format!("{key}.bad"));
+        let _ = std::fs::rename(spool.dir().join(format!("{key}.entry")), &bad);
+        bad
+    }
+}
+
+/// Counts the non-empty lines of a stream without holding it.
+fn count_lines(mut r: impl BufRead) -> io::Result<u64> {
+    let (mut n, mut in_line) = (0u64, false);
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(n + u64::from(in_line));
+        }
+        let mut rest = buf;
+        while let Some(i) = memchr::memchr(b'\n', rest) {
+            if in_line || i > 0 {
+                n += 1;
+            }
+            in_line = false;
+            rest = &rest[i + 1..];
+        }
+        in_line |= !rest.is_empty();
+        let used = buf.len();
+        r.consume(used);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_non_empty_lines_across_buffers() {
+        for (data, n) in [
+            (&b""[..], 0),
+            (b"a", 1),
+            (b"a\n", 1),
+            (b"\n\na\n\nb", 2),
+            (b"abc\ndef\n", 2),
+        ] {
+            assert_eq!(count_lines(data).unwrap(), n, "{data:?}");
+            let small = BufReader::with_capacity(1, data);
+            assert_eq!(count_lines(small).unwrap(), n, "{data:?}");
+        }
+    }
+
+    #[test]
+    fn heads_new_and_old_and_corrupt() {
+        let dir = std::env::temp_dir().join(format!("outbox-entry-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let spool = Spool::open(&dir).unwrap();
+        let new = store(&spool, &[b"{\"a\":1}", b"{\"b\":2}"]).unwrap();
+        let e = Entry::load(&spool, &new).unwrap().unwrap();
+        assert_eq!((e.records(), e.is_lines(), e.size()), (2, true, 16));
+        let data = e.read().unwrap();
+        assert_eq!(
+            lines(&data).collect::<Vec<_>>(),
+            [&b"{\"a\":1}"[..], b"{\"b\":2}"]
+        );
+        let old = spool.put(b"{\"records\":3}\n[1,2,3]").unwrap();
+        let e = Entry::load(&spool, &old).unwrap().unwrap();
+        assert_eq!((e.records(), e.is_lines()), (3, false));
+        assert_eq!(e.read().unwrap(), b"[1,2,3]");
+        for bad in [&b"garbage"[..], b"{\"lines\":true}\n\n", b"{}\n"] {
+            let k = spool.put(bad).unwrap();
+            assert!(Entry::load(&spool, &k).unwrap().is_none(), "{bad:?}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
