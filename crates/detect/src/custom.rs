@@ -3,10 +3,9 @@
 
 use anyhow::Context;
 use dlp_core::Confidence;
+use nfapi::rules::{Detector, ExclusionRule, MatchType, RedactionConfig, WordList};
 use regex::bytes::{Regex, RegexBuilder};
 use sha2::{Digest, Sha256};
-
-use crate::rules::{Detector, ExclusionRule, MatchType, RedactionConfig, WordList};
 
 /// Confidence of a custom regex or word-list match (Nightfall's own
 /// findings for custom detectors report LIKELY).
@@ -166,7 +165,7 @@ pub fn redact(cfg: &RedactionConfig, finding: &str, detector: &str) -> Option<St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::{MaskConfig, SubstitutionConfig};
+    use nfapi::rules::{MaskConfig, SubstitutionConfig};
 
     #[test]
     fn masking_and_substitution() {
@@ -205,7 +204,7 @@ mod tests {
         assert!(re.is_match(b"use c++ now"));
         let x = CompiledExclusion::compile(&ExclusionRule {
             match_type: Some(MatchType::Full),
-            regex: Some(crate::rules::RegexSpec {
+            regex: Some(nfapi::rules::RegexSpec {
                 pattern: "a|abc".into(),
                 is_case_sensitive: true,
             }),
@@ -215,7 +214,7 @@ mod tests {
         assert!(x.excludes(b"abc"));
         assert!(!x.excludes(b"abcd"));
         let u = derived_uuid(&Detector {
-            regex: Some(crate::rules::RegexSpec {
+            regex: Some(nfapi::rules::RegexSpec {
                 pattern: "x".into(),
                 is_case_sensitive: false,
             }),

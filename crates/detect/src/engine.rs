@@ -10,12 +10,12 @@ use std::collections::BTreeMap;
 use std::ops::Range as StdRange;
 
 use dlp_core::{Confidence, Range};
+use nfapi::rules::{DetectionRule, DetectorType, LogicalOp, RedactionConfig};
 use regex::bytes::Regex;
 
 use crate::builtin::{Find, Hit, Kind};
 use crate::context::{ceil_char, floor_char};
 use crate::custom::{self, CompiledContext, CompiledExclusion, CUSTOM_CONFIDENCE};
-use crate::rules::{DetectionRule, DetectorType, LogicalOp, RedactionConfig};
 use crate::structure::ScanState;
 use crate::Match;
 
@@ -31,11 +31,11 @@ const TRIGGER_REACH: usize = 64;
 
 /// Position of a buffer's first byte in the whole input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Position {
-    pub byte: u64,
-    pub codepoint: u64,
+pub(crate) struct Position {
+    pub(crate) byte: u64,
+    pub(crate) codepoint: u64,
     /// 1-based line number.
-    pub line: u64,
+    pub(crate) line: u64,
 }
 
 impl Default for Position {
@@ -50,7 +50,7 @@ impl Default for Position {
 
 impl Position {
     /// The position just after `bytes`, which start at `self`.
-    pub fn advanced(self, bytes: &[u8]) -> Self {
+    pub(crate) fn advanced(self, bytes: &[u8]) -> Self {
         let (cp, nl) = count(bytes);
         Position {
             byte: self.byte + bytes.len() as u64,
@@ -62,7 +62,7 @@ impl Position {
 
 /// Code points (UTF-8 lead bytes) and newlines in `b`, eight bytes at a
 /// time (this runs over every byte scanned, so it must be cheap).
-pub fn count(b: &[u8]) -> (u64, u64) {
+pub(crate) fn count(b: &[u8]) -> (u64, u64) {
     const HI: u64 = 0x8080_8080_8080_8080;
     const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     const NL: u64 = 0x0a0a_0a0a_0a0a_0a0a;
@@ -113,7 +113,7 @@ struct RuleInfo {
 
 /// A detector-level finding before rule semantics are applied.
 #[derive(Debug, Clone)]
-pub struct Candidate {
+pub(crate) struct Candidate {
     pub(crate) spec: usize,
     pub(crate) m: Match,
 }
@@ -269,7 +269,12 @@ impl Engine {
     /// Detector-level findings starting in `owned` of `buf`, whose first
     /// byte is at `base` in the whole input (a window with no structural
     /// context carried from earlier windows; see [`Engine::candidates_with`]).
-    pub fn candidates(&self, buf: &[u8], base: Position, owned: StdRange<usize>) -> Vec<Candidate> {
+    pub(crate) fn candidates(
+        &self,
+        buf: &[u8],
+        base: Position,
+        owned: StdRange<usize>,
+    ) -> Vec<Candidate> {
         self.candidates_with(buf, base, owned, &mut ScanState::new())
     }
 
@@ -277,7 +282,7 @@ impl Engine {
     /// header and delimiter) that `state` carries from earlier windows of
     /// the same input. A window loop calls [`ScanState::advance`] with the
     /// bytes it drops before the next window.
-    pub fn candidates_with(
+    pub(crate) fn candidates_with(
         &self,
         buf: &[u8],
         base: Position,
@@ -384,7 +389,7 @@ impl Engine {
                     hits.clear();
                     if regex_if(st) {
                         crate::builtin::scan_regex(
-                            crate::builtin::digits_regex(row.kind, pattern),
+                            crate::builtin::digits_regex(self.builtins[i], pattern),
                             128,
                             shape,
                             buf,
@@ -524,7 +529,7 @@ impl Engine {
     /// Applies `minNumFindings` and ANY/ALL to all candidates of one input
     /// and returns the findings of firing rules, deduplicated by
     /// (detector, range), in input order.
-    pub fn finish(&self, cands: Vec<Candidate>) -> Vec<Match> {
+    pub(crate) fn finish(&self, cands: Vec<Candidate>) -> Vec<Match> {
         let mut counts = vec![0u32; self.specs.len()];
         for c in &cands {
             counts[c.spec] += 1;
@@ -585,7 +590,8 @@ fn spec_confidence(spec: &Spec, src: Source, hit: Hit, buf: &[u8]) -> Option<Con
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{default_rules, parse_rules, StreamOptions};
+    use crate::{default_rules, StreamOptions};
+    use nfapi::load::parse_rules;
 
     #[test]
     fn counting_matches_the_simple_definition() {

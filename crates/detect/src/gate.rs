@@ -18,7 +18,9 @@ use dlp_core::Confidence;
 use crate::engine::{Candidate, Engine};
 use crate::Match;
 
-/// Findings of not-yet-fired rules kept per input, at most.
+/// Findings that [`Engine::scan_stream`] holds per input for rules that
+/// have not fired yet, at most; those past it are counted in
+/// [`StreamSummary::withheld`](crate::StreamSummary::withheld).
 pub const HELD_LIMIT: usize = 10_000;
 
 struct Held {
@@ -171,7 +173,8 @@ impl<'e> Gate<'e> {
 
 #[cfg(test)]
 mod tests {
-    use crate::{parse_rules, Engine, Match, StreamOptions};
+    use crate::{Engine, Match, StreamOptions};
+    use nfapi::load::parse_rules;
 
     fn streamed(e: &Engine, text: &[u8]) -> Vec<Match> {
         let mut out = Vec::new();

@@ -1,12 +1,19 @@
-//! Offline detection engine for dlp-pipes: Nightfall's detection-rule
-//! language (`rules`, whose wire types are `nfapi`'s), built-in detectors
-//! (`builtin`: one table row each, with their shape checks), the evidence
-//! around a value (`evidence`, from `context`: bound labels and keywords,
-//! and `structure`: table column headers), the one place where shape and
-//! evidence become a confidence level (`decide`, whose docs hold the
-//! table), custom regex / word-list detectors (`custom`), the rule engine
-//! (`engine`), windowed scanning of large inputs (`stream`) and rule
-//! semantics applied while streaming (`gate`).
+//! Offline detection engine for dlp-pipes. It compiles Nightfall's
+//! detection rules (`nfapi::rules`: from a file, [`load_rules`]; from
+//! `--detector` names, [`shorthand_rules`] over the built-in [`Kind`]s; or
+//! the default, [`default_rules`]) into an [`Engine`] that scans a buffer
+//! ([`Engine::scan`]) or, in overlapping windows, a reader of any size
+//! ([`Engine::scan_stream`] with [`StreamOptions`]), and reports each
+//! finding as a [`Match`].
+//!
+//! Inside: the built-in detectors (`builtin`: one table row each, with
+//! their shape checks), the evidence around a value (`evidence`, from
+//! `context`: bound labels and keywords, and `structure`: table column
+//! headers), the one place where shape and evidence become a confidence
+//! level (`decide`, whose docs hold the table), custom regex / word-list
+//! detectors (`custom`), the rule engine (`engine`), windowed scanning of
+//! large inputs (`stream`) and rule semantics applied while streaming
+//! (`gate`).
 //!
 //! ```
 //! let engine = detect::Engine::new(&detect::default_rules()).unwrap();
@@ -15,30 +22,26 @@
 //! assert_eq!((found[0].byte_range.start, found[0].byte_range.end), (5, 24));
 //! ```
 
-pub mod builtin;
-pub mod context;
-pub mod custom;
+mod builtin;
+mod context;
+mod custom;
 mod decide;
-pub mod engine;
-pub mod evidence;
-pub mod gate;
-pub mod load;
-pub mod rules;
-pub mod stream;
-pub mod structure;
+mod engine;
+mod evidence;
+mod gate;
+mod load;
+mod stream;
+mod structure;
 
 use std::path::Path;
 
 use dlp_core::{Confidence, Finding, Range};
 
 pub use builtin::Kind;
-pub use engine::{Engine, Position, DEFAULT_CONTEXT_BYTES};
-pub use load::{
-    default_rules, load_rules, parse_rules, rule_warnings, shorthand_rules, tutorial_rule,
-};
-pub use rules::DetectionRule;
+pub use engine::{Engine, DEFAULT_CONTEXT_BYTES};
+pub use gate::HELD_LIMIT;
+pub use load::{default_rules, load_rules, rule_warnings, shorthand_rules};
 pub use stream::{StreamOptions, StreamSummary};
-pub use structure::ScanState;
 
 /// One finding of a firing rule, in Nightfall's terms.
 #[derive(Debug, Clone, PartialEq)]

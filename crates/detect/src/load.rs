@@ -8,9 +8,8 @@ use nfapi::rules::{DetectionRule, Detector, DetectorType};
 
 use crate::builtin::Kind;
 
-pub use nfapi::load::{
-    load_rules, parse_rules, tutorial_rule, MAX_FILE_SCAN_RULES, NIGHTFALL_DETECTORS,
-};
+pub use nfapi::load::load_rules;
+use nfapi::load::{tutorial_rule, MAX_FILE_SCAN_RULES};
 
 /// Warnings about rules that load but will not behave as on the API:
 /// detectors this engine does not implement, stored detector UUIDs, more
@@ -67,6 +66,7 @@ pub fn shorthand_rules(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nfapi::load::parse_rules;
 
     #[test]
     fn presets_and_shorthands_stay_within_the_engine() {

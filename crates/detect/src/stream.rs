@@ -24,7 +24,7 @@ pub struct StreamSummary {
     /// Bytes read.
     pub bytes: u64,
     /// Findings of rules that fired but were not passed on: more than
-    /// [`crate::gate::HELD_LIMIT`] findings were waiting for an ALL rule.
+    /// [`HELD_LIMIT`](crate::HELD_LIMIT) findings were waiting for an ALL rule.
     pub withheld: u64,
 }
 
@@ -99,8 +99,8 @@ impl Engine {
     }
 
     /// Scans everything `r` yields, a window at a time, and applies the
-    /// rules once at the end (exactly [`Engine::finish`]). Memory grows
-    /// with the findings; [`Engine::scan_stream`] does not.
+    /// rules once at the end, as [`Engine::scan`] does to one buffer.
+    /// Memory grows with the findings; [`Engine::scan_stream`] does not.
     pub fn scan_reader(&self, r: impl Read, opts: StreamOptions) -> io::Result<Vec<Match>> {
         let mut cands: Vec<Candidate> = Vec::new();
         self.windows(r, opts, |c| {
@@ -111,9 +111,12 @@ impl Engine {
     }
 
     /// Scans everything `r` yields, a window at a time, and passes each
-    /// finding of a firing rule to `emit` as soon as it is known (see
-    /// [`crate::gate`]). Memory is bounded by the window and overlap, not
-    /// by the input's size or its number of findings.
+    /// finding of a firing rule to `emit` as soon as one of its rules has
+    /// fired. A rule that needs several findings (`minNumFindings` > 1, or
+    /// ALL across detectors) holds them until it fires, at most
+    /// [`HELD_LIMIT`](crate::HELD_LIMIT) per input. Memory is bounded by the
+    /// window and overlap, not by the input's size or its number of
+    /// findings.
     pub fn scan_stream(
         &self,
         r: impl Read,

@@ -170,7 +170,8 @@ pub struct Cx<'a> {
 
 impl Cx<'_> {
     /// A view with no structure (plain text).
-    pub fn none() -> Cx<'static> {
+    #[cfg(test)]
+    pub(crate) fn none() -> Cx<'static> {
         Cx {
             buf: &[],
             table: None,

@@ -53,10 +53,7 @@ Detection follows Nightfall's detection-rule JSON (--rules; an array of
 rules, {\"detectionRules\":[...]} or {\"policy\":{\"detectionRules\":[...]}}).
 The default rule is the endpoint-DLP tutorial's (CREDIT_CARD_NUMBER,
 US_SOCIAL_SECURITY_NUMBER, API_KEY at LIKELY) plus CRYPTOGRAPHIC_KEY.
-Built-in detectors: CREDIT_CARD_NUMBER, US_SOCIAL_SECURITY_NUMBER,
-EMAIL_ADDRESS, PHONE_NUMBER, IBAN_CODE, US_BANK_ROUTING_MICR, IP_ADDRESS,
-API_KEY, CRYPTOGRAPHIC_KEY (ALL = every one); REGEX and WORD_LIST detectors,
-contextRules and exclusionRules work as on the API.
+Built-in detectors: {detectors} (ALL = every one); REGEX and WORD_LIST detectors, contextRules and exclusionRules work as on the API.
 
 Containers are opened inside one another to --max-depth levels: gzip, zip,
 tar, tar.gz/tgz, mail (.eml and mbox: bodies, and each attachment as a
@@ -102,9 +99,48 @@ Examples:
   pii-scan --rules rules.json --context-bytes 20 -j 2 /srv/share
   fswatch-json --state base.state ~/Documents | pii-scan --state pii.state";
 
+/// Width of the long help's lines.
+const HELP_WIDTH: usize = 78;
+
+/// [`LONG_ABOUT`] with its `{detectors}` line filled from `detect`'s
+/// detector table and wrapped to [`HELP_WIDTH`].
+fn long_about() -> String {
+    let names: Vec<&str> = detect::Kind::all().map(detect::Kind::name).collect();
+    let lines: Vec<String> = LONG_ABOUT
+        .lines()
+        .map(|l| {
+            if l.contains("{detectors}") {
+                wrap(&l.replace("{detectors}", &names.join(", ")), HELP_WIDTH)
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    lines.join("\n")
+}
+
+/// `text` broken at spaces into lines of at most `width` characters (a
+/// longer word keeps a line of its own).
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line_len = 0;
+    for word in text.split(' ') {
+        if line_len > 0 && line_len + 1 + word.len() > width {
+            out.push('\n');
+            line_len = 0;
+        } else if line_len > 0 {
+            out.push(' ');
+            line_len += 1;
+        }
+        out.push_str(word);
+        line_len += word.len();
+    }
+    out
+}
+
 /// Command-line arguments.
 #[derive(Debug, Parser)]
-#[command(name = TOOL, version, about = "Scan files for PII and secrets offline; write Finding records", long_about = LONG_ABOUT)]
+#[command(name = TOOL, version, about = "Scan files for PII and secrets offline; write Finding records", long_about = long_about())]
 pub struct Cli {
     /// Files or directories to scan (default: FsEvent records on stdin)
     #[arg(value_name = "PATH")]
@@ -718,5 +754,41 @@ impl Progress {
                 self.findings
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn long_help_lists_every_builtin_detector() {
+        let help = Cli::command().render_long_help().to_string();
+        let listed = help
+            .split("Built-in detectors: ")
+            .nth(1)
+            .and_then(|rest| rest.split(" (ALL = every one)").next())
+            .expect("the detector list is in the long help");
+        let names: Vec<&str> = detect::Kind::all().map(detect::Kind::name).collect();
+        assert_eq!(
+            listed.split_whitespace().collect::<Vec<_>>().join(" "),
+            names.join(", ")
+        );
+        assert!(help.contains("as on the API."), "{help}");
+        assert!(!help.contains("{detectors}"), "{help}");
+        let about = long_about();
+        let start = about.find("Built-in detectors: ").unwrap();
+        let end = start + about[start..].find("as on the API.").unwrap();
+        for line in about[start..end].lines() {
+            assert!(line.len() <= HELP_WIDTH, "{line}");
+        }
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces_within_the_width() {
+        assert_eq!(wrap("aa bb cc", 5), "aa bb\ncc");
+        assert_eq!(wrap("aa bb cc", 8), "aa bb cc");
+        assert_eq!(wrap("aaaaaaa bb", 4), "aaaaaaa\nbb");
     }
 }

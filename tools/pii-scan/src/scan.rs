@@ -183,7 +183,7 @@ impl extract::Sink for Scanner<'_, '_> {
                 if s.archive_path.is_empty() { "" } else { "!" },
                 s.archive_path,
                 summary.withheld,
-                detect::gate::HELD_LIMIT
+                detect::HELD_LIMIT
             ));
         }
         Ok(())

@@ -25,7 +25,6 @@ use crate::context::{contains_word, entropy, is_word};
 use crate::evidence::Labels;
 
 pub(crate) const DETECTOR: Detector = Detector {
-    kind: super::Kind::ApiKey,
     name: "API_KEY",
     uuid: "0e95732f-bc5c-448f-9d15-bd1417177360",
     find: Find::Own(find_keys),
@@ -198,7 +197,7 @@ const B62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 
 /// The 6-character base62 CRC32 checksum GitHub appends to the 30 random
 /// characters of a classic token.
-pub fn github_checksum(random30: &[u8]) -> [u8; 6] {
+pub(crate) fn github_checksum(random30: &[u8]) -> [u8; 6] {
     let mut n = crc32fast::hash(random30);
     let mut out = [b'0'; 6];
     for slot in out.iter_mut().rev() {

@@ -6,7 +6,6 @@ use crate::context::{is_word, numeric_end_ok, numeric_start_ok};
 use crate::evidence::Labels;
 
 pub(crate) const IBAN: Detector = Detector {
-    kind: super::Kind::Iban,
     name: "IBAN_CODE",
     uuid: "e3d5c8b2-7c9a-4b9e-9c65-4a3fad801c33",
     find: Find::Own(find_ibans),
@@ -18,7 +17,6 @@ pub(crate) const IBAN: Detector = Detector {
 };
 
 pub(crate) const ROUTING: Detector = Detector {
-    kind: super::Kind::Routing,
     name: "US_BANK_ROUTING_MICR",
     uuid: "f4e6d9c3-8dab-4caf-ad76-5b4abe912d44",
     find: Find::Digits {

@@ -14,7 +14,6 @@ use crate::evidence::Labels;
 pub(crate) const PATTERN: &str = r"[0-9](?:[ -]?[0-9]){11,18}";
 
 pub(crate) const DETECTOR: super::Detector = Detector {
-    kind: super::Kind::CreditCard,
     name: "CREDIT_CARD_NUMBER",
     uuid: "74c1815e-c0c3-4df5-8b1e-6cf98864a454",
     find: Find::Digits {
@@ -59,7 +58,7 @@ const NEGATIVE_CARD: &[&str] = &[
 ];
 
 /// Luhn checksum over ASCII digits.
-pub fn luhn(digits: &[u8]) -> bool {
+pub(crate) fn luhn(digits: &[u8]) -> bool {
     let mut sum = 0u32;
     for (i, &d) in digits.iter().rev().enumerate() {
         let mut v = u32::from(d - b'0');

@@ -23,7 +23,6 @@ use crate::context::{continues_group_left, is_word, numeric_end_ok, numeric_star
 use crate::evidence::Labels;
 
 pub(crate) const EMAIL: Detector = Detector {
-    kind: super::Kind::Email,
     name: "EMAIL_ADDRESS",
     uuid: "c1b3a6f0-5a7e-4f7c-9a43-2e1d8b6e0a11",
     find: Find::Own(find_emails),
@@ -40,7 +39,6 @@ pub(crate) const EMAIL: Detector = Detector {
 };
 
 pub(crate) const PHONE: Detector = Detector {
-    kind: super::Kind::Phone,
     name: "PHONE_NUMBER",
     uuid: "d2c4b7a1-6b8f-4a8d-8b54-3f2e9c7f1b22",
     find: Find::Digits {

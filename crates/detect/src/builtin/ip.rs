@@ -7,7 +7,6 @@ use crate::context::is_word;
 use crate::evidence::Labels;
 
 pub(crate) const DETECTOR: Detector = Detector {
-    kind: super::Kind::Ip,
     name: "IP_ADDRESS",
     uuid: "a5f7eac4-9ebc-4dba-be87-6c5bcfa23e55",
     find: Find::Digits {

@@ -20,8 +20,10 @@
 //! 4. **Confidence**: one place turns shape and evidence into a level
 //!    (`crate::decide`, whose docs hold the table).
 //!
-//! Adding a detector is a variant of [`Kind`] and a row of [`DETECTORS`]
-//! (in the same order; a test checks it) with its module's shape check.
+//! Adding a detector is one line of the `detectors!` list, which declares
+//! the [`Kind`] variant and its row of [`DETECTORS`] together; the row (a
+//! [`Detector`]: name, UUID, how candidates are found, labels, probe) sits
+//! in the detector's module beside its shape check.
 
 mod apikey;
 mod bank;
@@ -36,9 +38,8 @@ use dlp_core::Confidence;
 
 use crate::evidence::Labels;
 
-pub use apikey::github_checksum;
 pub(crate) use apikey::{jwt_claims, token_kind};
-pub use card::luhn;
+pub(crate) use card::luhn;
 
 /// One validated detection in a buffer (byte offsets into it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,7 +185,6 @@ pub(crate) enum Find {
 
 /// A row of the detector table.
 pub(crate) struct Detector {
-    pub kind: Kind,
     /// The `nightfallDetector` enum name.
     pub name: &'static str,
     /// Stable detector UUID (Nightfall's where known, fixed otherwise).
@@ -202,37 +202,54 @@ pub(crate) struct Detector {
     pub prepare: Option<fn()>,
 }
 
-/// A built-in detector; its row of [`DETECTORS`] is at its discriminant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
-    CreditCard,
-    Ssn,
-    Email,
-    Phone,
-    Iban,
-    Routing,
-    Ip,
-    ApiKey,
-    CryptoKey,
+/// Declares [`Kind`] and the detector table together from one list of
+/// `Variant => row`, so a variant and its row cannot drift apart.
+macro_rules! detectors {
+    ($($(#[doc = $doc:literal])* $kind:ident => $row:expr,)+) => {
+        /// A built-in detector; its row of the detector table is at its
+        /// discriminant.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Kind {
+            $($(#[doc = $doc])* $kind,)+
+        }
+
+        impl Kind {
+            /// Every variant, in table order.
+            const ALL: [Kind; [$(Kind::$kind),+].len()] = [$(Kind::$kind),+];
+        }
+
+        /// The detector table, one row per [`Kind`] in its order.
+        pub(crate) static DETECTORS: [Detector; Kind::ALL.len()] = [$($row),+];
+    };
 }
 
-/// The detector table, one row per [`Kind`] in its order.
-pub(crate) static DETECTORS: [Detector; 9] = [
-    card::DETECTOR,
-    ssn::DETECTOR,
-    contact::EMAIL,
-    contact::PHONE,
-    bank::IBAN,
-    bank::ROUTING,
-    ip::DETECTOR,
-    apikey::DETECTOR,
-    pem::DETECTOR,
-];
+// The built-in detectors. Adding one is a line here, naming its row (a
+// `Detector` in its module, beside its shape check).
+detectors! {
+    /// Payment card numbers (Luhn, issuer and length tables).
+    CreditCard => card::DETECTOR,
+    /// US Social Security numbers (the SSA's rules).
+    Ssn => ssn::DETECTOR,
+    /// Email addresses.
+    Email => contact::EMAIL,
+    /// Phone numbers (NANP rules, libphonenumber's metadata).
+    Phone => contact::PHONE,
+    /// IBANs (mod-97 and each country's BBAN structure).
+    Iban => bank::IBAN,
+    /// US bank routing numbers (the ABA checksum).
+    Routing => bank::ROUTING,
+    /// IPv4 and IPv6 addresses.
+    Ip => ip::DETECTOR,
+    /// API keys and tokens (vendor formats and checksums, assignments).
+    ApiKey => apikey::DETECTOR,
+    /// Private-key blocks (PEM and OpenSSH, plain or wrapped).
+    CryptoKey => pem::DETECTOR,
+}
 
 impl Kind {
     /// Every implemented detector, in table order.
     pub fn all() -> impl Iterator<Item = Kind> {
-        DETECTORS.iter().map(|d| d.kind)
+        Kind::ALL.into_iter()
     }
 
     pub(crate) fn row(self) -> &'static Detector {
@@ -450,14 +467,45 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_row_sits_at_its_kind_and_names_are_unique() {
-        for (i, d) in DETECTORS.iter().enumerate() {
-            assert_eq!(d.kind as usize, i, "{}", d.name);
-            assert_eq!(Kind::parse(d.name), Some(d.kind));
+    fn one_row_per_kind_with_unique_names_and_uuids() {
+        assert_eq!(Kind::all().count(), DETECTORS.len());
+        for (i, k) in Kind::all().enumerate() {
+            assert_eq!(k as usize, i);
+            assert_eq!(Kind::parse(k.name()), Some(k), "{}", k.name());
         }
-        let mut uuids: Vec<&str> = Kind::all().map(Kind::uuid).collect();
-        uuids.sort_unstable();
-        uuids.dedup();
-        assert_eq!(uuids.len(), DETECTORS.len());
+        let unique = |f: fn(Kind) -> &'static str| {
+            let mut v: Vec<&str> = Kind::all().map(f).collect();
+            v.sort_unstable();
+            v.dedup();
+            v.len()
+        };
+        assert_eq!(unique(Kind::name), DETECTORS.len());
+        assert_eq!(unique(Kind::uuid), DETECTORS.len());
+    }
+
+    /// Findings, state files and alerts record these: a row may be added,
+    /// never renamed or given another UUID.
+    #[test]
+    fn shipped_names_and_uuids_are_kept() {
+        let shipped = [
+            ("CREDIT_CARD_NUMBER", "74c1815e-c0c3-4df5-8b1e-6cf98864a454"),
+            (
+                "US_SOCIAL_SECURITY_NUMBER",
+                "e30d9a87-f6c7-46b9-a8f4-16547901e069",
+            ),
+            ("EMAIL_ADDRESS", "c1b3a6f0-5a7e-4f7c-9a43-2e1d8b6e0a11"),
+            ("PHONE_NUMBER", "d2c4b7a1-6b8f-4a8d-8b54-3f2e9c7f1b22"),
+            ("IBAN_CODE", "e3d5c8b2-7c9a-4b9e-9c65-4a3fad801c33"),
+            (
+                "US_BANK_ROUTING_MICR",
+                "f4e6d9c3-8dab-4caf-ad76-5b4abe912d44",
+            ),
+            ("IP_ADDRESS", "a5f7eac4-9ebc-4dba-be87-6c5bcfa23e55"),
+            ("API_KEY", "0e95732f-bc5c-448f-9d15-bd1417177360"),
+            ("CRYPTOGRAPHIC_KEY", "b6a8fbd5-afcd-4ecb-8f98-7d6cd0b34f66"),
+        ];
+        for (name, uuid) in shipped {
+            assert_eq!(Kind::parse(name).map(Kind::uuid), Some(uuid), "{name}");
+        }
     }
 }

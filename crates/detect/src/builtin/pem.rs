@@ -13,7 +13,6 @@ use crate::evidence::Labels;
 pub(crate) const PATTERN: &str = r"-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----";
 
 pub(crate) const DETECTOR: Detector = Detector {
-    kind: super::Kind::CryptoKey,
     name: "CRYPTOGRAPHIC_KEY",
     uuid: "b6a8fbd5-afcd-4ecb-8f98-7d6cd0b34f66",
     find: Find::Own(find_keys),

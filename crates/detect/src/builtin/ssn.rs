@@ -11,7 +11,6 @@ use crate::evidence::Labels;
 pub(crate) const PATTERN: &str = r"[0-9]{3}[- .][0-9]{2}[- .][0-9]{4}|[0-9]{9}";
 
 pub(crate) const DETECTOR: Detector = Detector {
-    kind: super::Kind::Ssn,
     name: "US_SOCIAL_SECURITY_NUMBER",
     uuid: "e30d9a87-f6c7-46b9-a8f4-16547901e069",
     find: Find::Digits {
