@@ -64,7 +64,9 @@ impl Form {
 fn cap(doubt: Option<Doubt>) -> Confidence {
     match doubt {
         None => Confidence::VeryLikely,
-        Some(Doubt::TestValue | Doubt::NumberTable | Doubt::Expired) => Confidence::Possible,
+        Some(Doubt::TestValue | Doubt::NumberTable | Doubt::Expired | Doubt::Unissued) => {
+            Confidence::Possible
+        }
         Some(Doubt::Placeholder | Doubt::Sample | Doubt::NotSecret | Doubt::Identifier) => {
             Confidence::Unlikely
         }

@@ -685,6 +685,40 @@ fn a_luhn_valid_number_in_an_array_of_numbers_is_not_a_card() {
 }
 
 #[test]
+fn a_number_in_arithmetic_is_not_a_card() {
+    // A series of integers: the others are far shorter than a card.
+    let series = "assert [hyperfac(n) for n in range(7)] == [1, 1, 4, 108, 27648, 86400000, 4031078400000]\n";
+    assert_eq!(level(series, CARD, "4031078400000"), Some(Possible));
+    // A bound in a comment on arithmetic.
+    let bound = "        // if b < 1.5 we get z_i < 4485585228861014016.\n";
+    assert_eq!(level(bound, CARD, "4485585228861014016"), Some(Possible));
+    // Controls: a list of cards, a card after an HTML tag, a labelled one.
+    let cards = "cards = [4916673475725015, 5433950237257862, 12]\n";
+    assert_eq!(level(cards, CARD, "4916673475725015"), Some(Likely));
+    assert_eq!(
+        level("<td>4916673475725015</td>\n", CARD, "4916673475725015"),
+        Some(Likely)
+    );
+    assert_eq!(
+        level(
+            "card = (7, 9, 4916673475725015)\n",
+            CARD,
+            "4916673475725015"
+        ),
+        Some(VeryLikely)
+    );
+    // A card word on the line keeps a number and its expiry a card.
+    assert_eq!(
+        level(
+            "charge(card=(4916673475725015, 12, 2029))\n",
+            CARD,
+            "4916673475725015"
+        ),
+        Some(VeryLikely)
+    );
+}
+
+#[test]
 fn a_grouped_number_inside_a_row_of_codes_is_not_a_card() {
     let codes = "52BB 5352 5354 5353 5351 5366 5377 5378 5379 53D6\n";
     assert_eq!(level(codes, CARD, "5352 5354 5353 5351"), Some(Possible));
@@ -836,6 +870,10 @@ fn identifiers_after_key_names_are_not_secrets() {
             "pubkey, privkey_blob = self._uint32_cstruct_unpack(remainder, \"ss\")\n",
             "self._uint32_cstruct_unpack",
         ),
+        (
+            "    WSS_SAML_TOKEN_PROFILE_V1_1: GRANT_TYPE_SAML1_1,\n",
+            "GRANT_TYPE_SAML1_1",
+        ),
     ] {
         assert_eq!(level(text, KEY, value), Some(Unlikely), "{text}");
     }
@@ -860,6 +898,51 @@ fn identifiers_after_key_names_are_not_secrets() {
             KEY,
             "f8Kq2LmZ9xWv4RtY7pNc3Bd6"
         ),
+        Some(Likely)
+    );
+    // Capitals and digits with underscores but no word are not a name.
+    assert_eq!(
+        level(
+            "token = \"Q7ZK_X9RB_VW4M_T2PJ\"\n",
+            KEY,
+            "Q7ZK_X9RB_VW4M_T2PJ"
+        ),
+        Some(Likely)
+    );
+}
+
+#[test]
+fn a_uuid_under_a_key_name_is_possible_dashed_or_not() {
+    // `uuid4().hex`: 32 hex digits, version 4 at the 13th, variant 8-b at
+    // the 17th; the dashed form was POSSIBLE already.
+    for v in [
+        "b0cf19b55dbb4f20a6ee18e6c6cf1726",
+        "04c7d5ffaeef485f9dc69c06db285bdb",
+        "0e95732f-bc5c-448f-9d15-bd1417177360",
+    ] {
+        let text = format!("TOKEN = '{v}'\n");
+        assert_eq!(level(&text, KEY, v), Some(Possible), "{text}");
+    }
+    // Control: 32 hex digits without the version-4 layout stay LIKELY.
+    for v in [
+        "b0cf19b55dbb3f20a6ee18e6c6cf1726",
+        "04c7d5ffaeef485f7dc69c06db285bdb",
+    ] {
+        let text = format!("TOKEN = '{v}'\n");
+        assert_eq!(level(&text, KEY, v), Some(Likely), "{text}");
+    }
+}
+
+#[test]
+fn minio_playground_credentials_are_published_values() {
+    let text = "\"accessKey\": \"Q3AM3UQ867SPQQA43P2F\",\n\"secretKey\": \"zuf+tfteSlswRu7BJ86wekitnifILbZam1KYY3TG\",\n";
+    assert!(found(&all_levels(), text, KEY)
+        .iter()
+        .all(|(_, c)| *c <= Unlikely));
+    // Control: the same shape with other characters.
+    let other = "\"secretKey\": \"zuf+tfteSlswRu7BJ86wekitnifILbZam1KYY3TH\",\n";
+    assert_eq!(
+        level(other, KEY, "zuf+tfteSlswRu7BJ86wekitnifILbZam1KYY3TH"),
         Some(Likely)
     );
 }
@@ -959,6 +1042,27 @@ fn expired_tokens_and_encoded_data() {
             "exp {exp}"
         );
     }
+    // No time claim at all: written by hand (a test's `{"foo":"bar"}`),
+    // at most POSSIBLE; jwt.io's sample token is a documentation sample.
+    let hand = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJmb28iOiJiYXIifQ.FhkiHkoESI_cG3NPigFrxEk9Z60_oXrOT2vGm9Pn6RDgYNovYORQmmA0zs1AoAOf09ly2Nx2YAg6ABqAYga1AcMFkJljwxTT5fYphTuqpWdy4BELeSYJx5Ty2gmr8e7RonuUztrdD5WfPqLKMm1Ozp_T6zALpRmwTIW0QPnaBXaQD90FplAg46Iy1UlDKr-Eupy0i5SLch5Q-p2ZpaL_5fnTIUDlxC3pWhJTyx_71qDI-mAA_5lE_VdroOeflG56sSmDxopPEG3bFlSu1eowyBfxtu0_CuVd-M42RU75Zc4Gsj6g";
+    assert_eq!(level(&format!("\"{hand}\",\n"), KEY, hand), Some(Possible));
+    let sample = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+    assert_eq!(
+        level(&format!("token = \"{sample}\"\n"), KEY, sample),
+        Some(Unlikely)
+    );
+    // Control: the same claims issued (an `iat`) stay VERY_LIKELY.
+    let issued = format!(
+        "{head}.{}.{sig}",
+        dlp_core::records::b64::encode(b"{\"foo\":\"bar\",\"iat\":1700000000}")
+            .trim_end_matches('=')
+            .replace('+', "-")
+            .replace('/', "_")
+    );
+    assert_eq!(
+        level(&format!("token = \"{issued}\"\n"), KEY, &issued),
+        Some(VeryLikely)
+    );
     // Hex of CBOR holding a URL is data; random hex under the same name stays.
     let cbor = "d18443a10105a05835a60172636f6170733a2f2f61732e6578616d706c65026764616a";
     assert_eq!(

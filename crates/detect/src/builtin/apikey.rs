@@ -161,11 +161,16 @@ const PLACEHOLDERS: &[&str] = &[
     "here",
 ];
 
-/// AWS documentation example credentials.
-const AWS_DOC_KEYS: &[&str] = &[
+/// Credentials published for everyone to use: AWS's documentation
+/// examples, and the access and secret key of MinIO's public playground
+/// server (`play.min.io`), printed in MinIO's client documentation and
+/// SDK examples.
+const PUBLISHED_KEYS: &[&str] = &[
     "AKIAIOSFODNN7EXAMPLE",
     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
     "AKIAI44QH8DHBEXAMPLE",
+    "Q3AM3UQ867SPQQA43P2F",
+    "zuf+tfteSlswRu7BJ86wekitnifILbZam1KYY3TG",
 ];
 
 /// Keyword-side words that mean the value is not a secret.
@@ -218,7 +223,7 @@ pub(crate) fn placeholder(v: &[u8]) -> bool {
     PLACEHOLDERS
         .iter()
         .any(|p| low.windows(p.len()).any(|w| w == p.as_bytes()))
-        || AWS_DOC_KEYS.iter().any(|k| k.as_bytes() == v)
+        || PUBLISHED_KEYS.iter().any(|k| k.as_bytes() == v)
 }
 
 /// Placeholder or redacted bodies inside a vendor-shaped token:
@@ -481,13 +486,29 @@ fn assigned(buf: &[u8], s: usize, vs: usize, ve: usize) -> Option<Shape> {
     if value.iter().filter(|&&b| b == b'.').count() >= 2 && !value.starts_with(b"eyJ") {
         return None;
     }
-    let uuid = value.len() == 36 && value.iter().filter(|&&b| b == b'-').count() == 4;
-    let c = if uuid {
+    let c = if uuid_shaped(value) {
         Confidence::Possible
     } else {
         Confidence::Likely
     };
     Some(Shape::at(vs, ve, c))
+}
+
+/// A UUID, dashed (`0e95732f-bc5c-448f-9d15-bd1417177360`) or as the 32
+/// hex digits of a random (version 4) UUID without its dashes
+/// (`b0cf19b55dbb4f20a6ee18e6c6cf1726`, what `uuid4().hex` prints): an
+/// identifier more often than a key, so POSSIBLE under a secret's name. A
+/// random 32-digit hex key has the version-4 layout once in 64.
+fn uuid_shaped(value: &[u8]) -> bool {
+    if value.len() == 36 {
+        return value.iter().filter(|&&b| b == b'-').count() == 4;
+    }
+    value.len() == 32
+        && value
+            .iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+        && value[12] == b'4'
+        && matches!(value[16], b'8' | b'9' | b'a' | b'b')
 }
 
 /// True when the lowercase alphanumerics of `name` hold a secret keyword.
@@ -817,7 +838,7 @@ mod tests {
                 .1,
             Confidence::VeryLikely
         );
-        let jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+        let jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIyODYzMDM3NCIsIm5hbWUiOiJBZGEgUGFyayIsImlhdCI6MTcwMDAwMDAwMH0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
         assert_eq!(find(jwt).unwrap().1, Confidence::VeryLikely);
         assert_eq!(
             find("eyJub3QganNvbg.eyJub3QganNvbg.abc"),

@@ -30,7 +30,8 @@ pub enum Doubt {
     /// processors' test cards).
     TestValue,
     /// A number among numbers that mostly fail the detector's check (a
-    /// table or array of numbers), or inside a longer run of groups.
+    /// table or array of numbers), inside a longer run of groups, in a
+    /// list of short integers, or an operand of a comparison.
     NumberTable,
     /// A placeholder, advertising or degenerate value (`078-05-1120`,
     /// `111-22-3333`, `1111 1111 1111 1117`, `abcd1234defg5678`).
@@ -45,6 +46,10 @@ pub enum Doubt {
     Identifier,
     /// A token past its expiry (a JSON Web Token's `exp`).
     Expired,
+    /// A JSON Web Token with no time claim (`exp`, `iat`, `nbf`), such as
+    /// `{"foo":"bar"}`: written by hand for a test or a sample; issuers
+    /// stamp the tokens they mint.
+    Unissued,
 }
 
 /// A value whose shape passed, for a detector's probe.
@@ -71,14 +76,18 @@ impl Value<'_> {
 pub(crate) type Probe = fn(&Value<'_>) -> Option<Doubt>;
 
 /// Cards: a published test card, a degenerate number, or (unless a card
-/// label is bound to it) a number in a table of numbers.
+/// label is bound to it) a number in a table of numbers, or (unless a
+/// card word is on its line too) in a list of short integers or compared
+/// with something.
 pub(crate) fn card_probe(v: &Value<'_>) -> Option<Doubt> {
     let d = v.digits();
     if published::degenerate(&d) {
         Some(Doubt::Placeholder)
     } else if published::test_card(&d) {
         Some(Doubt::TestValue)
-    } else if !v.ev.label_pos && numbers::in_number_table(v.buf, v.cx, v.start, v.end, luhn) {
+    } else if !v.ev.label_pos && numbers::in_number_table(v.buf, v.cx, v.start, v.end, luhn)
+        || !v.ev.label_pos && !v.ev.near_pos && numbers::in_arithmetic(v.buf, v.start, v.end)
+    {
         Some(Doubt::NumberTable)
     } else {
         None

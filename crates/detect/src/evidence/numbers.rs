@@ -60,6 +60,56 @@ pub(crate) fn in_number_table(
     peers >= MIN_PEERS && passing * 2 < peers + 1
 }
 
+/// Bytes searched each way on the value's line for the list it is in.
+const LIST_REACH: usize = 512;
+
+/// True when the number at `buf[s..e]` is an element of a bracketed list
+/// of integers on its line (`[1, 1, 4, 108, 27648, 4031078400000]`) whose
+/// other elements are mostly shorter than any card (a numeric series,
+/// not a list of cards), or an operand of a spaced comparison
+/// (`z_i < 4485585228861014016`): arithmetic, not a payment.
+pub(crate) fn in_arithmetic(buf: &[u8], s: usize, e: usize) -> bool {
+    compared(&buf[s.saturating_sub(5)..s]) || in_short_integer_list(buf, s, e)
+}
+
+/// `before` ends with a comparison operator between spaces.
+fn compared(before: &[u8]) -> bool {
+    [" < ", " > ", " <= ", " >= ", " \u{2264} ", " \u{2265} "]
+        .iter()
+        .any(|op| before.ends_with(op.as_bytes()))
+}
+
+/// An element of `[a, b, …]`, `(a, b, …)` or `{a, b, …}` on one line whose
+/// elements are all integers, with two or more others of which more than
+/// half are under 12 digits.
+fn in_short_integer_list(buf: &[u8], s: usize, e: usize) -> bool {
+    let element = |b: &u8| b.is_ascii_digit() || matches!(b, b',' | b' ' | b'-' | b'_');
+    let lo = s.saturating_sub(LIST_REACH);
+    let open = buf[lo..s].iter().rposition(|b| !element(b)).map(|k| lo + k);
+    let hi = (e + LIST_REACH).min(buf.len());
+    let close = buf[e..hi].iter().position(|b| !element(b)).map(|k| e + k);
+    let (Some(open), Some(close)) = (open, close) else {
+        return false;
+    };
+    let pair = (buf[open], buf[close]);
+    if !matches!(pair, (b'[', b']') | (b'(', b')') | (b'{', b'}')) {
+        return false;
+    }
+    let (mut others, mut short) = (0usize, 0usize);
+    for item in buf[open + 1..close].split(|&b| b == b',') {
+        let item = item.trim_ascii();
+        let digits = item.iter().filter(|b| b.is_ascii_digit()).count();
+        if digits == 0 {
+            return false;
+        }
+        others += 1;
+        short += usize::from(digits < 12);
+    }
+    // The value itself is one of the items, and never short.
+    let others = others.saturating_sub(1);
+    others >= 2 && short * 2 > others
+}
+
 /// Start of the line `LINES` lines above `s` (within `REACH`).
 fn lines_back(buf: &[u8], s: usize) -> usize {
     let floor = s.saturating_sub(REACH);

@@ -30,6 +30,11 @@
 //!   (`rsa-2048-private-key.pk8`) or a `name=value` pair.
 //! * **Expired**: a JSON Web Token whose `exp` claim has passed (at most
 //!   POSSIBLE: worth a look, no longer a key to anything).
+//! * **Unissued**: a JSON Web Token with no `exp`, `iat` or `nbf` claim
+//!   (`{"foo":"bar"}`, `{"iss":"issuer","sub":"subject"}`): issuers stamp
+//!   the tokens they mint, so this one was written for a test or a sample
+//!   (at most POSSIBLE). jwt.io's sample token (`"sub":"1234567890"`,
+//!   `"name":"John Doe"`) is a documentation sample.
 //! * **A placeholder pattern**: runs of consecutive letters and digits
 //!   (`abcd1234defg5678`, `a1b2c3d4567890ab`, `12cs345-67cd-890b-…`).
 
@@ -48,8 +53,20 @@ pub(crate) fn doubt(buf: &[u8], s: usize, e: usize, vendor: bool, proven: bool) 
     if proven {
         return None;
     }
-    if expired_jwt(v) {
-        return Some(Doubt::Expired);
+    if let Some(claims) = v
+        .starts_with(b"eyJ")
+        .then(|| crate::builtin::jwt_claims(v))
+        .flatten()
+    {
+        if published_jwt(&claims) {
+            return Some(Doubt::Sample);
+        }
+        if expired_jwt(&claims) {
+            return Some(Doubt::Expired);
+        }
+        if unissued_jwt(&claims) {
+            return Some(Doubt::Unissued);
+        }
     }
     if sequential(v) {
         return Some(Doubt::Placeholder);
@@ -76,17 +93,28 @@ pub(crate) fn doubt(buf: &[u8], s: usize, e: usize, vendor: bool, proven: bool) 
 }
 
 /// A JSON Web Token whose `exp` claim is in the past: no longer accepted.
-fn expired_jwt(v: &[u8]) -> bool {
-    if !v.starts_with(b"eyJ") {
-        return false;
-    }
-    let Some(exp) = crate::builtin::jwt_claims(v).and_then(|c| c.get("exp")?.as_f64()) else {
+fn expired_jwt(claims: &serde_json::Value) -> bool {
+    let Some(exp) = claims.get("exp").and_then(serde_json::Value::as_f64) else {
         return false;
     };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());
     exp < now
+}
+
+/// Claims with no time stamp at all: no issuer minted this token.
+fn unissued_jwt(claims: &serde_json::Value) -> bool {
+    claims
+        .as_object()
+        .is_some_and(|o| !["exp", "iat", "nbf"].iter().any(|k| o.contains_key(*k)))
+}
+
+/// The claims of jwt.io's sample token, printed in countless tutorials
+/// and test suites.
+fn published_jwt(claims: &serde_json::Value) -> bool {
+    claims.get("sub").and_then(serde_json::Value::as_str) == Some("1234567890")
+        && claims.get("name").and_then(serde_json::Value::as_str) == Some("John Doe")
 }
 
 /// The name a value is assigned to: the name characters before the
@@ -269,6 +297,9 @@ fn identifier(v: &[u8]) -> bool {
             return true;
         }
     }
+    if constant_name(v) {
+        return true;
+    }
     let p = pieces(v);
     let letters: usize = p.iter().filter(|(_, l)| *l).map(|(w, _)| w.len()).sum();
     let words: Vec<&Vec<u8>> = p
@@ -279,6 +310,26 @@ fn identifier(v: &[u8]) -> bool {
     let covered: usize = words.iter().map(|w| w.len()).sum();
     let digits = v.iter().filter(|b| b.is_ascii_digit()).count();
     words.len() >= 2 && covered * 10 >= letters * 7 && digits * 5 <= v.len() * 2
+}
+
+/// A constant's name (`GRANT_TYPE_SAML1_1`, `TOKEN_ENDPOINT_V2`): capitals,
+/// digits and underscores only, three parts or more between underscores,
+/// none longer than 12, one of them a word. Random tokens with
+/// underscores (base64url) mix cases.
+fn constant_name(v: &[u8]) -> bool {
+    if !v.first().is_some_and(u8::is_ascii_uppercase)
+        || !v
+            .iter()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_')
+    {
+        return false;
+    }
+    let parts: Vec<&[u8]> = v.split(|&b| b == b'_').collect();
+    let words = parts
+        .iter()
+        .filter(|p| p.len() >= 3 && word(&p.to_ascii_lowercase()))
+        .count();
+    parts.len() >= 3 && parts.iter().all(|p| (1..=12).contains(&p.len())) && words >= 1
 }
 
 /// Runs of consecutive characters: among neighbouring letters and among
