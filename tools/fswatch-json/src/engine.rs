@@ -341,7 +341,8 @@ impl<W: Write> Engine<W> {
             let ev = self.fields.event(t, path, None, false);
             return self.out.emit(ev, false);
         };
-        let prev = self.tree.get(path).cloned();
+        // An entry only listed (by a rescan) has no metadata to compare with.
+        let prev = self.tree.get(path).filter(|m| !m.listed_only).cloned();
         // An attribute change cannot change content: keep the hash if size and mtime are unchanged.
         let reuse = prev
             .as_ref()

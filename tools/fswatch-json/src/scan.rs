@@ -7,8 +7,10 @@
 //! anything is watched.
 
 use std::collections::{HashMap, HashSet};
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
+use std::fs::DirEntry;
 use std::io::{IsTerminal, Write};
+use std::os::unix::fs::DirEntryExt;
 use std::path::{Path, PathBuf};
 
 use dlp_core::records::{EventType, FsEvent};
@@ -16,18 +18,43 @@ use dlp_core::records::{EventType, FsEvent};
 use crate::attrs;
 use crate::engine::Engine;
 use crate::state::Baseline;
-use crate::tree::{Kind, Meta};
+use crate::tree::{now_ns, Kind, Meta};
 
-/// Lists a directory: (name, lstat metadata) of each entry that still exists.
-fn list(dir: &Path) -> std::io::Result<Vec<(OsString, Meta)>> {
+/// Lists a directory: (name, lstat metadata) of each entry that still
+/// exists; with `listed_at`, files and other non-directories are not
+/// `lstat`-ed but known from the listing ([`Meta::listed`]).
+fn list(dir: &Path, listed_at: Option<i64>) -> std::io::Result<Vec<(OsString, Meta)>> {
     let mut v = Vec::new();
     for e in std::fs::read_dir(dir)? {
         let Ok(e) = e else { continue };
-        if let Ok(md) = e.metadata() {
-            v.push((e.file_name(), Meta::of(&md)));
-        }
+        let meta = match listed_at.and_then(|at| listed_meta(&e, at)) {
+            Some(m) => m,
+            None => match e.metadata() {
+                Ok(md) => Meta::of(&md),
+                Err(_) => continue,
+            },
+        };
+        v.push((e.file_name(), meta));
     }
     Ok(v)
+}
+
+/// The `reason` of what a post-overflow rescan reports.
+const RESCAN: &str = "rescan";
+
+/// A new entry's [`Meta::listed`] from its directory entry (the file
+/// type most file systems store there), or `None` for a directory (always
+/// `lstat`-ed and watched) or when the type cannot be had.
+fn listed_meta(e: &DirEntry, at_ns: i64) -> Option<Meta> {
+    let ft = e.file_type().ok()?;
+    let kind = if ft.is_dir() {
+        return None;
+    } else if ft.is_file() {
+        Kind::File
+    } else {
+        Kind::Other
+    };
+    Some(Meta::listed(kind, e.ino(), at_ns))
 }
 
 impl<W: Write> Engine<W> {
@@ -48,6 +75,8 @@ impl<W: Write> Engine<W> {
         let progress = reason == Some("initial_scan") && std::io::stderr().is_terminal();
         let mut seen = 0u64;
         let mut next_report = 1000u64;
+        // A directory a rescan found is listed like the rescan lists.
+        let lazy = reason == Some(RESCAN) && self.lazy_listing();
         let mut stack = vec![dir.to_path_buf()];
         while let Some(d) = stack.pop() {
             let is_root = self.roots.iter().any(|r| r == &d);
@@ -59,7 +88,7 @@ impl<W: Write> Engine<W> {
             if let Some(w) = &self.out.who {
                 w.mark(&d);
             }
-            let entries = match list(&d) {
+            let entries = match list(&d, lazy.then(now_ns)) {
                 Ok(e) => e,
                 Err(e) => {
                     if let Some(wd) = wd {
@@ -118,84 +147,163 @@ impl<W: Write> Engine<W> {
             self.out.emit(ev, false)?;
         }
         for root in self.roots.clone() {
-            self.sync_dir(&root, "rescan")?;
+            self.sync_dir(&root, RESCAN)?;
         }
         Ok(())
     }
 
     /// Diffs `dir` (recursively) with the view, reporting what differs as
     /// synthetic events with `reason`.
+    ///
+    /// After an overflow during a burst most entries are new to the view.
+    /// When no record needs their metadata (no `--stat`, `--hash` or
+    /// `--state`), a new file is reported from its directory entry alone,
+    /// without an `lstat` (see [`Meta::listed`]); directories are always
+    /// `lstat`-ed and watched.
     pub fn sync_dir(&mut self, dir: &Path, reason: &str) -> anyhow::Result<()> {
+        let lazy = self.lazy_listing();
         let mut stack = vec![dir.to_path_buf()];
         while let Some(d) = stack.pop() {
-            let disk = match list(&d) {
-                Ok(v) => v,
-                Err(_) => continue, // gone: its parent's diff reports it
+            let listed_at = now_ns();
+            let Ok(rd) = std::fs::read_dir(&d) else {
+                continue; // gone: its parent's diff reports it
             };
-            let mut on_disk = HashSet::with_capacity(disk.len());
-            for (name, mut meta) in disk {
+            let entries: Vec<DirEntry> = rd.filter_map(Result::ok).collect();
+            let names: Vec<OsString> = entries.iter().map(DirEntry::file_name).collect();
+            let (olds, missing) = self.known_entries(&d, &names);
+            let mut listed = Vec::new();
+            for ((e, name), old) in entries.iter().zip(names).zip(olds) {
                 let path = d.join(&name);
-                on_disk.insert(name);
                 if self.cfg.excluded(&path) {
                     continue;
                 }
-                let old = self.tree.get(&path).cloned();
-                match old {
-                    None => {
-                        self.hash_meta(&path, &mut meta, None);
-                        let ev = self.fields.synthetic(
-                            EventType::Created,
-                            &path,
-                            Some(&meta),
-                            false,
-                            reason,
-                        );
-                        let is_dir = meta.is_dir();
-                        self.tree.insert(&path, meta);
-                        self.dirty = true;
-                        self.out.emit(ev, false)?;
-                        if is_dir && self.cfg.recursive {
-                            self.add_tree(&path, Some(reason))?;
-                        }
-                    }
-                    Some(old) if old.kind != meta.kind => {
-                        self.forget(&path, &old, reason)?;
-                        stack.push(d.clone()); // re-list: now reported as created
-                    }
-                    Some(old) => {
-                        if meta.is_dir() && self.cfg.recursive {
-                            if self.tree.dirs.contains_key(&path) {
-                                stack.push(path.clone());
-                            } else {
-                                self.add_tree(&path, Some(reason))?;
-                            }
-                        }
-                        if old.looks_same(&meta) && old.mode == meta.mode && old.uid == meta.uid {
-                            continue;
-                        }
-                        self.hash_meta(&path, &mut meta, None);
-                        for ev in self.differences(&path, &old, &meta, reason) {
-                            self.dirty = true;
-                            self.out.emit(ev, false)?;
-                        }
-                        self.tree.insert(&path, meta);
-                    }
+                if let (None, true, Some(meta)) = (&old, lazy, listed_meta(e, listed_at)) {
+                    let ev = self.fields.synthetic(
+                        EventType::Created,
+                        &path,
+                        Some(&meta),
+                        false,
+                        reason,
+                    );
+                    self.out.emit(ev, false)?;
+                    listed.push((name, meta));
+                    continue;
                 }
+                let Ok(md) = e.metadata() else {
+                    continue; // gone since the listing: its event follows
+                };
+                self.sync_entry(&d, &path, old, Meta::of(&md), reason, &mut stack)?;
             }
-            let known: Vec<(PathBuf, Meta)> = match self.tree.dirs.get(&d) {
-                Some(node) => node
+            if !listed.is_empty() {
+                self.tree
+                    .dirs
+                    .entry(d.clone())
+                    .or_default()
                     .entries
-                    .iter()
-                    .filter(|(n, _)| !on_disk.contains(*n))
-                    .map(|(n, m)| (d.join(n), m.clone()))
-                    .collect(),
-                None => Vec::new(),
-            };
-            for (path, old) in known {
+                    .extend(listed);
+                self.dirty = true;
+            }
+            for (path, old) in missing {
                 self.forget(&path, &old, reason)?;
             }
         }
         Ok(())
+    }
+
+    /// What the view holds for each listed name of `dir`, and the entries
+    /// it holds that the listing no longer has (full path and metadata).
+    fn known_entries(
+        &self,
+        dir: &Path,
+        names: &[OsString],
+    ) -> (Vec<Option<Meta>>, Vec<(PathBuf, Meta)>) {
+        let Some(node) = self.tree.dirs.get(dir) else {
+            return (vec![None; names.len()], Vec::new());
+        };
+        let olds: Vec<Option<Meta>> = names.iter().map(|n| node.entries.get(n).cloned()).collect();
+        let found = olds.iter().filter(|o| o.is_some()).count();
+        if found == node.entries.len() {
+            return (olds, Vec::new());
+        }
+        let on_disk: HashSet<&OsStr> = names.iter().map(OsString::as_os_str).collect();
+        let missing = node
+            .entries
+            .iter()
+            .filter(|(n, _)| !on_disk.contains(n.as_os_str()))
+            .map(|(n, m)| (dir.join(n), m.clone()))
+            .collect();
+        (olds, missing)
+    }
+
+    /// Diffs one listed entry (`meta`, just `lstat`-ed) of directory `d`
+    /// with the view's `old`; subdirectories to diff go on `stack`.
+    fn sync_entry(
+        &mut self,
+        d: &Path,
+        path: &Path,
+        old: Option<Meta>,
+        mut meta: Meta,
+        reason: &str,
+        stack: &mut Vec<PathBuf>,
+    ) -> anyhow::Result<()> {
+        match old {
+            None => {
+                self.hash_meta(path, &mut meta, None);
+                let ev =
+                    self.fields
+                        .synthetic(EventType::Created, path, Some(&meta), false, reason);
+                let is_dir = meta.is_dir();
+                self.tree.insert(path, meta);
+                self.dirty = true;
+                self.out.emit(ev, false)?;
+                if is_dir && self.cfg.recursive {
+                    self.add_tree(path, Some(reason))?;
+                }
+            }
+            Some(old) if old.kind != meta.kind => {
+                self.forget(path, &old, reason)?;
+                stack.push(d.to_path_buf()); // re-list: now reported as created
+            }
+            Some(old) if old.listed_only => {
+                if old.changed_since_listed(&meta) {
+                    let ev = self.fields.synthetic(
+                        EventType::Modified,
+                        path,
+                        Some(&meta),
+                        false,
+                        reason,
+                    );
+                    self.out.emit(ev, false)?;
+                }
+                self.tree.insert(path, meta);
+                self.dirty = true;
+            }
+            Some(old) => {
+                if meta.is_dir() && self.cfg.recursive {
+                    if self.tree.dirs.contains_key(path) {
+                        stack.push(path.to_path_buf());
+                    } else {
+                        self.add_tree(path, Some(reason))?;
+                    }
+                }
+                if old.looks_same(&meta) && old.mode == meta.mode && old.uid == meta.uid {
+                    return Ok(());
+                }
+                self.hash_meta(path, &mut meta, None);
+                for ev in self.differences(path, &old, &meta, reason) {
+                    self.dirty = true;
+                    self.out.emit(ev, false)?;
+                }
+                self.tree.insert(path, meta);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a rescan may know new files from their directory entries:
+    /// when no record or baseline needs their metadata.
+    fn lazy_listing(&self) -> bool {
+        !self.cfg.hash && !self.cfg.stat && self.cfg.state.is_none()
     }
 
     /// Removes `path` (and its subtree) from the view, reporting deletions.

@@ -92,6 +92,7 @@ pub fn load(path: &Path) -> anyhow::Result<Option<Baseline>> {
                             xattrs: l.xattrs,
                         })
                     }),
+                    listed_only: false,
                 };
                 if let Some(h) = &l.sha256 {
                     meta.set_sha_hex(h);

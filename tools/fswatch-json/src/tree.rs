@@ -40,6 +40,10 @@ pub struct Meta {
     pub sha: Option<Box<[u8; 32]>>,
     /// ACL and extended attributes, when read (`--hash`) and present.
     pub ext: Option<Box<crate::attrs::Ext>>,
+    /// Seen in a directory listing only, never `lstat`-ed (see
+    /// [`Meta::listed`]): `kind` and `ino` are the directory entry's,
+    /// `ctime_ns` is when the directory was listed, the rest is unknown.
+    pub listed_only: bool,
 }
 
 impl Meta {
@@ -66,7 +70,40 @@ impl Meta {
             full: true,
             sha: None,
             ext: None,
+            listed_only: false,
         }
+    }
+
+    /// An entry known from its directory listing alone (a post-overflow
+    /// rescan when no record needs its metadata): what it is, its inode,
+    /// and when it was listed (`at_ns`, kept in `ctime_ns`). A later rescan
+    /// `lstat`s it and reports it as modified when its ctime is not older
+    /// than the listing (within [`LISTED_SLACK_NS`]).
+    pub fn listed(kind: Kind, ino: u64, at_ns: i64) -> Meta {
+        Meta {
+            kind,
+            size: 0,
+            mtime_ns: 0,
+            ctime_ns: at_ns,
+            ino,
+            mode: 0,
+            uid: 0,
+            gid: 0,
+            nlink: 0,
+            full: false,
+            sha: None,
+            ext: None,
+            listed_only: true,
+        }
+    }
+
+    /// For an entry known only from a listing: whether `now` (its `lstat`
+    /// at a later rescan) may have changed since it was listed. The ctime
+    /// is the clue (any write or attribute change sets it, and it cannot
+    /// be set from user space); file systems stamp it with a coarse clock
+    /// or whole seconds, hence the slack, which errs towards reporting.
+    pub fn changed_since_listed(&self, now: &Meta) -> bool {
+        self.ino != now.ino || now.ctime_ns >= self.ctime_ns - LISTED_SLACK_NS
     }
 
     pub fn is_dir(&self) -> bool {
@@ -82,6 +119,8 @@ impl Meta {
             && self.mtime_ns == o.mtime_ns
             && self.ctime_ns == o.ctime_ns
             && self.ino == o.ino
+            && !self.listed_only
+            && !o.listed_only
     }
 
     /// The content hash as lowercase hex.
@@ -95,6 +134,18 @@ impl Meta {
             .and_then(|v| <[u8; 32]>::try_from(v).ok())
             .map(Box::new);
     }
+}
+
+/// How much older than a listing an entry's ctime must be for a later
+/// rescan to take it as unchanged since that listing (2 s: the coarsest
+/// time stamps of common file systems, FAT's).
+pub const LISTED_SLACK_NS: i64 = 2_000_000_000;
+
+/// The current time in nanoseconds since the epoch (for [`Meta::listed`]).
+pub fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
 }
 
 /// `lstat` of `path` as a [`Meta`], or `None` when it is gone.
@@ -236,6 +287,7 @@ mod tests {
             full: true,
             sha: None,
             ext: None,
+            listed_only: false,
         }
     }
 
