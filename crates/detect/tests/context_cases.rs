@@ -964,6 +964,9 @@ fn documentation_samples_are_unlikely() {
         format!("\"secret\": \"{v}...\"\n"),
         format!("AccessKeyId=ABCDE12345670EXAMPLE, RawSecretAccessKey={v}\n"),
         format!("{{\n  \"access_key_id\": \"AKIDEXAMPLE\",\n  \"token\": \"{v}\"\n}}\n"),
+        // A Go testable example's expected output.
+        format!("func ExampleKey() {{\n\tfmt.Println(k)\n\t// Output:\n\t// api_key: {v}\n}}\n"),
+        format!("\tfmt.Println(k)\n\t// Output: api_key: {v}\n"),
     ] {
         assert_eq!(level(&text, KEY, v), Some(Unlikely), "{text}");
     }
@@ -989,6 +992,7 @@ fn documentation_samples_are_unlikely() {
         format!("#!/bin/sh\naws apigateway get-api-key --api-key {v}\n"),
         format!("deploy:\n  token: {v}\n"),
         format!("def main():\n    # Call the service with the key below.\n    api_key = \"{v}\"\n"),
+        format!("// Output:\n// (none)\n}}\n\nfunc main() {{\n\t// api_key: {v}\n}}\n"),
     ] {
         assert_eq!(level(&text, KEY, v), Some(Likely), "{text}");
     }

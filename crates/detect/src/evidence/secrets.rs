@@ -6,7 +6,8 @@
 //!
 //! * **A documentation sample**: the value sits in a sample of a
 //!   reference page or README (a reStructuredText literal block after a
-//!   `::` line, a Markdown code fence, a doctest, a shell prompt `$ `, a
+//!   `::` line, a Markdown code fence, a doctest, a Go example's
+//!   `// Output:` comment, a shell prompt `$ `, a
 //!   man page example, an HTML `<pre>` block, an indented block under a
 //!   sentence introducing it); it says `EXAMPLE` (or `EXAMPL`, as in
 //!   `AKIAIOSFODNN7EXAMPLF`); it is elided (`eyJ2Ijoi…`, `MIIG/QIBAD...`);
@@ -492,6 +493,9 @@ fn in_sample_block(buf: &[u8], s: usize) -> bool {
     if own.starts_with(b"$ ") || own.starts_with(b">>> ") || own.starts_with(b"... ") {
         return true;
     }
+    if go_example_output(buf, s, own) {
+        return true;
+    }
     // The least indentation of the block so far, walking up.
     let mut block_indent = indent(line);
     let mut literal = block_indent > 0;
@@ -537,6 +541,30 @@ fn in_sample_block(buf: &[u8], s: usize) -> bool {
     let floor = s.saturating_sub(BLOCK_REACH);
     let pre = memchr::memmem::rfind(&buf[floor..s], b"<pre");
     pre.is_some_and(|p| memchr::memmem::find(&buf[floor + p..s], b"</pre>").is_none())
+}
+
+/// In a Go testable example's expected output: the `// Output:` comment
+/// (or `// Unordered output:`) on the value's line or heading the run of
+/// `//` lines it is in, which `go test` compares with what the example
+/// prints.
+fn go_example_output(buf: &[u8], s: usize, own: &[u8]) -> bool {
+    let heads = |t: &[u8]| t.starts_with(b"// Output:") || t.starts_with(b"// Unordered output:");
+    if !own.starts_with(b"//") {
+        return false;
+    }
+    if heads(own) {
+        return true;
+    }
+    for (a, b) in lines_above(buf, s) {
+        let t = buf[a..b].trim_ascii();
+        if !t.starts_with(b"//") {
+            return false;
+        }
+        if heads(t) {
+            return true;
+        }
+    }
+    false
 }
 
 #[cfg(test)]
