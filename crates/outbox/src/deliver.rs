@@ -146,10 +146,20 @@ impl<T: Transport> Worker<T> {
     }
 
     fn run(mut self) -> Report {
+        // The front entry while it is retried: an entry never changes once
+        // spooled, so it is read and counted once, not once per attempt
+        // (an entry removed meanwhile is loaded again, and skipped).
+        let mut retried: Option<Entry> = None;
         while let Some(key) = self.next_key() {
-            let Some(entry) = self.load(&key) else {
-                self.queue.pop_front();
-                continue;
+            let entry = match retried.take() {
+                Some(e) if e.key() == key && e.still_spooled() => e,
+                _ => match self.load(&key) {
+                    Some(e) => e,
+                    None => {
+                        self.queue.pop_front();
+                        continue;
+                    }
+                },
             };
             match self.attempt(&entry) {
                 Next::Settled => {
@@ -161,6 +171,7 @@ impl<T: Transport> Worker<T> {
                     if !self.wait_until(Instant::now() + delay) {
                         break;
                     }
+                    retried = Some(entry);
                 }
             }
         }

@@ -104,6 +104,11 @@ impl Entry {
         self.size
     }
 
+    /// Whether the entry's file is still in the spool.
+    pub(crate) fn still_spooled(&self) -> bool {
+        self.path.exists()
+    }
+
     /// The content as a stream.
     pub fn reader(&self) -> io::Result<impl BufRead> {
         let mut f = File::open(&self.path)?;
