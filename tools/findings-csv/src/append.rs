@@ -9,8 +9,7 @@
 //! row is written, naming both headers.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::FileExt;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use anyhow::{bail, Context};
@@ -29,7 +28,9 @@ pub fn open(path: &Path, header: &str, mode: HeaderMode) -> anyhow::Result<File>
     if path.as_os_str() == "-" {
         bail!("--append needs a file (to write to stdout, leave --append out)");
     }
-    // Read access too: the header is checked through the same descriptor.
+    // Read access too: the header is checked through the same descriptor
+    // (reads start at offset 0; O_APPEND writes go to the end whatever the
+    // read position).
     let mut f = OpenOptions::new()
         .read(true)
         .append(true)
@@ -62,12 +63,13 @@ pub fn open(path: &Path, header: &str, mode: HeaderMode) -> anyhow::Result<File>
     Ok(f)
 }
 
-/// The first line of `f` without its line end, or `None` when `f` is empty.
-fn first_line(f: &File) -> std::io::Result<Option<Vec<u8>>> {
+/// The first line read from `r` (a file at its start) without its line
+/// end, or `None` when it is empty; at most [`MAX_HEADER`] bytes are read.
+pub(crate) fn first_line(mut r: impl Read) -> std::io::Result<Option<Vec<u8>>> {
     let mut buf = vec![0u8; MAX_HEADER];
     let mut n = 0;
     while n < buf.len() {
-        match f.read_at(&mut buf[n..], n as u64)? {
+        match r.read(&mut buf[n..])? {
             0 => break,
             k => n += k,
         }

@@ -227,24 +227,9 @@ pub fn auto_header_wanted(header: &str) -> anyhow::Result<bool> {
 /// descriptor (`>>` opens it for writing only); `None` when it cannot be
 /// read.
 fn first_line_of_stdout() -> Option<String> {
-    let mut f = std::fs::File::open("/proc/self/fd/1").ok()?;
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut n = 0;
-    while n < buf.len() {
-        match f.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => {
-                n += k;
-                if buf[..n].contains(&b'\n') {
-                    break;
-                }
-            }
-            Err(_) => return None,
-        }
-    }
-    let line = buf[..n].split(|&b| b == b'\n').next()?;
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    Some(String::from_utf8_lossy(line).into_owned())
+    let f = std::fs::File::open("/proc/self/fd/1").ok()?;
+    let line = append::first_line(f).ok()??;
+    Some(String::from_utf8_lossy(&line).into_owned())
 }
 
 /// Says on stderr how many records were left out (see [`LEFT_OUT`]).
