@@ -666,31 +666,25 @@ fn settings_file_is_read_only_when_private_and_the_environment_wins() {
 }
 
 #[test]
-fn scripts_build_all_tools_once_with_visible_progress_and_not_again() {
+fn a_script_builds_the_tools_it_runs_once_with_visible_progress_and_not_again() {
     use std::os::unix::fs::PermissionsExt;
     let t = TempDir::new("pl-build");
     let debug = bin("pii-scan").parent().unwrap().to_path_buf();
-    // Every crate under tools/ is a tool the scripts build.
-    let mut tools: Vec<String> = std::fs::read_dir(root().join("tools"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    tools.sort();
     let fake = t.join("fakebin");
     std::fs::create_dir_all(&fake).unwrap();
     let log = t.join("cargo.log");
     let target = t.join("target");
     // A stand-in cargo: logs its arguments, says what it compiles, and
-    // "builds" release binaries that run the debug ones.
+    // "builds" a release binary running the debug one for each `-p TOOL`.
     let script_text = format!(
         "#!/bin/sh\necho \"$*\" >> '{log}'\necho '   Compiling dlp-pipes (fake cargo)' >&2\nmkdir -p '{target}/release'\n\
-         for t in {tools}; do\n\
-         printf '#!/bin/sh\\nexec %s/%s \"$@\"\\n' '{debug}' \"$t\" > '{target}/release/'\"$t\"\n\
-         chmod +x '{target}/release/'\"$t\"\ndone\n",
+         prev=\nfor a in \"$@\"; do\n\
+         if [ \"$prev\" = -p ]; then\n\
+         printf '#!/bin/sh\\nexec %s/%s \"$@\"\\n' '{debug}' \"$a\" > '{target}/release/'\"$a\"\n\
+         chmod +x '{target}/release/'\"$a\"\nfi\nprev=$a\ndone\n",
         log = log.display(),
         target = target.display(),
         debug = debug.display(),
-        tools = tools.join(" ")
     );
     let cargo = fake.join("cargo");
     write(&cargo, &script_text);
@@ -720,36 +714,67 @@ fn scripts_build_all_tools_once_with_visible_progress_and_not_again() {
             .collect::<Vec<_>>()
     };
 
+    // The offline scan builds the three tools it runs, in one cargo run.
     let first = local().run().expect_code(0);
     let err = first.stderr_str();
-    assert!(err.contains("building all the tools once"), "{err}");
+    assert!(
+        err.contains("building pii-scan path-filter findings-csv (cargo build --release"),
+        "{err}"
+    );
     assert!(
         err.contains("Compiling dlp-pipes (fake cargo)"),
         "cargo's output is shown: {err}"
     );
+    let packages = |call: &str| {
+        let mut p: Vec<String> = call
+            .split(" -p ")
+            .skip(1)
+            .map(|s| s.split(' ').next().unwrap().to_owned())
+            .collect();
+        p.sort();
+        p
+    };
     let c = calls();
     assert_eq!(c.len(), 1, "{c:?}");
     assert!(c[0].starts_with("build --release --locked --bins"), "{c:?}");
     assert!(!c[0].contains("-q"), "{c:?}");
-    for tool in &tools {
-        assert!(c[0].contains(&format!("-p {tool}")), "{tool}: {c:?}");
-    }
+    assert_eq!(
+        packages(&c[0]),
+        ["findings-csv", "path-filter", "pii-scan"],
+        "{c:?}"
+    );
     assert_eq!(csv(&t.join("r.csv")).1.len(), 3);
 
-    // Current binaries: neither this script nor another one builds again.
+    // Current binaries: the script does not build again.
     local().run().expect_code(0);
-    let err = script("fim-notify.sh", &t)
-        .env("DLP_BIN_DIR", "")
-        .env("CARGO_TARGET_DIR", &target)
-        .env("PATH", &path)
-        .env("WATCH_WEBHOOK_URL", "http://127.0.0.1:9/")
-        .env("FIM_EVENTS", "bogus")
-        .arg(&data)
-        .run()
-        .expect_code(2)
-        .stderr_str();
-    assert!(err.contains("bad FIM_EVENTS"), "{err}");
     assert_eq!(calls().len(), 1, "{:?}", calls());
+
+    // Another script builds the tools it runs (the current ones among them
+    // are cargo's to skip), once.
+    let fim = || {
+        script("fim-notify.sh", &t)
+            .env("DLP_BIN_DIR", "")
+            .env("CARGO_TARGET_DIR", &target)
+            .env("PATH", &path)
+            .env("WATCH_WEBHOOK_URL", "http://127.0.0.1:9/")
+            .env("FIM_EVENTS", "bogus")
+            .arg(&data)
+            .run()
+            .expect_code(2)
+            .stderr_str()
+    };
+    let err = fim();
+    assert!(err.contains("bad FIM_EVENTS"), "{err}");
+    let c = calls();
+    assert_eq!(c.len(), 2, "{c:?}");
+    assert_eq!(
+        packages(&c[1]),
+        ["fswatch-json", "path-filter", "webhook-post"],
+        "{c:?}"
+    );
+    assert!(fim().contains("bad FIM_EVENTS"));
+    local().run().expect_code(0);
+    assert_eq!(calls().len(), 2, "{:?}", calls());
 
     // A binary older than the sources: one rebuild.
     let st = std::process::Command::new("touch")
@@ -759,8 +784,11 @@ fn scripts_build_all_tools_once_with_visible_progress_and_not_again() {
         .unwrap();
     assert!(st.success());
     let err = local().run().expect_code(0).stderr_str();
-    assert!(err.contains("sources changed: rebuilding"), "{err}");
-    assert_eq!(calls().len(), 2);
+    assert!(
+        err.contains("sources changed: rebuilding pii-scan path-filter findings-csv"),
+        "{err}"
+    );
+    assert_eq!(calls().len(), 3);
 }
 
 #[test]
