@@ -204,14 +204,18 @@ pub fn wait_process_tree(pid: u32, want: &[&str]) -> Vec<u32> {
     }
 }
 
-/// Asserts that every process of `pids` ends (is gone, or a zombie not yet
-/// reaped) within 5 s: nothing of a stopped stage is left behind.
+/// Whether every process of `pids` has ended (is gone, or a zombie not yet
+/// reaped).
+pub fn processes_ended(pids: &[u32]) -> bool {
+    pids.iter()
+        .all(|p| proc_stat(*p).is_none_or(|(_, _, state)| state == "Z"))
+}
+
+/// Asserts that every process of `pids` ends within 5 s: nothing of a
+/// stopped stage is left behind.
 pub fn assert_processes_end(pids: &[u32]) {
     let t0 = std::time::Instant::now();
-    while !pids
-        .iter()
-        .all(|p| proc_stat(*p).is_none_or(|(_, _, state)| state == "Z"))
-    {
+    while !processes_ended(pids) {
         assert!(
             t0.elapsed() < Duration::from_secs(5),
             "left running: {:?}",

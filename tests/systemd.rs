@@ -7,9 +7,11 @@
 //! and they match the scripts: every stage a script names in its `--help`
 //! has a unit running it, every unit runs a script and stage that exist, and
 //! every stage unit belongs to a target that pulls it in. (systemd is not
-//! PID 1 where the tests run, so the units are checked, not started.)
+//! PID 1 where the tests run, so the units are checked, not started; their
+//! `ExecStop=` is run against a real stage as systemd would run it.)
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use testkit::{cmd, TempDir};
 
@@ -405,4 +407,91 @@ fn receivers_start_before_scanners_and_collectors_before_reports() {
             );
         }
     }
+}
+
+#[test]
+fn a_stage_units_exec_stop_drains_the_stage_and_waits_for_all_of_it() {
+    // Every long-running stage unit stops its stage with the same command.
+    let mut stops = Vec::new();
+    for dir in ["", "system"] {
+        for (unit, text) in unit_files(dir) {
+            let stage = values(&text, "ExecStart")
+                .iter()
+                .any(|l| l.contains(" --stage "));
+            if stage && values(&text, "Type") != ["oneshot"] {
+                let stop = values(&text, "ExecStop");
+                assert_eq!(stop.len(), 1, "{dir}/{unit}");
+                assert_eq!(values(&text, "KillMode"), ["mixed"], "{dir}/{unit}");
+                assert_eq!(values(&text, "SuccessExitStatus"), ["143"], "{dir}/{unit}");
+                stops.push(stop[0].to_owned());
+            }
+        }
+    }
+    stops.dedup();
+    assert_eq!(stops.len(), 1, "{stops:?}");
+    // systemd turns $$ into $ and sets MAINPID for ExecStop=.
+    let script = stops[0]
+        .strip_prefix("/bin/sh -c '")
+        .and_then(|s| s.strip_suffix('\''))
+        .unwrap_or_else(|| panic!("{}", stops[0]))
+        .replace("$$", "$");
+
+    // A real stage, in a session and process group of its own as systemd
+    // starts a service (setsid), and its pipe below it.
+    let t = TempDir::new("systemd-stop");
+    let emu = e2e::Emulator::start(&[]);
+    let listen = format!("127.0.0.1:{}", testkit::closed_port());
+    let bins = testkit::bin("nf-webhook");
+    let mut stage = cmd("setsid")
+        .arg(repo().join("pipelines/endpoint-dlp.sh"))
+        .args(["--stage", "webhook", "--output"])
+        .arg(t.join("results.csv"))
+        .env("DLP_BIN_DIR", bins.parent().unwrap())
+        .env("HOME", t.join("home"))
+        .env("XDG_STATE_HOME", t.join("state"))
+        .env("NIGHTFALL_API_KEY", e2e::KEY)
+        .env("NIGHTFALL_SIGNING_SECRET", e2e::SECRET)
+        .env("NIGHTFALL_API_URL", emu.url())
+        .env("NIGHTFALL_SERVER_URL", format!("http://{listen}"))
+        .env("LISTEN", &listen)
+        .spawn();
+    let pids = e2e::wait_process_tree(stage.pid(), &["nf-webhook", "findings-csv"]);
+    assert!(
+        stage.wait_stderr("nf-webhook: listening", Duration::from_secs(20)),
+        "{}",
+        stage.stderr_text()
+    );
+
+    // ExecStop: SIGTERM to the main process; it returns only once the whole
+    // group has ended (the test reaps the main process, as systemd does).
+    let mut stop = cmd("/bin/sh")
+        .arg("-c")
+        .arg(&script)
+        .env("MAINPID", stage.pid().to_string())
+        .spawn();
+    let st = stage
+        .wait_timeout(Duration::from_secs(30))
+        .expect("stopped");
+    assert_eq!(st.code(), Some(143), "{}", stage.stderr_text());
+    let st = stop
+        .wait_timeout(Duration::from_secs(30))
+        .expect("ExecStop returned");
+    assert_eq!(st.code(), Some(0), "{}", stop.stderr_text());
+    assert!(
+        e2e::processes_ended(&pids),
+        "ExecStop returned before the stage ended: {:?}",
+        pids.iter()
+            .map(|p| e2e::process_tree(*p))
+            .collect::<Vec<_>>()
+    );
+    // Without a main process (it ended by itself), ExecStop does nothing.
+    let out = cmd("/bin/sh")
+        .arg("-c")
+        .arg(&script)
+        .env("MAINPID", "")
+        .run();
+    assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    // findings-csv ended on end of input, having written the header.
+    let csv = std::fs::read_to_string(t.join("results.csv")).unwrap();
+    assert!(csv.starts_with("upload_id,"), "{csv}");
 }
