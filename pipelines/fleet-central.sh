@@ -130,7 +130,7 @@ make_report() {
         mv -f "$report.tmp" "$report"
     else
         rm -f "$report.tmp"
-        dlp_warn "findings-report failed (see $log)"
+        dlp_warn "findings-report failed (see ${stage:+above}${stage:-$log})"
         return 1
     fi
 }
