@@ -285,6 +285,17 @@ dlp_tcp_open() {
     (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null
 }
 
+# dlp_wait_listening HOST:PORT SECS: true once something accepts TCP
+# connections on HOST:PORT (dlp_tcp_open), false after SECS seconds.
+dlp_wait_listening() {
+    local i
+    for ((i = 0; i < $2 * 10; i++)); do
+        dlp_tcp_open "$1" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 # dlp_file_size FILE: size in bytes (0 when missing).
 dlp_file_size() {
     if [ -e "$1" ]; then wc -c <"$1" | tr -d ' '; else echo 0; fi
@@ -426,4 +437,27 @@ dlp_stop_jobs() {
         wait "${DLP_JOB_PIDS[$i]}" 2>/dev/null || true
     done
     return "$forced"
+}
+
+# --- stages: one pipeline in the foreground ----------------------------------
+#
+# With --stage NAME a script runs one of its pipelines and nothing else: it
+# `exec`s the pipeline's first command (the watcher or the server), with the
+# rest of the pipe in nested process substitutions, each `exec`ed too. So
+# the script's process becomes the source, no shell is left waiting, and the
+# whole stage is one process group led by it. A supervisor (systemd: one unit
+# per stage) stops the stage as lib.sh stops a pipeline: SIGTERM to the
+# source, whose last records flow through the rest of the pipe, each command
+# ending on end of input having flushed. The stage's exit status is its
+# source's (143 after SIGTERM).
+
+# dlp_check_stage STAGE SAYING NAME...: exit 2 (usage error) unless STAGE is
+# one of the NAMEs; SAYING introduces them ("the stages are").
+dlp_check_stage() {
+    local stage=$1 what=$2 s
+    shift 2
+    for s in "$@"; do
+        [ "$s" != "$stage" ] || return 0
+    done
+    dlp_usage_error "unknown stage '$stage': $what $*"
 }

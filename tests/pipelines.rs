@@ -1356,3 +1356,102 @@ fn endpoint_checks_the_api_before_ready_and_names_the_host() {
     );
     assert_eq!(run.terminate(), 0);
 }
+
+// ------------------------------------------------- endpoint-dlp.sh --stage
+
+#[test]
+fn endpoint_stages_each_run_one_pipeline_in_the_foreground() {
+    let t = TempDir::new("pl-stages");
+    let dir = t.join("watched");
+    std::fs::create_dir_all(&dir).unwrap();
+    let emu = Emulator::start(&[]);
+    let port = testkit::closed_port();
+    let listen = format!("127.0.0.1:{port}");
+
+    // Bad stages are usage errors, before anything starts.
+    let out = endpoint(&t, &emu, &listen, &dir)
+        .args(["--stage", "both"])
+        .run()
+        .expect_code(2);
+    assert!(
+        out.stderr_str()
+            .contains("unknown stage 'both': the stages are webhook scanner"),
+        "{}",
+        out.stderr_str()
+    );
+    let out = endpoint(&t, &emu, &listen, &dir)
+        .arg("--ready")
+        .run()
+        .expect_code(2);
+    assert!(out.stderr_str().contains("--ready needs --stage"));
+    let out = endpoint(&t, &emu, "127.0.0.1:0", &dir)
+        .args(["--stage", "webhook"])
+        .run()
+        .expect_code(2);
+    assert!(
+        out.stderr_str().contains("fixed port"),
+        "{}",
+        out.stderr_str()
+    );
+    assert!(!t.join("results.csv").exists(), "nothing was started");
+
+    // The webhook stage: the script's process becomes nf-webhook, with
+    // findings-csv below it, and no shell; --ready returns once it listens.
+    let mut webhook = Running(
+        endpoint(&t, &emu, &listen, &dir)
+            .args(["--stage", "webhook"])
+            .spawn(),
+    );
+    endpoint(&t, &emu, &listen, &dir)
+        .args(["--stage", "webhook", "--ready"])
+        .run()
+        .expect_code(0);
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_ok());
+    let webhook_pids = e2e::wait_process_tree(webhook.0.pid(), &["nf-webhook", "findings-csv"]);
+    let (headers, rows) = csv(&t.join("results.csv"));
+    assert_eq!(
+        (headers, rows.len()),
+        (1, 0),
+        "the header, before any result"
+    );
+
+    // The scanner stage: fswatch-json | path-filter | nf-upload, nested.
+    let mut scanner = Running(
+        endpoint(&t, &emu, &listen, &dir)
+            .args(["--stage", "scanner"])
+            .spawn(),
+    );
+    scanner.wait_stderr("fswatch-json: watching", 30);
+    let scanner_pids = e2e::wait_process_tree(
+        scanner.0.pid(),
+        &["fswatch-json", "path-filter", "nf-upload"],
+    );
+
+    // Together they do what the all-in-one mode does.
+    let file = dir.join("customers.txt");
+    write(&file, PLANTED);
+    let rows = wait_rows(&t.join("results.csv"), 3, 30);
+    assert!(rows.iter().all(|r| Path::new(&r.path) == file), "{rows:?}");
+    let scans = std::fs::read_to_string(t.join("scans.ndjson")).unwrap();
+    assert!(
+        scans.contains(&format!("\"upload_id\":\"{}\"", rows[0].upload_id)),
+        "{scans}"
+    );
+    // The diagnostics went to stderr (a unit's journal), not to --log-dir.
+    assert!(!t.join("logs").exists());
+    let err = webhook.0.stderr_text();
+    assert!(err.contains("nf-webhook: listening"), "{err}");
+    assert!(!err.contains(SECRET) && !err.contains(KEY), "{err}");
+
+    // SIGTERM to the stage's process stops its first command, the rest of
+    // the pipe drains and ends: the status is nf-webhook's / fswatch-json's.
+    assert_eq!(scanner.terminate(), 143, "{}", scanner.0.stderr_text());
+    assert_eq!(webhook.terminate(), 143, "{}", webhook.0.stderr_text());
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "nf-webhook still listening"
+    );
+    e2e::assert_processes_end(&[webhook_pids, scanner_pids].concat());
+    assert_all_gone(&t.path().display().to_string());
+    assert_eq!(csv(&t.join("results.csv")).1.len(), 3);
+}
