@@ -1,5 +1,4 @@
 //! Helpers shared by the dlp-remediate integration tests.
-#![allow(dead_code)] // each test binary uses a part of them
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
