@@ -139,15 +139,7 @@ fn path_counts(lines: &[Value]) -> BTreeMap<String, usize> {
 
 /// The Python nats-py client's view of the stream.
 fn python_read(url: &str, stream: &str) -> Vec<Value> {
-    let venv = Command::new(root().join("tests/py/ensure-nats-venv.sh"))
-        .output()
-        .expect("running tests/py/ensure-nats-venv.sh");
-    assert!(
-        venv.status.success(),
-        "cannot set up nats-py: {}",
-        String::from_utf8_lossy(&venv.stderr)
-    );
-    let py = String::from_utf8(venv.stdout).unwrap().trim().to_owned();
+    let py = testkit::setup_script("tests/py/ensure-nats-venv.sh");
     let out = Command::new(py)
         .arg(root().join("tests/py/nats_read.py"))
         .args([url, stream])
@@ -438,10 +430,7 @@ fn two_hosts_through_a_3_node_cluster_every_record_once_with_its_host() {
 
 /// Stream configuration and state, through nats-py.
 fn python_info(url: &str, stream: &str) -> Value {
-    let venv = Command::new(root().join("tests/py/ensure-nats-venv.sh"))
-        .output()
-        .unwrap();
-    let py = String::from_utf8(venv.stdout).unwrap().trim().to_owned();
+    let py = testkit::setup_script("tests/py/ensure-nats-venv.sh");
     let out = Command::new(py)
         .arg(root().join("tests/py/nats_read.py"))
         .args([url, stream, "--info"])

@@ -136,17 +136,7 @@ pub fn run_installed_local_dlp(script: &Path, work: &Path, home: &Path) -> Strin
 /// The Python with the official Nightfall SDK (created once by
 /// tests/py/ensure-venv.sh from PyPI).
 pub fn sdk_python() -> std::path::PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("py/ensure-venv.sh");
-    let out = std::process::Command::new("bash")
-        .arg(&script)
-        .output()
-        .expect("running ensure-venv.sh");
-    assert!(
-        out.status.success(),
-        "ensure-venv.sh failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    testkit::setup_script("tests/py/ensure-venv.sh").into()
 }
 
 /// Process `pid` and its descendants, parents before children, as (pid,
