@@ -37,6 +37,8 @@ pub struct Gate<'e> {
     held: Vec<Held>,
     /// Findings dropped at the held limit, per pending rule.
     dropped: Vec<u64>,
+    /// The (rule, confidence) of the candidates of the range at hand.
+    rules: Vec<(usize, Confidence)>,
 }
 
 impl<'e> Gate<'e> {
@@ -48,6 +50,7 @@ impl<'e> Gate<'e> {
             fired: vec![false; engine.rule_count()],
             held: Vec::new(),
             dropped: vec![0; engine.rule_count()],
+            rules: Vec::new(),
         }
     }
 
@@ -59,10 +62,10 @@ impl<'e> Gate<'e> {
         emit: &mut impl FnMut(Match) -> io::Result<()>,
     ) -> io::Result<()> {
         let mut it = cands.into_iter().peekable();
-        let mut same_range = Vec::new();
+        // Reused for every range: a dense window has a range per finding.
+        let (mut same_range, mut group) = (Vec::new(), Vec::new());
         while let Some(first) = it.next() {
             let key = (first.m.byte_range.start, first.m.byte_range.end);
-            same_range.clear();
             same_range.push(first);
             while let Some(c) = it.next_if(|c| (c.m.byte_range.start, c.m.byte_range.end) == key) {
                 same_range.push(c);
@@ -73,27 +76,29 @@ impl<'e> Gate<'e> {
                 .iter()
                 .all(|c| c.m.detector == same_range[0].m.detector)
             {
-                let group = std::mem::take(&mut same_range);
-                self.group(group, emit)?;
+                self.group(&mut same_range, emit)?;
                 continue;
             }
             while !same_range.is_empty() {
                 let name = same_range[0].m.detector.clone();
-                let (group, rest): (Vec<_>, Vec<_>) =
+                let (named, rest): (Vec<_>, Vec<_>) =
                     same_range.drain(..).partition(|c| c.m.detector == name);
+                group.extend(named);
                 same_range = rest;
-                self.group(group, emit)?;
+                self.group(&mut group, emit)?;
             }
         }
         Ok(())
     }
 
+    /// Takes the candidates of one detector at one range (and leaves
+    /// `group` empty).
     fn group(
         &mut self,
-        group: Vec<Candidate>,
+        group: &mut Vec<Candidate>,
         emit: &mut impl FnMut(Match) -> io::Result<()>,
     ) -> io::Result<()> {
-        for c in &group {
+        for c in group.iter() {
             self.counts[c.spec] += 1;
             let r = self.engine.spec_rule(c.spec);
             if !self.fired[r] && self.engine.rule_fires(r, &self.counts) {
@@ -101,24 +106,25 @@ impl<'e> Gate<'e> {
                 self.release(r, emit)?;
             }
         }
-        let rules: Vec<(usize, Confidence)> = group
-            .iter()
-            .map(|c| (self.engine.spec_rule(c.spec), c.m.confidence))
-            .collect();
-        let base = group
-            .into_iter()
-            .enumerate()
-            .min_by_key(|(i, _)| (!self.fired[rules[*i].0], *i))
-            .map(|(_, c)| c.m)
-            .expect("a group has a candidate");
-        let held = Held { m: base, rules };
-        if held.rules.iter().any(|&(r, _)| self.fired[r]) {
-            emit(self.merged(held))
+        self.rules.clear();
+        self.rules.extend(
+            group
+                .iter()
+                .map(|c| (self.engine.spec_rule(c.spec), c.m.confidence)),
+        );
+        let fired = self.rules.iter().position(|&(r, _)| self.fired[r]);
+        let m = group.swap_remove(fired.unwrap_or(0)).m;
+        group.clear();
+        if fired.is_some() {
+            let mut m = m;
+            self.merge(&mut m, &self.rules);
+            emit(m)
         } else if self.held.len() < HELD_LIMIT {
-            self.held.push(held);
+            let rules = self.rules.clone();
+            self.held.push(Held { m, rules });
             Ok(())
         } else {
-            for &(r, _) in &held.rules {
+            for &(r, _) in &self.rules {
                 self.dropped[r] += 1;
             }
             Ok(())
@@ -145,9 +151,17 @@ impl<'e> Gate<'e> {
     /// The finding with the fired rules' names and their best confidence.
     fn merged(&self, h: Held) -> Match {
         let mut m = h.m;
+        self.merge(&mut m, &h.rules);
+        m
+    }
+
+    /// Gives `m` the names of the fired rules among `rules` (the rule and
+    /// confidence of each candidate merged into it) and their best
+    /// confidence.
+    fn merge(&self, m: &mut Match, rules: &[(usize, Confidence)]) {
         m.matched_rules.clear();
         let mut conf = None;
-        for &(r, c) in h.rules.iter().filter(|&&(r, _)| self.fired[r]) {
+        for &(r, c) in rules.iter().filter(|&&(r, _)| self.fired[r]) {
             conf = conf.max(Some(c));
             let name = self.engine.rule_name(r);
             if !m.matched_rules.iter().any(|n| n == name) {
@@ -155,7 +169,6 @@ impl<'e> Gate<'e> {
             }
         }
         m.confidence = conf.unwrap_or(m.confidence);
-        m
     }
 
     /// Ends the input: findings still held belong to rules that never

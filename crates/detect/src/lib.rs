@@ -88,26 +88,26 @@ impl Match {
         archive_path: &str,
     ) -> Finding {
         let (path, path_b64) = dlp_core::records::path_field(path);
-        Finding {
+        let mut f = Finding {
             upload_id: String::new(),
             path,
             path_b64,
             index,
             timestamp: timestamp.to_owned(),
-            detector: self.detector,
-            detector_uuid: self.detector_uuid,
+            detector: String::new(),
+            detector_uuid: String::new(),
             confidence: self.confidence,
-            finding: self.finding,
-            redacted_finding: self.redacted_finding,
-            before_context: self.before_context,
-            after_context: self.after_context,
-            byte_range: self.byte_range,
-            codepoint_range: self.codepoint_range,
-            line_range: Some(self.line_range),
+            finding: String::new(),
+            redacted_finding: None,
+            before_context: String::new(),
+            after_context: String::new(),
+            byte_range: Range::default(),
+            codepoint_range: Range::default(),
+            line_range: None,
             row_range: None,
             column_range: None,
-            archive_path: archive_path.to_owned(),
-            detection_rules: self.matched_rules,
+            archive_path: String::new(),
+            detection_rules: Vec::new(),
             sha256: None,
             status: None,
             finding_id: None,
@@ -117,6 +117,30 @@ impl Match {
             page: None,
             ocr_confidence: None,
             host: None,
+        };
+        self.refill(&mut f, index, archive_path);
+        f
+    }
+
+    /// Makes `f`, a finding of this match's file, this match's finding:
+    /// its own fields are moved in, what the file's findings share (path,
+    /// timestamp, host, ...) is kept. A writer that formats many findings
+    /// of one file refills one finding instead of making one each time.
+    pub fn refill(self, f: &mut Finding, index: u64, archive_path: &str) {
+        f.index = index;
+        f.detector = self.detector;
+        f.detector_uuid = self.detector_uuid;
+        f.confidence = self.confidence;
+        f.finding = self.finding;
+        f.redacted_finding = self.redacted_finding;
+        f.before_context = self.before_context;
+        f.after_context = self.after_context;
+        f.byte_range = self.byte_range;
+        f.codepoint_range = self.codepoint_range;
+        f.line_range = Some(self.line_range);
+        if f.archive_path != archive_path {
+            archive_path.clone_into(&mut f.archive_path);
         }
+        f.detection_rules = self.matched_rules;
     }
 }

@@ -22,7 +22,7 @@
 //! byte of the next window), so a file scanned in windows gets the same
 //! labels as the whole file at once.
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 
 /// Longest first record that is sniffed as a header.
 const MAX_HEADER: usize = 8 * 1024;
@@ -154,6 +154,7 @@ impl ScanState {
             table: self.table.as_ref(),
             start: self.pos,
             lines: OnceCell::new(),
+            last: Cell::new(None),
         }
     }
 }
@@ -166,6 +167,10 @@ pub struct Cx<'a> {
     start: Pos,
     /// Parser position at each line start (built on first use).
     lines: OnceCell<Vec<(usize, Pos)>>,
+    /// The last offset asked for, its line start and the parser there:
+    /// values are asked for in order, several per row and each more than
+    /// once, so a row is parsed from where the last value left it.
+    last: Cell<Option<(usize, usize, Pos)>>,
 }
 
 impl Cx<'_> {
@@ -177,6 +182,7 @@ impl Cx<'_> {
             table: None,
             start: Pos::default(),
             lines: OnceCell::new(),
+            last: Cell::new(None),
         }
     }
 
@@ -185,8 +191,13 @@ impl Cx<'_> {
         let t = self.table?;
         let lines = self.lines(t);
         let i = lines.partition_point(|&(o, _)| o <= s) - 1;
-        let (o, p) = lines[i];
-        Some(p.run(&self.buf[o..s], t.delim).col)
+        let (o, p) = match self.last.get() {
+            Some((line, at, p)) if line == lines[i].0 && at <= s => (at, p),
+            _ => lines[i],
+        };
+        let p = p.run(&self.buf[o..s], t.delim);
+        self.last.set(Some((lines[i].0, s, p)));
+        Some(p.col)
     }
 
     /// Records (lines not inside a quoted cell) starting in `r`.

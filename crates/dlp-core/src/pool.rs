@@ -37,12 +37,24 @@ impl<E> Emitter<E> {
     pub fn send(&mut self, e: E) -> io::Result<()> {
         self.batch.push(e);
         if self.batch.len() >= BATCH {
-            let full = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
-            self.tx.send(full).map_err(|_| {
-                io::Error::new(io::ErrorKind::BrokenPipe, "results no longer wanted")
-            })?;
+            self.flush()?;
         }
         Ok(())
+    }
+
+    /// Sends one result and what is batched before it at once: for a
+    /// result that is itself a large batch (many records written out), so
+    /// that a channel message never holds many of them.
+    pub fn send_now(&mut self, e: E) -> io::Result<()> {
+        self.batch.push(e);
+        self.flush()
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let full = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        self.tx
+            .send(full)
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "results no longer wanted"))
     }
 }
 

@@ -299,7 +299,13 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         .transpose()?
         .map(Rc::new);
     signals::install().context("installing signal handlers")?;
-    let mut pool = pool::Ordered::new(engine, limits, jobs);
+    // The writer looks at each finding only to track it or announce it.
+    let delivery = if tracker.is_none() && !cli.announce {
+        scan::Delivery::Lines
+    } else {
+        scan::Delivery::Records
+    };
+    let mut pool = pool::Ordered::new(engine, limits, delivery, jobs);
     let mut out = RecordWriter::stdout();
     let sweep = tracker.as_ref().map(|t| t.sweep()).unwrap_or_default();
     let mut state = Emit {
@@ -434,7 +440,11 @@ impl Emit {
                         }
                     }
                     self.put(out, &f)?;
-                    self.progress.found();
+                    self.progress.found(1);
+                }
+                Event::Lines { bytes, count } => {
+                    out.raw(&bytes)?;
+                    self.progress.found(count);
                 }
                 Event::Note {
                     msg,
@@ -718,8 +728,8 @@ impl Progress {
         }
     }
 
-    fn found(&mut self) {
-        self.findings += 1;
+    fn found(&mut self, n: u64) {
+        self.findings += n;
     }
 
     fn add(&mut self, bytes: u64) {

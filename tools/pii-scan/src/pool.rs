@@ -11,7 +11,7 @@ use std::sync::Arc;
 use detect::Engine;
 use dlp_core::pool::{self, Emitter};
 
-use crate::scan::{scan_file, Event, Limits, Origin, Report};
+use crate::scan::{scan_file, Delivery, Event, Limits, Origin, Report};
 
 /// Whether a worker hashes a file before scanning it (`--state`).
 #[derive(Debug, Clone)]
@@ -27,11 +27,12 @@ pub struct Ordered {
     pool: pool::Ordered<'static, Event>,
     engine: Arc<Engine>,
     limits: Limits,
+    delivery: Delivery,
 }
 
 impl Ordered {
-    /// Starts `jobs` workers.
-    pub fn new(engine: Arc<Engine>, limits: Limits, jobs: usize) -> Self {
+    /// Starts `jobs` workers, whose findings come as `delivery` says.
+    pub fn new(engine: Arc<Engine>, limits: Limits, delivery: Delivery, jobs: usize) -> Self {
         // A panic outside the scan itself (which `run_job` turns into the
         // file's failure) still ends as a failure note, never as a hang.
         let pool = pool::Ordered::new("scan", jobs, |why| Event::Note {
@@ -44,14 +45,21 @@ impl Ordered {
             pool,
             engine,
             limits,
+            delivery,
         }
     }
 
     /// Queues a file scan, hashing the file first when asked.
     pub fn submit(&mut self, path: PathBuf, source: Origin, hashing: Hashing) {
-        let (engine, limits) = (Arc::clone(&self.engine), self.limits);
-        self.pool
-            .submit(move |events| run_job(&engine, &limits, &path, &source, &hashing, events));
+        let (engine, limits, delivery) = (Arc::clone(&self.engine), self.limits, self.delivery);
+        self.pool.submit(move |events| {
+            let job = Job {
+                engine: &engine,
+                limits: &limits,
+                delivery,
+            };
+            run_job(&job, &path, &source, &hashing, events)
+        });
     }
 
     /// Queues a note known without scanning (a skip or an error).
@@ -86,18 +94,30 @@ impl Ordered {
     }
 }
 
+/// What every scan job is given.
+struct Job<'a> {
+    engine: &'a Engine,
+    limits: &'a Limits,
+    delivery: Delivery,
+}
+
 /// Scans one file, sending its events as they come. A panic in the scan
 /// becomes that file's failure (a note, exit status 1).
 fn run_job(
-    engine: &Engine,
-    limits: &Limits,
+    job: &Job,
     path: &Path,
     source: &Origin,
     hashing: &Hashing,
     events: &mut Emitter<Event>,
 ) {
-    let mut send = |e: Event| events.send(e);
-    let mut report = Report::new(path, source, &mut send);
+    let (engine, limits) = (job.engine, job.limits);
+    // A batch of lines is a message of its own (a message of many batches
+    // would hold megabytes).
+    let mut send = |e: Event| match e {
+        Event::Lines { .. } => events.send_now(e),
+        _ => events.send(e),
+    };
+    let mut report = Report::new(path, source, job.delivery, &mut send);
     let unchanged = match hashing {
         Hashing::No => false,
         Hashing::Yes(known) => {

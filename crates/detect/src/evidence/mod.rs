@@ -62,13 +62,48 @@ pub(crate) struct Value<'a> {
 }
 
 impl Value<'_> {
-    /// The value's digits, without separators.
-    fn digits(&self) -> Vec<u8> {
-        self.buf[self.start..self.end]
+    /// The value's digits, without separators (on the stack: every card
+    /// and SSN candidate is probed).
+    fn digits(&self) -> Digits {
+        let mut d = Digits {
+            short: [0; 32],
+            len: 0,
+            long: Vec::new(),
+        };
+        for &c in self.buf[self.start..self.end]
             .iter()
-            .copied()
-            .filter(u8::is_ascii_digit)
-            .collect()
+            .filter(|c| c.is_ascii_digit())
+        {
+            if d.len < d.short.len() {
+                d.short[d.len] = c;
+            } else {
+                if d.long.is_empty() {
+                    d.long.extend_from_slice(&d.short);
+                }
+                d.long.push(c);
+            }
+            d.len += 1;
+        }
+        d
+    }
+}
+
+/// A value's digits: up to 32 on the stack, more in `long`.
+struct Digits {
+    short: [u8; 32],
+    len: usize,
+    long: Vec<u8>,
+}
+
+impl std::ops::Deref for Digits {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        if self.long.is_empty() {
+            &self.short[..self.len]
+        } else {
+            &self.long
+        }
     }
 }
 

@@ -165,12 +165,43 @@ pub(crate) const MISUSED_SSNS: &[&str] = &[
 
 /// A published test card (`digits` without separators).
 pub(crate) fn test_card(digits: &[u8]) -> bool {
-    TEST_CARDS.iter().any(|t| t.as_bytes() == digits)
+    static KEYS: std::sync::OnceLock<Vec<(usize, u64)>> = std::sync::OnceLock::new();
+    let Some(key) = card_key(digits) else {
+        return false;
+    };
+    KEYS.get_or_init(|| {
+        let mut keys: Vec<_> = TEST_CARDS
+            .iter()
+            .filter_map(|t| card_key(t.as_bytes()))
+            .collect();
+        keys.sort_unstable();
+        keys
+    })
+    .binary_search(&key)
+    .is_ok()
+}
+
+/// A number of at most 19 digits as (length, value): equal keys are equal
+/// digit strings (the length keeps leading zeros apart). A dense file
+/// checks every card candidate against the list, so this is a binary
+/// search over integers, not a walk over strings.
+fn card_key(digits: &[u8]) -> Option<(usize, u64)> {
+    if digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let v = digits
+        .iter()
+        .fold(0u64, |v, &c| v * 10 + u64::from(c - b'0'));
+    Some((digits.len(), v))
 }
 
 /// One or two distinct digits (`5555 5555 5555 4444`, `1111…`).
 pub(crate) fn degenerate(digits: &[u8]) -> bool {
-    (b'0'..=b'9').filter(|c| digits.contains(c)).count() <= 2
+    let seen = digits
+        .iter()
+        .filter(|c| c.is_ascii_digit())
+        .fold(0u16, |m, &c| m | 1 << (c - b'0'));
+    seen.count_ones() <= 2
 }
 
 /// A placeholder SSN (9 digits, no separators): an advertising number,
@@ -200,6 +231,23 @@ mod tests {
         sorted.sort_unstable();
         sorted.dedup();
         assert_eq!(sorted.len(), TEST_CARDS.len(), "a number listed twice");
+    }
+
+    #[test]
+    fn test_cards_are_found_and_near_misses_are_not() {
+        for t in TEST_CARDS {
+            assert!(test_card(t.as_bytes()), "{t}");
+        }
+        for d in [
+            "4242424242424241",
+            "04242424242424242",
+            "424242424242424",
+            "",
+        ] {
+            assert!(!test_card(d.as_bytes()), "{d}");
+        }
+        assert!(degenerate(b"5555555555554444") && degenerate(b"1111"));
+        assert!(!degenerate(b"5555555555554441"));
     }
 
     #[test]

@@ -341,6 +341,64 @@ fn gzip_zip_and_docx_are_scanned_inside() {
 }
 
 #[test]
+fn findings_written_by_the_scan_are_the_records_the_writer_would_write() {
+    // Without --announce or --state the scan writes each file's findings
+    // as lines; with --announce the writer gets records and writes them.
+    // Both must write the same bytes (timestamps aside), over archive
+    // members, non-ASCII context, a note between files, many findings of
+    // one file (more than one batch) and -j 2's split of a large file.
+    let dir = TempDir::new("pii-delivery");
+    let zp = dir.join("a.zip");
+    let mut z = zip::ZipWriter::new(std::fs::File::create(&zp).unwrap());
+    let opts = zip::write::SimpleFileOptions::default();
+    for (name, text) in [
+        ("one.txt", "Élodie ssn 536-22-8726\n"),
+        ("two/b.csv", "card,ssn\n5433-9502-3725-7862,536-22-8726\n"),
+    ] {
+        z.start_file(name, opts).unwrap();
+        z.write_all(text.as_bytes()).unwrap();
+    }
+    z.finish().unwrap();
+    std::fs::write(dir.join("b.bin"), b"\x00\x01broken\x00").unwrap();
+    let row = "0,Zoë \"Q\"\t,5433-9502-3725-7862,536-22-8726,zoe@example.com\n";
+    std::fs::write(
+        dir.join("c.csv"),
+        format!("id,name,card,ssn,email\n{}", row.repeat(2000)),
+    )
+    .unwrap();
+    // Over 4 MiB: split across the workers at -j 2.
+    let filler = "lorem ipsum dolor sit amet ".repeat(6);
+    let big = format!(
+        "id,notes,card\n{}",
+        format!("7,{filler},4916-6734-7572-5015\n").repeat(25_000)
+    );
+    std::fs::write(dir.join("d.csv"), big).unwrap();
+    // Each line without its time stamp.
+    let lines = |o: &testkit::Output| -> Vec<String> {
+        let ts = r#""timestamp":""#;
+        o.stdout_str()
+            .lines()
+            .map(|l| {
+                let at = l.find(ts).expect("a timestamp") + ts.len();
+                let end = at + l[at..].find('"').unwrap();
+                format!("{}{}", &l[..at], &l[end..])
+            })
+            .collect()
+    };
+    for jobs in ["1", "2"] {
+        let written = cmd(BIN).args(["-j", jobs]).arg(dir.path()).run();
+        let records = cmd(BIN)
+            .args(["-j", jobs, "--announce"])
+            .arg(dir.path())
+            .run();
+        assert_eq!(written.code(), records.code());
+        let (a, b) = (lines(&written), lines(&records));
+        assert!(a.len() > 25_000, "{}", a.len());
+        assert!(a == b, "-j {jobs}: the two deliveries differ");
+    }
+}
+
+#[test]
 fn zip_bomb_is_bounded() {
     let dir = TempDir::new("pii-bomb");
     let zp = dir.join("bomb.zip");
