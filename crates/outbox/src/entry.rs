@@ -8,6 +8,7 @@
 //! from an earlier version): it is sent and dead-lettered whole, never
 //! split.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
@@ -134,6 +135,24 @@ impl Entry {
         spool.put_named(&k1, &with_newlines(&all[half..]))?;
         spool.remove(&self.key)?;
         Ok([(k0, half), (k1, all.len() - half)])
+    }
+
+    /// Rewrites the entry (same key, so same place in the order) to hold
+    /// only the records not at the indexes `gone`, and loads it again;
+    /// `None`, with nothing written, when no record is left.
+    pub(crate) fn without(&self, spool: &Spool, gone: &[usize]) -> io::Result<Option<Entry>> {
+        let data = self.read()?;
+        let gone: HashSet<usize> = gone.iter().copied().collect();
+        let keep: Vec<&[u8]> = lines(&data)
+            .enumerate()
+            .filter(|(i, _)| !gone.contains(i))
+            .map(|(_, l)| l)
+            .collect();
+        if keep.is_empty() {
+            return Ok(None);
+        }
+        spool.put_named(&self.key, &with_newlines(&keep))?;
+        Entry::load(spool, &self.key)
     }
 
     /// Moves the entry's content to `dead-letter/<key>.ndjson` (`.body`
