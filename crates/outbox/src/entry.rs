@@ -24,16 +24,20 @@ pub const DEAD_LETTER: &str = "dead-letter";
 /// Stores `lines` (one record each, without newlines) as one entry and
 /// returns its key.
 pub fn store(spool: &Spool, lines: &[&[u8]]) -> io::Result<String> {
-    spool.put_parts(&with_newlines(lines))
+    spool.put(&with_newlines(lines))
 }
 
-fn with_newlines<'a>(lines: &[&'a [u8]]) -> Vec<&'a [u8]> {
-    let mut parts: Vec<&[u8]> = vec![HEADER];
+/// The entry's content: the header, then each line and a newline, in one
+/// buffer (written with one system call, not two a record).
+fn with_newlines(lines: &[&[u8]]) -> Vec<u8> {
+    let size = lines.iter().map(|l| l.len() + 1).sum::<usize>();
+    let mut data = Vec::with_capacity(HEADER.len() + size);
+    data.extend_from_slice(HEADER);
     for l in lines {
-        parts.push(l);
-        parts.push(b"\n");
+        data.extend_from_slice(l);
+        data.push(b'\n');
     }
-    parts
+    data
 }
 
 /// The non-empty lines of `data`.
@@ -131,8 +135,8 @@ impl Entry {
         let all: Vec<&[u8]> = lines(&data).collect();
         let half = all.len() / 2;
         let (k0, k1) = (format!("{}.0", self.key), format!("{}.1", self.key));
-        spool.put_named(&k0, &with_newlines(&all[..half]))?;
-        spool.put_named(&k1, &with_newlines(&all[half..]))?;
+        spool.put_named(&k0, &[&with_newlines(&all[..half])])?;
+        spool.put_named(&k1, &[&with_newlines(&all[half..])])?;
         spool.remove(&self.key)?;
         Ok([(k0, half), (k1, all.len() - half)])
     }
@@ -151,7 +155,7 @@ impl Entry {
         if keep.is_empty() {
             return Ok(None);
         }
-        spool.put_named(&self.key, &with_newlines(&keep))?;
+        spool.put_named(&self.key, &[&with_newlines(&keep)])?;
         Entry::load(spool, &self.key)
     }
 

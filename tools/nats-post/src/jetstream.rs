@@ -2,24 +2,22 @@
 //! stream and acknowledged record by record.
 //!
 //! The outbox (`crates/outbox`) delivers the spool's batches in order,
-//! retries with back-off and dead-letters; this file makes sure the server
-//! is reachable and the stream exists, addresses each record (subject and
-//! message id, [`crate::subject`]), sets aside what can never be one
-//! message on this server (over its `max_payload`), publishes the rest
-//! ([`crate::publish`]) and says which records JetStream acknowledged
-//! (`Outcome::Partial`), so the spool keeps only the others. A subject
-//! that another stream owns stops delivery (`Outcome::Stop`): no retry can
-//! fix it, and what is not delivered stays spooled.
+//! retries with back-off and dead-letters; this file hands each batch to
+//! the [`crate::link`] (server and stream ready, each record addressed,
+//! what is over the server's `max_payload` set aside, the rest published,
+//! and which records JetStream acknowledged said as `Outcome::Partial`, so
+//! the spool keeps only the others; a subject another stream owns stops
+//! delivery, `Outcome::Stop`) and writes what the outbox did as delivery
+//! records on stdout and notes on stderr.
 //!
 //! The async client runs on a tokio runtime with a thread of its own, so
 //! it keeps reading, pinging and reconnecting while the outbox waits
 //! between attempts; each `send` blocks the outbox's thread on it.
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use crossbeam_channel::Sender;
@@ -30,16 +28,7 @@ use serde_json::{json, Value};
 
 use crate::cli::Config;
 use crate::input::Msg;
-use crate::publish::{self, Message};
-use crate::{entry, subject};
-
-/// Headers and framing a message adds to its payload on the wire
-/// (`Nats-Msg-Id`, `Nats-Expected-Stream` and the header preamble), kept
-/// generous: what counts against the server's max_payload.
-const HEADER_ROOM: usize = 256;
-
-/// How long the first connection may take before batches are said to wait.
-const FIRST_CONNECT: Duration = Duration::from_secs(2);
+use crate::link::Link;
 
 /// The outbox settings: a short back-off, since the client reconnects by
 /// itself and a node restart takes seconds; never dead-lettered for age.
@@ -63,16 +52,6 @@ pub struct Jetstream {
     wake: Sender<Msg>,
     /// Duplicates and highest stream sequence of the last attempt.
     last: (usize, u64),
-}
-
-/// The client and what is known of the stream.
-struct Link {
-    cfg: Arc<Config>,
-    client: async_nats::Client,
-    js: async_nats::jetstream::Context,
-    /// The stream is known to exist (checked again after it went missing).
-    stream_ready: bool,
-    started: Instant,
 }
 
 impl Jetstream {
@@ -103,13 +82,7 @@ impl Jetstream {
         };
         Ok(Jetstream {
             rt: Some(rt),
-            link: Link {
-                cfg,
-                client,
-                js,
-                stream_ready: false,
-                started: Instant::now(),
-            },
+            link: Link::new(cfg, client, js),
             out,
             spool_dir,
             stopped,
@@ -246,138 +219,4 @@ impl Drop for Jetstream {
             rt.shutdown_background();
         }
     }
-}
-
-/// An entry's records as messages, with their indexes in the entry, and
-/// why the others can never be published (none: every record can).
-struct Batch<'a> {
-    index: Vec<usize>,
-    messages: Vec<Message<'a>>,
-    refused: Option<String>,
-}
-
-impl Link {
-    fn connected(&self) -> bool {
-        self.client.connection_state() == async_nats::connection::State::Connected
-    }
-
-    /// Waits for the first connection a moment, then makes sure the stream
-    /// exists; the outcome to give when nothing can be published now.
-    async fn ready(&mut self) -> Result<(), Outcome> {
-        while !self.connected() && self.started.elapsed() < FIRST_CONNECT {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        if !self.connected() {
-            return Err(retry(format!(
-                "no server reachable at {}",
-                self.cfg.conn.shown()
-            )));
-        }
-        if !self.stream_ready {
-            match publish::ensure_stream(&self.js, &self.cfg).await {
-                Ok(()) => self.stream_ready = true,
-                // Another stream owns these subjects: no retry helps.
-                Err(why) if why.contains("overlap") => {
-                    return Err(Outcome::Stop(format!(
-                        "{why} (name the stream that owns them with --stream, or choose another --subject)"
-                    )))
-                }
-                Err(why) => return Err(retry(why)),
-            }
-        }
-        Ok(())
-    }
-
-    /// The records of `entry` (content `data`) as messages for a server
-    /// that takes at most `max_payload` bytes (0: no limit).
-    fn batch<'a>(&self, entry: &Entry, data: &'a [u8], max_payload: usize) -> Batch<'a> {
-        let mut b = Batch {
-            index: Vec::with_capacity(entry.records() as usize),
-            messages: Vec::with_capacity(entry.records() as usize),
-            refused: None,
-        };
-        let (mut biggest, mut unreadable) = (0, None);
-        let mut take = |i: usize, m: Message<'a>| {
-            if max_payload == 0 || m.payload.len() + HEADER_ROOM <= max_payload {
-                b.index.push(i);
-                b.messages.push(m);
-            } else {
-                biggest = biggest.max(m.payload.len());
-            }
-        };
-        if entry.is_lines() {
-            for (i, line) in outbox::lines(data).enumerate() {
-                match subject::address(line, &self.cfg.template, &self.cfg.host) {
-                    Ok((subject, id)) => take(
-                        i,
-                        Message {
-                            subject,
-                            id,
-                            payload: line,
-                        },
-                    ),
-                    Err(why) => unreadable = Some(format!("a spooled record is not one: {why}")),
-                }
-            }
-        } else {
-            // An entry of an earlier version, addressed when it was spooled.
-            match entry::decode(data, entry.records()) {
-                Some(msgs) => msgs.into_iter().enumerate().for_each(|(i, m)| take(i, m)),
-                None => unreadable = Some("spool entry of an earlier version is corrupt".into()),
-            }
-        }
-        let too_big = (biggest > 0).then(|| {
-            format!(
-                "larger than the server's max_payload ({max_payload} bytes; the largest is {biggest} bytes): raise max_payload on every server"
-            )
-        });
-        b.refused = match (too_big, unreadable) {
-            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
-            (a, b) => a.or(b),
-        };
-        b
-    }
-
-    /// Publishes what can be and says which records were acknowledged.
-    async fn send(&mut self, entry: &Entry, data: &[u8], last: &mut (usize, u64)) -> Outcome {
-        if let Err(o) = self.ready().await {
-            return o;
-        }
-        let max_payload = self.client.server_info().max_payload;
-        let b = self.batch(entry, data, max_payload);
-        if b.messages.is_empty() {
-            return Outcome::Permanent(b.refused.unwrap_or_else(|| "no record".into()));
-        }
-        let acks = publish::batch(&self.js, &self.cfg, &b.messages).await;
-        *last = (acks.duplicates, acks.seq);
-        let rest = if acks.failed.is_empty() {
-            match b.refused {
-                None => return Outcome::Delivered,
-                Some(why) => Outcome::Permanent(why),
-            }
-        } else {
-            let why = acks.error.unwrap_or_else(|| "not acknowledged".into());
-            if acks.wrong_stream {
-                Outcome::Stop(why)
-            } else {
-                if why.contains("no stream stores") {
-                    self.stream_ready = false;
-                }
-                retry(why)
-            }
-        };
-        let failed: HashSet<usize> = acks.failed.into_iter().collect();
-        let delivered = (b.index.iter().enumerate())
-            .filter(|(j, _)| !failed.contains(j))
-            .map(|(_, &i)| i)
-            .collect();
-        Outcome::Partial {
-            delivered,
-            rest: Box::new(rest),
-        }
-    }
-}
-
-fn retry(error: String) -> Outcome {
-    Outcome::Retry { after: None, error }
 }

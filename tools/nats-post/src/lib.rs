@@ -5,7 +5,7 @@
 //! ([`subject`]) and spools them in batches; the outbox (`crates/outbox`)
 //! delivers the spooled batches in order through the [`jetstream`]
 //! transport, which connects ([`dlp_nats`]), makes sure the stream exists
-//! and publishes each batch ([`publish`]). A batch leaves the spool once
+//! ([`link`]) and publishes each batch ([`publish`]). A batch leaves the spool once
 //! JetStream has acknowledged all of its records (the spool keeps only
 //! those not acknowledged), and one delivery record per outcome is logged
 //! on stdout. Flags are validated in [`cli`].
@@ -14,6 +14,7 @@ pub mod cli;
 pub mod entry;
 pub mod input;
 pub mod jetstream;
+pub mod link;
 pub mod publish;
 pub mod subject;
 

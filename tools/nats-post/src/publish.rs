@@ -20,11 +20,11 @@ use crate::cli::Config;
 
 /// One record as it is published.
 #[derive(Debug)]
-pub struct Message<'a> {
+pub struct Message {
     pub subject: String,
     /// The `Nats-Msg-Id`.
     pub id: String,
-    pub payload: &'a [u8],
+    pub payload: Bytes,
 }
 
 /// What happened to a batch.
@@ -85,7 +85,7 @@ fn is_wrong_stream(e: &dyn std::fmt::Display) -> bool {
 
 /// Publishes `recs` and waits for their acks until `cfg.timeout` after
 /// the last one was sent.
-pub async fn batch(js: &Context, cfg: &Config, recs: &[Message<'_>]) -> Acks {
+pub async fn batch(js: &Context, cfg: &Config, recs: &[Message]) -> Acks {
     let mut out = Acks::default();
     let mut futs = Vec::with_capacity(recs.len());
     for (i, r) in recs.iter().enumerate() {
@@ -95,7 +95,7 @@ pub async fn batch(js: &Context, cfg: &Config, recs: &[Message<'_>]) -> Acks {
         }
         // The server stores it only in --stream, or refuses it.
         let p = PublishMessage::build()
-            .payload(Bytes::copy_from_slice(r.payload))
+            .payload(r.payload.clone())
             .message_id(r.id.as_str())
             .expected_stream(&cfg.stream);
         match js.send_publish(r.subject.clone(), p).await {
