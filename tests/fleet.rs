@@ -1055,13 +1055,18 @@ fn a_record_over_max_payload_is_set_aside_and_the_rest_delivered() {
     assert_eq!(out.code(), 1, "{}", out.stderr_str());
     assert_eq!(delivered(&out), (6, 0), "the rest is delivered");
     let err = out.stderr_str();
-    let dead = spool.join("dead-letter.ndjson");
+    let dead: Vec<PathBuf> = std::fs::read_dir(spool.join("dead-letter"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    let dead = &dead[0];
     assert!(err.contains("max_payload (4096 bytes"), "{err}");
     assert!(
         err.contains(&format!("< {}", dead.display())),
         "a re-feed command: {err}"
     );
-    let kept = std::fs::read_to_string(&dead).unwrap();
+    let kept = std::fs::read_to_string(dead).unwrap();
     assert_eq!(kept.lines().count(), 1);
     assert!(kept.contains("huge.csv"));
     assert!(out
@@ -1078,6 +1083,63 @@ fn a_record_over_max_payload_is_set_aside_and_the_rest_delivered() {
     let paths: Vec<Value> = read_all(&url);
     assert_eq!(paths.len(), 9);
     assert!(!paths.iter().any(|r| r["path"] == "/home/u/big/huge.csv"));
+}
+
+#[test]
+fn a_batch_acknowledged_in_part_keeps_only_the_rest_and_a_restart_sends_only_that() {
+    let n = Nats::start(&root(), 1);
+    let tmp = TempDir::new("nats-partial");
+    // DLP stores host h1's subjects only.
+    let first = post(&n.url(), &tmp, "s0")
+        .args(["--subject", "dlp.{type}.h1"])
+        .stdin(findings("z", 1, Some("h1")))
+        .run();
+    assert_eq!(first.code(), 0, "{}", first.stderr_str());
+    // One batch: h1's three records are acknowledged, h2's are not.
+    let mut input = findings("a", 3, Some("h1"));
+    input.push_str(&findings("b", 3, Some("h2")));
+    let part = post(&n.url(), &tmp, "spool")
+        .args(["--max-retry-time", "1"])
+        .stdin(input)
+        .run();
+    assert_eq!(part.code(), 1, "{}", part.stderr_str());
+    let err = part.stderr_str();
+    assert!(
+        err.contains("no stream stores subject dlp.finding.h2"),
+        "{err}"
+    );
+    assert!(
+        err.contains("3 records in 1 batch not acknowledged"),
+        "{err}"
+    );
+    let done: Vec<Value> = (part.records().into_iter())
+        .filter(|r| r["status"] == "delivered")
+        .collect();
+    assert_eq!(done.len(), 1, "{}", part.stdout_str());
+    assert_eq!(done[0]["records"], 3);
+    // That batch stays in the spool holding only the records not acknowledged.
+    let batch = done[0]["batch"].as_str().unwrap();
+    let entry = std::fs::read_to_string(tmp.join("spool").join(format!("{batch}.entry"))).unwrap();
+    let kept: Vec<Value> = (entry.lines().skip(1))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(kept.len(), 3, "{entry}");
+    assert!(kept.iter().all(|r| r["host"] == "h2"), "{entry}");
+    // Once S2 stores h2's subjects, the next start publishes those three,
+    // and only those (h1's, owned by DLP, would stop it as another stream's).
+    let s2 = post(&n.url(), &tmp, "s2")
+        .args(["--stream", "S2", "--subject", "dlp.{type}.h2"])
+        .stdin(findings("c", 1, Some("h2")))
+        .run();
+    assert_eq!(s2.code(), 0, "{}", s2.stderr_str());
+    let rest = post(&n.url(), &tmp, "spool")
+        .args(["--stream", "S2"])
+        .stdin("")
+        .run();
+    assert_eq!(rest.code(), 0, "{}", rest.stderr_str());
+    assert_eq!(delivered(&rest), (3, 0));
+    assert_eq!(python_read(&n.url(), "DLP").len(), 4);
+    assert_eq!(python_read(&n.url(), "S2").len(), 4);
 }
 
 #[test]

@@ -57,6 +57,8 @@ pub struct Report {
     /// Entries (and their records) still in the spool at the end.
     pub left_entries: u64,
     pub left_records: u64,
+    /// Why delivery stopped early ([`Outcome::Stop`]), if it did.
+    pub stopped: Option<String>,
 }
 
 /// Starts the delivery thread with the keys already pending in the spool
@@ -115,6 +117,8 @@ enum Next {
     Split,
     /// Retry the same entry after this delay.
     Retry(Duration),
+    /// Deliver nothing more ([`Outcome::Stop`]).
+    Stop,
 }
 
 impl<T: Transport> Worker<T> {
@@ -161,7 +165,8 @@ impl<T: Transport> Worker<T> {
                     }
                 },
             };
-            match self.attempt(&entry) {
+            let (next, entry) = self.attempt(entry);
+            match next {
                 Next::Settled => {
                     self.queue.pop_front();
                     self.settled(&key);
@@ -173,6 +178,7 @@ impl<T: Transport> Worker<T> {
                     }
                     retried = Some(entry);
                 }
+                Next::Stop => break,
             }
         }
         self.report_left()
@@ -231,41 +237,94 @@ impl<T: Transport> Worker<T> {
         }
     }
 
-    /// Sends the entry and acts on the outcome.
-    fn attempt(&mut self, entry: &Entry) -> Next {
+    /// Sends the entry and acts on the outcome; returns the entry as it
+    /// now is (rewritten after a partial delivery).
+    fn attempt(&mut self, entry: Entry) -> (Next, Entry) {
         self.attempts += 1;
         let t0 = Instant::now();
-        let outcome = self.transport.send(entry);
+        let outcome = self.transport.send(&entry);
         let attempt = Attempt {
             number: self.attempts,
             latency: t0.elapsed(),
         };
-        let (key, records) = (entry.key(), entry.records());
-        match outcome {
-            Outcome::Delivered => {
-                if let Err(e) = self.spool.remove(key) {
-                    eprintln!(
-                        "{}: delivered batch {key} but cannot remove it from the spool: {e}",
-                        self.opts.name
-                    );
-                }
-                if std::mem::take(&mut self.down) {
-                    self.transport.report(Event::Up);
-                }
-                self.transport.report(Event::Delivered {
-                    key,
-                    records,
-                    attempt,
-                });
-                Next::Settled
+        self.act(entry, attempt, outcome)
+    }
+
+    fn act(&mut self, entry: Entry, attempt: Attempt, outcome: Outcome) -> (Next, Entry) {
+        let next = match outcome {
+            Outcome::Delivered => self.delivered(&entry, attempt),
+            Outcome::Partial { delivered, rest } => {
+                return self.partial(entry, attempt, &delivered, *rest)
             }
-            Outcome::TooLarge(error) if entry.is_lines() && records > 1 => {
-                self.split(entry, attempt, &error)
+            Outcome::TooLarge(error) if entry.is_lines() && entry.records() > 1 => {
+                self.split(&entry, attempt, &error)
             }
             Outcome::TooLarge(error) | Outcome::Permanent(error) => {
-                self.give_up(entry, attempt, &error)
+                self.give_up(&entry, attempt, &error)
             }
-            Outcome::Retry { after, error } => self.retry(entry, attempt, after, &error),
+            Outcome::Retry { after, error } => self.retry(&entry, attempt, after, &error),
+            Outcome::Stop(error) => {
+                self.transport.report(Event::Stopped {
+                    key: entry.key(),
+                    error: &error,
+                });
+                self.report.stopped = Some(error);
+                Next::Stop
+            }
+        };
+        (next, entry)
+    }
+
+    fn delivered(&mut self, entry: &Entry, attempt: Attempt) -> Next {
+        let key = entry.key();
+        if let Err(e) = self.spool.remove(key) {
+            eprintln!(
+                "{}: delivered batch {key} but cannot remove it from the spool: {e}",
+                self.opts.name
+            );
+        }
+        if std::mem::take(&mut self.down) {
+            self.transport.report(Event::Up);
+        }
+        self.transport.report(Event::Delivered {
+            key,
+            records: entry.records(),
+            attempt,
+        });
+        Next::Settled
+    }
+
+    /// Rewrites the entry without the `delivered` records, then acts on
+    /// `rest` for those left.
+    fn partial(
+        &mut self,
+        entry: Entry,
+        attempt: Attempt,
+        delivered: &[usize],
+        rest: Outcome,
+    ) -> (Next, Entry) {
+        if delivered.is_empty() || !entry.is_lines() {
+            return self.act(entry, attempt, rest);
+        }
+        match entry.without(&self.spool, delivered) {
+            Ok(None) => self.act(entry, attempt, Outcome::Delivered),
+            Ok(Some(left)) => {
+                self.transport.report(Event::Partial {
+                    key: left.key(),
+                    delivered: entry.records() - left.records(),
+                    left: left.records(),
+                    attempt,
+                });
+                self.act(left, attempt, rest)
+            }
+            Err(e) => {
+                eprintln!(
+                    "{}: cannot rewrite spool entry {} without its delivered records: {e}; it is sent whole again",
+                    self.opts.name,
+                    entry.key()
+                );
+                self.act(entry, attempt, rest)
+            }
         }
     }
 
@@ -355,8 +414,12 @@ impl<T: Transport> Worker<T> {
         }
     }
 
-    /// Counts (and tells, unless told before) the entries still queued.
+    /// Counts (and tells, unless told before) the entries still queued,
+    /// with those whose keys have been sent meanwhile.
     fn report_left(mut self) -> Report {
+        while let Ok(m) = self.rx.try_recv() {
+            self.handle(m);
+        }
         for key in std::mem::take(&mut self.queue) {
             let records = Entry::load(&self.spool, &key)
                 .ok()

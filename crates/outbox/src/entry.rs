@@ -8,6 +8,7 @@
 //! from an earlier version): it is sent and dead-lettered whole, never
 //! split.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
@@ -23,16 +24,20 @@ pub const DEAD_LETTER: &str = "dead-letter";
 /// Stores `lines` (one record each, without newlines) as one entry and
 /// returns its key.
 pub fn store(spool: &Spool, lines: &[&[u8]]) -> io::Result<String> {
-    spool.put_parts(&with_newlines(lines))
+    spool.put(&with_newlines(lines))
 }
 
-fn with_newlines<'a>(lines: &[&'a [u8]]) -> Vec<&'a [u8]> {
-    let mut parts: Vec<&[u8]> = vec![HEADER];
+/// The entry's content: the header, then each line and a newline, in one
+/// buffer (written with one system call, not two a record).
+fn with_newlines(lines: &[&[u8]]) -> Vec<u8> {
+    let size = lines.iter().map(|l| l.len() + 1).sum::<usize>();
+    let mut data = Vec::with_capacity(HEADER.len() + size);
+    data.extend_from_slice(HEADER);
     for l in lines {
-        parts.push(l);
-        parts.push(b"\n");
+        data.extend_from_slice(l);
+        data.push(b'\n');
     }
-    parts
+    data
 }
 
 /// The non-empty lines of `data`.
@@ -130,10 +135,28 @@ impl Entry {
         let all: Vec<&[u8]> = lines(&data).collect();
         let half = all.len() / 2;
         let (k0, k1) = (format!("{}.0", self.key), format!("{}.1", self.key));
-        spool.put_named(&k0, &with_newlines(&all[..half]))?;
-        spool.put_named(&k1, &with_newlines(&all[half..]))?;
+        spool.put_named(&k0, &[&with_newlines(&all[..half])])?;
+        spool.put_named(&k1, &[&with_newlines(&all[half..])])?;
         spool.remove(&self.key)?;
         Ok([(k0, half), (k1, all.len() - half)])
+    }
+
+    /// Rewrites the entry (same key, so same place in the order) to hold
+    /// only the records not at the indexes `gone`, and loads it again;
+    /// `None`, with nothing written, when no record is left.
+    pub(crate) fn without(&self, spool: &Spool, gone: &[usize]) -> io::Result<Option<Entry>> {
+        let data = self.read()?;
+        let gone: HashSet<usize> = gone.iter().copied().collect();
+        let keep: Vec<&[u8]> = lines(&data)
+            .enumerate()
+            .filter(|(i, _)| !gone.contains(i))
+            .map(|(_, l)| l)
+            .collect();
+        if keep.is_empty() {
+            return Ok(None);
+        }
+        spool.put_named(&self.key, &[&with_newlines(&keep)])?;
+        Entry::load(spool, &self.key)
     }
 
     /// Moves the entry's content to `dead-letter/<key>.ndjson` (`.body`

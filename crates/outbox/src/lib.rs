@@ -17,6 +17,13 @@
 //!   and the next one goes;
 //! * [`Outcome::TooLarge`] replaces the batch by its two halves, which take
 //!   its place (a single record still too large is dead-lettered);
+//! * [`Outcome::Partial`] (a transport that learns the fate of each record,
+//!   such as JetStream's per-message acknowledgements) rewrites the entry
+//!   to hold only the records that did not go, so a restart neither sends
+//!   the others again nor loses any, then treats the rest as it says;
+//! * [`Outcome::Stop`] (a configuration no retry can fix) ends delivery:
+//!   the entry and those behind it stay in the spool, and the
+//!   [`Report`] says why;
 //! * [`Ctl::Drain`] gives a deadline: what is not delivered by then stays
 //!   in the spool and is counted in the [`Report`].
 //!
@@ -72,6 +79,7 @@
 
 mod deliver;
 mod entry;
+pub mod finish;
 
 use std::path::Path;
 use std::time::Duration;
@@ -105,6 +113,23 @@ pub enum Outcome {
     Permanent(String),
     /// Too large: the entry is halved (one record: dead-lettered).
     TooLarge(String),
+    /// Some records went and the others did not: the records at
+    /// `delivered` (indexes among the entry's lines) leave the entry, which
+    /// is rewritten durably to hold the others, and `rest` decides what
+    /// becomes of those (retried, dead-lettered, split, or delivery
+    /// stopped; a `Partial` there counts indexes among the records left).
+    /// No index: the same as `rest`. An entry that is not one line per
+    /// record is never rewritten: `rest` applies to all of it, so what went
+    /// is sent again.
+    Partial {
+        delivered: Vec<usize>,
+        rest: Box<Outcome>,
+    },
+    /// A problem no retry can fix and no batch is to blame for (the
+    /// destination belongs to someone else, a setting is refused): delivery
+    /// stops, this entry and every later one stay in the spool, and
+    /// [`Report::stopped`] holds the reason for the tool to exit with.
+    Stop(String),
 }
 
 /// One attempt at the entry in front.
@@ -156,4 +181,15 @@ pub enum Event<'a> {
     },
     /// Still in the spool when the outbox stopped, never told before.
     Left { key: &'a str, records: u64 },
+    /// Part of the entry was delivered ([`Outcome::Partial`]): the entry
+    /// now holds only the `left` others.
+    Partial {
+        key: &'a str,
+        delivered: u64,
+        left: u64,
+        attempt: Attempt,
+    },
+    /// Delivery stopped ([`Outcome::Stop`]) at this entry; it and the rest
+    /// stay in the spool.
+    Stopped { key: &'a str, error: &'a str },
 }

@@ -193,3 +193,77 @@ fn kill_9_mid_delivery_loses_nothing_and_keeps_the_order() {
     assert_eq!(got, recs);
     assert_eq!(entries(&spool), 0);
 }
+
+#[test]
+fn a_partly_delivered_batch_keeps_only_what_did_not_go_and_retries_it() {
+    let (_tmp, spool, sink) = setup("outbox-partial");
+    sink.state.lock().unwrap().halves = 2;
+    let r = deliver(&spool, &sink, &[&["a", "b", "c", "d"], &["e"]], T);
+    assert_eq!(r, Report::default());
+    assert_eq!(sink.delivered(), ["a", "b", "c", "d", "e"], "each once");
+    assert_eq!(
+        sink.events(),
+        [
+            "partial 2, 2 left",
+            "down: half acknowledged",
+            "spooled 2",
+            "partial 1, 1 left",
+            "up",
+            "delivered 1",
+            "delivered 1"
+        ]
+    );
+    assert_eq!(entries(&spool), 0);
+}
+
+#[test]
+fn records_refused_in_a_partly_delivered_batch_are_dead_lettered_alone() {
+    let (tmp, spool, sink) = setup("outbox-partial-dead");
+    let batches: &[&[&str]] = &[&["a", "oversize 1", "b", "oversize 2"], &["c"]];
+    let r = deliver(&spool, &sink, batches, T);
+    assert_eq!(r.failed_entries, 1);
+    assert_eq!(sink.delivered(), ["a", "b", "c"]);
+    assert_eq!(
+        sink.events(),
+        ["partial 2, 2 left", "failed 2: oversize", "delivered 1"]
+    );
+    let dead = std::fs::read_dir(tmp.join("spool").join(outbox::DEAD_LETTER))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect::<Vec<_>>();
+    assert_eq!(dead, ["oversize 1\noversize 2\n"]);
+    assert_eq!(entries(&spool), 0);
+}
+
+#[test]
+fn a_stop_halfway_keeps_the_rest_spooled_and_a_restart_sends_each_record_once() {
+    let (tmp, spool, sink) = setup("outbox-stop");
+    sink.state.lock().unwrap().stop_at = Some("stop");
+    // All spooled before delivery starts, so all are counted when it stops.
+    for b in [&["a", "b"][..], &["c", "stop here", "d"], &["e"]] {
+        let lines: Vec<&[u8]> = b.iter().map(|r| r.as_bytes()).collect();
+        outbox::store(&spool, &lines).unwrap();
+    }
+    let r = deliver(&spool, &sink, &[], T);
+    assert_eq!(r.stopped.as_deref(), Some("misconfigured"));
+    assert_eq!((r.left_entries, r.left_records), (2, 3));
+    assert_eq!(sink.delivered(), ["a", "b", "c"]);
+    assert_eq!(
+        sink.events(),
+        [
+            "delivered 2",
+            "partial 1, 2 left",
+            "stopped: misconfigured",
+            "left 2",
+            "left 1"
+        ]
+    );
+    assert_eq!(entries(&spool), 2, "nothing dead-lettered, nothing lost");
+    drop(spool);
+
+    // Fixed: the next start sends what was left, and only that.
+    let spool = Spool::open(tmp.join("spool")).unwrap();
+    let fixed = Sink::new(&tmp.join("sink"));
+    assert_eq!(deliver(&spool, &fixed, &[], T), Report::default());
+    assert_eq!(fixed.delivered(), ["a", "b", "c", "stop here", "d", "e"]);
+}

@@ -24,9 +24,10 @@ so consumers can filter by machine or record type. A record without a `host` fie
 Never loses: records are grouped into batches, each batch is written to an on-disk spool (one \
 fsync per batch) before it is published, the publishes of a batch are pipelined, and the batch \
 leaves the spool only once JetStream has acknowledged every record (stored on a majority of the \
-stream's replicas). Servers down at start, a node restarting, the network gone: batches wait in \
-the spool, stdin keeps being read, and they are published in order when a server answers, also \
-after a restart of nats-post. Every message carries a Nats-Msg-Id (a hash of the host and the \
+stream's replicas); of a batch acknowledged in part, the spool keeps only the records that were \
+not. Servers down at start, a node restarting, the network gone: batches wait in the spool, stdin \
+keeps being read, and they are published in order when a server answers, also after a restart \
+of nats-post. Every message carries a Nats-Msg-Id (a hash of the host and the \
 record), so JetStream's duplicate window (--duplicate-window when the stream is created) drops a \
 record sent again after a crash or a lost acknowledgement. Two identical lines from one host \
 within the window count as one.
@@ -37,14 +38,17 @@ stream is used as it is.
 
 Writes one delivery record per batch to stdout:
   {\"status\":\"delivered\",\"records\":1000,\"duplicates\":0,\"stream\":\"DLP\",\"seq\":41000,\"attempts\":1,\"latency_ms\":9,...}
-status is delivered or spooled (waiting for the cluster, or left in the spool at exit).
+status is delivered, spooled (waiting for the cluster, or left in the spool at exit) or failed: \
+records larger than the server's max_payload are set aside in SPOOL/dead-letter/BATCH.ndjson \
+(stderr says how to re-feed them) and the rest is delivered.
 
 Connection: --servers URL,... or $NATS_URL (default nats://127.0.0.1:4222). Credentials only from \
 the environment or a file: --creds FILE or $NATS_CREDS (an nsc .creds file), $NATS_USER with \
 $NATS_PASSWORD, or $NATS_TOKEN; TLS with tls:// URLs, $NATS_CA, $NATS_CERT and $NATS_KEY.
 
-Exit status: 0 all acknowledged; 1 malformed input lines, or batches still unacknowledged after \
---max-retry-time at end of input; 2 usage or configuration error; 130/143 stopped by \
+Exit status: 0 all acknowledged; 1 malformed input lines, records set aside, or batches still \
+unacknowledged after --max-retry-time at end of input; 2 usage or configuration error (also a \
+subject that another stream than --stream owns: what is not delivered stays in the spool); 130/143 stopped by \
 SIGINT/SIGTERM (what is not acknowledged stays in the spool and is sent first on the next \
 start).
 

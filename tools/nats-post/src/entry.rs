@@ -1,46 +1,31 @@
-//! The spool entry of one batch: a JSON header line, then one line per
-//! record, `<subject> <message id> <payload>` (subjects and ids have no
-//! spaces; payloads are single NDJSON lines).
+//! Spool entries written by nats-post before it delivered through the
+//! outbox: a `{"records":N}` header, then one line per record,
+//! `<subject> <message id> <payload>` (subjects and ids have no spaces;
+//! payloads are single NDJSON lines). A spool left by that version is
+//! published as it is, with the subjects and ids it holds. Entries are now
+//! the outbox's (`outbox::store`): the records' own lines, addressed when
+//! they are sent.
 
-use crate::subject::Prepared;
+use bytes::Bytes;
 
-/// Encodes a batch.
-pub fn encode(batch: &[Prepared]) -> Vec<u8> {
-    let size: usize = batch
-        .iter()
-        .map(|p| p.subject.len() + p.id.len() + p.payload.len() + 3)
-        .sum();
-    let mut v = Vec::with_capacity(size + 32);
-    v.extend_from_slice(format!("{{\"records\":{}}}\n", batch.len()).as_bytes());
-    for p in batch {
-        v.extend_from_slice(p.subject.as_bytes());
-        v.push(b' ');
-        v.extend_from_slice(p.id.as_bytes());
-        v.push(b' ');
-        v.extend_from_slice(&p.payload);
-        v.push(b'\n');
-    }
-    v
-}
+use crate::publish::Message;
 
-/// Decodes a batch; `None` when the entry is corrupt.
-pub fn decode(data: &[u8]) -> Option<Vec<Prepared>> {
-    let mut lines = data.split(|&b| b == b'\n');
-    let head: serde_json::Value = serde_json::from_slice(lines.next()?).ok()?;
-    let n = head.get("records")?.as_u64()? as usize;
-    let mut out = Vec::with_capacity(n);
-    for l in lines.filter(|l| !l.is_empty()) {
+/// Decodes an entry's content after its header; `None` when it is corrupt
+/// (not `records` well-formed lines).
+pub fn decode(data: &[u8], records: u64) -> Option<Vec<Message>> {
+    let mut out = Vec::with_capacity(records as usize);
+    for l in outbox::lines(data) {
         let mut f = l.splitn(3, |&b| b == b' ');
         let subject = String::from_utf8(f.next()?.to_vec()).ok()?;
         let id = String::from_utf8(f.next()?.to_vec()).ok()?;
-        let payload = f.next()?.to_vec();
-        out.push(Prepared {
+        let payload = Bytes::copy_from_slice(f.next()?);
+        out.push(Message {
             subject,
             id,
             payload,
         });
     }
-    (out.len() == n).then_some(out)
+    (out.len() as u64 == records).then_some(out)
 }
 
 #[cfg(test)]
@@ -48,22 +33,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn round_trip_and_corruption() {
-        let b = vec![
-            Prepared {
-                subject: "dlp.finding.a".into(),
-                id: "0123".into(),
-                payload: br#"{"a":"x y z"}"#.to_vec(),
-            },
-            Prepared {
-                subject: "dlp.record.b".into(),
-                id: "4567".into(),
-                payload: b"{}".to_vec(),
-            },
-        ];
-        let e = encode(&b);
-        assert_eq!(decode(&e).unwrap(), b);
-        assert!(decode(b"{\"records\":3}\na b {}\n").is_none());
-        assert!(decode(b"garbage").is_none());
+    fn decodes_and_refuses_corruption() {
+        let data = b"dlp.finding.a 0123 {\"a\":\"x y z\"}\ndlp.record.b 4567 {}\n";
+        let got = decode(data, 2).unwrap();
+        assert_eq!(got[0].subject, "dlp.finding.a");
+        assert_eq!(got[0].id, "0123");
+        assert_eq!(&got[0].payload[..], b"{\"a\":\"x y z\"}");
+        assert_eq!(&got[1].payload[..], b"{}");
+        assert!(decode(data, 3).is_none());
+        assert!(decode(b"garbage\n", 1).is_none());
     }
 }

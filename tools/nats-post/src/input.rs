@@ -1,90 +1,89 @@
 //! The stdin reader thread: records into spooled batches.
 //!
-//! A batch is closed when it is full (`--batch`) or when the input has
-//! nothing more buffered (the next read would wait), so a live pipeline
-//! sends each record at once while a bulk load makes large batches. A
-//! closed batch is written to the spool (one fsync for the whole batch)
-//! before its key goes to the publisher: from then on it survives a crash.
+//! Each record is checked and stamped with its host ([`stamp`]) as it is
+//! read. A batch is closed when it is full (`--batch`) or when the input
+//! has nothing more buffered (the next read would wait), so a live
+//! pipeline sends each record at once while a bulk load makes large
+//! batches. A closed batch is written to the spool (`outbox::store`: one
+//! fsync for the whole batch) before its key goes to the outbox: from then
+//! on it survives a crash.
 //! Malformed lines are rejected by the record reader's policy
 //! (`nats-post: line N: why`, or the end of input under `--strict`).
 
 use std::io::Read;
-use std::sync::Arc;
 
+use crossbeam_channel::Sender;
 use dlp_core::signals;
 use dlp_core::spool::Spool;
 use dlp_core::{RecordReader, Rejects};
-use tokio::sync::mpsc::UnboundedSender;
+use outbox::Ctl;
 
-use crate::cli::Config;
-use crate::entry;
-use crate::subject::{prepare, Prepared};
+use crate::subject::stamp;
 
-/// Messages to the publisher.
+/// Messages to the main loop.
 #[derive(Debug)]
 pub enum Msg {
-    /// A batch was spooled under this key.
-    Batch(String),
     /// End of input (or a signal: the reader stopped with nothing in hand).
     Eof,
     /// Input cannot go on (read error, spool error, or a bad line under `--strict`).
     Fatal(String),
-    /// Something happened elsewhere (a signal): look at the flags.
+    /// Something happened elsewhere (a signal, stdout closed, delivery
+    /// stopped): look at the flags.
     Wake,
 }
 
-fn store(
-    spool: &Spool,
-    batch: &mut Vec<Prepared>,
-    tx: &UnboundedSender<Msg>,
-) -> Result<(), String> {
+fn store(spool: &Spool, batch: &mut Vec<Vec<u8>>, ctl: &Sender<Ctl>) -> Result<(), String> {
     if batch.is_empty() {
         return Ok(());
     }
-    let data = entry::encode(batch);
-    batch.clear();
-    let key = spool.put(&data).map_err(|e| {
+    let lines: Vec<&[u8]> = batch.iter().map(Vec::as_slice).collect();
+    let key = outbox::store(spool, &lines).map_err(|e| {
         format!(
             "cannot store a batch in the spool {}: {e}",
             spool.dir().display()
         )
     })?;
-    let _ = tx.send(Msg::Batch(key));
+    batch.clear();
+    // The outbox has stopped (a configuration error): the batch waits in
+    // the spool for the next start.
+    let _ = ctl.send(Ctl::New(key));
     Ok(())
 }
 
-/// Starts reading `input` on a thread; rejected lines go to `rejects`.
+/// Starts reading `input` on a thread: batches go to the outbox (`ctl`),
+/// the end of input to the main loop (`tx`), rejected lines to `rejects`.
 pub fn spawn(
     input: impl Read + Send + 'static,
-    cfg: Arc<Config>,
+    batch_size: usize,
+    host: String,
     spool: Spool,
-    tx: UnboundedSender<Msg>,
+    ctl: Sender<Ctl>,
+    tx: Sender<Msg>,
     rejects: Rejects,
 ) {
-    let tx2 = tx.clone();
     let run = move || -> anyhow::Result<()> {
         let mut reader = RecordReader::new(input, rejects);
-        let mut batch: Vec<Prepared> = Vec::with_capacity(cfg.batch);
+        let mut batch: Vec<Vec<u8>> = Vec::with_capacity(batch_size);
         let flush =
-            |batch: &mut Vec<Prepared>| store(&spool, batch, &tx).map_err(anyhow::Error::msg);
+            |batch: &mut Vec<Vec<u8>>| store(&spool, batch, &ctl).map_err(anyhow::Error::msg);
         loop {
             if signals::requested() {
                 return flush(&mut batch);
             }
             // The input has nothing more buffered: the batch goes now.
             let next = reader.next_record_with(|| flush(&mut batch).map(Some));
-            let prepared = match next {
-                Ok(Some(line)) => prepare(line, &cfg.template, &cfg.host),
+            let stamped = match next {
+                Ok(Some(line)) => stamp(line, &host).map(|p| p.into_owned()),
                 Ok(None) => break,
                 Err(e) => {
                     flush(&mut batch)?;
                     return Err(e);
                 }
             };
-            match prepared {
+            match stamped {
                 Ok(p) => {
                     batch.push(p);
-                    if batch.len() >= cfg.batch {
+                    if batch.len() >= batch_size {
                         flush(&mut batch)?;
                     }
                 }
@@ -101,7 +100,7 @@ pub fn spawn(
     std::thread::Builder::new()
         .name("stdin".into())
         .spawn(move || {
-            let _ = tx2.send(match run() {
+            let _ = tx.send(match run() {
                 Ok(()) => Msg::Eof,
                 Err(why) => Msg::Fatal(format!("{why:#}")),
             });

@@ -17,11 +17,19 @@ use bytes::Bytes;
 use dlp_nats::async_nats;
 
 use crate::cli::Config;
-use crate::subject::Prepared;
+
+/// One record as it is published.
+#[derive(Debug)]
+pub struct Message {
+    pub subject: String,
+    /// The `Nats-Msg-Id`.
+    pub id: String,
+    pub payload: Bytes,
+}
 
 /// What happened to a batch.
 #[derive(Debug, Default)]
-pub struct Outcome {
+pub struct Acks {
     /// Records acknowledged now.
     pub acked: usize,
     /// Of those, records the stream already had (duplicate window).
@@ -77,8 +85,8 @@ fn is_wrong_stream(e: &dyn std::fmt::Display) -> bool {
 
 /// Publishes `recs` and waits for their acks until `cfg.timeout` after
 /// the last one was sent.
-pub async fn batch(js: &Context, cfg: &Config, recs: &[Prepared]) -> Outcome {
-    let mut out = Outcome::default();
+pub async fn batch(js: &Context, cfg: &Config, recs: &[Message]) -> Acks {
+    let mut out = Acks::default();
     let mut futs = Vec::with_capacity(recs.len());
     for (i, r) in recs.iter().enumerate() {
         if out.error.is_some() {
@@ -87,7 +95,7 @@ pub async fn batch(js: &Context, cfg: &Config, recs: &[Prepared]) -> Outcome {
         }
         // The server stores it only in --stream, or refuses it.
         let p = PublishMessage::build()
-            .payload(Bytes::copy_from_slice(&r.payload))
+            .payload(r.payload.clone())
             .message_id(r.id.as_str())
             .expected_stream(&cfg.stream);
         match js.send_publish(r.subject.clone(), p).await {

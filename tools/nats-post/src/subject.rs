@@ -105,14 +105,6 @@ pub fn token(s: &str) -> Cow<'_, str> {
     Cow::Owned(s.chars().map(|c| if ok(c) { c } else { '_' }).collect())
 }
 
-/// One record ready to publish.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Prepared {
-    pub subject: String,
-    pub id: String,
-    pub payload: Vec<u8>,
-}
-
 #[derive(Clone, Copy)]
 enum Key {
     Host,
@@ -155,7 +147,26 @@ fn key(k: &[u8]) -> Option<Key> {
     })
 }
 
-/// Classifies, addresses and identifies one input line (an object).
+/// The line as it is spooled and published: checked to be one JSON object,
+/// with a `host` field (`default_host`) put in front when it has none.
+pub fn stamp<'a>(line: &'a [u8], default_host: &str) -> Result<Cow<'a, [u8]>, String> {
+    let mut has_host = false;
+    json_scan::top_level(line, only_host, |_, _, _| {
+        has_host = true;
+        Ok(())
+    })?;
+    Ok(if has_host {
+        Cow::Borrowed(line)
+    } else {
+        Cow::Owned(with_host(line, default_host))
+    })
+}
+
+fn only_host(k: &[u8]) -> Option<Key> {
+    (k == b"host").then_some(Key::Host)
+}
+
+/// A stamped record's subject and message id.
 ///
 /// The message id (JetStream's `Nats-Msg-Id`, which drops a message its
 /// stream already holds within the duplicate window) of a Finding is its
@@ -165,11 +176,16 @@ fn key(k: &[u8]) -> Option<Key> {
 /// byte range). So a finding reported again (a rescan without state, a
 /// re-sent batch) is dropped by the stream, while the same finding
 /// resolved, or reopened later, is a message of its own. Other records are
-/// identified by host and content.
-pub fn prepare(line: &[u8], t: &Template, default_host: &str) -> Result<Prepared, String> {
+/// identified by host and content. A record whose `host` is empty or not a
+/// string is addressed by `default_host`.
+pub fn address(
+    payload: &[u8],
+    t: &Template,
+    default_host: &str,
+) -> Result<(String, String), String> {
     let mut vals: [Option<Vec<u8>>; KEYS] = Default::default();
     let mut given: Option<String> = None;
-    json_scan::top_level(line, key, |k, _, v| {
+    json_scan::top_level(payload, key, |k, _, v| {
         if let (Key::Host, Val::Str(s)) = (k, &v) {
             given = Some(s.to_string()).filter(|s| !s.is_empty());
         }
@@ -194,14 +210,7 @@ pub fn prepare(line: &[u8], t: &Template, default_host: &str) -> Result<Prepared
     } else {
         "record"
     };
-    let (host, payload) = match given {
-        Some(h) => (h, line.to_vec()),
-        None if has(Key::Host) => {
-            // `"host":""` or a non-string: left as it is, addressed by --host.
-            (default_host.to_owned(), line.to_vec())
-        }
-        None => (default_host.to_owned(), with_host(line, default_host)),
-    };
+    let host = given.unwrap_or_else(|| default_host.to_owned());
     let mut seed = Vec::with_capacity(host.len() + 1 + payload.len());
     seed.extend_from_slice(host.as_bytes());
     seed.push(b'\n');
@@ -228,14 +237,10 @@ pub fn prepare(line: &[u8], t: &Template, default_host: &str) -> Result<Prepared
             field(Key::ByteRange);
         }
     } else {
-        seed.extend_from_slice(&payload);
+        seed.extend_from_slice(payload);
     }
     let id = dlp_core::hash::sha256_bytes(&seed)[..32].to_owned();
-    Ok(Prepared {
-        subject: t.render(kind, &host),
-        id,
-        payload,
-    })
+    Ok((t.render(kind, &host), id))
 }
 
 /// `{"host":"NAME",...rest}`: the record with a host field in front.
@@ -256,6 +261,26 @@ fn with_host(line: &[u8], host: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One record ready to publish.
+    #[derive(Debug, Clone, PartialEq)]
+    struct Prepared {
+        subject: String,
+        id: String,
+        payload: Vec<u8>,
+    }
+
+    /// Stamps, addresses and identifies one input line ([`stamp`], then
+    /// [`address`]).
+    fn prepare(line: &[u8], t: &Template, default_host: &str) -> Result<Prepared, String> {
+        let payload = stamp(line, default_host)?.into_owned();
+        let (subject, id) = address(&payload, t, default_host)?;
+        Ok(Prepared {
+            subject,
+            id,
+            payload,
+        })
+    }
 
     fn t() -> Template {
         Template::parse("dlp.{type}.{host}").unwrap()

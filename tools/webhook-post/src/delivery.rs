@@ -239,6 +239,8 @@ impl Transport for Webhook {
                 dead_letter: None,
             }
             .to_value(),
+            // webhook-post never answers Partial or Stop.
+            Event::Partial { .. } | Event::Stopped { .. } => return,
         };
         report::log(&self.out, &rec);
     }

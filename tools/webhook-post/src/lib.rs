@@ -27,7 +27,6 @@ use anyhow::{bail, Context};
 use crossbeam_channel::RecvTimeoutError;
 use dlp_core::spool::Spool;
 use dlp_core::{signals, ExitCode};
-use outbox::Ctl;
 
 use crate::batch::{summarise, Batcher};
 use crate::cli::Config;
@@ -51,9 +50,12 @@ pub fn main() -> std::process::ExitCode {
     })
 }
 
-fn count(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
+/// How webhook-post's messages name it and its deliveries.
+const WORDS: outbox::finish::Words = outbox::finish::Words {
+    tool: "webhook-post",
+    doing: "delivering",
+    not_done: "delivered",
+};
 
 /// Why the read loop ended.
 enum Stop {
@@ -68,7 +70,7 @@ enum Stop {
 /// exit status.
 pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::Result<ExitCode> {
     signals::install().context("installing signal handlers")?;
-    let (spool, pending) = open_spool(&cfg)?;
+    let (spool, pending) = outbox::finish::open(&cfg.spool, WORDS)?;
 
     let (tx, rx) = crossbeam_channel::bounded::<Msg>(1024);
     let wake = tx.clone();
@@ -109,7 +111,18 @@ pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::R
     }
     intake.finish()?;
 
-    let (report, interrupted) = drain(&cfg, &ctl, worker, &out, matches!(stop, Stop::Interrupted));
+    let budget = outbox::finish::Budget {
+        retry: cfg.max_retry_time,
+        grace: cfg.grace,
+        in_flight: cfg.timeout + Duration::from_secs(1),
+    };
+    let (report, interrupted) = outbox::finish::drain(
+        &ctl,
+        worker,
+        budget,
+        matches!(stop, Stop::Interrupted),
+        || signals::requested() || out.stopped(),
+    );
     if let Some(e) = out.error() {
         bail!("writing output: {e}");
     }
@@ -121,26 +134,6 @@ pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::R
         return Ok(ExitCode::Ok);
     }
     Ok(code)
-}
-
-/// Opens (and so locks) the spool, so two instances never deliver the same
-/// entries, and lists what an earlier run left in it.
-fn open_spool(cfg: &Config) -> anyhow::Result<(Spool, Vec<String>)> {
-    let spool = Spool::open(&cfg.spool).map_err(|e| match e.kind() {
-        std::io::ErrorKind::WouldBlock => anyhow::anyhow!("{e}"),
-        _ => anyhow::anyhow!("opening spool {}: {e}", cfg.spool.display()),
-    })?;
-    let pending = spool
-        .list()
-        .with_context(|| format!("listing spool {}", cfg.spool.display()))?;
-    if !pending.is_empty() {
-        eprintln!(
-            "webhook-post: {} from an earlier run pending in {}; delivering them first",
-            count(pending.len() as u64, "batch", "batches"),
-            cfg.spool.display()
-        );
-    }
-    Ok((spool, pending))
 }
 
 /// What the reader thread tells the main loop besides records.
@@ -249,87 +242,16 @@ impl Intake<'_> {
     }
 }
 
-/// Lets the delivery thread deliver what is queued: until --max-retry-time
-/// at end of input, for --grace after a signal (also one that arrives
-/// while draining). Returns the thread's report (`None`: still delivering
-/// at the deadline) and whether the run was interrupted.
-fn drain(
-    cfg: &Config,
-    ctl: &crossbeam_channel::Sender<Ctl>,
-    worker: std::thread::JoinHandle<outbox::Report>,
-    out: &Out,
-    mut interrupted: bool,
-) -> (Option<outbox::Report>, bool) {
-    let drain_for = |budget: Duration, interrupted: bool| {
-        let deadline = Instant::now() + budget;
-        let _ = ctl.send(Ctl::Drain(deadline));
-        // An attempt in flight at the deadline may take up to --timeout (not waited for after a signal).
-        deadline
-            + if interrupted {
-                Duration::from_millis(500)
-            } else {
-                cfg.timeout + Duration::from_secs(1)
-            }
-    };
-    let budget = if interrupted {
-        cfg.grace
-    } else {
-        cfg.max_retry_time
-    };
-    let mut hard = drain_for(budget, interrupted);
-    let report = loop {
-        if worker.is_finished() {
-            break worker.join().ok();
-        }
-        if !interrupted && (signals::requested() || out.stopped()) {
-            interrupted = true;
-            hard = hard.min(drain_for(cfg.grace, true));
-        }
-        if Instant::now() >= hard {
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    (report, interrupted)
-}
-
-/// The exit status, with a note on what stays in the spool: 1 when a line
-/// was rejected, a batch failed for good, or batches were left undelivered
-/// at end of input (after a signal, leaving them is the expected outcome).
+/// The exit status: 1 when a line was rejected, a batch failed for good,
+/// or batches were left undelivered at end of input.
 fn exit_status(
     spool: &Spool,
     report: Option<&outbox::Report>,
     interrupted: bool,
     reader: &ReaderFlags,
 ) -> ExitCode {
-    let mut code = reader.rejects.exit_code();
-    match report {
-        Some(r) => {
-            if r.left_entries > 0 {
-                eprintln!(
-                    "webhook-post: {} in {} not delivered{}; they stay in {} and are sent first on the next start",
-                    count(r.left_records, "record", "records"),
-                    count(r.left_entries, "batch", "batches"),
-                    if interrupted { "" } else { " within --max-retry-time" },
-                    spool.dir().display()
-                );
-                if !interrupted {
-                    code = ExitCode::Rejected;
-                }
-            }
-            if r.failed_entries > 0 {
-                code = ExitCode::Rejected;
-            }
-        }
-        None => {
-            eprintln!(
-                "webhook-post: a delivery was still in progress at exit; undelivered batches stay in {}",
-                spool.dir().display()
-            );
-            if !interrupted {
-                code = ExitCode::Rejected;
-            }
-        }
+    if outbox::finish::left_behind(WORDS, spool.dir(), report, interrupted) {
+        return ExitCode::Rejected;
     }
-    code
+    reader.rejects.exit_code()
 }
