@@ -15,7 +15,7 @@ use std::sync::Mutex;
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
-use dlp_core::{for_each_line, ExitCode, LoopOptions, RecordWriter, Reject};
+use dlp_runtime::{for_each_line, ExitCode, LoopOptions, RecordWriter, Reject};
 
 pub use columns::{
     Column, FindingView, Needed, ALIASES, ALL as ALL_COLUMNS, DEFAULT as DEFAULT_COLUMNS,
@@ -346,7 +346,7 @@ impl<'c> Rows<'c> {
         }
         if !self.has_status {
             let status = f.status.as_deref().map(String::from_utf8_lossy);
-            if !dlp_core::FindingStatus::is_open_str(status.as_deref().unwrap_or("")) {
+            if !dlp_record::FindingStatus::is_open_str(status.as_deref().unwrap_or("")) {
                 LEFT_OUT.fetch_add(1, Ordering::Relaxed);
                 return Ok(());
             }
@@ -389,7 +389,7 @@ struct Block<'r, 'c> {
     tally: Option<Tally>,
 }
 
-impl dlp_core::par::Block for Block<'_, '_> {
+impl dlp_runtime::par::Block for Block<'_, '_> {
     fn line(&mut self, line: &[u8]) -> anyhow::Result<Result<(), Reject>> {
         Ok(self
             .rows
@@ -417,7 +417,7 @@ pub fn run_parallel(
             .context("writing output")?;
     }
     let code =
-        dlp_core::par::par_for_each_line(TOOL, input, &mut out, cli.strict, jobs, || Block {
+        dlp_runtime::par::par_for_each_line(TOOL, input, &mut out, cli.strict, jobs, || Block {
             rows: &rows,
             // Rows are about as long as their records: room for a whole
             // input block (256 KiB) up front, not regrown and copied.
@@ -442,7 +442,7 @@ fn write_rows(
     output: impl Write,
     header: bool,
 ) -> anyhow::Result<ExitCode> {
-    match dlp_core::par::default_jobs() {
+    match dlp_runtime::par::default_jobs() {
         1 => run(cli, input, output, header),
         jobs => run_parallel(cli, input, output, header, jobs),
     }
@@ -450,12 +450,12 @@ fn write_rows(
 
 /// Entry point of the `findings-csv` binary.
 pub fn main() -> std::process::ExitCode {
-    let cli: Cli = dlp_core::cli::parse(TOOL, command());
-    dlp_core::run_main(TOOL, || {
-        dlp_core::signals::install()?;
+    let cli: Cli = dlp_runtime::cli::parse(TOOL, command());
+    dlp_runtime::run_main(TOOL, || {
+        dlp_runtime::signals::install()?;
         // The columns are checked before FILE is created or written to.
         Column::parse_list(cli.column_list())?;
-        let input = dlp_core::cli::Inputs::open(&cli.files)?;
+        let input = dlp_runtime::cli::Inputs::open(&cli.files)?;
         if let Some(path) = &cli.append {
             // The header, when wanted, is written by append::open.
             let file = append::open(path, &cli.header_line(), cli.header)?;

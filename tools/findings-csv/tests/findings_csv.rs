@@ -362,7 +362,7 @@ proptest! {
             // With a header row first, so a data cell never starts the file
             // (CSV readers strip a leading UTF-8 BOM there).
             let code = findings_csv::run(&cli, input.as_bytes(), &mut out, true).unwrap();
-            prop_assert_eq!(code, dlp_core::ExitCode::Ok);
+            prop_assert_eq!(code, dlp_runtime::ExitCode::Ok);
             let rows = parse_csv(&out)[1..].to_vec();
             prop_assert_eq!(rows.len(), findings.len());
             for (row, (fi, b, a, p, s, l)) in rows.iter().zip(&items) {

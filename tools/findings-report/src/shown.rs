@@ -3,7 +3,7 @@
 //! whatever the finding's length; in full with `--unmasked`, cut to
 //! [`FULL_BYTES`].
 
-use dlp_core::text::cut_middle;
+use dlp_record::text::cut_middle;
 
 /// Bytes of an unmasked finding kept for display.
 pub const FULL_BYTES: usize = 256;

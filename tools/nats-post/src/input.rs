@@ -11,9 +11,9 @@
 use std::io::Read;
 use std::sync::Arc;
 
-use dlp_core::signals;
-use dlp_core::spool::Spool;
-use dlp_core::{RecordReader, Rejects};
+use dlp_runtime::signals;
+use dlp_runtime::{RecordReader, Rejects};
+use dlp_store::spool::Spool;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::cli::Config;

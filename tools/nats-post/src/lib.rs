@@ -20,10 +20,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use dlp_core::backoff::Backoff;
-use dlp_core::spool::Spool;
-use dlp_core::{signals, ExitCode, RecordWriter};
 use dlp_nats::async_nats;
+use dlp_runtime::backoff::Backoff;
+use dlp_runtime::{signals, ExitCode, RecordWriter};
+use dlp_store::spool::Spool;
 use serde_json::json;
 use tokio::sync::mpsc::{error::TryRecvError, UnboundedReceiver};
 
@@ -38,9 +38,9 @@ pub fn command() -> clap::Command {
 
 /// Process entry point.
 pub fn main() -> std::process::ExitCode {
-    let args: cli::Args = dlp_core::cli::parse("nats-post", command());
-    dlp_core::run_main("nats-post", || {
-        let input = dlp_core::cli::Inputs::open(&args.files)?;
+    let args: cli::Args = dlp_runtime::cli::parse("nats-post", command());
+    dlp_runtime::run_main("nats-post", || {
+        let input = dlp_runtime::cli::Inputs::open(&args.files)?;
         let cfg = args.into_config(|k| std::env::var(k).ok())?;
         run(cfg, input)
     })
@@ -76,7 +76,7 @@ pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::R
     signals::on_signal(move || {
         let _ = wake.send(Msg::Wake);
     });
-    let rejects = dlp_core::Rejects::new("nats-post", cfg.strict);
+    let rejects = dlp_runtime::Rejects::new("nats-post", cfg.strict);
     let cfg = Arc::new(cfg);
     input::spawn(input, cfg.clone(), spool.clone(), tx, rejects.clone());
     let mut p = Publisher {
@@ -192,7 +192,7 @@ impl Publisher<'_> {
             return;
         }
         if let Err(e) = self.out.record(&rec).and_then(|_| self.out.flush()) {
-            if !dlp_core::exit::is_broken_pipe(&e) && self.fatal.is_none() {
+            if !dlp_runtime::is_broken_pipe(&e) && self.fatal.is_none() {
                 self.fatal = Some(format!("writing output: {e:#}"));
             }
             self.out_closed = true;
@@ -394,7 +394,7 @@ impl Publisher<'_> {
             "records": big.len(),
             "error": format!("larger than the server's max_payload ({max_payload} bytes)"),
             "dead_letter": dead.display().to_string(),
-            "timestamp": dlp_core::time::now_rfc3339(),
+            "timestamp": dlp_record::time::now_rfc3339(),
             "batch": key,
         }));
         let written = if keep.is_empty() {
@@ -442,7 +442,7 @@ impl Publisher<'_> {
                 "seq": o.seq,
                 "attempts": st.attempts,
                 "latency_ms": latency_ms,
-                "timestamp": dlp_core::time::now_rfc3339(),
+                "timestamp": dlp_record::time::now_rfc3339(),
                 "batch": key,
             }));
             self.queue.pop_front();
@@ -490,7 +490,7 @@ impl Publisher<'_> {
                     "status": "spooled",
                     "records": n,
                     "attempts": 0,
-                    "timestamp": dlp_core::time::now_rfc3339(),
+                    "timestamp": dlp_record::time::now_rfc3339(),
                     "batch": key,
                 }));
             }
@@ -519,7 +519,7 @@ impl Publisher<'_> {
                 "status": "spooled",
                 "records": n,
                 "error": why,
-                "timestamp": dlp_core::time::now_rfc3339(),
+                "timestamp": dlp_record::time::now_rfc3339(),
                 "batch": key,
             }));
         }

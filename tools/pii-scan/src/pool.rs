@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use detect::Engine;
-use dlp_core::pool::{self, Emitter};
+use dlp_runtime::pool::{self, Emitter};
 
 use crate::scan::{scan_file, Event, Limits, Origin, Report};
 
@@ -117,7 +117,7 @@ fn run_job(
         report.reject(format!(
             "{}: failed: internal error: {}",
             path.display(),
-            dlp_core::par::panic_message(&*p)
+            dlp_runtime::par::panic_message(&*p)
         ));
     }
     report.done();
@@ -130,7 +130,7 @@ fn hash(path: &Path, limits: &Limits) -> Option<String> {
     std::fs::metadata(path)
         .ok()
         .filter(|m| m.is_file() && !matches!(limits.extract.max_size, Some(max) if m.len() > max))
-        .and_then(|_| dlp_core::hash::sha256_file(path).ok())
+        .and_then(|_| dlp_record::hash::sha256_file(path).ok())
 }
 
 /// Test builds only (feature `test-hooks`): panics while scanning a file named by

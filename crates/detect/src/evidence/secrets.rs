@@ -225,8 +225,8 @@ fn state_token(v: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(text) else {
         return false;
     };
-    let decoded = dlp_core::records::b64::decode(text)
-        .or_else(|| dlp_core::records::b64::decode_url(text.trim_end_matches('=').as_bytes()));
+    let decoded = dlp_record::b64::decode(text)
+        .or_else(|| dlp_record::b64::decode_url(text.trim_end_matches('=').as_bytes()));
     let Some(d) = decoded else {
         return false;
     };

@@ -6,7 +6,7 @@
 use std::io::Read;
 
 use anyhow::{bail, Context};
-use dlp_core::Rejects;
+use dlp_runtime::Rejects;
 
 use crate::agg::Agg;
 use crate::rec::{flag, range_start, Rec, DETECTOR, TEXT_FIELDS};

@@ -62,8 +62,8 @@ impl<W: Write> RecordWriter<W> {
     }
 
     /// Writes one finding as a JSON line: the bytes [`Self::record`]
-    /// writes for it, without serde (see [`crate::records::Finding::write_json`]).
-    pub fn finding(&mut self, f: &crate::records::Finding) -> anyhow::Result<()> {
+    /// writes for it, without serde (see [`dlp_record::Finding::write_json`]).
+    pub fn finding(&mut self, f: &dlp_record::Finding) -> anyhow::Result<()> {
         self.line.clear();
         f.write_json(&mut self.line);
         self.line.push(b'\n');
