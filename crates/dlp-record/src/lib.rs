@@ -9,7 +9,8 @@
 //! top-level fields ([`json_scan`]), the values records carry (RFC 3339
 //! time stamps in [`time`], content hashes in [`hash`], the machine's name
 //! in [`host`]), and how a record's text is shown to a person safely
-//! ([`text`]: invisible characters made visible).
+//! ([`text`]: invisible characters made visible; [`safety`]: findings
+//! masked, spreadsheet cells that cannot run as formulas).
 //!
 //! It is not I/O: reading and writing records, exit codes, signals and
 //! worker pools are `dlp-runtime`'s; the spool and finding state are
@@ -24,6 +25,7 @@ pub mod hash;
 pub mod host;
 pub mod json_scan;
 mod records;
+pub mod safety;
 pub mod text;
 pub mod time;
 

@@ -3,8 +3,8 @@
 
 mod append;
 mod columns;
+mod redact;
 mod row;
-mod safety;
 mod summary;
 
 use std::borrow::Cow;
@@ -15,6 +15,7 @@ use std::sync::Mutex;
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
+use dlp_record::safety::{is_formula, mask};
 use dlp_runtime::{for_each_line, ExitCode, LoopOptions, RecordWriter, Reject};
 
 pub use columns::{
@@ -22,7 +23,6 @@ pub use columns::{
     FLEET as FLEET_COLUMNS, LOCAL as LOCAL_COLUMNS, LOCAL_MOUNTS as LOCAL_MOUNTS_COLUMNS,
     LOCAL_NO_STATE_MOUNTS as LOCAL_NO_STATE_MOUNTS_COLUMNS, TUTORIAL as TUTORIAL_COLUMNS,
 };
-pub use safety::{is_formula, mask, neutralise};
 pub use summary::{Tally, Wording};
 
 const TOOL: &str = "findings-csv";
@@ -365,7 +365,7 @@ impl<'c> Rows<'c> {
                     Column::Finding => Cow::Owned(m.clone().into_bytes()),
                     Column::BeforeContext | Column::AfterContext => {
                         let text = String::from_utf8_lossy(&cell);
-                        match safety::redact_copies(text, &finding, m) {
+                        match redact::redact_copies(text, &finding, m) {
                             Cow::Owned(t) => Cow::Owned(t.into_bytes()),
                             Cow::Borrowed(_) => cell,
                         }
@@ -373,7 +373,7 @@ impl<'c> Rows<'c> {
                     _ => cell,
                 };
             }
-            let prefix = (!self.cli.raw && safety::is_formula(&cell)).then_some(b'\'');
+            let prefix = (!self.cli.raw && is_formula(&cell)).then_some(b'\'');
             row.field(prefix, &cell);
         }
         row.end();

@@ -366,7 +366,7 @@ proptest! {
             let rows = parse_csv(&out)[1..].to_vec();
             prop_assert_eq!(rows.len(), findings.len());
             for (row, (fi, b, a, p, s, l)) in rows.iter().zip(&items) {
-                let want = |x: &str| if raw { x.to_owned() } else { findings_csv::neutralise(x.into()).into_owned() };
+                let want = |x: &str| if raw { x.to_owned() } else { dlp_record::safety::neutralise(x.into()).into_owned() };
                 prop_assert_eq!(&row[0], &want(p));
                 prop_assert_eq!(&row[1], &want(fi));
                 prop_assert_eq!(&row[2], &want(b));
