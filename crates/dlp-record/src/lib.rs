@@ -32,5 +32,4 @@ pub mod time;
 pub use records::{
     b64, path_field, path_from_field, subject_bytes, Action, ActionRecord, AttrValues, Confidence,
     EventType, Finding, FindingStatus, FsEvent, Range, ScanRequest, ScanStatus, Severity,
-    SUBJECT_FIELDS,
 };

@@ -254,7 +254,7 @@ impl FsEvent {
 /// The fields that can name the file a record is about, in order of
 /// precedence, each with its `*_b64` twin that holds the exact bytes of a
 /// path that is not UTF-8.
-pub const SUBJECT_FIELDS: [(&str, &str); 3] = [
+const SUBJECT_FIELDS: [(&str, &str); 3] = [
     ("dest_path", "dest_path_b64"),
     ("src_path", "src_path_b64"),
     ("path", "path_b64"),

@@ -20,7 +20,7 @@ pub fn parse<T: clap::FromArgMatches>(tool: &str, cmd: clap::Command) -> T {
 }
 
 /// [`parse`] over the given arguments (the first is the program name).
-pub fn parse_from<T: clap::FromArgMatches>(
+fn parse_from<T: clap::FromArgMatches>(
     tool: &str,
     cmd: clap::Command,
     args: impl IntoIterator<Item = impl Into<OsString> + Clone>,

@@ -15,7 +15,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 /// An output that buffers and can be flushed when the tool is about to
-/// wait for input (see [`crate::reader::for_each_line`]).
+/// wait for input (see [`crate::for_each_line`]).
 pub trait Flush {
     /// Flushes buffered output; errors are fatal to the caller.
     fn flush_output(&mut self) -> anyhow::Result<()>;
