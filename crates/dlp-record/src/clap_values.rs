@@ -3,7 +3,7 @@
 
 use clap::builder::PossibleValue;
 
-use crate::records::{Confidence, EventType};
+use crate::{Confidence, EventType};
 
 impl clap::ValueEnum for Confidence {
     fn value_variants<'a>() -> &'a [Self] {

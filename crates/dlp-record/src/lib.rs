@@ -18,18 +18,23 @@
 //! the `clap` feature adds clap's `ValueEnum` for [`Confidence`] and
 //! [`EventType`], for tools whose flags take them.
 
+mod action;
 #[cfg(feature = "clap")]
 mod clap_values;
+mod event;
+mod finding;
 mod finding_json;
 pub mod hash;
 pub mod host;
 pub mod json_scan;
-mod records;
 pub mod safety;
+mod scan;
+mod subject;
 pub mod text;
 pub mod time;
 
-pub use records::{
-    b64, path_field, path_from_field, subject_bytes, Action, ActionRecord, AttrValues, Confidence,
-    EventType, Finding, FindingStatus, FsEvent, Range, ScanRequest, ScanStatus, Severity,
-};
+pub use action::{Action, ActionRecord};
+pub use event::{AttrValues, EventType, FsEvent};
+pub use finding::{Confidence, Finding, FindingStatus, Range, Severity};
+pub use scan::{ScanRequest, ScanStatus};
+pub use subject::{b64, path_field, path_from_field, subject_bytes};
