@@ -239,12 +239,13 @@ for s in "${commands[@]}"; do
     done < <(find "$work/script-share" -type f -print0 | sort -z)
 done
 
-# systemd user units, running the installed scripts.
+# systemd user units (services, and the targets and timers grouping and
+# starting them), running the installed scripts.
 case $prefix in
 "$HOME" | "$HOME"/*) units=$prefix/share/systemd/user ;;
 *) units=$prefix/lib/systemd/user ;;
 esac
-for f in "$ROOT"/pipelines/systemd/*.service; do
+for f in "$ROOT"/pipelines/systemd/*.service "$ROOT"/pipelines/systemd/*.target "$ROOT"/pipelines/systemd/*.timer; do
     sed "s|%h/dlp-pipes/pipelines/|$data/pipelines/|g" "$f" | put_text 644 "$units/$(basename "$f")"
 done
 # systemd system units (services of a server, run as root or a dynamic user),
@@ -254,7 +255,7 @@ case $prefix in
 *) system_units=$prefix/lib/systemd/system ;;
 esac
 if [ -n "$system_units" ]; then
-    for f in "$ROOT"/pipelines/systemd/system/*.service "$ROOT"/pipelines/systemd/system/*.timer; do
+    for f in "$ROOT"/pipelines/systemd/system/*.service "$ROOT"/pipelines/systemd/system/*.target "$ROOT"/pipelines/systemd/system/*.timer; do
         sed -e "s|/usr/share/dlp-pipes/|$data/|g" -e "s|/usr/bin/|$prefix/bin/|g" "$f" |
             put_text 644 "$system_units/$(basename "$f")"
     done

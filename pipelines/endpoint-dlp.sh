@@ -10,7 +10,8 @@ DLP_PROG=endpoint-dlp
 usage() {
     cat <<'EOF'
 Usage: endpoint-dlp.sh [--output FILE] [--scans FILE] [--log-dir DIR]
-                       [--spool DIR] [--redact] [DIR...]
+                       [--spool DIR] [--redact] [--stage NAME [--ready]]
+                       [DIR...]
 
 Nightfall's endpoint-DLP tutorial (scanner.py + app.py) as one command.
 Runs two pipelines until stopped with Ctrl-C or SIGTERM:
@@ -42,6 +43,17 @@ DIRs default to those of ~/Desktop ~/Documents ~/Downloads that exist
 (filtered with path-filter's user-docs preset, like the tutorial's regexes);
 named DIRs are filtered with ignore-temp only.
 
+Stages: with --stage NAME the script runs one of its pipelines in the
+foreground and nothing else, as the systemd units do (one unit per stage,
+grouped by dlp-endpoint.target; see pipelines/README.md):
+  webhook  nf-webhook --listen $LISTEN | findings-csv --append FILE
+  scanner  fswatch-json --initial-scan DIR... | path-filter | nf-upload >> SCANS
+After the same checks as without --stage (settings, the API check, the
+CSV's header for webhook), the script's process becomes the stage's first
+command (nf-webhook, fswatch-json): SIGTERM to it stops the stage, the rest
+of the pipe draining first, and its exit status is the stage's. The tools'
+diagnostics go to stderr (the unit's journal), not to --log-dir.
+
 Options:
   -o, --output FILE  findings CSV to append to (default: ./results.csv)
   --scans FILE       ScanRequest records from nf-upload (default: ./scans.ndjson);
@@ -52,15 +64,24 @@ Options:
   --spool DIR        nf-webhook's spool of accepted results
                      (default: nf-webhook's, $XDG_STATE_HOME/dlp-pipes/nf-webhook)
   --redact           mask findings in the CSV (keep the last 4 characters)
+  --stage NAME       run only the pipeline NAME (webhook or scanner) in the
+                     foreground, as above; LISTEN needs a fixed port
+  --ready            with --stage webhook: wait until nf-webhook accepts
+                     connections on $LISTEN, up to 20 s, then exit 0 (1 when
+                     it does not); with --stage scanner: exit 0 at once (the
+                     webhook unit's ExecStartPost=, so the scanner unit
+                     starts once results can come back)
   -h, --help         show this help
 
 Exit status: 0 stopped by SIGINT/SIGTERM; 1 a pipeline ended by itself (the
 other is then stopped too) or did not drain in time; 2 usage or
-configuration error (a missing variable is named).
+configuration error (a missing variable is named). With --stage: the
+status of the stage's first command (143 after SIGTERM), or 2.
 
 Examples:
   nohup pipelines/endpoint-dlp.sh > dlp.log 2>&1 &
   LISTEN=0.0.0.0:8000 pipelines/endpoint-dlp.sh --output ~/dlp/results.csv ~/Downloads
+  pipelines/endpoint-dlp.sh --stage webhook --output ~/dlp/results.csv
 EOF
 }
 
@@ -70,6 +91,8 @@ log_dir=${DLP_LOG_DIR:-}
 spool_args=()
 csv_args=()
 dirs=()
+stage=
+ready=
 need_arg() { [ "$1" -ge 2 ] || dlp_usage_error "$2 needs a value"; }
 while [ $# -gt 0 ]; do
     case $1 in
@@ -78,6 +101,8 @@ while [ $# -gt 0 ]; do
     --log-dir) need_arg $# "$1"; log_dir=$2; shift ;;
     --spool) need_arg $# "$1"; spool_args=(--spool "$2"); shift ;;
     --redact) csv_args+=(--redact) ;;
+    --stage) need_arg $# "$1"; stage=$2; shift ;;
+    --ready) ready=1 ;;
     -h | --help) dlp_help; exit 0 ;;
     --) shift; dirs+=("$@"); break ;;
     -*) dlp_usage_error "unknown option: $1" ;;
@@ -85,6 +110,11 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
+if [ -n "$stage" ]; then
+    dlp_check_stage "$stage" "the stages are" webhook scanner
+elif [ -n "$ready" ]; then
+    dlp_usage_error "--ready needs --stage"
+fi
 
 dlp_load_env
 require_env NIGHTFALL_API_KEY NIGHTFALL_SIGNING_SECRET NIGHTFALL_SERVER_URL
@@ -93,9 +123,24 @@ case $listen in
 *:[0-9]*) ;;
 *) dlp_usage_error "LISTEN must be HOST:PORT, not '$listen'" ;;
 esac
+if [ "$stage" = webhook ]; then
+    # The scanner's NIGHTFALL_SERVER_URL must name the port: it cannot be
+    # picked at start when the stages run apart.
+    [ "${listen##*:}" != 0 ] ||
+        dlp_usage_error "--stage webhook needs a fixed port in LISTEN, not '$listen'"
+    if [ -n "$ready" ]; then
+        dlp_wait_listening "$listen" 20 ||
+            dlp_die 1 "nf-webhook is not accepting connections on $listen after 20 s"
+        exit 0
+    fi
+fi
+[ -z "$ready" ] || exit 0
 
 filter=(--preset ignore-temp)
-if [ ${#dirs[@]} -eq 0 ]; then
+if [ "$stage" = webhook ]; then
+    # The webhook stage watches nothing.
+    dirs=()
+elif [ ${#dirs[@]} -eq 0 ]; then
     mapfile -t dirs < <(dlp_default_dirs)
     [ ${#dirs[@]} -gt 0 ] ||
         dlp_usage_error "none of ~/Desktop ~/Documents ~/Downloads exists; name the directories to watch"
@@ -103,10 +148,13 @@ if [ ${#dirs[@]} -eq 0 ]; then
     /home/* | /Users/*) filter=(--preset user-docs --preset ignore-temp) ;;
     esac
 fi
-dlp_check_dirs "${dirs[@]}"
+[ "$stage" = webhook ] || dlp_check_dirs "${dirs[@]}"
 log_dir=${log_dir:-$(dlp_state_home)/logs}
-mkdir -p "$log_dir" "$(dirname "$output")" "$(dirname "$scans")"
-chmod 700 "$log_dir" 2>/dev/null || true
+mkdir -p "$(dirname "$output")" "$(dirname "$scans")"
+if [ -z "$stage" ]; then
+    mkdir -p "$log_dir"
+    chmod 700 "$log_dir" 2>/dev/null || true
+fi
 webhook_log=$log_dir/webhook.log
 scanner_log=$log_dir/scanner.log
 
@@ -122,8 +170,24 @@ dlp_log "${preflight#nf-upload: }"
 csv_args+=(--append "$output")
 # findings-csv writes the header to a new or empty FILE and refuses one
 # with other columns (naming both headers), before anything starts.
-findings-csv "${csv_args[@]}" </dev/null ||
-    dlp_die 2 "nothing was started: move $output away or choose another --output"
+if [ "$stage" != scanner ]; then
+    findings-csv "${csv_args[@]}" </dev/null ||
+        dlp_die 2 "nothing was started: move $output away or choose another --output"
+fi
+
+# One stage in the foreground (see "stages" in lib.sh).
+case $stage in
+webhook)
+    dlp_log "stage webhook: nf-webhook on $listen; findings -> $output"
+    exec nf-webhook --listen "$listen" "${spool_args[@]}" > >(exec findings-csv "${csv_args[@]}")
+    ;;
+scanner)
+    dlp_log "stage scanner: watching ${dirs[*]}; scans -> $scans"
+    exec fswatch-json --initial-scan --debounce "${DLP_DEBOUNCE_MS:-500}" "${dirs[@]}" \
+        > >(exec path-filter "${filter[@]}" > >(exec nf-upload >>"$scans"))
+    ;;
+esac
+
 dlp_traps
 
 # Webhook half first, so results have somewhere to go.

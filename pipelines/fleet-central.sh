@@ -11,7 +11,7 @@ usage() {
     cat <<'EOF'
 Usage: fleet-central.sh [--servers URL,...] [--stream NAME] [--durable NAME]
                         [--output FILE] [--report FILE] [--report-every SECS]
-                        [--log-dir DIR] [--redact] [--once]
+                        [--log-dir DIR] [--redact] [--once | --stage NAME]
 
 The central half of fleet DLP: reads the findings every endpoint publishes
 (pipelines/fleet-endpoint.sh) from the NATS JetStream stream through a
@@ -29,6 +29,17 @@ batch). Several fleet-central instances with one --durable share the work
 (each writes its own CSV). Runs until stopped with Ctrl-C or SIGTERM; with
 --once it reads what the stream holds, writes the report and exits (cron).
 
+Stages: with --stage NAME the script runs one part in the foreground and
+nothing else, as the systemd units do (grouped by dlp-fleet-central.target;
+see pipelines/README.md):
+  collect  nats-tail | findings-csv: the script's process becomes nats-tail
+           (SIGTERM to it stops the stage, findings-csv draining first) and
+           its exit status is the stage's
+  report   findings-report FILE > REPORT once, then exit (0 written, 1 not);
+           dlp-fleet-central-report.timer runs it every 5 minutes
+After the same checks as without --stage; the tools' diagnostics go to
+stderr (the unit's journal), not to --log-dir.
+
 Options:
   --servers URL,...   NATS servers (default $NATS_URL, else nats://127.0.0.1:4222)
   --stream NAME       JetStream stream (default DLP)
@@ -39,13 +50,15 @@ Options:
   --log-dir DIR       the tools' diagnostics (default $XDG_STATE_HOME/dlp-pipes/logs)
   --redact            mask findings in the CSV (the report masks them anyway)
   --once              read to the end of the stream, report, exit
+  --stage NAME        run only collect or report, as above
   -h, --help          show this help
 
 Credentials come from the environment only: NATS_CREDS, NATS_USER/
 NATS_PASSWORD or NATS_TOKEN; TLS: tls:// URLs, NATS_CA, NATS_CERT/NATS_KEY.
 
 Exit status: 0 ok (or stopped by a signal); 1 a pipeline ended by itself
-or some records were rejected; 2 usage or configuration error.
+or some records were rejected; 2 usage or configuration error. With
+--stage collect: nats-tail's status (143 after SIGTERM), or 2.
 
 Examples:
   pipelines/fleet-central.sh --servers nats://n1:4222,nats://n2:4222,nats://n3:4222 \
@@ -63,6 +76,7 @@ every=300
 log_dir=${DLP_LOG_DIR:-}
 csv_args=()
 once=
+stage=
 need_arg() { [ "$1" -ge 2 ] || dlp_usage_error "$2 needs a value"; }
 while [ $# -gt 0 ]; do
     case $1 in
@@ -75,11 +89,16 @@ while [ $# -gt 0 ]; do
     --log-dir) need_arg $# "$1"; log_dir=$2; shift ;;
     --redact) csv_args+=(--redact) ;;
     --once) once=1 ;;
+    --stage) need_arg $# "$1"; stage=$2; shift ;;
     -h | --help) dlp_help; exit 0 ;;
     *) dlp_usage_error "unknown option: $1" ;;
     esac
     shift
 done
+if [ -n "$stage" ]; then
+    dlp_check_stage "$stage" "the stages are" collect report
+    [ -z "$once" ] || dlp_usage_error "--once and --stage exclude each other"
+fi
 case $every in
 '' | *[!0-9.]*) dlp_usage_error "--report-every needs a number of seconds, not '$every'" ;;
 esac
@@ -88,6 +107,8 @@ mkdir -p "$log_dir" "$(dirname "$output")"
 [ "$report" = - ] || mkdir -p "$(dirname "$report")"
 chmod 700 "$log_dir" 2>/dev/null || true
 log=$log_dir/fleet-central.log
+# A stage's diagnostics go to its unit's journal.
+[ -z "$stage" ] || log=/dev/stderr
 report_state=$(dirname "$report")/.$(basename "$report").state
 tail_args=(--servers "$servers" --stream "$stream" --durable "$durable" --from-beginning --filter 'dlp.finding.*')
 
@@ -109,10 +130,23 @@ make_report() {
         mv -f "$report.tmp" "$report"
     else
         rm -f "$report.tmp"
-        dlp_warn "findings-report failed (see $log)"
+        dlp_warn "findings-report failed (see ${stage:+above}${stage:-$log})"
         return 1
     fi
 }
+
+# One stage in the foreground (see "stages" in lib.sh).
+case $stage in
+collect)
+    dlp_log "stage collect: stream $stream from $servers into $output"
+    exec nats-tail "${tail_args[@]}" > >(exec findings-csv "${csv_args[@]}")
+    ;;
+report)
+    make_report || exit 1
+    [ "$report" = - ] || dlp_log "report written to $report"
+    exit 0
+    ;;
+esac
 
 if [ -n "$once" ]; then
     set +e

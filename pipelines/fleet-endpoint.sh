@@ -12,7 +12,8 @@ usage() {
     cat <<'EOF'
 Usage: fleet-endpoint.sh [--servers URL,...] [--stream NAME] [--replicas N]
                          [--host NAME] [--state-dir DIR] [--spool DIR]
-                         [--log-dir DIR] [--mounts] [--nightfall] [DIR...]
+                         [--log-dir DIR] [--mounts] [--nightfall]
+                         [--stage NAME [--ready]] [DIR...]
 
 The endpoint half of fleet DLP: every finding on this machine goes to a
 NATS JetStream stream, where pipelines/fleet-central.sh (or any NATS
@@ -42,6 +43,18 @@ dlp.finding.<host>. nats-post keeps every batch in an on-disk spool until
 the cluster acknowledges it: a laptop offline for a day publishes what it
 found when it is back, after a restart too.
 
+Stages: with --stage NAME the script runs one pipeline in the foreground
+and nothing else, as the systemd units do (pipelines/README.md):
+  scan     the offline pipeline above (dlp-fleet-endpoint.service)
+  results  with --nightfall: nf-webhook | nats-post
+  scanner  with --nightfall: fswatch-json | path-filter | nf-upload
+           (the two grouped by dlp-fleet-endpoint-nightfall.target)
+After the same checks as without --stage, the script's process becomes
+the stage's first command (fswatch-json, nf-webhook): SIGTERM to it stops
+the stage, the rest of the pipe draining first, and its exit status is the
+stage's. The tools' diagnostics go to stderr (the unit's journal), not to
+LOG_DIR/fleet-endpoint.log.
+
 Options:
   --servers URL,...  NATS servers (default $NATS_URL, else nats://127.0.0.1:4222)
   --stream NAME      JetStream stream (default DLP; created when missing)
@@ -60,6 +73,12 @@ Options:
   --nightfall        detect with Nightfall (needs NIGHTFALL_API_KEY,
                      NIGHTFALL_SIGNING_SECRET, NIGHTFALL_SERVER_URL; LISTEN
                      is nf-webhook's address, default 127.0.0.1:8000)
+  --stage NAME       run only the pipeline NAME in the foreground, as above:
+                     scan, or with --nightfall results or scanner
+  --ready            with --stage results: wait until nf-webhook accepts
+                     connections on $LISTEN, up to 20 s, then exit 0 (1 when
+                     it does not); with another stage: exit 0 at once (the
+                     results unit's ExecStartPost=)
   -h, --help         show this help
 
 Credentials come from the environment only: NATS_CREDS (a .creds file),
@@ -69,7 +88,8 @@ NATS_CERT/NATS_KEY. DIRs default to those of ~/Desktop ~/Documents
 is scanned (default 500).
 
 Exit status: 0 stopped by SIGINT/SIGTERM; 1 a pipeline ended by itself;
-2 usage or configuration error.
+2 usage or configuration error. With --stage: the status of the stage's
+first command (143 after SIGTERM), or 2.
 
 Examples:
   NATS_CREDS=/etc/dlp/laptop.creds pipelines/fleet-endpoint.sh --servers tls://nats.corp:4222
@@ -86,6 +106,8 @@ spool=
 log_dir=${DLP_LOG_DIR:-}
 mounts=()
 nightfall=
+stage=
+ready=
 dirs=()
 need_arg() { [ "$1" -ge 2 ] || dlp_usage_error "$2 needs a value"; }
 while [ $# -gt 0 ]; do
@@ -99,6 +121,8 @@ while [ $# -gt 0 ]; do
     --log-dir) need_arg $# "$1"; log_dir=$2; shift ;;
     --mounts) mounts=(--mounts) ;;
     --nightfall) nightfall=1 ;;
+    --stage) need_arg $# "$1"; stage=$2; shift ;;
+    --ready) ready=1 ;;
     -h | --help) dlp_help; exit 0 ;;
     --) shift; dirs+=("$@"); break ;;
     -*) dlp_usage_error "unknown option: $1" ;;
@@ -106,10 +130,24 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
+if [ -n "$stage" ] && [ -n "$nightfall" ]; then
+    dlp_check_stage "$stage" "with --nightfall the stages are" results scanner
+elif [ -n "$stage" ]; then
+    dlp_check_stage "$stage" "without --nightfall (whose stages are results and scanner) the stage is" scan
+elif [ -n "$ready" ]; then
+    dlp_usage_error "--ready needs --stage"
+fi
 
 if [ -n "$nightfall" ]; then
     require_env NIGHTFALL_API_KEY NIGHTFALL_SIGNING_SECRET NIGHTFALL_SERVER_URL
 fi
+listen=${LISTEN:-127.0.0.1:8000}
+if [ "$stage" = results ] && [ -n "$ready" ]; then
+    dlp_wait_listening "$listen" 20 ||
+        dlp_die 1 "nf-webhook is not accepting connections on $listen after 20 s"
+    exit 0
+fi
+[ -z "$ready" ] || exit 0
 if [ ${#dirs[@]} -eq 0 ]; then
     mapfile -t dirs < <(dlp_default_dirs)
     [ ${#dirs[@]} -gt 0 ] ||
@@ -145,10 +183,30 @@ if [ "$st" -ge 2 ]; then
     cat "$log_dir/check.err" >&2
     dlp_die 2 "nats-post refused the settings (see above; spool $spool)"
 fi
-dlp_traps
 
+# One stage in the foreground (see "stages" in lib.sh).
+case $stage in
+scan)
+    dlp_log "stage scan: watching ${dirs[*]}; findings go to stream $stream on $servers as host $(dlp_host_name "$host") (state in $state_dir)"
+    exec fswatch-json "${watch_args[@]}" "${dirs[@]}" \
+        > >(exec path-filter --preset ignore-temp \
+            > >(exec pii-scan --state "$state_dir/findings.state" "${host_args[@]}" \
+                > >(exec "${post[@]}" >>"$deliveries")))
+    ;;
+results)
+    dlp_log "stage results: nf-webhook on $listen; findings go to stream $stream on $servers"
+    exec nf-webhook --listen "$listen" > >(exec "${post[@]}" >>"$deliveries")
+    ;;
+scanner)
+    dlp_log "stage scanner: watching ${dirs[*]}; scans -> $log_dir/scans.ndjson"
+    exec fswatch-json "${watch_args[@]}" "${dirs[@]}" \
+        > >(exec path-filter --preset ignore-temp \
+            > >(exec nf-upload "${host_args[@]}" >>"$log_dir/scans.ndjson"))
+    ;;
+esac
+
+dlp_traps
 if [ -n "$nightfall" ]; then
-    listen=${LISTEN:-127.0.0.1:8000}
     from=$(dlp_file_size "$log")
     nf-webhook --listen "$listen" 2>>"$log" | "${post[@]}" >>"$deliveries" 2>>"$log" &
     dlp_job_started results

@@ -148,17 +148,14 @@ require_env() {
 
 # --- tools -----------------------------------------------------------------
 
-# Every tool of the workspace: the scripts build them all at once, so one
-# build serves every script (building subsets would resolve features
-# differently and rebuild shared crates for each script).
-DLP_ALL_TOOLS=(fswatch-json path-filter pii-scan findings-csv nf-upload nf-webhook webhook-post nf-emulator dlp-remediate nats-post nats-tail findings-report)
-
-# dlp_tools_current DIR: true when every tool is in DIR and no source file
-# (crates/, tools/, Cargo.toml, Cargo.lock) is newer than the oldest of them.
+# dlp_tools_current DIR TOOL...: true when every TOOL is in DIR and no
+# source file (crates/, tools/, Cargo.toml, Cargo.lock) is newer than the
+# oldest of them.
 dlp_tools_current() {
     local dir=$1 t oldest=
-    dlp_any_missing "$dir" "${DLP_ALL_TOOLS[@]}" && return 1
-    for t in "${DLP_ALL_TOOLS[@]}"; do
+    shift
+    dlp_any_missing "$dir" "$@" && return 1
+    for t in "$@"; do
         if [ -z "$oldest" ] || [ "$dir/$t" -ot "$oldest" ]; then oldest=$dir/$t; fi
     done
     [ -z "$(cd "$DLP_ROOT" && find crates tools Cargo.toml Cargo.lock -newer "$oldest" -type f \
@@ -167,12 +164,14 @@ dlp_tools_current() {
 
 # dlp_tools TOOL...: put the tools on PATH, building them when needed.
 # With DLP_BIN_DIR set (or, in an installed copy, DLP_INSTALLED_BIN_DIR),
-# only checks that the binaries are there. Otherwise,
-# unless the binaries in target/release are current (dlp_tools_current),
-# runs `cargo build --release --locked` for all the tools at once from the
-# repository root, with cargo's own progress on stderr, and puts
-# target/release first on PATH. Without cargo, prebuilt binaries in
-# target/release are used as they are.
+# only checks that the binaries are there. Otherwise, unless the TOOLs in
+# target/release are current (dlp_tools_current), runs one
+# `cargo build --release --locked` of just these tools from the repository
+# root, with cargo's own progress on stderr, and puts target/release first
+# on PATH. Each script asks once for every tool it runs, so a script builds
+# only what it runs (the offline scan does not wait for the NATS and TLS
+# crates) and a script whose tools are current does not build at all.
+# Without cargo, prebuilt binaries in target/release are used as they are.
 dlp_tools() {
     local bindir t missing=()
     if [ -n "${DLP_BIN_DIR:-$DLP_INSTALLED_BIN_DIR}" ]; then
@@ -182,15 +181,15 @@ dlp_tools() {
         if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
             PATH=$HOME/.cargo/bin:$PATH
         fi
-        if dlp_tools_current "$bindir"; then
+        if dlp_tools_current "$bindir" "$@"; then
             :
         elif command -v cargo >/dev/null 2>&1; then
             local pkgs=()
-            for t in "${DLP_ALL_TOOLS[@]}"; do pkgs+=(-p "$t"); done
-            if dlp_any_missing "$bindir" "${DLP_ALL_TOOLS[@]}"; then
-                dlp_log "building all the tools once (cargo build --release; a few minutes on 2 cores the first time)"
+            for t in "$@"; do pkgs+=(-p "$t"); done
+            if dlp_any_missing "$bindir" "$@"; then
+                dlp_log "building $* (cargo build --release; about 3 minutes on 2 cores the first time)"
             else
-                dlp_log "sources changed: rebuilding the tools (cargo build --release)"
+                dlp_log "sources changed: rebuilding $* (cargo build --release)"
             fi
             (cd "$DLP_ROOT" && cargo build --release --locked --bins "${pkgs[@]}") ||
                 dlp_die 2 "cargo build failed (see above)"
@@ -284,6 +283,17 @@ dlp_tcp_open() {
     ::) host=::1 ;;
     esac
     (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null
+}
+
+# dlp_wait_listening HOST:PORT SECS: true once something accepts TCP
+# connections on HOST:PORT (dlp_tcp_open), false after SECS seconds.
+dlp_wait_listening() {
+    local i
+    for ((i = 0; i < $2 * 10; i++)); do
+        dlp_tcp_open "$1" && return 0
+        sleep 0.1
+    done
+    return 1
 }
 
 # dlp_file_size FILE: size in bytes (0 when missing).
@@ -427,4 +437,27 @@ dlp_stop_jobs() {
         wait "${DLP_JOB_PIDS[$i]}" 2>/dev/null || true
     done
     return "$forced"
+}
+
+# --- stages: one pipeline in the foreground ----------------------------------
+#
+# With --stage NAME a script runs one of its pipelines and nothing else: it
+# `exec`s the pipeline's first command (the watcher or the server), with the
+# rest of the pipe in nested process substitutions, each `exec`ed too. So
+# the script's process becomes the source, no shell is left waiting, and the
+# whole stage is one process group led by it. A supervisor (systemd: one unit
+# per stage) stops the stage as lib.sh stops a pipeline: SIGTERM to the
+# source, whose last records flow through the rest of the pipe, each command
+# ending on end of input having flushed. The stage's exit status is its
+# source's (143 after SIGTERM).
+
+# dlp_check_stage STAGE SAYING NAME...: exit 2 (usage error) unless STAGE is
+# one of the NAMEs; SAYING introduces them ("the stages are").
+dlp_check_stage() {
+    local stage=$1 what=$2 s
+    shift 2
+    for s in "$@"; do
+        [ "$s" != "$stage" ] || return 0
+    done
+    dlp_usage_error "unknown stage '$stage': $what $*"
 }

@@ -202,7 +202,11 @@ if [ "$output" != - ]; then csv_args+=(--append "$output"); fi
 # the header to a new or empty file; rows with other columns under an
 # older header would make the file unreadable as one table, so such a file
 # is refused (findings-csv names both headers).
-dlp_tools findings-csv
+# Every tool this run uses, built (when needed) in one go.
+tools=(pii-scan path-filter findings-csv)
+if [ -z "$once" ]; then tools+=(fswatch-json); fi
+if [ ${#rem_args[@]} -gt 0 ]; then tools+=(dlp-remediate); fi
+dlp_tools "${tools[@]}"
 if [ ${#csv_select[@]} -gt 0 ]; then
     findings-csv "${csv_select[@]}" --header never </dev/null ||
         dlp_usage_error "findings-csv refused ${csv_select[*]}"
@@ -242,7 +246,6 @@ summary_end() {
 }
 
 if [ -n "$once" ]; then
-    dlp_tools pii-scan path-filter findings-csv ${rem_args[0]:+dlp-remediate}
     # The summary: open findings (no status, or new) in how many files and
     # per detector, resolved and quarantined ones.
     summary=(--summary "--summary-label=$DLP_PROG" "--summary-under=${dirs[*]}")
@@ -276,7 +279,6 @@ else
     watch_args+=(--initial-scan)
 fi
 
-dlp_tools fswatch-json path-filter pii-scan findings-csv ${rem_args[0]:+dlp-remediate}
 dlp_traps
 # At a terminal, each new or resolved finding is also said in one line.
 announce=()

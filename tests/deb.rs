@@ -136,8 +136,10 @@ fn deb_installs_with_dpkg_runs_from_usr_and_removes_cleanly() {
     }
     for unit in [
         "dlp-local.service",
-        "dlp-endpoint.service",
+        "dlp-endpoint-webhook.service",
+        "dlp-endpoint-scanner.service",
         "dlp-fim@.service",
+        "dlp-fleet-central-report.service",
     ] {
         let text = std::fs::read_to_string(format!("/usr/lib/systemd/user/{unit}")).unwrap();
         assert!(
@@ -149,7 +151,8 @@ fn deb_installs_with_dpkg_runs_from_usr_and_removes_cleanly() {
         "dlp-fim@.service",
         "dlp-quarantine@.service",
         "dlp-nf-webhook.service",
-        "dlp-fleet-central.service",
+        "dlp-fleet-central-collect.service",
+        "dlp-fleet-central-report.service",
     ] {
         let text = std::fs::read_to_string(format!("/usr/lib/systemd/system/{unit}")).unwrap();
         assert!(
@@ -157,6 +160,13 @@ fn deb_installs_with_dpkg_runs_from_usr_and_removes_cleanly() {
                 || text.contains("/usr/bin/nf-webhook"),
             "{unit}: {text}"
         );
+    }
+    for unit in [
+        "/usr/lib/systemd/user/dlp-endpoint.target",
+        "/usr/lib/systemd/user/dlp-fleet-central-report.timer",
+        "/usr/lib/systemd/system/dlp-fleet-central.target",
+    ] {
+        assert!(Path::new(unit).is_file(), "{unit} not in the package");
     }
     if sh("command -v man") && Path::new("/usr/share/man/man1/pii-scan.1.gz").exists() {
         let text = cmd("man")

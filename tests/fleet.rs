@@ -139,15 +139,7 @@ fn path_counts(lines: &[Value]) -> BTreeMap<String, usize> {
 
 /// The Python nats-py client's view of the stream.
 fn python_read(url: &str, stream: &str) -> Vec<Value> {
-    let venv = Command::new(root().join("tests/py/ensure-nats-venv.sh"))
-        .output()
-        .expect("running tests/py/ensure-nats-venv.sh");
-    assert!(
-        venv.status.success(),
-        "cannot set up nats-py: {}",
-        String::from_utf8_lossy(&venv.stderr)
-    );
-    let py = String::from_utf8(venv.stdout).unwrap().trim().to_owned();
+    let py = testkit::setup_script("tests/py/ensure-nats-venv.sh");
     let out = Command::new(py)
         .arg(root().join("tests/py/nats_read.py"))
         .args([url, stream])
@@ -438,10 +430,7 @@ fn two_hosts_through_a_3_node_cluster_every_record_once_with_its_host() {
 
 /// Stream configuration and state, through nats-py.
 fn python_info(url: &str, stream: &str) -> Value {
-    let venv = Command::new(root().join("tests/py/ensure-nats-venv.sh"))
-        .output()
-        .unwrap();
-    let py = String::from_utf8(venv.stdout).unwrap().trim().to_owned();
+    let py = testkit::setup_script("tests/py/ensure-nats-venv.sh");
     let out = Command::new(py)
         .arg(root().join("tests/py/nats_read.py"))
         .args([url, stream, "--info"])
@@ -1299,4 +1288,87 @@ fn two_endpoints_touch_edit_restart_delete_each_finding_once_at_the_centre() {
         let st = p.wait_timeout(Duration::from_secs(30)).expect("stops");
         assert_eq!(st.code(), Some(0), "{}", p.stderr_text());
     }
+}
+
+#[test]
+fn fleet_stages_each_run_one_pipeline_in_the_foreground() {
+    let n = Nats::start(&root(), 1);
+    let t = TempDir::new("fleet-stages");
+    let watch = t.join("watch");
+    std::fs::create_dir_all(&watch).unwrap();
+    let csv = t.join("central.csv");
+    let report = t.join("report.html");
+    let central = |stage: &str| {
+        script("fleet-central.sh", &t)
+            .args(["--servers", &n.url(), "--stage", stage, "--output"])
+            .arg(&csv)
+            .arg("--report")
+            .arg(&report)
+    };
+
+    // Bad stages are usage errors.
+    let err = central("tail").run().expect_code(2).stderr_str();
+    assert!(
+        err.contains("unknown stage 'tail': the stages are collect report"),
+        "{err}"
+    );
+    let err = central("collect")
+        .arg("--once")
+        .run()
+        .expect_code(2)
+        .stderr_str();
+    assert!(err.contains("exclude each other"), "{err}");
+    let err = script("fleet-endpoint.sh", &t)
+        .args(["--stage", "results"])
+        .arg(&watch)
+        .run()
+        .expect_code(2)
+        .stderr_str();
+    assert!(err.contains("the stage is scan"), "{err}");
+
+    // collect: nats-tail | findings-csv; scan: the whole endpoint pipe. The
+    // script's process becomes each pipe's first command, no shell left.
+    let mut collect = central("collect").spawn();
+    let mut scan = script("fleet-endpoint.sh", &t)
+        .args(["--servers", &n.url(), "--stage", "scan"])
+        .arg(&watch)
+        .env("DLP_DEBOUNCE_MS", "200")
+        .spawn();
+    assert!(
+        scan.wait_stderr("fswatch-json: watching", Duration::from_secs(20)),
+        "{}",
+        scan.stderr_text()
+    );
+    let mut pids = e2e::wait_process_tree(
+        scan.pid(),
+        &["fswatch-json", "path-filter", "pii-scan", "nats-post"],
+    );
+    pids.extend(e2e::wait_process_tree(
+        collect.pid(),
+        &["nats-tail", "findings-csv"],
+    ));
+
+    std::fs::write(watch.join("first.csv"), "name,ssn\nA,536-22-8726\n").unwrap();
+    let t0 = Instant::now();
+    while !std::fs::read_to_string(&csv).is_ok_and(|s| s.contains("first.csv")) {
+        assert!(t0.elapsed() < Duration::from_secs(30), "no central row");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // report: written once, and the stage exits (a timer runs it).
+    let out = central("report").run();
+    assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.contains("id=\"kpi-total\" data-value=\"1\""), "{html}");
+
+    // SIGTERM to a stage's process: its first command stops, the rest of
+    // the pipe drains and ends, the status is that command's.
+    for p in [&mut scan, &mut collect] {
+        p.signal(15);
+        let st = p.wait_timeout(Duration::from_secs(30)).expect("stops");
+        assert_eq!(st.code(), Some(143), "{}", p.stderr_text());
+    }
+    e2e::assert_processes_end(&pids);
+    // Each finding once: the row written before the stop, none since.
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(text.matches("first.csv").count(), 1, "{text}");
 }

@@ -245,8 +245,10 @@ fn install_renders_man_pages_loads_completions_runs_scripts_and_uninstalls_clean
     let units = prefix.join("lib/systemd/user");
     for unit in [
         "dlp-local.service",
-        "dlp-endpoint.service",
+        "dlp-endpoint-webhook.service",
+        "dlp-endpoint-scanner.service",
         "dlp-fim@.service",
+        "dlp-fleet-central-report.service",
     ] {
         let text = std::fs::read_to_string(units.join(unit)).unwrap();
         assert!(!text.contains("%h/dlp-pipes"), "{unit}: {text}");
@@ -259,13 +261,25 @@ fn install_renders_man_pages_loads_completions_runs_scripts_and_uninstalls_clean
         assert!(exe.is_file(), "{unit}: {exec}");
     }
 
+    // The targets and timers that group and start the stage units.
+    for unit in [
+        "lib/systemd/user/dlp-endpoint.target",
+        "lib/systemd/user/dlp-fleet-central.target",
+        "lib/systemd/user/dlp-fleet-central-report.timer",
+        "lib/systemd/system/dlp-fleet-central.target",
+        "lib/systemd/system/dlp-fleet-central-report.timer",
+    ] {
+        assert!(prefix.join(unit).is_file(), "{unit} not installed");
+    }
+
     // System units too (the prefix is not under HOME), running the
     // installed scripts and tools.
     for unit in [
         "dlp-fim@.service",
         "dlp-quarantine@.service",
         "dlp-nf-webhook.service",
-        "dlp-fleet-central.service",
+        "dlp-fleet-central-collect.service",
+        "dlp-fleet-central-report.service",
     ] {
         let text = std::fs::read_to_string(prefix.join("lib/systemd/system").join(unit)).unwrap();
         assert!(!text.contains("/usr/"), "{unit}: {text}");

@@ -666,31 +666,25 @@ fn settings_file_is_read_only_when_private_and_the_environment_wins() {
 }
 
 #[test]
-fn scripts_build_all_tools_once_with_visible_progress_and_not_again() {
+fn a_script_builds_the_tools_it_runs_once_with_visible_progress_and_not_again() {
     use std::os::unix::fs::PermissionsExt;
     let t = TempDir::new("pl-build");
     let debug = bin("pii-scan").parent().unwrap().to_path_buf();
-    // Every crate under tools/ is a tool the scripts build.
-    let mut tools: Vec<String> = std::fs::read_dir(root().join("tools"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    tools.sort();
     let fake = t.join("fakebin");
     std::fs::create_dir_all(&fake).unwrap();
     let log = t.join("cargo.log");
     let target = t.join("target");
     // A stand-in cargo: logs its arguments, says what it compiles, and
-    // "builds" release binaries that run the debug ones.
+    // "builds" a release binary running the debug one for each `-p TOOL`.
     let script_text = format!(
         "#!/bin/sh\necho \"$*\" >> '{log}'\necho '   Compiling dlp-pipes (fake cargo)' >&2\nmkdir -p '{target}/release'\n\
-         for t in {tools}; do\n\
-         printf '#!/bin/sh\\nexec %s/%s \"$@\"\\n' '{debug}' \"$t\" > '{target}/release/'\"$t\"\n\
-         chmod +x '{target}/release/'\"$t\"\ndone\n",
+         prev=\nfor a in \"$@\"; do\n\
+         if [ \"$prev\" = -p ]; then\n\
+         printf '#!/bin/sh\\nexec %s/%s \"$@\"\\n' '{debug}' \"$a\" > '{target}/release/'\"$a\"\n\
+         chmod +x '{target}/release/'\"$a\"\nfi\nprev=$a\ndone\n",
         log = log.display(),
         target = target.display(),
         debug = debug.display(),
-        tools = tools.join(" ")
     );
     let cargo = fake.join("cargo");
     write(&cargo, &script_text);
@@ -720,36 +714,67 @@ fn scripts_build_all_tools_once_with_visible_progress_and_not_again() {
             .collect::<Vec<_>>()
     };
 
+    // The offline scan builds the three tools it runs, in one cargo run.
     let first = local().run().expect_code(0);
     let err = first.stderr_str();
-    assert!(err.contains("building all the tools once"), "{err}");
+    assert!(
+        err.contains("building pii-scan path-filter findings-csv (cargo build --release"),
+        "{err}"
+    );
     assert!(
         err.contains("Compiling dlp-pipes (fake cargo)"),
         "cargo's output is shown: {err}"
     );
+    let packages = |call: &str| {
+        let mut p: Vec<String> = call
+            .split(" -p ")
+            .skip(1)
+            .map(|s| s.split(' ').next().unwrap().to_owned())
+            .collect();
+        p.sort();
+        p
+    };
     let c = calls();
     assert_eq!(c.len(), 1, "{c:?}");
     assert!(c[0].starts_with("build --release --locked --bins"), "{c:?}");
     assert!(!c[0].contains("-q"), "{c:?}");
-    for tool in &tools {
-        assert!(c[0].contains(&format!("-p {tool}")), "{tool}: {c:?}");
-    }
+    assert_eq!(
+        packages(&c[0]),
+        ["findings-csv", "path-filter", "pii-scan"],
+        "{c:?}"
+    );
     assert_eq!(csv(&t.join("r.csv")).1.len(), 3);
 
-    // Current binaries: neither this script nor another one builds again.
+    // Current binaries: the script does not build again.
     local().run().expect_code(0);
-    let err = script("fim-notify.sh", &t)
-        .env("DLP_BIN_DIR", "")
-        .env("CARGO_TARGET_DIR", &target)
-        .env("PATH", &path)
-        .env("WATCH_WEBHOOK_URL", "http://127.0.0.1:9/")
-        .env("FIM_EVENTS", "bogus")
-        .arg(&data)
-        .run()
-        .expect_code(2)
-        .stderr_str();
-    assert!(err.contains("bad FIM_EVENTS"), "{err}");
     assert_eq!(calls().len(), 1, "{:?}", calls());
+
+    // Another script builds the tools it runs (the current ones among them
+    // are cargo's to skip), once.
+    let fim = || {
+        script("fim-notify.sh", &t)
+            .env("DLP_BIN_DIR", "")
+            .env("CARGO_TARGET_DIR", &target)
+            .env("PATH", &path)
+            .env("WATCH_WEBHOOK_URL", "http://127.0.0.1:9/")
+            .env("FIM_EVENTS", "bogus")
+            .arg(&data)
+            .run()
+            .expect_code(2)
+            .stderr_str()
+    };
+    let err = fim();
+    assert!(err.contains("bad FIM_EVENTS"), "{err}");
+    let c = calls();
+    assert_eq!(c.len(), 2, "{c:?}");
+    assert_eq!(
+        packages(&c[1]),
+        ["fswatch-json", "path-filter", "webhook-post"],
+        "{c:?}"
+    );
+    assert!(fim().contains("bad FIM_EVENTS"));
+    local().run().expect_code(0);
+    assert_eq!(calls().len(), 2, "{:?}", calls());
 
     // A binary older than the sources: one rebuild.
     let st = std::process::Command::new("touch")
@@ -759,8 +784,11 @@ fn scripts_build_all_tools_once_with_visible_progress_and_not_again() {
         .unwrap();
     assert!(st.success());
     let err = local().run().expect_code(0).stderr_str();
-    assert!(err.contains("sources changed: rebuilding"), "{err}");
-    assert_eq!(calls().len(), 2);
+    assert!(
+        err.contains("sources changed: rebuilding pii-scan path-filter findings-csv"),
+        "{err}"
+    );
+    assert_eq!(calls().len(), 3);
 }
 
 #[test]
@@ -1327,4 +1355,103 @@ fn endpoint_checks_the_api_before_ready_and_names_the_host() {
         "{err}"
     );
     assert_eq!(run.terminate(), 0);
+}
+
+// ------------------------------------------------- endpoint-dlp.sh --stage
+
+#[test]
+fn endpoint_stages_each_run_one_pipeline_in_the_foreground() {
+    let t = TempDir::new("pl-stages");
+    let dir = t.join("watched");
+    std::fs::create_dir_all(&dir).unwrap();
+    let emu = Emulator::start(&[]);
+    let port = testkit::closed_port();
+    let listen = format!("127.0.0.1:{port}");
+
+    // Bad stages are usage errors, before anything starts.
+    let out = endpoint(&t, &emu, &listen, &dir)
+        .args(["--stage", "both"])
+        .run()
+        .expect_code(2);
+    assert!(
+        out.stderr_str()
+            .contains("unknown stage 'both': the stages are webhook scanner"),
+        "{}",
+        out.stderr_str()
+    );
+    let out = endpoint(&t, &emu, &listen, &dir)
+        .arg("--ready")
+        .run()
+        .expect_code(2);
+    assert!(out.stderr_str().contains("--ready needs --stage"));
+    let out = endpoint(&t, &emu, "127.0.0.1:0", &dir)
+        .args(["--stage", "webhook"])
+        .run()
+        .expect_code(2);
+    assert!(
+        out.stderr_str().contains("fixed port"),
+        "{}",
+        out.stderr_str()
+    );
+    assert!(!t.join("results.csv").exists(), "nothing was started");
+
+    // The webhook stage: the script's process becomes nf-webhook, with
+    // findings-csv below it, and no shell; --ready returns once it listens.
+    let mut webhook = Running(
+        endpoint(&t, &emu, &listen, &dir)
+            .args(["--stage", "webhook"])
+            .spawn(),
+    );
+    endpoint(&t, &emu, &listen, &dir)
+        .args(["--stage", "webhook", "--ready"])
+        .run()
+        .expect_code(0);
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_ok());
+    let webhook_pids = e2e::wait_process_tree(webhook.0.pid(), &["nf-webhook", "findings-csv"]);
+    let (headers, rows) = csv(&t.join("results.csv"));
+    assert_eq!(
+        (headers, rows.len()),
+        (1, 0),
+        "the header, before any result"
+    );
+
+    // The scanner stage: fswatch-json | path-filter | nf-upload, nested.
+    let mut scanner = Running(
+        endpoint(&t, &emu, &listen, &dir)
+            .args(["--stage", "scanner"])
+            .spawn(),
+    );
+    scanner.wait_stderr("fswatch-json: watching", 30);
+    let scanner_pids = e2e::wait_process_tree(
+        scanner.0.pid(),
+        &["fswatch-json", "path-filter", "nf-upload"],
+    );
+
+    // Together they do what the all-in-one mode does.
+    let file = dir.join("customers.txt");
+    write(&file, PLANTED);
+    let rows = wait_rows(&t.join("results.csv"), 3, 30);
+    assert!(rows.iter().all(|r| Path::new(&r.path) == file), "{rows:?}");
+    let scans = std::fs::read_to_string(t.join("scans.ndjson")).unwrap();
+    assert!(
+        scans.contains(&format!("\"upload_id\":\"{}\"", rows[0].upload_id)),
+        "{scans}"
+    );
+    // The diagnostics went to stderr (a unit's journal), not to --log-dir.
+    assert!(!t.join("logs").exists());
+    let err = webhook.0.stderr_text();
+    assert!(err.contains("nf-webhook: listening"), "{err}");
+    assert!(!err.contains(SECRET) && !err.contains(KEY), "{err}");
+
+    // SIGTERM to the stage's process stops its first command, the rest of
+    // the pipe drains and ends: the status is nf-webhook's / fswatch-json's.
+    assert_eq!(scanner.terminate(), 143, "{}", scanner.0.stderr_text());
+    assert_eq!(webhook.terminate(), 143, "{}", webhook.0.stderr_text());
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "nf-webhook still listening"
+    );
+    e2e::assert_processes_end(&[webhook_pids, scanner_pids].concat());
+    assert_all_gone(&t.path().display().to_string());
+    assert_eq!(csv(&t.join("results.csv")).1.len(), 3);
 }

@@ -136,15 +136,92 @@ pub fn run_installed_local_dlp(script: &Path, work: &Path, home: &Path) -> Strin
 /// The Python with the official Nightfall SDK (created once by
 /// tests/py/ensure-venv.sh from PyPI).
 pub fn sdk_python() -> std::path::PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("py/ensure-venv.sh");
-    let out = std::process::Command::new("bash")
-        .arg(&script)
-        .output()
-        .expect("running ensure-venv.sh");
-    assert!(
-        out.status.success(),
-        "ensure-venv.sh failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    testkit::setup_script("tests/py/ensure-venv.sh").into()
+}
+
+/// Process `pid` and its descendants, parents before children, as (pid,
+/// command name from `/proc/PID/stat`): what a `--stage` run has become
+/// (its first command, the rest of the pipe below it, no shell).
+pub fn process_tree(pid: u32) -> Vec<(u32, String)> {
+    let mut procs = Vec::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(n) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        if let Some((ppid, comm, _)) = proc_stat(n) {
+            procs.push((n, ppid, comm));
+        }
+    }
+    let mut tree = Vec::new();
+    let mut next = vec![pid];
+    while !next.is_empty() {
+        let mut children = Vec::new();
+        for p in &next {
+            if let Some((n, _, comm)) = procs.iter().find(|(n, _, _)| n == p) {
+                tree.push((*n, comm.clone()));
+            }
+            children.extend(
+                procs
+                    .iter()
+                    .filter(|(_, pp, _)| pp == p)
+                    .map(|(n, _, _)| *n),
+            );
+        }
+        next = children;
+    }
+    tree
+}
+
+/// Waits until process `pid` has become `want` (its command and the rest of
+/// its pipe below it: [`process_tree`]'s names); returns their pids, or
+/// panics with what it is after 10 s.
+pub fn wait_process_tree(pid: u32, want: &[&str]) -> Vec<u32> {
+    let t0 = std::time::Instant::now();
+    loop {
+        let tree = process_tree(pid);
+        if tree
+            .iter()
+            .map(|(_, c)| c.as_str())
+            .eq(want.iter().copied())
+        {
+            return tree.into_iter().map(|(p, _)| p).collect();
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "process {pid} is {tree:?}, not {want:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Whether every process of `pids` has ended (is gone, or a zombie not yet
+/// reaped).
+pub fn processes_ended(pids: &[u32]) -> bool {
+    pids.iter()
+        .all(|p| proc_stat(*p).is_none_or(|(_, _, state)| state == "Z"))
+}
+
+/// Asserts that every process of `pids` ends within 5 s: nothing of a
+/// stopped stage is left behind.
+pub fn assert_processes_end(pids: &[u32]) {
+    let t0 = std::time::Instant::now();
+    while !processes_ended(pids) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "left running: {:?}",
+            pids.iter().map(|p| process_tree(*p)).collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// (parent pid, command name, state) of a live process.
+fn proc_stat(pid: u32) -> Option<(u32, String, String)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "PID (COMM) STATE PPID ...": COMM may hold blanks and parentheses.
+    let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+    let mut rest = stat[close + 1..].split_whitespace();
+    let state = rest.next()?.to_owned();
+    let ppid = rest.next()?.parse().ok()?;
+    Some((ppid, stat[open + 1..close].to_owned(), state))
 }

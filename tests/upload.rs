@@ -331,30 +331,13 @@ fn a_file_changing_during_upload_is_uploaded_again() {
     writer.join().unwrap();
     let r = &out.records()[0];
     assert_eq!(r["status"], "scan_initiated", "{}", out.stderr_str());
-    let want = dlp_sha(&std::fs::read(&p).unwrap());
+    let want = testkit::sha256_hex(&std::fs::read(&p).unwrap());
     assert_eq!(r["sha256"], want, "the record describes what was scanned");
     assert!(
         out.stderr_str().contains("changed during upload"),
         "{}",
         out.stderr_str()
     );
-}
-
-fn dlp_sha(b: &[u8]) -> String {
-    let out = std::process::Command::new("sha256sum")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            c.stdin.take().unwrap().write_all(b)?;
-            c.wait_with_output()
-        })
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned()
 }
 
 #[test]

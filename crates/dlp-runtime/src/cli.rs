@@ -198,7 +198,7 @@ mod tests {
 
     #[test]
     fn inputs_concatenate_in_order_and_check_every_operand_first() {
-        let dir = std::env::temp_dir().join(format!("dlp-core-inputs-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("dlp-runtime-inputs-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let (a, b) = (dir.join("a"), dir.join("b"));
         std::fs::write(&a, "one\n").unwrap();
@@ -228,7 +228,7 @@ mod tests {
 
     #[test]
     fn a_fifo_operand_is_opened_once_and_loses_nothing() {
-        let dir = std::env::temp_dir().join(format!("dlp-core-fifo-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("dlp-runtime-fifo-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let fifo = dir.join("f");
         let made = std::process::Command::new("mkfifo")

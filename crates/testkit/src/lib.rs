@@ -382,6 +382,44 @@ pub fn bin(name: &str) -> PathBuf {
     p
 }
 
+/// The repository checkout (the workspace root).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the workspace root")
+}
+
+/// Runs a setup script of the repository (`rel`, e.g.
+/// `tests/py/ensure-venv.sh`: it installs what a test needs once) and
+/// returns the trimmed line it prints, the path of what it set up; fails
+/// the test with the script's stderr when it fails.
+pub fn setup_script(rel: &str) -> String {
+    let out = Command::new("bash")
+        .arg(repo_root().join(rel))
+        .output()
+        .unwrap_or_else(|e| panic!("running {rel}: {e}"));
+    assert!(
+        out.status.success(),
+        "{rel} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// The SHA-256 of `bytes` in hex, from the system's `sha256sum`: a value
+/// independent of the code under test.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let dir = TempDir::new("sha");
+    std::fs::write(dir.join("f"), bytes).unwrap();
+    let out = cmd("sha256sum").arg(dir.join("f")).run().expect_code(0);
+    out.stdout_str()
+        .split_whitespace()
+        .next()
+        .expect("sha256sum prints the hash")
+        .to_owned()
+}
+
 /// A temporary directory removed on drop.
 pub struct TempDir(PathBuf);
 

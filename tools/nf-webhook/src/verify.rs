@@ -1,5 +1,5 @@
 //! Who may post a result: Nightfall's HMAC signature over
-//! `"<timestamp>:<raw body>"` (checked in constant time by dlp-core), a
+//! `"<timestamp>:<raw body>"` (checked in constant time by `nfapi::signature`), a
 //! freshness window around our clock, and a replay cache so a captured
 //! request cannot be delivered twice inside that window. The SDKs do none
 //! of the last three (docs/nightfall-api.md §4.3).

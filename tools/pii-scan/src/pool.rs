@@ -1,4 +1,4 @@
-//! Parallel scanning with ordered, streamed output, on dlp-core's ordered
+//! Parallel scanning with ordered, streamed output, on dlp-runtime's ordered
 //! pool: one job per file, its events (findings, notes) streamed through a
 //! small bounded channel and released strictly in submission order, so
 //! output is stable per file, follows the order of input events, and
@@ -21,7 +21,7 @@ pub enum Hashing {
     Yes(Option<String>),
 }
 
-/// Submits scans and releases their events in order (on dlp-core's
+/// Submits scans and releases their events in order (on dlp-runtime's
 /// ordered pool: one job per file).
 pub struct Ordered {
     pool: pool::Ordered<'static, Event>,

@@ -162,15 +162,17 @@ const PLACEHOLDERS: &[&str] = &[
 ];
 
 /// Credentials published for everyone to use: AWS's documentation
-/// examples, and the access and secret key of MinIO's public playground
+/// examples, the access and secret key of MinIO's public playground
 /// server (`play.min.io`), printed in MinIO's client documentation and
-/// SDK examples.
+/// SDK examples, and the challenge token of RFC 8555's (ACME) examples,
+/// which ACME clients' tests reuse.
 const PUBLISHED_KEYS: &[&str] = &[
     "AKIAIOSFODNN7EXAMPLE",
     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
     "AKIAI44QH8DHBEXAMPLE",
     "Q3AM3UQ867SPQQA43P2F",
     "zuf+tfteSlswRu7BJ86wekitnifILbZam1KYY3TG",
+    "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA",
 ];
 
 /// Keyword-side words that mean the value is not a secret.

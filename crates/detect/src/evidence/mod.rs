@@ -75,7 +75,8 @@ impl Value<'_> {
 /// A detector's probe: what makes a value of its shape doubtful.
 pub(crate) type Probe = fn(&Value<'_>) -> Option<Doubt>;
 
-/// Cards: a published test card, a degenerate number, or (unless a card
+/// Cards: a published test card, a degenerate number, a doctest's
+/// example, or (unless a card
 /// label is bound to it) a number in a table of numbers, or (unless a
 /// card word is on its line too) in a list of short integers or compared
 /// with something.
@@ -83,6 +84,8 @@ pub(crate) fn card_probe(v: &Value<'_>) -> Option<Doubt> {
     let d = v.digits();
     if published::degenerate(&d) {
         Some(Doubt::Placeholder)
+    } else if secrets::in_doctest(v.buf, v.start) {
+        Some(Doubt::Sample)
     } else if published::test_card(&d) {
         Some(Doubt::TestValue)
     } else if !v.ev.label_pos && numbers::in_number_table(v.buf, v.cx, v.start, v.end, luhn)
@@ -94,9 +97,15 @@ pub(crate) fn card_probe(v: &Value<'_>) -> Option<Doubt> {
     }
 }
 
-/// SSNs: advertising numbers and placeholder shapes.
+/// SSNs: advertising numbers and placeholder shapes; a doctest's example.
 pub(crate) fn ssn_probe(v: &Value<'_>) -> Option<Doubt> {
-    published::placeholder_ssn(&v.digits()).then_some(Doubt::Placeholder)
+    if published::placeholder_ssn(&v.digits()) {
+        Some(Doubt::Placeholder)
+    } else if secrets::in_doctest(v.buf, v.start) {
+        Some(Doubt::Sample)
+    } else {
+        None
+    }
 }
 
 /// API keys: documentation samples, tokens that are no credentials,

@@ -26,6 +26,9 @@
 //!   key's identifier (`AccessKeyId`, `key_id`), or the key id sits in a
 //!   signed URL (`X-Amz-Credential=AKIA…`, `AWSAccessKeyId=…&Signature=`);
 //!   the name is the resource type of an ARN (`…:secret:name-AbC123`).
+//! * **Made up, by its name**: the name says so (`invalidPayloadToken`,
+//!   `FAKE_API_KEY`, `dummy_secret`, `mock_token`, `bogus`, `wrong`,
+//!   `bad`).
 //! * **An identifier**: the value is made of words (`x25519_check_private_key_bytes`,
 //!   `P256_PRIVATE_KEY_SIZE`, `self._assert_v1_enabled`), is a file name
 //!   (`rsa-2048-private-key.pk8`) or a `name=value` pair.
@@ -59,7 +62,7 @@ pub(crate) fn doubt(buf: &[u8], s: usize, e: usize, vendor: bool, proven: bool) 
         .then(|| crate::builtin::jwt_claims(v))
         .flatten()
     {
-        if published_jwt(&claims) {
+        if published_jwt(&claims) || placeholder_claims(&claims) {
             return Some(Doubt::Sample);
         }
         if expired_jwt(&claims) {
@@ -69,14 +72,16 @@ pub(crate) fn doubt(buf: &[u8], s: usize, e: usize, vendor: bool, proven: bool) 
             return Some(Doubt::Unissued);
         }
     }
-    if sequential(v) {
+    let key = key_before(buf, s);
+    if sequential(v) || (!vendor && named_not_real(key)) {
         return Some(Doubt::Placeholder);
     }
-    let key = key_before(buf, s);
     if signed_url_key_id(buf, s, v) || (!vendor && (names_key_id(key) || arn_resource(buf, s))) {
         return Some(Doubt::Identifier);
     }
-    if !vendor && (not_credential_token(key) || state_token(v) || hex_of_text(v)) {
+    if !vendor
+        && (not_credential_token(key) || state_token(v) || hex_of_text(v) || base64_of_prose(v))
+    {
         return Some(Doubt::NotSecret);
     }
     if !vendor && identifier(v) {
@@ -116,6 +121,18 @@ fn unissued_jwt(claims: &serde_json::Value) -> bool {
 fn published_jwt(claims: &serde_json::Value) -> bool {
     claims.get("sub").and_then(serde_json::Value::as_str) == Some("1234567890")
         && claims.get("name").and_then(serde_json::Value::as_str) == Some("John Doe")
+}
+
+/// Claims of the metasyntactic kind (`{"foo":"bar",…}`): a claim named
+/// `foo`, or a claim whose value is `foo`, `bar` or `baz`. No issuer mints
+/// those; tutorials and tests write them.
+fn placeholder_claims(claims: &serde_json::Value) -> bool {
+    let Some(o) = claims.as_object() else {
+        return false;
+    };
+    o.contains_key("foo")
+        || o.values()
+            .any(|v| matches!(v.as_str(), Some("foo" | "bar" | "baz")))
 }
 
 /// The name a value is assigned to: the name characters before the
@@ -174,6 +191,19 @@ const NOT_CREDENTIAL: &[&[u8]] = &[
     b"xsrf",
     b"state",
 ];
+
+/// Words of a name that say its value is made up or wrong on purpose.
+const NOT_REAL: &[&[u8]] = &[
+    b"invalid", b"fake", b"dummy", b"mock", b"bogus", b"wrong", b"bad",
+];
+
+/// `invalidPayloadToken`, `FAKE_API_KEY`, `dummy_secret`: a name saying
+/// the value is made up (a test's or a sample's).
+fn named_not_real(key: &[u8]) -> bool {
+    name_words(key)
+        .iter()
+        .any(|x| NOT_REAL.contains(&x.as_slice()))
+}
 
 /// `NextToken`, `--next-page-token`, `ChangeToken`, `csrf_token`: a token
 /// whose name says it is not a credential.
@@ -248,6 +278,27 @@ fn state_token(v: &[u8]) -> bool {
     .iter()
     .any(|w| memchr::memmem::find(&low, w).is_some());
     json && !credential
+}
+
+/// Base64 of a sentence (`dGhpcyBpcyBub3QgYSByZWFsIHZhbHVl`: "this is
+/// not a real value"): printable words with spaces between them, which no
+/// generated secret decodes to (a `user:password` pair has no spaces and
+/// stays a secret).
+fn base64_of_prose(v: &[u8]) -> bool {
+    if v.len() < 16 || v.contains(&b'.') {
+        return false;
+    }
+    let unpadded = v.strip_suffix(b"==").or(v.strip_suffix(b"=")).unwrap_or(v);
+    let Some(d) = dlp_record::b64::decode(v).or_else(|| dlp_record::b64::decode_url(unpadded))
+    else {
+        return false;
+    };
+    let letters = d.iter().filter(|b| b.is_ascii_alphabetic()).count();
+    let spaces = d.iter().filter(|&&b| b == b' ').count();
+    d.iter().all(|b| b.is_ascii_graphic() || *b == b' ')
+        && spaces >= 2
+        && !d.contains(&b':')
+        && (letters + spaces) * 10 >= d.len() * 9
 }
 
 /// Hex of structured data holding text (`d18443a1…6578616d706c65…`: CBOR
@@ -490,16 +541,12 @@ fn in_sample_block(buf: &[u8], s: usize) -> bool {
     let ls = memchr::memrchr(b'\n', &buf[..s]).map_or(0, |p| p + 1);
     let line = &buf[ls..];
     let own = &line[indent(line)..];
-    if own.starts_with(b"$ ") || own.starts_with(b">>> ") || own.starts_with(b"... ") {
-        return true;
-    }
-    if go_example_output(buf, s, own) {
+    if own.starts_with(b"$ ") || in_doctest(buf, s) || go_example_output(buf, s, own) {
         return true;
     }
     // The least indentation of the block so far, walking up.
     let mut block_indent = indent(line);
     let mut literal = block_indent > 0;
-    let mut doctest_output = true;
     let mut fences = 0;
     let mut fence_open = false;
     for (a, b) in lines_above(buf, s) {
@@ -513,11 +560,6 @@ fn in_sample_block(buf: &[u8], s: usize) -> bool {
                 fence_open = t.len() > 3;
             }
             fences += 1;
-        }
-        if t.is_empty() {
-            doctest_output = false;
-        } else if doctest_output && t.starts_with(b">>>") {
-            return true;
         }
         if literal && !t.is_empty() && indent(l) < block_indent {
             // A line that may open the block: `Output::`, `.. code-block::`,
@@ -541,6 +583,27 @@ fn in_sample_block(buf: &[u8], s: usize) -> bool {
     let floor = s.saturating_sub(BLOCK_REACH);
     let pre = memchr::memmem::rfind(&buf[floor..s], b"<pre");
     pre.is_some_and(|p| memchr::memmem::find(&buf[floor + p..s], b"</pre>").is_none())
+}
+
+/// On a doctest's line (`>>> ` or its continuation `... `) or in its
+/// expected output (the lines under a `>>>` line, up to a blank one):
+/// Python's executable documentation examples.
+pub(crate) fn in_doctest(buf: &[u8], s: usize) -> bool {
+    let ls = memchr::memrchr(b'\n', &buf[..s]).map_or(0, |p| p + 1);
+    let own = buf[ls..].trim_ascii_start();
+    if own.starts_with(b">>> ") || own.starts_with(b"... ") {
+        return true;
+    }
+    for (a, b) in lines_above(buf, s) {
+        let t = buf[a..b].trim_ascii();
+        if t.is_empty() {
+            return false;
+        }
+        if t.starts_with(b">>>") {
+            return true;
+        }
+    }
+    false
 }
 
 /// In a Go testable example's expected output: the `// Output:` comment
@@ -657,6 +720,59 @@ mod tests {
         assert!(!state_token(
             b"eyJ0eXBlIjogInNlcnZpY2VfYWNjb3VudCIsICJwcml2YXRlX2tleSI6ICIifQ=="
         ));
+    }
+
+    #[test]
+    fn names_that_say_made_up() {
+        sorts(
+            named_not_real,
+            &[
+                "invalidPayloadSignedToken",
+                "FAKE_API_KEY",
+                "dummy_secret",
+                "mockToken",
+                "bad_key",
+            ],
+            &["api_key", "badge_token", "invalidate_url_secret_", "token"],
+        );
+    }
+
+    #[test]
+    fn base64_of_sentences_is_no_secret() {
+        // "this is not a real value", "this is a fake token for the docs".
+        assert!(base64_of_prose(b"dGhpcyBpcyBub3QgYSByZWFsIHZhbHVl"));
+        assert!(base64_of_prose(
+            b"dGhpcyBpcyBhIGZha2UgdG9rZW4gZm9yIHRoZSBkb2Nz"
+        ));
+        // "user:password" (HTTP Basic credentials), "my secret key" with a
+        // colon, random bytes, and too short.
+        assert!(!base64_of_prose(b"dXNlcjpwYXNzd29yZA=="));
+        assert!(!base64_of_prose(b"a2V5OiBteSBzZWNyZXQga2V5"));
+        assert!(!base64_of_prose(b"q8Zr2m0XyQ7vW9t3L5s1Kd4F"));
+        assert!(!base64_of_prose(b"aGkgdGhlcmU="));
+    }
+
+    #[test]
+    fn placeholder_jwt_claims() {
+        let claims = |j: &str| serde_json::from_str::<serde_json::Value>(j).unwrap();
+        assert!(placeholder_claims(&claims(
+            r#"{"foo":"bar","nbf":1444478400}"#
+        )));
+        assert!(placeholder_claims(&claims(r#"{"sub":"bar","iat":1}"#)));
+        assert!(!placeholder_claims(&claims(
+            r#"{"sub":"u-1842","iss":"https://id.example.org","iat":1700000000}"#
+        )));
+    }
+
+    #[test]
+    fn doctests_and_their_output() {
+        let text = "Docs\n\n>>> validate('536-90-4399')\n'536904399'\n>>> f(\n...   '042-10-3594')\n\nssn = '536-90-4399'\n";
+        let at =
+            |needle: &str, nth: usize| text.match_indices(needle).nth(nth).map(|(i, _)| i).unwrap();
+        assert!(in_doctest(text.as_bytes(), at("536-90-4399", 0)));
+        assert!(in_doctest(text.as_bytes(), at("536904399", 0)));
+        assert!(in_doctest(text.as_bytes(), at("042-10-3594", 0)));
+        assert!(!in_doctest(text.as_bytes(), at("536-90-4399", 1)));
     }
 
     #[test]

@@ -18,15 +18,7 @@ use testkit::TempDir;
 use crate::support::*;
 
 fn chromium() -> String {
-    let out = Command::new(root().join("tests/browser/ensure-chromium.sh"))
-        .output()
-        .expect("running tests/browser/ensure-chromium.sh");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    testkit::setup_script("tests/browser/ensure-chromium.sh")
 }
 
 /// Chromium, headless, isolated: no network services, a fresh profile.

@@ -1,4 +1,4 @@
-"""Writes the files of tests/formats.rs once, each with the tool people
+"""Writes the files of tests/pii_scan/formats.rs once, each with the tool people
 make such files with, so their layout is the tools' own, not ours:
 
   w2.pdf          reportlab: a W-2 style form, Helvetica (WinAnsi), SSN and payroll card

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the xlsx fixtures of tests/xlsx.rs and their labels.
+"""Writes the xlsx fixtures of tests/pii_scan/faker_exports.rs and their labels.
 
 Two workbooks of Faker (en_US) customers, written by two libraries that
 lay sheets out differently:

@@ -1,11 +1,10 @@
 //! Helpers shared by the dlp-remediate integration tests.
-#![allow(dead_code)] // each test binary uses a part of them
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
 use serde_json::{json, Value};
-use testkit::{cmd, TempDir};
+use testkit::cmd;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_dlp-remediate");
 pub const CARD: &str = "4916-6734-7572-5015";
@@ -19,16 +18,7 @@ pub fn finding(path: &Path, detector: &str, confidence: &str, start: u64) -> Str
 }
 
 /// SHA-256 via the system's sha256sum (independent of the tool's code).
-pub fn sha256(bytes: &[u8]) -> String {
-    let dir = TempDir::new("rem-sha");
-    std::fs::write(dir.join("f"), bytes).unwrap();
-    let out = cmd("sha256sum").arg(dir.join("f")).run().expect_code(0);
-    out.stdout_str()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned()
-}
+pub use testkit::sha256_hex as sha256;
 
 /// Our effective uid (the owner of /proc/self).
 pub fn euid() -> u32 {

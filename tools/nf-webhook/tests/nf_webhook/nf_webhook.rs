@@ -555,16 +555,7 @@ fn closed_stdout_exits_quietly() {
 #[test]
 fn conformance_with_official_python_sdk() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let ensure = std::process::Command::new("bash")
-        .arg(root.join("tests/py/ensure-venv.sh"))
-        .output()
-        .unwrap();
-    assert!(
-        ensure.status.success(),
-        "creating the SDK venv failed:\n{}",
-        String::from_utf8_lossy(&ensure.stderr)
-    );
-    let python = String::from_utf8(ensure.stdout).unwrap().trim().to_owned();
+    let python = testkit::setup_script("tests/py/ensure-venv.sh");
     let script = root.join("tests/py/nightfall_webhook.py");
     let sdk = |mode: &str, input: &[Value]| -> Vec<Value> {
         let stdin: String = input.iter().map(|v| format!("{v}\n")).collect();

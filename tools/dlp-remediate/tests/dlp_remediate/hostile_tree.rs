@@ -14,14 +14,12 @@
 //!
 //! And vaults planted or rewritten by another user: refused, never trusted.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use testkit::{cmd, Spawned, TempDir};
 
@@ -473,7 +471,7 @@ fn cross_file_system_moves_never_follow_a_swapped_parent() {
         .args([
             "--ignored",
             "--exact",
-            "in_namespace_cross_fs",
+            "hostile_tree::in_namespace_cross_fs",
             "--nocapture",
             "--test-threads=1",
         ])

@@ -5,8 +5,6 @@
 //! environment and its open descriptors, which must hold nothing of the
 //! tool's (no secret from its environment, no vault or scanned file). The real binary, a fake bus on a Unix socket in this test.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -14,7 +12,7 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use dlp_remediate::dbus::{Body, Bus, Message};
 use testkit::{cmd, TempDir};
 

@@ -2,12 +2,10 @@
 //! a private mount namespace for the cross-file-system cases, kill -9 at
 //! injected points, and a real session bus for notifications.
 
-mod common;
-
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use testkit::{cmd, TempDir};
 

@@ -1012,6 +1012,71 @@ fn documentation_samples_are_unlikely() {
 }
 
 #[test]
+fn sentences_in_base64_placeholder_claims_and_rfc_examples_are_unlikely() {
+    // Base64 of "this is not a real value" (an SDK's test credential).
+    let prose = "dGhpcyBpcyBub3QgYSByZWFsIHZhbHVl";
+    let text = format!(
+        "{{\n  \"accessToken\": \"{prose}\",\n  \"expiresAt\": \"2021-01-19T23:00:00Z\"\n}}\n"
+    );
+    assert_eq!(level(&text, KEY, prose), Some(Unlikely), "{text}");
+    // Control: random bytes in base64 under the same name.
+    let random = "q8Zr2m0XyQ7vW9t3L5s1Kd4FhJ6p";
+    let text = format!("{{\n  \"accessToken\": \"{random}\"\n}}\n");
+    assert_eq!(level(&text, KEY, random), Some(Likely), "{text}");
+
+    // A token of foo/bar claims, even with a time claim.
+    let jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJmb28iOiJiYXIiLCJuYmYiOjE0NDQ0Nzg0MDB9.u1riaD1rW97opCoAuRCTy4w58Br-Zk-bh7vLiRIsrpU";
+    assert_eq!(
+        level(&format!("tokenString := \"{jwt}\"\n"), KEY, jwt),
+        Some(Unlikely)
+    );
+
+    // RFC 8555's example challenge token; a near miss stays.
+    let acme = "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA";
+    assert!(found(&all_levels(), &format!("token = \"{acme}\"\n"), KEY)
+        .iter()
+        .all(|(_, c)| *c <= Unlikely));
+    let near = "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oB";
+    assert_eq!(
+        level(&format!("token = \"{near}\"\n"), KEY, near),
+        Some(Likely)
+    );
+}
+
+#[test]
+fn names_saying_made_up_values_are_unlikely() {
+    let v = "Zk3q9XwR7mT2vL8pN4sB6yC1dF5gH0jQ";
+    for name in [
+        "invalidPayloadSignedToken",
+        "FAKE_API_KEY",
+        "dummy_secret",
+        "mock_token",
+    ] {
+        let text = format!("{name} = \"{v}\"\n");
+        assert_eq!(level(&text, KEY, v), Some(Unlikely), "{text}");
+    }
+    // Control: a plain name.
+    let text = format!("signedToken = \"{v}\"\n");
+    assert_eq!(level(&text, KEY, v), Some(Likely), "{text}");
+}
+
+#[test]
+fn doctest_examples_of_numbers_are_unlikely() {
+    let doc = "Validate a number.\n\n>>> validate('536-90-4399')\n'536904399'\n>>> format('536904399')\n'536-90-4399'\n>>> luhn.validate('4532015112830366')\n'4532015112830366'\n";
+    for (det, v) in [(SSN, "536-90-4399"), (CARD, "4532015112830366")] {
+        let levels = found(&all_levels(), doc, det);
+        assert!(
+            levels.iter().any(|(f, _)| f == v),
+            "{v} not found: {levels:?}"
+        );
+        assert!(levels.iter().all(|(_, c)| *c == Unlikely), "{levels:?}");
+    }
+    // Controls: the same values as data.
+    assert!(level("ssn = '536-90-4399'\n", SSN, "536-90-4399") >= Some(Likely));
+    assert!(level("card: 4532015112830366\n", CARD, "4532015112830366") >= Some(Likely));
+}
+
+#[test]
 fn placeholder_patterns_are_unlikely() {
     for v in [
         "abcd1234defg5678",
@@ -1046,19 +1111,30 @@ fn expired_tokens_and_encoded_data() {
             "exp {exp}"
         );
     }
-    // No time claim at all: written by hand (a test's `{"foo":"bar"}`),
-    // at most POSSIBLE; jwt.io's sample token is a documentation sample.
+    // No time claim at all: written by hand, at most POSSIBLE; a test's
+    // `{"foo":"bar"}` and jwt.io's sample token are documentation samples.
+    let unissued = format!(
+        "{head}.{}.{sig}",
+        dlp_record::b64::encode(b"{\"iss\":\"issuer\",\"sub\":\"subject\"}")
+            .trim_end_matches('=')
+            .replace('+', "-")
+            .replace('/', "_")
+    );
+    assert_eq!(
+        level(&format!("\"{unissued}\",\n"), KEY, &unissued),
+        Some(Possible)
+    );
     let hand = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJmb28iOiJiYXIifQ.FhkiHkoESI_cG3NPigFrxEk9Z60_oXrOT2vGm9Pn6RDgYNovYORQmmA0zs1AoAOf09ly2Nx2YAg6ABqAYga1AcMFkJljwxTT5fYphTuqpWdy4BELeSYJx5Ty2gmr8e7RonuUztrdD5WfPqLKMm1Ozp_T6zALpRmwTIW0QPnaBXaQD90FplAg46Iy1UlDKr-Eupy0i5SLch5Q-p2ZpaL_5fnTIUDlxC3pWhJTyx_71qDI-mAA_5lE_VdroOeflG56sSmDxopPEG3bFlSu1eowyBfxtu0_CuVd-M42RU75Zc4Gsj6g";
-    assert_eq!(level(&format!("\"{hand}\",\n"), KEY, hand), Some(Possible));
+    assert_eq!(level(&format!("\"{hand}\",\n"), KEY, hand), Some(Unlikely));
     let sample = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
     assert_eq!(
         level(&format!("token = \"{sample}\"\n"), KEY, sample),
         Some(Unlikely)
     );
-    // Control: the same claims issued (an `iat`) stay VERY_LIKELY.
+    // Control: claims issued (an `iat`) stay VERY_LIKELY.
     let issued = format!(
         "{head}.{}.{sig}",
-        dlp_record::b64::encode(b"{\"foo\":\"bar\",\"iat\":1700000000}")
+        dlp_record::b64::encode(b"{\"sub\":\"u-1842\",\"iat\":1700000000}")
             .trim_end_matches('=')
             .replace('+', "-")
             .replace('/', "_")

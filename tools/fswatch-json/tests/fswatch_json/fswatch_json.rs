@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use testkit::{cmd, Spawned, TempDir};
+use testkit::{cmd, sha256_hex as sha, Spawned, TempDir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_fswatch-json");
 const T: Duration = Duration::from_secs(20);
@@ -54,22 +54,6 @@ fn until(w: &mut Spawned, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
         w.stderr_text()
     );
     v
-}
-
-fn sha(data: &[u8]) -> String {
-    dlp_core_sha(data)
-}
-
-fn dlp_core_sha(data: &[u8]) -> String {
-    // sha256 via the system tool keeps dlp-core out of dev-dependencies.
-    let d = TempDir::new("sha");
-    std::fs::write(d.join("f"), data).unwrap();
-    let out = Command::new("sha256sum").arg(d.join("f")).output().unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned()
 }
 
 #[test]
