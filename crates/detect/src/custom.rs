@@ -2,7 +2,7 @@
 //! context rules, exclusion rules and redaction Nightfall defines.
 
 use anyhow::Context;
-use dlp_core::Confidence;
+use dlp_record::Confidence;
 use nfapi::rules::{Detector, ExclusionRule, MatchType, RedactionConfig, WordList};
 use regex::bytes::{Regex, RegexBuilder};
 use sha2::{Digest, Sha256};
@@ -48,7 +48,7 @@ pub fn derived_uuid(d: &Detector) -> String {
     b.copy_from_slice(&h[..16]);
     b[6] = (b[6] & 0x0f) | 0x50;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let x = dlp_core::hash::hex(&b);
+    let x = dlp_record::hash::hex(&b);
     format!(
         "{}-{}-{}-{}-{}",
         &x[0..8],

@@ -40,7 +40,7 @@
 //!    | no credential by its name or content | UNLIKELY | `"NextToken": "…"`, `ChangeToken`, base64 of a JSON cursor |
 //!    | an identifier | UNLIKELY | `x25519_check_private_key_bytes`, `rsa-2048-private-key.pk8`, `AccessKeyId=…`, an ARN's `:secret:name` |
 
-use dlp_core::Confidence;
+use dlp_record::Confidence;
 
 use crate::builtin::{Form, Hit, Shape};
 use crate::evidence::{Doubt, Evidence};

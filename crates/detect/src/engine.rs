@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::ops::Range as StdRange;
 
-use dlp_core::{Confidence, Range};
+use dlp_record::{Confidence, Range};
 use nfapi::rules::{DetectionRule, DetectorType, LogicalOp, RedactionConfig};
 use regex::bytes::Regex;
 

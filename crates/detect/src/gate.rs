@@ -13,7 +13,7 @@
 
 use std::io;
 
-use dlp_core::Confidence;
+use dlp_record::Confidence;
 
 use crate::engine::{Candidate, Engine};
 use crate::Match;

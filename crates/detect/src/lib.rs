@@ -35,7 +35,7 @@ mod structure;
 
 use std::path::Path;
 
-use dlp_core::{Confidence, Finding, Range};
+use dlp_record::{Confidence, Finding, Range};
 
 pub use builtin::Kind;
 pub use engine::{Engine, DEFAULT_CONTEXT_BYTES};
@@ -87,7 +87,7 @@ impl Match {
         timestamp: &str,
         archive_path: &str,
     ) -> Finding {
-        let (path, path_b64) = dlp_core::records::path_field(path);
+        let (path, path_b64) = dlp_record::path_field(path);
         let mut f = Finding {
             upload_id: String::new(),
             path,

@@ -3,7 +3,7 @@
 //! about rules that load but cannot run offline. Reading and checking the
 //! rules themselves is the wire format's business (`nfapi::load`).
 
-use dlp_core::Confidence;
+use dlp_record::Confidence;
 use nfapi::rules::{DetectionRule, Detector, DetectorType};
 
 use crate::builtin::Kind;

@@ -13,7 +13,7 @@ use crate::{output_closed, Limits, Sink};
 /// sink; only a closed output ends it early.
 pub fn file(path: &Path, limits: &Limits, sink: &mut dyn Sink) -> u64 {
     let shown = path.display().to_string();
-    let file = match dlp_core::hash::open_regular(path) {
+    let file = match dlp_record::hash::open_regular(path) {
         Ok(f) => f,
         Err(e) => {
             match e.kind() {

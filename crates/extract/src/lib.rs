@@ -70,7 +70,7 @@ mod xml;
 use std::io::{self, Read};
 use std::time::Duration;
 
-use dlp_core::{Confidence, Range};
+use dlp_record::{Confidence, Range};
 
 pub use decode::Encoding;
 pub use file::{file, reader};

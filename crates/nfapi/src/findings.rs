@@ -1,7 +1,7 @@
 //! The findings document served at a notification's `findingsURL` (§5) and
 //! its conversion into the pipeline's Finding record (README.md, "Records").
 
-use dlp_core::{Confidence, Finding, Range};
+use dlp_record::{Confidence, Finding, Range};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::metadata::RequestMetadata;

@@ -16,6 +16,7 @@ pub mod load;
 pub mod metadata;
 pub mod rules;
 pub mod scan;
+pub mod signature;
 pub mod upload;
 pub mod webhook;
 

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use dlp_core::Confidence;
+use dlp_record::Confidence;
 
 use crate::rules::{DetectionRule, Detector, DetectorType, LogicalOp};
 

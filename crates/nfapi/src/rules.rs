@@ -9,7 +9,7 @@
 //! fields this crate does not know are ignored, as the service does (§3).
 //! On output, unset fields are omitted.
 
-use dlp_core::Confidence;
+use dlp_record::Confidence;
 use serde::{Deserialize, Serialize};
 
 use crate::empty_as_none;

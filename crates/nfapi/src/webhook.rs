@@ -118,7 +118,7 @@ mod tests {
         assert!(n.findings_present);
         assert_eq!(n.to_body(), NODE_VECTOR);
         let sig =
-            dlp_core::signature::sign(b"MY_WEBHOOK_SECRET", "1636099513", n.to_body().as_bytes());
+            crate::signature::sign(b"MY_WEBHOOK_SECRET", "1636099513", n.to_body().as_bytes());
         assert_eq!(
             sig,
             "f3c4db6aee74079e7ba09aee16f5b729beee45edf0eb8f77173dbb479f446bda"

@@ -10,8 +10,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use dlp_core::backoff::Backoff;
-use dlp_core::spool::Spool;
+use dlp_runtime::backoff::Backoff;
+use dlp_store::spool::Spool;
 
 use crate::{Attempt, Entry, Event, Outcome, Transport};
 

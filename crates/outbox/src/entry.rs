@@ -13,7 +13,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
-use dlp_core::spool::Spool;
+use dlp_store::spool::Spool;
 
 /// The header of an entry holding one line per record.
 pub const HEADER: &[u8] = b"{\"lines\":true}\n";

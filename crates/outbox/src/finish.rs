@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
-use dlp_core::spool::Spool;
+use dlp_store::spool::Spool;
 
 use crate::{Ctl, Report};
 

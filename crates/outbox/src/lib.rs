@@ -2,7 +2,7 @@
 //!
 //! A sink (webhook-post's HTTP POST; a Kafka, S3 or batch API one is one
 //! more file implementing [`Transport`]) stores each batch durably in a
-//! [`dlp_core::spool::Spool`] ([`store`], or a draft starting with
+//! [`dlp_store::spool::Spool`] ([`store`], or a draft starting with
 //! [`HEADER`]) and hands its key to the outbox ([`spawn`], [`Ctl::New`]).
 //! The outbox's thread delivers the batches strictly in order, oldest
 //! first, through the sink's [`Transport`]:
@@ -62,7 +62,7 @@
 //! }
 //!
 //! let dir = std::env::temp_dir().join(format!("outbox-doc-{}", std::process::id()));
-//! let spool = dlp_core::spool::Spool::open(&dir)?;
+//! let spool = dlp_store::spool::Spool::open(&dir)?;
 //! let got = std::sync::Arc::default();
 //! let (ctl, done) = outbox::spawn(spool.clone(), Collect(std::sync::Arc::clone(&got)), vec![], Options::default());
 //! for batch in [&[&b"a"[..], b"b"][..], &[b"bad"], &[b"c"]] {

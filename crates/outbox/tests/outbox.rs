@@ -5,7 +5,7 @@ mod sink;
 
 use std::time::{Duration, Instant};
 
-use dlp_core::spool::Spool;
+use dlp_store::spool::Spool;
 use outbox::{Ctl, Options, Report};
 use sink::Sink;
 use testkit::TempDir;

@@ -22,9 +22,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-use dlp_core::{
-    for_each_line, Action, ActionRecord, Confidence, ExitCode, Flush, LoopOptions, RecordWriter,
-};
+use dlp_record::{Action, ActionRecord, Confidence};
+use dlp_runtime::{for_each_line, ExitCode, Flush, LoopOptions, RecordWriter};
 
 const TOOL: &str = "dlp-remediate";
 
@@ -153,7 +152,7 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     pub min_findings: u64,
     /// Give up on a notification after this long (the helper is killed)
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = dlp_core::units::secs_nonzero)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = dlp_runtime::units::secs_nonzero)]
     pub notify_timeout: Duration,
     /// Pass the Finding records on to stdout (resolved ones of files this
     /// tool quarantined come out as "quarantined"); action records go to
@@ -417,9 +416,9 @@ pub fn command() -> clap::Command {
 
 /// Entry point of the `dlp-remediate` binary.
 pub fn main() -> std::process::ExitCode {
-    let cli: Cli = dlp_core::cli::parse(TOOL, command());
-    dlp_core::run_main(TOOL, || {
-        dlp_core::signals::install()?;
+    let cli: Cli = dlp_runtime::cli::parse(TOOL, command());
+    dlp_runtime::run_main(TOOL, || {
+        dlp_runtime::signals::install()?;
         match &cli.command {
             Some(Command::Restore { id, to }) => {
                 restore(&cli, id, to.as_deref(), io::stdout().lock())
@@ -438,7 +437,7 @@ pub fn main() -> std::process::ExitCode {
             }
             None => run(
                 &cli,
-                dlp_core::cli::Inputs::open(&cli.files)?,
+                dlp_runtime::cli::Inputs::open(&cli.files)?,
                 io::stdout().lock(),
             ),
         }

@@ -25,8 +25,9 @@ use std::ops::ControlFlow;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use dlp_core::records::{path_from_field, Range};
-use dlp_core::{Action, ActionRecord, Confidence, Reject};
+use dlp_record::{path_from_field, Range};
+use dlp_record::{Action, ActionRecord, Confidence};
+use dlp_runtime::Reject;
 use serde::Deserialize;
 
 use crate::passthru::Quarantines;

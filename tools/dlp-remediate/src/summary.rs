@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use dlp_core::records::{Action, ActionRecord};
+use dlp_record::{Action, ActionRecord};
 
 /// Actions counted by kind, and the first reason of each kind of trouble.
 #[derive(Default)]

@@ -47,7 +47,7 @@ impl Target {
     /// SHA-256 of the content, read through the descriptor from the start.
     pub fn sha256(&mut self) -> io::Result<String> {
         self.file.seek(SeekFrom::Start(0))?;
-        dlp_core::hash::sha256_reader(&mut self.file)
+        dlp_record::hash::sha256_reader(&mut self.file)
     }
 
     /// True when the file's size or modification time changed since it was

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use dlp_core::json_scan::{self, ValBytes};
+use dlp_record::json_scan::{self, ValBytes};
 use serde::Deserialize;
 
 /// The default columns, as a literal the other lists are built from.
@@ -511,7 +511,7 @@ impl Column {
             }
             Column::CopiedFrom => return &f.copied_from,
             Column::Severity => {
-                return dlp_core::Severity::of(&text(&f.detector))
+                return dlp_record::Severity::of(&text(&f.detector))
                     .as_str()
                     .as_bytes()
             }

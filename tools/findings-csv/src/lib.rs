@@ -3,8 +3,8 @@
 
 mod append;
 mod columns;
+mod redact;
 mod row;
-mod safety;
 mod summary;
 
 use std::borrow::Cow;
@@ -15,14 +15,14 @@ use std::sync::Mutex;
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
-use dlp_core::{for_each_line, ExitCode, LoopOptions, RecordWriter, Reject};
+use dlp_record::safety::{is_formula, mask};
+use dlp_runtime::{for_each_line, ExitCode, LoopOptions, RecordWriter, Reject};
 
 pub use columns::{
     Column, FindingView, Needed, ALIASES, ALL as ALL_COLUMNS, DEFAULT as DEFAULT_COLUMNS,
     FLEET as FLEET_COLUMNS, LOCAL as LOCAL_COLUMNS, LOCAL_MOUNTS as LOCAL_MOUNTS_COLUMNS,
     LOCAL_NO_STATE_MOUNTS as LOCAL_NO_STATE_MOUNTS_COLUMNS, TUTORIAL as TUTORIAL_COLUMNS,
 };
-pub use safety::{is_formula, mask, neutralise};
 pub use summary::{Tally, Wording};
 
 const TOOL: &str = "findings-csv";
@@ -346,7 +346,7 @@ impl<'c> Rows<'c> {
         }
         if !self.has_status {
             let status = f.status.as_deref().map(String::from_utf8_lossy);
-            if !dlp_core::FindingStatus::is_open_str(status.as_deref().unwrap_or("")) {
+            if !dlp_record::FindingStatus::is_open_str(status.as_deref().unwrap_or("")) {
                 LEFT_OUT.fetch_add(1, Ordering::Relaxed);
                 return Ok(());
             }
@@ -365,7 +365,7 @@ impl<'c> Rows<'c> {
                     Column::Finding => Cow::Owned(m.clone().into_bytes()),
                     Column::BeforeContext | Column::AfterContext => {
                         let text = String::from_utf8_lossy(&cell);
-                        match safety::redact_copies(text, &finding, m) {
+                        match redact::redact_copies(text, &finding, m) {
                             Cow::Owned(t) => Cow::Owned(t.into_bytes()),
                             Cow::Borrowed(_) => cell,
                         }
@@ -373,7 +373,7 @@ impl<'c> Rows<'c> {
                     _ => cell,
                 };
             }
-            let prefix = (!self.cli.raw && safety::is_formula(&cell)).then_some(b'\'');
+            let prefix = (!self.cli.raw && is_formula(&cell)).then_some(b'\'');
             row.field(prefix, &cell);
         }
         row.end();
@@ -389,7 +389,7 @@ struct Block<'r, 'c> {
     tally: Option<Tally>,
 }
 
-impl dlp_core::par::Block for Block<'_, '_> {
+impl dlp_runtime::par::Block for Block<'_, '_> {
     fn line(&mut self, line: &[u8]) -> anyhow::Result<Result<(), Reject>> {
         Ok(self
             .rows
@@ -417,7 +417,7 @@ pub fn run_parallel(
             .context("writing output")?;
     }
     let code =
-        dlp_core::par::par_for_each_line(TOOL, input, &mut out, cli.strict, jobs, || Block {
+        dlp_runtime::par::par_for_each_line(TOOL, input, &mut out, cli.strict, jobs, || Block {
             rows: &rows,
             // Rows are about as long as their records: room for a whole
             // input block (256 KiB) up front, not regrown and copied.
@@ -442,7 +442,7 @@ fn write_rows(
     output: impl Write,
     header: bool,
 ) -> anyhow::Result<ExitCode> {
-    match dlp_core::par::default_jobs() {
+    match dlp_runtime::par::default_jobs() {
         1 => run(cli, input, output, header),
         jobs => run_parallel(cli, input, output, header, jobs),
     }
@@ -450,12 +450,12 @@ fn write_rows(
 
 /// Entry point of the `findings-csv` binary.
 pub fn main() -> std::process::ExitCode {
-    let cli: Cli = dlp_core::cli::parse(TOOL, command());
-    dlp_core::run_main(TOOL, || {
-        dlp_core::signals::install()?;
+    let cli: Cli = dlp_runtime::cli::parse(TOOL, command());
+    dlp_runtime::run_main(TOOL, || {
+        dlp_runtime::signals::install()?;
         // The columns are checked before FILE is created or written to.
         Column::parse_list(cli.column_list())?;
-        let input = dlp_core::cli::Inputs::open(&cli.files)?;
+        let input = dlp_runtime::cli::Inputs::open(&cli.files)?;
         if let Some(path) = &cli.append {
             // The header, when wanted, is written by append::open.
             let file = append::open(path, &cli.header_line(), cli.header)?;

@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 
-use dlp_core::text::escape_hidden;
+use dlp_record::text::escape_hidden;
 
 use crate::FindingView;
 

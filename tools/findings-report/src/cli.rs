@@ -73,7 +73,7 @@ pub struct Args {
     pub top: u32,
 
     /// A host is silent when its newest record is older than this before the report's time.
-    #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = dlp_core::units::secs)]
+    #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = dlp_runtime::units::secs)]
     pub silent_after: Duration,
 
     /// Keep the open findings' keys in FILE; the next report marks what is new since.
@@ -122,7 +122,7 @@ impl Config {
     /// Checks `args`; the report's time is now unless `--now` says.
     pub fn new(args: Args) -> Config {
         let now = args.now.unwrap_or_else(|| {
-            when::parse(&dlp_core::time::now_rfc3339()).expect("the clock reads as RFC 3339")
+            when::parse(&dlp_record::time::now_rfc3339()).expect("the clock reads as RFC 3339")
         });
         Config {
             files: if args.files.is_empty() {

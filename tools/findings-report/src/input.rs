@@ -11,7 +11,7 @@ mod ndjson;
 use std::io::{BufRead, BufReader, Read};
 
 use anyhow::Context;
-use dlp_core::Rejects;
+use dlp_runtime::Rejects;
 
 use crate::agg::Agg;
 

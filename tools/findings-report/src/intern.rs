@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 
-use dlp_core::text::cut_middle;
+use dlp_record::text::cut_middle;
 
 /// The id of the empty name.
 pub const EMPTY: u32 = 0;

@@ -27,7 +27,7 @@ pub mod when;
 use std::io::Write;
 
 use anyhow::Context;
-use dlp_core::ExitCode;
+use dlp_runtime::ExitCode;
 
 use crate::agg::Agg;
 use crate::cli::{Args, Config};
@@ -41,15 +41,15 @@ pub fn command() -> clap::Command {
 
 /// Process entry point.
 pub fn main() -> std::process::ExitCode {
-    let args: Args = dlp_core::cli::parse("findings-report", command());
-    dlp_core::run_main("findings-report", || run(args))
+    let args: Args = dlp_runtime::cli::parse("findings-report", command());
+    dlp_runtime::run_main("findings-report", || run(args))
 }
 
 /// Reads every source, writes the page to stdout, then the state.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let cfg = Config::new(args);
     // Every FILE is checked before any is read (a typo fails at once).
-    dlp_core::cli::Inputs::open(&cfg.files)?;
+    dlp_runtime::cli::Inputs::open(&cfg.files)?;
     let previous = match &cfg.state {
         Some(p) => state::load(p, cfg.max_findings)?,
         None => None,
@@ -75,10 +75,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn read_all(cfg: &Config, agg: &mut Agg) -> anyhow::Result<(bool, String)> {
-    let rejects = dlp_core::Rejects::new("findings-report", cfg.strict);
+    let rejects = dlp_runtime::Rejects::new("findings-report", cfg.strict);
     let mut names = Vec::new();
     for f in &cfg.files {
-        if dlp_core::cli::is_stdin(f) {
+        if dlp_runtime::cli::is_stdin(f) {
             names.push("stdin".to_owned());
             let stdin = std::io::stdin().lock();
             input::read("stdin", stdin, cfg.format, &rejects, agg)?;

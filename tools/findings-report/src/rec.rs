@@ -99,7 +99,7 @@ impl Status {
     }
 
     /// Open findings need attention: no status, or `new` (the test below
-    /// holds this to dlp_core's `FindingStatus::is_open_str`).
+    /// holds this to dlp-record's `FindingStatus::is_open_str`).
     pub fn is_open(self) -> bool {
         matches!(self, Status::Held | Status::New)
     }
@@ -133,7 +133,7 @@ mod tests {
         ] {
             assert_eq!(Status::of(wire), st, "{wire}");
             assert_eq!(st.is_open(), open, "{wire}");
-            assert_eq!(dlp_core::FindingStatus::is_open_str(wire), open, "{wire}");
+            assert_eq!(dlp_record::FindingStatus::is_open_str(wire), open, "{wire}");
         }
     }
 

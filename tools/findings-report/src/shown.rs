@@ -1,9 +1,10 @@
 //! How a finding's text is kept for the page: masked by default (all but
-//! the last 4 characters, as findings-csv masks), in a fixed 24 bytes
-//! whatever the finding's length; in full with `--unmasked`, cut to
+//! the last 4 characters, as findings-csv masks: `dlp_record::safety`), in
+//! a fixed 24 bytes whatever the finding's length; in full with `--unmasked`, cut to
 //! [`FULL_BYTES`].
 
-use dlp_core::text::cut_middle;
+use dlp_record::safety::mask_parts;
+use dlp_record::text::cut_middle;
 
 /// Bytes of an unmasked finding kept for display.
 pub const FULL_BYTES: usize = 256;
@@ -25,17 +26,12 @@ impl Shown {
         if unmasked {
             return Shown::Full(cut_middle(text, FULL_BYTES).into());
         }
-        let n = text.chars().count();
-        let keep = if n > 4 { 4 } else { 0 };
-        let start = text
-            .char_indices()
-            .nth(n - keep)
-            .map_or(text.len(), |(i, _)| i);
-        let kept = &text.as_bytes()[start..];
+        let (stars, kept) = mask_parts(text);
+        let kept = kept.as_bytes();
         let mut tail = [0u8; 16];
         tail[..kept.len()].copy_from_slice(kept);
         Shown::Masked {
-            stars: u32::try_from(n - keep).unwrap_or(u32::MAX),
+            stars: u32::try_from(stars).unwrap_or(u32::MAX),
             tail,
             len: kept.len() as u8,
         }
@@ -65,7 +61,11 @@ mod tests {
     #[test]
     fn masks_like_findings_csv() {
         for s in ["536-22-8726", "abcd", "ñañañaña", "", "sk_live_0123456789"] {
-            assert_eq!(Shown::new(s, false).text(), findings_csv::mask(s), "{s}");
+            assert_eq!(
+                Shown::new(s, false).text(),
+                dlp_record::safety::mask(s),
+                "{s}"
+            );
         }
         assert_eq!(Shown::new("4111-1111", true).text(), "4111-1111");
     }

@@ -14,7 +14,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use dlp_core::ndjson::{Line, LineReader};
+use dlp_runtime::ndjson::{Line, LineReader};
 
 use crate::key::{self, Key};
 

@@ -8,7 +8,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
-use dlp_core::Severity;
+use dlp_record::Severity;
 
 use crate::agg::Agg;
 use crate::chart::{Chart, Series};

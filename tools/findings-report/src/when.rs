@@ -10,7 +10,7 @@
 
 use std::time::UNIX_EPOCH;
 
-use dlp_core::text::cut_middle;
+use dlp_record::text::cut_middle;
 
 /// Microseconds since the epoch; [`NO_TIME`] when there is none.
 pub type Micros = i64;
@@ -28,7 +28,7 @@ const SAMPLE_BYTES: usize = 80;
 
 /// RFC 3339 text to microseconds since the epoch.
 pub fn parse(s: &str) -> Option<Micros> {
-    let d = dlp_core::time::parse_rfc3339(s)?
+    let d = dlp_record::time::parse_rfc3339(s)?
         .duration_since(UNIX_EPOCH)
         .ok()?;
     i64::try_from(d.as_micros()).ok()
@@ -37,7 +37,7 @@ pub fn parse(s: &str) -> Option<Micros> {
 /// Microseconds to `2026-11-27T10:00:00Z` (seconds, UTC).
 pub fn format(t: Micros) -> String {
     let secs = u64::try_from(t.max(0) / 1_000_000).unwrap_or(0);
-    let s = dlp_core::time::format_rfc3339(UNIX_EPOCH + std::time::Duration::from_secs(secs));
+    let s = dlp_record::time::format_rfc3339(UNIX_EPOCH + std::time::Duration::from_secs(secs));
     format!("{}Z", &s[..19])
 }
 

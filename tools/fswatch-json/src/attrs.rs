@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use dlp_core::records::{AttrValues, FsEvent};
+use dlp_record::{AttrValues, FsEvent};
 
 use crate::tree::Meta;
 
@@ -191,14 +191,14 @@ fn value_of(path: &Path, name: &str) -> Option<Vec<u8>> {
 fn show_value(v: &[u8]) -> String {
     let t = v.strip_suffix(b"\0").unwrap_or(v);
     if let Ok(s) = std::str::from_utf8(t) {
-        if s.len() <= 256 && !s.chars().any(dlp_core::text::is_hidden) {
+        if s.len() <= 256 && !s.chars().any(dlp_record::text::is_hidden) {
             return s.to_owned();
         }
     }
     if v.len() <= 64 {
-        format!("base64:{}", dlp_core::records::b64::encode(v))
+        format!("base64:{}", dlp_record::b64::encode(v))
     } else {
-        format!("sha256:{}", dlp_core::hash::sha256_bytes(v))
+        format!("sha256:{}", dlp_record::hash::sha256_bytes(v))
     }
 }
 

@@ -50,7 +50,7 @@ pub struct Args {
     pub paths: Vec<PathBuf>,
 
     /// Poll at this interval instead of using kernel notifications: NFS, CIFS, FUSE (e.g. 500ms, 2s; bare number: milliseconds).
-    #[arg(long, value_name = "DURATION", value_parser = dlp_core::units::millis_nonzero)]
+    #[arg(long, value_name = "DURATION", value_parser = dlp_runtime::units::millis_nonzero)]
     pub poll: Option<std::time::Duration>,
 
     /// Watch only the given directories, not their subdirectories.
@@ -71,7 +71,7 @@ pub struct Args {
 
     /// Coalesce a burst of events on one path into one event (the last type) after this long without events;
     /// an atomic save (temp file renamed over the target) becomes one `modified` (e.g. 500ms, 2s; bare number: milliseconds).
-    #[arg(long, value_name = "DURATION", value_parser = dlp_core::units::millis_nonzero)]
+    #[arg(long, value_name = "DURATION", value_parser = dlp_runtime::units::millis_nonzero)]
     pub debounce: Option<std::time::Duration>,
 
     /// Add size, mtime, mode and uid to events.
@@ -88,7 +88,7 @@ pub struct Args {
     pub state: Option<PathBuf>,
 
     /// Time between periodic saves of --state; it is also saved on exit (e.g. 30s, 5m; bare number: seconds).
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = dlp_core::units::secs)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = dlp_runtime::units::secs)]
     pub state_interval: std::time::Duration,
 
     /// Drop modified/closed events whose content hash did not change. Implies --hash.
@@ -127,7 +127,7 @@ pub struct Args {
     pub list: bool,
 
     #[command(flatten)]
-    pub host: dlp_core::cli::HostArg,
+    pub host: dlp_runtime::cli::HostArg,
 }
 
 /// Validated settings.

@@ -14,8 +14,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use dlp_core::output::RecordWriter;
-use dlp_core::records::{path_from_field, EventType, FsEvent};
+use dlp_record::{path_from_field, EventType, FsEvent};
+use dlp_runtime::RecordWriter;
 
 /// Which events of one path may replace one another in the window: the
 /// last of a class wins, but an event never replaces one of another class,
@@ -141,7 +141,7 @@ fn atomic_save(mut ev: FsEvent, dest_existed: bool) -> FsEvent {
 
 /// Two `attrib` events coalesced: the old value of each attribute is the
 /// one before the first change.
-fn merge_previous(now: &mut dlp_core::records::AttrValues, first: &dlp_core::records::AttrValues) {
+fn merge_previous(now: &mut dlp_record::AttrValues, first: &dlp_record::AttrValues) {
     macro_rules! keep_first {
         ($($f:ident),*) => { $( if first.$f.is_some() { now.$f.clone_from(&first.$f); } )* };
     }
@@ -186,7 +186,7 @@ impl<W: Write> Emitter<W> {
             t.tag(&mut ev);
         }
         if ev.host.is_none() {
-            ev.host = dlp_core::host::this().map(str::to_owned);
+            ev.host = dlp_record::host::this().map(str::to_owned);
         }
         match &mut self.debounce {
             Some(d) if ev.event_type != EventType::Overflow => {
@@ -298,12 +298,12 @@ mod tests {
     fn a_read_or_a_write_never_hides_an_attrib_and_vice_versa() {
         let p = Path::new("/d/f");
         let mut chmod = FsEvent::new(EventType::Attrib, p);
-        chmod.previous = Some(Box::new(dlp_core::records::AttrValues {
+        chmod.previous = Some(Box::new(dlp_record::AttrValues {
             mode: Some("0644".into()),
             ..Default::default()
         }));
         let mut again = FsEvent::new(EventType::Attrib, p);
-        again.previous = Some(Box::new(dlp_core::records::AttrValues {
+        again.previous = Some(Box::new(dlp_record::AttrValues {
             mode: Some("0666".into()),
             ..Default::default()
         }));

@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use dlp_core::records::EventType;
+use dlp_record::EventType;
 
 use crate::attrs;
 use crate::cli::Config;
@@ -113,7 +113,7 @@ impl<W: Write> Engine<W> {
             meta.sha = p.sha.clone();
             return;
         }
-        if let Ok(h) = dlp_core::hash::sha256_file(path) {
+        if let Ok(h) = dlp_record::hash::sha256_file(path) {
             meta.set_sha_hex(&h);
             if self.cfg.access && self.backend.is_inotify() {
                 let e = self.self_access.entry(path.to_path_buf()).or_default();

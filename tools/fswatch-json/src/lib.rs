@@ -30,8 +30,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
-use dlp_core::exit::ExitCode;
-use dlp_core::output::RecordWriter;
+use dlp_runtime::ExitCode;
+use dlp_runtime::RecordWriter;
 
 pub use engine::Change;
 use engine::Engine;
@@ -122,8 +122,8 @@ pub fn command() -> clap::Command {
 
 /// Entry point for the binary.
 pub fn main() -> std::process::ExitCode {
-    let args: cli::Args = dlp_core::cli::parse("fswatch-json", command());
-    dlp_core::exit::run_main("fswatch-json", || run(args))
+    let args: cli::Args = dlp_runtime::cli::parse("fswatch-json", command());
+    dlp_runtime::run_main("fswatch-json", || run(args))
 }
 
 fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
@@ -131,13 +131,13 @@ fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
     if let (true, Some(p)) = (cfg.list, &cfg.state) {
         let mut out = std::io::stdout().lock();
         return match state::list(p, &mut out) {
-            Err(e) if dlp_core::exit::is_broken_pipe(&e) => Ok(ExitCode::Ok),
+            Err(e) if dlp_runtime::is_broken_pipe(&e) => Ok(ExitCode::Ok),
             r => r.map(|()| ExitCode::Ok),
         };
     }
     if let Some(p) = &cfg.state {
         // Fail now, not when the baseline is first saved.
-        dlp_core::spool::check_file_dir(p, "--state")?;
+        dlp_store::spool::check_file_dir(p, "--state")?;
     }
     let mut roots = Vec::new();
     for p in &cfg.paths {
@@ -154,9 +154,9 @@ fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
         return check(cfg, roots);
     }
     let (tx, rx) = crossbeam_channel::bounded::<Msg>(QUEUE);
-    dlp_core::signals::install()?;
+    dlp_runtime::signals::install()?;
     let wake = tx.clone();
-    dlp_core::signals::on_signal(move || {
+    dlp_runtime::signals::on_signal(move || {
         // A full queue wakes the loop anyway.
         let _ = wake.try_send(Msg::Wake);
     });
@@ -292,7 +292,7 @@ const MOVE_PAIR_WAIT: Duration = Duration::from_millis(50);
 fn event_loop<W: Write>(eng: &mut Engine<W>, rx: &Receiver<Msg>) -> anyhow::Result<()> {
     let mut next_save = Instant::now() + eng.cfg.state_interval;
     loop {
-        if dlp_core::signals::requested() {
+        if dlp_runtime::signals::requested() {
             eng.expire_pending_moves(Duration::ZERO)?;
             return Ok(());
         }

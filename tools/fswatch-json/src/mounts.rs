@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use dlp_core::records::{EventType, FsEvent};
+use dlp_record::{EventType, FsEvent};
 
 use crate::engine::Engine;
 
@@ -86,7 +86,7 @@ impl Tags {
                 ev.copied_from = Some(orig.to_string_lossy().into_owned());
             }
             if ev.event_type == EventType::Moved {
-                self.forget(&dlp_core::records::path_from_field(
+                self.forget(&dlp_record::path_from_field(
                     &ev.src_path,
                     ev.src_path_b64.as_deref(),
                 ));
@@ -96,7 +96,7 @@ impl Tags {
         match ev.event_type {
             EventType::Deleted => self.forget(&subject),
             EventType::Moved => {
-                self.forget(&dlp_core::records::path_from_field(
+                self.forget(&dlp_record::path_from_field(
                     &ev.src_path,
                     ev.src_path_b64.as_deref(),
                 ));

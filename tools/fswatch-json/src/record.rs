@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
-use dlp_core::records::{EventType, FsEvent};
+use dlp_record::{EventType, FsEvent};
 
 use crate::tree::Meta;
 
@@ -14,7 +14,7 @@ pub fn rfc3339_ns(ns: i64) -> String {
     } else {
         UNIX_EPOCH
     };
-    dlp_core::time::format_rfc3339(t)
+    dlp_record::time::format_rfc3339(t)
 }
 
 /// Which optional fields to fill.

@@ -13,7 +13,7 @@ use std::io::{IsTerminal, Write};
 use std::os::unix::fs::DirEntryExt;
 use std::path::{Path, PathBuf};
 
-use dlp_core::records::{EventType, FsEvent};
+use dlp_record::{EventType, FsEvent};
 
 use crate::attrs;
 use crate::engine::Engine;
@@ -141,7 +141,7 @@ impl<W: Write> Engine<W> {
     pub fn overflow(&mut self) -> anyhow::Result<()> {
         self.expire_pending_moves(std::time::Duration::ZERO)?;
         for root in self.roots.clone() {
-            let ev = dlp_core::records::FsEvent::new(EventType::Overflow, &root);
+            let ev = dlp_record::FsEvent::new(EventType::Overflow, &root);
             let mut ev = ev;
             ev.is_directory = true;
             self.out.emit(ev, false)?;

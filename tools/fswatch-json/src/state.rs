@@ -14,7 +14,7 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use dlp_core::records::{path_field, path_from_field};
+use dlp_record::{path_field, path_from_field};
 use serde::{Deserialize, Serialize};
 
 use crate::attrs::Ext;
@@ -125,7 +125,7 @@ pub fn save(path: &Path, tree: &Tree) -> anyhow::Result<()> {
         writeln!(
             w,
             "{{\"{HEADER}\":1,\"saved\":\"{}\"}}",
-            dlp_core::time::now_rfc3339()
+            dlp_record::time::now_rfc3339()
         )?;
         for (dir, node) in &tree.dirs {
             for (n, m) in &node.entries {

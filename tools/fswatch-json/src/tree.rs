@@ -125,12 +125,12 @@ impl Meta {
 
     /// The content hash as lowercase hex.
     pub fn sha_hex(&self) -> Option<String> {
-        self.sha.as_deref().map(|s| dlp_core::hash::hex(s))
+        self.sha.as_deref().map(|s| dlp_record::hash::hex(s))
     }
 
     /// Sets the content hash from hex.
     pub fn set_sha_hex(&mut self, hex: &str) {
-        self.sha = dlp_core::hash::unhex(hex)
+        self.sha = dlp_record::hash::unhex(hex)
             .and_then(|v| <[u8; 32]>::try_from(v).ok())
             .map(Box::new);
     }

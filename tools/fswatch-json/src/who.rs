@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use dlp_core::records::{EventType, FsEvent};
+use dlp_record::{EventType, FsEvent};
 use nix::sys::fanotify::{EventFFlags, Fanotify, InitFlags, MarkFlags, MaskFlags};
 
 /// How long an actor stays attributable to a later event on its path.

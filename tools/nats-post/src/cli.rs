@@ -81,11 +81,11 @@ pub struct Args {
     pub replicas: u8,
 
     /// Duplicate window of a stream this tool creates (e.g. 30s, 5m; bare number: seconds).
-    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = dlp_core::units::secs)]
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = dlp_runtime::units::secs)]
     pub duplicate_window: std::time::Duration,
 
     /// Host name for records without a `host` field [default: $DLP_HOST, else this machine's name].
-    #[arg(long, value_name = "NAME", value_parser = dlp_core::host::check)]
+    #[arg(long, value_name = "NAME", value_parser = dlp_record::host::check)]
     pub host: Option<String>,
 
     /// Records per batch (one spool write and one round of acknowledgements).
@@ -97,15 +97,15 @@ pub struct Args {
     pub spool: Option<PathBuf>,
 
     /// Time to wait for one acknowledgement (e.g. 30s, 5m; bare number: seconds).
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = dlp_core::units::secs)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = dlp_runtime::units::secs)]
     pub timeout: std::time::Duration,
 
     /// At end of input, how long to keep trying to deliver the spool (e.g. 30s, 5m; bare number: seconds).
-    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = dlp_core::units::secs)]
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = dlp_runtime::units::secs)]
     pub max_retry_time: std::time::Duration,
 
     /// After SIGINT/SIGTERM, how long to go on delivering the spool (e.g. 30s, 5m; bare number: seconds).
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = dlp_core::units::secs)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = dlp_runtime::units::secs)]
     pub grace: std::time::Duration,
 
     /// Make a malformed input line fatal (exit 2) instead of skipping it.
@@ -156,15 +156,15 @@ impl Args {
         check_stream_name(&self.stream)?;
         let template = Template::parse(&self.subject)?;
         if let Some(h) = &self.host {
-            dlp_core::host::set(h);
+            dlp_record::host::set(h);
         }
-        let host = dlp_core::host::this().unwrap_or("unknown").to_owned();
+        let host = dlp_record::host::this().unwrap_or("unknown").to_owned();
         let timeout = secs("timeout", self.timeout)?;
         if timeout.is_zero() {
             bail!("--timeout must be more than 0");
         }
         let spool = self.spool.unwrap_or_else(|| {
-            dlp_core::spool::default_state_dir(&format!("nats-post-{}", self.stream))
+            dlp_store::spool::default_state_dir(&format!("nats-post-{}", self.stream))
         });
         Ok(Config {
             conn,

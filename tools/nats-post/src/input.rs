@@ -13,9 +13,9 @@
 use std::io::Read;
 
 use crossbeam_channel::Sender;
-use dlp_core::signals;
-use dlp_core::spool::Spool;
-use dlp_core::{RecordReader, Rejects};
+use dlp_runtime::signals;
+use dlp_runtime::{RecordReader, Rejects};
+use dlp_store::spool::Spool;
 use outbox::Ctl;
 
 use crate::subject::stamp;

@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use crossbeam_channel::Sender;
-use dlp_core::SharedOutput;
 use dlp_nats::async_nats;
+use dlp_runtime::SharedOutput;
 use outbox::{Attempt, Entry, Event, Outcome, Transport};
 use serde_json::{json, Value};
 
@@ -101,7 +101,7 @@ impl Jetstream {
             "seq": self.last.1,
             "attempts": attempt.number,
             "latency_ms": attempt.latency.as_millis() as u64,
-            "timestamp": dlp_core::time::now_rfc3339(),
+            "timestamp": dlp_record::time::now_rfc3339(),
             "batch": key,
         })
     }
@@ -137,7 +137,7 @@ impl Transport for Jetstream {
     }
 
     fn report(&mut self, event: Event<'_>) {
-        let now = dlp_core::time::now_rfc3339();
+        let now = dlp_record::time::now_rfc3339();
         let rec = match event {
             Event::Delivered {
                 key,

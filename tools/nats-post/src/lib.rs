@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use crossbeam_channel::Receiver;
-use dlp_core::{signals, ExitCode, SharedOutput};
+use dlp_runtime::{signals, ExitCode, SharedOutput};
 use outbox::finish::{Budget, Words};
 
 use crate::cli::Config;
@@ -39,9 +39,9 @@ pub fn command() -> clap::Command {
 
 /// Process entry point.
 pub fn main() -> std::process::ExitCode {
-    let args: cli::Args = dlp_core::cli::parse("nats-post", command());
-    dlp_core::run_main("nats-post", || {
-        let input = dlp_core::cli::Inputs::open(&args.files)?;
+    let args: cli::Args = dlp_runtime::cli::parse("nats-post", command());
+    dlp_runtime::run_main("nats-post", || {
+        let input = dlp_runtime::cli::Inputs::open(&args.files)?;
         let cfg = args.into_config(|k| std::env::var(k).ok())?;
         run(cfg, input)
     })
@@ -90,7 +90,7 @@ pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::R
         tx.clone(),
     )?;
     let (ctl, worker) = outbox::spawn(spool.clone(), transport, pending, jetstream::options());
-    let rejects = dlp_core::Rejects::new("nats-post", cfg.strict);
+    let rejects = dlp_runtime::Rejects::new("nats-post", cfg.strict);
     let (batch, host) = (cfg.batch, cfg.host.clone());
     input::spawn(
         input,

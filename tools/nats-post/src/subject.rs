@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 
 use anyhow::bail;
-use dlp_core::json_scan::{self, Val};
+use dlp_record::json_scan::{self, Val};
 
 /// A parsed `--subject` template.
 #[derive(Debug, Clone)]
@@ -239,7 +239,7 @@ pub fn address(
     } else {
         seed.extend_from_slice(payload);
     }
-    let id = dlp_core::hash::sha256_bytes(&seed)[..32].to_owned();
+    let id = dlp_record::hash::sha256_bytes(&seed)[..32].to_owned();
     Ok((t.render(kind, &host), id))
 }
 

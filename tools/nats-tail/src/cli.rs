@@ -68,7 +68,7 @@ pub struct Args {
     pub batch: u32,
 
     /// Time before an unacknowledged message is delivered again (e.g. 30s, 5m; bare number: seconds).
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = dlp_core::units::secs)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = dlp_runtime::units::secs)]
     pub ack_wait: std::time::Duration,
 
     /// Most messages delivered and not yet acknowledged, for all instances.

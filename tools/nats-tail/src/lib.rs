@@ -21,9 +21,9 @@ use async_nats::jetstream::consumer::pull::{self as js_pull, Config as ConsumerC
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy};
 use async_nats::jetstream::message::AckKind;
 use async_nats::jetstream::Message;
-use dlp_core::backoff::Backoff;
-use dlp_core::{signals, ExitCode};
 use dlp_nats::async_nats;
+use dlp_runtime::backoff::Backoff;
+use dlp_runtime::{signals, ExitCode};
 
 use crate::cli::Config;
 use crate::pull::{Next, Puller};
@@ -44,8 +44,8 @@ fn end_patience(ack_wait: Duration) -> Duration {
 
 /// Process entry point.
 pub fn main() -> std::process::ExitCode {
-    let args: cli::Args = dlp_core::cli::parse("nats-tail", command());
-    dlp_core::run_main("nats-tail", || {
+    let args: cli::Args = dlp_runtime::cli::parse("nats-tail", command());
+    dlp_runtime::run_main("nats-tail", || {
         let cfg = args.into_config(|k| std::env::var(k).ok())?;
         run(cfg)
     })
@@ -118,7 +118,7 @@ impl Out {
         let why = if body.contains(&b'\n') {
             Some("holds more than one line".to_owned())
         } else {
-            dlp_core::json_scan::top_level(body, |_| None::<()>, |_, _, _| Ok(())).err()
+            dlp_record::json_scan::top_level(body, |_| None::<()>, |_, _, _| Ok(())).err()
         };
         if let Some(why) = why {
             let seq = m.info().map(|i| i.stream_sequence).unwrap_or(0);

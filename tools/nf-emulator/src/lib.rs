@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use dlp_core::ExitCode;
+use dlp_runtime::ExitCode;
 
 const TOOL: &str = "nf-emulator";
 
@@ -55,10 +55,10 @@ pub struct Cli {
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
     /// chunkSize returned by POST /v3/upload (e.g. 64K, 500M, 1G; bare number: bytes)
-    #[arg(long, value_name = "SIZE", default_value = "10M", value_parser = dlp_core::units::size)]
+    #[arg(long, value_name = "SIZE", default_value = "10M", value_parser = dlp_runtime::units::size)]
     pub chunk_size: u64,
     /// Largest fileSizeBytes accepted (e.g. 64K, 500M, 1G; bare number: bytes)
-    #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = dlp_core::units::size)]
+    #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = dlp_runtime::units::size)]
     pub max_file_size: u64,
     /// Requests per second allowed per API key and endpoint (0: unlimited)
     #[arg(long, default_value_t = 10.0, value_name = "N")]
@@ -73,7 +73,7 @@ pub struct Cli {
     #[arg(long, value_name = "N")]
     pub inject_500_every: Option<u64>,
     /// Retry-After sent with injected 429s, in whole seconds rounded up (e.g. 30s, 5m; bare number: seconds)
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = dlp_core::units::secs)]
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = dlp_runtime::units::secs)]
     pub retry_after: std::time::Duration,
     /// Detection rules (Nightfall JSON) used for scans that reference policy or rule UUIDs
     #[arg(long, value_name = "FILE")]
@@ -189,8 +189,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     )
     .context("starting the HTTP server")?;
     eprintln!("{TOOL}: listening on http://{addr}");
-    dlp_core::signals::install()?;
-    while !dlp_core::signals::requested() {
+    dlp_runtime::signals::install()?;
+    while !dlp_runtime::signals::requested() {
         std::thread::sleep(Duration::from_millis(100));
     }
     server.shutdown(std::time::Instant::now() + Duration::from_secs(2));
@@ -207,8 +207,8 @@ pub fn command() -> clap::Command {
 
 /// Entry point of the `nf-emulator` binary.
 pub fn main() -> std::process::ExitCode {
-    let cli: Cli = dlp_core::cli::parse(TOOL, command());
-    dlp_core::run_main(TOOL, || run(cli))
+    let cli: Cli = dlp_runtime::cli::parse(TOOL, command());
+    dlp_runtime::run_main(TOOL, || run(cli))
 }
 
 /// A random version-4 UUID from the OS's random source.
@@ -216,7 +216,7 @@ pub fn uuid4() -> String {
     let mut b = random_bytes::<16>();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = dlp_core::hash::hex(&b);
+    let h = dlp_record::hash::hex(&b);
     format!(
         "{}-{}-{}-{}-{}",
         &h[..8],

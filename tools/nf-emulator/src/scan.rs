@@ -6,7 +6,7 @@ use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use dlp_core::signature;
+use nfapi::signature;
 use nfapi::{
     Challenge, Detector, ErrorBody, FindingsDocument, Location, NfFinding, WebhookNotification,
 };
@@ -41,7 +41,7 @@ pub fn validate_webhook(emu: &Emulator, url: &str) -> Result<(), Resp> {
             return Ok(());
         }
     }
-    let challenge = dlp_core::hash::hex(&crate::random_bytes::<15>());
+    let challenge = dlp_record::hash::hex(&crate::random_bytes::<15>());
     let body = serde_json::to_string(&Challenge {
         challenge: challenge.clone(),
     })
@@ -174,7 +174,7 @@ fn run(emu: &Emulator, job: Job) {
         Vec::new()
     });
     let now = SystemTime::now();
-    let expires = dlp_core::time::unix_now() + VALIDITY;
+    let expires = dlp_record::time::unix_now() + VALIDITY;
     let mut findings_url = String::new();
     if !findings.is_empty() {
         let token = crate::uuid4();
@@ -195,7 +195,7 @@ fn run(emu: &Emulator, job: Job) {
     }
     let note = WebhookNotification {
         findings_url,
-        valid_until: dlp_core::time::format_rfc3339(now + Duration::from_secs(VALIDITY)),
+        valid_until: dlp_record::time::format_rfc3339(now + Duration::from_secs(VALIDITY)),
         upload_id: job.id.clone(),
         findings_present: !findings.is_empty(),
         request_metadata: job.metadata.clone(),
@@ -217,10 +217,10 @@ fn run(emu: &Emulator, job: Job) {
 /// POSTs the signed notification, retrying a failed delivery a few times.
 fn deliver(emu: &Emulator, url: &str, body: &str, id: &str, n: usize) {
     let mut backoff =
-        dlp_core::backoff::Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
+        dlp_runtime::backoff::Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
     for attempt in 0..=emu.cli.webhook_retries {
         // Never stamp a time ahead of the receiver's clock (docs/nightfall-api.md §4.3).
-        let ts = dlp_core::time::unix_now().to_string();
+        let ts = dlp_record::time::unix_now().to_string();
         let sig = signature::sign(&emu.signing_secret, &ts, body.as_bytes());
         let result = emu
             .http
@@ -274,7 +274,9 @@ pub fn serve_findings(emu: &Emulator, token: &str, query: &str) -> Resp {
     }
     let findings = emu.store.findings.lock().unwrap_or_else(|e| e.into_inner());
     match findings.get(token) {
-        Some(s) if s.expires.to_string() == expires && dlp_core::time::unix_now() <= s.expires => {
+        Some(s)
+            if s.expires.to_string() == expires && dlp_record::time::unix_now() <= s.expires =>
+        {
             httpd::Response::json(200, s.body.clone())
         }
         Some(_) => denied("the findings URL has expired"),

@@ -356,7 +356,7 @@ fn scan_bodies_are_typed_and_bad_values_named() {
 }
 
 fn dlp_verify(ts: &str, body: &[u8], sig: &str) -> bool {
-    dlp_core::signature::verify(b"s3cret", ts, body, sig)
+    nfapi::signature::verify(b"s3cret", ts, body, sig)
 }
 
 #[test]

@@ -7,7 +7,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use dlp_core::backoff::Backoff;
+use dlp_runtime::backoff::Backoff;
 use httpc::ureq;
 use nfapi::{ErrorBody, FileScanRequest, FileUpload, ScanResponse};
 

@@ -18,7 +18,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
-use dlp_core::{Confidence, ExitCode, FsEvent, RecordReader, Rejects, ScanStatus};
+use dlp_record::{Confidence, FsEvent, ScanStatus};
+use dlp_runtime::{ExitCode, RecordReader, Rejects};
 use nfapi::{FileScanRequest, ScanPolicy};
 
 use upload::{Ctx, Job};
@@ -87,10 +88,10 @@ pub struct Cli {
     #[arg(long, value_name = "UUID", conflicts_with = "detector")]
     pub policy_uuid: Option<String>,
     /// Skip files larger than (e.g. 64K, 500M, 1G; bare number: bytes)
-    #[arg(long, value_name = "SIZE", default_value = "512M", value_parser = dlp_core::units::size)]
+    #[arg(long, value_name = "SIZE", default_value = "512M", value_parser = dlp_runtime::units::size)]
     pub max_size: u64,
     /// Upload identical (path, sha256) pairs only once within (0: off) (e.g. 30s, 5m; bare number: seconds)
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = dlp_core::units::secs)]
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = dlp_runtime::units::secs)]
     pub dedupe_window: std::time::Duration,
     /// Files uploaded in parallel
     #[arg(long, value_name = "N", default_value_t = 4)]
@@ -105,7 +106,7 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 6)]
     pub attempts: u32,
     /// Time-out of one HTTP request (e.g. 30s, 5m; bare number: seconds)
-    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = dlp_core::units::secs)]
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = dlp_runtime::units::secs)]
     pub timeout: std::time::Duration,
     /// Treat a malformed input line as fatal (exit 2)
     #[arg(long)]
@@ -114,7 +115,7 @@ pub struct Cli {
     #[arg(long)]
     pub preflight: bool,
     #[command(flatten)]
-    pub host: dlp_core::cli::HostArg,
+    pub host: dlp_runtime::cli::HostArg,
 }
 
 /// The scan request, without `requestMetadata`, from the command line:
@@ -205,17 +206,17 @@ fn to_job(paths: bool, line: &[u8]) -> Result<Result<Job, (Job, String)>, String
 /// What the input loop and the workers share: the record writer, whether
 /// a file failed, and the first output error (fatal).
 struct Shared {
-    out: dlp_core::SharedOutput,
+    out: dlp_runtime::SharedOutput,
     failed: AtomicBool,
     fatal: Mutex<Option<anyhow::Error>>,
 }
 
 impl Shared {
     /// Writes and flushes one record; an error once output has failed.
-    fn emit(&self, rec: &dlp_core::ScanRequest) -> anyhow::Result<()> {
+    fn emit(&self, rec: &dlp_record::ScanRequest) -> anyhow::Result<()> {
         match self.out.batch(|w| w.record(rec))? {
-            dlp_core::Emitted::Done => Ok(()),
-            dlp_core::Emitted::Closed => anyhow::bail!("output closed"),
+            dlp_runtime::Emitted::Done => Ok(()),
+            dlp_runtime::Emitted::Closed => anyhow::bail!("output closed"),
         }
     }
 
@@ -241,9 +242,9 @@ enum Item {
 /// feeds them, and the drain that waits for them and reports.
 pub fn run(cli: &Cli, input: impl Read + Send + 'static) -> anyhow::Result<ExitCode> {
     let ctx = Arc::new(context(cli)?);
-    dlp_core::signals::install()?;
+    dlp_runtime::signals::install()?;
     let shared = Arc::new(Shared {
-        out: dlp_core::SharedOutput::stdout(),
+        out: dlp_runtime::SharedOutput::stdout(),
         failed: AtomicBool::new(false),
         fatal: Mutex::new(None),
     });
@@ -294,7 +295,7 @@ fn context(cli: &Cli) -> anyhow::Result<Ctx> {
         max_size: cli.max_size,
         dedupe_window: cli.dedupe_window,
         seen: Mutex::default(),
-        host: dlp_core::host::this().unwrap_or_default().to_owned(),
+        host: dlp_record::host::this().unwrap_or_default().to_owned(),
     })
 }
 
@@ -343,7 +344,7 @@ fn start_workers(
             let (ctx, shared, rx) = (ctx.clone(), shared.clone(), job_rx.clone());
             std::thread::spawn(move || {
                 for job in rx {
-                    let rec = if dlp_core::signals::requested() {
+                    let rec = if dlp_runtime::signals::requested() {
                         upload::skipped(&job, "interrupted before upload; feed it again")
                     } else {
                         upload::process(&ctx, &job)
@@ -376,7 +377,7 @@ fn start_workers(
 /// records) until the input ends, a signal arrives or output fails.
 fn feed(items: &Receiver<Item>, jobs: &Sender<Job>, shared: &Shared) -> anyhow::Result<()> {
     loop {
-        if dlp_core::signals::requested() || shared.has_fatal() {
+        if dlp_runtime::signals::requested() || shared.has_fatal() {
             return Ok(());
         }
         let item = match items.recv_timeout(Duration::from_millis(200)) {
@@ -428,16 +429,16 @@ pub fn command() -> clap::Command {
 
 /// Entry point of the `nf-upload` binary.
 pub fn main() -> std::process::ExitCode {
-    let cli: Cli = dlp_core::cli::parse(TOOL, command());
+    let cli: Cli = dlp_runtime::cli::parse(TOOL, command());
     cli.host.apply();
-    dlp_core::run_main(TOOL, || {
+    dlp_runtime::run_main(TOOL, || {
         if cli.preflight {
             return preflight(&cli);
         }
         let terminator = if cli.null { b'\0' } else { b'\n' };
         run(
             &cli,
-            dlp_core::cli::Inputs::open_with(&cli.files, terminator)?,
+            dlp_runtime::cli::Inputs::open_with(&cli.files, terminator)?,
         )
     })
 }

@@ -11,8 +11,8 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use dlp_core::records::path_field;
-use dlp_core::{EventType, ScanRequest, ScanStatus};
+use dlp_record::path_field;
+use dlp_record::{EventType, ScanRequest, ScanStatus};
 use nfapi::RequestMetadata;
 use sha2::Digest;
 
@@ -44,7 +44,7 @@ fn record(job: &Job, status: ScanStatus) -> ScanRequest {
         path_b64,
         size: None,
         sha256: None,
-        timestamp: dlp_core::time::now_rfc3339(),
+        timestamp: dlp_record::time::now_rfc3339(),
         reason: None,
         error: None,
         event_type: job.event_type,
@@ -89,7 +89,7 @@ fn kind_name(ft: std::fs::FileType) -> &'static str {
 
 /// Hash of the file's current content, streamed.
 fn hash(path: &Path) -> std::io::Result<(u64, String)> {
-    let mut f = dlp_core::hash::open_regular(path)?;
+    let mut f = dlp_record::hash::open_regular(path)?;
     let mut h = sha2::Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
     let mut n = 0u64;
@@ -101,7 +101,7 @@ fn hash(path: &Path) -> std::io::Result<(u64, String)> {
         h.update(&buf[..k]);
         n += k as u64;
     }
-    Ok((n, dlp_core::hash::hex(&h.finalize())))
+    Ok((n, dlp_record::hash::hex(&h.finalize())))
 }
 
 /// Runs the whole flow for one file and returns its record.
@@ -234,7 +234,7 @@ fn read_full(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
 
 fn upload(ctx: &Ctx, job: &Job, size: u64, sha: &str) -> Result<Outcome, ApiError> {
     let io = |e: std::io::Error| ApiError(format!("reading {}: {e}", job.path.display()));
-    let mut f = dlp_core::hash::open_regular(&job.path).map_err(io)?;
+    let mut f = dlp_record::hash::open_regular(&job.path).map_err(io)?;
     let up = ctx.api.init(size)?;
     let chunk = usize::try_from(up.chunk_size)
         .unwrap_or(usize::MAX)
@@ -262,7 +262,7 @@ fn upload(ctx: &Ctx, job: &Job, size: u64, sha: &str) -> Result<Outcome, ApiErro
     if read_full(&mut f, &mut probe).map_err(io)? > 0 {
         return Ok(Outcome::Changed(format!("it grew beyond {size} bytes")));
     }
-    if dlp_core::hash::hex(&h.finalize()) != sha {
+    if dlp_record::hash::hex(&h.finalize()) != sha {
         return Ok(Outcome::Changed("its content changed".into()));
     }
     ctx.api.finish(&up.id)?;

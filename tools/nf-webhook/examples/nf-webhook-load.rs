@@ -15,15 +15,15 @@ use std::time::{Duration, Instant};
 fn one(port: u16, secret: &[u8], n: usize) -> bool {
     let body = nfapi::WebhookNotification {
         findings_url: String::new(),
-        valid_until: dlp_core::time::now_rfc3339(),
+        valid_until: dlp_record::time::now_rfc3339(),
         upload_id: format!("bench-{n}-{}", std::process::id()),
         findings_present: false,
         request_metadata: String::new(),
         errors: vec![],
     }
     .to_body();
-    let ts = dlp_core::time::unix_now().to_string();
-    let sig = dlp_core::signature::sign(secret, &ts, body.as_bytes());
+    let ts = dlp_record::time::unix_now().to_string();
+    let sig = nfapi::signature::sign(secret, &ts, body.as_bytes());
     let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };

@@ -15,7 +15,7 @@
 use std::io;
 use std::sync::{Arc, Mutex};
 
-use dlp_core::spool::Spool;
+use dlp_store::spool::Spool;
 
 /// Splits an entry into its items (non-blank lines).
 pub fn split(data: &[u8]) -> Vec<Vec<u8>> {

@@ -104,7 +104,7 @@ fn commit(ctx: &Ctx, batch: Vec<Ticket>) {
     let stored = match ctx.replay.append(&seen) {
         Ok(compact) => {
             if compact {
-                let live = ctx.verifier.live(dlp_core::time::unix_now());
+                let live = ctx.verifier.live(dlp_record::time::unix_now());
                 if let Err(e) = ctx.replay.compact(&live) {
                     ctx.log(&format!("compacting the replay cache: {e}"));
                 }

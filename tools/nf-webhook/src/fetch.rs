@@ -6,7 +6,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, SystemTime};
 
-use dlp_core::backoff::Backoff;
+use dlp_runtime::backoff::Backoff;
 use httpc::ureq;
 use nfapi::FindingsDocument;
 

@@ -7,7 +7,7 @@
 //! replaces the tutorial's Flask app. Module map: [`server`] (HTTP),
 //! [`verify`] (who may post), [`commit`] (group commit to the spool),
 //! [`batch`] (a spool entry's items), [`worker`] (spool item to records),
-//! [`fetch`] (findings URL), [`dlp_core::SharedOutput`] (the single stdout writer).
+//! [`fetch`] (findings URL), [`dlp_runtime::SharedOutput`] (the single stdout writer).
 
 pub mod batch;
 pub mod commit;
@@ -24,8 +24,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use dlp_core::spool::Spool;
-use dlp_core::ExitCode;
+use dlp_runtime::ExitCode;
+use dlp_store::spool::Spool;
 
 const TOOL: &str = "nf-webhook";
 
@@ -76,13 +76,13 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub spool: Option<PathBuf>,
     /// Oldest accepted X-Nightfall-Timestamp before now (e.g. 30s, 5m; bare number: seconds).
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = dlp_core::units::secs)]
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = dlp_runtime::units::secs)]
     pub tolerance: std::time::Duration,
     /// Largest accepted request body; larger gets 413 (e.g. 64K, 500M, 1G; bare number: bytes).
-    #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = dlp_core::units::size_usize)]
+    #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = dlp_runtime::units::size_usize)]
     pub max_body: usize,
     /// Largest findings document fetched (e.g. 64K, 500M, 1G; bare number: bytes).
-    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = dlp_core::units::size)]
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = dlp_runtime::units::size)]
     pub max_findings_bytes: u64,
     /// Event-loop threads serving connections.
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=256))]
@@ -91,28 +91,28 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
     /// Time a client has from connecting to the end of its request head (e.g. 30s, 5m; bare number: seconds).
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = dlp_core::units::secs_nonzero)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = dlp_runtime::units::secs_nonzero)]
     pub head_timeout: std::time::Duration,
     /// Time a client has from the end of the head to the end of the body (e.g. 30s, 5m; bare number: seconds).
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = dlp_core::units::secs_nonzero)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = dlp_runtime::units::secs_nonzero)]
     pub body_timeout: std::time::Duration,
     /// Rejected requests logged in full per source address and interval (the rest are counted).
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub log_burst: u32,
     /// Interval of the rejection summary lines (e.g. 30s, 5m; bare number: seconds).
-    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = dlp_core::units::secs_nonzero)]
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = dlp_runtime::units::secs_nonzero)]
     pub log_interval: std::time::Duration,
     /// Findings fetch workers.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub workers: u16,
     /// Time limit for one findings fetch attempt (e.g. 30s, 5m; bare number: seconds).
-    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = dlp_core::units::secs)]
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = dlp_runtime::units::secs)]
     pub fetch_timeout: std::time::Duration,
     /// Signatures remembered for replay detection (when full, new results get 503).
     #[arg(long, value_name = "N", default_value_t = 65_536)]
     pub replay_cache: usize,
     /// On SIGTERM/SIGINT, how long requests and fetches in progress may take to finish (e.g. 30s, 5m; bare number: seconds).
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = dlp_core::units::secs)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = dlp_runtime::units::secs)]
     pub drain_timeout: std::time::Duration,
     /// Test hook (feature `test-hooks`, which the package's tests turn
     /// on): one spool writer, which waits (up to 10 s) for this many
@@ -152,7 +152,7 @@ pub struct Ctx {
     pub dead: Spool,
     pub replay: replay::ReplayLog,
     pub jobs: crossbeam_channel::Sender<worker::Job>,
-    pub out: dlp_core::SharedOutput,
+    pub out: dlp_runtime::SharedOutput,
     pub fetcher: fetch::Fetcher,
     pub max_body: usize,
     pub rejects: rejectlog::RejectLog,
@@ -214,8 +214,8 @@ pub fn command() -> clap::Command {
 
 /// Entry point for the binary.
 pub fn main() -> std::process::ExitCode {
-    let args: Args = dlp_core::cli::parse(TOOL, command());
-    dlp_core::run_main(TOOL, || run(args))
+    let args: Args = dlp_runtime::cli::parse(TOOL, command());
+    dlp_runtime::run_main(TOOL, || run(args))
 }
 
 fn signing_secret() -> anyhow::Result<Vec<u8>> {
@@ -235,7 +235,7 @@ fn signing_secret() -> anyhow::Result<Vec<u8>> {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let secret = signing_secret()?;
     let state = open_state(&args)?;
-    dlp_core::signals::install().context("installing signal handlers")?;
+    dlp_runtime::signals::install().context("installing signal handlers")?;
     let listener =
         httpd::bind(&args.listen).with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr().context("listening socket")?;
@@ -251,7 +251,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         dead: state.dead,
         replay: state.replay,
         jobs: tx,
-        out: dlp_core::SharedOutput::stdout(),
+        out: dlp_runtime::SharedOutput::stdout(),
         fetcher: fetch::Fetcher::new(
             args.fetch_timeout.max(Duration::from_secs(1)),
             args.max_findings_bytes,
@@ -304,7 +304,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         state.dir.display()
     ));
 
-    while !dlp_core::signals::requested() && !ctx.stopping() {
+    while !dlp_runtime::signals::requested() && !ctx.stopping() {
         std::thread::sleep(Duration::from_millis(50));
         if let Some(line) = ctx.rejects.tick(Instant::now()) {
             ctx.log(&line);
@@ -335,19 +335,19 @@ struct State {
 fn open_state(args: &Args) -> anyhow::Result<State> {
     if let Some(dir) = &args.spool {
         // A spool named on the command line is not created as a whole tree.
-        dlp_core::spool::check_spool_dir(dir, "--spool")?;
+        dlp_store::spool::check_spool_dir(dir, "--spool")?;
     }
     let dir = args
         .spool
         .clone()
-        .unwrap_or_else(|| dlp_core::spool::default_state_dir(TOOL));
+        .unwrap_or_else(|| dlp_store::spool::default_state_dir(TOOL));
     let spool = Spool::open(&dir).map_err(|e| match e.kind() {
         std::io::ErrorKind::WouldBlock => anyhow::anyhow!("{e}"),
         _ => anyhow::anyhow!("opening spool {}: {e}", dir.display()),
     })?;
     let dead = Spool::open(dir.join("failed"))
         .with_context(|| format!("opening {}/failed", dir.display()))?;
-    let (replay, remembered) = replay::ReplayLog::open(&dir, dlp_core::time::unix_now())
+    let (replay, remembered) = replay::ReplayLog::open(&dir, dlp_record::time::unix_now())
         .with_context(|| format!("opening {}/{}", dir.display(), replay::FILE))?;
     Ok(State {
         dir,
@@ -453,7 +453,7 @@ mod tests {
     #[test]
     fn commit_min_batch_is_a_flag_of_test_builds_only() {
         let mut cmd = super::command();
-        let got = dlp_core::cli::try_parse_from::<super::Args>(
+        let got = dlp_runtime::cli::try_parse_from::<super::Args>(
             &mut cmd,
             ["nf-webhook", "--commit-min-batch", "3"],
         );
@@ -465,7 +465,7 @@ mod tests {
             assert_eq!(e.exit_code(), 2);
         }
         let defaults: super::Args =
-            dlp_core::cli::try_parse_from(&mut cmd, ["nf-webhook"]).unwrap();
+            dlp_runtime::cli::try_parse_from(&mut cmd, ["nf-webhook"]).unwrap();
         assert_eq!(defaults.commit_min_batch, 1);
     }
 }

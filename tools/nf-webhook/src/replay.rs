@@ -95,13 +95,13 @@ impl ReplayLog {
 }
 
 fn format_line(key: &[u8; 32], exp: u64) -> String {
-    format!("{} {exp}\n", dlp_core::hash::hex(key))
+    format!("{} {exp}\n", dlp_record::hash::hex(key))
 }
 
 fn parse_line(line: &[u8]) -> Option<Seen> {
     let line = std::str::from_utf8(line).ok()?;
     let (hex, exp) = line.split_once(' ')?;
-    let key = <[u8; 32]>::try_from(dlp_core::hash::unhex(hex)?).ok()?;
+    let key = <[u8; 32]>::try_from(dlp_record::hash::unhex(hex)?).ok()?;
     Some((key, exp.trim().parse().ok()?))
 }
 

@@ -166,7 +166,7 @@ fn ingest(ctx: &Ctx, rq: &Request) -> Routed {
     let ts = rq.header("X-Nightfall-Timestamp");
     let key = match ctx
         .verifier
-        .check(sig, ts, &rq.body, dlp_core::time::unix_now())
+        .check(sig, ts, &rq.body, dlp_record::time::unix_now())
     {
         Ok(k) => k,
         Err(rej) => return Routed::Now(refuse(ctx, rq, rej.status, rej.kind, &rej.reason)),
@@ -185,7 +185,7 @@ fn ingest(ctx: &Ctx, rq: &Request) -> Routed {
     };
     let upload_id = notification.upload_id.clone();
     let entry = SpoolEntry {
-        accepted_at: dlp_core::time::now_rfc3339(),
+        accepted_at: dlp_record::time::now_rfc3339(),
         notification,
     };
     // Compact JSON has no raw newline, so it is one line of a batch entry.

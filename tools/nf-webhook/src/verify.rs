@@ -1,5 +1,5 @@
 //! Who may post a result: Nightfall's HMAC signature over
-//! `"<timestamp>:<raw body>"` (checked in constant time by dlp-core), a
+//! `"<timestamp>:<raw body>"` (checked in constant time by `nfapi::signature`), a
 //! freshness window around our clock, and a replay cache so a captured
 //! request cannot be delivered twice inside that window. The SDKs do none
 //! of the last three (docs/nightfall-api.md §4.3).
@@ -92,7 +92,7 @@ impl Verifier {
                 format!("timestamp {}s in the future", ts - now),
             ));
         }
-        let key: [u8; 32] = match dlp_core::hash::unhex(sig.trim()).map(<[u8; 32]>::try_from) {
+        let key: [u8; 32] = match dlp_record::hash::unhex(sig.trim()).map(<[u8; 32]>::try_from) {
             Some(Ok(k)) => k,
             _ => {
                 return Err(reject(
@@ -102,7 +102,7 @@ impl Verifier {
                 ))
             }
         };
-        if !dlp_core::signature::verify(&self.secret, ts_text, body, sig.trim()) {
+        if !nfapi::signature::verify(&self.secret, ts_text, body, sig.trim()) {
             return Err(reject(401, "signature mismatch", "signature mismatch"));
         }
         // Kept until the timestamp itself would be refused as stale.
@@ -188,7 +188,7 @@ impl ReplayCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dlp_core::signature::sign;
+    use nfapi::signature::sign;
 
     const NOW: u64 = 1_700_000_000;
 

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::batch::{self, Batch};
 use crate::fetch::FetchError;
 use crate::Ctx;
-use dlp_core::Emitted;
+use dlp_runtime::Emitted;
 
 /// One item of a spooled batch, for a fetch worker.
 #[derive(Debug, Clone)]
@@ -141,7 +141,7 @@ pub fn process(ctx: &Ctx, job: &Job) {
     ));
     let mut lines = Vec::with_capacity(doc.findings.len());
     for (i, f) in doc.findings.iter().enumerate() {
-        if dlp_core::Confidence::parse(&f.confidence).is_none() {
+        if dlp_record::Confidence::parse(&f.confidence).is_none() {
             ctx.log(&format!(
                 "UploadID {id}: finding {}: unknown confidence {:?}, reported as POSSIBLE",
                 i + 1,
@@ -162,8 +162,10 @@ pub fn process(ctx: &Ctx, job: &Job) {
 }
 
 fn nfapi_deadline(entry: &SpoolEntry) -> SystemTime {
-    dlp_core::time::parse_rfc3339(&entry.notification.valid_until)
-        .or_else(|| dlp_core::time::parse_rfc3339(&entry.accepted_at).map(|t| t + DEFAULT_VALIDITY))
+    dlp_record::time::parse_rfc3339(&entry.notification.valid_until)
+        .or_else(|| {
+            dlp_record::time::parse_rfc3339(&entry.accepted_at).map(|t| t + DEFAULT_VALIDITY)
+        })
         .unwrap_or_else(|| SystemTime::now() + DEFAULT_VALIDITY)
 }
 

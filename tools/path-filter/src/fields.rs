@@ -9,12 +9,12 @@ use std::borrow::Cow;
 #[cfg(test)]
 use std::fmt;
 
-use dlp_core::records::{b64, subject_bytes};
-use dlp_core::Reject;
+use dlp_record::{b64, subject_bytes};
+use dlp_runtime::Reject;
 #[cfg(test)]
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-use dlp_core::json_scan::{self as scan, ValBytes};
+use dlp_record::json_scan::{self as scan, ValBytes};
 
 /// Which field holds the path.
 #[derive(Debug, Clone)]
@@ -44,7 +44,7 @@ pub struct Extracted<'a> {
 impl Extracted<'_> {
     /// The path to match, as raw bytes (decoded from `*_b64` when present):
     /// the named field, or the record's file as
-    /// [`dlp_core::records::subject_bytes`] defines it.
+    /// [`dlp_record::subject_bytes`] defines it.
     pub fn path_bytes(&self) -> Result<Cow<'_, [u8]>, Reject> {
         let Some(name) = &self.named_field else {
             return subject_bytes(|k| match k {

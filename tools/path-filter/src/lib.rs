@@ -12,7 +12,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context;
-use dlp_core::{for_each_line, ExitCode, LoopOptions, RecordWriter, Reject};
+use dlp_runtime::{for_each_line, ExitCode, LoopOptions, RecordWriter, Reject};
 use regex::bytes::{RegexSet, RegexSetBuilder};
 
 pub use fields::{extract, Extracted, FieldSpec};
@@ -68,7 +68,7 @@ pub struct Cli {
     pub field: Option<String>,
     /// Keep only these event types (comma-separated or repeated)
     #[arg(long, value_name = "TYPES", value_delimiter = ',',
-          value_parser = clap::builder::PossibleValuesParser::new(dlp_core::EventType::ALL.map(dlp_core::EventType::as_str)))]
+          value_parser = clap::builder::PossibleValuesParser::new(dlp_record::EventType::ALL.map(dlp_record::EventType::as_str)))]
     pub event_type: Vec<String>,
     /// Keep the records that would be dropped, and drop the rest
     #[arg(long)]
@@ -189,7 +189,7 @@ struct Kept {
     out: Vec<u8>,
 }
 
-impl dlp_core::par::Block for Kept {
+impl dlp_runtime::par::Block for Kept {
     fn line(&mut self, line: &[u8]) -> anyhow::Result<Result<(), Reject>> {
         Ok(self.filter.keep(line).map(|keep| {
             if keep {
@@ -213,7 +213,7 @@ pub fn run_parallel(
 ) -> anyhow::Result<ExitCode> {
     let filter = Filter::from_cli(cli)?;
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, &mut output);
-    dlp_core::par::par_for_each_line(TOOL, input, &mut out, cli.strict, jobs, || Kept {
+    dlp_runtime::par::par_for_each_line(TOOL, input, &mut out, cli.strict, jobs, || Kept {
         filter: filter.local(),
         out: Vec::new(),
     })
@@ -227,11 +227,11 @@ pub fn command() -> clap::Command {
 
 /// Entry point of the `path-filter` binary.
 pub fn main() -> std::process::ExitCode {
-    let cli: Cli = dlp_core::cli::parse(TOOL, command());
-    dlp_core::run_main(TOOL, || {
-        dlp_core::signals::install()?;
-        let input = dlp_core::cli::Inputs::open(&cli.files)?;
-        match dlp_core::par::default_jobs() {
+    let cli: Cli = dlp_runtime::cli::parse(TOOL, command());
+    dlp_runtime::run_main(TOOL, || {
+        dlp_runtime::signals::install()?;
+        let input = dlp_runtime::cli::Inputs::open(&cli.files)?;
+        match dlp_runtime::par::default_jobs() {
             1 => run(&cli, input, std::io::stdout().lock()),
             jobs => run_parallel(&cli, input, std::io::stdout().lock(), jobs),
         }

@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Parser;
 use detect::{Engine, StreamOptions};
-use dlp_core::ndjson::{Line, LineReader};
-use dlp_core::{signals, Confidence, EventType, ExitCode, Finding, FsEvent, RecordWriter};
+use dlp_record::{Confidence, EventType, Finding, FsEvent};
+use dlp_runtime::ndjson::{Line, LineReader};
+use dlp_runtime::{signals, ExitCode, RecordWriter};
 use state::Tracker;
 
 pub use scan::{scan_file, Event, Limits, Report};
@@ -166,10 +167,10 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 40)]
     pub context_bytes: usize,
     /// Skip files larger than this (e.g. 500M, 2G, 64K; bare number: bytes)
-    #[arg(long, value_name = "SIZE", value_parser = dlp_core::units::size)]
+    #[arg(long, value_name = "SIZE", value_parser = dlp_runtime::units::size)]
     pub max_size: Option<u64>,
     /// Stop decompressing one file (across all its nested containers) after this much (e.g. 1G, 500M; bare number: bytes)
-    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = dlp_core::units::size)]
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = dlp_runtime::units::size)]
     pub max_decompressed: u64,
     /// Stop after this many archive members in one file (across all its nested containers)
     #[arg(long, value_name = "N", default_value_t = 100_000)]
@@ -178,7 +179,7 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub max_depth: u32,
     /// Time one file's extraction may take (PDF text, OCR, archives): the rest of it is not scanned, with a note (e.g. 30s, 5m; bare number: seconds; 0: no limit)
-    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = dlp_core::units::secs)]
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = dlp_runtime::units::secs)]
     pub file_timeout: Duration,
     /// Read images and PDF pages without text by OCR (Tesseract): auto (images up to 20 MiB and 40 megapixels, 20 text-less pages a PDF), always, never
     #[arg(long, value_name = "WHEN", value_enum, default_value_t = OcrWhen::Auto, ignore_case = true)]
@@ -205,7 +206,7 @@ pub struct Cli {
     #[arg(long)]
     pub announce: bool,
     #[command(flatten)]
-    pub host: dlp_core::cli::HostArg,
+    pub host: dlp_runtime::cli::HostArg,
 }
 
 /// When OCR runs (`--ocr`).
@@ -254,8 +255,8 @@ pub fn command() -> clap::Command {
 
 /// Entry point for the binary.
 pub fn main() -> std::process::ExitCode {
-    dlp_core::run_main(TOOL, || {
-        let cli: Cli = dlp_core::cli::parse(TOOL, command());
+    dlp_runtime::run_main(TOOL, || {
+        let cli: Cli = dlp_runtime::cli::parse(TOOL, command());
         run(&cli)
     })
 }
@@ -560,7 +561,7 @@ fn submit_event(ev: FsEvent, pool: &mut pool::Ordered, tracker: Option<&Tracker>
     let path = ev.subject();
     if ev.event_type == EventType::Moved && tracker.is_some() {
         // What the source path held has moved away from it.
-        let src = dlp_core::records::path_from_field(&ev.src_path, ev.src_path_b64.as_deref());
+        let src = dlp_record::path_from_field(&ev.src_path, ev.src_path_b64.as_deref());
         pool.submit_events(vec![Event::Gone(src)]);
     }
     match ev.event_type {
@@ -638,7 +639,8 @@ fn files_from<W: Write>(
 ) -> anyhow::Result<()> {
     use std::os::unix::ffi::OsStrExt;
     let sep = if nul { b'\0' } else { b'\n' };
-    let input = dlp_core::cli::Inputs::open_with(std::slice::from_ref(&list.to_path_buf()), sep)?;
+    let input =
+        dlp_runtime::cli::Inputs::open_with(std::slice::from_ref(&list.to_path_buf()), sep)?;
     let mut reader = LineReader::new(input).with_terminator(sep);
     let mut failed = None;
     let entries = std::iter::from_fn(|| loop {

@@ -1,4 +1,4 @@
-//! Parallel scanning with ordered, streamed output, on dlp-core's ordered
+//! Parallel scanning with ordered, streamed output, on dlp-runtime's ordered
 //! pool: one job per file, its events (findings, notes) streamed through a
 //! small bounded channel and released strictly in submission order, so
 //! output is stable per file, follows the order of input events, and
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use detect::Engine;
-use dlp_core::pool::{self, Emitter};
+use dlp_runtime::pool::{self, Emitter};
 
 use crate::scan::{scan_file, Delivery, Event, Limits, Origin, Report};
 
@@ -21,7 +21,7 @@ pub enum Hashing {
     Yes(Option<String>),
 }
 
-/// Submits scans and releases their events in order (on dlp-core's
+/// Submits scans and releases their events in order (on dlp-runtime's
 /// ordered pool: one job per file).
 pub struct Ordered {
     pool: pool::Ordered<'static, Event>,
@@ -137,7 +137,7 @@ fn run_job(
         report.reject(format!(
             "{}: failed: internal error: {}",
             path.display(),
-            dlp_core::par::panic_message(&*p)
+            dlp_runtime::par::panic_message(&*p)
         ));
     }
     report.done();
@@ -150,7 +150,7 @@ fn hash(path: &Path, limits: &Limits) -> Option<String> {
     std::fs::metadata(path)
         .ok()
         .filter(|m| m.is_file() && !matches!(limits.extract.max_size, Some(max) if m.len() > max))
-        .and_then(|_| dlp_core::hash::sha256_file(path).ok())
+        .and_then(|_| dlp_record::hash::sha256_file(path).ok())
 }
 
 /// Test builds only (feature `test-hooks`): panics while scanning a file named by

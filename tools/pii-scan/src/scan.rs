@@ -7,7 +7,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use detect::{Engine, Match, StreamOptions};
-use dlp_core::{Confidence, Finding};
+use dlp_record::{Confidence, Finding};
 use extract::Stream;
 
 /// Limits for one scan.
@@ -118,7 +118,7 @@ impl<'a> Report<'a> {
             path,
             source,
             index: 0,
-            timestamp: dlp_core::time::now_rfc3339(),
+            timestamp: dlp_record::time::now_rfc3339(),
             bytes: 0,
             lines: (delivery == Delivery::Lines).then(Lines::default),
             send,
@@ -163,7 +163,7 @@ impl<'a> Report<'a> {
         let mut f = m.into_finding(self.path, self.index, &self.timestamp, stream.archive_path);
         f.page = stream.page;
         f.ocr_confidence = ocr;
-        f.host = dlp_core::host::this().map(str::to_owned);
+        f.host = dlp_record::host::this().map(str::to_owned);
         f.removable = self.source.removable;
         f.copied_from.clone_from(&self.source.copied_from);
         f

@@ -1,4 +1,4 @@
-//! `--state FILE`: the hooks that put `dlp_core::finding_state` around the
+//! `--state FILE`: the hooks that put `dlp_store::finding_state` around the
 //! scan pool, so each finding is reported once (`"status":"new"`) and
 //! again only when it is gone (`"status":"resolved"`).
 //!
@@ -18,8 +18,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use dlp_core::finding_state::{self, FindingState};
-use dlp_core::Finding;
+use dlp_record::Finding;
+use dlp_store::finding_state::{self, FindingState};
 
 use crate::pool::Hashing;
 

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use dlp_core::{Finding, FindingStatus};
+use dlp_record::{Finding, FindingStatus};
 
 /// The reason of a `PATH: skipped: REASON` note when it is an expected
 /// skip, or of a routine note.
@@ -99,7 +99,7 @@ impl Announce {
         if let Some(l) = f.line_range {
             s.push_str(&format!(" line {}", l.start));
         }
-        dlp_core::text::escape_hidden(&s).into_owned()
+        dlp_record::text::escape_hidden(&s).into_owned()
     }
 
     /// `3 new, 1 resolved finding(s) while running`, or nothing.

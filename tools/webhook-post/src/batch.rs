@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use crossbeam_channel::Sender;
-use dlp_core::spool::{Draft, Spool};
+use dlp_store::spool::{Draft, Spool};
 use outbox::Ctl;
 
 use crate::cli::Config;

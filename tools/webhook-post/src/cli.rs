@@ -110,7 +110,7 @@ pub struct Args {
     pub batch: u32,
 
     /// Send a partial batch once its first record is this old (e.g. 500ms, 2s; bare number: milliseconds).
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = dlp_core::units::millis)]
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = dlp_runtime::units::millis)]
     pub flush_after: std::time::Duration,
 
     /// Post at most N records a minute; the rest become one summary message per minute.
@@ -122,19 +122,19 @@ pub struct Args {
     pub spool: Option<PathBuf>,
 
     /// At end of input, keep retrying for at most this long; the rest stays in the spool (e.g. 30s, 5m; bare number: seconds).
-    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = dlp_core::units::secs)]
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = dlp_runtime::units::secs)]
     pub max_retry_time: std::time::Duration,
 
     /// Longest wait between two retries (e.g. 30s, 5m; bare number: seconds).
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = dlp_core::units::secs)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = dlp_runtime::units::secs)]
     pub max_backoff: std::time::Duration,
 
     /// On SIGINT/SIGTERM, let delivery go on for at most this long (e.g. 30s, 5m; bare number: seconds).
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = dlp_core::units::secs)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = dlp_runtime::units::secs)]
     pub grace: std::time::Duration,
 
     /// Overall time-out of one POST; connecting is limited to 10 s (e.g. 30s, 5m; bare number: seconds).
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = dlp_core::units::secs)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = dlp_runtime::units::secs)]
     pub timeout: std::time::Duration,
 
     /// Extra header 'Name: value' (repeatable). Put tokens in --header-env instead.
@@ -154,7 +154,7 @@ pub struct Args {
     pub signature_header_prefix: String,
 
     /// Move a batch still failing this long after it was spooled to <spool>/dead-letter (e.g. 30s, 5m; bare number: seconds).
-    #[arg(long, value_name = "DURATION", default_value = "1d", value_parser = dlp_core::units::secs)]
+    #[arg(long, value_name = "DURATION", default_value = "1d", value_parser = dlp_runtime::units::secs)]
     pub dead_letter_after: std::time::Duration,
 
     /// A malformed input line is fatal (exit 2) instead of reported and skipped.
@@ -308,7 +308,7 @@ impl Args {
             max_per_minute: self.max_per_minute,
             spool: self
                 .spool
-                .unwrap_or_else(|| dlp_core::spool::default_state_dir("webhook-post")),
+                .unwrap_or_else(|| dlp_store::spool::default_state_dir("webhook-post")),
             max_retry_time: self.max_retry_time,
             max_backoff: self.max_backoff.max(Duration::from_millis(10)),
             grace: self.grace,

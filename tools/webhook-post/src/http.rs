@@ -124,8 +124,8 @@ impl Poster {
             req = req.header(k, v);
         }
         if let Some(s) = &self.signer {
-            let ts = dlp_core::time::unix_now().to_string();
-            let sig = dlp_core::signature::sign(&s.secret, &ts, body);
+            let ts = dlp_record::time::unix_now().to_string();
+            let sig = nfapi::signature::sign(&s.secret, &ts, body);
             req = req
                 .header(&s.timestamp_header, &ts)
                 .header(&s.signature_header, &sig);

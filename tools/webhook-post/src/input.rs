@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crossbeam_channel::Sender;
-use dlp_core::{RecordReader, Rejects};
+use dlp_runtime::{RecordReader, Rejects};
 use serde_json::Value;
 
 /// One good input record.

@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use crossbeam_channel::RecvTimeoutError;
-use dlp_core::spool::Spool;
-use dlp_core::{signals, ExitCode};
+use dlp_runtime::{signals, ExitCode};
+use dlp_store::spool::Spool;
 
 use crate::batch::{summarise, Batcher};
 use crate::cli::Config;
@@ -42,9 +42,9 @@ pub fn command() -> clap::Command {
 
 /// Process entry point.
 pub fn main() -> std::process::ExitCode {
-    let args: cli::Args = dlp_core::cli::parse("webhook-post", command());
-    dlp_core::run_main("webhook-post", || {
-        let input = dlp_core::cli::Inputs::open(&args.files)?;
+    let args: cli::Args = dlp_runtime::cli::parse("webhook-post", command());
+    dlp_runtime::run_main("webhook-post", || {
+        let input = dlp_runtime::cli::Inputs::open(&args.files)?;
         let cfg = args.into_config(|k| std::env::var(k).ok())?;
         run(cfg, input)
     })
@@ -82,7 +82,7 @@ pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::R
         let _ = wake.try_send(Msg::Wake);
     }));
     let reader = ReaderFlags {
-        rejects: dlp_core::Rejects::new("webhook-post", cfg.strict),
+        rejects: dlp_runtime::Rejects::new("webhook-post", cfg.strict),
         stopping: Arc::default(),
         idle: Arc::default(),
     };
@@ -139,7 +139,7 @@ pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::R
 /// What the reader thread tells the main loop besides records.
 struct ReaderFlags {
     /// Rejected lines (exit status 1).
-    rejects: dlp_core::Rejects,
+    rejects: dlp_runtime::Rejects,
     /// Set by the main loop: hand over what has been read and stop.
     stopping: Arc<AtomicBool>,
     /// The reader is waiting on input with everything read sent.

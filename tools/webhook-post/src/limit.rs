@@ -145,7 +145,7 @@ impl Summary {
             "count": self.count,
             "max_per_minute": self.max,
             "message": format!("{} (--max-per-minute {})", self.message(), self.max),
-            "timestamp": dlp_core::time::now_rfc3339(),
+            "timestamp": dlp_record::time::now_rfc3339(),
         })
     }
 }

@@ -153,7 +153,7 @@ pub fn summary_line(v: &Value) -> String {
         },
         None => line,
     };
-    dlp_core::text::escape_hidden(&line).into_owned()
+    dlp_record::text::escape_hidden(&line).into_owned()
 }
 
 fn summary_text(v: &Value) -> String {

@@ -5,7 +5,7 @@
 //! reading, leaves what is undelivered in the spool and exits 0; any other
 //! output error is fatal. Either way the main loop is woken so it notices.
 
-use dlp_core::SharedOutput;
+use dlp_runtime::SharedOutput;
 use serde_json::Value;
 
 /// The delivery log: stdout, shared by the reading and delivery threads.
@@ -38,7 +38,7 @@ impl Delivery<'_> {
             "records": self.records,
             "attempts": self.attempts,
             "latency_ms": self.latency_ms,
-            "timestamp": dlp_core::time::now_rfc3339(),
+            "timestamp": dlp_record::time::now_rfc3339(),
             "batch": self.batch,
         });
         if let Some(s) = self.http_status {

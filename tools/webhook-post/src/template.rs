@@ -32,10 +32,10 @@ pub struct Ctx<'a> {
     pub count: usize,
 }
 
-/// The file a record is about, as [`dlp_core::records::subject_bytes`]
+/// The file a record is about, as [`dlp_record::subject_bytes`]
 /// defines it, as text (lossy where the path is not UTF-8).
 pub fn subject_path(v: &Value) -> Option<String> {
-    dlp_core::records::subject_bytes(|k| v.get(k).and_then(Value::as_str))
+    dlp_record::subject_bytes(|k| v.get(k).and_then(Value::as_str))
         .map(|b| String::from_utf8_lossy(&b).into_owned())
 }
 

@@ -705,13 +705,13 @@ fn signatures_verify_with_nightfall_scheme() {
             .unwrap()
             .as_secs();
         assert!(ts.parse::<u64>().unwrap().abs_diff(now) < 60);
-        assert!(dlp_core::signature::verify(
+        assert!(nfapi::signature::verify(
             secret.as_bytes(),
             ts,
             &r.body,
             sig
         ));
-        assert!(!dlp_core::signature::verify(b"wrong", ts, &r.body, sig));
+        assert!(!nfapi::signature::verify(b"wrong", ts, &r.body, sig));
     }
     // --sign without the secret is a configuration error; the secret never appears in output.
     let out = wp(tmp.path())

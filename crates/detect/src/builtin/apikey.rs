@@ -18,7 +18,7 @@
 
 use std::sync::OnceLock;
 
-use dlp_core::Confidence;
+use dlp_record::Confidence;
 
 use super::{Detector, Find, Hit, Judge, Shape};
 use crate::context::{contains_word, entropy, is_word};
@@ -215,7 +215,7 @@ pub(crate) fn github_checksum(random30: &[u8]) -> [u8; 6] {
 }
 
 fn b64url_json(part: &[u8]) -> Option<serde_json::Value> {
-    let out = dlp_core::records::b64::decode_url(part)?;
+    let out = dlp_record::b64::decode_url(part)?;
     let v: serde_json::Value = serde_json::from_slice(&out).ok()?;
     v.is_object().then_some(v)
 }

@@ -422,7 +422,7 @@ mod tests {
     use super::*;
 
     use super::super::{first, Kind};
-    use dlp_core::Confidence;
+    use dlp_record::Confidence;
 
     fn iban(text: &str) -> Option<String> {
         first(Kind::Iban, text).map(|f| f.0)

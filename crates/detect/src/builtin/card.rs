@@ -215,7 +215,7 @@ pub(crate) fn shape(buf: &[u8], s: usize, e: usize) -> Option<Shape> {
 mod tests {
     use super::*;
 
-    use dlp_core::Confidence;
+    use dlp_record::Confidence;
 
     fn conf(text: &str) -> Option<Confidence> {
         super::super::first(super::super::Kind::CreditCard, text).map(|(_, c)| c)

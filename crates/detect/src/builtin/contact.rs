@@ -16,7 +16,7 @@
 
 use std::sync::OnceLock;
 
-use dlp_core::Confidence;
+use dlp_record::Confidence;
 
 use super::{Detector, Find, Form, Hit, Judge, Needs, RunStats, Shape};
 use crate::context::{continues_group_left, is_word, numeric_end_ok, numeric_start_ok};

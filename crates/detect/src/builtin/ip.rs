@@ -173,7 +173,7 @@ fn shape(buf: &[u8], s: usize, e: usize) -> Option<Shape> {
 #[cfg(test)]
 mod tests {
 
-    use dlp_core::Confidence;
+    use dlp_record::Confidence;
 
     fn ip(text: &str) -> Option<(String, Confidence)> {
         super::super::first(super::super::Kind::Ip, text)

@@ -34,7 +34,7 @@ mod pem;
 mod ssn;
 pub(crate) mod vendors;
 
-use dlp_core::Confidence;
+use dlp_record::Confidence;
 
 use crate::evidence::Labels;
 

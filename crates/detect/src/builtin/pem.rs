@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use dlp_core::Confidence;
+use dlp_record::Confidence;
 
 use super::{Detector, Find, Hit, Judge, Shape};
 use crate::context::is_word;
@@ -79,7 +79,7 @@ fn wrapped(buf: &[u8], s: usize, e: usize) -> Option<Shape> {
     let text = std::str::from_utf8(&buf[s..e]).ok()?;
     // Decode whole 4-character groups only (the match may end unpadded).
     let text = &text[..text.len() / 4 * 4];
-    let out = dlp_core::records::b64::decode(text)?;
+    let out = dlp_record::b64::decode(text)?;
     let head = &out[..out.len().min(80)];
     if !head.starts_with(b"-----BEGIN") || memchr::memmem::find(head, b"PRIVATE KEY").is_none() {
         return None;

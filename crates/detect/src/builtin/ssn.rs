@@ -82,7 +82,7 @@ pub(crate) fn shape(buf: &[u8], s: usize, e: usize) -> Option<Shape> {
 #[cfg(test)]
 mod tests {
 
-    use dlp_core::Confidence;
+    use dlp_record::Confidence;
 
     fn conf(text: &str) -> Option<Confidence> {
         super::super::first(super::super::Kind::Ssn, text).map(|(_, c)| c)

@@ -16,7 +16,7 @@
 
 use std::sync::OnceLock;
 
-use dlp_core::Confidence::{self, *};
+use dlp_record::Confidence::{self, *};
 
 use super::{Hit, Judge, Shape};
 use crate::context::{entropy, is_word};
@@ -459,7 +459,7 @@ fn bech32_ok(t: &[u8]) -> bool {
 /// A version 2 macaroon for `pypi.org`, base64url: its location field
 /// first and a 32-byte signature field last.
 fn macaroon_ok(b64: &[u8]) -> bool {
-    let Some(m) = dlp_core::records::b64::decode_url(b64) else {
+    let Some(m) = dlp_record::b64::decode_url(b64) else {
         return false;
     };
     m.starts_with(b"\x02\x01\x08pypi.org")
@@ -473,7 +473,7 @@ fn jwt_base64_ok(t: &[u8]) -> bool {
     let text = &t[..t.len() / 4 * 4];
     std::str::from_utf8(text)
         .ok()
-        .and_then(dlp_core::records::b64::decode)
+        .and_then(dlp_record::b64::decode)
         .and_then(|jwt| super::jwt_claims(&jwt))
         .is_some()
 }
@@ -621,7 +621,7 @@ fn azure_account_key(buf: &[u8], at: usize) -> Option<(usize, usize, Confidence)
     let n = run(buf, name_end, 100, b64);
     let pad = run(buf, name_end + n, 2, |b| b == b'=');
     let (s, e) = (name_end, name_end + n + pad);
-    let bytes = dlp_core::records::b64::decode(std::str::from_utf8(&buf[s..e]).ok()?)?;
+    let bytes = dlp_record::b64::decode(std::str::from_utf8(&buf[s..e]).ok()?)?;
     let want = if buf[at..].starts_with(b"AccountKey=") {
         64
     } else {
@@ -771,7 +771,7 @@ fn basic_auth(buf: &[u8], at: usize) -> Option<(usize, usize, Confidence)> {
     let s = at + 21;
     let n = run(buf, s, 256, |b| b64(b) || b == b'=');
     let text = std::str::from_utf8(&buf[s..s + n]).ok()?;
-    let plain = dlp_core::records::b64::decode(text)?;
+    let plain = dlp_record::b64::decode(text)?;
     let colon = memchr::memchr(b':', &plain)?;
     let pw = &plain[colon + 1..];
     let ok = colon > 0 && pw.len() >= 6 && plain.iter().all(u8::is_ascii_graphic);

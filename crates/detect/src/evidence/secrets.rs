@@ -255,8 +255,8 @@ fn state_token(v: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(text) else {
         return false;
     };
-    let decoded = dlp_core::records::b64::decode(text)
-        .or_else(|| dlp_core::records::b64::decode_url(text.trim_end_matches('=').as_bytes()));
+    let decoded = dlp_record::b64::decode(text)
+        .or_else(|| dlp_record::b64::decode_url(text.trim_end_matches('=').as_bytes()));
     let Some(d) = decoded else {
         return false;
     };
@@ -289,8 +289,7 @@ fn base64_of_prose(v: &[u8]) -> bool {
         return false;
     }
     let unpadded = v.strip_suffix(b"==").or(v.strip_suffix(b"=")).unwrap_or(v);
-    let Some(d) =
-        dlp_core::records::b64::decode(v).or_else(|| dlp_core::records::b64::decode_url(unpadded))
+    let Some(d) = dlp_record::b64::decode(v).or_else(|| dlp_record::b64::decode_url(unpadded))
     else {
         return false;
     };

@@ -2,7 +2,7 @@
 //! asserts the exact finding and its confidence band.
 
 use detect::{default_rules, shorthand_rules, Engine, StreamOptions};
-use dlp_core::Confidence::{self, *};
+use dlp_record::Confidence::{self, *};
 
 fn all() -> Engine {
     Engine::new(&shorthand_rules(&["ALL".into()], Unlikely).unwrap()).unwrap()
@@ -404,7 +404,7 @@ fn wrapped_and_escaped_pem_keys() {
         .map(|l| format!("    \"{l}\\n\""))
         .collect::<Vec<_>>()
         .join(" +\n");
-    let b64 = dlp_core::records::b64::encode(pem.as_bytes());
+    let b64 = dlp_record::b64::encode(pem.as_bytes());
     for text in [
         format!("key = \"{escaped}\"\n"),
         format!("key = \"{crlf}\"\n"),
@@ -1096,7 +1096,7 @@ fn expired_tokens_and_encoded_data() {
     // A JSON Web Token whose exp has passed (1970) is at most POSSIBLE; one
     // that expires in 2100 stays.
     let claims = |exp: u64| {
-        dlp_core::records::b64::encode(format!("{{\"sub\":\"u1\",\"exp\":{exp}}}").as_bytes())
+        dlp_record::b64::encode(format!("{{\"sub\":\"u1\",\"exp\":{exp}}}").as_bytes())
             .trim_end_matches('=')
             .replace('+', "-")
             .replace('/', "_")
@@ -1115,7 +1115,7 @@ fn expired_tokens_and_encoded_data() {
     // `{"foo":"bar"}` and jwt.io's sample token are documentation samples.
     let unissued = format!(
         "{head}.{}.{sig}",
-        dlp_core::records::b64::encode(b"{\"iss\":\"issuer\",\"sub\":\"subject\"}")
+        dlp_record::b64::encode(b"{\"iss\":\"issuer\",\"sub\":\"subject\"}")
             .trim_end_matches('=')
             .replace('+', "-")
             .replace('/', "_")
@@ -1134,7 +1134,7 @@ fn expired_tokens_and_encoded_data() {
     // Control: claims issued (an `iat`) stay VERY_LIKELY.
     let issued = format!(
         "{head}.{}.{sig}",
-        dlp_core::records::b64::encode(b"{\"sub\":\"u-1842\",\"iat\":1700000000}")
+        dlp_record::b64::encode(b"{\"sub\":\"u-1842\",\"iat\":1700000000}")
             .trim_end_matches('=')
             .replace('+', "-")
             .replace('/', "_")

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use detect::{shorthand_rules, Engine};
-use dlp_core::Confidence;
+use dlp_record::Confidence;
 
 #[test]
 fn recall_and_precision_floors_at_likely() {

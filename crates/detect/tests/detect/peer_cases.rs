@@ -10,7 +10,7 @@
 //! …) are POSSIBLE here, not LIKELY (see the `builtin` docs).
 
 use detect::{shorthand_rules, Engine};
-use dlp_core::Confidence::{self, *};
+use dlp_record::Confidence::{self, *};
 
 fn levels(text: &str, det: &str) -> Vec<(String, Confidence)> {
     let e = Engine::new(&shorthand_rules(&["ALL".into()], VeryUnlikely).unwrap()).unwrap();

@@ -4,7 +4,7 @@
 //! blocks, long lines and multi-byte UTF-8.
 
 use detect::{Engine, Match, StreamOptions};
-use dlp_core::Confidence;
+use dlp_record::Confidence;
 use proptest::prelude::*;
 
 /// Valid test data (Luhn-valid cards, SSA-valid SSNs, a GitHub-CRC token).

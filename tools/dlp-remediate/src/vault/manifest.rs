@@ -11,8 +11,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use dlp_core::records::{path_field, path_from_field};
-use dlp_core::Confidence;
+use dlp_record::Confidence;
+use dlp_record::{path_field, path_from_field};
 use serde::{Deserialize, Serialize};
 
 use crate::safefs::is_normal_absolute;
@@ -80,7 +80,7 @@ impl Manifest {
             bail!("its id {:?} is not the entry's ({id})", self.id);
         }
         if let Some(b) = &self.original_path_b64 {
-            if dlp_core::records::b64::decode(b).is_none() {
+            if dlp_record::b64::decode(b).is_none() {
                 bail!("original_path_b64 is not base64");
             }
         }
@@ -165,7 +165,7 @@ pub fn new_id(path: &Path) -> String {
     use sha2::{Digest, Sha256};
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    let t = dlp_core::time::now_rfc3339();
+    let t = dlp_record::time::now_rfc3339();
     let compact: String = t[..19].chars().filter(char::is_ascii_digit).collect();
     let mut h = Sha256::new();
     h.update(path.as_os_str().as_encoded_bytes());
@@ -182,7 +182,7 @@ pub fn new_id(path: &Path) -> String {
         "{}T{}Z-{}",
         &compact[..8],
         &compact[8..],
-        &dlp_core::hash::hex(&h.finalize())[..8]
+        &dlp_record::hash::hex(&h.finalize())[..8]
     )
 }
 

@@ -21,8 +21,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use dlp_core::records::path_field;
-use dlp_core::Confidence;
+use dlp_record::path_field;
+use dlp_record::Confidence;
 
 use super::{note_path, pause_at, DetectorCount, Manifest, Vault};
 use crate::safefs::{Dir, Taken};
@@ -227,7 +227,7 @@ fn manifest_of(id: &str, t: &Target, req: &Request) -> Manifest {
     let meta = &t.meta;
     let (original_path, original_path_b64) = path_field(&t.path);
     let ns = |s: i64, n: i64| s.saturating_mul(1_000_000_000).saturating_add(n);
-    let rfc3339 = |s: i64, n: i64| dlp_core::time::format_rfc3339(super::system_time(ns(s, n)));
+    let rfc3339 = |s: i64, n: i64| dlp_record::time::format_rfc3339(super::system_time(ns(s, n)));
     Manifest {
         id: id.to_owned(),
         original_path,
@@ -247,7 +247,7 @@ fn manifest_of(id: &str, t: &Target, req: &Request) -> Manifest {
         detectors: req.detectors.clone(),
         confidence: req.confidence,
         findings: req.findings,
-        quarantined_at: dlp_core::time::now_rfc3339(),
+        quarantined_at: dlp_record::time::now_rfc3339(),
         method: "rename".into(),
         note: None,
     }
@@ -272,13 +272,13 @@ pub(super) fn write_manifest(dir: &Dir, m: &Manifest) -> anyhow::Result<()> {
 pub(super) fn copy_verified(src: &mut File, dir: &Dir, name: &OsStr) -> anyhow::Result<String> {
     src.seek(SeekFrom::Start(0))?;
     let mut out = dir.create_file(name, 0o600)?;
-    let read = dlp_core::hash::sha256_reader(Tee {
+    let read = dlp_record::hash::sha256_reader(Tee {
         from: src,
         to: &mut out,
     })?;
     out.sync_all()?;
     out.seek(SeekFrom::Start(0))?;
-    let back = dlp_core::hash::sha256_reader(&mut out)?;
+    let back = dlp_record::hash::sha256_reader(&mut out)?;
     if back != read {
         bail!(
             "verification failed: the copy at {} differs from the original",

@@ -53,7 +53,7 @@ impl Vault {
             return self.remove_tree(&name);
         }
         let m = Self::read_manifest(&dir, id)?;
-        let got = dlp_core::hash::sha256_reader(dir.open_file(data)?)?;
+        let got = dlp_record::hash::sha256_reader(dir.open_file(data)?)?;
         if got == m.sha256 {
             self.dir.rename(&name, &self.dir, OsStr::new(id), true)?;
             eprintln!("dlp-remediate: vault: committed entry {id} left by an interrupted run");
@@ -276,9 +276,9 @@ mod tests {
                 let original = root.join("home").join(format!("f{i}"));
                 let mut m = template.clone();
                 m.id = format!("20260101T000000Z-0000000{i}");
-                let (p, b) = dlp_core::records::path_field(&original);
+                let (p, b) = dlp_record::path_field(&original);
                 (m.original_path, m.original_path_b64, m.note) = (p, b, None);
-                m.sha256 = dlp_core::hash::sha256_bytes(bytes);
+                m.sha256 = dlp_record::hash::sha256_bytes(bytes);
                 leave(l, &root, &m, &original, bytes);
                 made.push((l, m.id, original, bytes.clone()));
             }

@@ -56,7 +56,7 @@ impl Vault {
             );
         }
         let mut data = entry.open_file(OsStr::new("data"))?;
-        let got = dlp_core::hash::sha256_reader(&mut data)?;
+        let got = dlp_record::hash::sha256_reader(&mut data)?;
         if got != m.sha256 {
             bail!("vault entry {id} does not match its manifest (sha256 {got})");
         }

@@ -362,11 +362,11 @@ proptest! {
             // With a header row first, so a data cell never starts the file
             // (CSV readers strip a leading UTF-8 BOM there).
             let code = findings_csv::run(&cli, input.as_bytes(), &mut out, true).unwrap();
-            prop_assert_eq!(code, dlp_core::ExitCode::Ok);
+            prop_assert_eq!(code, dlp_runtime::ExitCode::Ok);
             let rows = parse_csv(&out)[1..].to_vec();
             prop_assert_eq!(rows.len(), findings.len());
             for (row, (fi, b, a, p, s, l)) in rows.iter().zip(&items) {
-                let want = |x: &str| if raw { x.to_owned() } else { findings_csv::neutralise(x.into()).into_owned() };
+                let want = |x: &str| if raw { x.to_owned() } else { dlp_record::safety::neutralise(x.into()).into_owned() };
                 prop_assert_eq!(&row[0], &want(p));
                 prop_assert_eq!(&row[1], &want(fi));
                 prop_assert_eq!(&row[2], &want(b));

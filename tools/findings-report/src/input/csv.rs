@@ -1,12 +1,13 @@
 //! The CSV findings-csv writes, with its header row: columns are found by
 //! name, so any column list works (`--preset fleet` carries everything the
 //! report uses); missing columns read as empty. findings-csv's spreadsheet
-//! guard (a `'` before a cell starting with `=`, `+`, `-`, `@`) is undone.
+//! guard (a `'` before a cell that `dlp_record::safety::is_formula`) is undone.
 
 use std::io::Read;
 
 use anyhow::{bail, Context};
-use dlp_core::Rejects;
+use dlp_record::safety::is_formula;
+use dlp_runtime::Rejects;
 
 use crate::agg::Agg;
 use crate::rec::{flag, range_start, Rec, DETECTOR, TEXT_FIELDS};
@@ -51,8 +52,23 @@ pub fn read(name: &str, input: impl Read, agg: &mut Agg, rejects: &Rejects) -> a
 /// findings-csv prefixes formula-like cells with `'`; the report shows
 /// the value itself (HTML escaping keeps it inert).
 fn unquote(cell: &str) -> &str {
-    match cell.as_bytes() {
-        [b'\'', b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r', ..] => &cell[1..],
+    match cell.strip_prefix('\'') {
+        Some(rest) if is_formula(rest.as_bytes()) => rest,
         _ => cell,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unquote;
+
+    #[test]
+    fn undoes_the_spreadsheet_guard_only() {
+        for (cell, shown) in [("'=1+1", "=1+1"), ("'-2", "-2"), ("'@SUM(A1)", "@SUM(A1)")] {
+            assert_eq!(unquote(cell), shown);
+        }
+        for kept in ["'plain", "=x", "'", "", "''=x"] {
+            assert_eq!(unquote(kept), kept);
+        }
     }
 }

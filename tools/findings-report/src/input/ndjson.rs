@@ -1,12 +1,13 @@
 //! Finding records, one JSON object a line. Only the fields the report
-//! uses are decoded ([`dlp_core::json_scan`] checks the rest of the line
+//! uses are decoded ([`dlp_record::json_scan`] checks the rest of the line
 //! without materialising it, so a megabyte path is borrowed, not copied).
 
 use std::borrow::Cow;
 use std::io::Read;
 
-use dlp_core::json_scan::{self, Val};
-use dlp_core::{Range, RecordReader, Rejects};
+use dlp_record::json_scan::{self, Val};
+use dlp_record::Range;
+use dlp_runtime::{RecordReader, Rejects};
 
 use crate::agg::Agg;
 use crate::rec::{Rec, DETECTOR, TEXT_FIELDS};

@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use dlp_core::Severity;
+use dlp_record::Severity;
 
 use super::{esc, time_cell, Context};
 use crate::intern::EMPTY;

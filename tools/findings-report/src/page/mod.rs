@@ -18,7 +18,7 @@ mod tables;
 
 use std::fmt::Write as _;
 
-use dlp_core::text::escape_hidden;
+use dlp_record::text::escape_hidden;
 
 use crate::agg::Agg;
 use crate::cli::Config;

@@ -7,8 +7,8 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use dlp_core::signature::sign;
-use dlp_core::time::unix_now;
+use dlp_record::time::unix_now;
+use nfapi::signature::sign;
 use testkit::{cmd, http, Spawned, TempDir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_nf-webhook");

@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
 
-use dlp_core::signature::sign;
-use dlp_core::time::unix_now;
+use dlp_record::time::unix_now;
+use nfapi::signature::sign;
 use serde_json::{json, Value};
 use testkit::{cmd, http, Spawned, TempDir};
 
@@ -52,7 +52,7 @@ fn post(port: u16, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
 fn notification(upload_id: &str, url: &str, present: bool, meta: &str) -> String {
     nfapi::WebhookNotification {
         findings_url: url.into(),
-        valid_until: dlp_core::time::format_rfc3339(
+        valid_until: dlp_record::time::format_rfc3339(
             std::time::SystemTime::now() + Duration::from_secs(3600),
         ),
         upload_id: upload_id.into(),
@@ -193,7 +193,7 @@ fn valid_result_emits_findings_with_path_from_metadata() {
     assert_eq!(r["archive_path"], "");
     assert_eq!(r["detection_rules"], json!(["cards"]));
     assert_eq!(r["sha256"], "ab".repeat(32));
-    assert!(dlp_core::time::parse_rfc3339(r["timestamp"].as_str().unwrap()).is_some());
+    assert!(dlp_record::time::parse_rfc3339(r["timestamp"].as_str().unwrap()).is_some());
     let z = &recs[1];
     assert_eq!(z["index"], 2);
     assert_eq!(z["archive_path"], "fileupload/upload.py");

@@ -1,17 +1,14 @@
 //! Command-line conventions every tool shares: clap errors as
-//! `tool: error: ...`, typed values for the record enums (so `--help` lists
-//! them), and FILE operands read in order with `-` for stdin, as `cat` and
-//! `jq` do.
+//! `tool: error: ...`, `--host`, and FILE operands read in order with `-`
+//! for stdin, as `cat` and `jq` do. (The record enums' typed values, so
+//! `--help` lists them, are dlp-record's `clap` feature.)
 
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use clap::builder::PossibleValue;
 use clap::error::ErrorKind;
-
-use crate::records::{Confidence, EventType};
 
 /// Parses the process's arguments with `cmd` (the tool's `command()`).
 ///
@@ -23,7 +20,7 @@ pub fn parse<T: clap::FromArgMatches>(tool: &str, cmd: clap::Command) -> T {
 }
 
 /// [`parse`] over the given arguments (the first is the program name).
-pub fn parse_from<T: clap::FromArgMatches>(
+fn parse_from<T: clap::FromArgMatches>(
     tool: &str,
     cmd: clap::Command,
     args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
@@ -59,32 +56,6 @@ pub fn render(tool: &str, e: &clap::Error) -> String {
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => text,
         _ => format!("{tool}: {text}"),
-    }
-}
-
-impl clap::ValueEnum for Confidence {
-    fn value_variants<'a>() -> &'a [Self] {
-        &[
-            Confidence::VeryUnlikely,
-            Confidence::Unlikely,
-            Confidence::Possible,
-            Confidence::Likely,
-            Confidence::VeryLikely,
-        ]
-    }
-
-    fn to_possible_value(&self) -> Option<PossibleValue> {
-        Some(PossibleValue::new(self.as_str()))
-    }
-}
-
-impl clap::ValueEnum for EventType {
-    fn value_variants<'a>() -> &'a [Self] {
-        &EventType::ALL
-    }
-
-    fn to_possible_value(&self) -> Option<PossibleValue> {
-        Some(PossibleValue::new(self.as_str()))
     }
 }
 
@@ -188,6 +159,7 @@ impl Read for Inputs {
 mod tests {
     use super::*;
     use clap::Parser;
+    use dlp_record::Confidence;
 
     #[derive(Debug, Parser)]
     #[command(name = "t")]
@@ -226,7 +198,7 @@ mod tests {
 
     #[test]
     fn inputs_concatenate_in_order_and_check_every_operand_first() {
-        let dir = std::env::temp_dir().join(format!("dlp-core-inputs-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("dlp-runtime-inputs-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let (a, b) = (dir.join("a"), dir.join("b"));
         std::fs::write(&a, "one\n").unwrap();
@@ -256,7 +228,7 @@ mod tests {
 
     #[test]
     fn a_fifo_operand_is_opened_once_and_loses_nothing() {
-        let dir = std::env::temp_dir().join(format!("dlp-core-fifo-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("dlp-runtime-fifo-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let fifo = dir.join("f");
         let made = std::process::Command::new("mkfifo")
@@ -286,15 +258,15 @@ mod tests {
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct HostArg {
     /// Host name stamped on records [default: $DLP_HOST, else this machine's name].
-    #[arg(long, value_name = "NAME", value_parser = crate::host::check)]
+    #[arg(long, value_name = "NAME", value_parser = dlp_record::host::check)]
     pub host: Option<String>,
 }
 
 impl HostArg {
-    /// Makes the name the one [`crate::host::this`] returns.
+    /// Makes the name the one [`dlp_record::host::this`] returns.
     pub fn apply(&self) {
         if let Some(h) = &self.host {
-            crate::host::set(h);
+            dlp_record::host::set(h);
         }
     }
 }

@@ -40,7 +40,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::records::{path_field, path_from_field, Confidence, Finding, FindingStatus, Range};
+use dlp_record::{path_field, path_from_field, Confidence, Finding, FindingStatus, Range};
 
 mod files;
 use files::{load_or_create_key, lock, suffixed, Lock};
@@ -136,7 +136,7 @@ fn mac(key: &[u8; 32], parts: &[&[u8]]) -> String {
         m.update(&(p.len() as u64).to_le_bytes());
         m.update(p);
     }
-    let mut h = crate::hash::hex(&m.finalize().into_bytes());
+    let mut h = dlp_record::hash::hex(&m.finalize().into_bytes());
     h.truncate(ID_HEX);
     h
 }
@@ -320,7 +320,7 @@ impl FindingState {
                     path,
                     path_b64,
                     sha256: sha256.to_owned(),
-                    seen: crate::time::unix_now(),
+                    seen: dlp_record::time::unix_now(),
                     findings: scan.seen,
                 },
             );
@@ -495,7 +495,7 @@ fn resolved_record(file: &Path, k: &Known, sha256: &str) -> Finding {
         path,
         path_b64,
         index: 0,
-        timestamp: crate::time::now_rfc3339(),
+        timestamp: dlp_record::time::now_rfc3339(),
         detector: k.detector.clone(),
         detector_uuid: String::new(),
         confidence: k.confidence,
@@ -509,7 +509,7 @@ fn resolved_record(file: &Path, k: &Known, sha256: &str) -> Finding {
         row_range: None,
         column_range: None,
         // The state is kept where the files are: this machine.
-        host: crate::host::this().map(str::to_owned),
+        host: dlp_record::host::this().map(str::to_owned),
         archive_path: k.archive_path.clone(),
         detection_rules: Vec::new(),
         sha256: Some(sha256.to_owned()).filter(|s| !s.is_empty()),

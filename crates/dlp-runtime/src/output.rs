@@ -15,7 +15,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 /// An output that buffers and can be flushed when the tool is about to
-/// wait for input (see [`crate::reader::for_each_line`]).
+/// wait for input (see [`crate::for_each_line`]).
 pub trait Flush {
     /// Flushes buffered output; errors are fatal to the caller.
     fn flush_output(&mut self) -> anyhow::Result<()>;
@@ -62,8 +62,8 @@ impl<W: Write> RecordWriter<W> {
     }
 
     /// Writes one finding as a JSON line: the bytes [`Self::record`]
-    /// writes for it, without serde (see [`crate::records::Finding::write_json`]).
-    pub fn finding(&mut self, f: &crate::records::Finding) -> anyhow::Result<()> {
+    /// writes for it, without serde (see [`dlp_record::Finding::write_json`]).
+    pub fn finding(&mut self, f: &dlp_record::Finding) -> anyhow::Result<()> {
         self.line.clear();
         f.write_json(&mut self.line);
         self.line.push(b'\n');

@@ -12,9 +12,9 @@
 use std::time::Duration;
 
 /// The syntax, for error messages and help text.
-pub const SIZE_SYNTAX: &str = "a size such as 512, 64K, 500M, 1.5G or 10MiB";
+const SIZE_SYNTAX: &str = "a size such as 512, 64K, 500M, 1.5G or 10MiB";
 /// The syntax, for error messages and help text.
-pub const DURATION_SYNTAX: &str = "a duration such as 500ms, 2s, 5m or 1h";
+const DURATION_SYNTAX: &str = "a duration such as 500ms, 2s, 5m or 1h";
 
 /// A decimal number split into its digits: `int` and `frac` over `10^scale`.
 struct Decimal {
@@ -72,7 +72,7 @@ fn split(s: &str) -> Result<(Decimal, &str), String> {
 }
 
 /// Parses a size in bytes (see the module docs).
-pub fn parse_size(s: &str) -> Result<u64, String> {
+fn parse_size(s: &str) -> Result<u64, String> {
     let bad = |why: String| format!("invalid size {s:?}: {why} (want {SIZE_SYNTAX})");
     let (n, suffix) = split(s).map_err(bad)?;
     let shift = match suffix.to_ascii_uppercase().as_str() {
@@ -93,17 +93,17 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 
 /// The longest duration accepted (about 31.7 years): any deadline it sets
 /// is far inside what `Instant` can represent.
-pub const MAX_DURATION_SECS: u64 = 1_000_000_000;
+const MAX_DURATION_SECS: u64 = 1_000_000_000;
 
 /// The unit of a bare number in a duration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Bare {
+enum Bare {
     Seconds,
     Millis,
 }
 
 /// Parses a duration (see the module docs); a bare number is in `bare` units.
-pub fn parse_duration(s: &str, bare: Bare) -> Result<Duration, String> {
+fn parse_duration(s: &str, bare: Bare) -> Result<Duration, String> {
     let bad = |why: String| format!("invalid duration {s:?}: {why} (want {DURATION_SYNTAX})");
     let (n, suffix) = split(s).map_err(bad)?;
     const MS: u128 = 1_000_000;

@@ -10,7 +10,7 @@ impl Tmp {
     fn new() -> Self {
         static N: AtomicU32 = AtomicU32::new(0);
         let p = std::env::temp_dir().join(format!(
-            "dlp-core-fstate-{}-{}",
+            "dlp-store-fstate-{}-{}",
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         ));

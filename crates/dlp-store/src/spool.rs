@@ -27,7 +27,7 @@ pub struct Spool {
 }
 
 /// Name of the lock file inside a spool directory.
-pub const LOCK_FILE: &str = "lock";
+const LOCK_FILE: &str = "lock";
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 

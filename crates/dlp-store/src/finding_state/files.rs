@@ -108,7 +108,7 @@ pub(super) fn load_or_create_key(path: &Path, state_exists: bool) -> anyhow::Res
             let mut s = String::new();
             f.read_to_string(&mut s)
                 .with_context(|| format!("reading key {shown}"))?;
-            let bytes = crate::hash::unhex(s.trim())
+            let bytes = dlp_record::hash::unhex(s.trim())
                 .filter(|b| b.len() == 32)
                 .with_context(|| format!("key {shown} is not 64 hex digits"))?;
             Ok(bytes.try_into().expect("32 bytes"))
@@ -126,7 +126,7 @@ pub(super) fn load_or_create_key(path: &Path, state_exists: bool) -> anyhow::Res
                 .mode(0o600)
                 .open(path)
                 .with_context(|| format!("creating key {shown}"))?;
-            f.write_all(crate::hash::hex(&key).as_bytes())?;
+            f.write_all(dlp_record::hash::hex(&key).as_bytes())?;
             f.write_all(b"\n")?;
             f.sync_all()?;
             Ok(key)

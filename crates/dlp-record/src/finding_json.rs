@@ -5,7 +5,7 @@
 //! byte-at-a-time string escaping was a third of pii-scan's time there.
 //! The tests compare the two writers on findings of every shape.
 
-use crate::records::{Finding, Range};
+use crate::{Finding, Range};
 
 impl Finding {
     /// Appends this finding as one JSON object (no newline) to `out`.
@@ -192,7 +192,7 @@ pub fn escape(s: &str, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::records::{Confidence, FindingStatus};
+    use crate::{Confidence, FindingStatus};
 
     fn sample() -> Finding {
         serde_json::from_str(

@@ -1,5 +1,5 @@
 //! Input cut into lines: the layer under the record reader
-//! ([`crate::reader`]).
+//! ([`crate::RecordReader`]).
 //!
 //! Lines longer than a bound are discarded without being held in memory,
 //! so one runaway line cannot exhaust it. The reader also tells its caller
@@ -9,7 +9,7 @@
 use std::io::{self, BufRead, BufReader, Read};
 
 /// Default bound on one input line (16 MiB).
-pub const DEFAULT_MAX_LINE: usize = 16 << 20;
+pub(crate) const DEFAULT_MAX_LINE: usize = 16 << 20;
 
 /// One line handed to the caller, without its terminating newline.
 #[derive(Debug)]

@@ -7,7 +7,7 @@
 //! thread writes the outputs in input order, reports rejected lines with
 //! their exact line numbers, and flushes whenever everything read so far
 //! has been written, i.e. when the tool is about to wait for input. The
-//! conventions are those of [`crate::reader::for_each_line`], rejected
+//! conventions are those of [`crate::for_each_line`], rejected
 //! lines included (one [`Rejects`] policy).
 
 use std::io::{self, Read, Write};

@@ -65,7 +65,7 @@ impl Rejects {
     }
 
     /// True under `--strict`.
-    pub fn is_strict(&self) -> bool {
+    pub(crate) fn is_strict(&self) -> bool {
         self.strict
     }
 

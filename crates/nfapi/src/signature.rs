@@ -17,12 +17,12 @@ fn mac(secret: &[u8], timestamp: &str, body: &[u8]) -> HmacSha256 {
 
 /// The `X-Nightfall-Signature` value for `body` sent at `timestamp`.
 pub fn sign(secret: &[u8], timestamp: &str, body: &[u8]) -> String {
-    crate::hash::hex(&mac(secret, timestamp, body).finalize().into_bytes())
+    dlp_record::hash::hex(&mac(secret, timestamp, body).finalize().into_bytes())
 }
 
 /// Checks a hex signature in constant time (upper- or lowercase hex).
 pub fn verify(secret: &[u8], timestamp: &str, body: &[u8], signature_hex: &str) -> bool {
-    let Some(sig) = crate::hash::unhex(signature_hex) else {
+    let Some(sig) = dlp_record::hash::unhex(signature_hex) else {
         return false;
     };
     mac(secret, timestamp, body).verify_slice(&sig).is_ok()
