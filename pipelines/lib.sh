@@ -187,7 +187,7 @@ dlp_tools() {
             local pkgs=()
             for t in "$@"; do pkgs+=(-p "$t"); done
             if dlp_any_missing "$bindir" "$@"; then
-                dlp_log "building $* (cargo build --release; about 3 minutes on 2 cores the first time)"
+                dlp_log "building $* (cargo build --release; a few minutes on 2 cores the first time)"
             else
                 dlp_log "sources changed: rebuilding $* (cargo build --release)"
             fi

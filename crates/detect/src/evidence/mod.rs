@@ -107,6 +107,12 @@ impl std::ops::Deref for Digits {
     }
 }
 
+/// Lines above a card or SSN looked through for the `>>>` line whose
+/// expected output it may be. Numbers are checked by the hundred thousand
+/// in a dense table, so only a short output is looked through (a
+/// secret's sample block is searched further: `secrets`).
+const DOCTEST_REACH: usize = 3;
+
 /// A detector's probe: what makes a value of its shape doubtful.
 pub(crate) type Probe = fn(&Value<'_>) -> Option<Doubt>;
 
@@ -119,7 +125,7 @@ pub(crate) fn card_probe(v: &Value<'_>) -> Option<Doubt> {
     let d = v.digits();
     if published::degenerate(&d) {
         Some(Doubt::Placeholder)
-    } else if secrets::in_doctest(v.buf, v.start) {
+    } else if secrets::in_doctest(v.buf, v.start, DOCTEST_REACH) {
         Some(Doubt::Sample)
     } else if published::test_card(&d) {
         Some(Doubt::TestValue)
@@ -136,7 +142,7 @@ pub(crate) fn card_probe(v: &Value<'_>) -> Option<Doubt> {
 pub(crate) fn ssn_probe(v: &Value<'_>) -> Option<Doubt> {
     if published::placeholder_ssn(&v.digits()) {
         Some(Doubt::Placeholder)
-    } else if secrets::in_doctest(v.buf, v.start) {
+    } else if secrets::in_doctest(v.buf, v.start, DOCTEST_REACH) {
         Some(Doubt::Sample)
     } else {
         None

@@ -541,7 +541,7 @@ fn in_sample_block(buf: &[u8], s: usize) -> bool {
     let ls = memchr::memrchr(b'\n', &buf[..s]).map_or(0, |p| p + 1);
     let line = &buf[ls..];
     let own = &line[indent(line)..];
-    if own.starts_with(b"$ ") || in_doctest(buf, s) || go_example_output(buf, s, own) {
+    if own.starts_with(b"$ ") || in_doctest(buf, s, BLOCK_LINES) || go_example_output(buf, s, own) {
         return true;
     }
     // The least indentation of the block so far, walking up.
@@ -586,15 +586,16 @@ fn in_sample_block(buf: &[u8], s: usize) -> bool {
 }
 
 /// On a doctest's line (`>>> ` or its continuation `... `) or in its
-/// expected output (the lines under a `>>>` line, up to a blank one):
-/// Python's executable documentation examples.
-pub(crate) fn in_doctest(buf: &[u8], s: usize) -> bool {
+/// expected output (the lines under a `>>>` line, up to a blank one, of
+/// which the `reach` nearest are looked through): Python's executable
+/// documentation examples.
+pub(crate) fn in_doctest(buf: &[u8], s: usize, reach: usize) -> bool {
     let ls = memchr::memrchr(b'\n', &buf[..s]).map_or(0, |p| p + 1);
     let own = buf[ls..].trim_ascii_start();
     if own.starts_with(b">>> ") || own.starts_with(b"... ") {
         return true;
     }
-    for (a, b) in lines_above(buf, s) {
+    for (a, b) in lines_above(buf, s).take(reach) {
         let t = buf[a..b].trim_ascii();
         if t.is_empty() {
             return false;
@@ -769,10 +770,15 @@ mod tests {
         let text = "Docs\n\n>>> validate('536-90-4399')\n'536904399'\n>>> f(\n...   '042-10-3594')\n\nssn = '536-90-4399'\n";
         let at =
             |needle: &str, nth: usize| text.match_indices(needle).nth(nth).map(|(i, _)| i).unwrap();
-        assert!(in_doctest(text.as_bytes(), at("536-90-4399", 0)));
-        assert!(in_doctest(text.as_bytes(), at("536904399", 0)));
-        assert!(in_doctest(text.as_bytes(), at("042-10-3594", 0)));
-        assert!(!in_doctest(text.as_bytes(), at("536-90-4399", 1)));
+        assert!(in_doctest(text.as_bytes(), at("536-90-4399", 0), 1));
+        assert!(in_doctest(text.as_bytes(), at("536904399", 0), 1));
+        assert!(in_doctest(text.as_bytes(), at("042-10-3594", 0), 1));
+        assert!(!in_doctest(text.as_bytes(), at("536-90-4399", 1), 10));
+        // Output further down than the reach.
+        let long = ">>> f()\n1\n2\n3\n'536-90-4399'\n";
+        let at = long.find("536").unwrap();
+        assert!(in_doctest(long.as_bytes(), at, 4));
+        assert!(!in_doctest(long.as_bytes(), at, 3));
     }
 
     #[test]
