@@ -32,8 +32,10 @@ pub struct StreamSummary {
 /// split across threads.
 #[derive(Debug, Clone, Copy)]
 pub struct StreamOptions {
-    /// Bytes owned per window (any size from 1; small windows only cost
-    /// time, never findings).
+    /// Bytes owned per window and thread (any size from 1; small windows
+    /// only cost time, never findings). A window of `threads` threads owns
+    /// `threads` times this much: each window ends with threads waiting for
+    /// its last steps, so it is not made smaller than the threads' share.
     pub window: usize,
     /// Bytes after a window's owned part that it may look into (raised to
     /// the engine's minimum, see [`Engine::min_overlap`]).
@@ -140,7 +142,7 @@ impl Engine {
         mut each: impl FnMut(Vec<Candidate>) -> io::Result<()>,
     ) -> io::Result<u64> {
         let overlap = opts.overlap.max(self.min_overlap());
-        let window = opts.window.max(1);
+        let window = opts.window.max(1).saturating_mul(opts.threads.max(1));
         let mut buf: Vec<u8> = Vec::new();
         let mut base = Position::default();
         let mut owned_start = 0usize;
@@ -193,9 +195,10 @@ impl Engine {
     }
 
     /// Builds the candidates of `steps` and passes them to `each` in
-    /// order: in this thread, or on `threads` scoped threads while this one
-    /// passes on what is done. A panic in a thread ends here as a panic
-    /// (the caller's), never as a wait.
+    /// order: in this thread, or on `threads` threads of which this is one
+    /// (it passes on what is done, and builds a step itself when nothing is
+    /// ready, so `threads` threads run, never more). A panic in a thread
+    /// ends here as a panic (the caller's), never as a wait.
     fn run_steps(
         &self,
         buf: &[u8],
@@ -212,23 +215,28 @@ impl Engine {
         }
         let next = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
+        // The next unclaimed step, built: by a thread, or by this one.
+        let claim = || {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            steps.get(i).map(|st| (i, build(st)))
+        };
         std::thread::scope(|scope| {
-            let (tx, rx) = mpsc::sync_channel::<(usize, Vec<Candidate>)>(threads);
-            for _ in 0..threads {
+            // Room for each thread's next result while this one builds.
+            let (tx, rx) = mpsc::sync_channel::<(usize, Vec<Candidate>)>(2 * threads);
+            for _ in 1..threads {
                 let tx = tx.clone();
-                let (next, stop, steps, build) = (&next, &stop, &steps, &build);
+                let (stop, claim) = (&stop, &claim);
                 scope.spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(st) = steps.get(i) else { break };
-                        if tx.send((i, build(st))).is_err() {
+                        let Some(done) = claim() else { break };
+                        if tx.send(done).is_err() {
                             break;
                         }
                     }
                 });
             }
             drop(tx);
-            let r = in_order(rx, steps.len(), each);
+            let r = in_order(rx, steps.len(), each, claim);
             // On an error the threads stop at their next step (and a send
             // fails now that the receiver is gone).
             stop.store(true, Ordering::Relaxed);
@@ -270,28 +278,101 @@ fn plan(
     steps
 }
 
-/// Receives the steps' candidates (numbered, in any order) and passes
-/// them to `each` in order; stops at the first error, or when the senders
-/// are gone (a thread panicked: the scope's join reports it).
+/// Passes the steps' candidates to `each` in order: those the threads
+/// send (numbered, in any order), and those `claim` builds in this thread
+/// when nothing is ready. Stops at the first error, or when every step is
+/// claimed and the senders are gone (a thread panicked: the scope's join
+/// reports it).
 fn in_order(
     rx: mpsc::Receiver<(usize, Vec<Candidate>)>,
     n: usize,
     each: &mut impl FnMut(Vec<Candidate>) -> io::Result<()>,
+    claim: impl Fn() -> Option<(usize, Vec<Candidate>)>,
 ) -> io::Result<()> {
     let mut early: BTreeMap<usize, Vec<Candidate>> = BTreeMap::new();
     let mut want = 0;
+    let mut claimed_all = false;
     while want < n {
         if let Some(c) = early.remove(&want) {
             each(c)?;
             want += 1;
             continue;
         }
-        match rx.recv() {
-            Ok((i, c)) => {
-                early.insert(i, c);
+        let got = match rx.try_recv() {
+            Ok(done) => Some(done),
+            Err(_) if !claimed_all => {
+                let mine = claim();
+                claimed_all = mine.is_none();
+                mine
             }
-            Err(_) => break,
+            Err(_) => match rx.recv() {
+                Ok(done) => Some(done),
+                Err(_) => break,
+            },
+        };
+        if let Some((i, c)) = got {
+            early.insert(i, c);
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// A step numbered `i`, told apart by its capacity.
+    fn step(i: usize) -> (usize, Vec<Candidate>) {
+        (i, Vec::with_capacity(i + 1))
+    }
+
+    /// This thread builds what it claims and the others send, in order.
+    #[test]
+    fn in_order_mixes_claimed_and_sent_steps() {
+        let (tx, rx) = mpsc::sync_channel(4);
+        let sender = std::thread::spawn(move || {
+            for i in [3, 1] {
+                tx.send(step(i)).unwrap();
+            }
+        });
+        let mine = Mutex::new(vec![0, 2]);
+        let claim = || mine.lock().unwrap().pop().map(step);
+        let mut order = Vec::new();
+        let mut each = |c: Vec<Candidate>| {
+            order.push(c.capacity() - 1);
+            Ok(())
+        };
+        in_order(rx, 4, &mut each, claim).unwrap();
+        sender.join().unwrap();
+        assert_eq!(order, [0, 1, 2, 3]);
+    }
+
+    /// A thread that dies holding a step (a panic) ends the wait once every
+    /// step is claimed: the caller returns, the scope's join reports it.
+    #[test]
+    fn a_lost_step_ends_the_wait() {
+        let (tx, rx) = mpsc::sync_channel(4);
+        let sender = std::thread::spawn(move || {
+            tx.send(step(2)).unwrap();
+            // Step 1 was this thread's; it is gone without sending it.
+        });
+        let claim = {
+            let left = Mutex::new(vec![0]);
+            move || left.lock().unwrap().pop().map(step)
+        };
+        let mut n = 0;
+        in_order(
+            rx,
+            3,
+            &mut |_: Vec<Candidate>| {
+                n += 1;
+                Ok(())
+            },
+            claim,
+        )
+        .unwrap();
+        sender.join().unwrap();
+        assert_eq!(n, 1, "step 0 only: 1 never came, so 2 is not passed on");
+    }
 }
