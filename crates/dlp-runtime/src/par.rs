@@ -57,14 +57,18 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Reads `input` into line-aligned blocks until EOF or until the receiver
-/// is gone. Lines longer than `max_line` become [`Item::TooLong`].
+/// is gone. Lines longer than `max_line` become [`Item::TooLong`]. Blocks
+/// are made in buffers the workers hand back through `free` when there
+/// are any (a fresh buffer costs page faults and zeroed pages in the
+/// kernel, about as much as the read itself).
 fn read_blocks(
     mut input: impl Read,
     tx: crossbeam_channel::Sender<io::Result<Item>>,
+    free: &crossbeam_channel::Receiver<Vec<u8>>,
     max_line: usize,
 ) {
     let mut chunk = vec![0u8; BLOCK];
-    let mut buf: Vec<u8> = Vec::with_capacity(BLOCK);
+    let mut buf: Vec<u8> = Vec::with_capacity(2 * BLOCK);
     let mut discarding: Option<usize> = None;
     loop {
         let n = match input.read(&mut chunk) {
@@ -102,9 +106,14 @@ fn read_blocks(
         }
         match memchr::memrchr(b'\n', &buf) {
             Some(i) => {
-                let rest = buf.split_off(i + 1);
+                let mut next = free
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(2 * BLOCK));
+                next.clear();
+                next.extend_from_slice(&buf[i + 1..]);
+                buf.truncate(i + 1);
                 if tx
-                    .send(Ok(Item::Data(std::mem::replace(&mut buf, rest))))
+                    .send(Ok(Item::Data(std::mem::replace(&mut buf, next))))
                     .is_err()
                 {
                     return;
@@ -119,7 +128,13 @@ fn read_blocks(
     }
 }
 
-fn run_block<B: Block>(item: Item, make: &(impl Fn() -> B + Sync), strict: bool) -> Done {
+/// Runs one block's lines, then hands its buffer back to the reader.
+fn run_block<B: Block>(
+    item: Item,
+    make: &(impl Fn() -> B + Sync),
+    strict: bool,
+    free: &crossbeam_channel::Sender<Vec<u8>>,
+) -> Done {
     let data = match item {
         Item::TooLong(n) => {
             return Done {
@@ -164,6 +179,7 @@ fn run_block<B: Block>(item: Item, make: &(impl Fn() -> B + Sync), strict: bool)
             }
         }
     }
+    let _ = free.try_send(data);
     match block.finish() {
         Ok(out) => Done {
             out,
@@ -194,13 +210,15 @@ pub fn par_for_each_line<B: Block>(
     make: impl Fn() -> B + Sync,
 ) -> anyhow::Result<ExitCode> {
     let (read_tx, read_rx) = bounded::<io::Result<Item>>(jobs * 2);
+    // Input buffers on their way back to the reader.
+    let (free_tx, free_rx) = bounded::<Vec<u8>>(jobs * 2);
     // Detached: a reader blocked on a quiet stdin must not keep a signalled
     // process alive.
     std::thread::Builder::new()
         .name("reader".into())
-        .spawn(move || read_blocks(input, read_tx, DEFAULT_MAX_LINE))
+        .spawn(move || read_blocks(input, read_tx, &free_rx, DEFAULT_MAX_LINE))
         .context("starting the reader thread")?;
-    let make = &make;
+    let (make, free) = (&make, &free_tx);
     std::thread::scope(|scope| {
         // A panic becomes its block's fatal error: blocks are written in
         // order, so a block that never arrived would hang the tool.
@@ -223,7 +241,7 @@ pub fn par_for_each_line<B: Block>(
                     let wait = if pool.is_empty() { 100 } else { 1 };
                     match read_rx.recv_timeout(Duration::from_millis(wait)) {
                         Ok(Ok(item)) => pool.submit(move |em| {
-                            let _ = em.send(run_block(item, make, strict));
+                            let _ = em.send(run_block(item, make, strict, free));
                         }),
                         Ok(Err(e)) => return Err(anyhow::Error::new(e).context("reading input")),
                         Err(RecvTimeoutError::Timeout) => {}
