@@ -19,12 +19,12 @@ while getopts n:r: o; do
     case $o in
     n) N=$OPTARG ;;
     r) ROUNDS=$OPTARG ;;
-    *) sed -n '2,14p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,12p' "$0" >&2; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
 if [ $# -lt 2 ]; then
-    sed -n '2,14p' "$0" >&2
+    sed -n '2,12p' "$0" >&2
     exit 2
 fi
 BINS=()
@@ -43,7 +43,11 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 python3 bench/gen_records.py findings "$N" >"$OUT/in.ndjson"
 MB=$(python3 -c "import os; print(os.path.getsize('$OUT/in.ndjson') / 1e6)")
-stop() { NATS_DIR=$OUT/srv NATS_PORT=$PORT dev/nats-dev.sh stop >/dev/null 2>&1 || true; }
+# The server's store holds every run's stream (RECORDS x runs messages): removed at the end.
+stop() {
+    NATS_DIR=$OUT/srv NATS_PORT=$PORT dev/nats-dev.sh stop >/dev/null 2>&1 || true
+    rm -rf "$OUT/srv"
+}
 trap stop EXIT
 NATS_DIR=$OUT/srv NATS_PORT=$PORT dev/nats-dev.sh start --cluster 1 2>/dev/null
 
