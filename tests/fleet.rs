@@ -1066,9 +1066,14 @@ fn a_record_over_max_payload_is_set_aside_and_the_rest_delivered() {
         err.contains(&format!("< {}", dead.display())),
         "a re-feed command: {err}"
     );
+    // Plain NDJSON: the record as it was read, stamped with its host.
     let kept = std::fs::read_to_string(dead).unwrap();
-    assert_eq!(kept.lines().count(), 1);
-    assert!(kept.contains("huge.csv"));
+    let kept: Vec<Value> = testkit::parse_records(kept.as_bytes());
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        (kept[0]["path"].as_str(), kept[0]["host"].as_str()),
+        (Some("/home/u/big/huge.csv"), Some("h"))
+    );
     assert!(out
         .records()
         .iter()
@@ -1083,6 +1088,19 @@ fn a_record_over_max_payload_is_set_aside_and_the_rest_delivered() {
     let paths: Vec<Value> = read_all(&url);
     assert_eq!(paths.len(), 9);
     assert!(!paths.iter().any(|r| r["path"] == "/home/u/big/huge.csv"));
+    // Re-fed as stderr says, to a server that takes it: published.
+    let roomy = TempDir::new("nats-big-refeed");
+    let (_roomy_server, roomy_port) = server_with(&roomy, "");
+    let roomy_url = format!("nats://127.0.0.1:{roomy_port}");
+    let refeed = post(&roomy_url, &roomy, "spool-refeed")
+        .stdin(std::fs::read_to_string(dead).unwrap())
+        .run();
+    assert_eq!(refeed.code(), 0, "{}", refeed.stderr_str());
+    assert_eq!(delivered(&refeed), (1, 0));
+    let got = read_all(&roomy_url);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["path"], "/home/u/big/huge.csv");
+    assert_eq!(got[0]["host"], "h");
 }
 
 #[test]
@@ -1120,8 +1138,15 @@ fn a_batch_acknowledged_in_part_keeps_only_the_rest_and_a_restart_sends_only_tha
     // That batch stays in the spool holding only the records not acknowledged.
     let batch = done[0]["batch"].as_str().unwrap();
     let entry = std::fs::read_to_string(tmp.join("spool").join(format!("{batch}.entry"))).unwrap();
-    let kept: Vec<Value> = (entry.lines().skip(1))
-        .map(|l| serde_json::from_str(l).unwrap())
+    // Each record with the subject and message id it was read with.
+    let mut lines = entry.lines();
+    assert_eq!(lines.next(), Some(r#"{"lines":true,"addressed":true}"#));
+    let kept: Vec<Value> = lines
+        .map(|l| {
+            let (address, record) = l.split_once('\t').unwrap();
+            assert!(address.starts_with("dlp.finding.h2 "), "{l}");
+            serde_json::from_str(record).unwrap()
+        })
         .collect();
     assert_eq!(kept.len(), 3, "{entry}");
     assert!(kept.iter().all(|r| r["host"] == "h2"), "{entry}");
@@ -1140,6 +1165,56 @@ fn a_batch_acknowledged_in_part_keeps_only_the_rest_and_a_restart_sends_only_tha
     assert_eq!(delivered(&rest), (3, 0));
     assert_eq!(python_read(&n.url(), "DLP").len(), 4);
     assert_eq!(python_read(&n.url(), "S2").len(), 4);
+}
+
+#[test]
+fn a_spool_left_by_earlier_versions_is_published_once() {
+    let n = Nats::start(&root(), 1);
+    let tmp = TempDir::new("nats-old-spool");
+    let spool = tmp.join("spool");
+    std::fs::create_dir_all(&spool).unwrap();
+    // The first version delivering through the outbox: the records' own
+    // lines, stamped with their host, addressed when sent.
+    let outbox_v1 = findings("outbox-v1", 3, Some("h"));
+    let entry = format!("{{\"lines\":true}}\n{outbox_v1}");
+    std::fs::write(spool.join("0001-outbox-v1.entry"), entry).unwrap();
+    // Before the outbox: subject, message id and record on each line.
+    let mut entry = String::from("{\"records\":2}\n");
+    for (i, l) in findings("pre-outbox", 2, Some("h")).lines().enumerate() {
+        entry.push_str(&format!("dlp.finding.h pre-outbox-{i} {l}\n"));
+    }
+    std::fs::write(spool.join("0002-pre-outbox.entry"), entry).unwrap();
+    let out = post(&n.url(), &tmp, "spool")
+        .stdin(findings("now", 2, Some("h")))
+        .run();
+    assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    assert!(out.stderr_str().contains("2 batches from an earlier run"));
+    assert_eq!(delivered(&out), (7, 0));
+    assert!(std::fs::read_dir(&spool).unwrap().all(|e| e
+        .unwrap()
+        .path()
+        .extension()
+        .is_none_or(|x| x != "entry")));
+    let got = python_read(&n.url(), "DLP");
+    let subjects: HashSet<&str> = got.iter().map(|m| m["subject"].as_str().unwrap()).collect();
+    assert_eq!(subjects, HashSet::from(["dlp.finding.h"]));
+    let ids: HashSet<&str> = got.iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert!(
+        ids.contains("pre-outbox-0") && ids.contains("pre-outbox-1"),
+        "{ids:?}"
+    );
+    assert_eq!(ids.len(), 7);
+    let recs: Vec<Value> = (got.iter())
+        .map(|m| serde_json::from_str(m["data"].as_str().unwrap()).unwrap())
+        .collect();
+    let counts = path_counts(&recs);
+    assert_eq!(counts.len(), 7, "{counts:?}");
+    assert!(counts.values().all(|&c| c == 1), "{counts:?}");
+    // The old entries' records had the ids this version gives them: sent
+    // again, the stream drops them.
+    let again = post(&n.url(), &tmp, "spool").stdin(outbox_v1).run();
+    assert_eq!(again.code(), 0, "{}", again.stderr_str());
+    assert_eq!(delivered(&again), (3, 3));
 }
 
 #[test]

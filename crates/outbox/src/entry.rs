@@ -3,10 +3,18 @@
 //! An entry is a JSON header line, then the batch. With the header
 //! `{"lines":true}` ([`HEADER`]) the batch is one line per record (what the
 //! line holds is the transport's business), so the outbox counts its
-//! records and can split it in two. A header `{"records":N}` without
-//! `"lines"` marks an entry whose content is opaque (a pre-rendered body
-//! from an earlier version): it is sent and dead-lettered whole, never
-//! split.
+//! records and can split it in two. With `{"lines":true,"addressed":true}`
+//! ([`ADDRESSED`]) each line is `<address>\t<record>`: what the transport
+//! worked out for the record when it was spooled (where it goes, its id),
+//! so sending it parses nothing again ([`Batch::push_addressed`],
+//! [`split_address`]); a split or rewritten entry keeps its header, and a
+//! dead-lettered one keeps only the records. A header `{"records":N}`
+//! without `"lines"` marks an entry whose content is opaque (a
+//! pre-rendered body from an earlier version): it is sent and dead-lettered
+//! whole, never split.
+//!
+//! An entry is written whole (to a temporary name, fsynced, renamed), so a
+//! crash never leaves half of one.
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -18,26 +26,100 @@ use dlp_store::spool::Spool;
 /// The header of an entry holding one line per record.
 pub const HEADER: &[u8] = b"{\"lines\":true}\n";
 
+/// The header of an entry holding one `<address>\t<record>` line per record.
+pub const ADDRESSED: &[u8] = b"{\"lines\":true,\"addressed\":true}\n";
+
 /// Name of the dead-letter directory inside the spool.
 pub const DEAD_LETTER: &str = "dead-letter";
 
 /// Stores `lines` (one record each, without newlines) as one entry and
 /// returns its key.
 pub fn store(spool: &Spool, lines: &[&[u8]]) -> io::Result<String> {
-    spool.put(&with_newlines(lines))
+    with_newlines(HEADER, lines).store(spool)
 }
 
-/// The entry's content: the header, then each line and a newline, in one
-/// buffer (written with one system call, not two a record).
-fn with_newlines(lines: &[&[u8]]) -> Vec<u8> {
+fn with_newlines(header: &[u8], lines: &[&[u8]]) -> Batch {
     let size = lines.iter().map(|l| l.len() + 1).sum::<usize>();
-    let mut data = Vec::with_capacity(HEADER.len() + size);
-    data.extend_from_slice(HEADER);
+    let mut b = Batch::with_header(header, size);
     for l in lines {
-        data.extend_from_slice(l);
-        data.push(b'\n');
+        b.push(l);
     }
-    data
+    b
+}
+
+/// A batch filled record by record in the entry's own layout (header, then
+/// each line and a newline), so storing it is one buffer and one write.
+#[derive(Debug)]
+pub struct Batch {
+    data: Vec<u8>,
+    header: usize,
+    records: usize,
+}
+
+impl Batch {
+    fn with_header(header: &[u8], capacity: usize) -> Batch {
+        let mut data = Vec::with_capacity(header.len() + capacity);
+        data.extend_from_slice(header);
+        Batch {
+            data,
+            header: header.len(),
+            records: 0,
+        }
+    }
+
+    /// A batch of records as they are ([`HEADER`]).
+    pub fn lines() -> Batch {
+        Batch::with_header(HEADER, 64 * 1024)
+    }
+
+    /// A batch of addressed records ([`ADDRESSED`]).
+    pub fn addressed() -> Batch {
+        Batch::with_header(ADDRESSED, 64 * 1024)
+    }
+
+    /// Adds a record (one line, without its newline).
+    pub fn push(&mut self, record: &[u8]) {
+        self.data.extend_from_slice(record);
+        self.data.push(b'\n');
+        self.records += 1;
+    }
+
+    /// Adds a record with its address, which holds neither a tab nor a
+    /// newline (a batch made by [`Batch::addressed`]).
+    pub fn push_addressed(&mut self, address: &[u8], record: &[u8]) {
+        assert!(
+            !address.contains(&b'\t') && !address.contains(&b'\n'),
+            "an address holds no tab or newline"
+        );
+        self.data.extend_from_slice(address);
+        self.data.push(b'\t');
+        self.push(record);
+    }
+
+    /// Records in the batch.
+    pub fn len(&self) -> usize {
+        self.records
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records == 0
+    }
+
+    /// Stores the batch as one entry, returns its key, and leaves the
+    /// batch empty for the next records.
+    pub fn store(&mut self, spool: &Spool) -> io::Result<String> {
+        let key = spool.put(&self.data)?;
+        self.data.truncate(self.header);
+        self.records = 0;
+        Ok(key)
+    }
+}
+
+/// The address and the record of a line of an addressed entry; `None` when
+/// the line has no address (it is corrupt).
+pub fn split_address(line: &[u8]) -> Option<(&[u8], &[u8])> {
+    let tab = memchr::memchr(b'\t', line)?;
+    Some((&line[..tab], &line[tab + 1..]))
 }
 
 /// The non-empty lines of `data`.
@@ -54,6 +136,7 @@ pub struct Entry {
     path: PathBuf,
     records: u64,
     lines: bool,
+    addressed: bool,
     start: u64,
     size: u64,
 }
@@ -70,7 +153,8 @@ impl Entry {
         let Some(head) = serde_json::from_slice::<serde_json::Value>(&first).ok() else {
             return Ok(None);
         };
-        let lines = head.get("lines").and_then(serde_json::Value::as_bool) == Some(true);
+        let flag = |name| head.get(name).and_then(serde_json::Value::as_bool) == Some(true);
+        let lines = flag("lines");
         let records = match head.get("records").and_then(serde_json::Value::as_u64) {
             _ if lines => count_lines(r)?,
             Some(n) => n,
@@ -84,6 +168,7 @@ impl Entry {
             path: spool.dir().join(format!("{key}.entry")),
             records,
             lines,
+            addressed: lines && flag("addressed"),
             start: first.len() as u64,
             size: len.saturating_sub(first.len() as u64),
         }))
@@ -102,6 +187,20 @@ impl Entry {
     /// Whether the content is one line per record (see the module notes).
     pub fn is_lines(&self) -> bool {
         self.lines
+    }
+
+    /// Whether each line is `<address>\t<record>` ([`split_address`]).
+    pub fn is_addressed(&self) -> bool {
+        self.addressed
+    }
+
+    /// The header the entry was written with, kept when it is rewritten.
+    fn header(&self) -> &'static [u8] {
+        if self.addressed {
+            ADDRESSED
+        } else {
+            HEADER
+        }
     }
 
     /// Bytes of content (after the header).
@@ -135,8 +234,8 @@ impl Entry {
         let all: Vec<&[u8]> = lines(&data).collect();
         let half = all.len() / 2;
         let (k0, k1) = (format!("{}.0", self.key), format!("{}.1", self.key));
-        spool.put_named(&k0, &[&with_newlines(&all[..half])])?;
-        spool.put_named(&k1, &[&with_newlines(&all[half..])])?;
+        spool.put_named(&k0, &[&with_newlines(self.header(), &all[..half]).data])?;
+        spool.put_named(&k1, &[&with_newlines(self.header(), &all[half..]).data])?;
         spool.remove(&self.key)?;
         Ok([(k0, half), (k1, all.len() - half)])
     }
@@ -155,12 +254,14 @@ impl Entry {
         if keep.is_empty() {
             return Ok(None);
         }
-        spool.put_named(&self.key, &[&with_newlines(&keep)])?;
+        spool.put_named(&self.key, &[&with_newlines(self.header(), &keep).data])?;
         Entry::load(spool, &self.key)
     }
 
     /// Moves the entry's content to `dead-letter/<key>.ndjson` (`.body`
-    /// for an opaque entry) durably, then removes it from the spool.
+    /// for an opaque entry; the records without their addresses for an
+    /// addressed one, so the file can be fed again as it is) durably, then
+    /// removes it from the spool.
     pub(crate) fn dead_letter(&self, spool: &Spool) -> io::Result<PathBuf> {
         let dir = spool.dir().join(DEAD_LETTER);
         std::fs::create_dir_all(&dir)?;
@@ -168,7 +269,11 @@ impl Entry {
         let path = dir.join(format!("{}.{ext}", self.key));
         let tmp = dir.join(format!("{}.tmp", self.key));
         let mut f = File::create(&tmp)?;
-        io::copy(&mut self.reader()?, &mut f)?;
+        if self.addressed {
+            f.write_all(&self.records_only()?)?;
+        } else {
+            io::copy(&mut self.reader()?, &mut f)?;
+        }
         f.flush()?;
         f.sync_all()?;
         drop(f);
@@ -176,6 +281,18 @@ impl Entry {
         File::open(&dir)?.sync_all()?;
         spool.remove(&self.key)?;
         Ok(path)
+    }
+
+    /// The records of an addressed entry, one a line (a line without an
+    /// address is kept whole: nothing is lost).
+    fn records_only(&self) -> io::Result<Vec<u8>> {
+        let data = self.read()?;
+        let mut out = Vec::with_capacity(data.len());
+        for l in lines(&data) {
+            out.extend_from_slice(split_address(l).map_or(l, |(_, r)| r));
+            out.push(b'\n');
+        }
+        Ok(out)
     }
 
     /// Moves a corrupt entry aside (`<key>.bad`, no longer listed).
@@ -248,6 +365,59 @@ mod tests {
             let k = spool.put(bad).unwrap();
             assert!(Entry::load(&spool, &k).unwrap().is_none(), "{bad:?}");
         }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn addressed_entries_keep_their_addresses_until_dead_lettered() {
+        let dir = std::env::temp_dir().join(format!("outbox-addr-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let spool = Spool::open(&dir).unwrap();
+        let mut b = Batch::addressed();
+        for (a, r) in [
+            ("s.a 1", "{\"a\":1}"),
+            ("s.b 2", "{\"b\":\t2}"),
+            ("s.c 3", "c"),
+        ] {
+            b.push_addressed(a.as_bytes(), r.as_bytes());
+        }
+        assert_eq!(b.len(), 3);
+        let key = b.store(&spool).unwrap();
+        assert!(b.is_empty(), "emptied for the next records");
+        let e = Entry::load(&spool, &key).unwrap().unwrap();
+        assert_eq!(
+            (e.records(), e.is_lines(), e.is_addressed()),
+            (3, true, true)
+        );
+        let data = e.read().unwrap();
+        let got: Vec<_> = lines(&data).map(|l| split_address(l).unwrap()).collect();
+        assert_eq!(got[1], (&b"s.b 2"[..], &b"{\"b\":\t2}"[..]));
+        // Rewritten and split: still addressed.
+        let left = e.without(&spool, &[0]).unwrap().unwrap();
+        assert!(left.is_addressed());
+        let [(k0, 1), (k1, 1)] = left.split(&spool).unwrap() else {
+            panic!("halves of one record each")
+        };
+        let half = Entry::load(&spool, &k1).unwrap().unwrap();
+        assert!(half.is_addressed());
+        assert_eq!(half.read().unwrap(), b"s.c 3\tc\n");
+        // Dead-lettered: the records alone.
+        let dead = Entry::load(&spool, &k0)
+            .unwrap()
+            .unwrap()
+            .dead_letter(&spool)
+            .unwrap();
+        assert_eq!(std::fs::read(dead).unwrap(), b"{\"b\":\t2}\n");
+        assert!(!Entry::load(&spool, &k1)
+            .unwrap()
+            .unwrap()
+            .read()
+            .unwrap()
+            .is_empty());
+        // A plain entry is not addressed; a line without a tab has no address.
+        let plain = store(&spool, &[b"x"]).unwrap();
+        assert!(!Entry::load(&spool, &plain).unwrap().unwrap().is_addressed());
+        assert_eq!(split_address(b"no tab"), None);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -2,10 +2,12 @@
 //!
 //! A sink (webhook-post's HTTP POST; a Kafka, S3 or batch API one is one
 //! more file implementing [`Transport`]) stores each batch durably in a
-//! [`dlp_store::spool::Spool`] ([`store`], or a draft starting with
-//! [`HEADER`]) and hands its key to the outbox ([`spawn`], [`Ctl::New`]).
-//! The outbox's thread delivers the batches strictly in order, oldest
-//! first, through the sink's [`Transport`]:
+//! [`dlp_store::spool::Spool`] ([`store`], a [`Batch`], or a draft
+//! starting with [`HEADER`]; a [`Batch::addressed`] keeps with each record
+//! what the transport worked out for it at input) and hands its key to the
+//! outbox ([`spawn`], [`Ctl::New`]). The outbox's thread delivers the
+//! batches strictly in order, oldest first, through the sink's
+//! [`Transport`]:
 //!
 //! * an entry is removed only once delivered, split or dead-lettered, so a
 //!   crash at any point loses nothing (at-least-once: a batch sent just
@@ -85,7 +87,7 @@ use std::path::Path;
 use std::time::Duration;
 
 pub use deliver::{spawn, Ctl, Options, Report};
-pub use entry::{lines, store, Entry, DEAD_LETTER, HEADER};
+pub use entry::{lines, split_address, store, Batch, Entry, ADDRESSED, DEAD_LETTER, HEADER};
 
 /// A sink's way of sending one batch.
 pub trait Transport {

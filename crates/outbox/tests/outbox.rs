@@ -43,6 +43,19 @@ fn setup(tag: &str) -> (TempDir, Spool, Sink) {
     (tmp, spool, sink)
 }
 
+/// What the test transport did, read back.
+impl Sink {
+    /// What was delivered, one record per element.
+    fn delivered(&self) -> Vec<String> {
+        let all = std::fs::read_to_string(&self.file).unwrap_or_default();
+        all.lines().map(str::to_owned).collect()
+    }
+
+    fn events(&self) -> Vec<String> {
+        self.state.lock().unwrap().events.clone()
+    }
+}
+
 fn entries(spool: &Spool) -> usize {
     spool.list().unwrap().len()
 }

@@ -27,7 +27,8 @@ leaves the spool only once JetStream has acknowledged every record (stored on a 
 stream's replicas); of a batch acknowledged in part, the spool keeps only the records that were \
 not. Servers down at start, a node restarting, the network gone: batches wait in the spool, stdin \
 keeps being read, and they are published in order when a server answers, also after a restart \
-of nats-post. Every message carries a Nats-Msg-Id (a hash of the host and the \
+of nats-post. A record is spooled with the subject and message id it was given when read (it is \
+parsed once), so a batch left in the spool keeps them on the next start. Every message carries a Nats-Msg-Id (a hash of the host and the \
 record), so JetStream's duplicate window (--duplicate-window when the stream is created) drops a \
 record sent again after a crash or a lost acknowledgement. Two identical lines from one host \
 within the window count as one.

@@ -1,24 +1,28 @@
 //! The stdin reader thread: records into spooled batches.
 //!
-//! Each record is checked and stamped with its host ([`stamp`]) as it is
-//! read. A batch is closed when it is full (`--batch`) or when the input
-//! has nothing more buffered (the next read would wait), so a live
-//! pipeline sends each record at once while a bulk load makes large
-//! batches. A closed batch is written to the spool (`outbox::store`: one
+//! Each record is checked, stamped with its host and given its subject and
+//! message id ([`prepare`]) as it is read, and spooled with them
+//! ([`crate::entry`]), so it is never parsed again. A batch is closed when
+//! it is full (`--batch`) or when the input has nothing more buffered (the
+//! next read would wait), so a live pipeline sends each record at once
+//! while a bulk load makes large batches. A closed batch is written to the spool (`outbox::Batch`: one
 //! fsync for the whole batch) before its key goes to the outbox: from then
 //! on it survives a crash.
 //! Malformed lines are rejected by the record reader's policy
 //! (`nats-post: line N: why`, or the end of input under `--strict`).
 
 use std::io::Read;
+use std::sync::Arc;
 
 use crossbeam_channel::Sender;
 use dlp_runtime::signals;
 use dlp_runtime::{RecordReader, Rejects};
 use dlp_store::spool::Spool;
-use outbox::Ctl;
+use outbox::{Batch, Ctl};
 
-use crate::subject::stamp;
+use crate::cli::Config;
+use crate::entry;
+use crate::subject::prepare;
 
 /// Messages to the main loop.
 #[derive(Debug)]
@@ -32,18 +36,16 @@ pub enum Msg {
     Wake,
 }
 
-fn store(spool: &Spool, batch: &mut Vec<Vec<u8>>, ctl: &Sender<Ctl>) -> Result<(), String> {
+fn store(spool: &Spool, batch: &mut Batch, ctl: &Sender<Ctl>) -> Result<(), String> {
     if batch.is_empty() {
         return Ok(());
     }
-    let lines: Vec<&[u8]> = batch.iter().map(Vec::as_slice).collect();
-    let key = outbox::store(spool, &lines).map_err(|e| {
+    let key = batch.store(spool).map_err(|e| {
         format!(
             "cannot store a batch in the spool {}: {e}",
             spool.dir().display()
         )
     })?;
-    batch.clear();
     // The outbox has stopped (a configuration error): the batch waits in
     // the spool for the next start.
     let _ = ctl.send(Ctl::New(key));
@@ -54,8 +56,7 @@ fn store(spool: &Spool, batch: &mut Vec<Vec<u8>>, ctl: &Sender<Ctl>) -> Result<(
 /// the end of input to the main loop (`tx`), rejected lines to `rejects`.
 pub fn spawn(
     input: impl Read + Send + 'static,
-    batch_size: usize,
-    host: String,
+    cfg: Arc<Config>,
     spool: Spool,
     ctl: Sender<Ctl>,
     tx: Sender<Msg>,
@@ -63,27 +64,27 @@ pub fn spawn(
 ) {
     let run = move || -> anyhow::Result<()> {
         let mut reader = RecordReader::new(input, rejects);
-        let mut batch: Vec<Vec<u8>> = Vec::with_capacity(batch_size);
-        let flush =
-            |batch: &mut Vec<Vec<u8>>| store(&spool, batch, &ctl).map_err(anyhow::Error::msg);
+        let mut batch = Batch::addressed();
+        let mut scratch = Vec::new();
+        let flush = |batch: &mut Batch| store(&spool, batch, &ctl).map_err(anyhow::Error::msg);
         loop {
             if signals::requested() {
                 return flush(&mut batch);
             }
             // The input has nothing more buffered: the batch goes now.
             let next = reader.next_record_with(|| flush(&mut batch).map(Some));
-            let stamped = match next {
-                Ok(Some(line)) => stamp(line, &host).map(|p| p.into_owned()),
+            let prepared = match next {
+                Ok(Some(line)) => prepare(line, &cfg.template, &cfg.host),
                 Ok(None) => break,
                 Err(e) => {
                     flush(&mut batch)?;
                     return Err(e);
                 }
             };
-            match stamped {
+            match prepared {
                 Ok(p) => {
-                    batch.push(p);
-                    if batch.len() >= batch_size {
+                    entry::push(&mut batch, &p, &mut scratch);
+                    if batch.len() >= cfg.batch {
                         flush(&mut batch)?;
                     }
                 }

@@ -3,11 +3,12 @@
 //!
 //! The outbox (`crates/outbox`) delivers the spool's batches in order,
 //! retries with back-off and dead-letters; this file hands each batch to
-//! the [`crate::link`] (server and stream ready, each record addressed,
-//! what is over the server's `max_payload` set aside, the rest published,
-//! and which records JetStream acknowledged said as `Outcome::Partial`, so
-//! the spool keeps only the others; a subject another stream owns stops
-//! delivery, `Outcome::Stop`) and writes what the outbox did as delivery
+//! the [`crate::link`] (server and stream ready, each record read with the
+//! subject and message id it was spooled with, what is over the server's
+//! `max_payload` set aside, the rest published, and which records
+//! JetStream acknowledged said as `Outcome::Partial`, so the spool keeps
+//! only the others; a subject another stream owns stops delivery,
+//! `Outcome::Stop`) and writes what the outbox did as delivery
 //! records on stdout and notes on stderr.
 //!
 //! The async client runs on a tokio runtime with a thread of its own, so
@@ -122,7 +123,8 @@ impl Transport for Jetstream {
     fn send(&mut self, entry: &Entry) -> Outcome {
         self.last = (0, 0);
         let data = match entry.read() {
-            Ok(d) => d,
+            // Messages are slices of it, not copies.
+            Ok(d) => bytes::Bytes::from(d),
             Err(e) => {
                 return Outcome::Retry {
                     after: None,

@@ -1,8 +1,9 @@
 //! `nats-post`: NDJSON records to a NATS JetStream stream, the fleet
 //! transport from every endpoint to the centre.
 //!
-//! The [`input`] thread reads records, stamps each with its host
-//! ([`subject`]) and spools them in batches; the outbox (`crates/outbox`)
+//! The [`input`] thread reads records, stamps each with its host and
+//! works out its subject and message id once ([`subject`]), and spools them
+//! with those in batches ([`entry`]); the outbox (`crates/outbox`)
 //! delivers the spooled batches in order through the [`jetstream`]
 //! transport, which connects ([`dlp_nats`]), makes sure the stream exists
 //! ([`link`]) and publishes each batch ([`publish`]). A batch leaves the spool once
@@ -91,11 +92,9 @@ pub fn run(cfg: Config, input: impl std::io::Read + Send + 'static) -> anyhow::R
     )?;
     let (ctl, worker) = outbox::spawn(spool.clone(), transport, pending, jetstream::options());
     let rejects = dlp_runtime::Rejects::new("nats-post", cfg.strict);
-    let (batch, host) = (cfg.batch, cfg.host.clone());
     input::spawn(
         input,
-        batch,
-        host,
+        cfg.clone(),
         spool.clone(),
         ctl.clone(),
         tx,

@@ -1,7 +1,7 @@
 //! One attempt at a batch on the server's side, for the [`crate::jetstream`]
 //! transport: is a server reachable and the stream there (said once, then
-//! known), which records can be messages at all (addressed, within the
-//! server's `max_payload`), and which of them JetStream acknowledged, as
+//! known), which records can be messages at all (read back from the
+//! spool entry, [`crate::entry`]; within the server's `max_payload`), and which of them JetStream acknowledged, as
 //! the outbox's `Outcome`.
 
 use std::collections::HashSet;
@@ -13,8 +13,8 @@ use dlp_nats::async_nats;
 use outbox::{Entry, Outcome};
 
 use crate::cli::Config;
+use crate::entry;
 use crate::publish::{self, Message};
-use crate::{entry, subject};
 
 /// Headers and framing a message adds to its payload on the wire
 /// (`Nats-Msg-Id`, `Nats-Expected-Stream` and the header preamble), kept
@@ -91,40 +91,24 @@ impl Link {
 
     /// The records of `entry` (content `data`) as messages for a server
     /// that takes at most `max_payload` bytes (0: no limit).
-    fn batch(&self, entry: &Entry, data: &[u8], max_payload: usize) -> Batch {
+    fn batch(&self, entry: &Entry, data: &Bytes, max_payload: usize) -> Batch {
         let mut b = Batch {
             index: Vec::with_capacity(entry.records() as usize),
             messages: Vec::with_capacity(entry.records() as usize),
             refused: None,
         };
         let (mut biggest, mut unreadable) = (0, None);
-        let mut take = |i: usize, m: Message| {
-            if max_payload == 0 || m.payload.len() + HEADER_ROOM <= max_payload {
-                b.index.push(i);
-                b.messages.push(m);
-            } else {
-                biggest = biggest.max(m.payload.len());
-            }
-        };
-        if entry.is_lines() {
-            for (i, line) in outbox::lines(data).enumerate() {
-                match subject::address(line, &self.cfg.template, &self.cfg.host) {
-                    Ok((subject, id)) => take(
-                        i,
-                        Message {
-                            subject,
-                            id,
-                            payload: Bytes::copy_from_slice(line),
-                        },
-                    ),
-                    Err(why) => unreadable = Some(format!("a spooled record is not one: {why}")),
+        for (i, m) in entry::messages(entry, data, &self.cfg)
+            .into_iter()
+            .enumerate()
+        {
+            match m {
+                Ok(m) if max_payload == 0 || m.payload.len() + HEADER_ROOM <= max_payload => {
+                    b.index.push(i);
+                    b.messages.push(m);
                 }
-            }
-        } else {
-            // An entry of an earlier version, addressed when it was spooled.
-            match entry::decode(data, entry.records()) {
-                Some(msgs) => msgs.into_iter().enumerate().for_each(|(i, m)| take(i, m)),
-                None => unreadable = Some("spool entry of an earlier version is corrupt".into()),
+                Ok(m) => biggest = biggest.max(m.payload.len()),
+                Err(why) => unreadable = Some(why),
             }
         }
         let too_big = (biggest > 0).then(|| {
@@ -140,7 +124,7 @@ impl Link {
     }
 
     /// Publishes what can be and says which records were acknowledged.
-    pub async fn send(&mut self, entry: &Entry, data: &[u8], last: &mut (usize, u64)) -> Outcome {
+    pub async fn send(&mut self, entry: &Entry, data: &Bytes, last: &mut (usize, u64)) -> Outcome {
         if let Err(o) = self.ready().await {
             return o;
         }

@@ -3,13 +3,14 @@
 //!
 //! The record type and host are taken from the record's top-level fields
 //! with the toolkit's fast validating scanner (the whole line is still
-//! checked to be one JSON object). A record without a `host` field gets
-//! one, inserted at the front so the rest of the line stays byte for byte.
+//! checked to be one JSON object), once per record, as it is read
+//! ([`prepare`]). A record without a `host` field gets one, inserted at
+//! the front so the rest of the line stays byte for byte.
 
 use std::borrow::Cow;
 
 use anyhow::bail;
-use dlp_record::json_scan::{self, Val};
+use dlp_record::json_scan::{self, ValBytes};
 
 /// A parsed `--subject` template.
 #[derive(Debug, Clone)]
@@ -147,23 +148,69 @@ fn key(k: &[u8]) -> Option<Key> {
     })
 }
 
-/// The line as it is spooled and published: checked to be one JSON object,
-/// with a `host` field (`default_host`) put in front when it has none.
-pub fn stamp<'a>(line: &'a [u8], default_host: &str) -> Result<Cow<'a, [u8]>, String> {
-    let mut has_host = false;
-    json_scan::top_level(line, only_host, |_, _, _| {
-        has_host = true;
+/// A record's top-level fields that say where it goes and what it is.
+struct Fields<'a> {
+    vals: [Option<Cow<'a, [u8]>>; KEYS],
+    /// It has a `host` field (of any value).
+    has_host: bool,
+    /// Its `host`, when that is a non-empty string.
+    given: Option<String>,
+}
+
+/// Checks that `line` is one JSON object and takes the fields [`key`] names.
+fn fields(line: &[u8]) -> Result<Fields<'_>, String> {
+    let mut f = Fields {
+        vals: Default::default(),
+        has_host: false,
+        given: None,
+    };
+    json_scan::top_level_bytes(line, key, |k, _, v| {
+        if let Key::Host = k {
+            f.has_host = true;
+            if let ValBytes::Str(s) = &v {
+                f.given = Some(String::from_utf8_lossy(s).into_owned()).filter(|s| !s.is_empty());
+            }
+        }
+        f.vals[k as usize] = Some(match v {
+            ValBytes::Str(s) => s,
+            ValBytes::Raw(r) => Cow::Borrowed(r),
+            ValBytes::Null => Cow::Borrowed(&[][..]),
+        });
         Ok(())
     })?;
-    Ok(if has_host {
+    Ok(f)
+}
+
+/// One input record ready to spool and publish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prepared<'a> {
+    /// The record as published: the line, with a `host` field put in
+    /// front when it has none.
+    pub payload: Cow<'a, [u8]>,
+    pub subject: String,
+    /// The `Nats-Msg-Id` ([`address`]).
+    pub id: String,
+}
+
+/// Checks, stamps and addresses one input line in one scan: what
+/// [`address`] would say of the stamped line, without reading it again.
+pub fn prepare<'a>(
+    line: &'a [u8],
+    t: &Template,
+    default_host: &str,
+) -> Result<Prepared<'a>, String> {
+    let f = fields(line)?;
+    let payload = if f.has_host {
         Cow::Borrowed(line)
     } else {
         Cow::Owned(with_host(line, default_host))
+    };
+    let (subject, id) = identify(&f, &payload, t, default_host);
+    Ok(Prepared {
+        payload,
+        subject,
+        id,
     })
-}
-
-fn only_host(k: &[u8]) -> Option<Key> {
-    (k == b"host").then_some(Key::Host)
 }
 
 /// A stamped record's subject and message id.
@@ -183,19 +230,13 @@ pub fn address(
     t: &Template,
     default_host: &str,
 ) -> Result<(String, String), String> {
-    let mut vals: [Option<Vec<u8>>; KEYS] = Default::default();
-    let mut given: Option<String> = None;
-    json_scan::top_level(payload, key, |k, _, v| {
-        if let (Key::Host, Val::Str(s)) = (k, &v) {
-            given = Some(s.to_string()).filter(|s| !s.is_empty());
-        }
-        vals[k as usize] = Some(match v {
-            Val::Str(s) => s.into_owned().into_bytes(),
-            Val::Raw(r) => r.as_bytes().to_vec(),
-            Val::Null => Vec::new(),
-        });
-        Ok(())
-    })?;
+    Ok(identify(&fields(payload)?, payload, t, default_host))
+}
+
+/// The subject and message id of `payload` (the stamped record), whose
+/// fields are `f`.
+fn identify(f: &Fields<'_>, payload: &[u8], t: &Template, default_host: &str) -> (String, String) {
+    let vals = &f.vals;
     let has = |k: Key| vals[k as usize].is_some();
     let kind = if has(Key::Detector) {
         "finding"
@@ -210,7 +251,7 @@ pub fn address(
     } else {
         "record"
     };
-    let host = given.unwrap_or_else(|| default_host.to_owned());
+    let host = f.given.as_deref().unwrap_or(default_host);
     let mut seed = Vec::with_capacity(host.len() + 1 + payload.len());
     seed.extend_from_slice(host.as_bytes());
     seed.push(b'\n');
@@ -240,7 +281,7 @@ pub fn address(
         seed.extend_from_slice(payload);
     }
     let id = dlp_record::hash::sha256_bytes(&seed)[..32].to_owned();
-    Ok((t.render(kind, &host), id))
+    (t.render(kind, host), id)
 }
 
 /// `{"host":"NAME",...rest}`: the record with a host field in front.
@@ -262,26 +303,6 @@ fn with_host(line: &[u8], host: &str) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    /// One record ready to publish.
-    #[derive(Debug, Clone, PartialEq)]
-    struct Prepared {
-        subject: String,
-        id: String,
-        payload: Vec<u8>,
-    }
-
-    /// Stamps, addresses and identifies one input line ([`stamp`], then
-    /// [`address`]).
-    fn prepare(line: &[u8], t: &Template, default_host: &str) -> Result<Prepared, String> {
-        let payload = stamp(line, default_host)?.into_owned();
-        let (subject, id) = address(&payload, t, default_host)?;
-        Ok(Prepared {
-            subject,
-            id,
-            payload,
-        })
-    }
-
     fn t() -> Template {
         Template::parse("dlp.{type}.{host}").unwrap()
     }
@@ -296,7 +317,7 @@ mod tests {
         .unwrap();
         assert_eq!(p.subject, "dlp.finding.lap-1_corp");
         assert_eq!(
-            p.payload,
+            &*p.payload,
             br#"{"path":"/a","detector":"SSN","host":"lap-1.corp"}"#
         );
         let p = prepare(
@@ -312,7 +333,7 @@ mod tests {
         let p = prepare(br#"{"status":"scan_initiated","upload_id":"u"}"#, &t(), "h").unwrap();
         assert_eq!(p.subject, "dlp.scan.h");
         let p = prepare(b"{}", &t(), "h").unwrap();
-        assert_eq!(p.payload, br#"{"host":"h"}"#);
+        assert_eq!(&*p.payload, br#"{"host":"h"}"#);
         assert_eq!(p.subject, "dlp.record.h");
         assert_eq!(t().filter(), "dlp.*.*");
     }
@@ -373,6 +394,29 @@ mod tests {
         assert_eq!(a.id, b.id);
         assert_ne!(a.id, c.id);
         assert_eq!(a.id.len(), 32);
+    }
+
+    #[test]
+    fn prepared_at_input_is_what_the_stamped_line_is_addressed_as() {
+        for line in [
+            &br#"{"path":"/a","detector":"SSN","finding":"1","byte_range":{"start":1,"end":2}}"#[..],
+            br#"{"detector":"x","host":""}"#,
+            br#"{"detector":"x","host":7}"#,
+            br#"{"host":"w\u00e9b","event_type":"created","src_path":"/x"}"#,
+            br#"{"status":"delivered","records":3}"#,
+            br#"{"action":"quarantine","path":"/p"}"#,
+            b"{}",
+            b" { \"a\" : [1, 2] } ",
+        ] {
+            let p = prepare(line, &t(), "me").unwrap();
+            let again = address(&p.payload, &t(), "me").unwrap();
+            assert_eq!(
+                (p.subject, p.id),
+                again,
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
     }
 
     #[test]

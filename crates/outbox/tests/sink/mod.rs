@@ -1,25 +1,20 @@
 //! A test transport: "delivers" each record by appending it to a file
-//! (fsynced, so what it acknowledged survives a `kill -9`), and refuses
-//! records by their text, the way a server would:
+//! (fsynced, so what it acknowledged survives a `kill -9`), keeps the
+//! attempts' times and the outbox's events, and answers by its state and
+//! the records' text, the first rule that applies ([`judge`]):
 //!
-//! * a record containing `refuse` is refused for good;
-//! * a batch of more than one record containing `big` is too large, and a
-//!   record containing `huge` is too large even alone;
-//! * while `outage` is above zero, each attempt fails (with `retry_after`
-//!   when set) and counts it down;
-//! * while `halves` is above zero, each attempt of more than one record
-//!   delivers only the first half of the batch (a partial
-//!   acknowledgement; the rest is retried) and counts it down;
-//! * a record containing `oversize` is never delivered: the others of its
-//!   batch are, and it is refused for good (a partial delivery whose rest
-//!   is dead-lettered);
-//! * with `stop_at` set, a record containing it stops delivery: the
-//!   records before it in the batch are delivered (a configuration error
-//!   met halfway).
-//!
-//! It records the attempts' times and the outbox's events.
+//! * `outage` above zero: the attempt fails (after `retry_after` when
+//!   set), and it is counted down;
+//! * `halves` above zero, more than one record: the first half goes, the
+//!   rest is retried (a partial acknowledgement), and it is counted down;
+//! * a record containing `stop_at`: the records before it go, then
+//!   delivery stops (a configuration error met halfway);
+//! * records containing `oversize`: the others go, they are refused for
+//!   good (a partial delivery whose rest is dead-lettered);
+//! * a record containing `refuse`: the batch is refused for good;
+//! * `huge` in a record, or `big` in a batch of more than one: too large.
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -45,91 +40,65 @@ pub struct Sink {
     pub state: Arc<Mutex<State>>,
 }
 
-impl Sink {
-    pub fn new(file: &Path) -> Self {
-        Sink {
-            file: file.to_owned(),
-            state: Arc::default(),
-        }
-    }
-
-    /// What was delivered, one record per element.
-    pub fn delivered(&self) -> Vec<String> {
-        std::fs::read_to_string(&self.file)
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_owned)
-            .collect()
-    }
-
-    pub fn events(&self) -> Vec<String> {
-        self.state.lock().unwrap().events.clone()
-    }
-
-    fn append(&self, recs: &[&[u8]]) -> std::io::Result<()> {
-        let mut f: File = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.file)?;
-        // One write: a kill leaves the whole batch or none of it.
-        let mut buf = Vec::new();
-        for r in recs {
-            buf.extend_from_slice(r);
-            buf.push(b'\n');
-        }
-        f.write_all(&buf)?;
-        f.sync_all()
-    }
-}
-
-impl Sink {
-    /// The partial outcomes: the records of `recs` at `sent` delivered, the
-    /// others as `rest` says.
-    fn deliver_some(&self, recs: &[&[u8]], sent: &[usize], rest: Outcome) -> Outcome {
-        let some: Vec<&[u8]> = sent.iter().map(|&i| recs[i]).collect();
-        if let Err(e) = self.append(&some) {
-            return Outcome::Retry {
-                after: None,
-                error: e.to_string(),
-            };
-        }
-        Outcome::Partial {
-            delivered: sent.to_vec(),
-            rest: Box::new(rest),
-        }
-    }
-
-    fn partial(&self, recs: &[&[u8]]) -> Option<Outcome> {
-        let stop_at = {
-            let mut st = self.state.lock().unwrap();
-            if st.halves > 0 && recs.len() > 1 {
-                st.halves -= 1;
-                drop(st);
-                let half: Vec<usize> = (0..recs.len() / 2).collect();
-                let rest = Outcome::Retry {
-                    after: None,
-                    error: "half acknowledged".into(),
-                };
-                return Some(self.deliver_some(recs, &half, rest));
-            }
-            st.stop_at
-        };
-        if let Some(at) = stop_at.and_then(|w| recs.iter().position(|r| has(r, w))) {
-            let before: Vec<usize> = (0..at).collect();
-            return Some(self.deliver_some(recs, &before, Outcome::Stop("misconfigured".into())));
-        }
-        if recs.iter().any(|r| has(r, "oversize")) {
-            let fit: Vec<usize> = (0..recs.len())
-                .filter(|&i| !has(recs[i], "oversize"))
-                .collect();
-            return Some(self.deliver_some(recs, &fit, Outcome::Permanent("oversize".into())));
-        }
-        None
-    }
-}
+/// Which records of a batch go, and what becomes of the others (`None`:
+/// there are none).
+type Answer = (Vec<usize>, Option<Outcome>);
 
 fn has(rec: &[u8], word: &str) -> bool {
     String::from_utf8_lossy(rec).contains(word)
+}
+
+fn retry(after: Option<Duration>, error: &str) -> Outcome {
+    let error = error.to_owned();
+    Outcome::Retry { after, error }
+}
+
+/// The server's answer to `recs` (the module notes' rules, in order).
+fn judge(st: &mut State, recs: &[&[u8]]) -> Answer {
+    let any = |word: &str| recs.iter().position(|r| has(r, word));
+    if st.outage > 0 {
+        st.outage -= 1;
+        return (vec![], Some(retry(st.retry_after, "server down")));
+    }
+    if st.halves > 0 && recs.len() > 1 {
+        st.halves -= 1;
+        let half = (0..recs.len() / 2).collect();
+        return (half, Some(retry(None, "half acknowledged")));
+    }
+    if let Some(at) = st.stop_at.and_then(any) {
+        let stop = Outcome::Stop("misconfigured".into());
+        return ((0..at).collect(), Some(stop));
+    }
+    if any("oversize").is_some() {
+        let fit = (0..recs.len()).filter(|&i| !has(recs[i], "oversize"));
+        return (fit.collect(), Some(Outcome::Permanent("oversize".into())));
+    }
+    if any("refuse").is_some() {
+        return (vec![], Some(Outcome::Permanent("refused".into())));
+    }
+    if any("huge").is_some() || (recs.len() > 1 && any("big").is_some()) {
+        return (vec![], Some(Outcome::TooLarge("too large".into())));
+    }
+    ((0..recs.len()).collect(), None)
+}
+
+impl Sink {
+    pub fn new(file: &Path) -> Self {
+        let state = Arc::default();
+        let file = file.to_owned();
+        Sink { file, state }
+    }
+
+    /// Appends `recs` with one write: a kill leaves all of them or none.
+    fn append(&self, recs: &[&[u8]]) -> std::io::Result<()> {
+        let buf = recs.iter().flat_map(|r| [*r, b"\n"]).collect::<Vec<_>>();
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.file)?;
+        f.write_all(&buf.concat())?;
+        f.sync_all()
+    }
 }
 
 impl Transport for Sink {
@@ -137,46 +106,27 @@ impl Transport for Sink {
         let slowness = {
             let mut st = self.state.lock().unwrap();
             st.attempts.push(Instant::now());
-            if st.outage > 0 {
-                st.outage -= 1;
-                return Outcome::Retry {
-                    after: st.retry_after,
-                    error: "server down".into(),
-                };
-            }
             st.slowness
         };
         std::thread::sleep(slowness);
         let data = entry.read().expect("reading the entry");
         let recs: Vec<&[u8]> = outbox::lines(&data).collect();
-        if let Some(partial) = self.partial(&recs) {
-            return partial;
+        let (sent, rest) = judge(&mut self.state.lock().unwrap(), &recs);
+        let some: Vec<&[u8]> = sent.iter().map(|&i| recs[i]).collect();
+        if let Err(e) = self.append(&some) {
+            return retry(None, &e.to_string());
         }
-        if recs.iter().any(|r| has(r, "refuse")) {
-            return Outcome::Permanent("refused".into());
-        }
-        if recs.iter().any(|r| has(r, "huge"))
-            || (recs.len() > 1 && recs.iter().any(|r| has(r, "big")))
-        {
-            return Outcome::TooLarge("too large".into());
-        }
-        match self.append(&recs) {
-            Ok(()) => Outcome::Delivered,
-            Err(e) => Outcome::Retry {
-                after: None,
-                error: e.to_string(),
+        match rest {
+            None => Outcome::Delivered,
+            Some(rest) if sent.is_empty() => rest,
+            Some(rest) => Outcome::Partial {
+                delivered: sent,
+                rest: Box::new(rest),
             },
         }
     }
 
     fn report(&mut self, event: Event<'_>) {
-        if let Event::Partial {
-            delivered, left, ..
-        } = event
-        {
-            let e = format!("partial {delivered}, {left} left");
-            return self.state.lock().unwrap().events.push(e);
-        }
         let e = match event {
             Event::Delivered { records, .. } => format!("delivered {records}"),
             Event::Spooled { records, .. } => format!("spooled {records}"),
@@ -186,7 +136,9 @@ impl Transport for Sink {
             Event::Failed { records, error, .. } => format!("failed {records}: {error}"),
             Event::Left { records, .. } => format!("left {records}"),
             Event::Stopped { error, .. } => format!("stopped: {error}"),
-            Event::Partial { .. } => unreachable!("told above"),
+            Event::Partial {
+                delivered: d, left, ..
+            } => format!("partial {d}, {left} left"),
         };
         self.state.lock().unwrap().events.push(e);
     }
