@@ -122,16 +122,14 @@ pub fn to_finding(
     timestamp: &str,
 ) -> Finding {
     let loc = &nf.location;
+    let confidence = Confidence::parse(&nf.confidence).unwrap_or(Confidence::Possible);
     Finding {
         upload_id: upload_id.to_owned(),
         path: meta.map(|m| m.path.clone()).unwrap_or_default(),
         path_b64: meta.and_then(|m| m.path_b64.clone()),
         index,
         timestamp: timestamp.to_owned(),
-        detector: nf.detector.name.clone(),
         detector_uuid: nf.detector.effective_uuid().to_owned(),
-        confidence: Confidence::parse(&nf.confidence).unwrap_or(Confidence::Possible),
-        finding: nf.finding.clone(),
         redacted_finding: Some(nf.redacted_finding.clone()).filter(|s| !s.is_empty()),
         before_context: nf.before_context.clone(),
         after_context: nf.after_context.clone(),
@@ -143,14 +141,8 @@ pub fn to_finding(
         archive_path: nf.path.clone(),
         detection_rules: nf.matched_detection_rules.clone(),
         sha256: meta.map(|m| m.sha256.clone()).filter(|s| !s.is_empty()),
-        status: None,
-        finding_id: None,
-        first_seen: None,
-        removable: None,
-        copied_from: None,
-        page: None,
-        ocr_confidence: None,
         host: meta.map(|m| m.host.clone()).filter(|s| !s.is_empty()),
+        ..Finding::new(nf.detector.name.clone(), confidence, nf.finding.clone())
     }
 }
 
