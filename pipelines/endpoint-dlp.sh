@@ -93,20 +93,16 @@ csv_args=()
 dirs=()
 stage=
 ready=
-need_arg() { [ "$1" -ge 2 ] || dlp_usage_error "$2 needs a value"; }
 while [ $# -gt 0 ]; do
     case $1 in
-    -o | --output) need_arg $# "$1"; output=$2; shift ;;
-    --scans) need_arg $# "$1"; scans=$2; shift ;;
-    --log-dir) need_arg $# "$1"; log_dir=$2; shift ;;
-    --spool) need_arg $# "$1"; spool_args=(--spool "$2"); shift ;;
+    -o | --output) dlp_need_arg $# "$1"; output=$2; shift ;;
+    --scans) dlp_need_arg $# "$1"; scans=$2; shift ;;
+    --log-dir) dlp_need_arg $# "$1"; log_dir=$2; shift ;;
+    --spool) dlp_need_arg $# "$1"; spool_args=(--spool "$2"); shift ;;
     --redact) csv_args+=(--redact) ;;
-    --stage) need_arg $# "$1"; stage=$2; shift ;;
+    --stage) dlp_need_arg $# "$1"; stage=$2; shift ;;
     --ready) ready=1 ;;
-    -h | --help) dlp_help; exit 0 ;;
-    --) shift; dirs+=("$@"); break ;;
-    -*) dlp_usage_error "unknown option: $1" ;;
-    *) dirs+=("$1") ;;
+    *) dlp_common_arg "$@" || break ;;
     esac
     shift
 done

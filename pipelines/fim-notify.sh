@@ -91,10 +91,7 @@ while [ $# -gt 0 ]; do
         state_dir=$2
         shift
         ;;
-    -h | --help) dlp_help; exit 0 ;;
-    --) shift; dirs+=("$@"); break ;;
-    -*) dlp_usage_error "unknown option: $1" ;;
-    *) dirs+=("$1") ;;
+    *) dlp_common_arg "$@" || break ;;
     esac
     shift
 done

@@ -77,19 +77,18 @@ log_dir=${DLP_LOG_DIR:-}
 csv_args=()
 once=
 stage=
-need_arg() { [ "$1" -ge 2 ] || dlp_usage_error "$2 needs a value"; }
 while [ $# -gt 0 ]; do
     case $1 in
-    --servers) need_arg $# "$1"; servers=$2; shift ;;
-    --stream) need_arg $# "$1"; stream=$2; shift ;;
-    --durable) need_arg $# "$1"; durable=$2; shift ;;
-    -o | --output) need_arg $# "$1"; output=$2; shift ;;
-    --report) need_arg $# "$1"; report=$2; shift ;;
-    --report-every) need_arg $# "$1"; every=$2; shift ;;
-    --log-dir) need_arg $# "$1"; log_dir=$2; shift ;;
+    --servers) dlp_need_arg $# "$1"; servers=$2; shift ;;
+    --stream) dlp_need_arg $# "$1"; stream=$2; shift ;;
+    --durable) dlp_need_arg $# "$1"; durable=$2; shift ;;
+    -o | --output) dlp_need_arg $# "$1"; output=$2; shift ;;
+    --report) dlp_need_arg $# "$1"; report=$2; shift ;;
+    --report-every) dlp_need_arg $# "$1"; every=$2; shift ;;
+    --log-dir) dlp_need_arg $# "$1"; log_dir=$2; shift ;;
     --redact) csv_args+=(--redact) ;;
     --once) once=1 ;;
-    --stage) need_arg $# "$1"; stage=$2; shift ;;
+    --stage) dlp_need_arg $# "$1"; stage=$2; shift ;;
     -h | --help) dlp_help; exit 0 ;;
     *) dlp_usage_error "unknown option: $1" ;;
     esac

@@ -109,24 +109,20 @@ nightfall=
 stage=
 ready=
 dirs=()
-need_arg() { [ "$1" -ge 2 ] || dlp_usage_error "$2 needs a value"; }
 while [ $# -gt 0 ]; do
     case $1 in
-    --servers) need_arg $# "$1"; servers=$2; shift ;;
-    --stream) need_arg $# "$1"; stream=$2; shift ;;
-    --replicas) need_arg $# "$1"; replicas=$2; shift ;;
-    --host) need_arg $# "$1"; host=$2; shift ;;
-    --state-dir) need_arg $# "$1"; state_dir=$2; shift ;;
-    --spool) need_arg $# "$1"; spool=$2; shift ;;
-    --log-dir) need_arg $# "$1"; log_dir=$2; shift ;;
+    --servers) dlp_need_arg $# "$1"; servers=$2; shift ;;
+    --stream) dlp_need_arg $# "$1"; stream=$2; shift ;;
+    --replicas) dlp_need_arg $# "$1"; replicas=$2; shift ;;
+    --host) dlp_need_arg $# "$1"; host=$2; shift ;;
+    --state-dir) dlp_need_arg $# "$1"; state_dir=$2; shift ;;
+    --spool) dlp_need_arg $# "$1"; spool=$2; shift ;;
+    --log-dir) dlp_need_arg $# "$1"; log_dir=$2; shift ;;
     --mounts) mounts=(--mounts) ;;
     --nightfall) nightfall=1 ;;
-    --stage) need_arg $# "$1"; stage=$2; shift ;;
+    --stage) dlp_need_arg $# "$1"; stage=$2; shift ;;
     --ready) ready=1 ;;
-    -h | --help) dlp_help; exit 0 ;;
-    --) shift; dirs+=("$@"); break ;;
-    -*) dlp_usage_error "unknown option: $1" ;;
-    *) dirs+=("$1") ;;
+    *) dlp_common_arg "$@" || break ;;
     esac
     shift
 done

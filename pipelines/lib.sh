@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Shared functions for the pipelines/ scripts; sourced, never run.
 #
-# Provides: log helpers (dlp_log, dlp_warn, dlp_die), the settings file
+# Provides: log helpers (dlp_log, dlp_warn, dlp_die), the command line's
+# common words (dlp_need_arg, dlp_common_arg), the settings file
 # (dlp_load_env) and require_env, tool location/building (dlp_tools), the
 # default user directories, and
 # process-group management for long-running pipelines (dlp_start_job,
@@ -69,6 +70,27 @@ dlp_usage_error() {
     printf '%s: %s\n\n' "$DLP_PROG" "$*" >&2
     dlp_help >&2
     exit 2
+}
+
+# --- command line ------------------------------------------------------------
+
+# dlp_need_arg COUNT OPTION: a usage error unless COUNT (the $# of the
+# words from OPTION on) leaves a value for OPTION.
+dlp_need_arg() { [ "$1" -ge 2 ] || dlp_usage_error "$2 needs a value"; }
+
+# dlp_common_arg WORD...: the words every script reads alike, for the last
+# branch of its option `case` (WORD... the words left, the one in hand
+# first): -h/--help prints the help and exits 0, `--` makes every later
+# word an operand, any other option is a usage error, an operand is
+# appended to the caller's array `dirs`. Returns 1 after `--` (every word
+# is taken: the caller's loop ends), else 0.
+dlp_common_arg() {
+    case $1 in
+    -h | --help) dlp_help; exit 0 ;;
+    --) shift; dirs+=("$@"); return 1 ;;
+    -*) dlp_usage_error "unknown option: $1" ;;
+    *) dirs+=("$1") ;;
+    esac
 }
 
 # --- settings file -----------------------------------------------------------

@@ -89,34 +89,11 @@ impl Match {
     ) -> Finding {
         let (path, path_b64) = dlp_record::path_field(path);
         let mut f = Finding {
-            upload_id: String::new(),
             path,
             path_b64,
             index,
             timestamp: timestamp.to_owned(),
-            detector: String::new(),
-            detector_uuid: String::new(),
-            confidence: self.confidence,
-            finding: String::new(),
-            redacted_finding: None,
-            before_context: String::new(),
-            after_context: String::new(),
-            byte_range: Range::default(),
-            codepoint_range: Range::default(),
-            line_range: None,
-            row_range: None,
-            column_range: None,
-            archive_path: String::new(),
-            detection_rules: Vec::new(),
-            sha256: None,
-            status: None,
-            finding_id: None,
-            first_seen: None,
-            removable: None,
-            copied_from: None,
-            page: None,
-            ocr_confidence: None,
-            host: None,
+            ..Finding::new("", self.confidence, "")
         };
         self.refill(&mut f, index, archive_path);
         f

@@ -137,6 +137,46 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A finding of `detector` at `confidence` whose text is `finding` (the
+    /// fields a record cannot be without), every other field empty or
+    /// absent: callers set the rest with `Finding { .., ..Finding::new(..) }`.
+    pub fn new(
+        detector: impl Into<String>,
+        confidence: Confidence,
+        finding: impl Into<String>,
+    ) -> Self {
+        Finding {
+            upload_id: String::new(),
+            path: String::new(),
+            path_b64: None,
+            index: 0,
+            timestamp: String::new(),
+            detector: detector.into(),
+            detector_uuid: String::new(),
+            confidence,
+            finding: finding.into(),
+            redacted_finding: None,
+            before_context: String::new(),
+            after_context: String::new(),
+            byte_range: Range::default(),
+            codepoint_range: Range::default(),
+            line_range: None,
+            row_range: None,
+            column_range: None,
+            archive_path: String::new(),
+            detection_rules: Vec::new(),
+            sha256: None,
+            host: None,
+            status: None,
+            finding_id: None,
+            first_seen: None,
+            removable: None,
+            copied_from: None,
+            page: None,
+            ocr_confidence: None,
+        }
+    }
+
     /// True when the finding still needs attention: no status (a finding
     /// the file holds now) or `new`. `resolved`, `quarantined` and any
     /// status this version does not know are not open.
@@ -277,6 +317,22 @@ impl Severity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_finding_writes_its_three_fields_and_the_always_present_ones() {
+        let f = Finding::new(
+            "US_SOCIAL_SECURITY_NUMBER",
+            Confidence::Likely,
+            "536-22-8726",
+        );
+        let line = serde_json::to_string(&f).unwrap();
+        assert_eq!(
+            line,
+            r#"{"path":"","index":0,"timestamp":"","detector":"US_SOCIAL_SECURITY_NUMBER","confidence":"LIKELY","finding":"536-22-8726","before_context":"","after_context":"","byte_range":{"start":0,"end":0},"codepoint_range":{"start":0,"end":0},"archive_path":"","detection_rules":[]}"#
+        );
+        assert_eq!(serde_json::from_str::<Finding>(&line).unwrap(), f);
+        assert!(f.is_open());
+    }
 
     #[test]
     fn statuses_and_openness() {

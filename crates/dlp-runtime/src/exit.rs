@@ -65,3 +65,19 @@ pub fn run_main(
         }
     }
 }
+
+/// The `main` of a filter that stops cleanly on SIGINT/SIGTERM from its
+/// first record: the arguments parsed into `C` with `cmd` (the tool's
+/// `command()`, see [`crate::cli::parse`]), the signal handlers installed
+/// ([`crate::signals::install`]), then `body` under [`run_main`].
+pub fn filter_main<C: clap::FromArgMatches>(
+    tool: &str,
+    cmd: clap::Command,
+    body: impl FnOnce(C) -> anyhow::Result<ExitCode>,
+) -> std::process::ExitCode {
+    let args: C = crate::cli::parse(tool, cmd);
+    run_main(tool, || {
+        crate::signals::install()?;
+        body(args)
+    })
+}

@@ -491,35 +491,19 @@ impl FileScan {
 fn resolved_record(file: &Path, k: &Known, sha256: &str) -> Finding {
     let (path, path_b64) = path_field(file);
     Finding {
-        upload_id: String::new(),
         path,
         path_b64,
-        index: 0,
         timestamp: dlp_record::time::now_rfc3339(),
-        detector: k.detector.clone(),
-        detector_uuid: String::new(),
-        confidence: k.confidence,
-        finding: String::new(),
-        redacted_finding: None,
-        before_context: String::new(),
-        after_context: String::new(),
         byte_range: k.bytes.unwrap_or_default(),
-        codepoint_range: Range::default(),
         line_range: k.line.map(|l| Range { start: l, end: l }),
-        row_range: None,
-        column_range: None,
         // The state is kept where the files are: this machine.
         host: dlp_record::host::this().map(str::to_owned),
         archive_path: k.archive_path.clone(),
-        detection_rules: Vec::new(),
         sha256: Some(sha256.to_owned()).filter(|s| !s.is_empty()),
         status: Some(FindingStatus::Resolved),
         finding_id: Some(k.finding_id()),
         first_seen: k.first_seen.clone(),
-        removable: None,
-        copied_from: None,
-        page: None,
-        ocr_confidence: None,
+        ..Finding::new(k.detector.clone(), k.confidence, "")
     }
 }
 

@@ -2,6 +2,8 @@
 //! `&#x2d;`, and HTML's `&nbsp;`), read a byte at a time. One that is not
 //! known or not closed stays as written.
 
+use crate::transcode::Bytewise;
+
 /// Longest reference body kept (`#x10FFFF`, `nbsp`).
 const MAX: usize = 10;
 
@@ -23,6 +25,35 @@ pub fn entity(name: &[u8]) -> Option<char> {
             .ok()
             .and_then(char::from_u32),
         _ => None,
+    }
+}
+
+/// A markup state machine (HTML, Office XML) whose text holds character
+/// references: while one is open it takes each byte first, and at the end
+/// of the input one left open is written as it was. The machine reads the
+/// other bytes and opens a reference ([`Reference::start`]) at a `&`.
+pub trait Markup {
+    /// The output, and the reference being read.
+    fn out_and_reference(&mut self) -> (&mut Vec<u8>, &mut Reference);
+    /// Reads one byte that no open reference took.
+    fn markup(&mut self, b: u8);
+}
+
+impl<T: Markup> Bytewise for T {
+    fn out(&mut self) -> &mut Vec<u8> {
+        self.out_and_reference().0
+    }
+
+    fn byte(&mut self, b: u8) {
+        let (out, ent) = self.out_and_reference();
+        if !ent.take(b, out) {
+            self.markup(b);
+        }
+    }
+
+    fn end(&mut self) {
+        let (out, ent) = self.out_and_reference();
+        ent.finish(out);
     }
 }
 

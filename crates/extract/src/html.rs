@@ -7,8 +7,8 @@
 
 use std::io::Read;
 
-use crate::entity::Reference;
-use crate::transcode::{Bytewise, Transcoder};
+use crate::entity::{Markup, Reference};
+use crate::transcode::Transcoder;
 
 /// Longest tag name kept.
 const NAME_MAX: usize = 16;
@@ -135,11 +135,10 @@ impl Html {
             _ => {}
         }
     }
+}
 
-    fn step(&mut self, b: u8) {
-        if self.ent.take(b, &mut self.out) {
-            return;
-        }
+impl Markup for Html {
+    fn markup(&mut self, b: u8) {
         match self.state {
             State::Text => match b {
                 b'<' => {
@@ -187,19 +186,9 @@ impl Html {
             },
         }
     }
-}
 
-impl Bytewise for Html {
-    fn out(&mut self) -> &mut Vec<u8> {
-        &mut self.out
-    }
-
-    fn byte(&mut self, b: u8) {
-        self.step(b);
-    }
-
-    fn end(&mut self) {
-        self.ent.finish(&mut self.out);
+    fn out_and_reference(&mut self) -> (&mut Vec<u8>, &mut Reference) {
+        (&mut self.out, &mut self.ent)
     }
 }
 

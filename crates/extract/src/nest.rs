@@ -31,10 +31,20 @@ pub struct Nest<'a> {
     /// What the text of a top-level gzip is called.
     gz_name: String,
     pub guard: Rc<Guard>,
-    budget_noted: bool,
-    late_noted: bool,
+    /// The limits already said to be reached, by [`Limit`].
+    noted: [bool; 3],
     entries: u64,
-    entries_noted: bool,
+}
+
+/// A limit that cuts a file's scan short, said once per file.
+#[derive(Debug, Clone, Copy)]
+enum Limit {
+    /// `--max-decompressed`.
+    Budget,
+    /// `--file-timeout`.
+    Time,
+    /// `--max-entries`.
+    Entries,
 }
 
 impl<'a> Nest<'a> {
@@ -45,10 +55,8 @@ impl<'a> Nest<'a> {
             shown,
             gz_name,
             guard: Guard::new(limits.max_decompressed, limits.file_time),
-            budget_noted: false,
-            late_noted: false,
+            noted: [false; 3],
             entries: limits.max_entries,
-            entries_noted: false,
         }
     }
 
@@ -217,39 +225,41 @@ impl<'a> Nest<'a> {
     /// Says, once each, that the byte budget or the time limit was
     /// reached.
     pub fn note_limits(&mut self, chain: &str) {
-        if self.guard.left() == 0 && !self.budget_noted {
-            self.budget_noted = true;
-            let msg = format!(
-                "{}: decompression limit reached (--max-decompressed: {} bytes); the rest was not scanned",
-                self.at(chain),
-                self.limits.max_decompressed
-            );
-            self.sink.note(msg);
+        if self.guard.left() == 0 {
+            self.limit_reached(Limit::Budget, chain);
         }
-        if self.guard.late() && !self.late_noted {
-            self.late_noted = true;
-            let secs = self.limits.file_time.map_or(0.0, |t| t.as_secs_f64());
-            let msg = format!(
-                "{}: time limit reached (--file-timeout {secs}s); the rest was not scanned",
-                self.at(chain)
-            );
-            self.sink.note(msg);
+        if self.guard.late() {
+            self.limit_reached(Limit::Time, chain);
         }
+    }
+
+    /// Says at `chain` that `limit` was reached and the rest not scanned,
+    /// unless it was said before.
+    fn limit_reached(&mut self, limit: Limit, chain: &str) {
+        if std::mem::replace(&mut self.noted[limit as usize], true) {
+            return;
+        }
+        let l = self.limits;
+        let what = match limit {
+            Limit::Budget => format!(
+                "decompression limit reached (--max-decompressed: {} bytes)",
+                l.max_decompressed
+            ),
+            Limit::Time => format!(
+                "time limit reached (--file-timeout {}s)",
+                l.file_time.map_or(0.0, |t| t.as_secs_f64())
+            ),
+            Limit::Entries => format!("member limit reached (--max-entries {})", l.max_entries),
+        };
+        let msg = format!("{}: {what}; the rest was not scanned", self.at(chain));
+        self.sink.note(msg);
     }
 
     /// Counts one member; false (with a note, once) when the limit is
     /// reached.
     pub fn entry(&mut self, chain: &str) -> bool {
         if self.entries == 0 {
-            if !self.entries_noted {
-                self.entries_noted = true;
-                let msg = format!(
-                    "{}: member limit reached (--max-entries {}); the rest was not scanned",
-                    self.at(chain),
-                    self.limits.max_entries
-                );
-                self.sink.note(msg);
-            }
+            self.limit_reached(Limit::Entries, chain);
             return false;
         }
         self.entries -= 1;

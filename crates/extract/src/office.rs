@@ -9,8 +9,8 @@
 
 use std::io::Read;
 
-use crate::entity::Reference;
-use crate::transcode::{Bytewise, Transcoder};
+use crate::entity::{Markup, Reference};
+use crate::transcode::Transcoder;
 
 /// Which kind of office document a zip is, by its member names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,11 +103,8 @@ pub fn xml_text<R: Read>(inner: R) -> XmlText<R> {
     )
 }
 
-impl Xml {
-    fn step(&mut self, b: u8) {
-        if self.ent.take(b, &mut self.out) {
-            return;
-        }
+impl Markup for Xml {
+    fn markup(&mut self, b: u8) {
         match self.state {
             State::Text => match b {
                 b'<' => {
@@ -136,19 +133,9 @@ impl Xml {
             }
         }
     }
-}
 
-impl Bytewise for Xml {
-    fn out(&mut self) -> &mut Vec<u8> {
-        &mut self.out
-    }
-
-    fn byte(&mut self, b: u8) {
-        self.step(b);
-    }
-
-    fn end(&mut self) {
-        self.ent.finish(&mut self.out);
+    fn out_and_reference(&mut self) -> (&mut Vec<u8>, &mut Reference) {
+        (&mut self.out, &mut self.ent)
     }
 }
 

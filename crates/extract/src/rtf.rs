@@ -102,7 +102,46 @@ impl Rtf {
         }
     }
 
-    fn step(&mut self, b: u8) {
+    /// At the start of a group: its text is dropped when `skip`.
+    fn destination(&mut self, skip: bool) {
+        if self.group_start && skip {
+            if let Some(top) = self.skip.last_mut() {
+                *top = true;
+            }
+        }
+        self.group_start = false;
+    }
+
+    fn control(&mut self) {
+        let word = std::mem::take(&mut self.word);
+        let n: i64 = std::str::from_utf8(&self.param)
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        self.destination(SKIP.contains(&&word[..]));
+        match &word[..] {
+            b"par" | b"line" | b"sect" | b"page" | b"row" => self.emit('\n'),
+            b"tab" | b"cell" => self.emit('\t'),
+            b"uc" => self.uc = n.clamp(0, 10) as u32,
+            b"u" => {
+                let cp = if n < 0 { n + 65536 } else { n };
+                let c = char::from_u32(cp as u32).unwrap_or(char::REPLACEMENT_CHARACTER);
+                self.fallback = 0;
+                self.emit(c);
+                self.fallback = self.uc;
+            }
+            _ => {}
+        }
+        self.word = word;
+    }
+}
+
+impl Bytewise for Rtf {
+    fn out(&mut self) -> &mut Vec<u8> {
+        &mut self.out
+    }
+
+    fn byte(&mut self, b: u8) {
         match self.state {
             State::Text => match b {
                 b'\\' => self.state = State::Slash,
@@ -154,7 +193,7 @@ impl Rtf {
                     self.state = State::Text;
                     self.control();
                     if b != b' ' {
-                        self.step(b);
+                        self.byte(b);
                     }
                 }
             },
@@ -170,49 +209,6 @@ impl Rtf {
                 }
             }
         }
-    }
-
-    /// At the start of a group: its text is dropped when `skip`.
-    fn destination(&mut self, skip: bool) {
-        if self.group_start && skip {
-            if let Some(top) = self.skip.last_mut() {
-                *top = true;
-            }
-        }
-        self.group_start = false;
-    }
-
-    fn control(&mut self) {
-        let word = std::mem::take(&mut self.word);
-        let n: i64 = std::str::from_utf8(&self.param)
-            .ok()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(0);
-        self.destination(SKIP.contains(&&word[..]));
-        match &word[..] {
-            b"par" | b"line" | b"sect" | b"page" | b"row" => self.emit('\n'),
-            b"tab" | b"cell" => self.emit('\t'),
-            b"uc" => self.uc = n.clamp(0, 10) as u32,
-            b"u" => {
-                let cp = if n < 0 { n + 65536 } else { n };
-                let c = char::from_u32(cp as u32).unwrap_or(char::REPLACEMENT_CHARACTER);
-                self.fallback = 0;
-                self.emit(c);
-                self.fallback = self.uc;
-            }
-            _ => {}
-        }
-        self.word = word;
-    }
-}
-
-impl Bytewise for Rtf {
-    fn out(&mut self) -> &mut Vec<u8> {
-        &mut self.out
-    }
-
-    fn byte(&mut self, b: u8) {
-        self.step(b);
     }
 
     fn end(&mut self) {

@@ -5,68 +5,43 @@ use dlp_record::{Confidence, Finding, Range};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::metadata::RequestMetadata;
+use crate::nullable;
 
 /// `{"findings": [...]}`: a flat list (not `/v3/scan`'s nested one).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct FindingsDocument {
-    #[serde(default, deserialize_with = "crate::null_default")]
+    #[serde(default, with = "nullable")]
     pub findings: Vec<NfFinding>,
 }
 
 /// One finding as Nightfall serves it. Optional parts default on input.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NfFinding {
     /// Path inside an archive (`""` for plain files).
-    #[serde(default, deserialize_with = "crate::null_default")]
+    #[serde(default, with = "nullable")]
     pub path: String,
     pub detector: Detector,
-    #[serde(default, deserialize_with = "crate::null_default")]
+    #[serde(default, with = "nullable")]
     pub finding: String,
-    #[serde(
-        rename = "redactedFinding",
-        default,
-        deserialize_with = "crate::null_default"
-    )]
+    #[serde(default, with = "nullable")]
     pub redacted_finding: String,
-    #[serde(
-        rename = "beforeContext",
-        default,
-        deserialize_with = "crate::null_default"
-    )]
+    #[serde(default, with = "nullable")]
     pub before_context: String,
-    #[serde(
-        rename = "afterContext",
-        default,
-        deserialize_with = "crate::null_default"
-    )]
+    #[serde(default, with = "nullable")]
     pub after_context: String,
     /// Kept as text so a new level does not reject the whole document.
     pub confidence: String,
-    #[serde(default, deserialize_with = "crate::null_default")]
+    #[serde(default, with = "nullable")]
     pub location: Location,
-    #[serde(
-        rename = "redactedLocation",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redacted_location: Option<Location>,
-    #[serde(
-        rename = "matchedDetectionRuleUUIDs",
-        default,
-        deserialize_with = "crate::null_default"
-    )]
+    #[serde(rename = "matchedDetectionRuleUUIDs")]
+    #[serde(default, with = "nullable")]
     pub matched_detection_rule_uuids: Vec<String>,
-    #[serde(
-        rename = "matchedDetectionRules",
-        default,
-        deserialize_with = "crate::null_default"
-    )]
+    #[serde(default, with = "nullable")]
     pub matched_detection_rules: Vec<String>,
-    #[serde(
-        rename = "findingMetadata",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finding_metadata: Option<serde_json::Value>,
 }
 
@@ -74,11 +49,11 @@ pub struct NfFinding {
 /// scans and every SDK `uuid` (§5); both are read, and both are written.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 pub struct Detector {
-    #[serde(default, deserialize_with = "crate::null_default")]
+    #[serde(default, with = "nullable")]
     pub name: String,
-    #[serde(default, deserialize_with = "crate::null_default")]
+    #[serde(default, with = "nullable")]
     pub uuid: String,
-    #[serde(default, deserialize_with = "crate::null_default")]
+    #[serde(default, with = "nullable")]
     pub id: String,
 }
 
@@ -116,36 +91,21 @@ impl Serialize for Detector {
 
 /// Where a finding is. Row and column ranges exist for tabular files only.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Location {
-    #[serde(
-        rename = "byteRange",
-        default,
-        deserialize_with = "crate::null_default"
-    )]
+    #[serde(default, with = "nullable")]
     pub byte_range: Range,
-    #[serde(
-        rename = "codepointRange",
-        default,
-        deserialize_with = "crate::null_default"
-    )]
+    #[serde(default, with = "nullable")]
     pub codepoint_range: Range,
-    #[serde(rename = "lineRange", default)]
+    #[serde(default)]
     pub line_range: Option<Range>,
-    #[serde(rename = "rowRange", default)]
+    #[serde(default)]
     pub row_range: Option<Range>,
-    #[serde(rename = "columnRange", default)]
+    #[serde(default)]
     pub column_range: Option<Range>,
-    #[serde(
-        rename = "commitHash",
-        default,
-        deserialize_with = "crate::null_default"
-    )]
+    #[serde(default, with = "nullable")]
     pub commit_hash: String,
-    #[serde(
-        rename = "commitAuthor",
-        default,
-        deserialize_with = "crate::null_default"
-    )]
+    #[serde(default, with = "nullable")]
     pub commit_author: String,
 }
 
@@ -162,16 +122,14 @@ pub fn to_finding(
     timestamp: &str,
 ) -> Finding {
     let loc = &nf.location;
+    let confidence = Confidence::parse(&nf.confidence).unwrap_or(Confidence::Possible);
     Finding {
         upload_id: upload_id.to_owned(),
         path: meta.map(|m| m.path.clone()).unwrap_or_default(),
         path_b64: meta.and_then(|m| m.path_b64.clone()),
         index,
         timestamp: timestamp.to_owned(),
-        detector: nf.detector.name.clone(),
         detector_uuid: nf.detector.effective_uuid().to_owned(),
-        confidence: Confidence::parse(&nf.confidence).unwrap_or(Confidence::Possible),
-        finding: nf.finding.clone(),
         redacted_finding: Some(nf.redacted_finding.clone()).filter(|s| !s.is_empty()),
         before_context: nf.before_context.clone(),
         after_context: nf.after_context.clone(),
@@ -183,14 +141,8 @@ pub fn to_finding(
         archive_path: nf.path.clone(),
         detection_rules: nf.matched_detection_rules.clone(),
         sha256: meta.map(|m| m.sha256.clone()).filter(|s| !s.is_empty()),
-        status: None,
-        finding_id: None,
-        first_seen: None,
-        removable: None,
-        copied_from: None,
-        page: None,
-        ocr_confidence: None,
         host: meta.map(|m| m.host.clone()).filter(|s| !s.is_empty()),
+        ..Finding::new(nf.detector.name.clone(), confidence, nf.finding.clone())
     }
 }
 

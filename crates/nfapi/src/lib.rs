@@ -31,30 +31,54 @@ pub use scan::{AlertConfig, FileScanRequest, ScanPolicy};
 pub use upload::{FileUpload, InitUpload, ScanResponse};
 pub use webhook::{Challenge, ErrorBody, WebhookNotification};
 
-/// Treats `null` and `""` like an absent field (Go and Java clients
-/// serialise unset fields so, docs/nightfall-api.md §2.4).
-pub(crate) fn empty_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    use serde::Deserialize;
-    match Option::<serde_json::Value>::deserialize(d)? {
-        None | Some(serde_json::Value::Null) => Ok(None),
-        Some(serde_json::Value::String(s)) if s.is_empty() => Ok(None),
-        Some(v) => T::deserialize(v)
-            .map(Some)
-            .map_err(serde::de::Error::custom),
+/// An optional field that reads `null`, `""` and absence alike (Go and
+/// Java clients serialise unset fields so, docs/nightfall-api.md §2.4) and
+/// is left out when unset:
+/// `#[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]`.
+pub(crate) mod lenient {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(crate) fn deserialize<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de>,
+    {
+        match Option::<serde_json::Value>::deserialize(d)? {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(s)) if s.is_empty() => Ok(None),
+            Some(v) => T::deserialize(v)
+                .map(Some)
+                .map_err(serde::de::Error::custom),
+        }
+    }
+
+    /// Written as it is (`skip_serializing_if` leaves out `None`).
+    pub(crate) fn serialize<S: Serializer, T: Serialize>(
+        v: &Option<T>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        v.serialize(s)
     }
 }
 
-/// Deserialises `null` as the type's default (Nightfall's Go backend may
-/// send `null` for an empty list or map).
-pub(crate) fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Default + serde::Deserialize<'de>,
-{
-    use serde::Deserialize;
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+/// A field that reads `null` as its type's default (Nightfall's Go backend
+/// may send `null` for an empty string, list or map) and is written as it
+/// is: `#[serde(default, with = "nullable")]`.
+pub(crate) mod nullable {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(crate) fn deserialize<'de, D, T>(d: D) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Default + Deserialize<'de>,
+    {
+        Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+    }
+
+    pub(crate) fn serialize<S: Serializer, T: Serialize>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+        v.serialize(s)
+    }
 }
+
+#[cfg(test)]
+mod wire_tests;

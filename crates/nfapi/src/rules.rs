@@ -12,7 +12,7 @@
 use dlp_record::Confidence;
 use serde::{Deserialize, Serialize};
 
-use crate::empty_as_none;
+use crate::lenient;
 
 /// How a rule combines its detectors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -29,17 +29,9 @@ pub enum LogicalOp {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DetectionRule {
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub logical_op: Option<LogicalOp>,
     #[serde(default)]
     pub detectors: Vec<Detector>,
@@ -58,73 +50,28 @@ pub enum DetectorType {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Detector {
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub min_num_findings: Option<u32>,
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub min_confidence: Option<Confidence>,
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub detector_type: Option<DetectorType>,
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub nightfall_detector: Option<String>,
-    #[serde(
-        default,
-        rename = "detectorUUID",
-        alias = "detectorUuid",
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "detectorUUID", alias = "detectorUuid")]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub detector_uuid: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub regex: Option<RegexSpec>,
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub word_list: Option<WordList>,
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub context_rules: Option<Vec<ContextRule>>,
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub exclusion_rules: Option<Vec<ExclusionRule>>,
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub redaction_config: Option<RedactionConfig>,
 }
 
@@ -152,23 +99,11 @@ pub struct WordList {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ContextRule {
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub regex: Option<RegexSpec>,
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub proximity: Option<Proximity>,
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub confidence_adjustment: Option<ConfidenceAdjustment>,
 }
 
@@ -186,11 +121,7 @@ pub struct Proximity {
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfidenceAdjustment {
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub fixed_confidence: Option<Confidence>,
 }
 
@@ -215,29 +146,13 @@ pub enum ExclusionType {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExclusionRule {
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub match_type: Option<MatchType>,
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub exclusion_type: Option<ExclusionType>,
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub regex: Option<RegexSpec>,
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub word_list: Option<WordList>,
 }
 
@@ -247,29 +162,13 @@ pub struct ExclusionRule {
 pub struct RedactionConfig {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub remove_finding: bool,
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub mask_config: Option<MaskConfig>,
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub substitution_config: Option<SubstitutionConfig>,
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub info_type_substitution_config: Option<InfoTypeSubstitutionConfig>,
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub crypto_config: Option<CryptoConfig>,
 }
 
@@ -277,11 +176,7 @@ pub struct RedactionConfig {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MaskConfig {
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub masking_char: Option<String>,
     #[serde(default)]
     pub num_chars_to_leave_unmasked: u32,

@@ -5,70 +5,41 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::empty_as_none;
 use crate::load::{validate_rules, MAX_FILE_SCAN_RULES};
 use crate::metadata::MAX_REQUEST_METADATA;
 use crate::rules::DetectionRule;
+use crate::{lenient, nullable};
 
 /// The scan request. Exactly one of `policy` and `policy_uuid` is set.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FileScanRequest {
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub policy: Option<ScanPolicy>,
-    #[serde(
-        rename = "policyUUID",
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "policyUUID")]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub policy_uuid: Option<String>,
     /// Echoed verbatim in the result notification; at most 10 KB.
-    #[serde(
-        rename = "requestMetadata",
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub request_metadata: Option<String>,
 }
 
 /// An inline file-scan policy: what to look for and where results go.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ScanPolicy {
     /// The older webhook field (what the SDKs and the tutorial send).
-    #[serde(
-        rename = "webhookURL",
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "webhookURL")]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<String>,
-    #[serde(
-        rename = "detectionRules",
-        default,
-        deserialize_with = "crate::null_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, with = "nullable", skip_serializing_if = "Vec::is_empty")]
     pub detection_rules: Vec<DetectionRule>,
     /// Saved detection rules.
-    #[serde(
-        rename = "detectionRuleUUIDs",
-        default,
-        deserialize_with = "crate::null_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(rename = "detectionRuleUUIDs")]
+    #[serde(default, with = "nullable", skip_serializing_if = "Vec::is_empty")]
     pub detection_rule_uuids: Vec<String>,
     /// The newer form of the webhook, and other destinations.
-    #[serde(
-        rename = "alertConfig",
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub alert_config: Option<AlertConfig>,
 }
 
@@ -76,44 +47,32 @@ pub struct ScanPolicy {
 /// result, with or without findings.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct AlertConfig {
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub url: Option<WebhookAlert>,
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub slack: Option<SlackAlert>,
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient", skip_serializing_if = "Option::is_none")]
     pub email: Option<EmailAlert>,
 }
 
 /// `alertConfig.url`: an HTTPS endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct WebhookAlert {
-    #[serde(default, deserialize_with = "crate::null_default")]
+    #[serde(default, with = "nullable")]
     pub address: String,
 }
 
 /// `alertConfig.slack`: a public channel such as `#general`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SlackAlert {
-    #[serde(default, deserialize_with = "crate::null_default")]
+    #[serde(default, with = "nullable")]
     pub target: String,
 }
 
 /// `alertConfig.email`: an address that receives the findings.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct EmailAlert {
-    #[serde(default, deserialize_with = "crate::null_default")]
+    #[serde(default, with = "nullable")]
     pub address: String,
 }
 

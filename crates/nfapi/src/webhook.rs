@@ -6,39 +6,30 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::nullable;
+
 /// The scan-result notification (§4.2). Fields are declared in Nightfall's
 /// key order, so compact serialisation reproduces the bytes Nightfall signs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WebhookNotification {
     /// Pre-signed URL of the findings document; `""` when nothing matched.
-    #[serde(
-        rename = "findingsURL",
-        default,
-        deserialize_with = "crate::null_default"
-    )]
+    #[serde(rename = "findingsURL")]
+    #[serde(default, with = "nullable")]
     pub findings_url: String,
     /// RFC 3339 time after which `findings_url` no longer works.
-    #[serde(
-        rename = "validUntil",
-        default,
-        deserialize_with = "crate::null_default"
-    )]
+    #[serde(default, with = "nullable")]
     pub valid_until: String,
     /// The upload (file) id the result is about.
     #[serde(rename = "uploadID")]
     pub upload_id: String,
     /// Whether any detection rule matched.
-    #[serde(rename = "findingsPresent")]
     pub findings_present: bool,
     /// Echo of the scan request's `requestMetadata` (`""` if none).
-    #[serde(
-        rename = "requestMetadata",
-        default,
-        deserialize_with = "crate::null_default"
-    )]
+    #[serde(default, with = "nullable")]
     pub request_metadata: String,
     /// Errors that happened while scanning.
-    #[serde(default, deserialize_with = "crate::null_default")]
+    #[serde(default, with = "nullable")]
     pub errors: Vec<ErrorBody>,
 }
 
@@ -51,6 +42,7 @@ impl WebhookNotification {
 
 /// Nightfall's error body (§7.2); every field optional on input.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
@@ -58,12 +50,7 @@ pub struct ErrorBody {
     pub message: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        rename = "additionalData",
-        default,
-        deserialize_with = "crate::null_default",
-        skip_serializing_if = "BTreeMap::is_empty"
-    )]
+    #[serde(default, with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
     pub additional_data: BTreeMap<String, String>,
 }
 

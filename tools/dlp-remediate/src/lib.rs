@@ -416,30 +416,22 @@ pub fn command() -> clap::Command {
 
 /// Entry point of the `dlp-remediate` binary.
 pub fn main() -> std::process::ExitCode {
-    let cli: Cli = dlp_runtime::cli::parse(TOOL, command());
-    dlp_runtime::run_main(TOOL, || {
-        dlp_runtime::signals::install()?;
-        match &cli.command {
-            Some(Command::Restore { id, to }) => {
-                restore(&cli, id, to.as_deref(), io::stdout().lock())
-            }
-            Some(Command::List) => list(&cli, io::stdout().lock()),
-            Some(Command::NotifyHelper {
-                timeout_ms,
-                address,
-                summary,
-                body,
-            }) => {
-                match notify::direct(address, summary, body, Duration::from_millis(*timeout_ms)) {
-                    Ok(()) => Ok(ExitCode::Ok),
-                    Err(e) => bail!("{e}"),
-                }
-            }
-            None => run(
-                &cli,
-                dlp_runtime::cli::Inputs::open(&cli.files)?,
-                io::stdout().lock(),
-            ),
-        }
+    dlp_runtime::filter_main(TOOL, command(), |cli: Cli| match &cli.command {
+        Some(Command::Restore { id, to }) => restore(&cli, id, to.as_deref(), io::stdout().lock()),
+        Some(Command::List) => list(&cli, io::stdout().lock()),
+        Some(Command::NotifyHelper {
+            timeout_ms,
+            address,
+            summary,
+            body,
+        }) => match notify::direct(address, summary, body, Duration::from_millis(*timeout_ms)) {
+            Ok(()) => Ok(ExitCode::Ok),
+            Err(e) => bail!("{e}"),
+        },
+        None => run(
+            &cli,
+            dlp_runtime::cli::Inputs::open(&cli.files)?,
+            io::stdout().lock(),
+        ),
     })
 }

@@ -112,23 +112,9 @@ impl httpd::Service for Webhook {
 pub fn handle(ctx: &Ctx, rq: &Request) -> Routed {
     let resp = match (rq.path.as_str(), rq.method.as_str()) {
         ("/ping", "GET" | "HEAD") => Response::text(200, "Hello World"),
-        ("/ping", m) => {
-            ctx.rejected(
-                rq.peer.ip(),
-                "method not allowed",
-                &format!("rejected {m} /ping from {}: method not allowed", rq.peer),
-            );
-            Response::text(405, "method not allowed\n").with_header("Allow", "GET, HEAD")
-        }
+        ("/ping", _) => method_not_allowed(ctx, rq, "GET, HEAD"),
         ("/ingest", "POST") => return ingest(ctx, rq),
-        ("/ingest", m) => {
-            ctx.rejected(
-                rq.peer.ip(),
-                "method not allowed",
-                &format!("rejected {m} /ingest from {}: method not allowed", rq.peer),
-            );
-            Response::text(405, "method not allowed\n").with_header("Allow", "POST")
-        }
+        ("/ingest", _) => method_not_allowed(ctx, rq, "POST"),
         (p, m) => {
             ctx.rejected(
                 rq.peer.ip(),
@@ -139,6 +125,20 @@ pub fn handle(ctx: &Ctx, rq: &Request) -> Routed {
         }
     };
     Routed::Now(resp)
+}
+
+/// 405 for a method `rq`'s path does not take (it takes `allow`), logged
+/// as a rejection.
+fn method_not_allowed(ctx: &Ctx, rq: &Request, allow: &str) -> Response {
+    ctx.rejected(
+        rq.peer.ip(),
+        "method not allowed",
+        &format!(
+            "rejected {} {} from {}: method not allowed",
+            rq.method, rq.path, rq.peer
+        ),
+    );
+    Response::text(405, "method not allowed\n").with_header("Allow", allow)
 }
 
 fn truncate(s: &str) -> &str {

@@ -227,9 +227,7 @@ pub fn command() -> clap::Command {
 
 /// Entry point of the `path-filter` binary.
 pub fn main() -> std::process::ExitCode {
-    let cli: Cli = dlp_runtime::cli::parse(TOOL, command());
-    dlp_runtime::run_main(TOOL, || {
-        dlp_runtime::signals::install()?;
+    dlp_runtime::filter_main(TOOL, command(), |cli: Cli| {
         let input = dlp_runtime::cli::Inputs::open(&cli.files)?;
         match dlp_runtime::par::default_jobs() {
             1 => run(&cli, input, std::io::stdout().lock()),

@@ -28,37 +28,13 @@ impl Drop for Tmp {
 
 fn finding(detector: &str, text: &str, line: u64) -> Finding {
     Finding {
-        upload_id: String::new(),
         path: "/d/a.txt".into(),
-        path_b64: None,
         index: 1,
-        timestamp: String::new(),
-        detector: detector.into(),
-        detector_uuid: String::new(),
-        confidence: Confidence::VeryLikely,
-        finding: text.into(),
-        redacted_finding: None,
-        before_context: String::new(),
-        after_context: String::new(),
-        byte_range: Range::default(),
-        codepoint_range: Range::default(),
         line_range: Some(Range {
             start: line,
             end: line,
         }),
-        row_range: None,
-        column_range: None,
-        archive_path: String::new(),
-        detection_rules: Vec::new(),
-        sha256: None,
-        status: None,
-        finding_id: None,
-        first_seen: None,
-        removable: None,
-        copied_from: None,
-        page: None,
-        ocr_confidence: None,
-        host: None,
+        ..Finding::new(detector, Confidence::VeryLikely, text)
     }
 }
 

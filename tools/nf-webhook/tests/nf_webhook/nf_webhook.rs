@@ -160,7 +160,15 @@ fn challenge_ping_and_routing() {
     let st = hook.sp.wait_timeout(T).expect("exits on SIGTERM");
     assert_eq!(st.code(), Some(143));
     assert!(hook.sp.drain_records(Duration::from_millis(100)).is_empty());
-    assert!(!hook.sp.stderr_text().contains(SECRET));
+    let err = hook.sp.stderr_text();
+    assert!(!err.contains(SECRET));
+    let line = err
+        .lines()
+        .find(|l| l.contains("rejected GET /ingest from 127.0.0.1:"));
+    assert!(
+        line.is_some_and(|l| l.ends_with(": method not allowed")),
+        "{err}"
+    );
 }
 
 #[test]
