@@ -354,14 +354,53 @@ impl Drop for Spawned {
     /// A process still running when its test ends (passed or failed) gets
     /// SIGTERM first, so a pipeline script stops the jobs it started
     /// rather than leaving them running; SIGKILL after 5 seconds.
+    ///
+    /// What it started and left behind (a script killed while stopping its
+    /// jobs, which run in process groups of their own) is killed too: a
+    /// leftover holding the test's pipes or a lock would stall later tests.
     fn drop(&mut self) {
+        let mut family = descendants(self.child.id());
         if let Ok(None) = self.child.try_wait() {
             self.signal(15);
             self.wait_timeout(Duration::from_secs(5));
+            family.extend(descendants(self.child.id()));
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if !family.is_empty() {
+            let _ = Command::new("kill")
+                .arg("-9")
+                .args(family.iter().map(u32::to_string))
+                .stderr(Stdio::null())
+                .status();
+        }
     }
+}
+
+/// The processes below `pid` (children, theirs, ...), from /proc.
+fn descendants(pid: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let me: u32 = e.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            // The fields after the command name, which is in parentheses.
+            let rest = &stat[stat.rfind(')')? + 2..];
+            let ppid = rest.split(' ').nth(1)?.parse().ok()?;
+            Some((me, ppid))
+        })
+        .collect();
+    let mut found = vec![pid];
+    let mut i = 0;
+    while i < found.len() {
+        let p = found[i];
+        found.extend(parents.iter().filter(|&&(_, pp)| pp == p).map(|&(c, _)| c));
+        i += 1;
+    }
+    found.remove(0);
+    found
 }
 
 /// Path of a workspace binary, for tests that run several tools. Test
@@ -871,5 +910,35 @@ pub fn measured(bin: &str, args: &[&std::ffi::OsStr]) -> Measured {
             };
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A shell killed by SIGTERM leaves its background jobs running; the
+    /// Spawned that started it kills them when the test ends.
+    #[test]
+    fn what_a_spawned_process_leaves_behind_is_killed() {
+        let mut sh = cmd("sh")
+            .args([
+                "-c",
+                "sleep 300 & echo job $! >&2; sleep 301 & echo job $! >&2; echo ready >&2; wait",
+            ])
+            .spawn();
+        assert!(sh.wait_stderr("ready", Duration::from_secs(10)));
+        let jobs: Vec<String> = sh
+            .stderr_text()
+            .lines()
+            .filter_map(|l| l.strip_prefix("job ").map(str::to_owned))
+            .collect();
+        assert_eq!(jobs.len(), 2);
+        drop(sh);
+        for pid in jobs {
+            let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| !s.contains(") Z "));
+            assert!(!alive, "job {pid} still runs");
+        }
     }
 }
