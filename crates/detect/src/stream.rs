@@ -10,8 +10,8 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Read};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Mutex, PoisonError};
 
 use crate::engine::{Candidate, Engine, Position, SCAN_MARGIN};
 use crate::gate::Gate;
@@ -159,7 +159,7 @@ impl Engine {
             // bytes before it and `overlap` after it, as a window does (so
             // per-step work, including the table parser's, stays
             // proportional to the step).
-            let steps = plan(
+            let plan = Plan::new(
                 &buf,
                 owned_start..owned_end,
                 base,
@@ -169,11 +169,11 @@ impl Engine {
             );
             let threads = if split || buf.len() >= opts.split_from {
                 split = true;
-                opts.threads.min(steps.len())
+                opts.threads.min(plan.len())
             } else {
                 1
             };
-            self.run_steps(&buf, steps, threads, &mut each)?;
+            self.run_steps(&buf, plan, threads, &mut each)?;
             if eof {
                 return Ok(base.byte + buf.len() as u64);
             }
@@ -194,15 +194,17 @@ impl Engine {
         }
     }
 
-    /// Builds the candidates of `steps` and passes them to `each` in
-    /// order: in this thread, or on `threads` threads of which this is one
-    /// (it passes on what is done, and builds a step itself when nothing is
-    /// ready, so `threads` threads run, never more). A panic in a thread
-    /// ends here as a panic (the caller's), never as a wait.
+    /// Builds the candidates of the steps of `plan` and passes them to
+    /// `each` in order: in this thread, or on `threads` threads of which
+    /// this is one (it passes on what is done, and builds a step itself
+    /// when nothing is ready, so `threads` threads run, never more). Each
+    /// step is planned when it is claimed, so planning one step overlaps
+    /// building others. A panic in a thread ends here as a panic (the
+    /// caller's), never as a wait.
     fn run_steps(
         &self,
         buf: &[u8],
-        steps: Vec<Step>,
+        mut plan: Plan<'_>,
         threads: usize,
         each: &mut impl FnMut(Vec<Candidate>) -> io::Result<()>,
     ) -> io::Result<()> {
@@ -211,14 +213,18 @@ impl Engine {
             self.candidates_with(&buf[st.lo..st.hi], st.pos, st.owned.clone(), &mut state)
         };
         if threads <= 1 {
-            return steps.iter().try_for_each(|st| each(build(st)));
+            while let Some((_, st)) = plan.next() {
+                each(build(&st))?;
+            }
+            return Ok(());
         }
-        let next = AtomicUsize::new(0);
+        let n = plan.len();
+        let plan = Mutex::new(plan);
         let stop = AtomicBool::new(false);
         // The next unclaimed step, built: by a thread, or by this one.
         let claim = || {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            steps.get(i).map(|st| (i, build(st)))
+            let (i, st) = plan.lock().unwrap_or_else(PoisonError::into_inner).next()?;
+            Some((i, build(&st)))
         };
         std::thread::scope(|scope| {
             // Room for each thread's next result while this one builds.
@@ -236,7 +242,7 @@ impl Engine {
                 });
             }
             drop(tx);
-            let r = in_order(rx, steps.len(), each, claim);
+            let r = in_order(rx, n, each, claim);
             // On an error the threads stop at their next step (and a send
             // fails now that the receiver is gone).
             stop.store(true, Ordering::Relaxed);
@@ -245,37 +251,79 @@ impl Engine {
     }
 }
 
-/// The steps of the owned part `owned` of `buf` (which starts at `base`
-/// with the table parser at `state`), each `step` bytes.
-fn plan(
-    buf: &[u8],
-    owned: std::ops::Range<usize>,
-    base: Position,
-    state: &ScanState,
+/// The steps of the owned part of a window, each `step` bytes, made one
+/// at a time: a step's start position and table-parser state follow from
+/// the step before it.
+struct Plan<'b> {
+    buf: &'b [u8],
+    owned_end: usize,
     overlap: usize,
     step: usize,
-) -> Vec<Step> {
-    let step = step.max(1);
-    let (mut at, mut pos, mut st) = (0, base, state.clone());
-    let mut steps = Vec::with_capacity(owned.len() / step + 1);
-    let mut start = owned.start;
-    while start < owned.end {
-        let end = (start + step).min(owned.end);
-        let lo = start.saturating_sub(overlap / 4);
-        let hi = (end + overlap).min(buf.len());
-        pos = pos.advanced(&buf[at..lo]);
-        st.advance(&buf[at..lo]);
-        at = lo;
-        steps.push(Step {
+    /// Where the next step's owned part starts.
+    start: usize,
+    /// Steps made so far.
+    made: usize,
+    /// The offset that `pos` and `state` are at.
+    at: usize,
+    pos: Position,
+    state: ScanState,
+}
+
+impl<'b> Plan<'b> {
+    /// The plan of the owned part `owned` of `buf` (which starts at
+    /// `base` with the table parser at `state`).
+    fn new(
+        buf: &'b [u8],
+        owned: std::ops::Range<usize>,
+        base: Position,
+        state: &ScanState,
+        overlap: usize,
+        step: usize,
+    ) -> Self {
+        Plan {
+            buf,
+            owned_end: owned.end,
+            overlap,
+            step: step.max(1),
+            start: owned.start,
+            made: 0,
+            at: 0,
+            pos: base,
+            state: state.clone(),
+        }
+    }
+
+    /// How many steps there are in all.
+    fn len(&self) -> usize {
+        self.made
+            + self
+                .owned_end
+                .saturating_sub(self.start)
+                .div_ceil(self.step)
+    }
+
+    /// The next step and its number.
+    fn next(&mut self) -> Option<(usize, Step)> {
+        if self.start >= self.owned_end {
+            return None;
+        }
+        let end = (self.start + self.step).min(self.owned_end);
+        let lo = self.start.saturating_sub(self.overlap / 4);
+        let hi = (end + self.overlap).min(self.buf.len());
+        self.pos = self.pos.advanced(&self.buf[self.at..lo]);
+        self.state.advance(&self.buf[self.at..lo]);
+        self.at = lo;
+        let st = Step {
             lo,
             hi,
-            owned: start - lo..end - lo,
-            pos,
-            state: st.clone(),
-        });
-        start = end;
+            owned: self.start - lo..end - lo,
+            pos: self.pos,
+            state: self.state.clone(),
+        };
+        self.start = end;
+        self.made += 1;
+        Some((self.made - 1, st))
     }
-    steps
 }
 
 /// Passes the steps' candidates to `each` in order: those the threads
