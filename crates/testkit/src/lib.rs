@@ -935,10 +935,16 @@ mod tests {
             .collect();
         assert_eq!(jobs.len(), 2);
         drop(sh);
-        for pid in jobs {
-            let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .is_ok_and(|s| !s.contains(") Z "));
-            assert!(!alive, "job {pid} still runs");
+        // SIGKILL is sent, not yet delivered, when kill(1) returns.
+        let alive = |pid: &String| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
+        };
+        let t0 = std::time::Instant::now();
+        while jobs.iter().any(alive) && t0.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for pid in &jobs {
+            assert!(!alive(pid), "job {pid} still runs");
         }
     }
 }
