@@ -115,6 +115,7 @@ struct RuleInfo {
 #[derive(Debug, Clone)]
 pub(crate) struct Candidate {
     pub(crate) spec: usize,
+    /// Without its detector's name and uuid (see [`Engine::named`]).
     pub(crate) m: Match,
 }
 
@@ -466,8 +467,12 @@ impl Engine {
                 out.push(Candidate {
                     spec: si,
                     m: Match {
-                        detector: spec.display.clone(),
-                        detector_uuid: spec.uuid.clone(),
+                        // Named when passed on: a dense file's candidates
+                        // are built on other threads than the one that
+                        // frees them, and each string made here is freed
+                        // across threads.
+                        detector: String::new(),
+                        detector_uuid: String::new(),
                         finding: text,
                         redacted_finding: redacted,
                         confidence: conf,
@@ -496,6 +501,21 @@ impl Engine {
     /// Number of detector specs (one per detector of each rule).
     pub(crate) fn spec_count(&self) -> usize {
         self.specs.len()
+    }
+
+    /// The detector name a spec reports (`displayName`, else the
+    /// detector's enum name).
+    pub(crate) fn detector_name(&self, spec: usize) -> &str {
+        &self.specs[spec].display
+    }
+
+    /// A candidate's match with its detector's name and uuid.
+    pub(crate) fn named(&self, c: Candidate) -> Match {
+        let spec = &self.specs[c.spec];
+        let mut m = c.m;
+        m.detector.push_str(&spec.display);
+        m.detector_uuid.push_str(&spec.uuid);
+        m
     }
 
     /// Number of rules.
@@ -546,10 +566,11 @@ impl Engine {
             let key = (
                 c.m.byte_range.start,
                 c.m.byte_range.end,
-                c.m.detector.clone(),
+                self.detector_name(c.spec).to_owned(),
             );
-            let entry = merged.entry(key).or_insert_with(|| c.m.clone());
-            entry.confidence = entry.confidence.max(c.m.confidence);
+            let conf = c.m.confidence;
+            let entry = merged.entry(key).or_insert_with(|| self.named(c));
+            entry.confidence = entry.confidence.max(conf);
             if !entry.matched_rules.contains(name) {
                 entry.matched_rules.push(name.clone());
             }

@@ -72,17 +72,15 @@ impl<'e> Gate<'e> {
             }
             // One finding per detector name at this range, as `finish`.
             // Most ranges hold one detector's candidates: no split needed.
-            if same_range
-                .iter()
-                .all(|c| c.m.detector == same_range[0].m.detector)
-            {
+            let name = |c: &Candidate| self.engine.detector_name(c.spec);
+            if same_range.iter().all(|c| name(c) == name(&same_range[0])) {
                 self.group(&mut same_range, emit)?;
                 continue;
             }
             while !same_range.is_empty() {
-                let name = same_range[0].m.detector.clone();
+                let first = name(&same_range[0]);
                 let (named, rest): (Vec<_>, Vec<_>) =
-                    same_range.drain(..).partition(|c| c.m.detector == name);
+                    same_range.drain(..).partition(|c| name(c) == first);
                 group.extend(named);
                 same_range = rest;
                 self.group(&mut group, emit)?;
@@ -113,7 +111,7 @@ impl<'e> Gate<'e> {
                 .map(|c| (self.engine.spec_rule(c.spec), c.m.confidence)),
         );
         let fired = self.rules.iter().position(|&(r, _)| self.fired[r]);
-        let m = group.swap_remove(fired.unwrap_or(0)).m;
+        let m = self.engine.named(group.swap_remove(fired.unwrap_or(0)));
         group.clear();
         if fired.is_some() {
             let mut m = m;

@@ -8,10 +8,9 @@
 //! the same bytes as a whole-file scan. So a finding across a window edge
 //! is reported exactly once, with global offsets and line numbers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Read};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Mutex, PoisonError};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use crate::engine::{Candidate, Engine, Position, SCAN_MARGIN};
 use crate::gate::Gate;
@@ -64,17 +63,6 @@ impl Default for StreamOptions {
             split_from: 4 << 20,
         }
     }
-}
-
-/// One step of a window: the bytes it sees (`lo..hi` of the buffer), the
-/// part it owns (relative to `lo`), and where `lo` is in the input (offsets
-/// and line, and the table parser's state).
-struct Step {
-    lo: usize,
-    hi: usize,
-    owned: std::ops::Range<usize>,
-    pos: Position,
-    state: ScanState,
 }
 
 /// Reads until `buf` holds `want` bytes or the input ends (true at EOF).
@@ -134,128 +122,233 @@ impl Engine {
     }
 
     /// The window loop: calls `each` with the candidates of each window, in
-    /// input order, and returns the number of bytes read.
+    /// input order, and returns the number of bytes read. Windows are
+    /// scanned in this thread until the input is split across threads
+    /// (see [`Engine::split_windows`]).
     fn windows(
         &self,
         mut r: impl Read,
         opts: StreamOptions,
         mut each: impl FnMut(Vec<Candidate>) -> io::Result<()>,
     ) -> io::Result<u64> {
-        let overlap = opts.overlap.max(self.min_overlap());
-        let window = opts.window.max(1).saturating_mul(opts.threads.max(1));
-        let mut buf: Vec<u8> = Vec::new();
-        let mut base = Position::default();
-        let mut owned_start = 0usize;
-        // Structural context (a table's header and delimiter, the parser
-        // position) at the first byte of `buf`.
-        let mut state = ScanState::new();
-        // Once an input is split across threads, it stays split.
-        let mut split = false;
+        let sizes = Sizes::of(self, &opts);
+        let mut w = Window::default();
         loop {
-            let eof = fill(&mut r, &mut buf, owned_start + window + overlap)?;
-            let owned_end = if eof { buf.len() } else { owned_start + window };
-            state.prepare(&buf, base.byte == 0);
-            // Candidates a step at a time. Each step sees `overlap / 4`
-            // bytes before it and `overlap` after it, as a window does (so
-            // per-step work, including the table parser's, stays
-            // proportional to the step).
-            let plan = Plan::new(
-                &buf,
-                owned_start..owned_end,
-                base,
-                &state,
-                overlap,
-                opts.step,
-            );
-            let threads = if split || buf.len() >= opts.split_from {
-                split = true;
-                opts.threads.min(plan.len())
-            } else {
-                1
-            };
-            self.run_steps(&buf, plan, threads, &mut each)?;
+            let eof = w.fill(&mut r, &sizes)?;
+            if opts.threads > 1 && w.buf.len() >= opts.split_from {
+                return self.split_windows(r, w, eof, &sizes, opts.threads, each);
+            }
+            let owned_end = w.owned_end(eof, &sizes);
+            let mut plan = w.plan(owned_end, &sizes);
+            while let Some((_, st)) = plan.next(&w.buf) {
+                each(self.build(&w.buf, &st))?;
+            }
             if eof {
-                return Ok(base.byte + buf.len() as u64);
+                return Ok(w.base.byte + w.buf.len() as u64);
             }
-            // Keep between overlap/4 and overlap/2 (plus one window, so
-            // small windows do not move the buffer at every step) before
-            // the next owned part, cut after a newline when there is one.
-            if owned_end < overlap / 2 + window {
-                owned_start = owned_end;
-                continue;
-            }
-            let lo = owned_end - overlap / 2;
-            let hi = owned_end - overlap / 4;
-            let cut = memchr::memchr(b'\n', &buf[lo..hi]).map_or(lo, |i| lo + i + 1);
-            base = base.advanced(&buf[..cut]);
-            state.advance(&buf[..cut]);
-            buf.drain(..cut);
-            owned_start = owned_end - cut;
+            let cut = w.cut(owned_end, &sizes);
+            w.base = w.base.advanced(&w.buf[..cut]);
+            w.state.advance(&w.buf[..cut]);
+            w.buf.drain(..cut);
+            w.owned_start = owned_end - cut;
         }
     }
 
-    /// Builds the candidates of the steps of `plan` and passes them to
-    /// `each` in order: in this thread, or on `threads` threads of which
-    /// this is one (it passes on what is done, and builds a step itself
-    /// when nothing is ready, so `threads` threads run, never more). Each
-    /// step is planned when it is claimed, so planning one step overlaps
-    /// building others. A panic in a thread ends here as a panic (the
-    /// caller's), never as a wait.
-    fn run_steps(
+    /// The candidates of one step of `buf`.
+    fn build(&self, buf: &[u8], st: &Step) -> Vec<Candidate> {
+        let mut state = st.state.clone();
+        self.candidates_with(&buf[st.lo..st.hi], st.pos, st.owned.clone(), &mut state)
+    }
+
+    /// The rest of the window loop (from `w`, whose buffer is read) on
+    /// `threads` threads, of which this is one. The threads take the steps
+    /// of the queued windows in order; this thread queues the next window
+    /// (reads it and works out where it starts) while the others build the
+    /// current one's steps, so no thread waits at a window's end, then
+    /// passes the steps' candidates on in order, building a step itself
+    /// whenever none is ready. At most two windows are held at once, each
+    /// after the first half the size of one window of the loop. A
+    /// panic in a thread ends here as a panic (the caller's), never as a
+    /// wait; an error from `r` or `each` stops every thread.
+    fn split_windows(
         &self,
-        buf: &[u8],
-        mut plan: Plan<'_>,
+        mut r: impl Read,
+        mut w: Window,
+        mut eof: bool,
+        sizes: &Sizes,
         threads: usize,
-        each: &mut impl FnMut(Vec<Candidate>) -> io::Result<()>,
-    ) -> io::Result<()> {
-        let build = |st: &Step| {
-            let mut state = st.state.clone();
-            self.candidates_with(&buf[st.lo..st.hi], st.pos, st.owned.clone(), &mut state)
-        };
-        if threads <= 1 {
-            while let Some((_, st)) = plan.next() {
-                each(build(&st))?;
-            }
-            return Ok(());
-        }
-        let n = plan.len();
-        let plan = Mutex::new(plan);
-        let stop = AtomicBool::new(false);
-        // The next unclaimed step, built: by a thread, or by this one.
-        let claim = || {
-            let (i, st) = plan.lock().unwrap_or_else(PoisonError::into_inner).next()?;
-            Some((i, build(&st)))
-        };
+        each: impl FnMut(Vec<Candidate>) -> io::Result<()>,
+    ) -> io::Result<u64> {
+        let queue = Queue::default();
         std::thread::scope(|scope| {
-            // Room for each thread's next result while this one builds.
-            let (tx, rx) = mpsc::sync_channel::<(usize, Vec<Candidate>)>(2 * threads);
+            // Whatever way this ends, the threads stop waiting for steps.
+            let _end = Closing(&queue);
+            // Room for each thread's next results while this one reads.
+            let (tx, rx) = mpsc::sync_channel::<Built>(2 * threads);
             for _ in 1..threads {
-                let tx = tx.clone();
-                let (stop, claim) = (&stop, &claim);
+                let (tx, queue) = (tx.clone(), &queue);
                 scope.spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        let Some(done) = claim() else { break };
-                        if tx.send(done).is_err() {
+                    let _lost = Lost(&tx);
+                    while let Some(job) = queue.wait() {
+                        #[cfg(test)]
+                        tests::panic_on_mark(&job);
+                        let built = (job.index, self.build(&job.buf, &job.step));
+                        drop(job);
+                        if tx.send(built).is_err() {
                             break;
                         }
                     }
                 });
             }
             drop(tx);
-            let r = in_order(rx, n, each, claim);
-            // On an error the threads stop at their next step (and a send
-            // fails now that the receiver is gone).
-            stop.store(true, Ordering::Relaxed);
-            r
+            let mut order = Order::new(rx, each);
+            let claim = || {
+                queue
+                    .take()
+                    .map(|job| (job.index, self.build(&job.buf, &job.step)))
+            };
+            let mut spare = Vec::new();
+            let mut owned_end = w.owned_end(eof, sizes);
+            let (mut buf, mut end) = queue.push(&mut w, owned_end, sizes, 0);
+            // Two windows are held at once from here: each half as large.
+            let sizes = &Sizes {
+                window: (sizes.window / 2).max(1),
+                ..*sizes
+            };
+            loop {
+                if eof {
+                    order.until(end, &claim)?;
+                    return Ok(w.base.byte + buf.len() as u64);
+                }
+                // The next window, made while the threads build this one.
+                let cut = w.cut_in(&buf, owned_end, sizes);
+                let mut next = Window {
+                    buf: std::mem::take(&mut spare),
+                    base: w.base.advanced(&buf[..cut]),
+                    owned_start: owned_end - cut,
+                    state: w.state.clone(),
+                };
+                next.state.advance(&buf[..cut]);
+                next.buf.clear();
+                next.buf.extend_from_slice(&buf[cut..]);
+                eof = next.fill(&mut r, sizes)?;
+                owned_end = next.owned_end(eof, sizes);
+                let (next_buf, next_end) = queue.push(&mut next, owned_end, sizes, end);
+                order.until(end, &claim)?;
+                // Every step of this window is passed on: its buffer is
+                // free (unless a thread has not dropped its step yet).
+                spare = Arc::try_unwrap(std::mem::replace(&mut buf, next_buf)).unwrap_or_default();
+                (w, end) = (next, next_end);
+            }
         })
     }
+}
+
+/// A window's buffer and where it is in the input.
+#[derive(Default)]
+struct Window {
+    buf: Vec<u8>,
+    /// Where `buf` starts in the input.
+    base: Position,
+    /// Where the owned part starts in `buf`.
+    owned_start: usize,
+    /// Structural context (a table's header and delimiter, the parser
+    /// position) at the first byte of `buf`.
+    state: ScanState,
+}
+
+/// The window loop's sizes, from [`StreamOptions`] and the engine.
+#[derive(Clone, Copy)]
+struct Sizes {
+    window: usize,
+    overlap: usize,
+    step: usize,
+}
+
+impl Sizes {
+    fn of(engine: &Engine, opts: &StreamOptions) -> Sizes {
+        Sizes {
+            window: opts.window.max(1).saturating_mul(opts.threads.max(1)),
+            overlap: opts.overlap.max(engine.min_overlap()),
+            step: opts.step.max(1),
+        }
+    }
+}
+
+impl Window {
+    /// Reads until the buffer holds a window and its overlap after the
+    /// owned part's start (true at the end of the input).
+    fn fill(&mut self, r: &mut impl Read, sizes: &Sizes) -> io::Result<bool> {
+        let eof = fill(
+            r,
+            &mut self.buf,
+            self.owned_start + sizes.window + sizes.overlap,
+        )?;
+        self.state.prepare(&self.buf, self.base.byte == 0);
+        Ok(eof)
+    }
+
+    fn owned_end(&self, eof: bool, sizes: &Sizes) -> usize {
+        if eof {
+            self.buf.len()
+        } else {
+            self.owned_start + sizes.window
+        }
+    }
+
+    /// The steps of the owned part, which ends at `owned_end`. Each step
+    /// sees `overlap / 4` bytes before it and `overlap` after it, as a
+    /// window does (so per-step work, including the table parser's, stays
+    /// proportional to the step).
+    fn plan(&self, owned_end: usize, sizes: &Sizes) -> Plan {
+        Plan {
+            owned_end,
+            overlap: sizes.overlap,
+            step: sizes.step,
+            start: self.owned_start,
+            made: 0,
+            at: 0,
+            pos: self.base,
+            state: self.state.clone(),
+        }
+    }
+
+    /// Where the next window's buffer starts in this one.
+    fn cut(&self, owned_end: usize, sizes: &Sizes) -> usize {
+        self.cut_in(&self.buf, owned_end, sizes)
+    }
+
+    /// Where the next window's buffer starts in `buf` (this window's):
+    /// between overlap/2 and overlap/4 before the owned part's end, after a
+    /// newline when there is one; 0 (keep it all) while the buffer holds
+    /// less than a window plus overlap/2, so small windows do not move the
+    /// buffer at every step.
+    fn cut_in(&self, buf: &[u8], owned_end: usize, sizes: &Sizes) -> usize {
+        let overlap = sizes.overlap;
+        if owned_end < overlap / 2 + sizes.window {
+            return 0;
+        }
+        let lo = owned_end - overlap / 2;
+        let hi = owned_end - overlap / 4;
+        memchr::memchr(b'\n', &buf[lo..hi]).map_or(lo, |i| lo + i + 1)
+    }
+}
+
+/// One step of a window: the bytes it sees (`lo..hi` of the buffer), the
+/// part it owns (relative to `lo`), and where `lo` is in the input (offsets
+/// and line, and the table parser's state).
+struct Step {
+    lo: usize,
+    hi: usize,
+    owned: std::ops::Range<usize>,
+    pos: Position,
+    state: ScanState,
 }
 
 /// The steps of the owned part of a window, each `step` bytes, made one
 /// at a time: a step's start position and table-parser state follow from
 /// the step before it.
-struct Plan<'b> {
-    buf: &'b [u8],
+struct Plan {
     owned_end: usize,
     overlap: usize,
     step: usize,
@@ -269,49 +362,24 @@ struct Plan<'b> {
     state: ScanState,
 }
 
-impl<'b> Plan<'b> {
-    /// The plan of the owned part `owned` of `buf` (which starts at
-    /// `base` with the table parser at `state`).
-    fn new(
-        buf: &'b [u8],
-        owned: std::ops::Range<usize>,
-        base: Position,
-        state: &ScanState,
-        overlap: usize,
-        step: usize,
-    ) -> Self {
-        Plan {
-            buf,
-            owned_end: owned.end,
-            overlap,
-            step: step.max(1),
-            start: owned.start,
-            made: 0,
-            at: 0,
-            pos: base,
-            state: state.clone(),
-        }
+impl Plan {
+    /// How many steps are left.
+    fn left(&self) -> usize {
+        self.owned_end
+            .saturating_sub(self.start)
+            .div_ceil(self.step)
     }
 
-    /// How many steps there are in all.
-    fn len(&self) -> usize {
-        self.made
-            + self
-                .owned_end
-                .saturating_sub(self.start)
-                .div_ceil(self.step)
-    }
-
-    /// The next step and its number.
-    fn next(&mut self) -> Option<(usize, Step)> {
+    /// The next step of `buf` (the window's buffer) and its number.
+    fn next(&mut self, buf: &[u8]) -> Option<(usize, Step)> {
         if self.start >= self.owned_end {
             return None;
         }
         let end = (self.start + self.step).min(self.owned_end);
         let lo = self.start.saturating_sub(self.overlap / 4);
-        let hi = (end + self.overlap).min(self.buf.len());
-        self.pos = self.pos.advanced(&self.buf[self.at..lo]);
-        self.state.advance(&self.buf[self.at..lo]);
+        let hi = (end + self.overlap).min(buf.len());
+        self.pos = self.pos.advanced(&buf[self.at..lo]);
+        self.state.advance(&buf[self.at..lo]);
         self.at = lo;
         let st = Step {
             lo,
@@ -326,101 +394,273 @@ impl<'b> Plan<'b> {
     }
 }
 
-/// Passes the steps' candidates to `each` in order: those the threads
-/// send (numbered, in any order), and those `claim` builds in this thread
-/// when nothing is ready. Stops at the first error, or when every step is
-/// claimed and the senders are gone (a thread panicked: the scope's join
-/// reports it).
-fn in_order(
-    rx: mpsc::Receiver<(usize, Vec<Candidate>)>,
-    n: usize,
-    each: &mut impl FnMut(Vec<Candidate>) -> io::Result<()>,
-    claim: impl Fn() -> Option<(usize, Vec<Candidate>)>,
-) -> io::Result<()> {
-    let mut early: BTreeMap<usize, Vec<Candidate>> = BTreeMap::new();
-    let mut want = 0;
-    let mut claimed_all = false;
-    while want < n {
-        if let Some(c) = early.remove(&want) {
-            each(c)?;
-            want += 1;
-            continue;
+/// A step to build: its window's buffer, its number among the input's
+/// steps, and the step.
+struct Job {
+    buf: Arc<Vec<u8>>,
+    index: usize,
+    step: Step,
+}
+
+/// A built step: its number and candidates.
+type Built = (usize, Vec<Candidate>);
+
+/// What a thread sends when it panics, in place of its step.
+const LOST: usize = usize::MAX;
+
+/// The windows whose steps are not all taken, in input order, each with
+/// the number of its first step; and whether the loop has ended.
+#[derive(Default)]
+struct Queue {
+    open: Mutex<(VecDeque<(Arc<Vec<u8>>, usize, Plan)>, bool)>,
+    ready: Condvar,
+}
+
+impl Queue {
+    /// Queues the steps of `w`'s owned part (ending at `owned_end`), the
+    /// first numbered `first`; returns the buffer (moved out of `w`) and
+    /// the number after its last step.
+    fn push(
+        &self,
+        w: &mut Window,
+        owned_end: usize,
+        sizes: &Sizes,
+        first: usize,
+    ) -> (Arc<Vec<u8>>, usize) {
+        let plan = w.plan(owned_end, sizes);
+        let end = first + plan.left();
+        let buf = Arc::new(std::mem::take(&mut w.buf));
+        if end > first {
+            self.lock().0.push_back((Arc::clone(&buf), first, plan));
+            self.ready.notify_all();
         }
-        let got = match rx.try_recv() {
-            Ok(done) => Some(done),
-            Err(_) if !claimed_all => {
-                let mine = claim();
-                claimed_all = mine.is_none();
-                mine
+        (buf, end)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, (VecDeque<(Arc<Vec<u8>>, usize, Plan)>, bool)> {
+        self.open.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The next step, if one is queued.
+    fn take(&self) -> Option<Job> {
+        Self::next(&mut self.lock().0)
+    }
+
+    /// The next step, waiting for one to be queued; `None` once the loop
+    /// has ended.
+    fn wait(&self) -> Option<Job> {
+        let mut open = self.lock();
+        loop {
+            if open.1 {
+                return None;
             }
-            Err(_) => match rx.recv() {
-                Ok(done) => Some(done),
-                Err(_) => break,
-            },
-        };
-        if let Some((i, c)) = got {
-            early.insert(i, c);
+            if let Some(job) = Self::next(&mut open.0) {
+                return Some(job);
+            }
+            open = self
+                .ready
+                .wait(open)
+                .unwrap_or_else(PoisonError::into_inner);
         }
     }
-    Ok(())
+
+    fn next(windows: &mut VecDeque<(Arc<Vec<u8>>, usize, Plan)>) -> Option<Job> {
+        let (buf, first, plan) = windows.front_mut()?;
+        let (i, step) = plan.next(buf)?;
+        let job = Job {
+            buf: Arc::clone(buf),
+            index: *first + i,
+            step,
+        };
+        if plan.left() == 0 {
+            windows.pop_front();
+        }
+        Some(job)
+    }
+}
+
+/// Ends the loop when dropped: threads waiting for a step stop.
+struct Closing<'q>(&'q Queue);
+
+impl Drop for Closing<'_> {
+    fn drop(&mut self) {
+        self.0.lock().1 = true;
+        self.0.ready.notify_all();
+    }
+}
+
+/// Tells the passing-on thread that this thread panicked (it may have
+/// held a step, which would otherwise be waited for forever).
+struct Lost<'t>(&'t mpsc::SyncSender<Built>);
+
+impl Drop for Lost<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = self.0.send((LOST, Vec::new()));
+        }
+    }
+}
+
+/// Passes built steps on in order: those the threads send (numbered, in
+/// any order), and those this thread builds when nothing is ready.
+struct Order<E> {
+    rx: mpsc::Receiver<Built>,
+    each: E,
+    early: BTreeMap<usize, Vec<Candidate>>,
+    /// The number of the next step to pass on.
+    want: usize,
+}
+
+impl<E: FnMut(Vec<Candidate>) -> io::Result<()>> Order<E> {
+    fn new(rx: mpsc::Receiver<Built>, each: E) -> Self {
+        Order {
+            rx,
+            each,
+            early: BTreeMap::new(),
+            want: 0,
+        }
+    }
+
+    /// Passes steps on up to (not including) `end`, building what `claim`
+    /// gives while nothing is ready. Every step before `end` must be
+    /// queued: once `claim` has none, this waits for the threads. Ends
+    /// with an error at `each`'s first error, or when a thread panicked or
+    /// every thread is gone.
+    fn until(&mut self, end: usize, claim: impl Fn() -> Option<Built>) -> io::Result<()> {
+        let mut claimed_all = false;
+        while self.want < end {
+            if let Some(c) = self.early.remove(&self.want) {
+                (self.each)(c)?;
+                self.want += 1;
+                continue;
+            }
+            let got = match self.rx.try_recv() {
+                Ok(done) => done,
+                Err(_) if !claimed_all => match claim() {
+                    Some(mine) => mine,
+                    None => {
+                        claimed_all = true;
+                        continue;
+                    }
+                },
+                Err(_) => self.rx.recv().unwrap_or((LOST, Vec::new())),
+            };
+            if got.0 == LOST {
+                return Err(io::Error::other("a scanning thread stopped"));
+            }
+            self.early.insert(got.0, got.1);
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Mutex;
 
     /// A step numbered `i`, told apart by its capacity.
-    fn step(i: usize) -> (usize, Vec<Candidate>) {
+    fn step(i: usize) -> Built {
         (i, Vec::with_capacity(i + 1))
     }
 
-    /// This thread builds what it claims and the others send, in order.
-    #[test]
-    fn in_order_mixes_claimed_and_sent_steps() {
+    /// An `Order` that records the steps it passes on, and its receiver's
+    /// sender.
+    fn order(
+        order: &mut Vec<usize>,
+    ) -> (
+        mpsc::SyncSender<Built>,
+        Order<impl FnMut(Vec<Candidate>) -> io::Result<()> + '_>,
+    ) {
         let (tx, rx) = mpsc::sync_channel(4);
-        let sender = std::thread::spawn(move || {
-            for i in [3, 1] {
-                tx.send(step(i)).unwrap();
-            }
-        });
-        let mine = Mutex::new(vec![0, 2]);
-        let claim = || mine.lock().unwrap().pop().map(step);
-        let mut order = Vec::new();
-        let mut each = |c: Vec<Candidate>| {
+        let each = move |c: Vec<Candidate>| {
             order.push(c.capacity() - 1);
             Ok(())
         };
-        in_order(rx, 4, &mut each, claim).unwrap();
-        sender.join().unwrap();
-        assert_eq!(order, [0, 1, 2, 3]);
+        (tx, Order::new(rx, each))
     }
 
-    /// A thread that dies holding a step (a panic) ends the wait once every
-    /// step is claimed: the caller returns, the scope's join reports it.
+    /// This thread builds what it claims and the others send, in order;
+    /// steps after `end` wait for the next call.
+    #[test]
+    fn order_mixes_claimed_and_sent_steps() {
+        let mut passed = Vec::new();
+        let (tx, mut o) = order(&mut passed);
+        let sender = std::thread::spawn(move || {
+            for i in [3, 1, 5] {
+                tx.send(step(i)).unwrap();
+            }
+        });
+        let mine = Mutex::new(vec![4, 0, 2]);
+        let claim = || mine.lock().unwrap().pop().map(step);
+        o.until(4, claim).unwrap();
+        o.until(6, claim).unwrap();
+        sender.join().unwrap();
+        drop(o);
+        assert_eq!(passed, [0, 1, 2, 3, 4, 5]);
+    }
+
+    /// A thread that dies holding a step (a panic) ends the wait with an
+    /// error once every step is claimed, whether it said so or not.
     #[test]
     fn a_lost_step_ends_the_wait() {
-        let (tx, rx) = mpsc::sync_channel(4);
-        let sender = std::thread::spawn(move || {
-            tx.send(step(2)).unwrap();
-            // Step 1 was this thread's; it is gone without sending it.
-        });
-        let claim = {
+        for says_so in [false, true] {
+            let mut passed = Vec::new();
+            let (tx, mut o) = order(&mut passed);
+            let sender = std::thread::spawn(move || {
+                tx.send(step(2)).unwrap();
+                // Step 1 was this thread's; it is gone without sending it.
+                if says_so {
+                    tx.send((LOST, Vec::new())).unwrap();
+                }
+            });
             let left = Mutex::new(vec![0]);
-            move || left.lock().unwrap().pop().map(step)
+            let err = o
+                .until(3, || left.lock().unwrap().pop().map(step))
+                .unwrap_err();
+            assert_eq!(err.to_string(), "a scanning thread stopped");
+            sender.join().unwrap();
+            drop(o);
+            assert_eq!(
+                passed,
+                [0],
+                "step 0 only: 1 never came, so 2 is not passed on"
+            );
+        }
+    }
+
+    /// A thread that panics while it builds a step ends the scan as a
+    /// panic of the caller's (the scope's join), and nothing waits forever
+    /// (the steps are only marked, so this thread never panics itself).
+    #[test]
+    fn a_panicking_thread_ends_the_scan() {
+        let e = Engine::new(&crate::default_rules()).unwrap();
+        let line = b"7,Ana Diaz,5433-9502-3725-7862,536-22-8726,ana7@example.org\n";
+        let text = line.repeat(20_000);
+        let opts = StreamOptions {
+            window: 64 << 10,
+            step: 4 << 10,
+            threads: 3,
+            split_from: 0,
+            ..StreamOptions::default()
         };
-        let mut n = 0;
-        in_order(
-            rx,
-            3,
-            &mut |_: Vec<Candidate>| {
-                n += 1;
-                Ok(())
-            },
-            claim,
-        )
-        .unwrap();
-        sender.join().unwrap();
-        assert_eq!(n, 1, "step 0 only: 1 never came, so 2 is not passed on");
+        let scan = |text: &[u8]| {
+            std::panic::catch_unwind(|| e.scan_stream(text, opts, |_| Ok(())).map(|s| s.bytes))
+        };
+        assert_eq!(scan(&text).unwrap().unwrap(), text.len() as u64);
+        // Every step holds the mark: the other threads' first steps panic.
+        let marked = [&line[..], MARK].concat().repeat(20_000);
+        let r = scan(&marked);
+        let msg = *r.unwrap_err().downcast::<&str>().unwrap();
+        assert_eq!(msg, "a scoped thread panicked");
+    }
+
+    /// Makes a thread's step panic (see above).
+    const MARK: &[u8] = b"\nPANIC IN A THREAD\n";
+
+    pub(super) fn panic_on_mark(job: &Job) {
+        let seen = &job.buf[job.step.lo..job.step.hi];
+        if seen.windows(MARK.len()).any(|w| w == MARK) {
+            panic!("a thread panics (test)");
+        }
     }
 }
