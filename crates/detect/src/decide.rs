@@ -35,6 +35,7 @@
 //!    | a published test or sandbox value | POSSIBLE | the payment networks' and processors' test cards (`4111 1111 1111 1111`, Braintree's `4009 3488 8888 1881`) |
 //!    | a number among numbers that mostly fail its check | POSSIBLE | a Luhn-valid limb in an array of curve constants; `5352 5354 5353 5351` inside a row of hex codes |
 //!    | a token past its expiry | POSSIBLE | a JSON Web Token whose `exp` has passed |
+//!    | a hex secret of a test vector | POSSIBLE | `SECRET = 6c82…` above `PUBLIC =`, `MESSAGE =`, `SIGNATURE =` (three or more named public hex values around it) |
 //!    | a placeholder, advertising or degenerate value | UNLIKELY | `078-05-1120`, `111-22-3333`, `123-45-6789`, `5555 5555 5555 4444`, `AKIAIOSFODNN7EXAMPLE`, `abcd1234defg5678` |
 //!    | a documentation sample | UNLIKELY | a reference page's example invocation, a value saying `EXAMPLE`, an elided `eyJ2Ijoi…`, a secret beside `AKIDEXAMPLE` |
 //!    | no credential by its name or content | UNLIKELY | `"NextToken": "…"`, `ChangeToken`, base64 of a JSON cursor |
@@ -64,9 +65,13 @@ impl Form {
 fn cap(doubt: Option<Doubt>) -> Confidence {
     match doubt {
         None => Confidence::VeryLikely,
-        Some(Doubt::TestValue | Doubt::NumberTable | Doubt::Expired | Doubt::Unissued) => {
-            Confidence::Possible
-        }
+        Some(
+            Doubt::TestValue
+            | Doubt::NumberTable
+            | Doubt::Expired
+            | Doubt::Unissued
+            | Doubt::TestVector,
+        ) => Confidence::Possible,
         Some(Doubt::Placeholder | Doubt::Sample | Doubt::NotSecret | Doubt::Identifier) => {
             Confidence::Unlikely
         }

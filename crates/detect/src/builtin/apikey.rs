@@ -164,15 +164,20 @@ const PLACEHOLDERS: &[&str] = &[
 /// Credentials published for everyone to use: AWS's documentation
 /// examples, the access and secret key of MinIO's public playground
 /// server (`play.min.io`), printed in MinIO's client documentation and
-/// SDK examples, and the challenge token of RFC 8555's (ACME) examples,
-/// which ACME clients' tests reuse.
-const PUBLISHED_KEYS: &[&str] = &[
+/// SDK examples, the challenge token of RFC 8555's (ACME) examples,
+/// which ACME clients' tests reuse, and the key of the Fernet
+/// specification's test vectors (`generate.json`, `verify.json` and
+/// `invalid.json` at <https://github.com/fernet/spec>), which every Fernet
+/// implementation's tests load. A value in the same record as one of
+/// these (the token it encrypted) is a sample too (`crate::evidence`).
+pub(crate) const PUBLISHED_KEYS: &[&str] = &[
     "AKIAIOSFODNN7EXAMPLE",
     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
     "AKIAI44QH8DHBEXAMPLE",
     "Q3AM3UQ867SPQQA43P2F",
     "zuf+tfteSlswRu7BJ86wekitnifILbZam1KYY3TG",
     "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA",
+    "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=",
 ];
 
 /// Keyword-side words that mean the value is not a secret.

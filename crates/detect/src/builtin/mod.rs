@@ -38,7 +38,7 @@ use dlp_record::Confidence;
 
 use crate::evidence::Labels;
 
-pub(crate) use apikey::{jwt_claims, token_kind};
+pub(crate) use apikey::{jwt_claims, token_kind, PUBLISHED_KEYS};
 pub(crate) use card::luhn;
 
 /// One validated detection in a buffer (byte offsets into it).

@@ -719,7 +719,9 @@ fn url_credentials(buf: &[u8], at: usize) -> Option<(usize, usize, Confidence)> 
     }
     let n = run(buf, colon + 1, 128, uc);
     let (s, e) = (colon + 1, colon + 1 + n);
-    let pw = &buf[s..e];
+    // Judged as the password it encodes: the digits of `%3B` are not
+    // the password's (`pass%3Bword` is `pass;word`).
+    let pw = percent_decoded(&buf[s..e]);
     let classes = [
         pw.iter().any(u8::is_ascii_lowercase),
         pw.iter().any(u8::is_ascii_uppercase),
@@ -728,9 +730,33 @@ fn url_credentials(buf: &[u8], at: usize) -> Option<(usize, usize, Confidence)> 
     ];
     // Two kinds of letters or digits: not words joined by dashes
     // (`login:passwd-on-proxy@`).
-    let random = classes[..3].iter().filter(|&&c| c).count() >= 2 && entropy(pw) >= 2.8;
-    (buf.get(e) == Some(&b'@') && n >= 8 && random && !super::apikey::placeholder(pw))
+    let random = classes[..3].iter().filter(|&&c| c).count() >= 2 && entropy(&pw) >= 2.8;
+    (buf.get(e) == Some(&b'@') && n >= 8 && random && !super::apikey::placeholder(&pw))
         .then_some((s, e, Likely))
+}
+
+/// `text` with its `%XX` escapes decoded (RFC 3986 percent-encoding).
+fn percent_decoded(text: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| char::from(b).to_digit(16);
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        let pair = (
+            text.get(i + 1).copied().and_then(hex),
+            text.get(i + 2).copied().and_then(hex),
+        );
+        match (text[i], pair) {
+            (b'%', (Some(h), Some(l))) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// MaxMind license keys: 6 characters, `_`, 29 more, `_mmk`.
@@ -1023,6 +1049,7 @@ mod tests {
         ("curl-auth-header", "curl -H \"Authorization: Basic ZGVwbG95OkY0c1RGWGRwbnYyQURjdjE=\" https://api\n", "ZGVwbG95OkY0c1RGWGRwbnYyQURjdjE="),
         ("kubernetes-secret-yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  password: SmZaeWkyMEViQUhDWXhJQzZ5b3o=\n", "SmZaeWkyMEViQUhDWXhJQzZ5b3o="),
         ("postgres-uri", "DATABASE_URL=postgres://app:Xk29fLq83MzPw@db:5432/app\n", "Xk29fLq83MzPw"),
+        ("postgres-uri-escaped", "DATABASE_URL=postgres://app:Xk29f%40Lq83Mz@db/app\n", "Xk29f%40Lq83Mz"),
     ];
 
     #[test]
@@ -1066,6 +1093,8 @@ mod tests {
             "version 3.9Q~x\n",
             "https://user:password@example.com\n",
             "http://login-on-proxy:passwd-on-proxy@proxy-host.com:port\n",
+            // Words with an escaped `;`: `pass;word`.
+            "http://ldap%5Cgremlin:pass%3Bword@127.0.0.1:8080\n",
             "kind: Secret\nmetadata:\n  name: x\n",
         ] {
             assert!(keys(text).iter().all(|(_, c)| *c < Likely), "{text}");

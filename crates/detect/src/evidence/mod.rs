@@ -12,11 +12,14 @@
 //!   engine over the whole column: `crate::structure::Cx::vote`);
 //! * a [`Doubt`] from the detector's probe: the value is a published test
 //!   or sample value or a placeholder shape (`published`), a number in a
-//!   table of numbers that mostly fail the detector's check (`numbers`).
+//!   table of numbers that mostly fail the detector's check (`numbers`),
+//!   a hex secret published with the public parts of its test vector
+//!   (`vectors`).
 
 mod numbers;
 pub(crate) mod published;
 mod secrets;
+mod vectors;
 mod words;
 
 use crate::builtin::{luhn, Detector, Hit, Needs, Shape};
@@ -46,6 +49,10 @@ pub enum Doubt {
     Identifier,
     /// A token past its expiry (a JSON Web Token's `exp`).
     Expired,
+    /// A hex secret of a cryptographic test vector: published beside the
+    /// message, ciphertext, signature, nonce or public key computed from
+    /// it (`vectors`).
+    TestVector,
     /// A JSON Web Token with no time claim (`exp`, `iat`, `nbf`), such as
     /// `{"foo":"bar"}`: written by hand for a test or a sample; issuers
     /// stamp the tokens they mint.

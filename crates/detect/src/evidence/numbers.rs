@@ -8,7 +8,10 @@
 //! The numbers weighed are the digit runs of the same length class (12 to
 //! 19 digits) within twelve lines above and below the value (at most 1.5
 //! KiB each way), at least four of them; in a delimited table only those
-//! of the value's column. A grouped value (`5352 5354 5353 5351`) is in a
+//! of the value's column. A hex number as wide as the value (letters
+//! among its digits: `#2228000000000fff` beside `#2238000000000000`)
+//! counts as one that fails: the value is a hex number of a table of them
+//! (encoded decimals in a test suite, register values), not a decimal. A grouped value (`5352 5354 5353 5351`) is in a
 //! table when groups of the same kind go on past it (`… 5366 5377 53D6`,
 //! or at the end of the line before): a printed card is four groups, not
 //! a row of codes.
@@ -41,23 +44,51 @@ pub(crate) fn in_number_table(
     let col = cx.column(s);
     let same_column = |i: usize| col.is_none() || cx.column(i) == col;
     let (mut peers, mut passing) = (0usize, 1usize);
-    let mut i = lo;
-    while i < hi {
-        if !buf[i].is_ascii_digit() {
-            i += 1;
-            continue;
-        }
-        let j = i + buf[i..hi].iter().take_while(|b| b.is_ascii_digit()).count();
+    for (i, j) in hex_runs(buf, lo, hi).filter(|&(i, _)| i != s && same_column(i)) {
         let run = &buf[i..j];
-        let bounded = (i == 0 || !is_word(buf[i - 1]) && buf[i - 1] != b'.')
-            && !buf.get(j).is_some_and(|&b| is_word(b) || b == b'.');
-        if i != s && (12..=19).contains(&run.len()) && bounded && same_column(i) {
+        if run.iter().all(u8::is_ascii_digit) {
+            if (12..=19).contains(&run.len()) {
+                peers += 1;
+                passing += usize::from(valid(run));
+            }
+        } else if run.len() == e - s {
+            // A hex number as wide as the value: the value is one of a
+            // table of hex numbers that happens to hold no letter.
             peers += 1;
-            passing += usize::from(valid(run));
         }
-        i = j;
     }
     peers >= MIN_PEERS && passing * 2 < peers + 1
+}
+
+/// The runs of hex digits in `buf[lo..hi]` glued to no word and no `.` on
+/// either side (whole numbers, not pieces of identifiers or decimals), as
+/// (start, end).
+pub(super) fn hex_runs(
+    buf: &[u8],
+    lo: usize,
+    hi: usize,
+) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let glue = |b: u8| is_word(b) || b == b'.';
+    let mut i = lo;
+    std::iter::from_fn(move || {
+        while i < hi {
+            if !buf[i].is_ascii_hexdigit() {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            i += buf[i..hi]
+                .iter()
+                .take_while(|b| b.is_ascii_hexdigit())
+                .count();
+            let bounded =
+                (start == 0 || !glue(buf[start - 1])) && !buf.get(i).is_some_and(|&b| glue(b));
+            if bounded {
+                return Some((start, i));
+            }
+        }
+        None
+    })
 }
 
 /// Bytes searched each way on the value's line for the list it is in.
@@ -111,7 +142,7 @@ fn in_short_integer_list(buf: &[u8], s: usize, e: usize) -> bool {
 }
 
 /// Start of the line `LINES` lines above `s` (within `REACH`).
-fn lines_back(buf: &[u8], s: usize) -> usize {
+pub(super) fn lines_back(buf: &[u8], s: usize) -> usize {
     let floor = s.saturating_sub(REACH);
     let mut i = s;
     for _ in 0..=LINES {
@@ -124,7 +155,7 @@ fn lines_back(buf: &[u8], s: usize) -> usize {
 }
 
 /// End of the line `LINES` lines below `e` (within `REACH`).
-fn lines_on(buf: &[u8], e: usize) -> usize {
+pub(super) fn lines_on(buf: &[u8], e: usize) -> usize {
     let ceil = (e + REACH).min(buf.len());
     let mut i = e;
     for _ in 0..=LINES {

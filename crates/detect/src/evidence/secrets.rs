@@ -6,15 +6,21 @@
 //!
 //! * **A documentation sample**: the value sits in a sample of a
 //!   reference page or README (a reStructuredText literal block after a
-//!   `::` line, a Markdown code fence, a doctest, a Go example's
+//!   `::` line, a Markdown code fence, also in a documentation comment
+//!   such as JSDoc's ` * ```js` or Rust's `/// ````, a numpydoc
+//!   `Examples` section, a doctest, a Go example's
 //!   `// Output:` comment, a shell prompt `$ `, a
 //!   man page example, an HTML `<pre>` block, an indented block under a
 //!   sentence introducing it); it says `EXAMPLE` (or `EXAMPL`, as in
 //!   `AKIAIOSFODNN7EXAMPLF`); it is elided (`eyJ2Ijoi…`, `MIIG/QIBAD...`);
 //!   or a credential beside it in the same record (its line, a small JSON
 //!   object, a block of HTTP headers) is a published documentation value
-//!   (`AKIDEXAMPLE`, `wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`), so the
-//!   record is a sample.
+//!   (`AKIDEXAMPLE`, `wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`, the
+//!   Fernet specification's test key), so the record is a sample; or it
+//!   is a JSON Web Token of names reserved for examples (`urn:example:`,
+//!   an issuer at `example.com`).
+//! * **A test vector**: a hex secret among the public parts of its
+//!   cryptographic test vector (`vectors`).
 //! * **Not a credential**: the name says what kind of token it is and
 //!   that kind is not a credential (pagination and state: `NextToken`,
 //!   `nextPageToken`, `--starting-token`, `ContinuationToken`; concurrency
@@ -95,6 +101,9 @@ pub(crate) fn doubt(buf: &[u8], s: usize, e: usize, vendor: bool, proven: bool) 
     {
         return Some(Doubt::Sample);
     }
+    if !vendor && super::vectors::in_test_vector(buf, s, e) {
+        return Some(Doubt::TestVector);
+    }
     None
 }
 
@@ -124,15 +133,41 @@ fn published_jwt(claims: &serde_json::Value) -> bool {
 }
 
 /// Claims of the metasyntactic kind (`{"foo":"bar",…}`): a claim named
-/// `foo`, or a claim whose value is `foo`, `bar` or `baz`. No issuer mints
+/// `foo`, or a claim whose value is `foo`, `bar` or `baz`; or claims of
+/// names reserved for examples (a claim named `urn:example:…`, an issuer
+/// or audience at `example.com` or `urn:example:issuer`). No issuer mints
 /// those; tutorials and tests write them.
 fn placeholder_claims(claims: &serde_json::Value) -> bool {
     let Some(o) = claims.as_object() else {
         return false;
     };
+    let reserved_party = ["iss", "aud"].iter().any(|k| match o.get(*k) {
+        Some(serde_json::Value::String(v)) => reserved_name(v),
+        Some(serde_json::Value::Array(a)) => a.iter().filter_map(|v| v.as_str()).any(reserved_name),
+        _ => false,
+    });
     o.contains_key("foo")
+        || o.keys().any(|k| k.starts_with("urn:example:"))
+        || reserved_party
         || o.values()
             .any(|v| matches!(v.as_str(), Some("foo" | "bar" | "baz")))
+}
+
+/// A name reserved for examples: RFC 6963's `urn:example:` namespace, or
+/// a host under RFC 2606's `example.com`, `example.net`, `example.org`
+/// or `.example` (`https://auth.example.com`). No issuer can mint tokens
+/// from such a name.
+fn reserved_name(v: &str) -> bool {
+    if v.starts_with("urn:example:") {
+        return true;
+    }
+    let rest = v.split_once("://").map_or(v, |(_, r)| r);
+    let host = rest.split(['/', ':', '?', '#']).next().unwrap_or("");
+    let host = host.to_ascii_lowercase();
+    let host = host.trim_end_matches('.');
+    ["example.com", "example.net", "example.org", "example"]
+        .iter()
+        .any(|d| host == *d || host.ends_with(&format!(".{d}")))
 }
 
 /// The name a value is assigned to: the name characters before the
@@ -413,21 +448,27 @@ fn elided(buf: &[u8], s: usize, e: usize) -> bool {
 }
 
 /// A published documentation credential (a token with `EXAMPLE` glued to
-/// other letters or digits: `AKIDEXAMPLE`, `…CYEXAMPLEKEY`) in the same
-/// record: on the value's line, inside the same `{ … }` object of at most
-/// eight lines, or in the same block of HTTP header lines.
+/// other letters or digits: `AKIDEXAMPLE`, `…CYEXAMPLEKEY`, or one of the
+/// published keys, such as the Fernet specification's test key) in the
+/// same record: on the value's line, inside the same `{ … }` object of at
+/// most eight lines, or in the same block of HTTP header lines.
 fn beside_documentation_value(buf: &[u8], s: usize, e: usize) -> bool {
     let line_start = memchr::memrchr(b'\n', &buf[..s]).map_or(0, |p| p + 1);
     let line_end = memchr::memchr(b'\n', &buf[e..]).map_or(buf.len(), |p| e + p);
     let (lo, hi) = object_around(buf, s, e)
         .or_else(|| header_block(buf, s))
         .unwrap_or((line_start, line_end));
-    memchr::memmem::find_iter(&buf[lo..hi], b"EXAMPLE").any(|k| {
+    let example = memchr::memmem::find_iter(&buf[lo..hi], b"EXAMPLE").any(|k| {
         let at = lo + k;
         let glued_before = at > 0 && buf[at - 1].is_ascii_alphanumeric();
         let glued_after = buf.get(at + 7).is_some_and(u8::is_ascii_alphanumeric);
         glued_before || glued_after
-    })
+    });
+    example
+        || crate::builtin::PUBLISHED_KEYS.iter().any(|k| {
+            memchr::memmem::find(&buf[lo..hi], k.as_bytes())
+                .is_some_and(|at| lo + at + k.len() <= s || lo + at >= e)
+        })
 }
 
 /// The HTTP header block around a value on a header line
@@ -533,15 +574,32 @@ fn indent(line: &[u8]) -> usize {
         .count()
 }
 
+/// The text of a documentation comment's line (`/// `, `//! `, ` * `,
+/// `// `, `# `): Markdown inside it (a Rust doc comment's or a JSDoc
+/// comment's code fence) is documentation like Markdown in a README.
+fn comment_text(t: &[u8]) -> &[u8] {
+    for lead in [&b"///"[..], b"//!", b"//", b"*", b"#"] {
+        if let Some(rest) = t.strip_prefix(lead) {
+            return rest.trim_ascii_start();
+        }
+    }
+    t
+}
+
 /// In a sample of documentation: a reStructuredText literal block (an
-/// indented block under a line ending in `::`), a Markdown code fence, a
+/// indented block under a line ending in `::`), a Markdown code fence (in
+/// a README or a documentation comment), a
 /// doctest or its output, a line after a shell prompt `$ `, a man page
 /// example (`.EX`, `.nf`) or an HTML `<pre>` block.
 fn in_sample_block(buf: &[u8], s: usize) -> bool {
     let ls = memchr::memrchr(b'\n', &buf[..s]).map_or(0, |p| p + 1);
     let line = &buf[ls..];
     let own = &line[indent(line)..];
-    if own.starts_with(b"$ ") || in_doctest(buf, s, BLOCK_LINES) || go_example_output(buf, s, own) {
+    if own.starts_with(b"$ ")
+        || in_doctest(buf, s, BLOCK_LINES)
+        || go_example_output(buf, s, own)
+        || in_examples_section(buf, s)
+    {
         return true;
     }
     // The least indentation of the block so far, walking up.
@@ -553,11 +611,12 @@ fn in_sample_block(buf: &[u8], s: usize) -> bool {
         let l = &buf[a..b];
         let l = l.strip_suffix(b"\r").unwrap_or(l);
         let t = l.trim_ascii();
-        if t.starts_with(b"```") || t.starts_with(b"~~~") {
+        let f = comment_text(t);
+        if f.starts_with(b"```") || f.starts_with(b"~~~") {
             // The nearest fence above: opening when it names a language
             // or when an even number of fences precede it.
             if fences == 0 {
-                fence_open = t.len() > 3;
+                fence_open = f.len() > 3;
             }
             fences += 1;
         }
@@ -583,6 +642,31 @@ fn in_sample_block(buf: &[u8], s: usize) -> bool {
     let floor = s.saturating_sub(BLOCK_REACH);
     let pre = memchr::memmem::rfind(&buf[floor..s], b"<pre");
     pre.is_some_and(|p| memchr::memmem::find(&buf[floor + p..s], b"</pre>").is_none())
+}
+
+/// In the `Examples` section of a numpydoc docstring (a heading
+/// underlined with `-` or `=`, as NumPy, SciPy, pandas and generated SDK
+/// clients write their docstrings): the nearest heading above the value,
+/// within its docstring, is `Example` or `Examples`.
+fn in_examples_section(buf: &[u8], s: usize) -> bool {
+    let mut underlined = false;
+    for (a, b) in lines_above(buf, s) {
+        let t = buf[a..b].trim_ascii();
+        if underlined {
+            let title = t.strip_suffix(b":").unwrap_or(t);
+            return title.eq_ignore_ascii_case(b"examples")
+                || title.eq_ignore_ascii_case(b"example");
+        }
+        if t.starts_with(b"\"\"\"")
+            || t.ends_with(b"\"\"\"")
+            || t.starts_with(b"'''")
+            || t.ends_with(b"'''")
+        {
+            return false;
+        }
+        underlined = t.len() >= 3 && (t.iter().all(|&c| c == b'-') || t.iter().all(|&c| c == b'='));
+    }
+    false
 }
 
 /// On a doctest's line (`>>> ` or its continuation `... `) or in its
@@ -760,8 +844,18 @@ mod tests {
             r#"{"foo":"bar","nbf":1444478400}"#
         )));
         assert!(placeholder_claims(&claims(r#"{"sub":"bar","iat":1}"#)));
-        assert!(!placeholder_claims(&claims(
+        // An issuer or audience at a name reserved for examples.
+        assert!(placeholder_claims(&claims(
             r#"{"sub":"u-1842","iss":"https://id.example.org","iat":1700000000}"#
+        )));
+        assert!(placeholder_claims(&claims(
+            r#"{"aud":["urn:example:audience"],"iat":1700000000}"#
+        )));
+        assert!(!placeholder_claims(&claims(
+            r#"{"sub":"u-1842","iss":"https://id.acme-login.net","iat":1700000000}"#
+        )));
+        assert!(!placeholder_claims(&claims(
+            r#"{"sub":"u-1842","iss":"https://myexample.com","iat":1700000000}"#
         )));
     }
 

@@ -1201,3 +1201,114 @@ fn gcp_service_account_key_file_is_a_very_likely_key() {
 }
 
 const BODY: &str = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQIcwftHDHnZOQE+\\nZWepBCpECCv+Zdcjy2IvSlgVG4pMiRE+znlSFrsssTi752vNZQnCqADdOW1x44qm\\nLZ2RNBwNw9v+sX8h2XYxzb69R5RXhA8ZWIZUPUsGGB/maseWB7WRSPaORiyXPCHX\\n50jEVoz9sjIYjUFYK1NxBmda8unGKlj2hiIO354hmSByRjQz++ge+hsOv3zqdr79\\nfBIrGNHQIylgEVwrIQ+18PMNJqorpATt5UzF9EY2snbnQmJxNzgaPSYqvjUM72a9\\nKXgCg2UH4IELNNUdgPOhcB6MQ5kTX7TOA5owD6LgftWk+7HM3GoojZrs7unhxV+o\\nzR6mL1eiDWBsukYrrOTFbKsmCdfwdKUy7QGRaSRyBaEVLkyoUzHOysdFtreKZ6TF\\nXVtXBJwKjvXaL4uRSef1dlupS7EajrANXzHoRK5rRNhuZ9gFGbX+vh++zO3fYTJV\\nK7WFfvBfBqtyWA4cZq2RQqmYyhInz33o7RWgWElmw03CEMtHktX2XDD/hYG/sQdl\\nHu2fNGkHZe0/gp6XcwVb1Iu9sqVSDkRrLRhrCYTgt7QmMNHaWh58T9e6YrLREVKg\\njeqUk9/YNR23ctOEuue/IdBdIDyl2P0Jnt4ox4Rj8VYPe5UEPAJm4TTCjF8lnUnX\\nXWWc8pHzoO0d9C0p0Kwl9FNM+tP+OwaR4CiHVo0DqOK+pVlSoqOp9CmmkTCCmR7J\\n8iOc03fnlsDnFWtUPCMoL5ME9pQb5FdRLIgxPVGAvoVyZmT8Y9CJ7n3OLYKITV4K\\nw0Tp/z42xsmqRHGseLcrNysAue28cOUD54OuULwglmmIUs8+DXlNCFwkzkHWj/Ul\\n1EyPN01I9IUDvDKQPAB19VS0jWVUrAl4KmIEzAP2ChphmZsk32toLzApbqMT616M\\ntzKIg0kdFLooSagIhnlaDRvaArIlQ2NI6uyi5f1yZPCK4h/xakjlUfE52b9fq+4w\\nEUUhvCODhD2N4dNty2+VyqG0TmUjFhiqIujUuQmrXeKCHBiH6XcNicsaats1phzP\\nONcolrB+CfJQ01wZutvLtpYN1a73CKBgeD7Dtccgstf3Y7zFfbs6lCLZnp7tYMZp\\npdy9rl0eJh3krWYzcUaweLAdVZc+QQYKa3bJcR+dM8Qbinvl";
+
+// The fourth tuning round: evidence from test vectors, published keys,
+// documentation comments, names reserved for examples and tables of hex
+// numbers, each with the control it must not suppress.
+
+/// Base64url of `json`, unpadded (a JSON Web Token part).
+fn b64url(json: &str) -> String {
+    dlp_record::b64::encode(json.as_bytes())
+        .trim_end_matches('=')
+        .replace('+', "-")
+        .replace('/', "_")
+}
+
+/// A signed token of `claims` (HS256 header, a random-looking signature).
+fn token(claims: &str) -> String {
+    format!(
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.{}.eTQnwXrri_uY55fS4IygseBzzbosDM1hP153EZXzNlLH",
+        b64url(claims)
+    )
+}
+
+#[test]
+fn a_hex_secret_among_its_test_vector_is_possible() {
+    let secret = "6c82a562cb808d10d632be89c8513ebf6c929f34ddfa8c9f63c9960ef6e348a3";
+    let nist = format!(
+        "COUNT = 0\nSECRET = {secret}\nPUBLIC = 5fd7449b59b461fd2ce787ec616ad46a1da1342485a70e1f\nMESSAGE = 03a1b2c3d4e5f6071829\nSIGNATURE = 533a37f6bbe457251f023c0d88f976ae2dfb504a843e34d2\n"
+    );
+    assert_eq!(level(&nist, KEY, secret), Some(Possible), "{nist}");
+    let hpke = format!(
+        "{{\"mode\":0,\"pkEm\":\"37fda3567bdbd628e88668c3c8d7e97d1d1253b6\",\"enc\":\"37fda3567bdbd628e88668c3c8d7e97d\",\"shared_secret\":\"{secret}\",\"base_nonce\":\"56d890e5accaaf011cff4b7d\",\"encryptions\":[{{\"aad\":\"436f756e742d30\",\"ct\":\"f938558b5d72f1a23810b4be2ab4f843\"}}]}}\n"
+    );
+    assert_eq!(level(&hpke, KEY, secret), Some(Possible), "{hpke}");
+    // Controls: the same secret alone, or among other secrets.
+    let env = format!(
+        "SESSION_SECRET={secret}\nHMAC_SECRET=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822c\nAPI_TOKEN=2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0\n"
+    );
+    assert_eq!(level(&env, KEY, secret), Some(Likely), "{env}");
+    let alone = format!("client_secret: {secret}\n");
+    assert_eq!(level(&alone, KEY, secret), Some(Likely));
+}
+
+#[test]
+fn the_fernet_test_key_and_its_tokens_are_samples() {
+    let key = "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=";
+    let tok = "gAAAAAAdwJ6wAAECAwQFBgcICQoLDA0ODy021cpGVWKZ_eEwCGM4BLLF_5CV9dOPmrhuVUPgJobwOz7JcbmrR64jVmpU4IwqDA==";
+    let record = format!(
+        "[\n  {{\n    \"token\": \"{tok}\",\n    \"now\": \"1985-10-26T01:20:00-07:00\",\n    \"src\": \"hello\",\n    \"secret\": \"{key}\"\n  }}\n]\n"
+    );
+    let f = found(&all_levels(), &record, KEY);
+    assert_eq!(level(&record, KEY, tok), Some(Unlikely), "{f:?}");
+    assert!(f.iter().all(|(_, c)| *c <= Unlikely), "{f:?}");
+    // Control: the same token beside another key.
+    let other = record.replace(key, "Xk29fLq83MzPw7RtY4vNb6QsZk3q9XwR7mT2vL8pN4s=");
+    assert_eq!(level(&other, KEY, tok), Some(Likely), "{other}");
+}
+
+#[test]
+fn a_token_in_a_documentation_comment_fence_is_a_sample() {
+    let jwt = token(r#"{"sub":"u-1842","iat":1700000000,"exp":4102444800}"#);
+    for doc in [
+        format!("/**\n * Usage\n *\n * ```js\n * const jwt =\n *   '{jwt}'\n * ```\n */\n"),
+        format!("/// # Examples\n///\n/// ```\n/// let jwt = \"{jwt}\";\n/// ```\n"),
+    ] {
+        assert_eq!(level(&doc, KEY, &jwt), Some(Unlikely), "{doc}");
+    }
+    // Control: the token in code after the comment's closed fence.
+    let code = format!("/**\n * ```js\n * verify(jwt)\n * ```\n */\nconst jwt = '{jwt}'\n");
+    assert_eq!(level(&code, KEY, &jwt), Some(VeryLikely), "{code}");
+}
+
+#[test]
+fn tokens_of_names_reserved_for_examples_are_samples() {
+    for claims in [
+        r#"{"urn:example:claim":true,"iat":1669056231,"exp":4102444800}"#,
+        r#"{"iss":"urn:example:issuer","iat":1669056231,"exp":4102444800}"#,
+        r#"{"iss":"https://auth.example.com/","iat":1669056231,"exp":4102444800}"#,
+        r#"{"aud":["api","https://example.org"],"iat":1669056231,"exp":4102444800}"#,
+    ] {
+        let jwt = token(claims);
+        let text = format!("token = \"{jwt}\"\n");
+        assert_eq!(level(&text, KEY, &jwt), Some(Unlikely), "{claims}");
+    }
+    // Control: an issuer at a real domain (a neighbour of example.com).
+    let jwt = token(r#"{"iss":"https://id.example-corp.io","iat":1669056231,"exp":4102444800}"#);
+    let text = format!("token = \"{jwt}\"\n");
+    assert_eq!(level(&text, KEY, &jwt), Some(VeryLikely));
+}
+
+#[test]
+fn a_secret_in_a_numpydoc_examples_section_is_a_sample() {
+    let v = "sq0csp-30a-4C_tVOnTh14Piza2BfTPBXyLafLPWSzY1qAjeBfM";
+    let doc = format!(
+        "    def obtain_token(self):\n        \"\"\"\n        Returns\n        -------\n        Token\n\n        Examples\n        --------\n        client.obtain_token(\n            client_secret=\"{v}\",\n        )\n        \"\"\"\n"
+    );
+    assert_eq!(level(&doc, KEY, v), Some(Unlikely), "{doc}");
+    // Controls: under another section, and in the code after the docstring.
+    let other = doc.replace("Examples\n        --------", "Raises\n        ------");
+    assert_eq!(level(&other, KEY, v), Some(Likely), "{other}");
+    let code = format!("{doc}        client_secret = \"{v}\"\n");
+    let last = found(&all_levels(), &code, KEY);
+    assert_eq!(last.last(), Some(&(v.to_owned(), Likely)), "{code}");
+}
+
+#[test]
+fn a_number_in_a_table_of_hex_numbers_is_not_a_card() {
+    let table = "dd001 apply #2228000000000fff -> 1\ndd002 apply #22380000000a0000 -> 2\ndd003 apply 0 -> #2238000000000000\ndd004 apply #2230000000000c1f -> 3\ndd005 apply #22380000000000ff -> 4\ndd006 apply #2e38000000000000 -> 5\n";
+    assert_eq!(level(table, CARD, "2238000000000000"), Some(Possible));
+    // Control: the same number among decimal numbers that pass Luhn.
+    let cards = "4916673475725015\n5433950237257862\n2238000000000000\n4532015112830366\n4556737586899855\n";
+    assert_eq!(level(cards, CARD, "2238000000000000"), Some(Likely));
+}
