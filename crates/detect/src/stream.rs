@@ -217,7 +217,7 @@ impl Engine {
             };
             loop {
                 if eof {
-                    order.until(end, &claim)?;
+                    order.until(end, claim)?;
                     return Ok(w.base.byte + buf.len() as u64);
                 }
                 // The next window, made while the threads build this one.
@@ -234,7 +234,7 @@ impl Engine {
                 eof = next.fill(&mut r, sizes)?;
                 owned_end = next.owned_end(eof, sizes);
                 let (next_buf, next_end) = queue.push(&mut next, owned_end, sizes, end);
-                order.until(end, &claim)?;
+                order.until(end, claim)?;
                 // Every step of this window is passed on: its buffer is
                 // free (unless a thread has not dropped its step yet).
                 spare = Arc::try_unwrap(std::mem::replace(&mut buf, next_buf)).unwrap_or_default();
@@ -408,11 +408,15 @@ type Built = (usize, Vec<Candidate>);
 /// What a thread sends when it panics, in place of its step.
 const LOST: usize = usize::MAX;
 
-/// The windows whose steps are not all taken, in input order, each with
-/// the number of its first step; and whether the loop has ended.
+/// A window whose steps are not all taken: its buffer, the number of its
+/// first step, and its plan.
+type Queued = (Arc<Vec<u8>>, usize, Plan);
+
+/// The windows whose steps are not all taken, in input order; and whether
+/// the loop has ended.
 #[derive(Default)]
 struct Queue {
-    open: Mutex<(VecDeque<(Arc<Vec<u8>>, usize, Plan)>, bool)>,
+    open: Mutex<(VecDeque<Queued>, bool)>,
     ready: Condvar,
 }
 
@@ -437,7 +441,7 @@ impl Queue {
         (buf, end)
     }
 
-    fn lock(&self) -> MutexGuard<'_, (VecDeque<(Arc<Vec<u8>>, usize, Plan)>, bool)> {
+    fn lock(&self) -> MutexGuard<'_, (VecDeque<Queued>, bool)> {
         self.open.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -464,7 +468,7 @@ impl Queue {
         }
     }
 
-    fn next(windows: &mut VecDeque<(Arc<Vec<u8>>, usize, Plan)>) -> Option<Job> {
+    fn next(windows: &mut VecDeque<Queued>) -> Option<Job> {
         let (buf, first, plan) = windows.front_mut()?;
         let (i, step) = plan.next(buf)?;
         let job = Job {
@@ -565,19 +569,16 @@ mod tests {
 
     /// An `Order` that records the steps it passes on, and its receiver's
     /// sender.
-    fn order(
-        order: &mut Vec<usize>,
-    ) -> (
-        mpsc::SyncSender<Built>,
-        Order<impl FnMut(Vec<Candidate>) -> io::Result<()> + '_>,
-    ) {
+    fn order(order: &mut Vec<usize>) -> (mpsc::SyncSender<Built>, Order<Each<'_>>) {
         let (tx, rx) = mpsc::sync_channel(4);
         let each = move |c: Vec<Candidate>| {
             order.push(c.capacity() - 1);
             Ok(())
         };
-        (tx, Order::new(rx, each))
+        (tx, Order::new(rx, Box::new(each)))
     }
+
+    type Each<'a> = Box<dyn FnMut(Vec<Candidate>) -> io::Result<()> + 'a>;
 
     /// This thread builds what it claims and the others send, in order;
     /// steps after `end` wait for the next call.

@@ -83,8 +83,10 @@ UTF-16 code units.
 Memory is bounded, whatever the size of the files or their number of
 findings: findings are written as they are found (each file's in order,
 files in input order), and a job holds one 8 MiB window plus 100 KiB of
-overlap. Peak RSS is about 20 MB plus 10 MB per job (-j), under 64 MB at
--j 2 (a 60 MB CSV of cards and SSNs: 35 MB). A rule that needs several
+overlap (a file split across N threads: one of N x 8 MiB, then two of
+N x 4 MiB). Peak RSS is about 20 MB plus 10 MB per job (-j), under 64 MB
+at -j 2 (a 60 MiB CSV with a card, an SSN and an email on every row:
+31 MB at -j 1, 53 MB at -j 2; 1 GiB of it at -j 2: 54 MB). A rule that needs several
 findings (minNumFindings > 1, ALL) holds its findings until it fires, at
 most 10,000 per file for an ALL rule (more are reported on stderr).
 
