@@ -185,6 +185,47 @@ fn a_failing_output_stops_every_thread() {
     }
 }
 
+/// An input that fails mid-stream (a disk error after 3 MiB) ends the scan
+/// with its error however many threads build steps, after the findings
+/// before it were passed on in order, and no thread is left waiting.
+#[test]
+fn a_failing_input_stops_every_thread() {
+    /// `text`, then an error.
+    struct Failing<'a>(&'a [u8]);
+    impl std::io::Read for Failing<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(std::io::Error::other("disk gone"));
+            }
+            let n = buf.len().min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+    let line = b"7,Ana Diaz,5433-9502-3725-7862,536-22-8726,ana7@example.org\n";
+    let text = line.repeat(3 << 20 >> 6);
+    let e = Engine::new(&detect::default_rules()).unwrap();
+    for threads in [1, 2, 4] {
+        let opts = StreamOptions {
+            window: 256 << 10,
+            threads,
+            split_from: 0,
+            ..StreamOptions::default()
+        };
+        let mut last = 0;
+        let err = e
+            .scan_stream(Failing(&text), opts, |m| {
+                assert!(m.byte_range.start > last || last == 0, "in order");
+                last = m.byte_range.start;
+                Ok(())
+            })
+            .unwrap_err();
+        assert_eq!(err.to_string(), "disk gone", "{threads} threads");
+        assert!(last > 0, "{threads} threads: findings before the error");
+    }
+}
+
 /// The file: a keyword assignment on every line, so one straddles
 /// every window edge (this panicked at the edge before).
 #[test]
