@@ -33,8 +33,9 @@ pub struct StreamSummary {
 pub struct StreamOptions {
     /// Bytes owned per window and thread (any size from 1; small windows
     /// only cost time, never findings). A window of `threads` threads owns
-    /// `threads` times this much: each window ends with threads waiting for
-    /// its last steps, so it is not made smaller than the threads' share.
+    /// `threads` times this much; once an input is split across threads,
+    /// two windows are held (the next is read while the threads build the
+    /// current one), each after the first owning half of that.
     pub window: usize,
     /// Bytes after a window's owned part that it may look into (raised to
     /// the engine's minimum, see [`Engine::min_overlap`]).
