@@ -147,7 +147,7 @@ impl Engine {
             if eof {
                 return Ok(w.base.byte + w.buf.len() as u64);
             }
-            let cut = w.cut(owned_end, &sizes);
+            let cut = cut(&w.buf, owned_end, &sizes);
             w.base = w.base.advanced(&w.buf[..cut]);
             w.state.advance(&w.buf[..cut]);
             w.buf.drain(..cut);
@@ -222,7 +222,7 @@ impl Engine {
                     return Ok(w.base.byte + buf.len() as u64);
                 }
                 // The next window, made while the threads build this one.
-                let cut = w.cut_in(&buf, owned_end, sizes);
+                let cut = cut(&buf, owned_end, sizes);
                 let mut next = Window {
                     buf: std::mem::take(&mut spare),
                     base: w.base.advanced(&buf[..cut]),
@@ -313,26 +313,21 @@ impl Window {
             state: self.state.clone(),
         }
     }
+}
 
-    /// Where the next window's buffer starts in this one.
-    fn cut(&self, owned_end: usize, sizes: &Sizes) -> usize {
-        self.cut_in(&self.buf, owned_end, sizes)
+/// Where the next window's buffer starts in `buf`, a window's buffer whose
+/// owned part ends at `owned_end`: between overlap/2 and overlap/4 before
+/// that end, after a newline when there is one; 0 (keep it all) while the
+/// buffer holds less than a window plus overlap/2, so small windows do not
+/// move the buffer at every step.
+fn cut(buf: &[u8], owned_end: usize, sizes: &Sizes) -> usize {
+    let overlap = sizes.overlap;
+    if owned_end < overlap / 2 + sizes.window {
+        return 0;
     }
-
-    /// Where the next window's buffer starts in `buf` (this window's):
-    /// between overlap/2 and overlap/4 before the owned part's end, after a
-    /// newline when there is one; 0 (keep it all) while the buffer holds
-    /// less than a window plus overlap/2, so small windows do not move the
-    /// buffer at every step.
-    fn cut_in(&self, buf: &[u8], owned_end: usize, sizes: &Sizes) -> usize {
-        let overlap = sizes.overlap;
-        if owned_end < overlap / 2 + sizes.window {
-            return 0;
-        }
-        let lo = owned_end - overlap / 2;
-        let hi = owned_end - overlap / 4;
-        memchr::memchr(b'\n', &buf[lo..hi]).map_or(lo, |i| lo + i + 1)
-    }
+    let lo = owned_end - overlap / 2;
+    let hi = owned_end - overlap / 4;
+    memchr::memchr(b'\n', &buf[lo..hi]).map_or(lo, |i| lo + i + 1)
 }
 
 /// One step of a window: the bytes it sees (`lo..hi` of the buffer), the

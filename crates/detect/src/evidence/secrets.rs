@@ -167,7 +167,10 @@ fn reserved_name(v: &str) -> bool {
     let host = host.trim_end_matches('.');
     ["example.com", "example.net", "example.org", "example"]
         .iter()
-        .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+        .any(|d| {
+            host.strip_suffix(d)
+                .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
+        })
 }
 
 /// The name a value is assigned to: the name characters before the
