@@ -66,6 +66,18 @@ impl<'e> Gate<'e> {
         let (mut same_range, mut group) = (Vec::new(), Vec::new());
         while let Some(first) = it.next() {
             let key = (first.m.byte_range.start, first.m.byte_range.end);
+            let alone = it
+                .peek()
+                .is_none_or(|c| (c.m.byte_range.start, c.m.byte_range.end) != key);
+            if alone {
+                // Most ranges hold one candidate: it is its own group.
+                self.count(&first, emit)?;
+                self.rules.clear();
+                self.rules
+                    .push((self.engine.spec_rule(first.spec), first.m.confidence));
+                self.pass(first, emit)?;
+                continue;
+            }
             same_range.push(first);
             while let Some(c) = it.next_if(|c| (c.m.byte_range.start, c.m.byte_range.end) == key) {
                 same_range.push(c);
@@ -97,12 +109,7 @@ impl<'e> Gate<'e> {
         emit: &mut impl FnMut(Match) -> io::Result<()>,
     ) -> io::Result<()> {
         for c in group.iter() {
-            self.counts[c.spec] += 1;
-            let r = self.engine.spec_rule(c.spec);
-            if !self.fired[r] && self.engine.rule_fires(r, &self.counts) {
-                self.fired[r] = true;
-                self.release(r, emit)?;
-            }
+            self.count(c, emit)?;
         }
         self.rules.clear();
         self.rules.extend(
@@ -111,9 +118,38 @@ impl<'e> Gate<'e> {
                 .map(|c| (self.engine.spec_rule(c.spec), c.m.confidence)),
         );
         let fired = self.rules.iter().position(|&(r, _)| self.fired[r]);
-        let m = self.engine.named(group.swap_remove(fired.unwrap_or(0)));
+        let c = group.swap_remove(fired.unwrap_or(0));
         group.clear();
-        if fired.is_some() {
+        self.pass(c, emit)
+    }
+
+    /// Counts `c` for its rule, and passes on what the rule held if that
+    /// makes it fire.
+    fn count(
+        &mut self,
+        c: &Candidate,
+        emit: &mut impl FnMut(Match) -> io::Result<()>,
+    ) -> io::Result<()> {
+        self.counts[c.spec] += 1;
+        let r = self.engine.spec_rule(c.spec);
+        if !self.fired[r] && self.engine.rule_fires(r, &self.counts) {
+            self.fired[r] = true;
+            self.release(r, emit)?;
+        }
+        Ok(())
+    }
+
+    /// Passes on `c`, the finding of a group whose candidates' rules and
+    /// confidences are in `self.rules` (a candidate of a fired rule when
+    /// there is one), or holds it until one of them fires.
+    fn pass(
+        &mut self,
+        c: Candidate,
+        emit: &mut impl FnMut(Match) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let fired = self.rules.iter().any(|&(r, _)| self.fired[r]);
+        let m = self.engine.named(c);
+        if fired {
             let mut m = m;
             self.merge(&mut m, &self.rules);
             emit(m)

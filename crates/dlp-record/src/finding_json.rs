@@ -11,39 +11,75 @@ impl Finding {
     /// Appends this finding as one JSON object (no newline) to `out`.
     pub fn write_json(&self, out: &mut Vec<u8>) {
         let mut o = Obj::new(out);
+        self.head(&mut o);
+        self.index(&mut o);
+        self.mid(&mut o);
+        self.body(&mut o);
+        self.tail(&mut o);
+    }
+
+    /// [`Finding::write_json`], copying what this finding shares with
+    /// findings written before with `memo` (the file, the detector, the
+    /// rules and what the input event said) instead of escaping it again:
+    /// a file's findings differ only in their value, context and place.
+    pub fn write_json_with(&self, out: &mut Vec<u8>, memo: &mut JsonMemo) {
+        copy(&mut memo.head, self, Part::Head, out);
+        self.index(&mut Obj::after(out));
+        copy(&mut memo.mid, self, Part::Mid, out);
+        self.body(&mut Obj::after(out));
+        copy(&mut memo.tail, self, Part::Tail, out);
+    }
+
+    /// The fields before `index` (which is always written).
+    fn head(&self, o: &mut Obj) {
         if !self.upload_id.is_empty() {
-            o.str("upload_id", &self.upload_id);
+            o.str(k!("upload_id"), &self.upload_id);
         }
-        o.str("path", &self.path);
+        o.str(k!("path"), &self.path);
         if let Some(v) = &self.path_b64 {
-            o.str("path_b64", v);
+            o.str(k!("path_b64"), v);
         }
-        o.num("index", self.index);
-        o.str("timestamp", &self.timestamp);
-        o.str("detector", &self.detector);
+    }
+
+    fn index(&self, o: &mut Obj) {
+        o.num(k!("index"), self.index);
+    }
+
+    /// The fields from `timestamp` to `confidence`.
+    fn mid(&self, o: &mut Obj) {
+        o.str(k!("timestamp"), &self.timestamp);
+        o.str(k!("detector"), &self.detector);
         if !self.detector_uuid.is_empty() {
-            o.str("detector_uuid", &self.detector_uuid);
+            o.str(k!("detector_uuid"), &self.detector_uuid);
         }
-        o.str("confidence", self.confidence.as_str());
-        o.str("finding", &self.finding);
+        o.str(k!("confidence"), self.confidence.as_str());
+    }
+
+    /// The value, its context and where it is.
+    fn body(&self, o: &mut Obj) {
+        o.str(k!("finding"), &self.finding);
         if let Some(v) = &self.redacted_finding {
-            o.str("redacted_finding", v);
+            o.str(k!("redacted_finding"), v);
         }
-        o.str("before_context", &self.before_context);
-        o.str("after_context", &self.after_context);
-        o.range("byte_range", self.byte_range);
-        o.range("codepoint_range", self.codepoint_range);
+        o.str(k!("before_context"), &self.before_context);
+        o.str(k!("after_context"), &self.after_context);
+        o.range(k!("byte_range"), self.byte_range);
+        o.range(k!("codepoint_range"), self.codepoint_range);
         for (key, r) in [
-            ("line_range", self.line_range),
-            ("row_range", self.row_range),
-            ("column_range", self.column_range),
+            (k!("line_range"), self.line_range),
+            (k!("row_range"), self.row_range),
+            (k!("column_range"), self.column_range),
         ] {
             if let Some(r) = r {
                 o.range(key, r);
             }
         }
-        o.str("archive_path", &self.archive_path);
-        o.key("detection_rules");
+    }
+
+    /// The fields from `archive_path` on, and the closing brace.
+    fn tail(&self, o: &mut Obj) {
+        o.str(k!("archive_path"), &self.archive_path);
+        o.key(k!("detection_rules"));
         o.out.push(b'[');
         for (i, rule) in self.detection_rules.iter().enumerate() {
             if i > 0 {
@@ -52,40 +88,138 @@ impl Finding {
             escape(rule, o.out);
         }
         o.out.push(b']');
-        for (key, v) in [("sha256", &self.sha256), ("host", &self.host)] {
+        for (key, v) in [(k!("sha256"), &self.sha256), (k!("host"), &self.host)] {
             if let Some(v) = v {
                 o.str(key, v);
             }
         }
         if let Some(s) = self.status {
-            o.str("status", s.as_str());
+            o.str(k!("status"), s.as_str());
         }
         for (key, v) in [
-            ("finding_id", &self.finding_id),
-            ("first_seen", &self.first_seen),
+            (k!("finding_id"), &self.finding_id),
+            (k!("first_seen"), &self.first_seen),
         ] {
             if let Some(v) = v {
                 o.str(key, v);
             }
         }
         if let Some(b) = self.removable {
-            o.key("removable");
+            o.key(k!("removable"));
             o.out.extend_from_slice(if b { b"true" } else { b"false" });
         }
         if let Some(v) = &self.copied_from {
-            o.str("copied_from", v);
+            o.str(k!("copied_from"), v);
         }
         if let Some(p) = self.page {
-            o.num("page", u64::from(p));
+            o.num(k!("page"), u64::from(p));
         }
         if let Some(c) = self.ocr_confidence {
-            o.num("ocr_confidence", u64::from(c));
+            o.num(k!("ocr_confidence"), u64::from(c));
         }
         o.out.push(b'}');
     }
 }
 
-/// An object being written: keys are known not to need escaping.
+/// What [`Finding::write_json_with`] keeps between findings: for each
+/// shared part, the last few findings it was written for and its bytes.
+#[derive(Debug, Default)]
+pub struct JsonMemo {
+    head: Vec<Written>,
+    mid: Vec<Written>,
+    tail: Vec<Written>,
+}
+
+/// Findings whose parts a [`JsonMemo`] keeps, per part: a file's
+/// findings alternate between a few detectors.
+const MEMO_SIZE: usize = 8;
+
+/// A part of a finding's JSON and the finding it was written for.
+#[derive(Debug)]
+struct Written {
+    of: Finding,
+    bytes: Vec<u8>,
+}
+
+/// The parts of a finding that findings share.
+#[derive(Clone, Copy)]
+enum Part {
+    Head,
+    Mid,
+    Tail,
+}
+
+impl Part {
+    /// Whether `a` and `b` write the same bytes for this part.
+    fn same(self, a: &Finding, b: &Finding) -> bool {
+        match self {
+            Part::Head => {
+                a.path == b.path && a.upload_id == b.upload_id && a.path_b64 == b.path_b64
+            }
+            Part::Mid => {
+                a.detector == b.detector
+                    && a.confidence == b.confidence
+                    && a.detector_uuid == b.detector_uuid
+                    && a.timestamp == b.timestamp
+            }
+            Part::Tail => {
+                a.archive_path == b.archive_path
+                    && a.detection_rules == b.detection_rules
+                    && a.host == b.host
+                    && a.sha256 == b.sha256
+                    && a.status == b.status
+                    && a.finding_id == b.finding_id
+                    && a.first_seen == b.first_seen
+                    && a.removable == b.removable
+                    && a.copied_from == b.copied_from
+                    && a.page == b.page
+                    && a.ocr_confidence == b.ocr_confidence
+            }
+        }
+    }
+
+    fn write(self, f: &Finding, out: &mut Vec<u8>) {
+        match self {
+            Part::Head => f.head(&mut Obj::new(out)),
+            Part::Mid => f.mid(&mut Obj::after(out)),
+            Part::Tail => f.tail(&mut Obj::after(out)),
+        }
+    }
+}
+
+/// Appends `part` of `f` to `out`: the bytes kept in `kept` for a finding
+/// with the same part, else written now (and kept, in place of the
+/// oldest when `kept` is full).
+fn copy(kept: &mut Vec<Written>, f: &Finding, part: Part, out: &mut Vec<u8>) {
+    if let Some(i) = kept.iter().position(|w| part.same(&w.of, f)) {
+        out.extend_from_slice(&kept[i].bytes);
+        return;
+    }
+    let mut bytes = Vec::new();
+    part.write(f, &mut bytes);
+    out.extend_from_slice(&bytes);
+    if kept.len() == MEMO_SIZE {
+        kept.pop();
+    }
+    kept.insert(
+        0,
+        Written {
+            of: f.clone(),
+            bytes,
+        },
+    );
+}
+
+/// `,"name":`, a key as [`Obj`] writes it.
+macro_rules! k {
+    ($name:literal) => {
+        concat!(",\"", $name, "\":").as_bytes()
+    };
+}
+use k;
+
+/// An object being written. Keys are `,"name":` literals (see [`k!`]),
+/// known not to need escaping; the first key's comma is left out.
 struct Obj<'a> {
     out: &'a mut Vec<u8>,
     first: bool,
@@ -97,27 +231,28 @@ impl<'a> Obj<'a> {
         Obj { out, first: true }
     }
 
-    fn key(&mut self, key: &str) {
-        if !std::mem::take(&mut self.first) {
-            self.out.push(b',');
-        }
-        self.out.push(b'"');
-        self.out.extend_from_slice(key.as_bytes());
-        self.out.extend_from_slice(b"\":");
+    /// An object whose first fields are written already.
+    fn after(out: &'a mut Vec<u8>) -> Self {
+        Obj { out, first: false }
     }
 
-    fn str(&mut self, key: &str, v: &str) {
+    fn key(&mut self, key: &[u8]) {
+        let skip = usize::from(std::mem::take(&mut self.first));
+        self.out.extend_from_slice(&key[skip..]);
+    }
+
+    fn str(&mut self, key: &[u8], v: &str) {
         self.key(key);
         escape(v, self.out);
     }
 
-    fn num(&mut self, key: &str, n: u64) {
+    fn num(&mut self, key: &[u8], n: u64) {
         self.key(key);
         self.out
             .extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
     }
 
-    fn range(&mut self, key: &str, r: Range) {
+    fn range(&mut self, key: &[u8], r: Range) {
         self.key(key);
         self.out.extend_from_slice(b"{\"start\":");
         self.out
@@ -129,16 +264,36 @@ impl<'a> Obj<'a> {
     }
 }
 
-/// True when some byte of `w` is below 0x20, a quote or a backslash.
+/// Where bytes of `w` (little-endian) are below 0x20, a quote or a
+/// backslash: the high bit of each such byte is set. Bytes above the
+/// first one may be set falsely (a borrow carries into them), so only the
+/// lowest set bit is exact.
 #[inline]
-fn needs_escape(w: u64) -> bool {
+fn escapes(w: u64) -> u64 {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let has_zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
     // Bytes below 0x20: w - 0x20 borrows into the high bit of a byte whose
     // own high bit is clear.
     let control = w.wrapping_sub(LO * 0x20) & !w & HI;
-    control | has_zero(w ^ (LO * u64::from(b'"'))) | has_zero(w ^ (LO * u64::from(b'\\'))) != 0
+    control | has_zero(w ^ (LO * u64::from(b'"'))) | has_zero(w ^ (LO * u64::from(b'\\')))
+}
+
+/// The first byte of `b` from `i` on that JSON escapes.
+#[inline]
+fn next_escape(b: &[u8], mut i: usize) -> Option<usize> {
+    while i + 8 <= b.len() {
+        let w = u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        let m = escapes(w);
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b[i..]
+        .iter()
+        .position(|&c| c < 0x20 || c == b'"' || c == b'\\')
+        .map(|k| i + k)
 }
 
 /// Appends `s` as a JSON string, escaped as serde_json escapes it
@@ -149,15 +304,8 @@ pub fn escape(s: &str, out: &mut Vec<u8>) {
     out.reserve(b.len() + 2);
     out.push(b'"');
     let mut start = 0;
-    let mut i = 0;
-    while i < b.len() {
-        if i + 8 <= b.len() {
-            let w = u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
-            if !needs_escape(w) {
-                i += 8;
-                continue;
-            }
-        }
+    while let Some(i) = next_escape(b, start) {
+        out.extend_from_slice(&b[start..i]);
         let c = b[i];
         let esc: &[u8] = match c {
             b'"' => b"\\\"",
@@ -167,23 +315,17 @@ pub fn escape(s: &str, out: &mut Vec<u8>) {
             b'\t' => b"\\t",
             0x08 => b"\\b",
             0x0c => b"\\f",
-            0..=0x1f => b"",
             _ => {
-                i += 1;
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(c >> 4)]);
+                out.push(HEX[usize::from(c & 0xf)]);
+                start = i + 1;
                 continue;
             }
         };
-        out.extend_from_slice(&b[start..i]);
-        if esc.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.extend_from_slice(b"\\u00");
-            out.push(HEX[usize::from(c >> 4)]);
-            out.push(HEX[usize::from(c & 0xf)]);
-        } else {
-            out.extend_from_slice(esc);
-        }
-        i += 1;
-        start = i;
+        out.extend_from_slice(esc);
+        start = i + 1;
     }
     out.extend_from_slice(&b[start..]);
     out.push(b'"');
@@ -238,6 +380,32 @@ mod tests {
         }
     }
 
+    /// Escapes at every place in and across 8-byte words, next to bytes
+    /// a borrow in the word test could mark falsely (space, `!`, `#`, `]`,
+    /// `]`+1, non-ASCII).
+    #[test]
+    fn escapes_anywhere_in_a_word_are_serde_jsons() {
+        let specials = ['\n', '"', '\\', '\u{0}', '\u{1f}', '\t'];
+        let fillers = [' ', '!', '#', '[', ']', '^', 'é', 'a'];
+        for len in 0..20 {
+            for at in 0..len {
+                for &c in &specials {
+                    for &fill in &fillers {
+                        let mut v: Vec<char> = vec![fill; len];
+                        v[at] = c;
+                        if at + 1 < len {
+                            v[at + 1] = specials[(at + len) % specials.len()];
+                        }
+                        let s: String = v.into_iter().collect();
+                        let mut ours = Vec::new();
+                        escape(&s, &mut ours);
+                        assert_eq!(ours, serde_json::to_vec(&s).unwrap(), "{s:?}");
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn every_field_present_or_absent_is_serde_jsons() {
         let mut f = sample();
@@ -277,5 +445,61 @@ mod tests {
         f.removable = Some(true);
         f.detection_rules.clear();
         same(&f);
+    }
+
+    /// A memo gives the bytes of a fresh write for every finding of a
+    /// sequence whose shared parts change, repeat and alternate (more
+    /// detectors than it keeps).
+    #[test]
+    fn a_memo_writes_what_a_fresh_write_writes() {
+        let mut memo = JsonMemo::default();
+        let mut f = sample();
+        let check = |f: &Finding, memo: &mut JsonMemo| {
+            let (mut fresh, mut kept) = (Vec::new(), Vec::new());
+            f.write_json(&mut fresh);
+            f.write_json_with(&mut kept, memo);
+            assert_eq!(
+                String::from_utf8_lossy(&kept),
+                String::from_utf8_lossy(&fresh)
+            );
+            same(f);
+        };
+        for round in 0..3u64 {
+            for d in 0..(MEMO_SIZE as u64 + 3) {
+                f.index = round * 100 + d;
+                f.detector = format!("det\"{}", d % (MEMO_SIZE as u64 + 2));
+                f.detector_uuid = if d % 3 == 0 {
+                    String::new()
+                } else {
+                    format!("u{d}")
+                };
+                f.confidence = if d % 2 == 0 {
+                    Confidence::Likely
+                } else {
+                    Confidence::VeryLikely
+                };
+                f.finding = format!("v{d}\n");
+                f.before_context = "a\tb".repeat(d as usize);
+                check(&f, &mut memo);
+            }
+            // A new file, a rule and what the event said change the
+            // shared parts; the same finding again hits every part.
+            f.path = format!("/f{round}");
+            f.upload_id = if round == 1 {
+                "u".into()
+            } else {
+                String::new()
+            };
+            f.path_b64 = (round == 2).then(|| "L2Y=".into());
+            check(&f, &mut memo);
+            check(&f, &mut memo);
+            f.detection_rules.push(format!("r{round}"));
+            f.host = Some(format!("h{round}"));
+            f.page = Some(round as u32);
+            f.removable = Some(round == 1);
+            f.timestamp = format!("t{round}");
+            check(&f, &mut memo);
+        }
+        assert!(memo.mid.len() <= MEMO_SIZE && memo.head.len() <= MEMO_SIZE);
     }
 }

@@ -36,5 +36,6 @@ pub mod time;
 pub use action::{Action, ActionRecord};
 pub use event::{AttrValues, EventType, FsEvent};
 pub use finding::{Confidence, Finding, FindingStatus, Range, Severity};
+pub use finding_json::JsonMemo;
 pub use scan::{ScanRequest, ScanStatus};
 pub use subject::{b64, path_field, path_from_field, subject_bytes};

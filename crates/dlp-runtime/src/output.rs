@@ -32,6 +32,8 @@ pub struct RecordWriter<W: Write> {
     inner: BufWriter<W>,
     /// One finding's line while it is written.
     line: Vec<u8>,
+    /// What consecutive findings share, escaped once.
+    memo: dlp_record::JsonMemo,
 }
 
 impl RecordWriter<io::StdoutLock<'static>> {
@@ -47,6 +49,7 @@ impl<W: Write> RecordWriter<W> {
         RecordWriter {
             inner: BufWriter::with_capacity(64 * 1024, w),
             line: Vec::new(),
+            memo: dlp_record::JsonMemo::default(),
         }
     }
 
@@ -65,7 +68,7 @@ impl<W: Write> RecordWriter<W> {
     /// writes for it, without serde (see [`dlp_record::Finding::write_json`]).
     pub fn finding(&mut self, f: &dlp_record::Finding) -> anyhow::Result<()> {
         self.line.clear();
-        f.write_json(&mut self.line);
+        f.write_json_with(&mut self.line, &mut self.memo);
         self.line.push(b'\n');
         self.inner.write_all(&self.line).context("writing output")
     }

@@ -86,6 +86,8 @@ pub enum Delivery {
 struct Lines {
     /// The file's last finding, refilled with each next one.
     last: Option<Finding>,
+    /// What the file's findings share, escaped once.
+    memo: dlp_record::JsonMemo,
     bytes: Vec<u8>,
     count: u64,
 }
@@ -148,7 +150,7 @@ impl<'a> Report<'a> {
             None => self.record(m, stream, ocr),
         };
         let lines = self.lines.as_mut().expect("delivery by lines");
-        f.write_json(&mut lines.bytes);
+        f.write_json_with(&mut lines.bytes, &mut lines.memo);
         lines.bytes.push(b'\n');
         lines.count += 1;
         lines.last = Some(f);
