@@ -192,6 +192,17 @@ impl Part {
 /// oldest when `kept` is full).
 fn copy(kept: &mut Vec<Written>, f: &Finding, part: Part, out: &mut Vec<u8>) {
     if let Some(i) = kept.iter().position(|w| part.same(&w.of, f)) {
+        // Every debug build (the test suites' tools) checks the copy: a
+        // field written in a part but not compared in `Part::same` fails.
+        #[cfg(debug_assertions)]
+        {
+            let mut fresh = Vec::new();
+            part.write(f, &mut fresh);
+            assert_eq!(
+                fresh, kept[i].bytes,
+                "JsonMemo: a field of this part is not compared"
+            );
+        }
         out.extend_from_slice(&kept[i].bytes);
         return;
     }
@@ -501,5 +512,31 @@ mod tests {
             check(&f, &mut memo);
         }
         assert!(memo.mid.len() <= MEMO_SIZE && memo.head.len() <= MEMO_SIZE);
+        // Each shared field changed alone is written anew.
+        let changes: [fn(&mut Finding); 18] = [
+            |f| f.upload_id.push('u'),
+            |f| f.path.push('p'),
+            |f| f.path_b64 = Some("cA==".into()),
+            |f| f.timestamp.push('1'),
+            |f| f.detector.push('d'),
+            |f| f.detector_uuid.push('x'),
+            |f| f.confidence = Confidence::Possible,
+            |f| f.archive_path.push('a'),
+            |f| f.detection_rules.push("extra".into()),
+            |f| f.sha256 = Some("cd".into()),
+            |f| f.host = Some("other".into()),
+            |f| f.status = Some(FindingStatus::Resolved),
+            |f| f.finding_id = Some("id".into()),
+            |f| f.first_seen = Some("then".into()),
+            |f| f.removable = Some(f.removable != Some(true)),
+            |f| f.copied_from = Some("/from".into()),
+            |f| f.page = Some(99),
+            |f| f.ocr_confidence = Some(12),
+        ];
+        for change in changes {
+            check(&f, &mut memo);
+            change(&mut f);
+            check(&f, &mut memo);
+        }
     }
 }
