@@ -73,9 +73,10 @@ def well_formed(text):
         # A line continued with a backslash (`… \`).
         if line.endswith(b"\\"):
             line = line[:-1].strip()
-        # A key pasted into a comment (`// MIIE…`, `# MIIE…`, ` * MIIE…`);
-        # `//` only before a space or alone (a body line may start with `/`).
-        line = re.sub(rb"^(?://+\s+|///?$|(?:#+|\*|--|;+)\s*)", b"", line)
+        # A key pasted into a comment (`// MIIE…`, `//! MIIE…`, `# MIIE…`,
+        # ` * MIIE…`); `//` only before a space or alone (a body line may
+        # start with `/`).
+        line = re.sub(rb"^(?://+!?\s+|///?!?$|(?:#+|\*|--|;+)\s*)", b"", line)
         # A line of a string literal: the text between its quotes.
         q = re.search(rb"[\"'](.*)[\"']", line)
         if q:
