@@ -33,7 +33,7 @@ pub(crate) fn form(data: &[u8], encrypted: bool, pgp: bool) -> Form {
     }
     match der(data) {
         // DES and AES blocks are 8 and 16 bytes.
-        Form::NotKey if encrypted && data.len() >= 32 && data.len() % 8 == 0 => Form::Key,
+        Form::NotKey if encrypted && data.len() >= 32 && data.len().is_multiple_of(8) => Form::Key,
         f => f,
     }
 }

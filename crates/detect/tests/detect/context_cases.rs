@@ -1083,18 +1083,21 @@ fn expired_tokens_and_encoded_data() {
         );
     }
     // No time claim at all: written by hand, at most POSSIBLE; a test's
-    // `{"foo":"bar"}` and jwt.io's sample token are documentation samples.
-    let unissued = format!(
-        "{head}.{}.{sig}",
-        dlp_record::b64::encode(b"{\"iss\":\"issuer\",\"sub\":\"subject\"}")
-            .trim_end_matches('=')
-            .replace('+', "-")
-            .replace('/', "_")
-    );
-    assert_eq!(
-        level(&format!("\"{unissued}\",\n"), KEY, &unissued),
-        Some(Possible)
-    );
+    // `{"foo":"bar"}`, parties named by their claims and jwt.io's sample
+    // token are documentation samples.
+    let unissued = |claims: &[u8]| {
+        format!(
+            "{head}.{}.{sig}",
+            dlp_record::b64::encode(claims)
+                .trim_end_matches('=')
+                .replace('+', "-")
+                .replace('/', "_")
+        )
+    };
+    let t = unissued(b"{\"iss\":\"https://id.acme-login.net\",\"sub\":\"u-1842\"}");
+    assert_eq!(level(&format!("\"{t}\",\n"), KEY, &t), Some(Possible));
+    let t = unissued(b"{\"iss\":\"issuer\",\"sub\":\"subject\"}");
+    assert_eq!(level(&format!("\"{t}\",\n"), KEY, &t), Some(Unlikely));
     let hand = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJmb28iOiJiYXIifQ.FhkiHkoESI_cG3NPigFrxEk9Z60_oXrOT2vGm9Pn6RDgYNovYORQmmA0zs1AoAOf09ly2Nx2YAg6ABqAYga1AcMFkJljwxTT5fYphTuqpWdy4BELeSYJx5Ty2gmr8e7RonuUztrdD5WfPqLKMm1Ozp_T6zALpRmwTIW0QPnaBXaQD90FplAg46Iy1UlDKr-Eupy0i5SLch5Q-p2ZpaL_5fnTIUDlxC3pWhJTyx_71qDI-mAA_5lE_VdroOeflG56sSmDxopPEG3bFlSu1eowyBfxtu0_CuVd-M42RU75Zc4Gsj6g";
     assert_eq!(level(&format!("\"{hand}\",\n"), KEY, hand), Some(Unlikely));
     let sample = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
@@ -1258,4 +1261,65 @@ fn a_number_in_a_table_of_hex_numbers_is_not_a_card() {
     // Control: the same number among decimal numbers that pass Luhn.
     let cards = "4916673475725015\n5433950237257862\n2238000000000000\n4532015112830366\n4556737586899855\n";
     assert_eq!(level(cards, CARD, "2238000000000000"), Some(Likely));
+}
+
+// The fifth tuning round: samples by the names they use (hosts reserved
+// for examples, parties named by their claims) and processors' published
+// test cards, each with the control it must not suppress.
+
+#[test]
+fn a_url_password_at_a_host_reserved_for_examples_is_a_sample() {
+    for (url, pw) in [
+        ("http://john:S3nsit1ve@my.example.com", "S3nsit1ve"),
+        (
+            "postgres://app:Xk29fLq83Mz@db.example.org:5432/app",
+            "Xk29fLq83Mz",
+        ),
+        ("redis://default:Qw3rTy9Zx2@cache.example", "Qw3rTy9Zx2"),
+    ] {
+        let text = format!("uri = URI.parse(\"{url}\")\n");
+        assert_eq!(level(&text, KEY, pw), Some(Unlikely), "{text}");
+    }
+    // Controls: a real host, a host that only contains `example`.
+    for url in [
+        "postgres://app:Xk29fLq83Mz@db.internal.acme.io:5432/app",
+        "postgres://app:Xk29fLq83Mz@myexample.com:5432/app",
+    ] {
+        let text = format!("DATABASE_URL={url}\n");
+        assert_eq!(level(&text, KEY, "Xk29fLq83Mz"), Some(Likely), "{text}");
+    }
+}
+
+#[test]
+fn a_token_whose_parties_are_named_by_their_claims_is_a_sample() {
+    let jwt = token(r#"{"aud":["leela","fry"],"iss":"issuer","nbf":1451606400,"sub":"subject"}"#);
+    let text = format!("\traw := \"{jwt}\"\n");
+    assert_eq!(level(&text, KEY, &jwt), Some(Unlikely), "{text}");
+    // Control: the same token issued by a named party.
+    let real = token(
+        r#"{"aud":["leela","fry"],"iss":"https://id.acme-login.net","nbf":1451606400,"sub":"u-1842"}"#,
+    );
+    let text = format!("\traw := \"{real}\"\n");
+    assert_eq!(level(&text, KEY, &real), Some(VeryLikely), "{text}");
+}
+
+#[test]
+fn mercado_pago_test_cards_are_published_values() {
+    let text = "payment = {\n    \"card_number\": \"5031433215406351\",\n    \"security_code\": \"123\"\n}\n";
+    assert_eq!(level(text, CARD, "5031433215406351"), Some(Possible));
+    // Control: a neighbouring number that passes Luhn.
+    let other = text.replace("5031433215406351", "5031433215406328");
+    assert_eq!(level(&other, CARD, "5031433215406328"), Some(VeryLikely));
+}
+
+#[test]
+fn an_acme_challenge_token_is_not_a_secret() {
+    let v = "IlirfxKKXAsHtmzK29Pj8A";
+    let challenge = format!(
+        "{{\n  \"type\": \"http-01\",\n  \"url\": \"https://acme.test/chall/1\",\n  \"status\": \"pending\",\n  \"token\": \"{v}\"\n}}\n"
+    );
+    assert_eq!(level(&challenge, KEY, v), Some(Unlikely), "{challenge}");
+    // Control: a token in an object that is no challenge.
+    let session = challenge.replace("\"http-01\"", "\"session\"");
+    assert_eq!(level(&session, KEY, v), Some(Likely), "{session}");
 }
