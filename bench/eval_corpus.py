@@ -193,11 +193,25 @@ def api_key(rnd, fake):
             return v, tmpl
 
 
+def der_len(n):
+    """A DER length: short form, or 0x80 + the count of length bytes."""
+    if n < 0x80:
+        return bytes([n])
+    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(b)]) + b
+
+
 def pem(rnd):
+    """A private-key block with a key's structure around random bytes:
+    the `openssh-key-v1` container, or a DER SEQUENCE starting with the
+    version INTEGER 0 as PKCS#1, PKCS#8 and SEC 1 keys do."""
     kind = rnd.choice(["RSA ", "EC ", "OPENSSH ", ""])
     raw = rnd.randbytes(rnd.choice([600, 1190, 120]))
     if kind == "OPENSSH ":
         raw = b"openssh-key-v1\0" + raw
+    else:
+        inner = b"\x02\x01\x00\x04" + der_len(len(raw)) + raw
+        raw = b"\x30" + der_len(len(inner)) + inner
     body = base64.b64encode(raw).decode()
     lines = [body[i:i + 64] for i in range(0, len(body), 64)]
     return f"-----BEGIN {kind}PRIVATE KEY-----\n" + "\n".join(lines) + f"\n-----END {kind}PRIVATE KEY-----"

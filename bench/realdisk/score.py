@@ -73,13 +73,16 @@ def well_formed(text):
         # A line continued with a backslash (`… \`).
         if line.endswith(b"\\"):
             line = line[:-1].strip()
-        # A key pasted into a comment (`// MIIE…`, `# MIIE…`, ` * MIIE…`);
-        # `//` only before a space or alone (a body line may start with `/`).
-        line = re.sub(rb"^(?://+\s+|///?$|(?:#+|\*|--|;+)\s*)", b"", line)
-        # A line of a string literal: the text between its quotes.
-        q = re.search(rb"[\"'](.*)[\"']", line)
-        if q:
-            line = q.group(1).strip()
+        # A key pasted into a comment (`// MIIE…`, `//! MIIE…`, `# MIIE…`,
+        # ` * MIIE…`); `//` only before a space or alone (a body line may
+        # start with `/`).
+        line = re.sub(rb"^(?://+!?\s+|///?!?$|(?:#+|\*|--|;+)\s*)", b"", line)
+        # A line of string literals (`"…\n" +`, `" + "…`, `'…',`): the text
+        # in its quotes, the quotes and the operators between them dropped
+        # (a `+` glued to base64 is base64).
+        if b'"' in line or b"'" in line:
+            line = re.sub(rb"[\"']", b" ", line)
+            line = re.sub(rb"(?:^|\s)[+,;()]+(?=\s|$)", b" ", line).strip()
         if b":" in line:
             encrypted |= b"ENCRYPTED" in line
             continue

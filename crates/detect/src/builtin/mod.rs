@@ -30,6 +30,7 @@ mod bank;
 mod card;
 mod contact;
 mod ip;
+mod keyform;
 mod pem;
 mod ssn;
 pub(crate) mod vendors;

@@ -1,11 +1,13 @@
-//! CRYPTOGRAPHIC_KEY: PEM and OpenSSH private-key blocks with a real body
-//! (≥ 64 base64 characters between BEGIN and a matching END), so empty or
-//! elided examples (`...`) are not reported as keys.
+//! CRYPTOGRAPHIC_KEY: PEM, OpenSSH and OpenPGP private-key blocks whose
+//! body decodes to a key (≥ 64 base64 characters between BEGIN and a
+//! matching END, judged by [`keyform`]), so empty or elided examples
+//! (`...`) and bodies of made-up base64 are not reported as keys.
 
 use std::sync::OnceLock;
 
 use dlp_record::Confidence;
 
+use super::keyform::{self, Form};
 use super::{Detector, Find, Hit, Judge, Shape};
 use crate::context::is_word;
 use crate::evidence::Labels;
@@ -84,16 +86,20 @@ fn wrapped(buf: &[u8], s: usize, e: usize) -> Option<Shape> {
     if !head.starts_with(b"-----BEGIN") || memchr::memmem::find(head, b"PRIVATE KEY").is_none() {
         return None;
     }
-    let c = match block(&out, 0, out.len().min(64)) {
-        Some((_, Confidence::VeryLikely)) => Confidence::VeryLikely,
+    // The header ends at the `-----` after `-----BEGIN`.
+    let head = find(&out[10..], b"-----").map_or(out.len(), |k| 10 + k + 5);
+    let c = match block(&out, 0, head) {
+        Some((_, c)) if c >= Confidence::Likely => c,
         _ => Confidence::Possible,
     };
     Some(Shape::at(s, e, c))
 }
 
 /// The block opened by the header at `buf[s..e]`: where it ends and how
-/// sure it is a key (a base64 body of 64 characters or more between the
-/// header and its END line).
+/// sure it is a key, from what its body decodes to ([`keyform`]): a key's
+/// structure is VERY_LIKELY, the start of a DER key cut short (or with
+/// lines added) LIKELY, base64 that is no key (a sample) POSSIBLE, a body
+/// of fewer than 64 base64 characters or of other text (`...`) UNLIKELY.
 fn block(buf: &[u8], s: usize, e: usize) -> Option<(usize, Confidence)> {
     let e = match memchr::memmem::find(&buf[s..e], b"KEY-----") {
         Some(k) => s + k + 8,
@@ -106,68 +112,166 @@ fn block(buf: &[u8], s: usize, e: usize) -> Option<(usize, Confidence)> {
         // A header without a body in reach: worth a look, not an alert.
         _ => return Some((e, Confidence::Possible)),
     };
-    let body = &buf[e..e + rel];
     let end_line = e + rel;
     let close = find(&buf[end_line + 8..limit], b"-----")? + end_line + 8 + 5;
-    let (b64, bad) = body_stats(body);
-    let c = if bad || b64 < 64 {
-        Confidence::Unlikely
-    } else {
-        Confidence::VeryLikely
+    let quoted = s > 0 && matches!(buf[s - 1], b'"' | b'\'');
+    let pgp = buf[s..e].ends_with(b"BLOCK-----");
+    let c = match Body::read(&buf[e..end_line], quoted) {
+        Some(body) if body.b64.len() >= 64 => match body.form(pgp) {
+            Form::Key => Confidence::VeryLikely,
+            Form::Partial => Confidence::Likely,
+            Form::NotKey => Confidence::Possible,
+        },
+        _ => Confidence::Unlikely,
     };
     Some((close, c))
 }
 
-/// Base64 characters in a PEM body and whether anything else is in it.
-/// Line breaks may be real or escaped inside a string literal (`\n`,
-/// `\r\n`, `\\n`; `\/`), and the body may be split over concatenated string literals
-/// (`"…\n" +`, `"…" \`, `'…',`), as keys pasted into source code are.
-fn body_stats(body: &[u8]) -> (usize, bool) {
-    let mut b64 = 0usize;
-    for line in body.split(|&b| b == b'\n') {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.contains(&b':') || line.starts_with(b"=") {
-            continue; // Proc-Type / DEK-Info / armour checksum
-        }
-        let mut i = 0;
-        while i < line.len() {
-            match line[i] {
-                // `\n` escaped once or more (a JSON string inside
-                // another: `\\n`), JSON's optional `\/` for `/`, a
-                // continued line.
-                b'\\' => {
-                    let k = line[i..].iter().take_while(|&&b| b == b'\\').count();
-                    match line.get(i + k) {
-                        Some(b'n' | b'r') => i += k,
-                        Some(b'/') => i += k - 1,
-                        None => i += k - 1,
-                        _ => return (b64, true),
-                    }
-                }
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'+' | b'/' | b'=' => b64 += 1,
-                b' ' | b'\t' | b'"' | b'\'' | b',' | b';' | b'(' | b')' => {}
-                _ => return (b64, true),
+/// A PEM body's base64 characters, read through the ways keys are
+/// written into text.
+struct Body {
+    b64: Vec<u8>,
+    /// A `Proc-Type: 4,ENCRYPTED` header line.
+    encrypted: bool,
+}
+
+impl Body {
+    /// The body `raw` (between the header and the END line), or `None`
+    /// when it holds other text than base64 (`...`, a line of `:`).
+    /// `quoted`: the header opens a string literal (`"-----BEGIN`).
+    fn read(raw: &[u8], quoted: bool) -> Option<Body> {
+        let text = unquote(raw, quoted);
+        let mut body = Body {
+            b64: Vec::with_capacity(text.len()),
+            encrypted: false,
+        };
+        for line in text.split(|&b| b == b'\n') {
+            let line = uncomment(line.trim_ascii());
+            if is_header(line) {
+                body.encrypted |= memchr::memmem::find(line, b"ENCRYPTED").is_some();
+                continue;
             }
-            i += 1;
+            if line.starts_with(b"=") {
+                continue; // OpenPGP armour checksum
+            }
+            for &b in line {
+                match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'+' | b'/' | b'=' => {
+                        body.b64.push(b)
+                    }
+                    b' ' | b'\t' | b'"' | b'\'' | b',' | b';' | b'(' | b')' => {}
+                    _ => return None,
+                }
+            }
+        }
+        Some(body)
+    }
+
+    /// What the base64 decodes to (up to its first `=`; a last lone
+    /// character, which carries no whole byte, left out).
+    fn form(&self, pgp: bool) -> Form {
+        let end = memchr::memchr(b'=', &self.b64).unwrap_or(self.b64.len());
+        let text = &self.b64[..end - usize::from(end % 4 == 1)];
+        match dlp_record::b64::decode(text) {
+            Some(data) => keyform::form(&data, self.encrypted, pgp),
+            None => Form::NotKey,
         }
     }
-    (b64, false)
+}
+
+/// The body as lines of text: line breaks escaped in a string literal
+/// (`\n`, `\r\n`, `\\n` in a JSON string inside another; JSON's `\/` for
+/// `/`; a line continued with `\`) made real, and when the body holds
+/// quotes (a key split over concatenated literals, `"…\n" +`, `'…',`) only
+/// the text inside them kept. Another escape is kept as is (not base64).
+fn unquote(raw: &[u8], quoted: bool) -> Vec<u8> {
+    let quotes = memchr::memchr2(b'"', b'\'', raw).is_some();
+    let mut inside = quoted;
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let b = raw[i];
+        i += 1;
+        match b {
+            b'"' | b'\'' if quotes => inside = !inside,
+            b'\n' => out.push(b'\n'),
+            _ if quotes && !inside => {}
+            b'\\' => {
+                let k = raw[i..].iter().take_while(|&&b| b == b'\\').count();
+                match raw.get(i + k) {
+                    Some(b'n') => out.push(b'\n'),
+                    Some(b'r') => {}
+                    Some(b'/') => out.push(b'/'),
+                    // A continued line.
+                    Some(b'\r' | b'\n') | None => {
+                        i += k;
+                        continue;
+                    }
+                    Some(_) => {
+                        out.push(b'\\');
+                        continue;
+                    }
+                }
+                i += k + 1;
+            }
+            _ => out.push(b),
+        }
+    }
+    out
+}
+
+/// A line of a key pasted into a comment without its comment marker
+/// (`// `, `/// `, `//! `, `# `, `## `, ` * `, `-- `, `; `).
+fn uncomment(line: &[u8]) -> &[u8] {
+    let marks = match line.first() {
+        Some(b'/') if line.starts_with(b"//") => line.iter().take_while(|&&b| b == b'/').count(),
+        Some(b'#' | b';') => line.iter().take_while(|&&b| b == line[0]).count(),
+        Some(b'*') => 1,
+        Some(b'-') if line.starts_with(b"--") => 2,
+        _ => return line,
+    };
+    let rest = &line[marks..];
+    let rest = rest.strip_prefix(b"!").unwrap_or(rest);
+    match rest.first() {
+        // A comment line left empty, not a base64 line of `/`.
+        None if line[0] != b'/' || marks <= 3 => rest,
+        None => line,
+        Some(b) if b.is_ascii_whitespace() => rest.trim_ascii_start(),
+        Some(_) => line,
+    }
+}
+
+/// An RFC 1421 or OpenPGP armour header line: `Name: value`
+/// (`Proc-Type: 4,ENCRYPTED`, `DEK-Info: …`, `Version: …`, `Comment: …`).
+fn is_header(line: &[u8]) -> bool {
+    match memchr::memchr(b':', line) {
+        Some(k) => {
+            k > 0
+                && line[..k]
+                    .iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || b == b'-')
+        }
+        None => false,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const RSA: &str = include_str!("../../tests/data/keys/pkcs1-rsa.pem");
+
     #[test]
     fn blocks() {
-        let body = "MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgwMbRvI0MBZhpF\nY2F0IGlzIG5vdCBhIGtleSBidXQgaXQgaXMgbG9uZyBlbm91Z2ggdG8gcGFzcw==\n";
-        let text = format!(
-            "x\n-----BEGIN RSA PRIVATE KEY-----\n{body}-----END RSA PRIVATE KEY-----\nafter"
-        );
+        let text = format!("x\n{RSA}after");
         let b = text.as_bytes();
         let (end, c) = block(b, 2, 2 + 31).unwrap();
         assert_eq!(c, Confidence::VeryLikely);
-        assert!(text[2..end].ends_with("-----END RSA PRIVATE KEY-----"));
+        assert_eq!(&text[2..end], RSA.trim_end());
+        // The start of a DER key, then base64 of a sentence: cut short.
+        let body = "MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgwMbRvI0MBZhpF\nY2F0IGlzIG5vdCBhIGtleSBidXQgaXQgaXMgbG9uZyBlbm91Z2ggdG8gcGFzcw==\n";
+        let cut = format!("-----BEGIN RSA PRIVATE KEY-----\n{body}-----END RSA PRIVATE KEY-----");
+        assert_eq!(block(cut.as_bytes(), 0, 31).unwrap().1, Confidence::Likely);
         let empty = "-----BEGIN OPENSSH PRIVATE KEY-----\n...\n-----END OPENSSH PRIVATE KEY-----";
         assert_eq!(
             block(empty.as_bytes(), 0, 35).unwrap().1,
@@ -175,40 +279,33 @@ mod tests {
         );
     }
 
-    /// A GCP service-account key file: the PEM block in a JSON string,
-    /// its newlines escaped.
-    const SERVICE_ACCOUNT: &str = concat!(
-        "{\n  \"type\": \"service_account\",\n  \"project_id\": \"acme-prod\",\n",
-        "  \"private_key_id\": \"4f1c2d9e8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e\",\n",
-        "  \"private_key\": \"-----BEGIN PRIVATE KEY-----\\n",
-        "BODY",
-        "\\n-----END PRIVATE KEY-----\\n\",\n",
-        "  \"client_email\": \"deploy@acme-prod.iam.gserviceaccount.com\"\n}\n"
-    );
-
     #[test]
-    fn escaped_pem_blocks_are_very_likely_keys() {
-        use super::super::{found, Kind};
-        let once = SERVICE_ACCOUNT.replace("BODY", BODY);
-        // Escaped twice (the JSON inside another string), and with `\/`.
-        let twice = format!(
-            "KEY=\"{}\"\n",
-            once.replace('\\', "\\\\").replace('"', "\\\"")
+    fn bodies_read_through_literals() {
+        let read = |raw: &str, quoted| Body::read(raw.as_bytes(), quoted).map(|b| b.b64);
+        assert_eq!(read("\\nAB+/\\n", true), Some(b"AB+/".to_vec()));
+        assert_eq!(read("\\\\nAB\\/C\\r\\n", true), Some(b"AB/C".to_vec()));
+        // Concatenated literals: the `+` between them is no base64.
+        assert_eq!(
+            read("\\n\" +\n\"AB+C\\n\" +\n\"", true),
+            Some(b"AB+C".to_vec())
         );
-        let slashes = once.replace('/', "\\/");
-        for text in [&once, &twice, &slashes] {
-            let f = found(Kind::CryptoKey, text);
-            assert_eq!(f.len(), 1, "{text}: {f:?}");
-            assert!(f[0].0.starts_with("-----BEGIN PRIVATE KEY-----"), "{f:?}");
-            assert!(f[0].0.ends_with("-----END PRIVATE KEY-----"), "{f:?}");
-            assert_eq!(f[0].1, Confidence::VeryLikely, "{text}");
-        }
-        // An elided body stays doubtful.
-        let elided = SERVICE_ACCOUNT.replace("BODY", "MIIE...");
-        assert!(found(Kind::CryptoKey, &elided)
-            .iter()
-            .all(|(_, c)| *c < Confidence::Likely));
+        assert_eq!(read("\\n\" + \"AB\\n\" + \"", true), Some(b"AB".to_vec()));
+        // Headers and the armour checksum are not body; a comment marker
+        // is dropped.
+        let enc = Body::read(
+            b"\nProc-Type: 4,ENCRYPTED\nDEK-Info: X\n\n# AB\n=CD\n",
+            false,
+        )
+        .unwrap();
+        assert!(enc.encrypted);
+        assert_eq!(enc.b64, b"AB");
+        let comments = "\n/// AB\n//! CD\n  ## EF\n * GH\n;; IJ\n-- KL\n//\n//MN\n////\n";
+        assert_eq!(
+            read(comments, false),
+            Some(b"ABCDEFGHIJKL//MN////".to_vec())
+        );
+        // Other text is no body.
+        assert_eq!(read("\nAB\n :\n", false), None);
+        assert_eq!(read("\nAB\\tCD\n", false), None);
     }
-
-    const BODY: &str = "grcO7n8aUDm+8H7CNH8GbtCPXcdRJEfjQEMAAmtuVFWUoGVoXWTEmAu41FRKhyGp\\nmgGtIZ61nPahXvbxWh2DC7fOCda7wATnF1xkPH3ssLWA7De8lxLdLmquuUuujS+f\\nopxaKEye91IYKc8QebCA6ddKHBD8q2pCQ9M2Vt6+TB7XlkjoVuj5ovWMlfDOSznB\\nW/+tXC37i7ggthGcuo/4h5auWwXygKaM7ZO2soyw0bNY5rqrSFVlufSQKNVX15qK\\nDmRR4VxwXBXxc1QbRDiiXPdjEtTus8IkaHm/ALPPjtE6vxKaMJetlrRC1tG970hQ\\nw/RlRC6zAMM3pkimwNvdc/yV9cLEUYWa/oDUCqOd+5JJ9Aw+432WFEXIBvWMfPIS\\nffqJT5KW/PM8CECZkKyXDe2zuEMSAYHpN2EH29r2xfPIZJfuIZsB3ZLxn0lU9P6p\\nTtkYI3WIKyANqtsjz/kZPz5wOESV4ExdXtNSIm0WN8Ikjx08zEQF3S6h+vq0vxxG\\nlk2UcIYgeIKRRHi+6MdbQwmuKxIuP+h6x+z1pTcPxBtN23I7KvtsR8C1eJSqssXB\\nRbeX3bkSblzKIDESEF9nZBT69rIA2vCZ26Xu7DNiT1Ekv8XwTYI4jlKSeBD2ELC8\\noR4L6fFPPKaV6HpTEWYMdijNup9e77mQIu9Te1lqFtyKA+wf59JWFxGzMCR5+y/x\\nG3wZ/sseGILQ5JwaE2NbzmB3K6A3LFImbQjht/nYwEMGneVyO0ef9yyGzqBDQinx\\nfSvbfY0f/H8YZpK/MiTXoMIAkkMO4kkJ";
 }

@@ -19,6 +19,10 @@
 //! * Checkout.com, "Test cards" (<https://www.checkout.com/docs/developer-resources/testing/test-cards>).
 //! * Worldpay, "Test card numbers"
 //!   (<https://developer.worldpay.com/products/access/reference/testing>).
+//! * Mercado Pago, "Test cards" (Brazil:
+//!   <https://www.mercadopago.com.br/developers/en/docs/checkout-api/integration-test/test-cards>;
+//!   Argentina and Mexico: the same page on `mercadopago.com.ar` and
+//!   `mercadopago.com.mx`): credit and debit cards by brand.
 //! * PayPal Payflow, "Testing credit card transactions"
 //!   (<https://developer.paypal.com/api/nvp-soap/payflow/integration-guide/test-transactions/>),
 //!   the list most older docs copy (`4111 1111 1111 1111`, `5105 1051 0510
@@ -134,6 +138,15 @@ pub(crate) const TEST_CARDS: &[&str] = &[
     "4543474002249996",
     "5436031030606378",
     "345678901234564",
+    // Mercado Pago
+    "5031433215406351",
+    "4235647728025682",
+    "375365153556885",
+    "5067766783888311",
+    "4509953566233704",
+    "371180303257522",
+    "5287338310253304",
+    "4002768694395619",
     // PayPal Payflow
     "4222222222222",
     "30569309025904",

@@ -18,7 +18,9 @@
 //!   (`AKIDEXAMPLE`, `wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`, the
 //!   Fernet specification's test key), so the record is a sample; or it
 //!   is a JSON Web Token of names reserved for examples (`urn:example:`,
-//!   an issuer at `example.com`).
+//!   an issuer at `example.com`) or of parties named by their claims
+//!   (`"iss":"issuer"`, `"sub":"subject"`); or it is the password of a
+//!   URL whose host is reserved for examples (`http://john:S3nsit1ve@my.example.com`).
 //! * **A test vector**: a hex secret among the public parts of its
 //!   cryptographic test vector (`vectors`).
 //! * **Not a credential**: the name says what kind of token it is and
@@ -26,7 +28,8 @@
 //!   `nextPageToken`, `--starting-token`, `ContinuationToken`; concurrency
 //!   and idempotency: `ChangeToken`, `ClientRequestToken`; tokens their
 //!   vendor documents as non-secret: KMS `GrantToken`, `PurchaseToken`;
-//!   CSRF); the value is base64 of a JSON object holding no credential (a
+//!   CSRF; the `token` of an ACME challenge object, which RFC 8555 has
+//!   the client publish); the value is base64 of a JSON object holding no credential (a
 //!   pagination cursor such as `{"NextToken": null, …}`) or hex of data
 //!   holding text (a CBOR token with a URL in it); the name is a
 //!   key's identifier (`AccessKeyId`, `key_id`), or the key id sits in a
@@ -41,7 +44,7 @@
 //! * **Expired**: a JSON Web Token whose `exp` claim has passed (at most
 //!   POSSIBLE: worth a look, no longer a key to anything).
 //! * **Unissued**: a JSON Web Token with no `exp`, `iat` or `nbf` claim
-//!   (`{"foo":"bar"}`, `{"iss":"issuer","sub":"subject"}`): issuers stamp
+//!   (`{"iss":"https://id.acme-login.net","sub":"u-1842"}`): issuers stamp
 //!   the tokens they mint, so this one was written for a test or a sample
 //!   (at most POSSIBLE). jwt.io's sample token (`"sub":"1234567890"`,
 //!   `"name":"John Doe"`) is a documentation sample.
@@ -86,7 +89,11 @@ pub(crate) fn doubt(buf: &[u8], s: usize, e: usize, vendor: bool, proven: bool) 
         return Some(Doubt::Identifier);
     }
     if !vendor
-        && (not_credential_token(key) || state_token(v) || hex_of_text(v) || base64_of_prose(v))
+        && (not_credential_token(key)
+            || state_token(v)
+            || hex_of_text(v)
+            || base64_of_prose(v)
+            || acme_challenge_token(buf, s, e, key))
     {
         return Some(Doubt::NotSecret);
     }
@@ -95,6 +102,7 @@ pub(crate) fn doubt(buf: &[u8], s: usize, e: usize, vendor: bool, proven: bool) 
     }
     let example = memchr::memmem::find(v, b"EXAMPL").is_some();
     if example
+        || userinfo_at_example_host(buf, s, e)
         || elided(buf, s, e)
         || beside_documentation_value(buf, s, e)
         || in_sample_block(buf, s)
@@ -133,7 +141,8 @@ fn published_jwt(claims: &serde_json::Value) -> bool {
 }
 
 /// Claims of the metasyntactic kind (`{"foo":"bar",…}`): a claim named
-/// `foo`, or a claim whose value is `foo`, `bar` or `baz`; or claims of
+/// `foo`, or a claim whose value is `foo`, `bar` or `baz`; an issuer,
+/// subject or audience valued `issuer`, `subject` or `audience`; or claims of
 /// names reserved for examples (a claim named `urn:example:…`, an issuer
 /// or audience at `example.com` or `urn:example:issuer`). No issuer mints
 /// those; tutorials and tests write them.
@@ -146,11 +155,35 @@ fn placeholder_claims(claims: &serde_json::Value) -> bool {
         Some(serde_json::Value::Array(a)) => a.iter().filter_map(|v| v.as_str()).any(reserved_name),
         _ => false,
     });
+    // A party named by its claim's own name (`"iss":"issuer"`).
+    let named_by_claim = [("iss", "issuer"), ("sub", "subject"), ("aud", "audience")]
+        .iter()
+        .any(|(k, name)| match o.get(*k) {
+            Some(serde_json::Value::String(v)) => v == name,
+            Some(serde_json::Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(name)),
+            _ => false,
+        });
     o.contains_key("foo")
+        || named_by_claim
         || o.keys().any(|k| k.starts_with("urn:example:"))
         || reserved_party
         || o.values()
             .any(|v| matches!(v.as_str(), Some("foo" | "bar" | "baz")))
+}
+
+/// A password in a URL's userinfo whose host is reserved for examples
+/// (`http://john:S3nsit1ve@my.example.com`): no server there takes it.
+fn userinfo_at_example_host(buf: &[u8], s: usize, e: usize) -> bool {
+    if s == 0 || buf[s - 1] != b':' || buf.get(e) != Some(&b'@') {
+        return false;
+    }
+    let host = &buf[e + 1..];
+    let n = host
+        .iter()
+        .take(256)
+        .take_while(|&&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        .count();
+    std::str::from_utf8(&host[..n]).is_ok_and(reserved_name)
 }
 
 /// A name reserved for examples: RFC 6963's `urn:example:` namespace, or
@@ -251,6 +284,18 @@ fn not_credential_token(key: &[u8]) -> bool {
         && w[..w.len() - 1]
             .iter()
             .any(|x| NOT_CREDENTIAL.contains(&x.as_slice()))
+}
+
+/// The `token` of an ACME challenge (`{"type": "http-01", "token": …}`):
+/// RFC 8555 §8 has the client publish it (on its web server, in DNS), so
+/// it is no secret.
+fn acme_challenge_token(buf: &[u8], s: usize, e: usize, key: &[u8]) -> bool {
+    key == b"token"
+        && object_around(buf, s, e).is_some_and(|(lo, hi)| {
+            [&b"\"http-01\""[..], b"\"dns-01\"", b"\"tls-alpn-01\""]
+                .iter()
+                .any(|t| memchr::memmem::find(&buf[lo..hi], t).is_some())
+        })
 }
 
 /// `AccessKeyId`, `aws_access_key_id`, `key_id`: the identifier of a key.
@@ -854,8 +899,18 @@ mod tests {
         assert!(placeholder_claims(&claims(
             r#"{"aud":["urn:example:audience"],"iat":1700000000}"#
         )));
+        // Parties named by their claims' names, with a time stamp.
+        assert!(placeholder_claims(&claims(
+            r#"{"aud":["leela","fry"],"iss":"issuer","nbf":1451606400,"sub":"subject"}"#
+        )));
+        assert!(placeholder_claims(&claims(
+            r#"{"aud":["audience"],"iat":1700000000}"#
+        )));
         assert!(!placeholder_claims(&claims(
             r#"{"sub":"u-1842","iss":"https://id.acme-login.net","iat":1700000000}"#
+        )));
+        assert!(!placeholder_claims(&claims(
+            r#"{"sub":"subjects","iss":"issuer-7","iat":1700000000}"#
         )));
         assert!(!placeholder_claims(&claims(
             r#"{"sub":"u-1842","iss":"https://myexample.com","iat":1700000000}"#

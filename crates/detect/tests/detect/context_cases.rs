@@ -394,35 +394,6 @@ fn vendor_formats_and_placeholders() {
 }
 
 #[test]
-fn wrapped_and_escaped_pem_keys() {
-    let body = "MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgwMbRvI0MBZhpF\nY2F0IGlzIG5vdCBhIGtleSBidXQgaXQgaXMgbG9uZyBlbm91Z2ggdG8gcGFzcw==\n";
-    let pem = format!("-----BEGIN RSA PRIVATE KEY-----\n{body}-----END RSA PRIVATE KEY-----\n");
-    let escaped = pem.replace('\n', "\\n");
-    let crlf = pem.replace('\n', "\\r\\n");
-    let split = pem
-        .lines()
-        .map(|l| format!("    \"{l}\\n\""))
-        .collect::<Vec<_>>()
-        .join(" +\n");
-    let b64 = dlp_record::b64::encode(pem.as_bytes());
-    for text in [
-        format!("key = \"{escaped}\"\n"),
-        format!("key = \"{crlf}\"\n"),
-        format!("String key =\n{split};\n"),
-        format!("tls.key: {b64}\n"),
-    ] {
-        let m = all().scan(text.as_bytes());
-        let keys: Vec<_> = m
-            .iter()
-            .filter(|m| m.detector == "CRYPTOGRAPHIC_KEY")
-            .collect();
-        assert_eq!(keys.len(), 1, "{text}: {m:?}");
-        assert_eq!(keys[0].confidence, VeryLikely, "{text}");
-        assert!(!m.iter().any(|m| m.detector == "API_KEY"), "{text}: {m:?}");
-    }
-}
-
-#[test]
 fn international_and_national_phones() {
     for (text, want) in [
         ("tel +55 11 98456 5666\n", "+55 11 98456 5666"),
@@ -1112,18 +1083,21 @@ fn expired_tokens_and_encoded_data() {
         );
     }
     // No time claim at all: written by hand, at most POSSIBLE; a test's
-    // `{"foo":"bar"}` and jwt.io's sample token are documentation samples.
-    let unissued = format!(
-        "{head}.{}.{sig}",
-        dlp_record::b64::encode(b"{\"iss\":\"issuer\",\"sub\":\"subject\"}")
-            .trim_end_matches('=')
-            .replace('+', "-")
-            .replace('/', "_")
-    );
-    assert_eq!(
-        level(&format!("\"{unissued}\",\n"), KEY, &unissued),
-        Some(Possible)
-    );
+    // `{"foo":"bar"}`, parties named by their claims and jwt.io's sample
+    // token are documentation samples.
+    let unissued = |claims: &[u8]| {
+        format!(
+            "{head}.{}.{sig}",
+            dlp_record::b64::encode(claims)
+                .trim_end_matches('=')
+                .replace('+', "-")
+                .replace('/', "_")
+        )
+    };
+    let t = unissued(b"{\"iss\":\"https://id.acme-login.net\",\"sub\":\"u-1842\"}");
+    assert_eq!(level(&format!("\"{t}\",\n"), KEY, &t), Some(Possible));
+    let t = unissued(b"{\"iss\":\"issuer\",\"sub\":\"subject\"}");
+    assert_eq!(level(&format!("\"{t}\",\n"), KEY, &t), Some(Unlikely));
     let hand = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJmb28iOiJiYXIifQ.FhkiHkoESI_cG3NPigFrxEk9Z60_oXrOT2vGm9Pn6RDgYNovYORQmmA0zs1AoAOf09ly2Nx2YAg6ABqAYga1AcMFkJljwxTT5fYphTuqpWdy4BELeSYJx5Ty2gmr8e7RonuUztrdD5WfPqLKMm1Ozp_T6zALpRmwTIW0QPnaBXaQD90FplAg46Iy1UlDKr-Eupy0i5SLch5Q-p2ZpaL_5fnTIUDlxC3pWhJTyx_71qDI-mAA_5lE_VdroOeflG56sSmDxopPEG3bFlSu1eowyBfxtu0_CuVd-M42RU75Zc4Gsj6g";
     assert_eq!(level(&format!("\"{hand}\",\n"), KEY, hand), Some(Unlikely));
     let sample = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
@@ -1177,30 +1151,6 @@ fn the_fraction_of_a_decimal_is_no_card() {
         Some(Likely)
     );
 }
-
-/// A GCP service-account key file: the private key is a PEM block in a
-/// JSON string, its newlines escaped. One finding, the key, VERY_LIKELY.
-#[test]
-fn gcp_service_account_key_file_is_a_very_likely_key() {
-    let pem = format!("-----BEGIN PRIVATE KEY-----\\n{BODY}\\n-----END PRIVATE KEY-----");
-    let text = format!(
-        "{{\n  \"type\": \"service_account\",\n  \"project_id\": \"acme-prod-371412\",\n  \"private_key_id\": \"7c9e2b1f4a6d8e0c3b5a7f9d1e2c4b6a8d0f1e3c\",\n  \"private_key\": \"{pem}\\n\",\n  \"client_email\": \"deploy@acme-prod-371412.iam.gserviceaccount.com\",\n  \"client_id\": \"104785223694381722318\",\n  \"token_uri\": \"https://oauth2.googleapis.com/token\"\n}}\n"
-    );
-    let f = found(&all(), &text, "CRYPTOGRAPHIC_KEY");
-    assert_eq!(f, vec![(pem.clone(), VeryLikely)], "{text}");
-    // The same block escaped once more, as in a variable holding the file.
-    let twice = format!(
-        "GOOGLE_CREDENTIALS=\"{}\"\n",
-        text.replace('\\', "\\\\")
-            .replace('"', "\\\"")
-            .replace('\n', "\\n")
-    );
-    let f = found(&all(), &twice, "CRYPTOGRAPHIC_KEY");
-    assert_eq!(f.len(), 1, "{twice}");
-    assert_eq!(f[0].1, VeryLikely);
-}
-
-const BODY: &str = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQIcwftHDHnZOQE+\\nZWepBCpECCv+Zdcjy2IvSlgVG4pMiRE+znlSFrsssTi752vNZQnCqADdOW1x44qm\\nLZ2RNBwNw9v+sX8h2XYxzb69R5RXhA8ZWIZUPUsGGB/maseWB7WRSPaORiyXPCHX\\n50jEVoz9sjIYjUFYK1NxBmda8unGKlj2hiIO354hmSByRjQz++ge+hsOv3zqdr79\\nfBIrGNHQIylgEVwrIQ+18PMNJqorpATt5UzF9EY2snbnQmJxNzgaPSYqvjUM72a9\\nKXgCg2UH4IELNNUdgPOhcB6MQ5kTX7TOA5owD6LgftWk+7HM3GoojZrs7unhxV+o\\nzR6mL1eiDWBsukYrrOTFbKsmCdfwdKUy7QGRaSRyBaEVLkyoUzHOysdFtreKZ6TF\\nXVtXBJwKjvXaL4uRSef1dlupS7EajrANXzHoRK5rRNhuZ9gFGbX+vh++zO3fYTJV\\nK7WFfvBfBqtyWA4cZq2RQqmYyhInz33o7RWgWElmw03CEMtHktX2XDD/hYG/sQdl\\nHu2fNGkHZe0/gp6XcwVb1Iu9sqVSDkRrLRhrCYTgt7QmMNHaWh58T9e6YrLREVKg\\njeqUk9/YNR23ctOEuue/IdBdIDyl2P0Jnt4ox4Rj8VYPe5UEPAJm4TTCjF8lnUnX\\nXWWc8pHzoO0d9C0p0Kwl9FNM+tP+OwaR4CiHVo0DqOK+pVlSoqOp9CmmkTCCmR7J\\n8iOc03fnlsDnFWtUPCMoL5ME9pQb5FdRLIgxPVGAvoVyZmT8Y9CJ7n3OLYKITV4K\\nw0Tp/z42xsmqRHGseLcrNysAue28cOUD54OuULwglmmIUs8+DXlNCFwkzkHWj/Ul\\n1EyPN01I9IUDvDKQPAB19VS0jWVUrAl4KmIEzAP2ChphmZsk32toLzApbqMT616M\\ntzKIg0kdFLooSagIhnlaDRvaArIlQ2NI6uyi5f1yZPCK4h/xakjlUfE52b9fq+4w\\nEUUhvCODhD2N4dNty2+VyqG0TmUjFhiqIujUuQmrXeKCHBiH6XcNicsaats1phzP\\nONcolrB+CfJQ01wZutvLtpYN1a73CKBgeD7Dtccgstf3Y7zFfbs6lCLZnp7tYMZp\\npdy9rl0eJh3krWYzcUaweLAdVZc+QQYKa3bJcR+dM8Qbinvl";
 
 // The fourth tuning round: evidence from test vectors, published keys,
 // documentation comments, names reserved for examples and tables of hex
@@ -1311,4 +1261,65 @@ fn a_number_in_a_table_of_hex_numbers_is_not_a_card() {
     // Control: the same number among decimal numbers that pass Luhn.
     let cards = "4916673475725015\n5433950237257862\n2238000000000000\n4532015112830366\n4556737586899855\n";
     assert_eq!(level(cards, CARD, "2238000000000000"), Some(Likely));
+}
+
+// The fifth tuning round: samples by the names they use (hosts reserved
+// for examples, parties named by their claims) and processors' published
+// test cards, each with the control it must not suppress.
+
+#[test]
+fn a_url_password_at_a_host_reserved_for_examples_is_a_sample() {
+    for (url, pw) in [
+        ("http://john:S3nsit1ve@my.example.com", "S3nsit1ve"),
+        (
+            "postgres://app:Xk29fLq83Mz@db.example.org:5432/app",
+            "Xk29fLq83Mz",
+        ),
+        ("redis://default:Qw3rTy9Zx2@cache.example", "Qw3rTy9Zx2"),
+    ] {
+        let text = format!("uri = URI.parse(\"{url}\")\n");
+        assert_eq!(level(&text, KEY, pw), Some(Unlikely), "{text}");
+    }
+    // Controls: a real host, a host that only contains `example`.
+    for url in [
+        "postgres://app:Xk29fLq83Mz@db.internal.acme.io:5432/app",
+        "postgres://app:Xk29fLq83Mz@myexample.com:5432/app",
+    ] {
+        let text = format!("DATABASE_URL={url}\n");
+        assert_eq!(level(&text, KEY, "Xk29fLq83Mz"), Some(Likely), "{text}");
+    }
+}
+
+#[test]
+fn a_token_whose_parties_are_named_by_their_claims_is_a_sample() {
+    let jwt = token(r#"{"aud":["leela","fry"],"iss":"issuer","nbf":1451606400,"sub":"subject"}"#);
+    let text = format!("\traw := \"{jwt}\"\n");
+    assert_eq!(level(&text, KEY, &jwt), Some(Unlikely), "{text}");
+    // Control: the same token issued by a named party.
+    let real = token(
+        r#"{"aud":["leela","fry"],"iss":"https://id.acme-login.net","nbf":1451606400,"sub":"u-1842"}"#,
+    );
+    let text = format!("\traw := \"{real}\"\n");
+    assert_eq!(level(&text, KEY, &real), Some(VeryLikely), "{text}");
+}
+
+#[test]
+fn mercado_pago_test_cards_are_published_values() {
+    let text = "payment = {\n    \"card_number\": \"5031433215406351\",\n    \"security_code\": \"123\"\n}\n";
+    assert_eq!(level(text, CARD, "5031433215406351"), Some(Possible));
+    // Control: a neighbouring number that passes Luhn.
+    let other = text.replace("5031433215406351", "5031433215406328");
+    assert_eq!(level(&other, CARD, "5031433215406328"), Some(VeryLikely));
+}
+
+#[test]
+fn an_acme_challenge_token_is_not_a_secret() {
+    let v = "IlirfxKKXAsHtmzK29Pj8A";
+    let challenge = format!(
+        "{{\n  \"type\": \"http-01\",\n  \"url\": \"https://acme.test/chall/1\",\n  \"status\": \"pending\",\n  \"token\": \"{v}\"\n}}\n"
+    );
+    assert_eq!(level(&challenge, KEY, v), Some(Unlikely), "{challenge}");
+    // Control: a token in an object that is no challenge.
+    let session = challenge.replace("\"http-01\"", "\"session\"");
+    assert_eq!(level(&session, KEY, v), Some(Likely), "{session}");
 }

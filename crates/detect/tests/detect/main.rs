@@ -3,5 +3,6 @@
 
 mod context_cases;
 mod faker_floor;
+mod key_cases;
 mod peer_cases;
 mod window_edges;
