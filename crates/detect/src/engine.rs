@@ -115,8 +115,29 @@ struct RuleInfo {
 #[derive(Debug, Clone)]
 pub(crate) struct Candidate {
     pub(crate) spec: usize,
-    /// Without its detector's name and uuid (see [`Engine::named`]).
+    /// Without its detector's name and uuid (see [`Engine::named`]), and
+    /// without its finding's and contexts' text while `cuts` is set.
     pub(crate) m: Match,
+    /// Where the before-context, the finding and the after-context are in
+    /// the buffer the candidate was found in, until [`Candidate::fill`]
+    /// makes their text. Texts are made by the thread that passes
+    /// candidates on (from the window it holds), not the one that builds
+    /// them: a dense file makes hundreds of thousands a second, and text
+    /// made on one thread and freed on another costs both threads.
+    cuts: Option<[usize; 4]>,
+}
+
+impl Candidate {
+    /// Makes the finding's and contexts' text from `buf`, the buffer the
+    /// candidate was found in, if they are not made yet.
+    pub(crate) fn fill(&mut self, buf: &[u8]) {
+        if let Some(cuts) = self.cuts.take() {
+            let [before, text, after] = three_texts(buf, cuts);
+            self.m.before_context = before;
+            self.m.finding = text;
+            self.m.after_context = after;
+        }
+    }
 }
 
 /// A compiled set of detection rules.
@@ -264,7 +285,11 @@ impl Engine {
 
     /// Scans one buffer and applies the rules.
     pub fn scan(&self, buf: &[u8]) -> Vec<Match> {
-        self.finish(self.candidates(buf, Position::default(), 0..buf.len()))
+        let mut cands = self.candidates(buf, Position::default(), 0..buf.len());
+        for c in &mut cands {
+            c.fill(buf);
+        }
+        self.finish(cands)
     }
 
     /// Detector-level findings starting in `owned` of `buf`, whose first
@@ -458,13 +483,8 @@ impl Engine {
                 let Some(conf) = spec_confidence(spec, src, hit, buf) else {
                     continue;
                 };
-                let [before, text, after] =
-                    three_texts(buf, [before_start, hit.start, hit.end, after_end]);
-                let redacted = spec
-                    .redaction
-                    .as_ref()
-                    .and_then(|r| custom::redact(r, &text, &spec.display));
-                out.push(Candidate {
+                let cuts = [before_start, hit.start, hit.end, after_end];
+                let mut c = Candidate {
                     spec: si,
                     m: Match {
                         // Named when passed on: a dense file's candidates
@@ -473,8 +493,8 @@ impl Engine {
                         // across threads.
                         detector: String::new(),
                         detector_uuid: String::new(),
-                        finding: text,
-                        redacted_finding: redacted,
+                        finding: String::new(),
+                        redacted_finding: None,
                         confidence: conf,
                         byte_range: Range {
                             start: start_pos.byte,
@@ -488,11 +508,18 @@ impl Engine {
                             start: start_pos.line,
                             end: last_line.max(start_pos.line),
                         },
-                        before_context: before,
-                        after_context: after,
+                        before_context: String::new(),
+                        after_context: String::new(),
                         matched_rules: Vec::new(),
                     },
-                });
+                    cuts: Some(cuts),
+                };
+                if let Some(r) = &spec.redaction {
+                    // Redacting needs the text now (custom rules only).
+                    c.fill(buf);
+                    c.m.redacted_finding = custom::redact(r, &c.m.finding, &spec.display);
+                }
+                out.push(c);
             }
         }
         out

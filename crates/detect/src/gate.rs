@@ -54,11 +54,12 @@ impl<'e> Gate<'e> {
         }
     }
 
-    /// Takes one window's candidates (in input order) and passes the
-    /// findings of fired rules to `emit`, in order.
+    /// Takes one window's candidates (in input order), found in `text`,
+    /// and passes the findings of fired rules to `emit`, in order.
     pub fn push(
         &mut self,
         cands: Vec<Candidate>,
+        text: &[u8],
         emit: &mut impl FnMut(Match) -> io::Result<()>,
     ) -> io::Result<()> {
         let mut it = cands.into_iter().peekable();
@@ -75,7 +76,7 @@ impl<'e> Gate<'e> {
                 self.rules.clear();
                 self.rules
                     .push((self.engine.spec_rule(first.spec), first.m.confidence));
-                self.pass(first, emit)?;
+                self.pass(first, text, emit)?;
                 continue;
             }
             same_range.push(first);
@@ -86,7 +87,7 @@ impl<'e> Gate<'e> {
             // Most ranges hold one detector's candidates: no split needed.
             let name = |c: &Candidate| self.engine.detector_name(c.spec);
             if same_range.iter().all(|c| name(c) == name(&same_range[0])) {
-                self.group(&mut same_range, emit)?;
+                self.group(&mut same_range, text, emit)?;
                 continue;
             }
             while !same_range.is_empty() {
@@ -95,7 +96,7 @@ impl<'e> Gate<'e> {
                     same_range.drain(..).partition(|c| name(c) == first);
                 group.extend(named);
                 same_range = rest;
-                self.group(&mut group, emit)?;
+                self.group(&mut group, text, emit)?;
             }
         }
         Ok(())
@@ -106,6 +107,7 @@ impl<'e> Gate<'e> {
     fn group(
         &mut self,
         group: &mut Vec<Candidate>,
+        text: &[u8],
         emit: &mut impl FnMut(Match) -> io::Result<()>,
     ) -> io::Result<()> {
         for c in group.iter() {
@@ -120,7 +122,7 @@ impl<'e> Gate<'e> {
         let fired = self.rules.iter().position(|&(r, _)| self.fired[r]);
         let c = group.swap_remove(fired.unwrap_or(0));
         group.clear();
-        self.pass(c, emit)
+        self.pass(c, text, emit)
     }
 
     /// Counts `c` for its rule, and passes on what the rule held if that
@@ -139,15 +141,18 @@ impl<'e> Gate<'e> {
         Ok(())
     }
 
-    /// Passes on `c`, the finding of a group whose candidates' rules and
-    /// confidences are in `self.rules` (a candidate of a fired rule when
-    /// there is one), or holds it until one of them fires.
+    /// Passes on `c` (found in `text`), the finding of a group whose
+    /// candidates' rules and confidences are in `self.rules` (a candidate
+    /// of a fired rule when there is one), or holds it until one of them
+    /// fires.
     fn pass(
         &mut self,
-        c: Candidate,
+        mut c: Candidate,
+        text: &[u8],
         emit: &mut impl FnMut(Match) -> io::Result<()>,
     ) -> io::Result<()> {
         let fired = self.rules.iter().any(|&(r, _)| self.fired[r]);
+        c.fill(text);
         let m = self.engine.named(c);
         if fired {
             let mut m = m;

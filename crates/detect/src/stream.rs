@@ -94,8 +94,11 @@ impl Engine {
     /// Memory grows with the findings; [`Engine::scan_stream`] does not.
     pub fn scan_reader(&self, r: impl Read, opts: StreamOptions) -> io::Result<Vec<Match>> {
         let mut cands: Vec<Candidate> = Vec::new();
-        self.windows(r, opts, |c| {
-            cands.extend(c);
+        self.windows(r, opts, |c, text| {
+            cands.extend(c.into_iter().map(|mut c| {
+                c.fill(text);
+                c
+            }));
             Ok(())
         })?;
         Ok(self.finish(cands))
@@ -115,22 +118,22 @@ impl Engine {
         mut emit: impl FnMut(Match) -> io::Result<()>,
     ) -> io::Result<StreamSummary> {
         let mut gate = Gate::new(self);
-        let bytes = self.windows(r, opts, |c| gate.push(c, &mut emit))?;
+        let bytes = self.windows(r, opts, |c, text| gate.push(c, text, &mut emit))?;
         Ok(StreamSummary {
             bytes,
             withheld: gate.finish(),
         })
     }
 
-    /// The window loop: calls `each` with the candidates of each window, in
-    /// input order, and returns the number of bytes read. Windows are
+    /// The window loop: calls `each` with the candidates of each step, in
+    /// input order, and the bytes they were found in; returns the number of bytes read. Windows are
     /// scanned in this thread until the input is split across threads
     /// (see [`Engine::split_windows`]).
     fn windows(
         &self,
         mut r: impl Read,
         opts: StreamOptions,
-        mut each: impl FnMut(Vec<Candidate>) -> io::Result<()>,
+        mut each: impl FnMut(Vec<Candidate>, &[u8]) -> io::Result<()>,
     ) -> io::Result<u64> {
         let sizes = Sizes::of(self, &opts);
         let mut w = Window::default();
@@ -142,7 +145,7 @@ impl Engine {
             let owned_end = w.owned_end(eof, &sizes);
             let mut plan = w.plan(owned_end, &sizes);
             while let Some((_, st)) = plan.next(&w.buf) {
-                each(self.build(&w.buf, &st))?;
+                each(self.build(&w.buf, &st), &w.buf[st.lo..st.hi])?;
             }
             if eof {
                 return Ok(w.base.byte + w.buf.len() as u64);
@@ -159,6 +162,17 @@ impl Engine {
     fn build(&self, buf: &[u8], st: &Step) -> Vec<Candidate> {
         let mut state = st.state.clone();
         self.candidates_with(&buf[st.lo..st.hi], st.pos, st.owned.clone(), &mut state)
+    }
+
+    /// A step built: its number, candidates and the bytes they are in.
+    fn built(&self, job: Job) -> Built {
+        let cands = self.build(&job.buf, &job.step);
+        let batch = Batch {
+            cands,
+            at: job.step.lo..job.step.hi,
+            buf: job.buf,
+        };
+        (job.index, batch)
     }
 
     /// The rest of the window loop (from `w`, whose buffer is read) on
@@ -178,7 +192,7 @@ impl Engine {
         mut eof: bool,
         sizes: &Sizes,
         threads: usize,
-        each: impl FnMut(Vec<Candidate>) -> io::Result<()>,
+        each: impl FnMut(Vec<Candidate>, &[u8]) -> io::Result<()>,
     ) -> io::Result<u64> {
         let queue = Queue::default();
         std::thread::scope(|scope| {
@@ -193,9 +207,7 @@ impl Engine {
                     while let Some(job) = queue.wait() {
                         #[cfg(test)]
                         tests::panic_on_mark(&job);
-                        let built = (job.index, self.build(&job.buf, &job.step));
-                        drop(job);
-                        if tx.send(built).is_err() {
+                        if tx.send(self.built(job)).is_err() {
                             break;
                         }
                     }
@@ -203,11 +215,7 @@ impl Engine {
             }
             drop(tx);
             let mut order = Order::new(rx, each);
-            let claim = || {
-                queue
-                    .take()
-                    .map(|job| (job.index, self.build(&job.buf, &job.step)))
-            };
+            let claim = || queue.take().map(|job| self.built(job));
             let mut spare = Vec::new();
             let mut owned_end = w.owned_end(eof, sizes);
             let (mut buf, mut end) = queue.push(&mut w, owned_end, sizes, 0);
@@ -398,8 +406,17 @@ struct Job {
     step: Step,
 }
 
+/// A step's candidates and the bytes they were found in
+/// (`buf[at]`), from which the thread that passes them on makes their text.
+#[derive(Default)]
+struct Batch {
+    cands: Vec<Candidate>,
+    buf: Arc<Vec<u8>>,
+    at: std::ops::Range<usize>,
+}
+
 /// A built step: its number and candidates.
-type Built = (usize, Vec<Candidate>);
+type Built = (usize, Batch);
 
 /// What a thread sends when it panics, in place of its step.
 const LOST: usize = usize::MAX;
@@ -496,7 +513,7 @@ struct Lost<'t>(&'t mpsc::SyncSender<Built>);
 impl Drop for Lost<'_> {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            let _ = self.0.send((LOST, Vec::new()));
+            let _ = self.0.send((LOST, Batch::default()));
         }
     }
 }
@@ -506,12 +523,12 @@ impl Drop for Lost<'_> {
 struct Order<E> {
     rx: mpsc::Receiver<Built>,
     each: E,
-    early: BTreeMap<usize, Vec<Candidate>>,
+    early: BTreeMap<usize, Batch>,
     /// The number of the next step to pass on.
     want: usize,
 }
 
-impl<E: FnMut(Vec<Candidate>) -> io::Result<()>> Order<E> {
+impl<E: FnMut(Vec<Candidate>, &[u8]) -> io::Result<()>> Order<E> {
     fn new(rx: mpsc::Receiver<Built>, each: E) -> Self {
         Order {
             rx,
@@ -529,8 +546,8 @@ impl<E: FnMut(Vec<Candidate>) -> io::Result<()>> Order<E> {
     fn until(&mut self, end: usize, claim: impl Fn() -> Option<Built>) -> io::Result<()> {
         let mut claimed_all = false;
         while self.want < end {
-            if let Some(c) = self.early.remove(&self.want) {
-                (self.each)(c)?;
+            if let Some(b) = self.early.remove(&self.want) {
+                (self.each)(b.cands, &b.buf[b.at])?;
                 self.want += 1;
                 continue;
             }
@@ -543,7 +560,7 @@ impl<E: FnMut(Vec<Candidate>) -> io::Result<()>> Order<E> {
                         continue;
                     }
                 },
-                Err(_) => self.rx.recv().unwrap_or((LOST, Vec::new())),
+                Err(_) => self.rx.recv().unwrap_or((LOST, Batch::default())),
             };
             if got.0 == LOST {
                 return Err(io::Error::other("a scanning thread stopped"));
@@ -560,21 +577,28 @@ mod tests {
 
     /// A step numbered `i`, told apart by its capacity.
     fn step(i: usize) -> Built {
-        (i, Vec::with_capacity(i + 1))
+        let cands = Vec::with_capacity(i + 1);
+        (
+            i,
+            Batch {
+                cands,
+                ..Batch::default()
+            },
+        )
     }
 
     /// An `Order` that records the steps it passes on, and its receiver's
     /// sender.
     fn order(order: &mut Vec<usize>) -> (mpsc::SyncSender<Built>, Order<Each<'_>>) {
         let (tx, rx) = mpsc::sync_channel(4);
-        let each = move |c: Vec<Candidate>| {
+        let each = move |c: Vec<Candidate>, _: &[u8]| {
             order.push(c.capacity() - 1);
             Ok(())
         };
         (tx, Order::new(rx, Box::new(each)))
     }
 
-    type Each<'a> = Box<dyn FnMut(Vec<Candidate>) -> io::Result<()> + 'a>;
+    type Each<'a> = Box<dyn FnMut(Vec<Candidate>, &[u8]) -> io::Result<()> + 'a>;
 
     /// This thread builds what it claims and the others send, in order;
     /// steps after `end` wait for the next call.
@@ -607,7 +631,7 @@ mod tests {
                 tx.send(step(2)).unwrap();
                 // Step 1 was this thread's; it is gone without sending it.
                 if says_so {
-                    tx.send((LOST, Vec::new())).unwrap();
+                    tx.send((LOST, Batch::default())).unwrap();
                 }
             });
             let left = Mutex::new(vec![0]);
