@@ -54,7 +54,7 @@ impl<'e> Gate<'e> {
         }
     }
 
-    /// Takes one window's candidates (in input order), found in `text`,
+    /// Takes one step's candidates (in input order), found in `text`,
     /// and passes the findings of fired rules to `emit`, in order.
     pub fn push(
         &mut self,

@@ -126,9 +126,10 @@ impl Engine {
     }
 
     /// The window loop: calls `each` with the candidates of each step, in
-    /// input order, and the bytes they were found in; returns the number of bytes read. Windows are
-    /// scanned in this thread until the input is split across threads
-    /// (see [`Engine::split_windows`]).
+    /// input order, and the bytes they were found in (their texts are made
+    /// from those, see [`Candidate::fill`]); returns the number of bytes
+    /// read. Windows are scanned in this thread until the input is split
+    /// across threads (see [`Engine::split_windows`]).
     fn windows(
         &self,
         mut r: impl Read,
@@ -406,8 +407,8 @@ struct Job {
     step: Step,
 }
 
-/// A step's candidates and the bytes they were found in
-/// (`buf[at]`), from which the thread that passes them on makes their text.
+/// A step's candidates and the bytes they were found in (`buf[at]`), from
+/// which the thread that passes them on makes their texts.
 #[derive(Default)]
 struct Batch {
     cands: Vec<Candidate>,
