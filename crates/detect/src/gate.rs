@@ -66,10 +66,8 @@ impl<'e> Gate<'e> {
         // Reused for every range: a dense window has a range per finding.
         let (mut same_range, mut group) = (Vec::new(), Vec::new());
         while let Some(first) = it.next() {
-            let key = (first.m.byte_range.start, first.m.byte_range.end);
-            let alone = it
-                .peek()
-                .is_none_or(|c| (c.m.byte_range.start, c.m.byte_range.end) != key);
+            let key = first.m.byte_range;
+            let alone = it.peek().is_none_or(|c| c.m.byte_range != key);
             if alone {
                 // Most ranges hold one candidate: it is its own group.
                 self.count(&first, emit)?;
@@ -80,7 +78,7 @@ impl<'e> Gate<'e> {
                 continue;
             }
             same_range.push(first);
-            while let Some(c) = it.next_if(|c| (c.m.byte_range.start, c.m.byte_range.end) == key) {
+            while let Some(c) = it.next_if(|c| c.m.byte_range == key) {
                 same_range.push(c);
             }
             // One finding per detector name at this range, as `finish`.
